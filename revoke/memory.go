@@ -1,0 +1,204 @@
+package revoke
+
+import (
+	"container/heap"
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// pruneBatch bounds how many expired entries one call forgets, so that no
+// call pays for a large batch of entries expiring together. Expired entries
+// that are not yet forgotten already have no effect on Check.
+const pruneBatch = 32
+
+// MemoryOptions configures a Memory. The zero value is ready to use.
+type MemoryOptions struct {
+	// Now returns the current time. Nil means time.Now. Tests inject a clock
+	// here instead of sleeping.
+	Now func() time.Time
+}
+
+// Memory is an in-process revocation list, the default Revoker for a single
+// instance. It starts no goroutine: entries whose until has passed are
+// forgotten a few at a time during later calls, so every call does bounded
+// work. The zero value is not usable; call NewMemory.
+//
+// Memory is safe for concurrent use. Its entries are lost when the process
+// exits and are not shared between instances; a fleet uses revoke/redis.
+type Memory struct {
+	now func() time.Time
+
+	// next is the earliest until (Unix nanoseconds) in exp, or MaxInt64. It
+	// lets Check see without the lock that there is nothing to prune.
+	next atomic.Int64
+
+	mu       sync.RWMutex
+	sessions map[sessionKey]int64 // until, Unix nanoseconds
+	subjects map[string]subjectEntry
+	exp      expiryHeap
+}
+
+var _ Revoker = (*Memory)(nil)
+
+type sessionKey struct{ subject, id string }
+
+type subjectEntry struct {
+	beforeMS int64 // sessions issued strictly before this Unix millisecond are revoked
+	until    int64 // Unix nanoseconds
+}
+
+// NewMemory returns an empty Memory.
+func NewMemory(opts MemoryOptions) *Memory {
+	m := &Memory{
+		now:      opts.Now,
+		sessions: make(map[sessionKey]int64),
+		subjects: make(map[string]subjectEntry),
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	m.next.Store(math.MaxInt64)
+	return m
+}
+
+// Check returns ErrRevoked if s was revoked by id (with its subject) or if
+// its subject was revoked for sessions issued before s.IssuedAt, and nil
+// otherwise. An entry whose until has passed no longer counts. Check never
+// fails for any other reason than an empty s.ID (ErrInvalidArgument).
+func (m *Memory) Check(_ context.Context, s Session) error {
+	if err := validateCheck(s); err != nil {
+		return err
+	}
+	now := m.now().UnixNano()
+	if m.next.Load() <= now && m.mu.TryLock() {
+		m.pruneLocked(now)
+		m.mu.Unlock()
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if s.Subject != "" {
+		if e, ok := m.subjects[s.Subject]; ok && e.until > now && s.IssuedAt.UnixMilli() < e.beforeMS {
+			return ErrRevoked
+		}
+	}
+	if until, ok := m.sessions[sessionKey{s.Subject, s.ID}]; ok && until > now {
+		return ErrRevoked
+	}
+	return nil
+}
+
+// RevokeSession revokes the session (subject, id) until until. An until that
+// has already passed is a no-op. Revoking an entry again keeps the later
+// until.
+func (m *Memory) RevokeSession(_ context.Context, id, subject string, until time.Time) error {
+	if err := validateSession(id, until); err != nil {
+		return err
+	}
+	now := m.now().UnixNano()
+	u := until.UnixNano()
+	if u <= now {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pruneLocked(now)
+	k := sessionKey{subject, id}
+	if cur, ok := m.sessions[k]; ok && cur >= u {
+		return nil
+	}
+	m.sessions[k] = u
+	m.pushLocked(expiry{until: u, key: k})
+	return nil
+}
+
+// RevokeSubject revokes every session of subject issued strictly before
+// before, at millisecond precision (see IssuedBefore), until until. An until
+// that has already passed is a no-op. An existing entry is never weakened:
+// the entry keeps the later before and the later until.
+func (m *Memory) RevokeSubject(_ context.Context, subject string, before, until time.Time) error {
+	if err := validateSubject(subject, before, until); err != nil {
+		return err
+	}
+	now := m.now().UnixNano()
+	e := subjectEntry{beforeMS: before.UnixMilli(), until: until.UnixNano()}
+	if e.until <= now {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pruneLocked(now)
+	cur, ok := m.subjects[subject]
+	if ok {
+		e.beforeMS = max(e.beforeMS, cur.beforeMS)
+		if cur.until >= e.until {
+			e.until = cur.until
+			m.subjects[subject] = e
+			return nil
+		}
+	}
+	m.subjects[subject] = e
+	m.pushLocked(expiry{until: e.until, key: sessionKey{subject: subject}, isSubject: true})
+	return nil
+}
+
+// Len returns the number of entries held, sessions and subjects together,
+// including expired ones not yet forgotten.
+func (m *Memory) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.sessions) + len(m.subjects)
+}
+
+func (m *Memory) pushLocked(e expiry) {
+	heap.Push(&m.exp, e)
+	m.next.Store(m.exp[0].until)
+}
+
+// pruneLocked forgets at most pruneBatch entries whose until is at or before now.
+func (m *Memory) pruneLocked(now int64) {
+	for range pruneBatch {
+		if len(m.exp) == 0 || m.exp[0].until > now {
+			break
+		}
+		e := heap.Pop(&m.exp).(expiry)
+		// The map holds the latest until; an older heap entry for a key that
+		// was extended since is dropped without touching the map.
+		if e.isSubject {
+			if cur, ok := m.subjects[e.key.subject]; ok && cur.until == e.until {
+				delete(m.subjects, e.key.subject)
+			}
+		} else if cur, ok := m.sessions[e.key]; ok && cur == e.until {
+			delete(m.sessions, e.key)
+		}
+	}
+	if len(m.exp) == 0 {
+		m.next.Store(math.MaxInt64)
+	} else {
+		m.next.Store(m.exp[0].until)
+	}
+}
+
+// expiry is one entry's forget time in the min-heap.
+type expiry struct {
+	until     int64
+	key       sessionKey // for a subject entry only key.subject is set
+	isSubject bool
+}
+
+type expiryHeap []expiry
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].until < h[j].until }
+func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiry)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	n := len(old)
+	x := old[n-1]
+	old[n-1] = expiry{}
+	*h = old[:n-1]
+	return x
+}
