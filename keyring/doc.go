@@ -1,0 +1,37 @@
+// Package keyring holds the master keys that seal cookieseal sessions.
+//
+// For most uses, load a key set once and hand the *Keyring to the cookie
+// codec or the session manager:
+//
+//	set, err := keyring.ParseString(os.Getenv("COOKIESEAL_KEYS"))
+//	if err != nil { … }
+//	kr, err := keyring.New(set)
+//
+// # Keys and their lifecycle
+//
+// A Key is a 32-byte random master secret with a nonzero uint32 ID, a
+// Status and lifecycle timestamps. A key set has exactly one primary key,
+// which seals new values; decrypt-only keys open values but never seal;
+// disabled keys are kept but used for nothing. The zero Status is invalid.
+// Set.Validate holds every rule in one place.
+//
+// A *Keyring is the read-only, validated snapshot of a Set. It never
+// changes; rotation (package rotate) builds a new snapshot and swaps it in
+// behind a Provider.
+//
+// # Key derivation
+//
+// Master secrets never key a cipher directly. Each (algorithm, purpose,
+// key, epoch) gets its own key from HKDF-SHA256 with a versioned label, so
+// a value sealed for one cookie cannot be opened as another, and the JWE
+// and native formats never share a key. Derived keys are computed once and
+// cached on the snapshot, never per request.
+//
+// # Key material
+//
+// String, GoString, Format (so %v, %+v and %#v) and MarshalJSON of Key and
+// Keyring never show a secret, and no error quotes one. Secrets leave the
+// package only through Set.MarshalKeyFile and Set.MarshalString, which
+// write the key set an operator stores, and through
+// Keyring.InsecureExportDerivedKey, for interoperability.
+package keyring

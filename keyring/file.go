@@ -1,0 +1,211 @@
+package keyring
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FileVersion is the version number written in every key set file.
+const FileVersion = 1
+
+// MaxFileSize bounds the key set files and strings this package parses.
+const MaxFileSize = 1 << 20
+
+// fileSet is the JSON shape of a key set file.
+type fileSet struct {
+	Version     int       `json:"cookieseal_keyset"`
+	EpochPeriod string    `json:"epoch_period,omitempty"`
+	Keys        []fileKey `json:"keys"`
+}
+
+type fileKey struct {
+	ID       uint32    `json:"id"`
+	Status   Status    `json:"status"`
+	Secret   string    `json:"secret"`
+	Added    time.Time `json:"added,omitzero"`
+	Promoted time.Time `json:"promoted,omitzero"`
+	Demoted  time.Time `json:"demoted,omitzero"`
+}
+
+// MarshalKeyFile encodes the set as a key set file, secrets included:
+//
+//	{
+//	  "cookieseal_keyset": 1,
+//	  "epoch_period": "1h0m0s",
+//	  "keys": [
+//	    {"id": 2841713315, "status": "primary", "secret": "<base64url>", "added": "…"}
+//	  ]
+//	}
+//
+// The output is as secret as the keys themselves: write it only to a
+// secret store or a file readable by the service alone. The set is
+// validated first.
+func (s Set) MarshalKeyFile() ([]byte, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	f := fileSet{Version: FileVersion, Keys: make([]fileKey, len(s.Keys))}
+	if s.EpochPeriod != 0 {
+		f.EpochPeriod = s.EpochPeriod.String()
+	}
+	for i, k := range s.Keys {
+		f.Keys[i] = fileKey{
+			ID: k.ID, Status: k.Status, Secret: base64.RawURLEncoding.EncodeToString(k.secret[:]),
+			Added: k.Added, Promoted: k.Promoted, Demoted: k.Demoted,
+		}
+	}
+	out, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("keyring: encoding key file: %w", err)
+	}
+	return append(out, '\n'), nil
+}
+
+// ParseKeyFile decodes and validates a key set file. Unknown fields, a
+// wrong version, a malformed secret or any broken rule is refused with an
+// error matching ErrInvalidKeySet. Errors never quote the file's contents.
+func ParseKeyFile(data []byte) (Set, error) {
+	if len(data) > MaxFileSize {
+		return Set{}, fmt.Errorf("%w: file larger than %d bytes", ErrInvalidKeySet, MaxFileSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var f fileSet
+	if err := dec.Decode(&f); err != nil {
+		return Set{}, fmt.Errorf("%w: %s", ErrInvalidKeySet, describeJSONError(err))
+	}
+	if dec.More() {
+		return Set{}, fmt.Errorf("%w: trailing data after the key set", ErrInvalidKeySet)
+	}
+	if f.Version != FileVersion {
+		return Set{}, fmt.Errorf("%w: unsupported version %d", ErrInvalidKeySet, f.Version)
+	}
+	var s Set
+	if f.EpochPeriod != "" {
+		p, err := time.ParseDuration(f.EpochPeriod)
+		if err != nil {
+			return Set{}, fmt.Errorf("%w: bad epoch_period", ErrInvalidKeySet)
+		}
+		s.EpochPeriod = p
+	}
+	s.Keys = make([]Key, len(f.Keys))
+	for i, fk := range f.Keys {
+		k, err := keyFromText(fk.ID, fk.Status, fk.Secret)
+		if err != nil {
+			return Set{}, err
+		}
+		k.Added, k.Promoted, k.Demoted = fk.Added, fk.Promoted, fk.Demoted
+		s.Keys[i] = k
+	}
+	if err := s.Validate(); err != nil {
+		return Set{}, err
+	}
+	return s, nil
+}
+
+func keyFromText(id uint32, status Status, secret string) (Key, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(secret)
+	if err != nil || len(raw) != SecretSize {
+		return Key{}, fmt.Errorf("%w: key %d: secret is not %d bytes of unpadded base64url", ErrInvalidKeySet, id, SecretSize)
+	}
+	defer clear(raw)
+	return NewKey(id, status, raw)
+}
+
+// describeJSONError names what went wrong in a key file without quoting
+// any of its bytes: a syntax or type error may otherwise echo a secret.
+func describeJSONError(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("malformed JSON at offset %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q has the wrong type", typ.Field)
+	case errors.Is(err, ErrInvalidKeySet):
+		return strings.TrimPrefix(err.Error(), ErrInvalidKeySet.Error()+": ")
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return "unknown field"
+	}
+	return "malformed key file"
+}
+
+// ParseString decodes a key set from one string, as kept in a single
+// environment variable. Two forms are accepted:
+//
+//   - a key set file (a string starting with "{"), as written by
+//     MarshalKeyFile;
+//   - a compact list of comma-separated entries "id:status:secret", where
+//     secret is 32 bytes of unpadded base64url, optionally with one entry
+//     "epoch=<duration>", e.g.
+//     "7:primary:<43 chars>,3:decrypt-only:<43 chars>,epoch=24h".
+//
+// Surrounding white space is ignored. Errors never quote a secret.
+func ParseString(s string) (Set, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "{") {
+		return ParseKeyFile([]byte(s))
+	}
+	if len(s) > MaxFileSize {
+		return Set{}, fmt.Errorf("%w: string larger than %d bytes", ErrInvalidKeySet, MaxFileSize)
+	}
+	var set Set
+	for i, entry := range strings.Split(s, ",") {
+		entry = strings.TrimSpace(entry)
+		if p, ok := strings.CutPrefix(entry, "epoch="); ok {
+			d, err := time.ParseDuration(p)
+			if err != nil || set.EpochPeriod != 0 {
+				return Set{}, fmt.Errorf("%w: entry %d: bad or repeated epoch", ErrInvalidKeySet, i)
+			}
+			set.EpochPeriod = d
+			continue
+		}
+		parts := strings.Split(entry, ":")
+		if len(parts) != 3 {
+			return Set{}, fmt.Errorf("%w: entry %d: want id:status:secret", ErrInvalidKeySet, i)
+		}
+		id, err := strconv.ParseUint(parts[0], 10, 32)
+		if err != nil {
+			return Set{}, fmt.Errorf("%w: entry %d: bad key id", ErrInvalidKeySet, i)
+		}
+		var st Status
+		if err := st.UnmarshalText([]byte(parts[1])); err != nil {
+			return Set{}, fmt.Errorf("%w: entry %d: unknown status", ErrInvalidKeySet, i)
+		}
+		k, err := keyFromText(uint32(id), st, parts[2])
+		if err != nil {
+			return Set{}, err
+		}
+		set.Keys = append(set.Keys, k)
+	}
+	if err := set.Validate(); err != nil {
+		return Set{}, err
+	}
+	return set, nil
+}
+
+// MarshalString encodes the set in ParseString's compact form, secrets
+// included. Lifecycle timestamps are not kept; use MarshalKeyFile for a
+// file an operator edits over time.
+func (s Set) MarshalString() (string, error) {
+	if err := s.Validate(); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for i, k := range s.Keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%d:%s:%s", k.ID, statusNames[k.Status], base64.RawURLEncoding.EncodeToString(k.secret[:]))
+	}
+	if s.EpochPeriod != 0 {
+		fmt.Fprintf(&b, ",epoch=%s", s.EpochPeriod)
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,335 @@
+package keyring
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+var (
+	// ErrInvalidKeySet reports a key set that breaks a rule: no key, not
+	// exactly one primary, a duplicate or zero ID, an unknown status, a
+	// missing or malformed secret, or a malformed file.
+	ErrInvalidKeySet = errors.New("keyring: invalid key set")
+	// ErrUnknownKey reports a key ID that is not in the keyring, or names a
+	// disabled key.
+	ErrUnknownKey = errors.New("keyring: unknown key")
+)
+
+// Algorithm names what a derived key is for. Each algorithm has its own
+// domain-separation label, so one master secret never feeds two ciphers
+// the same key.
+type Algorithm uint8
+
+const (
+	// XChaCha20Poly1305 is the native cookie format's AEAD.
+	XChaCha20Poly1305 Algorithm = iota + 1
+	// A256GCM is AES-256-GCM, the JWE format's content encryption.
+	A256GCM
+)
+
+// Domain-separation labels for HKDF's info. A change to derivation gets a
+// new label; old labels stay as they are.
+const (
+	labelXChaCha = "cookieseal/v1/xchacha20poly1305"
+	labelA256GCM = "cookieseal/v1/jwe-a256gcm"
+)
+
+func (a Algorithm) label() (string, bool) {
+	switch a {
+	case XChaCha20Poly1305:
+		return labelXChaCha, true
+	case A256GCM:
+		return labelA256GCM, true
+	}
+	return "", false
+}
+
+// String returns the algorithm's name.
+func (a Algorithm) String() string {
+	switch a {
+	case XChaCha20Poly1305:
+		return "XChaCha20-Poly1305"
+	case A256GCM:
+		return "A256GCM"
+	}
+	return fmt.Sprintf("Algorithm(%d)", uint8(a))
+}
+
+// maxCached bounds the derived-key cache of one snapshot. Epoch keys and
+// purposes are few in practice; the bound stops a flood of distinct epochs
+// from growing memory without limit.
+const maxCached = 4096
+
+// MaxEpochPeriod and MinEpochPeriod bound Set.EpochPeriod.
+const (
+	MinEpochPeriod = time.Minute
+	MaxEpochPeriod = 365 * 24 * time.Hour
+)
+
+// Set is the editable form of a keyring: the keys and settings an operator
+// keeps in a secret store. Build the read-only *Keyring from it with New.
+type Set struct {
+	// Keys holds the master keys. Exactly one is primary.
+	Keys []Key
+	// EpochPeriod, when nonzero, turns on automatic epoch keys: the key
+	// that seals at time t is derived from the primary master and
+	// floor(t / EpochPeriod), so instances rotate in step by their clocks
+	// alone. Zero means no epochs. When set it must lie within
+	// [MinEpochPeriod, MaxEpochPeriod] and be a whole number of seconds.
+	EpochPeriod time.Duration
+}
+
+// Validate checks every rule a key set must follow, in one place: at
+// least one key, exactly one primary, nonzero unique IDs, known statuses,
+// present non-zero secrets, and a sane epoch period.
+func (s Set) Validate() error {
+	if len(s.Keys) == 0 {
+		return fmt.Errorf("%w: no keys", ErrInvalidKeySet)
+	}
+	primaries := 0
+	seen := make(map[uint32]bool, len(s.Keys))
+	for _, k := range s.Keys {
+		if err := k.validate(); err != nil {
+			return err
+		}
+		if seen[k.ID] {
+			return fmt.Errorf("%w: duplicate key id %d", ErrInvalidKeySet, k.ID)
+		}
+		seen[k.ID] = true
+		if k.Status == StatusPrimary {
+			primaries++
+		}
+	}
+	if primaries != 1 {
+		return fmt.Errorf("%w: %d primary keys, want exactly 1", ErrInvalidKeySet, primaries)
+	}
+	if p := s.EpochPeriod; p != 0 && (p < MinEpochPeriod || p > MaxEpochPeriod || p%time.Second != 0) {
+		return fmt.Errorf("%w: epoch period %v outside [%v, %v] or not whole seconds", ErrInvalidKeySet, p, MinEpochPeriod, MaxEpochPeriod)
+	}
+	return nil
+}
+
+// Clone returns a deep copy of the set's key list, safe to edit.
+func (s Set) Clone() Set {
+	s.Keys = slices.Clone(s.Keys)
+	return s
+}
+
+// Keyring is an immutable, validated snapshot of a key set. It is safe for
+// concurrent use. Derived keys are computed once per (algorithm, purpose,
+// key, epoch) and cached on the snapshot.
+//
+// A *Keyring is a Provider of itself, so a fixed keyring can be passed
+// wherever a Provider is wanted; rotate.Holder provides one that changes.
+type Keyring struct {
+	keys        []Key // sorted by ID
+	primary     int   // index into keys
+	epochPeriod time.Duration
+
+	mu    sync.RWMutex
+	cache map[cacheKey]*derived
+}
+
+type cacheKey struct {
+	alg     Algorithm
+	id      uint32
+	epoch   uint32
+	purpose string
+}
+
+type derived struct {
+	key  [32]byte
+	aead cipher.AEAD
+}
+
+// Provider hands out the keyring currently in force. Implementations are
+// safe for concurrent use and cheap to call on every request.
+type Provider interface {
+	Keyring() *Keyring
+}
+
+var _ Provider = (*Keyring)(nil)
+
+// New validates set and returns its read-only snapshot. The set's key
+// slice is copied.
+func New(set Set) (*Keyring, error) {
+	if err := set.Validate(); err != nil {
+		return nil, err
+	}
+	keys := slices.Clone(set.Keys)
+	slices.SortFunc(keys, func(a, b Key) int { return int64cmp(int64(a.ID), int64(b.ID)) })
+	kr := &Keyring{keys: keys, epochPeriod: set.EpochPeriod, cache: make(map[cacheKey]*derived)}
+	for i, k := range keys {
+		if k.Status == StatusPrimary {
+			kr.primary = i
+		}
+	}
+	return kr, nil
+}
+
+func int64cmp(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Generate returns a keyring of one new primary key.
+func Generate(now time.Time) (*Keyring, error) {
+	k, err := GenerateKey(StatusPrimary, now)
+	if err != nil {
+		return nil, err
+	}
+	return New(Set{Keys: []Key{k}})
+}
+
+// Keyring returns kr itself, making *Keyring a Provider.
+func (kr *Keyring) Keyring() *Keyring { return kr }
+
+// Set returns an editable copy of the key set behind kr.
+func (kr *Keyring) Set() Set {
+	return Set{Keys: slices.Clone(kr.keys), EpochPeriod: kr.epochPeriod}
+}
+
+// Primary returns the key that seals new values.
+func (kr *Keyring) Primary() Key { return kr.keys[kr.primary] }
+
+// Keys returns a copy of the keys, sorted by ID.
+func (kr *Keyring) Keys() []Key { return slices.Clone(kr.keys) }
+
+// Lookup returns the key with the given ID, whatever its status.
+func (kr *Keyring) Lookup(id uint32) (Key, bool) {
+	i, ok := slices.BinarySearchFunc(kr.keys, id, func(k Key, id uint32) int { return int64cmp(int64(k.ID), int64(id)) })
+	if !ok {
+		return Key{}, false
+	}
+	return kr.keys[i], true
+}
+
+// EpochPeriod returns the epoch period, or 0 when epochs are off.
+func (kr *Keyring) EpochPeriod() time.Duration { return kr.epochPeriod }
+
+// Epoch returns the epoch in force at t: floor(t / EpochPeriod), or 0 when
+// epochs are off. Epochs start at 1 for any time after the Unix epoch plus
+// one period, so 0 always means "no epoch".
+func (kr *Keyring) Epoch(t time.Time) uint32 {
+	if kr.epochPeriod == 0 {
+		return 0
+	}
+	e := t.Unix() / int64(kr.epochPeriod/time.Second)
+	if e <= 0 || e > int64(^uint32(0)) {
+		return 0
+	}
+	return uint32(e)
+}
+
+// String describes the keyring without key material.
+func (kr *Keyring) String() string {
+	return fmt.Sprintf("keyring(%d keys, primary %d)", len(kr.keys), kr.Primary().ID)
+}
+
+// GoString is like String.
+func (kr *Keyring) GoString() string { return kr.String() }
+
+// Format prints String for every verb.
+func (kr *Keyring) Format(f fmt.State, verb rune) { fmt.Fprint(f, kr.String()) }
+
+// AEAD returns the cached AEAD for alg, derived from key id for purpose and
+// epoch. It fails with ErrUnknownKey when id is absent or disabled.
+//
+// The AEAD key is HKDF-SHA256(master, salt = nil, info = label ‖ 0x00 ‖
+// epoch (4 bytes, big-endian) ‖ purpose), where label is a versioned
+// constant per algorithm.
+func (kr *Keyring) AEAD(alg Algorithm, purpose string, id, epoch uint32) (cipher.AEAD, error) {
+	d, err := kr.derive(alg, purpose, id, epoch)
+	if err != nil {
+		return nil, err
+	}
+	return d.aead, nil
+}
+
+// InsecureExportDerivedKey returns a copy of the derived key that AEAD
+// uses. It exists so that another language can open the JWE format: the
+// returned bytes decrypt every value of this purpose and epoch, so treat
+// them exactly like the master secret.
+func (kr *Keyring) InsecureExportDerivedKey(alg Algorithm, purpose string, id, epoch uint32) ([]byte, error) {
+	d, err := kr.derive(alg, purpose, id, epoch)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(d.key[:]), nil
+}
+
+func (kr *Keyring) derive(alg Algorithm, purpose string, id, epoch uint32) (*derived, error) {
+	ck := cacheKey{alg, id, epoch, purpose}
+	kr.mu.RLock()
+	d := kr.cache[ck]
+	kr.mu.RUnlock()
+	if d != nil {
+		return d, nil
+	}
+	label, ok := alg.label()
+	if !ok {
+		return nil, fmt.Errorf("keyring: unknown algorithm %v", alg)
+	}
+	k, ok := kr.Lookup(id)
+	if !ok || k.Status == StatusDisabled {
+		return nil, ErrUnknownKey
+	}
+	info := make([]byte, 0, len(label)+5+len(purpose))
+	info = append(info, label...)
+	info = append(info, 0)
+	info = binary.BigEndian.AppendUint32(info, epoch)
+	info = append(info, purpose...)
+	raw, err := hkdf.Key(sha256.New, k.secret[:], nil, string(info), 32)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: deriving key: %w", err)
+	}
+	d = &derived{}
+	copy(d.key[:], raw)
+	clear(raw)
+	switch alg {
+	case XChaCha20Poly1305:
+		d.aead, err = chacha20poly1305.NewX(d.key[:])
+	case A256GCM:
+		d.aead, err = newGCM(d.key[:])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keyring: building %v: %w", alg, err)
+	}
+	kr.mu.Lock()
+	if prev := kr.cache[ck]; prev != nil {
+		d = prev
+	} else {
+		if len(kr.cache) >= maxCached {
+			clear(kr.cache)
+		}
+		kr.cache[ck] = d
+	}
+	kr.mu.Unlock()
+	return d, nil
+}
+
+func constantTimeEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(b)
+}
