@@ -1,0 +1,39 @@
+package keyring_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cookieseal/cookieseal/keyring"
+)
+
+func Example() {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	kr, err := keyring.Generate(now)
+	if err != nil {
+		panic(err)
+	}
+	s := fmt.Sprintf("%v %+v %#v", kr, kr.Primary(), kr.Primary())
+	fmt.Println(strings.Contains(s, "primary"), len(kr.Keys()))
+	// Output: true 1
+}
+
+func ExampleParseString() {
+	secret := strings.Repeat("A", 42) + "E" // 32 bytes of base64url
+	set, err := keyring.ParseString("7:primary:" + secret + ",epoch=24h")
+	if err != nil {
+		panic(err)
+	}
+	kr, err := keyring.New(set)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(kr, kr.EpochPeriod())
+	_, err = keyring.ParseString("7:decrypt-only:" + secret)
+	fmt.Println(errors.Is(err, keyring.ErrInvalidKeySet))
+	// Output:
+	// keyring(1 keys, primary 7) 24h0m0s
+	// true
+}
