@@ -333,3 +333,11 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(b)
 }
+
+// UsageRecorder is told each time a key seals or opens a value, by key ID
+// and epoch, so an operator can see when an old key has drained.
+// Implementations must be safe for concurrent use and cheap.
+type UsageRecorder interface {
+	RecordSeal(id, epoch uint32)
+	RecordOpen(id, epoch uint32)
+}

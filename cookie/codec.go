@@ -1,0 +1,260 @@
+package cookie
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cookieseal/cookieseal/keyring"
+)
+
+var (
+	// ErrInvalid reports a value that is malformed, tampered with, sealed
+	// for another purpose or under an unknown key. Treat it as "no session".
+	ErrInvalid = errors.New("cookie: invalid value")
+	// ErrExpired reports an authentic value past its idle or absolute
+	// deadline. It is only returned after authentication.
+	ErrExpired = errors.New("cookie: expired")
+	// ErrTooLarge reports a value over the size budget, on seal or before
+	// any decoding work on open.
+	ErrTooLarge = errors.New("cookie: value too large")
+)
+
+// Version1 is the native format's version byte.
+const Version1 = 1
+
+const (
+	nonceSize  = 24
+	tagSize    = 16
+	headerSize = 1 + 4 + 4 + 8 + 8 + nonceSize // version, key id, epoch, issued-at, refreshed-at, nonce
+	overhead   = headerSize + tagSize
+)
+
+// Defaults for Options' zero values.
+const (
+	DefaultIdleTimeout     = 24 * time.Hour
+	DefaultAbsoluteTimeout = 7 * 24 * time.Hour
+	DefaultClockSkew       = 30 * time.Second
+	// DefaultMaxValueSize bounds an encoded value: a Set-Cookie line of
+	// 4096 bytes less room for the name and attributes.
+	DefaultMaxValueSize = 3800
+)
+
+// Options configures a Codec. The zero value is the safe default.
+type Options struct {
+	// IdleTimeout ends a session that no request refreshed for this long.
+	// Default 24h.
+	IdleTimeout time.Duration
+	// AbsoluteTimeout ends a session this long after it was issued,
+	// whatever its activity. Default 7 days.
+	AbsoluteTimeout time.Duration
+	// ClockSkew is how far clocks of different instances may disagree.
+	// Deadlines are extended by it and timestamps may lie this far in the
+	// future. Default 30s; at most one minute.
+	ClockSkew time.Duration
+	// MaxValueSize bounds an encoded value in bytes. Default 3800.
+	MaxValueSize int
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Usage, if set, is told of each seal and successful open, by key ID
+	// and epoch, so an operator can see when an old key has drained.
+	Usage keyring.UsageRecorder
+}
+
+// Meta is the authenticated header of a sealed value.
+type Meta struct {
+	KeyID       uint32
+	Epoch       uint32
+	IssuedAt    time.Time
+	RefreshedAt time.Time
+}
+
+// Codec seals payloads into cookie values for one purpose and opens them.
+// It is safe for concurrent use.
+type Codec struct {
+	keys    keyring.Provider
+	purpose string
+	opts    Options
+	maxRaw  int // maximum decoded length
+}
+
+// New returns a codec for purpose (usually the cookie's name) keyed by the
+// keyring keys provides. Invalid options are refused.
+func New(keys keyring.Provider, purpose string, opts Options) (*Codec, error) {
+	if keys == nil || keys.Keyring() == nil {
+		return nil, errors.New("cookie: no keyring")
+	}
+	if purpose == "" {
+		return nil, errors.New("cookie: empty purpose")
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.AbsoluteTimeout == 0 {
+		opts.AbsoluteTimeout = DefaultAbsoluteTimeout
+	}
+	if opts.ClockSkew == 0 {
+		opts.ClockSkew = DefaultClockSkew
+	}
+	if opts.MaxValueSize == 0 {
+		opts.MaxValueSize = DefaultMaxValueSize
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	switch {
+	case opts.IdleTimeout < 0 || opts.AbsoluteTimeout < 0:
+		return nil, errors.New("cookie: negative timeout")
+	case opts.ClockSkew < 0 || opts.ClockSkew > time.Minute:
+		return nil, errors.New("cookie: clock skew must be within (0, 1m]")
+	case opts.MaxValueSize < base64.RawURLEncoding.EncodedLen(overhead) || opts.MaxValueSize > 1<<20:
+		return nil, errors.New("cookie: MaxValueSize out of range")
+	}
+	return &Codec{keys: keys, purpose: purpose, opts: opts, maxRaw: base64.RawURLEncoding.DecodedLen(opts.MaxValueSize)}, nil
+}
+
+// Seal seals payload into a cookie value. issuedAt is the session's
+// issue time; zero means now. The refreshed-at time is now.
+func (c *Codec) Seal(payload []byte, issuedAt time.Time) (string, error) {
+	b, err := c.AppendSeal(nil, payload, issuedAt)
+	return string(b), err
+}
+
+// AppendSeal is Seal appending the value to dst.
+func (c *Codec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, error) {
+	if base64.RawURLEncoding.EncodedLen(len(payload)+overhead) > c.opts.MaxValueSize {
+		return dst, fmt.Errorf("%w: %d-byte payload", ErrTooLarge, len(payload))
+	}
+	kr := c.keys.Keyring()
+	now := c.opts.Now()
+	if issuedAt.IsZero() {
+		issuedAt = now
+	}
+	primary := kr.Primary()
+	epoch := kr.Epoch(now)
+	aead, err := kr.AEAD(keyring.XChaCha20Poly1305, c.purpose, primary.ID, epoch)
+	if err != nil {
+		return dst, fmt.Errorf("cookie: %w", err)
+	}
+	var buf [512]byte
+	raw := buf[:0]
+	if n := len(payload) + overhead; n > len(buf) {
+		raw = make([]byte, 0, n)
+	}
+	raw = append(raw, Version1)
+	raw = binary.BigEndian.AppendUint32(raw, primary.ID)
+	raw = binary.BigEndian.AppendUint32(raw, epoch)
+	raw = binary.BigEndian.AppendUint64(raw, uint64(issuedAt.UnixMilli()))
+	raw = binary.BigEndian.AppendUint64(raw, uint64(now.UnixMilli()))
+	raw = raw[:headerSize]
+	if _, err := rand.Read(raw[headerSize-nonceSize:]); err != nil {
+		return dst, fmt.Errorf("cookie: nonce: %w", err)
+	}
+	header := raw
+	raw = aead.Seal(raw, header[headerSize-nonceSize:], payload, c.aad(header))
+	if c.opts.Usage != nil {
+		c.opts.Usage.RecordSeal(primary.ID, epoch)
+	}
+	return base64.RawURLEncoding.AppendEncode(dst, raw), nil
+}
+
+// aad is the header followed by the purpose.
+func (c *Codec) aad(header []byte) []byte {
+	var buf [256]byte
+	return append(append(buf[:0], header[:headerSize]...), c.purpose...)
+}
+
+// Open authenticates value and returns its payload and header. Errors
+// match ErrTooLarge, ErrInvalid or ErrExpired.
+func (c *Codec) Open(value string) ([]byte, Meta, error) {
+	return c.AppendOpen(nil, value)
+}
+
+// AppendOpen is Open appending the payload to dst.
+func (c *Codec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
+	if len(value) > c.opts.MaxValueSize {
+		return dst, Meta{}, ErrTooLarge
+	}
+	var buf [2048]byte
+	raw := buf[:0]
+	if n := base64.RawURLEncoding.DecodedLen(len(value)); n > len(buf) {
+		raw = make([]byte, 0, n)
+	}
+	raw, err := base64.RawURLEncoding.AppendDecode(raw, []byte(value))
+	if err != nil || len(raw) < overhead {
+		return dst, Meta{}, fmt.Errorf("%w: malformed", ErrInvalid)
+	}
+	if raw[0] != Version1 {
+		return dst, Meta{}, fmt.Errorf("%w: unknown version", ErrInvalid)
+	}
+	m := Meta{
+		KeyID:       binary.BigEndian.Uint32(raw[1:]),
+		Epoch:       binary.BigEndian.Uint32(raw[5:]),
+		IssuedAt:    time.UnixMilli(int64(binary.BigEndian.Uint64(raw[9:]))),
+		RefreshedAt: time.UnixMilli(int64(binary.BigEndian.Uint64(raw[17:]))),
+	}
+	kr := c.keys.Keyring()
+	now := c.opts.Now()
+	if !c.epochInWindow(kr, m.Epoch, now) {
+		return dst, Meta{}, fmt.Errorf("%w: epoch out of range", ErrInvalid)
+	}
+	aead, err := kr.AEAD(keyring.XChaCha20Poly1305, c.purpose, m.KeyID, m.Epoch)
+	if err != nil {
+		return dst, Meta{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	header := raw[:headerSize]
+	out, err := aead.Open(dst, header[headerSize-nonceSize:], raw[headerSize:], c.aad(header))
+	if err != nil {
+		return dst, Meta{}, fmt.Errorf("%w: authentication failed", ErrInvalid)
+	}
+	if err := c.checkTimes(m, now); err != nil {
+		return dst, Meta{}, err
+	}
+	if c.opts.Usage != nil {
+		c.opts.Usage.RecordOpen(m.KeyID, m.Epoch)
+	}
+	return out, m, nil
+}
+
+// epochInWindow bounds the epochs a value may name before any key is
+// derived, so forged epochs cannot fill the keyring's cache.
+func (c *Codec) epochInWindow(kr *keyring.Keyring, epoch uint32, now time.Time) bool {
+	if kr.EpochPeriod() == 0 {
+		return epoch == 0
+	}
+	hi := kr.Epoch(now.Add(c.opts.ClockSkew))
+	lo := kr.Epoch(now.Add(-c.opts.AbsoluteTimeout - c.opts.ClockSkew))
+	return epoch >= lo && epoch <= hi && epoch != 0
+}
+
+// checkTimes applies the expiry rule: a value is expired when now is past
+// issued-at + AbsoluteTimeout + skew or refreshed-at + IdleTimeout + skew.
+// Timestamps more than skew in the future, or out of order, are invalid.
+func (c *Codec) checkTimes(m Meta, now time.Time) error {
+	skew := c.opts.ClockSkew
+	if m.RefreshedAt.Before(m.IssuedAt) || m.IssuedAt.After(now.Add(skew)) || m.RefreshedAt.After(now.Add(skew)) {
+		return fmt.Errorf("%w: timestamps in the future", ErrInvalid)
+	}
+	if now.After(m.IssuedAt.Add(c.opts.AbsoluteTimeout + skew)) {
+		return fmt.Errorf("%w: absolute timeout", ErrExpired)
+	}
+	if now.After(m.RefreshedAt.Add(c.opts.IdleTimeout + skew)) {
+		return fmt.Errorf("%w: idle timeout", ErrExpired)
+	}
+	return nil
+}
+
+// Deadline returns when a value with this header expires: the earlier of
+// the idle and absolute deadlines, without the skew allowance. Use it for
+// the cookie's Max-Age.
+func (c *Codec) Deadline(m Meta) time.Time {
+	abs := m.IssuedAt.Add(c.opts.AbsoluteTimeout)
+	idle := m.RefreshedAt.Add(c.opts.IdleTimeout)
+	if idle.Before(abs) {
+		return idle
+	}
+	return abs
+}
