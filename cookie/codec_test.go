@@ -164,3 +164,37 @@ func TestConcurrentSealOpen(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestJSONKeepsInt64(t *testing.T) {
+	clk := &clock{t0}
+	c := newCodec(t, testKeyring(t), "s", clk)
+	in := map[string]any{"big": int64(1<<62 + 1), "n": -9007199254740993}
+	v, err := SealJSON(c, in, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := OpenJSON[map[string]any](c, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out["big"].(interface{ String() string }).String() != "4611686018427387905" || out["n"].(interface{ String() string }).String() != "-9007199254740993" {
+		t.Fatalf("lost precision: %v", out)
+	}
+	type S struct{ ID int64 }
+	s, _, err := OpenJSON[S](c, mustSeal(t, c, `{"ID":9223372036854775807}`))
+	if err != nil || s.ID != 9223372036854775807 {
+		t.Fatalf("typed: %v %v", s, err)
+	}
+	if _, _, err := OpenJSON[S](c, mustSeal(t, c, `not json`)); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad payload: %v", err)
+	}
+}
+
+func mustSeal(t *testing.T, c *Codec, p string) string {
+	t.Helper()
+	v, err := c.Seal([]byte(p), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
