@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/cookieseal/cookieseal/keyring"
 )
@@ -79,6 +81,9 @@ type Codec struct {
 	purpose string
 	opts    Options
 	maxRaw  int // maximum decoded length
+
+	bufs  sync.Pool // *[]byte scratch buffers for the string and JSON paths
+	types sync.Map  // reflect.Type → bool: does it hold interface values (see OpenJSON)
 }
 
 // New returns a codec for purpose (usually the cookie's name) keyed by the
@@ -119,13 +124,23 @@ func New(keys keyring.Provider, purpose string, opts Options) (*Codec, error) {
 // Seal seals payload into a cookie value. issuedAt is the session's
 // issue time; zero means now. The refreshed-at time is now.
 func (c *Codec) Seal(payload []byte, issuedAt time.Time) (string, error) {
-	b, err := c.AppendSeal(nil, payload, issuedAt)
-	return string(b), err
+	bp := c.getBuf()
+	defer c.bufs.Put(bp)
+	b, err := c.AppendSeal((*bp)[:0], payload, issuedAt)
+	*bp = b[:0]
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
-// AppendSeal is Seal appending the value to dst.
+// AppendSeal is Seal appending the value to dst. It allocates nothing
+// when dst has room for the value and its scratch space (twice the value's
+// length is always enough).
 func (c *Codec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, error) {
-	if base64.RawURLEncoding.EncodedLen(len(payload)+overhead) > c.opts.MaxValueSize {
+	rawLen := len(payload) + overhead
+	encLen := base64.RawURLEncoding.EncodedLen(rawLen)
+	if encLen > c.opts.MaxValueSize {
 		return dst, fmt.Errorf("%w: %d-byte payload", ErrTooLarge, len(payload))
 	}
 	kr := c.keys.Keyring()
@@ -139,11 +154,10 @@ func (c *Codec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, err
 	if err != nil {
 		return dst, fmt.Errorf("cookie: %w", err)
 	}
-	var buf [512]byte
-	raw := buf[:0]
-	if n := len(payload) + overhead; n > len(buf) {
-		raw = make([]byte, 0, n)
-	}
+	// Layout of the grown tail: [encoded value | raw value | aad].
+	start := len(dst)
+	out := grow(dst, encLen+rawLen+headerSize+len(c.purpose))
+	raw := out[start+encLen : start+encLen : start+encLen+rawLen]
 	raw = append(raw, Version1)
 	raw = binary.BigEndian.AppendUint32(raw, primary.ID)
 	raw = binary.BigEndian.AppendUint32(raw, epoch)
@@ -153,18 +167,37 @@ func (c *Codec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, err
 	if _, err := rand.Read(raw[headerSize-nonceSize:]); err != nil {
 		return dst, fmt.Errorf("cookie: nonce: %w", err)
 	}
-	header := raw
-	raw = aead.Seal(raw, header[headerSize-nonceSize:], payload, c.aad(header))
+	aad := c.aad(out[start+encLen+rawLen:start+encLen+rawLen], raw)
+	raw = aead.Seal(raw, raw[headerSize-nonceSize:], payload, aad)
+	base64.RawURLEncoding.Encode(out[start:start+encLen], raw)
 	if c.opts.Usage != nil {
 		c.opts.Usage.RecordSeal(primary.ID, epoch)
 	}
-	return base64.RawURLEncoding.AppendEncode(dst, raw), nil
+	return out[:start+encLen], nil
+}
+
+// grow returns b with room for n more bytes beyond len(b), whose length
+// is extended by n.
+func grow(b []byte, n int) []byte {
+	if cap(b)-len(b) < n {
+		nb := make([]byte, len(b), len(b)+n)
+		copy(nb, b)
+		b = nb
+	}
+	return b[:len(b)+n]
+}
+
+func (c *Codec) getBuf() *[]byte {
+	if bp, ok := c.bufs.Get().(*[]byte); ok {
+		return bp
+	}
+	b := make([]byte, 0, 2048)
+	return &b
 }
 
 // aad is the header followed by the purpose.
-func (c *Codec) aad(header []byte) []byte {
-	var buf [256]byte
-	return append(append(buf[:0], header[:headerSize]...), c.purpose...)
+func (c *Codec) aad(dst, header []byte) []byte {
+	return append(append(dst, header[:headerSize]...), c.purpose...)
 }
 
 // Open authenticates value and returns its payload and header. Errors
@@ -173,20 +206,24 @@ func (c *Codec) Open(value string) ([]byte, Meta, error) {
 	return c.AppendOpen(nil, value)
 }
 
-// AppendOpen is Open appending the payload to dst.
+// AppendOpen is Open appending the payload to dst. It allocates nothing
+// when dst has room for the decoded value and its scratch space.
 func (c *Codec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	if len(value) > c.opts.MaxValueSize {
 		return dst, Meta{}, ErrTooLarge
 	}
-	var buf [2048]byte
-	raw := buf[:0]
-	if n := base64.RawURLEncoding.DecodedLen(len(value)); n > len(buf) {
-		raw = make([]byte, 0, n)
-	}
-	raw, err := base64.RawURLEncoding.AppendDecode(raw, []byte(value))
-	if err != nil || len(raw) < overhead {
+	start := len(dst)
+	rawMax := base64.RawURLEncoding.DecodedLen(len(value))
+	// Layout of the grown tail: [raw value, opened in place | aad].
+	scratch := grow(dst, rawMax+headerSize+len(c.purpose))
+	// The decoder only reads its source, so viewing the string's bytes
+	// without a copy is safe.
+	src := unsafe.Slice(unsafe.StringData(value), len(value))
+	n, err := base64.RawURLEncoding.Decode(scratch[start:start+rawMax], src)
+	if err != nil || n < overhead {
 		return dst, Meta{}, fmt.Errorf("%w: malformed", ErrInvalid)
 	}
+	raw := scratch[start : start+n]
 	if raw[0] != Version1 {
 		return dst, Meta{}, fmt.Errorf("%w: unknown version", ErrInvalid)
 	}
@@ -205,8 +242,9 @@ func (c *Codec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	if err != nil {
 		return dst, Meta{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	header := raw[:headerSize]
-	out, err := aead.Open(dst, header[headerSize-nonceSize:], raw[headerSize:], c.aad(header))
+	aad := c.aad(scratch[start+rawMax:start+rawMax], raw)
+	body := raw[headerSize:]
+	plain, err := aead.Open(body[:0], raw[headerSize-nonceSize:headerSize], body, aad)
 	if err != nil {
 		return dst, Meta{}, fmt.Errorf("%w: authentication failed", ErrInvalid)
 	}
@@ -216,6 +254,8 @@ func (c *Codec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	if c.opts.Usage != nil {
 		c.opts.Usage.RecordOpen(m.KeyID, m.Epoch)
 	}
+	out := scratch[:start+len(plain)]
+	copy(out[start:], plain)
 	return out, m, nil
 }
 
