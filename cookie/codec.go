@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 	"unsafe"
@@ -81,6 +82,8 @@ type Codec struct {
 	purpose string
 	opts    Options
 	maxRaw  int // maximum decoded length
+
+	testNonce io.Reader // tests only: a fixed nonce source for vectors; nil means crypto/rand
 
 	bufs  sync.Pool // *[]byte scratch buffers for the string and JSON paths
 	types sync.Map  // reflect.Type → bool: does it hold interface values (see OpenJSON)
@@ -164,7 +167,11 @@ func (c *Codec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, err
 	raw = binary.BigEndian.AppendUint64(raw, uint64(issuedAt.UnixMilli()))
 	raw = binary.BigEndian.AppendUint64(raw, uint64(now.UnixMilli()))
 	raw = raw[:headerSize]
-	if _, err := rand.Read(raw[headerSize-nonceSize:]); err != nil {
+	nonceSrc := rand.Reader
+	if c.testNonce != nil {
+		nonceSrc = c.testNonce
+	}
+	if _, err := io.ReadFull(nonceSrc, raw[headerSize-nonceSize:]); err != nil {
 		return dst, fmt.Errorf("cookie: nonce: %w", err)
 	}
 	aad := c.aad(out[start+encLen+rawLen:start+encLen+rawLen], raw)

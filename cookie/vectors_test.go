@@ -1,0 +1,210 @@
+package cookie
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cookieseal/cookieseal/keyring"
+)
+
+var updateVectors = flag.Bool("update-vectors", false, "rewrite cookie/testdata/v1 from the current code")
+
+// A vector file is a header of "name: value" lines, a blank line, then the
+// cookie value:
+//
+//	expect: valid | invalid | expired | too large
+//	purpose: the purpose to open with
+//	now: the time to open at (RFC 3339)
+//	keys: the key set, in keyring.ParseString's compact form
+//	payload: the payload, for valid vectors
+//
+// Every vector uses IdleTimeout 1h, AbsoluteTimeout 24h, ClockSkew 1s.
+type vector struct {
+	name, expect, purpose, keys, payload string
+	now                                  time.Time
+	value                                string
+}
+
+const vectorKeys = "1:primary:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE,2:decrypt-only:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI"
+
+// makeVectors seals each case with a fixed nonce and clock. Only tests
+// can fix the nonce.
+func makeVectors(t *testing.T) []vector {
+	set, err := keyring.ParseString(vectorKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keyring.New(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t0}
+	c := newCodec(t, kr, "session", clk)
+	c.testNonce = bytes.NewReader(bytes.Repeat([]byte{0x24}, 24*16))
+	payload := `{"user_id":123456,"role":"admin"}`
+	valid, err := c.Seal([]byte(payload), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := c.Seal([]byte(payload), t0.Add(-23*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(valid)
+	enc := base64.RawURLEncoding.EncodeToString
+	flip := func(i int) string { b := bytes.Clone(raw); b[i] ^= 0x01; return enc(b) }
+	badVersion := bytes.Clone(raw)
+	badVersion[0] = 2
+	unknownKey := bytes.Clone(raw)
+	unknownKey[4] = 9 // key id 9
+	v := func(name, expect, purpose string, now time.Time, value string) vector {
+		p := ""
+		if expect == "valid" {
+			p = payload
+		}
+		return vector{name: name, expect: expect, purpose: purpose, keys: vectorKeys, payload: p, now: now, value: value}
+	}
+	return []vector{
+		v("valid", "valid", "session", t0.Add(30*time.Minute), valid),
+		v("valid-near-absolute", "valid", "session", t0.Add(time.Hour), old),
+		v("tampered-ciphertext", "invalid", "session", t0, flip(len(raw)-20)),
+		v("tampered-tag", "invalid", "session", t0, flip(len(raw)-1)),
+		v("tampered-issued-at", "invalid", "session", t0, flip(16)),
+		v("expired-idle", "expired", "session", t0.Add(time.Hour+2*time.Second), valid),
+		v("expired-absolute", "expired", "session", t0.Add(time.Hour+2*time.Second), old),
+		v("wrong-purpose", "invalid", "csrf", t0, valid),
+		v("unknown-key", "invalid", "session", t0, enc(unknownKey)),
+		v("truncated", "invalid", "session", t0, valid[:len(valid)-10]),
+		v("bad-version", "invalid", "session", t0, enc(badVersion)),
+		v("oversized", "too large", "session", t0, strings.Repeat("A", DefaultMaxValueSize+1)),
+	}
+}
+
+func (v vector) encode() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "expect: %s\npurpose: %s\nnow: %s\nkeys: %s\n", v.expect, v.purpose, v.now.Format(time.RFC3339), v.keys)
+	if v.payload != "" {
+		fmt.Fprintf(&b, "payload: %s\n", v.payload)
+	}
+	fmt.Fprintf(&b, "\n%s\n", v.value)
+	return b.Bytes()
+}
+
+func parseVector(t *testing.T, name string, data []byte) vector {
+	v := vector{name: name}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			if !sc.Scan() {
+				t.Fatalf("%s: no value after the header", name)
+			}
+			v.value = sc.Text()
+			return v
+		}
+		k, val, ok := strings.Cut(line, ": ")
+		if !ok {
+			t.Fatalf("%s: bad header line %q", name, line)
+		}
+		switch k {
+		case "expect":
+			v.expect = val
+		case "purpose":
+			v.purpose = val
+		case "keys":
+			v.keys = val
+		case "payload":
+			v.payload = val
+		case "now":
+			tm, err := time.Parse(time.RFC3339, val)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			v.now = tm
+		default:
+			t.Fatalf("%s: unknown header %q", name, k)
+		}
+	}
+	t.Fatalf("%s: no blank line", name)
+	return v
+}
+
+func TestVectors(t *testing.T) {
+	dir := filepath.Join("testdata", "v1")
+	if *updateVectors {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range makeVectors(t) {
+			if err := os.WriteFile(filepath.Join(dir, v.name+".txt"), v.encode(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < len(makeVectors(t)) {
+		t.Fatalf("found %d vector files in %s, want at least %d", len(files), dir, len(makeVectors(t)))
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".txt")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := parseVector(t, name, data)
+			set, err := keyring.ParseString(v.keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kr, err := keyring.New(set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := newCodec(t, kr, v.purpose, &clock{v.now})
+			p, _, err := c.Open(v.value)
+			want := map[string]error{"invalid": ErrInvalid, "expired": ErrExpired, "too large": ErrTooLarge}[v.expect]
+			switch {
+			case v.expect == "valid":
+				if err != nil || string(p) != v.payload {
+					t.Fatalf("Open = %q, %v; want %q", p, err, v.payload)
+				}
+			case want == nil:
+				t.Fatalf("unknown expectation %q", v.expect)
+			case !errors.Is(err, want):
+				t.Fatalf("Open error = %v, want %v", err, want)
+			}
+		})
+	}
+}
+
+// TestVectorsAreCurrent checks that sealing with the fixed nonce and clock
+// still gives the frozen valid value byte for byte: a format change must
+// bump the version, not silently change the bytes.
+func TestVectorsAreCurrent(t *testing.T) {
+	for _, v := range makeVectors(t) {
+		if v.name != "valid" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("testdata", "v1", "valid.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := parseVector(t, "valid", data).value; got != v.value {
+			t.Fatalf("sealing changed:\n got %s\nwant %s", v.value, got)
+		}
+	}
+}
