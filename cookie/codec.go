@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -25,6 +26,10 @@ var (
 	// any decoding work on open.
 	ErrTooLarge = errors.New("cookie: value too large")
 )
+
+// b64 is the text encoding: unpadded base64url, strict so that no value
+// has a second spelling.
+var b64 = base64.RawURLEncoding.Strict()
 
 // Version1 is the native format's version byte.
 const Version1 = 1
@@ -176,7 +181,7 @@ func (c *Codec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, err
 	}
 	aad := c.aad(out[start+encLen+rawLen:start+encLen+rawLen], raw)
 	raw = aead.Seal(raw, raw[headerSize-nonceSize:], payload, aad)
-	base64.RawURLEncoding.Encode(out[start:start+encLen], raw)
+	b64.Encode(out[start:start+encLen], raw)
 	if c.opts.Usage != nil {
 		c.opts.Usage.RecordSeal(primary.ID, epoch)
 	}
@@ -226,8 +231,10 @@ func (c *Codec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	// The decoder only reads its source, so viewing the string's bytes
 	// without a copy is safe.
 	src := unsafe.Slice(unsafe.StringData(value), len(value))
-	n, err := base64.RawURLEncoding.Decode(scratch[start:start+rawMax], src)
-	if err != nil || n < overhead {
+	n, err := b64.Decode(scratch[start:start+rawMax], src)
+	// encoding/base64 skips CR and LF; refuse them so that no value has
+	// a second spelling.
+	if err != nil || n < overhead || strings.ContainsAny(value, "\r\n") {
 		return dst, Meta{}, fmt.Errorf("%w: malformed", ErrInvalid)
 	}
 	raw := scratch[start : start+n]

@@ -233,3 +233,21 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+func TestNonCanonicalEncodingRefused(t *testing.T) {
+	c := newCodec(t, testKeyring(t), "s", &clock{t0})
+	for n := range 3 { // payload lengths give every tail shape
+		v, err := c.Seal(make([]byte, n), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (len(v) % 4) == 0 {
+			continue // no tail bits
+		}
+		last := strings.IndexByte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", v[len(v)-1])
+		alt := v[:len(v)-1] + string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last^1])
+		if _, _, err := c.Open(alt); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("non-canonical spelling of a valid value: err = %v", err)
+		}
+	}
+}
