@@ -140,4 +140,3 @@ func FuzzKeySet(f *testing.F) {
 		}
 	})
 }
-
