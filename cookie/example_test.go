@@ -1,8 +1,11 @@
 package cookie_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
@@ -34,4 +37,43 @@ func Example() {
 	// Output:
 	// {"user_id":123456} <nil>
 	// true
+}
+
+// A value too large for one cookie is split over session.0, session.1, …
+// and joined back from the next request's cookies.
+func ExampleSplit() {
+	kr, err := keyring.Generate(time.Now())
+	if err != nil {
+		panic(err)
+	}
+	const chunkSize = 3800
+	c, err := cookie.New(kr, "session", cookie.Options{MaxValueSize: cookie.DefaultMaxChunks * chunkSize})
+	if err != nil {
+		panic(err)
+	}
+	v, err := c.Seal(bytes.Repeat([]byte("x"), 5000), time.Time{})
+	if err != nil {
+		panic(err)
+	}
+	pieces, err := cookie.Split(v, chunkSize, cookie.DefaultMaxChunks)
+	if err != nil {
+		panic(err)
+	}
+	// The response: one cookie per piece. The next request carries them.
+	r := httptest.NewRequest("GET", "/", nil)
+	for i, p := range pieces {
+		r.AddCookie(&http.Cookie{Name: cookie.ChunkName("session", i), Value: p})
+	}
+
+	joined, n, err := cookie.Join(r.Cookies(), "session", cookie.DefaultMaxChunks, cookie.DefaultMaxChunks*chunkSize)
+	fmt.Println(n, err)
+	payload, _, err := c.Open(joined)
+	fmt.Println(len(payload), err)
+	// The session shrinks and fits in the plain cookie again: expire
+	// every chunk the request carried.
+	fmt.Println(cookie.StaleChunks(r.Cookies(), "session", 0))
+	// Output:
+	// 2 <nil>
+	// 5000 <nil>
+	// [session.0 session.1]
 }
