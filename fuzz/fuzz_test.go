@@ -3,8 +3,11 @@ package fuzz
 import (
 	"bytes"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +140,131 @@ func FuzzKeySet(f *testing.F) {
 			if !back.Keys[i].SameSecret(set.Keys[i]) || back.Keys[i].ID != set.Keys[i].ID {
 				t.Fatal("round trip changed a key")
 			}
+		}
+	})
+}
+
+// parseCookies reads one "name=value" cookie per line.
+func parseCookies(data string) []*http.Cookie {
+	var cs []*http.Cookie
+	for line := range strings.SplitSeq(data, "\n") {
+		if line == "" {
+			continue
+		}
+		n, v, _ := strings.Cut(line, "=")
+		cs = append(cs, &http.Cookie{Name: n, Value: v})
+	}
+	return cs
+}
+
+// refIndex is an independent reading of the chunk-name rule: name + "." +
+// digits, no leading zero unless the index is "0". Indices too large for
+// an int are reported as -1 (a chunk beyond any cap).
+func refIndex(cookieName, name string) (int, bool) {
+	digits, ok := strings.CutPrefix(cookieName, name+".")
+	if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" || (len(digits) > 1 && digits[0] == '0') {
+		return 0, false
+	}
+	i, err := strconv.Atoi(digits)
+	if err != nil {
+		return -1, true
+	}
+	return i, true
+}
+
+// FuzzJoin: Join never panics, returns "" with every error, and agrees
+// with a direct reading of its contract: on success the value is the
+// concatenation of name.0 … name.(n-1) in index order, no longer than
+// maxLen; duplicates, gaps and too many chunks are ErrInvalid, too long is
+// ErrTooLarge, no name.0 is ErrNoChunks.
+func FuzzJoin(f *testing.F) {
+	for k, v := range vectorValues(f) {
+		for _, size := range []int{1 + k, 64, 1000, 5000} {
+			pieces, err := cookie.Split(v, size, 1<<20)
+			if err != nil {
+				f.Fatal(err)
+			}
+			var lines []string
+			for i, p := range pieces {
+				lines = append(lines, cookie.ChunkName("session", i)+"="+p)
+			}
+			if k%2 == 1 {
+				slices.Reverse(lines)
+			}
+			lines = append(lines, "other=1", "session.x=2", "session.01=3")
+			f.Add(strings.Join(lines, "\n"), "session", uint8(len(pieces)), uint16(len(v)))
+			f.Add(strings.Join(lines, "\n"), "session", uint8(4), uint16(3800))
+		}
+	}
+	f.Add("a.b.0=xy\na.b.1=z\na.0=q", "a.b", uint8(3), uint16(10))
+	f.Add("s.0=ab\ns.2=cd", "s", uint8(4), uint16(10))
+	f.Add("s.0=ab\ns.0=cd", "s", uint8(4), uint16(10))
+	f.Fuzz(func(t *testing.T, data, name string, maxChunks uint8, maxLen uint16) {
+		cs := parseCookies(data)
+		got, n, err := cookie.Join(cs, name, int(maxChunks), int(maxLen))
+
+		// The expected outcome, computed directly.
+		var idx []int
+		byIndex := map[int][]string{}
+		for _, c := range cs {
+			if i, ok := refIndex(c.Name, name); ok {
+				idx = append(idx, i)
+				byIndex[i] = append(byIndex[i], c.Value)
+			}
+		}
+		maxIdx, total, dup, tooMany := -1, 0, false, false
+		for _, i := range idx {
+			if i < 0 || i >= int(maxChunks) {
+				tooMany = true
+				continue
+			}
+			maxIdx = max(maxIdx, i)
+			dup = dup || len(byIndex[i]) > 1
+		}
+		var want strings.Builder
+		for i := 0; i <= maxIdx; i++ {
+			if vs := byIndex[i]; len(vs) > 0 {
+				total += len(vs[0])
+				want.WriteString(vs[0])
+			}
+		}
+		var wantErr error
+		switch {
+		case maxChunks < 1 || maxLen < 1:
+			if err == nil || errors.Is(err, cookie.ErrInvalid) || errors.Is(err, cookie.ErrTooLarge) || errors.Is(err, cookie.ErrNoChunks) || got != "" {
+				t.Fatalf("caller bug: Join = %q, %d, %v", got, n, err)
+			}
+			return
+		case len(byIndex[0]) == 0:
+			wantErr = cookie.ErrNoChunks
+		case dup || tooMany || len(idx) != maxIdx+1:
+			wantErr = cookie.ErrInvalid
+		case total > int(maxLen):
+			wantErr = cookie.ErrTooLarge
+		}
+		if wantErr != nil {
+			wantN := len(idx)
+			if wantErr == cookie.ErrNoChunks {
+				wantN = 0
+			}
+			if !errors.Is(err, wantErr) || got != "" || n != wantN {
+				t.Fatalf("Join = %q, %d, %v; want \"\", %d, %v", got, n, err, wantN, wantErr)
+			}
+			if wantErr == cookie.ErrNoChunks && errors.Is(err, cookie.ErrInvalid) {
+				t.Fatal("ErrNoChunks matches ErrInvalid")
+			}
+			return
+		}
+		if err != nil || got != want.String() || n != len(idx) || len(got) > int(maxLen) {
+			t.Fatalf("Join = %q, %d, %v; want %q, %d", got, n, err, want.String(), len(idx))
+		}
+		// What StaleChunks names for keep = n is exactly nothing, and for
+		// keep = 0 every chunk.
+		if s := cookie.StaleChunks(cs, name, n); s != nil {
+			t.Fatalf("StaleChunks(keep=n) = %q", s)
+		}
+		if s := cookie.StaleChunks(cs, name, 0); len(s) != n {
+			t.Fatalf("StaleChunks(keep=0) = %q, want %d names", s, n)
 		}
 	})
 }
