@@ -1,0 +1,71 @@
+// Package rotate changes the keys of a running fleet without logging
+// anyone out: a Holder hands the keyring in force to codecs, a Reloader
+// swaps in new key sets from a Source, and pure functions step keys
+// through their lifecycle under guards.
+//
+// For most uses, load the key set file into a Holder, give the Holder to
+// the codec or session manager, and start the Reloader's Run:
+//
+//	src := rotate.NewFileSource("/etc/myapp/keys.json")
+//	h, err := rotate.LoadHolder(ctx, src)
+//	if err != nil { … }
+//	r, err := rotate.NewReloader(h, src, rotate.ReloaderOptions{OnError: logErr})
+//	if err != nil { … }
+//	go r.Run(ctx) // polls every 10s; returns when ctx is done
+//	codec, err := cookie.New(h, "session", cookie.Options{})
+//
+// The operator edits the file with the cookieseal command (or with Add,
+// Promote, Remove and UpdateKeyFile), and every instance picks the change
+// up within the reload interval.
+//
+// # Key lifecycle
+//
+// A master key moves through the states of Tink's key management:
+//
+//	Add      → decrypt-only: opens values, seals none, while it rolls out
+//	Promote  → primary: seals new values; the old primary is demoted
+//	           to decrypt-only and keeps opening the values it sealed
+//	Remove   → gone, once no value sealed under it can still be valid
+//
+// Two guards keep every valid session working. Promote refuses a key
+// added less than Policy.RolloutDelay ago (ErrTooSoon): an instance that
+// has not loaded it yet would reject the values it seals. Remove and
+// Disable refuse a key demoted less than RolloutDelay + MaxSessionAge +
+// ClockSkew ago (ErrInUse): a value it sealed may still be valid. Each
+// guard has an override named for what it is for,
+// Policy.EmergencySkipRolloutDelay and Policy.EmergencyRemove: a leaked
+// key.
+//
+// The steps are pure: they take a keyring.Set and an explicit time and
+// return a new Set that passes Set.Validate, never changing their input.
+//
+// # Epoch keys
+//
+// With keyring.Set.EpochPeriod set, the AEAD key that seals at time t is
+// derived from the primary master key and floor(t / EpochPeriod), and the
+// epoch is written in each value's header. Instances change epoch keys in
+// step by their clocks alone, so epochs need no background work and no
+// reload. A value from an earlier epoch opens while it is within its
+// lifetime; one from an epoch beyond the clock-skew allowance is refused.
+// Changing the period (or turning epochs on or off) ends every session
+// sealed before the change; a Reloader reports it as ErrEpochChange.
+//
+// # Draining
+//
+// A Usage counts seals and opens per key and epoch. Passed as
+// cookie.Options.Usage, it shows when a demoted key has drained: the
+// session manager re-seals a valid cookie under the primary, so opens
+// under an old key fall to zero as clients come back.
+//
+// # Reloads
+//
+// A key set that fails to read, parse or validate never replaces the
+// keyring in force: the Reloader reports the error and keeps the old one.
+// A valid set that ends sessions (a key removed while in use, a primary
+// promoted early, a new epoch period) is applied, since the file is the
+// operator's word and may be an emergency, and reported in
+// Change.Warnings.
+//
+// Nothing here starts a goroutine except Reloader.Run, which the caller
+// starts.
+package rotate

@@ -1,0 +1,323 @@
+package rotate
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/cookieseal/cookieseal/keyring"
+)
+
+var (
+	// ErrNotFound reports a key ID that is not in the key set.
+	ErrNotFound = errors.New("rotate: no such key")
+	// ErrState reports a step that does not apply to the key's status:
+	// promoting a disabled key, removing the primary, and the like.
+	ErrState = errors.New("rotate: key is in the wrong state for this step")
+	// ErrTooSoon reports a promotion before the roll-out delay has passed
+	// since the key was added: some instance may not have loaded the key
+	// yet, and would reject every value sealed under it.
+	ErrTooSoon = errors.New("rotate: too soon to promote key")
+	// ErrInUse reports a removal or disable while a cookie sealed under the
+	// key may still be valid: it would log those sessions out.
+	ErrInUse = errors.New("rotate: key may still be in use")
+	// ErrInvalidConfig reports a Policy or options value out of range.
+	ErrInvalidConfig = errors.New("rotate: invalid configuration")
+)
+
+// Defaults for Policy's zero values.
+const (
+	// DefaultRolloutDelay is how long a key set change is assumed to take
+	// to reach every instance of a fleet.
+	DefaultRolloutDelay = time.Hour
+	// DefaultMaxSessionAge matches cookie.DefaultAbsoluteTimeout.
+	DefaultMaxSessionAge = 7 * 24 * time.Hour
+	// DefaultClockSkew matches cookie.DefaultClockSkew.
+	DefaultClockSkew = 30 * time.Second
+)
+
+// stampPrecision is the precision of the lifecycle timestamps this package
+// writes: whole seconds, truncated. The guards add it once so that the
+// truncation never shortens a wait.
+const stampPrecision = time.Second
+
+// Policy holds the guards of the key lifecycle. The zero value is the safe
+// default; each duration's doc states its default. The two Emergency
+// fields turn a guard off and exist for a leaked key only.
+type Policy struct {
+	// RolloutDelay is how long a change to the key set takes to reach
+	// every instance: the reload interval, or the time a deploy takes when
+	// keys come from the environment, plus a margin. A key is promoted no
+	// sooner than this after it was added, and a demoted key is counted as
+	// sealing for this long after its demotion. Default 1h.
+	RolloutDelay time.Duration
+	// MaxSessionAge is the longest AbsoluteTimeout of any codec or session
+	// manager that uses the key set. A demoted key is removed no sooner
+	// than RolloutDelay + MaxSessionAge + ClockSkew after its demotion.
+	// Default 7 days, cookie's default AbsoluteTimeout: set it whenever
+	// yours is longer.
+	MaxSessionAge time.Duration
+	// ClockSkew is the codecs' clock-skew allowance. Default 30s, at most
+	// one minute as in package cookie.
+	ClockSkew time.Duration
+
+	// EmergencySkipRolloutDelay lets Promote (and Demote) promote a key
+	// before RolloutDelay has passed. Instances that have not loaded the
+	// key yet reject every value sealed under it until they do: use it
+	// only to stop sealing under a leaked primary at once.
+	EmergencySkipRolloutDelay bool
+	// EmergencyRemove lets Remove and Disable take a key out of use while
+	// cookies sealed under it may still be valid. Those sessions end at
+	// once: use it only for a leaked key.
+	EmergencyRemove bool
+}
+
+func (p Policy) withDefaults() (Policy, error) {
+	if p.RolloutDelay < 0 || p.MaxSessionAge < 0 || p.ClockSkew < 0 || p.ClockSkew > time.Minute {
+		return p, fmt.Errorf("%w: negative duration or ClockSkew over 1m", ErrInvalidConfig)
+	}
+	if p.RolloutDelay == 0 {
+		p.RolloutDelay = DefaultRolloutDelay
+	}
+	if p.MaxSessionAge == 0 {
+		p.MaxSessionAge = DefaultMaxSessionAge
+	}
+	if p.ClockSkew == 0 {
+		p.ClockSkew = DefaultClockSkew
+	}
+	return p, nil
+}
+
+// Validate reports whether p is usable: no negative duration, ClockSkew at
+// most one minute. Errors match ErrInvalidConfig.
+func (p Policy) Validate() error {
+	_, err := p.withDefaults()
+	return err
+}
+
+// PromotableAt returns the earliest time k may be promoted without the
+// emergency override: RolloutDelay after it was added. ok is false when the
+// key has no recorded Added time (keys parsed from the compact
+// environment form carry none), so no wait can be proven enough.
+func (p Policy) PromotableAt(k keyring.Key) (t time.Time, ok bool) {
+	p, err := p.withDefaults()
+	if err != nil || k.Added.IsZero() {
+		return time.Time{}, false
+	}
+	return k.Added.Add(p.RolloutDelay + stampPrecision), true
+}
+
+// RemovableAt returns the earliest time k may be removed or disabled
+// without the emergency override.
+//
+//   - A decrypt-only key that was demoted: RolloutDelay + MaxSessionAge +
+//     ClockSkew after Demoted. Instances may seal under it until the
+//     demotion reaches them, and a value sealed then stays valid for up to
+//     MaxSessionAge plus the skew allowance.
+//   - A key that never sealed (decrypt-only and never promoted) or a
+//     disabled key (it opens nothing): any time, so t is zero.
+//   - The primary, or a decrypt-only key whose history is not recorded:
+//     ok is false.
+func (p Policy) RemovableAt(k keyring.Key) (t time.Time, ok bool) {
+	p, err := p.withDefaults()
+	if err != nil {
+		return time.Time{}, false
+	}
+	switch {
+	case k.Status == keyring.StatusDisabled:
+		return time.Time{}, true
+	case k.Status != keyring.StatusDecryptOnly:
+		return time.Time{}, false
+	case !k.Demoted.IsZero():
+		return k.Demoted.Add(p.RolloutDelay + p.MaxSessionAge + p.ClockSkew + stampPrecision), true
+	case k.Promoted.IsZero() && !k.Added.IsZero():
+		return time.Time{}, true
+	}
+	return time.Time{}, false
+}
+
+func stamp(now time.Time) time.Time { return now.UTC().Truncate(stampPrecision) }
+
+// find validates set and returns a deep copy of it and the index of key id.
+func find(set keyring.Set, id uint32) (keyring.Set, int, error) {
+	if err := set.Validate(); err != nil {
+		return keyring.Set{}, 0, err
+	}
+	out := set.Clone()
+	i := slices.IndexFunc(out.Keys, func(k keyring.Key) bool { return k.ID == id })
+	if i < 0 {
+		return keyring.Set{}, 0, fmt.Errorf("%w: %d", ErrNotFound, id)
+	}
+	return out, i, nil
+}
+
+func primaryIndex(set keyring.Set) int {
+	return slices.IndexFunc(set.Keys, func(k keyring.Key) bool { return k.Status == keyring.StatusPrimary })
+}
+
+// checked validates a result before it is returned, so that every step
+// hands back a set that passes Set.Validate.
+func checked(set keyring.Set) (keyring.Set, error) {
+	if err := set.Validate(); err != nil {
+		return keyring.Set{}, fmt.Errorf("rotate: internal error: %w", err)
+	}
+	return set, nil
+}
+
+// Add returns a copy of set with a new decrypt-only key, added at now, and
+// that key. The new key opens values at once but seals none until it is
+// promoted, which Promote allows RolloutDelay later, once every instance
+// has loaded it.
+func Add(set keyring.Set, now time.Time) (keyring.Set, keyring.Key, error) {
+	if err := set.Validate(); err != nil {
+		return keyring.Set{}, keyring.Key{}, err
+	}
+	for range 16 {
+		k, err := keyring.GenerateKey(keyring.StatusDecryptOnly, now)
+		if err != nil {
+			return keyring.Set{}, keyring.Key{}, err
+		}
+		if slices.ContainsFunc(set.Keys, func(o keyring.Key) bool { return o.ID == k.ID }) {
+			continue // a 32-bit ID collision: draw again
+		}
+		out := set.Clone()
+		out.Keys = append(out.Keys, k)
+		out, err = checked(out)
+		return out, k, err
+	}
+	return keyring.Set{}, keyring.Key{}, errors.New("rotate: could not draw an unused key id")
+}
+
+// Promote returns a copy of set in which key id is the primary, promoted
+// at now, and the old primary is decrypt-only, demoted at now. The key
+// must be decrypt-only and, unless p.EmergencySkipRolloutDelay, added at
+// least p.RolloutDelay ago; otherwise the error matches ErrTooSoon.
+func Promote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
+	out, i, err := find(set, id)
+	if err != nil {
+		return keyring.Set{}, err
+	}
+	if p, err = p.withDefaults(); err != nil {
+		return keyring.Set{}, err
+	}
+	k := out.Keys[i]
+	switch k.Status {
+	case keyring.StatusPrimary:
+		return keyring.Set{}, fmt.Errorf("%w: key %d is already the primary", ErrState, id)
+	case keyring.StatusDisabled:
+		return keyring.Set{}, fmt.Errorf("%w: key %d is disabled; enable it and let it roll out first", ErrState, id)
+	}
+	if !p.EmergencySkipRolloutDelay {
+		at, ok := p.PromotableAt(k)
+		if !ok {
+			return keyring.Set{}, fmt.Errorf("%w: key %d has no recorded time of addition, so its roll-out cannot be proven; use the emergency override", ErrTooSoon, id)
+		}
+		if now.Before(at) {
+			return keyring.Set{}, fmt.Errorf("%w: key %d was added at %s; promote it at %s or later, once every instance has loaded it", ErrTooSoon, id, k.Added.Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+		}
+	}
+	ts := stamp(now)
+	old := primaryIndex(out)
+	out.Keys[old].Status = keyring.StatusDecryptOnly
+	out.Keys[old].Demoted = ts
+	out.Keys[i].Status = keyring.StatusPrimary
+	out.Keys[i].Promoted = ts
+	return checked(out)
+}
+
+// Demote returns a copy of set in which the primary key id is
+// decrypt-only and its successor is the primary. The successor is the one
+// decrypt-only key that has never been primary (a key added for this
+// rotation); with none or several, the error matches ErrState and names
+// them, and Promote picks one. The roll-out guard is Promote's.
+func Demote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
+	out, i, err := find(set, id)
+	if err != nil {
+		return keyring.Set{}, err
+	}
+	if out.Keys[i].Status != keyring.StatusPrimary {
+		return keyring.Set{}, fmt.Errorf("%w: key %d is %v, not the primary", ErrState, id, out.Keys[i].Status)
+	}
+	var candidates []uint32
+	for _, k := range out.Keys {
+		if k.Status == keyring.StatusDecryptOnly && k.Promoted.IsZero() {
+			candidates = append(candidates, k.ID)
+		}
+	}
+	switch len(candidates) {
+	case 0:
+		return keyring.Set{}, fmt.Errorf("%w: no successor for key %d: add a key, wait for its roll-out, then demote", ErrState, id)
+	case 1:
+		return Promote(set, candidates[0], now, p)
+	}
+	return keyring.Set{}, fmt.Errorf("%w: several possible successors %v; promote one of them", ErrState, candidates)
+}
+
+// Disable returns a copy of set in which key id is disabled: kept, but
+// used for nothing, so values sealed under it no longer open. Its guard is
+// Remove's.
+func Disable(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
+	out, i, err := retire(set, id, now, p, "disable")
+	if err != nil {
+		return keyring.Set{}, err
+	}
+	if out.Keys[i].Status == keyring.StatusDisabled {
+		return keyring.Set{}, fmt.Errorf("%w: key %d is already disabled", ErrState, id)
+	}
+	out.Keys[i].Status = keyring.StatusDisabled
+	return checked(out)
+}
+
+// Enable returns a copy of set in which the disabled key id is
+// decrypt-only again. Values sealed under it open again.
+func Enable(set keyring.Set, id uint32) (keyring.Set, error) {
+	out, i, err := find(set, id)
+	if err != nil {
+		return keyring.Set{}, err
+	}
+	if out.Keys[i].Status != keyring.StatusDisabled {
+		return keyring.Set{}, fmt.Errorf("%w: key %d is %v, not disabled", ErrState, id, out.Keys[i].Status)
+	}
+	out.Keys[i].Status = keyring.StatusDecryptOnly
+	return checked(out)
+}
+
+// Remove returns a copy of set without key id. The primary is never
+// removed (ErrState). A decrypt-only key is removed only once no value
+// sealed under it can still be valid, as Policy.RemovableAt computes,
+// unless p.EmergencyRemove; otherwise the error matches ErrInUse.
+func Remove(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
+	out, i, err := retire(set, id, now, p, "remove")
+	if err != nil {
+		return keyring.Set{}, err
+	}
+	out.Keys = slices.Delete(out.Keys, i, i+1)
+	return checked(out)
+}
+
+// retire applies the guard shared by Remove and Disable.
+func retire(set keyring.Set, id uint32, now time.Time, p Policy, step string) (keyring.Set, int, error) {
+	out, i, err := find(set, id)
+	if err != nil {
+		return keyring.Set{}, 0, err
+	}
+	if p, err = p.withDefaults(); err != nil {
+		return keyring.Set{}, 0, err
+	}
+	k := out.Keys[i]
+	if k.Status == keyring.StatusPrimary {
+		return keyring.Set{}, 0, fmt.Errorf("%w: cannot %s key %d, the primary; promote another key first", ErrState, step, id)
+	}
+	if p.EmergencyRemove {
+		return out, i, nil
+	}
+	at, ok := p.RemovableAt(k)
+	if !ok {
+		return keyring.Set{}, 0, fmt.Errorf("%w: key %d has no recorded demotion time, so no wait can be proven enough; use the emergency override", ErrInUse, id)
+	}
+	if now.Before(at) {
+		return keyring.Set{}, 0, fmt.Errorf("%w: cookies sealed under key %d (demoted at %s) may be valid until %s; %s it then, or use the emergency override to log those sessions out", ErrInUse, id, k.Demoted.Format(time.RFC3339), at.UTC().Format(time.RFC3339), step)
+	}
+	return out, i, nil
+}
