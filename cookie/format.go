@@ -54,7 +54,17 @@ func (f Format) String() string {
 func NewSealer(f Format, keys keyring.Provider, purpose string, opts Options) (Sealer, error) {
 	switch f {
 	case Native:
-		return New(keys, purpose, opts)
+		c, err := New(keys, purpose, opts)
+		if err != nil {
+			return nil, err // not a typed nil in a non-nil interface
+		}
+		return c, nil
+	case JWE:
+		c, err := NewJWE(keys, purpose, opts)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	return nil, fmt.Errorf("cookie: unsupported format %v", f)
 }

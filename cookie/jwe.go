@@ -1,0 +1,427 @@
+package cookie
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/cookieseal/cookieseal/keyring"
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// The JWE format's fixed parameters. A value's protected header holds
+// exactly the members alg, enc, kid, iat and rat, in that order when we
+// write it:
+//
+//	{"alg":"dir","enc":"A256GCM","kid":"7","iat":1795428000,"rat":1795431600}
+const (
+	// JWEAlgorithm is the only JWE "alg" this format writes or accepts:
+	// direct use of a shared symmetric key.
+	JWEAlgorithm = "dir"
+	// JWEEncryption is the only JWE "enc" this format writes or accepts.
+	JWEEncryption = "A256GCM"
+	// JWERefreshedAtHeader is the private protected-header member that
+	// holds the refreshed-at time (NumericDate, seconds). The issued-at
+	// time is in the registered name "iat".
+	JWERefreshedAtHeader = "rat"
+)
+
+const (
+	jweIVSize  = 12 // AES-GCM's standard nonce
+	jweTagSize = 16
+	// jweMaxHeader bounds the decoded protected header. Ours is at most
+	// 103 bytes; anything much longer is not ours and is refused before
+	// it is parsed.
+	jweMaxHeader = 256
+	// jweMaxDigits bounds iat and rat: 12 digits reach the year 33658.
+	jweMaxDigits = 12
+)
+
+var (
+	jweIVLen  = base64.RawURLEncoding.EncodedLen(jweIVSize)
+	jweTagLen = base64.RawURLEncoding.EncodedLen(jweTagSize)
+	// jweMaxHeaderLen is the longest encoded header Open will decode.
+	jweMaxHeaderLen = base64.RawURLEncoding.EncodedLen(jweMaxHeader)
+)
+
+// JWECodec seals payloads as JWE compact serialization (RFC 7516) with
+// "alg":"dir" and "enc":"A256GCM", so that any JOSE library (Node's
+// jose, Python's jwcrypto or joserfc, go-jose, …) holding the derived key
+// can read the session. It shares the Sealer API, the Options, the expiry
+// rule and the errors of the native Codec. It is safe for concurrent use.
+//
+// # Wire format
+//
+// A value is the five dot-separated parts of RFC 7516 §7.1:
+//
+//	BASE64URL(header) . "" . BASE64URL(iv, 12 bytes) . BASE64URL(ciphertext) . BASE64URL(tag, 16 bytes)
+//
+// The encrypted key is empty, as "dir" requires, and the additional data
+// is the ASCII of the encoded header (RFC 7516 §5.1), so every header
+// member is authenticated. The protected header holds exactly:
+//
+//   - "alg": "dir" and "enc": "A256GCM";
+//   - "kid": the keyring key ID in decimal, followed by "." and the epoch
+//     when the keyring uses epoch keys ("7", or "7.20415" with epochs);
+//     canonical decimal, no sign and no leading zero;
+//   - "iat": the session's issued-at time and "rat" its refreshed-at
+//     time, as integer NumericDates (seconds since the Unix epoch). Times
+//     are truncated to the second, so Meta's times from Open are whole
+//     seconds.
+//
+// The content key is derived from the keyring for keyring.A256GCM and the
+// codec's purpose, and epoch: a label of its own, so the JWE and native
+// formats never share a key, and a value sealed for one purpose fails to
+// authenticate under another (JWE compact has no external additional
+// data, so the per-purpose key is the purpose binding).
+//
+// Open accepts nothing else: any other alg or enc, a "zip" (compression)
+// or "crit" member, any member not listed above, a non-empty encrypted
+// key, an IV or tag of another size, or a value longer than MaxValueSize
+// is refused before any key is derived or anything is decrypted.
+//
+// AES-GCM's random 96-bit IVs are safe for about 2^32 seals per key:
+// rotate the primary key, or use epoch keys, well before one key seals
+// that many values.
+//
+// # Reading the session in another language
+//
+// Hand the derived key to the other service through your secret store:
+// InsecureExportJWKSet gives it as a JSON Web Key Set of "oct" keys whose
+// "kid" match the values' kid; Keyring.InsecureExportDerivedKey with
+// keyring.A256GCM, the purpose, key ID and epoch gives the raw 32 bytes.
+// Either is as secret as the master key for that purpose.
+type JWECodec struct {
+	native   *Codec // options, expiry rule and epoch window, shared with the native format
+	keys     keyring.Provider
+	purpose  string
+	testRand io.Reader // tests only: a fixed IV source for vectors; nil means crypto/rand
+}
+
+var _ Sealer = (*JWECodec)(nil)
+
+// NewJWE returns a JWE codec for purpose (usually the cookie's name) keyed
+// by the keyring keys provides. Options mean what they mean for New, and
+// invalid options are refused the same way.
+func NewJWE(keys keyring.Provider, purpose string, opts Options) (*JWECodec, error) {
+	n, err := New(keys, purpose, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &JWECodec{native: n, keys: keys, purpose: purpose}, nil
+}
+
+// jweKID formats a key ID and epoch as the "kid" header value.
+func jweKID(dst []byte, id, epoch uint32) []byte {
+	dst = strconv.AppendUint(dst, uint64(id), 10)
+	if epoch != 0 {
+		dst = append(dst, '.')
+		dst = strconv.AppendUint(dst, uint64(epoch), 10)
+	}
+	return dst
+}
+
+// appendJWEHeader appends the protected header's JSON.
+func appendJWEHeader(dst []byte, id, epoch uint32, iat, rat int64) []byte {
+	dst = append(dst, `{"alg":"`+JWEAlgorithm+`","enc":"`+JWEEncryption+`","kid":"`...)
+	dst = jweKID(dst, id, epoch)
+	dst = append(dst, `","iat":`...)
+	dst = strconv.AppendInt(dst, iat, 10)
+	dst = append(dst, `,"`+JWERefreshedAtHeader+`":`...)
+	dst = strconv.AppendInt(dst, rat, 10)
+	return append(dst, '}')
+}
+
+// jweLen is the length of an encoded value with a header of hdrLen bytes
+// and a payload of n bytes.
+func jweLen(hdrLen, n int) int {
+	return base64.RawURLEncoding.EncodedLen(hdrLen) + 2 + jweIVLen + 1 +
+		base64.RawURLEncoding.EncodedLen(n) + 1 + jweTagLen
+}
+
+// Seal seals payload into a JWE compact value. issuedAt is the session's
+// issue time; zero means now. The refreshed-at time is now.
+func (c *JWECodec) Seal(payload []byte, issuedAt time.Time) (string, error) {
+	bp := c.native.getBuf()
+	defer c.native.bufs.Put(bp)
+	b, err := c.AppendSeal((*bp)[:0], payload, issuedAt)
+	*bp = b[:0]
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// AppendSeal is Seal appending the value to dst. It allocates nothing
+// when dst has room for the value and its scratch space (twice the value's
+// length is always enough).
+func (c *JWECodec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, error) {
+	kr := c.keys.Keyring()
+	now := c.native.opts.Now()
+	if issuedAt.IsZero() {
+		issuedAt = now
+	}
+	if issuedAt.Unix() < 0 || now.Unix() < 0 {
+		return dst, errors.New("cookie: JWE times must be after 1970")
+	}
+	primary := kr.Primary()
+	epoch := kr.Epoch(now)
+	var hbuf [jweMaxHeader]byte
+	hdr := appendJWEHeader(hbuf[:0], primary.ID, epoch, issuedAt.Unix(), now.Unix())
+	encLen := jweLen(len(hdr), len(payload))
+	if encLen > c.native.opts.MaxValueSize {
+		return dst, fmt.Errorf("%w: %d-byte payload", ErrTooLarge, len(payload))
+	}
+	aead, err := kr.AEAD(keyring.A256GCM, c.purpose, primary.ID, epoch)
+	if err != nil {
+		return dst, fmt.Errorf("cookie: %w", err)
+	}
+	// Layout of the grown tail: [encoded value | iv | ciphertext ‖ tag].
+	start := len(dst)
+	out := grow(dst, encLen+jweIVSize+len(payload)+jweTagSize)
+	enc := out[start : start+encLen]
+	iv := out[start+encLen : start+encLen+jweIVSize]
+	src := rand.Reader
+	if c.testRand != nil {
+		src = c.testRand
+	}
+	if _, err := io.ReadFull(src, iv); err != nil {
+		return dst, fmt.Errorf("cookie: iv: %w", err)
+	}
+	hLen := base64.RawURLEncoding.EncodedLen(len(hdr))
+	b64.Encode(enc, hdr)
+	i := hLen
+	enc[i], enc[i+1] = '.', '.'
+	i += 2
+	b64.Encode(enc[i:], iv)
+	i += jweIVLen
+	enc[i] = '.'
+	i++
+	// The additional data is the encoded header: enc[:hLen].
+	sealed := aead.Seal(out[start+encLen+jweIVSize:start+encLen+jweIVSize], iv, payload, enc[:hLen])
+	b64.Encode(enc[i:], sealed[:len(payload)])
+	i += base64.RawURLEncoding.EncodedLen(len(payload))
+	enc[i] = '.'
+	b64.Encode(enc[i+1:], sealed[len(payload):])
+	if c.native.opts.Usage != nil {
+		c.native.opts.Usage.RecordSeal(primary.ID, epoch)
+	}
+	return out[:start+encLen], nil
+}
+
+// Open authenticates a JWE compact value and returns its payload and
+// header. Errors match ErrTooLarge, ErrInvalid or ErrExpired.
+func (c *JWECodec) Open(value string) ([]byte, Meta, error) {
+	return c.AppendOpen(nil, value)
+}
+
+// AppendOpen is Open appending the payload to dst.
+func (c *JWECodec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
+	if len(value) > c.native.opts.MaxValueSize {
+		return dst, Meta{}, ErrTooLarge
+	}
+	h, ek, ivs, cts, tags, ok := splitJWE(value)
+	// encoding/base64 skips CR and LF; refuse them so that no value has
+	// a second spelling.
+	if !ok || ek != "" || len(h) > jweMaxHeaderLen || len(ivs) != jweIVLen || len(tags) != jweTagLen ||
+		strings.ContainsAny(value, "\r\n") {
+		return dst, Meta{}, fmt.Errorf("%w: malformed JWE", ErrInvalid)
+	}
+	var hbuf [jweMaxHeader]byte
+	n, err := b64.Decode(hbuf[:], unsafe.Slice(unsafe.StringData(h), len(h)))
+	if err != nil {
+		return dst, Meta{}, fmt.Errorf("%w: malformed JWE header", ErrInvalid)
+	}
+	m, err := parseJWEHeader(hbuf[:n])
+	if err != nil {
+		return dst, Meta{}, err
+	}
+	kr := c.keys.Keyring()
+	now := c.native.opts.Now()
+	if !c.native.epochInWindow(kr, m.Epoch, now) {
+		return dst, Meta{}, fmt.Errorf("%w: epoch out of range", ErrInvalid)
+	}
+	aead, err := kr.AEAD(keyring.A256GCM, c.purpose, m.KeyID, m.Epoch)
+	if err != nil {
+		return dst, Meta{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	ctMax := base64.RawURLEncoding.DecodedLen(len(cts))
+	start := len(dst)
+	// Layout of the grown tail: [ciphertext ‖ tag, opened in place | iv].
+	scratch := grow(dst, ctMax+jweTagSize+jweIVSize)
+	body := scratch[start : start+ctMax+jweTagSize]
+	iv := scratch[start+ctMax+jweTagSize:]
+	ctn, err := b64.Decode(body, unsafe.Slice(unsafe.StringData(cts), len(cts)))
+	if err != nil {
+		return dst, Meta{}, fmt.Errorf("%w: malformed JWE ciphertext", ErrInvalid)
+	}
+	if tn, err := b64.Decode(body[ctn:], unsafe.Slice(unsafe.StringData(tags), len(tags))); err != nil || tn != jweTagSize {
+		return dst, Meta{}, fmt.Errorf("%w: malformed JWE tag", ErrInvalid)
+	}
+	if in, err := b64.Decode(iv, unsafe.Slice(unsafe.StringData(ivs), len(ivs))); err != nil || in != jweIVSize {
+		return dst, Meta{}, fmt.Errorf("%w: malformed JWE iv", ErrInvalid)
+	}
+	// The additional data is the encoded header as sent; the AEAD only
+	// reads it.
+	aad := unsafe.Slice(unsafe.StringData(h), len(h))
+	plain, err := aead.Open(body[:0], iv, body[:ctn+jweTagSize], aad)
+	if err != nil {
+		return dst, Meta{}, fmt.Errorf("%w: authentication failed", ErrInvalid)
+	}
+	if err := c.native.checkTimes(m, now); err != nil {
+		return dst, Meta{}, err
+	}
+	if c.native.opts.Usage != nil {
+		c.native.opts.Usage.RecordOpen(m.KeyID, m.Epoch)
+	}
+	return scratch[:start+len(plain)], m, nil
+}
+
+// Deadline returns when a value with this header expires, by the same
+// rule as the native format.
+func (c *JWECodec) Deadline(m Meta) time.Time { return c.native.Deadline(m) }
+
+// splitJWE cuts a compact value into its five parts.
+func splitJWE(v string) (h, ek, iv, ct, tag string, ok bool) {
+	var ok1, ok2, ok3, ok4 bool
+	h, v, ok1 = strings.Cut(v, ".")
+	ek, v, ok2 = strings.Cut(v, ".")
+	iv, v, ok3 = strings.Cut(v, ".")
+	ct, tag, ok4 = strings.Cut(v, ".")
+	ok = ok1 && ok2 && ok3 && ok4 && !strings.Contains(tag, ".")
+	return
+}
+
+// parseJWEHeader applies the allow-list to a decoded protected header and
+// returns the key and times it names. Every failure is ErrInvalid.
+func parseJWEHeader(b []byte) (Meta, error) {
+	var hdr map[string]json.RawMessage
+	if err := json.Unmarshal(b, &hdr); err != nil || hdr == nil {
+		return Meta{}, fmt.Errorf("%w: malformed JWE header", ErrInvalid)
+	}
+	if _, ok := hdr["zip"]; ok {
+		return Meta{}, fmt.Errorf("%w: compressed JWE refused", ErrInvalid)
+	}
+	if _, ok := hdr["crit"]; ok {
+		return Meta{}, fmt.Errorf("%w: JWE crit header refused", ErrInvalid)
+	}
+	if len(hdr) != 5 {
+		return Meta{}, fmt.Errorf("%w: JWE header members are not exactly alg, enc, kid, iat, rat", ErrInvalid)
+	}
+	var alg, enc, kid string
+	if json.Unmarshal(hdr["alg"], &alg) != nil || alg != JWEAlgorithm {
+		return Meta{}, fmt.Errorf("%w: JWE alg not allowed", ErrInvalid)
+	}
+	if json.Unmarshal(hdr["enc"], &enc) != nil || enc != JWEEncryption {
+		return Meta{}, fmt.Errorf("%w: JWE enc not allowed", ErrInvalid)
+	}
+	if json.Unmarshal(hdr["kid"], &kid) != nil {
+		return Meta{}, fmt.Errorf("%w: malformed JWE kid", ErrInvalid)
+	}
+	id, epoch, ok := parseJWEKID(kid)
+	if !ok {
+		return Meta{}, fmt.Errorf("%w: malformed JWE kid", ErrInvalid)
+	}
+	iat, ok1 := parseNumericDate(hdr["iat"])
+	rat, ok2 := parseNumericDate(hdr[JWERefreshedAtHeader])
+	if !ok1 || !ok2 {
+		return Meta{}, fmt.Errorf("%w: malformed JWE iat or rat", ErrInvalid)
+	}
+	return Meta{KeyID: id, Epoch: epoch, IssuedAt: time.Unix(iat, 0), RefreshedAt: time.Unix(rat, 0)}, nil
+}
+
+// parseJWEKID parses "<id>" or "<id>.<epoch>" in canonical decimal, both
+// nonzero.
+func parseJWEKID(kid string) (id, epoch uint32, ok bool) {
+	ids, eps, hasEpoch := strings.Cut(kid, ".")
+	id, ok = parseCanonicalUint32(ids)
+	if !ok {
+		return 0, 0, false
+	}
+	if hasEpoch {
+		if epoch, ok = parseCanonicalUint32(eps); !ok {
+			return 0, 0, false
+		}
+	}
+	return id, epoch, true
+}
+
+// parseCanonicalUint32 parses a nonzero decimal with no sign and no
+// leading zero, so that each number has one spelling.
+func parseCanonicalUint32(s string) (uint32, bool) {
+	if s == "" || len(s) > 10 || s[0] == '0' {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(s[i]-'0')
+	}
+	if v > 1<<32-1 {
+		return 0, false
+	}
+	return uint32(v), true
+}
+
+// parseNumericDate parses a non-negative JSON integer of at most
+// jweMaxDigits digits: no sign, fraction, exponent or leading zero.
+func parseNumericDate(raw json.RawMessage) (int64, bool) {
+	if len(raw) == 0 || len(raw) > jweMaxDigits || (raw[0] == '0' && len(raw) > 1) {
+		return 0, false
+	}
+	var v int64
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
+}
+
+// InsecureExportJWKSet returns the derived keys that open this codec's
+// values now, as a JSON Web Key Set (RFC 7517) of "oct" keys, one per
+// enabled keyring key (and, with epoch keys, per epoch in the accepted
+// window), each with the "kid" that values sealed under it carry and
+// "alg":"dir". Another service's JOSE library picks the key by kid. With
+// epoch keys the set changes as epochs pass: fetch it again at least once
+// per epoch period.
+//
+// The output decrypts, and forges, every value of this purpose: keep it
+// in a secret store, exactly like the master keys.
+func (c *JWECodec) InsecureExportJWKSet() ([]byte, error) {
+	kr := c.keys.Keyring()
+	now := c.native.opts.Now()
+	var set jose.JSONWebKeySet
+	epochs := []uint32{0}
+	if kr.EpochPeriod() != 0 {
+		epochs = epochs[:0]
+		hi := kr.Epoch(now.Add(c.native.opts.ClockSkew))
+		lo := max(kr.Epoch(now.Add(-c.native.opts.AbsoluteTimeout-c.native.opts.ClockSkew)), 1)
+		for e := lo; e <= hi; e++ {
+			epochs = append(epochs, e)
+		}
+	}
+	for _, k := range kr.Keys() {
+		if k.Status != keyring.StatusPrimary && k.Status != keyring.StatusDecryptOnly {
+			continue
+		}
+		for _, e := range epochs {
+			key, err := kr.InsecureExportDerivedKey(keyring.A256GCM, c.purpose, k.ID, e)
+			if err != nil {
+				return nil, fmt.Errorf("cookie: %w", err)
+			}
+			set.Keys = append(set.Keys, jose.JSONWebKey{Key: key, KeyID: string(jweKID(nil, k.ID, e)), Algorithm: JWEAlgorithm, Use: "enc"})
+		}
+	}
+	return json.Marshal(set)
+}

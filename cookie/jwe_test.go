@@ -1,0 +1,586 @@
+package cookie
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cookieseal/cookieseal/keyring"
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+func newJWE(t testing.TB, kr keyring.Provider, purpose string, clk *clock) *JWECodec {
+	t.Helper()
+	c, err := NewJWE(kr, purpose, Options{IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour, ClockSkew: time.Second, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func epochKeyring(t testing.TB) *keyring.Keyring {
+	t.Helper()
+	set, err := keyring.ParseString(vectorKeys + ",epoch=1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keyring.New(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+// jweHeader decodes a value's protected header.
+func jweHeader(t *testing.T, v string) map[string]any {
+	t.Helper()
+	h, _, _ := strings.Cut(v, ".")
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// sealRawJWE seals payload under the codec's real key with any header, so
+// that a refusal is the header policy's doing, not a failed tag.
+func sealRawJWE(t *testing.T, kr *keyring.Keyring, purpose string, id, epoch uint32, header string, payload []byte) string {
+	t.Helper()
+	aead, err := kr.AEAD(keyring.A256GCM, purpose, id, epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	h := enc([]byte(header))
+	iv := make([]byte, 12)
+	rand.Read(iv)
+	sealed := aead.Seal(nil, iv, payload, []byte(h))
+	n := len(sealed) - 16
+	return h + ".." + enc(iv) + "." + enc(sealed[:n]) + "." + enc(sealed[n:])
+}
+
+func TestJWERoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		kr        *keyring.Keyring
+		wantKID   string
+		wantEpoch uint32
+	}{
+		{"plain keys", testKeyring(t), "1", 0},
+		{"epoch keys", epochKeyring(t), "1.498730", 498730},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &clock{t0.Add(1500 * time.Millisecond)}
+			c := newJWE(t, tc.kr, "session", clk)
+			v, err := c.Seal([]byte(`{"user_id":123456}`), t0.Add(-time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := jweHeader(t, v)
+			want := map[string]any{"alg": "dir", "enc": "A256GCM", "kid": tc.wantKID,
+				"iat": float64(t0.Add(-time.Minute).Unix()), "rat": float64(t0.Unix() + 1)} // truncated to the second
+			if len(h) != len(want) {
+				t.Fatalf("header %v, want %v", h, want)
+			}
+			for k, w := range want {
+				if h[k] != w {
+					t.Fatalf("header %s = %v, want %v", k, h[k], w)
+				}
+			}
+			if strings.Count(v, ".") != 4 || strings.Split(v, ".")[1] != "" {
+				t.Fatalf("not a dir compact JWE: %s", v)
+			}
+			p, m, err := c.Open(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(p) != `{"user_id":123456}` || m.KeyID != 1 || m.Epoch != tc.wantEpoch ||
+				!m.IssuedAt.Equal(t0.Add(-time.Minute)) || !m.RefreshedAt.Equal(t0.Add(time.Second)) {
+				t.Fatalf("Open = %q, %+v", p, m)
+			}
+			if d := c.Deadline(m); !d.Equal(t0.Add(time.Hour + time.Second)) {
+				t.Fatalf("Deadline = %v", d)
+			}
+			// Append forms keep dst's prefix.
+			b, err := c.AppendSeal([]byte("x"), []byte("hi"), time.Time{})
+			if err != nil || b[0] != 'x' {
+				t.Fatalf("AppendSeal: %v", err)
+			}
+			out, _, err := c.AppendOpen([]byte("y"), string(b[1:]))
+			if err != nil || string(out) != "yhi" {
+				t.Fatalf("AppendOpen = %q, %v", out, err)
+			}
+		})
+	}
+}
+
+func TestNewSealerJWE(t *testing.T) {
+	s, err := NewSealer(JWE, testKeyring(t), "session", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.(*JWECodec); !ok {
+		t.Fatalf("NewSealer(JWE) = %T", s)
+	}
+	if s, err := NewSealer(JWE, testKeyring(t), "", Options{}); err == nil || s != nil {
+		t.Fatalf("empty purpose: %v, %v", s, err)
+	}
+	if _, err := NewSealer(Format(9), testKeyring(t), "session", Options{}); err == nil {
+		t.Fatal("unknown format accepted")
+	}
+	if _, err := NewJWE(testKeyring(t), "s", Options{ClockSkew: time.Hour}); err == nil {
+		t.Fatal("bad options accepted")
+	}
+}
+
+// TestJWEGoJoseInterop checks our values against go-jose, an independent
+// JOSE implementation, both ways.
+func TestJWEGoJoseInterop(t *testing.T) {
+	clk := &clock{t0}
+	kr := epochKeyring(t)
+	c := newJWE(t, kr, "session", clk)
+	v, err := c.Seal([]byte(`{"a":1}`), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set jose.JSONWebKeySet
+	js, err := c.InsecureExportJWKSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(js, &set); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := jose.ParseEncryptedCompact(v, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := set.Key(obj.Header.KeyID)
+	if len(keys) != 1 {
+		t.Fatalf("kid %q: %d keys in the exported set of %d", obj.Header.KeyID, len(keys), len(set.Keys))
+	}
+	p, err := obj.Decrypt(keys[0].Key)
+	if err != nil || string(p) != `{"a":1}` {
+		t.Fatalf("go-jose Decrypt = %q, %v", p, err)
+	}
+	// And go-jose seals a value we open, given our headers.
+	opts := (&jose.EncrypterOptions{}).WithHeader("iat", t0.Unix()).WithHeader("rat", t0.Unix())
+	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.DIRECT, Key: keys[0].Key, KeyID: obj.Header.KeyID}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := enc.Encrypt([]byte(`{"b":2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gv, err := o.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, m, err := c.Open(gv)
+	if err != nil || string(p) != `{"b":2}` || !m.IssuedAt.Equal(t0) {
+		t.Fatalf("Open(go-jose value) = %q, %+v, %v", p, m, err)
+	}
+}
+
+func TestJWEExportJWKSet(t *testing.T) {
+	clk := &clock{t0}
+	kr := testKeyring(t, keyring.StatusPrimary, keyring.StatusDecryptOnly, keyring.StatusDisabled)
+	js, err := newJWE(t, kr, "session", clk).InsecureExportJWKSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set struct {
+		Keys []map[string]string `json:"keys"`
+	}
+	if err := json.Unmarshal(js, &set); err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Keys) != 2 || set.Keys[0]["kid"] != "1" || set.Keys[1]["kid"] != "2" {
+		t.Fatalf("exported %s", js)
+	}
+	want, err := kr.InsecureExportDerivedKey(keyring.A256GCM, "session", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := set.Keys[0]
+	if k["kty"] != "oct" || k["alg"] != "dir" || k["k"] != base64.RawURLEncoding.EncodeToString(want) {
+		t.Fatalf("key 1 = %v", k["kty"]) // never print k
+	}
+	// Epoch keys: every epoch of the accepted window, nothing more.
+	ec := newJWE(t, epochKeyring(t), "session", clk)
+	js, err = ec.InsecureExportJWKSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(js, &set); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(set.Keys); n != 2*26 { // 2 keys × the epochs from now-24h-1s to now+1s
+		t.Fatalf("%d epoch keys exported", n)
+	}
+}
+
+func TestJWEStrictDecode(t *testing.T) {
+	clk := &clock{t0}
+	kr := testKeyring(t, keyring.StatusPrimary, keyring.StatusDecryptOnly)
+	c := newJWE(t, kr, "session", clk)
+	good, err := c.Seal([]byte("payload"), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(good, ".")
+	iat := `,"iat":1795428000,"rat":1795428000}`
+	raw := func(header string) string { return sealRawJWE(t, kr, "session", 1, 0, header, []byte("payload")) }
+	goJose := func(enc jose.ContentEncryption, key []byte, opts *jose.EncrypterOptions) string {
+		e, err := jose.NewEncrypter(enc, jose.Recipient{Algorithm: jose.DIRECT, Key: key, KeyID: "1"}, opts.WithHeader("iat", t0.Unix()).WithHeader("rat", t0.Unix()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := e.Encrypt([]byte("payload"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := o.CompactSerialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	key, err := kr.InsecureExportDerivedKey(keyring.A256GCM, "session", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sanity: our raw sealer and go-jose with the right key and headers pass.
+	for name, v := range map[string]string{
+		"raw":     raw(`{"alg":"dir","enc":"A256GCM","kid":"1"` + iat),
+		"go-jose": goJose(jose.A256GCM, key, &jose.EncrypterOptions{}),
+	} {
+		if _, _, err := c.Open(v); err != nil {
+			t.Fatalf("%s control value refused: %v", name, err)
+		}
+	}
+	bomb := bytes.Repeat([]byte{0}, 1<<20)
+	for _, tc := range []struct {
+		name  string
+		value string
+		want  error
+	}{
+		{"alg A256KW", raw(`{"alg":"A256KW","enc":"A256GCM","kid":"1"` + iat), ErrInvalid},
+		{"alg none", raw(`{"alg":"none","enc":"A256GCM","kid":"1"` + iat), ErrInvalid},
+		{"enc A128GCM", goJose(jose.A128GCM, key[:16], &jose.EncrypterOptions{}), ErrInvalid},
+		{"enc A256CBC-HS512", goJose(jose.A256CBC_HS512, append(bytes.Clone(key), key...), &jose.EncrypterOptions{}), ErrInvalid},
+		{"zip DEF", goJose(jose.A256GCM, key, &jose.EncrypterOptions{Compression: jose.DEFLATE}), ErrInvalid},
+		{"zip bomb", sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A256GCM","kid":"1","zip":"DEF"`+iat, bomb[:2000]), ErrInvalid},
+		{"crit", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","crit":["rat"]` + iat), ErrInvalid},
+		{"extra member", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","typ":"JWT"` + iat), ErrInvalid},
+		{"missing rat", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":1795428000}`), ErrInvalid},
+		{"case-folded alg", raw(`{"ALG":"dir","enc":"A256GCM","kid":"1"` + iat), ErrInvalid},
+		{"kid leading zero", raw(`{"alg":"dir","enc":"A256GCM","kid":"01"` + iat), ErrInvalid},
+		{"kid zero epoch", raw(`{"alg":"dir","enc":"A256GCM","kid":"1.0"` + iat), ErrInvalid},
+		{"kid sign", raw(`{"alg":"dir","enc":"A256GCM","kid":"+1"` + iat), ErrInvalid},
+		{"kid empty epoch", raw(`{"alg":"dir","enc":"A256GCM","kid":"1."` + iat), ErrInvalid},
+		{"kid number", raw(`{"alg":"dir","enc":"A256GCM","kid":1` + iat), ErrInvalid},
+		{"kid overflow", raw(`{"alg":"dir","enc":"A256GCM","kid":"4294967296"` + iat), ErrInvalid},
+		{"kid unknown", raw(`{"alg":"dir","enc":"A256GCM","kid":"9"` + iat), ErrInvalid},
+		{"epoch without epoch keys", raw(`{"alg":"dir","enc":"A256GCM","kid":"1.5"` + iat), ErrInvalid},
+		{"iat fraction", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":1795428000.5,"rat":1795428000}`), ErrInvalid},
+		{"iat exponent", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":1.795428e9,"rat":1795428000}`), ErrInvalid},
+		{"iat negative", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":-1,"rat":1795428000}`), ErrInvalid},
+		{"iat string", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":"1795428000","rat":1795428000}`), ErrInvalid},
+		{"header not an object", raw(`["alg","dir"]`), ErrInvalid},
+		{"header null", raw(`null`), ErrInvalid},
+		{"encrypted key present", parts[0] + ".AAAA." + parts[2] + "." + parts[3] + "." + parts[4], ErrInvalid},
+		{"short iv", parts[0] + ".." + parts[2][:11] + "." + parts[3] + "." + parts[4], ErrInvalid},
+		{"short tag", parts[0] + ".." + parts[2] + "." + parts[3] + "." + parts[4][:16], ErrInvalid},
+		{"four parts", strings.Join(parts[:4], "."), ErrInvalid},
+		{"six parts", good + ".x", ErrInvalid},
+		{"CR in value", parts[0] + "..\r" + parts[2] + "." + parts[3] + "." + parts[4], ErrInvalid},
+		{"padding", parts[0] + ".." + parts[2] + "." + parts[3] + "=." + parts[4], ErrInvalid},
+		{"long header", base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte(" "), 300)) + ".." + parts[2] + "." + parts[3] + "." + parts[4], ErrInvalid},
+		{"empty", "", ErrInvalid},
+		{"oversized", strings.Repeat("A", DefaultMaxValueSize+1), ErrTooLarge},
+		{"wrong purpose", func() string {
+			v, err := newJWE(t, kr, "csrf", clk).Seal([]byte("payload"), time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}(), ErrInvalid},
+		{"native value", func() string {
+			v, err := newCodec(t, kr, "session", clk).Seal([]byte("payload"), time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}(), ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _, err := c.Open(tc.value)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Open = %q, %v; want %v", p, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestJWEEveryBitFlipIsInvalid(t *testing.T) {
+	clk := &clock{t0}
+	c := newJWE(t, testKeyring(t), "session", clk)
+	v, err := c.Seal([]byte(`{"user_id":123456}`), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alphabet := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range len(v) {
+		if v[i] == '.' {
+			continue
+		}
+		for _, r := range []byte{alphabet[(strings.IndexByte(alphabet, v[i])+1)%64], alphabet[(strings.IndexByte(alphabet, v[i])+32)%64]} {
+			b := []byte(v)
+			b[i] = r
+			if _, _, err := c.Open(string(b)); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("char %d changed to %c: %v", i, r, err)
+			}
+		}
+	}
+}
+
+func TestJWEExpiryBoundaries(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		sealAt, issuedAt time.Time
+		openAt           time.Time
+		want             error
+	}{
+		{"fresh", t0, t0, t0, nil},
+		{"idle edge", t0, t0, t0.Add(time.Hour + time.Second), nil},
+		{"idle past", t0, t0, t0.Add(time.Hour + 2*time.Second), ErrExpired},
+		{"absolute edge", t0, t0.Add(-23 * time.Hour), t0.Add(time.Hour + time.Second), nil},
+		{"absolute past", t0, t0.Add(-23 * time.Hour), t0.Add(time.Hour + 2*time.Second), ErrExpired},
+		{"future beyond skew", t0, t0, t0.Add(-2 * time.Second), ErrInvalid},
+		{"future within skew", t0, t0, t0.Add(-time.Second), nil},
+		{"issued after refreshed", t0, t0.Add(time.Second), t0, ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &clock{tc.sealAt}
+			c := newJWE(t, testKeyring(t), "session", clk)
+			v, err := c.Seal([]byte("p"), tc.issuedAt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk.t = tc.openAt
+			if _, _, err := c.Open(v); !errors.Is(err, tc.want) {
+				t.Fatalf("Open = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestJWEEpochWindow(t *testing.T) {
+	kr := epochKeyring(t)
+	clk := &clock{t0}
+	c := newJWE(t, kr, "session", clk)
+	v, err := c.Seal([]byte("p"), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An epoch beyond the window is refused before any key is derived,
+	// even for a value whose tag is right.
+	future := kr.Epoch(t0) + 5
+	fv := sealRawJWE(t, kr, "session", 1, future, `{"alg":"dir","enc":"A256GCM","kid":"1.`+
+		string(jweKID(nil, future, 0))+`","iat":1795428000,"rat":1795428000}`, []byte("p"))
+	if _, _, err := c.Open(fv); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "epoch") {
+		t.Fatalf("future epoch: %v", err)
+	}
+	clk.t = t0.Add(26 * time.Hour)
+	if _, _, err := c.Open(v); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "epoch") {
+		t.Fatalf("old epoch: %v", err)
+	}
+}
+
+func TestJWETooLargeOnSeal(t *testing.T) {
+	c, err := NewJWE(testKeyring(t), "s", Options{MaxValueSize: 200, Now: (&clock{t0}).now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Seal(make([]byte, 100), time.Time{}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Seal: %v", err)
+	}
+	v, err := c.Seal(make([]byte, 20), time.Time{})
+	if err != nil || len(v) > 200 {
+		t.Fatalf("Seal = %d bytes, %v", len(v), err)
+	}
+}
+
+func TestJWEConcurrent(t *testing.T) {
+	c := newJWE(t, testKeyring(t), "session", &clock{t0})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				p := []byte{byte(g), byte(i)}
+				v, err := c.Seal(p, time.Time{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got, _, err := c.Open(v)
+				if err != nil || !bytes.Equal(got, p) {
+					t.Errorf("round trip %v: %v", got, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// JWE vectors live in testdata/jwe in the v1 vector file format (see
+// vectors_test.go), with IdleTimeout 1h, AbsoluteTimeout 24h, ClockSkew 1s.
+func makeJWEVectors(t *testing.T) []vector {
+	set, err := keyring.ParseString(vectorKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keyring.New(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ekr := epochKeyring(t)
+	clk := &clock{t0}
+	payload := `{"user_id":123456,"role":"admin"}`
+	seal := func(kr *keyring.Keyring, issuedAt time.Time) string {
+		c := newJWE(t, kr, "session", clk)
+		c.testRand = bytes.NewReader(bytes.Repeat([]byte{0x24}, 12))
+		v, err := c.Seal([]byte(payload), issuedAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	valid := seal(kr, time.Time{})
+	old := seal(kr, t0.Add(-23*time.Hour))
+	epoch := seal(ekr, time.Time{})
+	parts := strings.Split(valid, ".")
+	flip := func(part int) string {
+		p := slices.Clone(parts)
+		b, _ := base64.RawURLEncoding.DecodeString(p[part])
+		b[len(b)-1] ^= 0x01
+		p[part] = base64.RawURLEncoding.EncodeToString(b)
+		return strings.Join(p, ".")
+	}
+	withHeader := func(h string) string {
+		p := slices.Clone(parts)
+		p[0] = base64.RawURLEncoding.EncodeToString([]byte(h))
+		return strings.Join(p, ".")
+	}
+	v := func(name, expect, purpose, keys string, now time.Time, value string) vector {
+		p := ""
+		if expect == "valid" {
+			p = payload
+		}
+		return vector{name: name, expect: expect, purpose: purpose, keys: keys, payload: p, now: now, value: value}
+	}
+	ek := vectorKeys + ",epoch=1h"
+	return []vector{
+		v("valid", "valid", "session", vectorKeys, t0.Add(30*time.Minute), valid),
+		v("valid-epoch", "valid", "session", ek, t0.Add(30*time.Minute), epoch),
+		v("valid-near-absolute", "valid", "session", vectorKeys, t0.Add(time.Hour), old),
+		v("tampered-ciphertext", "invalid", "session", vectorKeys, t0, flip(3)),
+		v("tampered-tag", "invalid", "session", vectorKeys, t0, flip(4)),
+		v("tampered-iv", "invalid", "session", vectorKeys, t0, flip(2)),
+		v("tampered-iat", "invalid", "session", vectorKeys, t0, withHeader(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":1795428001,"rat":1795428000}`)),
+		v("tampered-kid", "invalid", "session", vectorKeys, t0, withHeader(`{"alg":"dir","enc":"A256GCM","kid":"2","iat":1795428000,"rat":1795428000}`)),
+		v("alg-a256kw", "invalid", "session", vectorKeys, t0, withHeader(`{"alg":"A256KW","enc":"A256GCM","kid":"1","iat":1795428000,"rat":1795428000}`)),
+		v("zip", "invalid", "session", vectorKeys, t0, withHeader(`{"alg":"dir","enc":"A256GCM","kid":"1","zip":"DEF","iat":1795428000,"rat":1795428000}`)),
+		v("expired-idle", "expired", "session", vectorKeys, t0.Add(time.Hour+2*time.Second), valid),
+		v("expired-absolute", "expired", "session", vectorKeys, t0.Add(time.Hour+2*time.Second), old),
+		v("wrong-purpose", "invalid", "csrf", vectorKeys, t0, valid),
+		v("unknown-key", "invalid", "session", vectorKeys, t0, withHeader(`{"alg":"dir","enc":"A256GCM","kid":"9","iat":1795428000,"rat":1795428000}`)),
+		v("truncated", "invalid", "session", vectorKeys, t0, valid[:len(valid)-10]),
+		v("oversized", "too large", "session", vectorKeys, t0, strings.Repeat("A", DefaultMaxValueSize+1)),
+	}
+}
+
+func TestJWEVectors(t *testing.T) {
+	dir := filepath.Join("testdata", "jwe")
+	if *updateVectors {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range makeJWEVectors(t) {
+			if err := os.WriteFile(filepath.Join(dir, v.name+".txt"), v.encode(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(makeJWEVectors(t)); len(files) < want {
+		t.Fatalf("found %d vector files in %s, want at least %d", len(files), dir, want)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".txt")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := parseVector(t, name, data)
+			set, err := keyring.ParseString(v.keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kr, err := keyring.New(set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := newJWE(t, kr, v.purpose, &clock{v.now})
+			p, _, err := c.Open(v.value)
+			want := map[string]error{"invalid": ErrInvalid, "expired": ErrExpired, "too large": ErrTooLarge}[v.expect]
+			switch {
+			case v.expect == "valid":
+				if err != nil || string(p) != v.payload {
+					t.Fatalf("Open = %q, %v; want %q", p, err, v.payload)
+				}
+			case want == nil:
+				t.Fatalf("unknown expectation %q", v.expect)
+			case !errors.Is(err, want):
+				t.Fatalf("Open error = %v, want %v", err, want)
+			}
+		})
+	}
+}
+
+// TestJWEVectorsAreCurrent checks that sealing with the fixed IV and clock
+// still gives the frozen values byte for byte.
+func TestJWEVectorsAreCurrent(t *testing.T) {
+	for _, v := range makeJWEVectors(t) {
+		if v.name != "valid" && v.name != "valid-epoch" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("testdata", "jwe", v.name+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := parseVector(t, v.name, data).value; got != v.value {
+			t.Fatalf("%s: sealing changed:\n got %s\nwant %s", v.name, v.value, got)
+		}
+	}
+}
