@@ -63,6 +63,11 @@ func impls(b testing.TB) []impl {
 		b.Fatal(err)
 	}
 
+	jwe, err := cookie.NewJWE(kr, "session", cookie.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+
 	return []impl{
 		{"cookieseal",
 			func(s Session) (string, error) { return cookie.SealJSON(codec, s, time.Time{}) },
@@ -91,6 +96,22 @@ func impls(b testing.TB) []impl {
 					return s, err
 				}
 				p, err := obj.Decrypt(key)
+				if err != nil {
+					return s, err
+				}
+				err = json.Unmarshal(p, &s)
+				return
+			}},
+		{"cookieseal-jwe",
+			func(s Session) (string, error) {
+				p, err := json.Marshal(s)
+				if err != nil {
+					return "", err
+				}
+				return jwe.Seal(p, time.Time{})
+			},
+			func(v string) (s Session, err error) {
+				p, _, err := jwe.Open(v)
 				if err != nil {
 					return s, err
 				}
