@@ -228,8 +228,8 @@ func Promote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, 
 
 // Demote returns a copy of set in which the primary key id is
 // decrypt-only and its successor is the primary. The successor is the one
-// decrypt-only key that has never been primary (a key added for this
-// rotation); with none or several, the error matches ErrState and names
+// decrypt-only key with a recorded Added time that has never been primary
+// (a key added for this rotation); with none or several, the error matches ErrState and names
 // them, and Promote picks one. The roll-out guard is Promote's.
 func Demote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
 	out, i, err := find(set, id)
@@ -241,7 +241,7 @@ func Demote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, e
 	}
 	var candidates []uint32
 	for _, k := range out.Keys {
-		if k.Status == keyring.StatusDecryptOnly && k.Promoted.IsZero() {
+		if k.Status == keyring.StatusDecryptOnly && k.Promoted.IsZero() && k.Demoted.IsZero() && !k.Added.IsZero() {
 			candidates = append(candidates, k.ID)
 		}
 	}
