@@ -1,0 +1,31 @@
+package cookie_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/gorilla/securecookie"
+)
+
+// Reading a session cookie that gorilla/sessions' CookieStore wrote, with
+// the old app's hash and block keys.
+func ExampleGorilla_DecodeLegacy() {
+	hashKey := []byte("an old app's 32-byte hash key...")
+	blockKey := []byte("an old app's 32-byte AES key....")
+
+	// What the old app's CookieStore wrote (securecookie, gob).
+	old, err := securecookie.New(hashKey, blockKey).Encode("session", map[any]any{"user_id": 42, "role": "admin"})
+	if err != nil {
+		panic(err)
+	}
+
+	g, err := cookie.NewGorilla(hashKey, blockKey, cookie.GorillaOptions{MaxAge: 30 * 24 * time.Hour})
+	if err != nil {
+		panic(err)
+	}
+	values, err := g.DecodeLegacy("session", old)
+	fmt.Println(values["user_id"], values["role"], err)
+	// Output:
+	// 42 admin <nil>
+}

@@ -1,0 +1,190 @@
+package cookie
+
+import (
+	"bytes"
+	"encoding/gob"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/securecookie"
+)
+
+var (
+	gorillaHash  = bytes.Repeat([]byte{0x11}, 32)
+	gorillaBlock = bytes.Repeat([]byte{0x22}, 32)
+)
+
+// legacyUser is a custom type an old app stored in its session.
+type legacyUser struct{ Name string }
+
+// gorillaEncode writes values the way gorilla/sessions' CookieStore does:
+// securecookie with its default gob serializer over map[interface{}]interface{}.
+func gorillaEncode(t *testing.T, name string, hashKey, blockKey []byte, values any) string {
+	t.Helper()
+	v, err := securecookie.New(hashKey, blockKey).Encode(name, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// gorillaEncodeRaw authenticates and encrypts arbitrary bytes as a
+// securecookie value, to feed the decoder gob streams no app would write.
+func gorillaEncodeRaw(t *testing.T, name string, raw []byte) string {
+	t.Helper()
+	sc := securecookie.New(gorillaHash, gorillaBlock)
+	sc.SetSerializer(securecookie.NopEncoder{})
+	v, err := sc.Encode(name, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func newGorilla(t *testing.T, offset time.Duration) *Gorilla {
+	t.Helper()
+	g, err := NewGorilla(gorillaHash, gorillaBlock, GorillaOptions{MaxAge: time.Hour, Now: func() time.Time { return time.Now().Add(offset) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func TestGorillaConvertsBasicTypes(t *testing.T) {
+	values := map[any]any{
+		"s": "text", "b": true, "i": -7, "i8": int8(-8), "i16": int16(-16), "i32": int32(-32), "i64": int64(-1 << 62),
+		"u": uint(7), "u8": uint8(8), "u16": uint16(16), "u32": uint32(32), "u64": uint64(1<<64 - 1),
+		"f32": float32(1.5), "f64": 2.25, "bytes": []byte{0, 1, 2}, "strs": []string{"a", "b"},
+		"ints": []int{1, 2}, "floats": []float64{0.5}, "bools": []bool{true}, "empty": "",
+	}
+	want := map[string]any{
+		"s": "text", "b": true, "i": int64(-7), "i8": int64(-8), "i16": int64(-16), "i32": int64(-32), "i64": int64(-1 << 62),
+		"u": uint64(7), "u8": uint64(8), "u16": uint64(16), "u32": uint64(32), "u64": uint64(1<<64 - 1),
+		"f32": 1.5, "f64": 2.25, "bytes": []byte{0, 1, 2}, "strs": []string{"a", "b"},
+		"ints": []any{int64(1), int64(2)}, "floats": []any{0.5}, "bools": []any{true}, "empty": "",
+	}
+	got, err := newGorilla(t, 0).DecodeLegacy("session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, values))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %#v\nwant %#v", got, want)
+	}
+}
+
+func TestGorillaHashOnly(t *testing.T) {
+	g, err := NewGorilla(gorillaHash, nil, GorillaOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.DecodeLegacy("s", gorillaEncode(t, "s", gorillaHash, nil, map[any]any{"user_id": 42}))
+	if err != nil || got["user_id"] != int64(42) {
+		t.Fatalf("DecodeLegacy = %v, %v", got, err)
+	}
+	// A value encrypted under a block key does not pass as hash-only.
+	if _, err := g.DecodeLegacy("s", gorillaEncode(t, "s", gorillaHash, gorillaBlock, map[any]any{"a": 1})); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("encrypted value under a hash-only decoder: %v", err)
+	}
+}
+
+func TestGorillaRefusals(t *testing.T) {
+	// As the old app would have: gob decodes an interface value only when
+	// its type is registered.
+	gob.RegisterName("cookieseal.test.legacyUser", legacyUser{})
+	gob.RegisterName("cookieseal.test.mapIntString", map[int]string{})
+	good := gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{"user_id": 42})
+	var ghost bytes.Buffer
+	if err := gob.NewEncoder(&ghost).Encode(map[any]any{"user": legacyUser{"ann"}}); err != nil {
+		t.Fatal(err)
+	}
+	unregistered := bytes.Replace(ghost.Bytes(), []byte("cookieseal.test.legacyUser"), []byte("cookieseal.test.unknownTyp"), 1)
+	if bytes.Equal(unregistered, ghost.Bytes()) {
+		t.Fatal("type name not found in the gob stream")
+	}
+	otherHash := bytes.Repeat([]byte{0x33}, 32)
+	for _, tc := range []struct {
+		name   string
+		cookie string
+		value  string
+		offset time.Duration
+		want   error
+	}{
+		{"control", "session", good, 0, nil},
+		{"other cookie name", "other", good, 0, ErrInvalid},
+		{"other hash key", "session", gorillaEncode(t, "session", otherHash, gorillaBlock, map[any]any{"a": 1}), 0, ErrInvalid},
+		{"tampered", "session", good[:10] + string(good[10]^1) + good[11:], 0, ErrInvalid},
+		{"truncated", "session", good[:len(good)-8], 0, ErrInvalid},
+		{"not base64", "session", "!!!", 0, ErrInvalid},
+		{"empty", "session", "", 0, ErrInvalid},
+		{"oversized", "session", strings.Repeat("A", 4097), 0, ErrTooLarge},
+		{"within MaxAge", "session", good, 59 * time.Minute, nil},
+		{"past MaxAge", "session", good, 61 * time.Minute, ErrExpired},
+		{"from the future", "session", good, -2 * time.Minute, ErrInvalid},
+		{"custom struct", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{"user": legacyUser{"ann"}}), 0, ErrLegacyType},
+		{"struct beside a valid value", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{"m": legacyUser{"ann"}, "n": 1}), 0, ErrLegacyType},
+		{"map with int keys", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{"m": map[int]string{1: "ann"}}), 0, ErrLegacyType},
+		{"complex", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{"c": 1i}), 0, ErrLegacyType},
+		{"non-string key", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{7: "x"}), 0, ErrLegacyType},
+		{"unregistered type", "session", gorillaEncodeRaw(t, "session", unregistered), 0, ErrLegacyType},
+		{"not gob", "session", gorillaEncodeRaw(t, "session", []byte("\xff\xff\xff\xffgarbage")), 0, ErrLegacyType},
+		{"not a map", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, "just a string"), 0, ErrLegacyType},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := newGorilla(t, tc.offset).DecodeLegacy(tc.cookie, tc.value)
+			if tc.want == nil {
+				if err != nil || got["user_id"] != int64(42) {
+					t.Fatalf("DecodeLegacy = %v, %v", got, err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || got != nil {
+				t.Fatalf("DecodeLegacy = %v, %v; want %v", got, err, tc.want)
+			}
+			if errors.Is(tc.want, ErrLegacyType) && !errors.Is(err, ErrInvalid) {
+				t.Fatalf("ErrLegacyType does not match ErrInvalid: %v", err)
+			}
+			if strings.Contains(err.Error(), "ann") {
+				t.Fatalf("error quotes a session value: %v", err)
+			}
+		})
+	}
+}
+
+func TestNewGorillaRefusesBadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		hashKey, block []byte
+		opts           GorillaOptions
+	}{
+		{"no hash key", nil, gorillaBlock, GorillaOptions{}},
+		{"short hash key", gorillaHash[:31], gorillaBlock, GorillaOptions{}},
+		{"empty block key", gorillaHash, []byte{}, GorillaOptions{}},
+		{"odd block key", gorillaHash, gorillaBlock[:20], GorillaOptions{}},
+		{"negative MaxAge", gorillaHash, gorillaBlock, GorillaOptions{MaxAge: -time.Hour}},
+		{"sub-second MaxAge", gorillaHash, gorillaBlock, GorillaOptions{MaxAge: time.Millisecond}},
+		{"huge skew", gorillaHash, gorillaBlock, GorillaOptions{ClockSkew: time.Hour}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if g, err := NewGorilla(tc.hashKey, tc.block, tc.opts); err == nil || g != nil {
+				t.Fatalf("NewGorilla = %v, %v", g, err)
+			}
+		})
+	}
+}
+
+// TestGorillaCopiesKeys checks that the caller's key slices are not kept.
+func TestGorillaCopiesKeys(t *testing.T) {
+	hk, bk := bytes.Clone(gorillaHash), bytes.Clone(gorillaBlock)
+	g, err := NewGorilla(hk, bk, GorillaOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(hk)
+	clear(bk)
+	if _, err := g.DecodeLegacy("s", gorillaEncode(t, "s", gorillaHash, gorillaBlock, map[any]any{"a": 1})); err != nil {
+		t.Fatal(err)
+	}
+}
