@@ -3,12 +3,16 @@ package cookie
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cookieseal/cookieseal/keyring"
 )
@@ -249,5 +253,272 @@ func TestNonCanonicalEncodingRefused(t *testing.T) {
 		if _, _, err := c.Open(alt); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("non-canonical spelling of a valid value: err = %v", err)
 		}
+	}
+}
+
+type diffString string
+
+type textString string
+
+func (t *textString) UnmarshalText(b []byte) error { *t = textString("text:" + string(b)); return nil }
+
+// diffFlat is a flat struct the JSON fast path handles: every kind it
+// supports, tags, omitempty, a skipped field, a "-" name and an unexported
+// field.
+type diffFlat struct {
+	ID    int64      `json:"id"`
+	Role  string     `json:"role"`
+	Name  string     `json:"name,omitempty"`
+	OK    bool       `json:"ok"`
+	Off   bool       `json:"off,omitempty"`
+	I8    int8       // no tag: the field name
+	I16   int16      `json:"i16"`
+	I32   int32      `json:"i32,omitempty"`
+	I     int        `json:"i"`
+	U8    uint8      `json:"u8"`
+	U16   uint16     `json:"u16,omitempty"`
+	U32   uint32     `json:"u32"`
+	U64   uint64     `json:"u64"`
+	U     uint       `json:"u"`
+	Named diffString `json:"named"`
+	Skip  string     `json:"-"`
+	//lint:ignore SA5008 encoding/json names this field "-"; the fast path must too
+	Dash   string `json:"-,"`
+	Dotted string `json:"a.b"`
+	hidden string
+}
+
+func TestJSONPlanEligibility(t *testing.T) {
+	type embedded struct{ A string }
+	cases := []struct {
+		name string
+		typ  reflect.Type
+		want bool
+	}{
+		{"flat", reflect.TypeFor[diffFlat](), true},
+		{"empty struct", reflect.TypeFor[struct{}](), true},
+		{"pointer to struct", reflect.TypeFor[*diffFlat](), false},
+		{"map", reflect.TypeFor[map[string]string](), false},
+		{"embedded", reflect.TypeFor[struct {
+			embedded
+			B string
+		}](), false},
+		{"string option", reflect.TypeFor[struct {
+			A int `json:"a,string"`
+		}](), false},
+		{"omitzero", reflect.TypeFor[struct {
+			A int `json:"a,omitzero"`
+		}](), false},
+		{"text unmarshaler field", reflect.TypeFor[struct{ A textString }](), false},
+		{"time field", reflect.TypeFor[struct{ A time.Time }](), false},
+		{"float field", reflect.TypeFor[struct{ A float64 }](), false},
+		{"pointer field", reflect.TypeFor[struct{ A *string }](), false},
+		{"slice field", reflect.TypeFor[struct{ A []string }](), false},
+		{"interface field", reflect.TypeFor[struct{ A any }](), false},
+		{"names differ in case only", reflect.TypeFor[struct {
+			A string
+			B string `json:"a"`
+		}](), false},
+		{"tag needing escapes", reflect.TypeFor[struct {
+			A string `json:"a<b"`
+		}](), false},
+		{"non-ASCII tag", reflect.TypeFor[struct {
+			A string `json:"é"`
+		}](), false},
+		{"non-ASCII field name", reflect.TypeFor[struct{ É string }](), false},
+		{"struct with UnmarshalJSON", reflect.TypeFor[customStruct](), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := newJSONPlan(tc.typ) != nil; got != tc.want {
+				t.Fatalf("fast path for %v: %v, want %v", tc.typ, got, tc.want)
+			}
+		})
+	}
+}
+
+type customStruct struct{ A string }
+
+func (c *customStruct) UnmarshalJSON(b []byte) error { c.A = "custom"; return nil }
+
+// openDiff checks that OpenJSON[T] of a value sealing payload agrees with
+// json.Unmarshal of payload: the same error-ness and the same result. It
+// returns whether the fast path took the payload.
+func openDiff[T comparable](t *testing.T, c *Codec, payload string) bool {
+	t.Helper()
+	var want T
+	wantErr := json.Unmarshal([]byte(payload), &want)
+	got, _, err := OpenJSON[T](c, mustSeal(t, c, payload))
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("OpenJSON(%q) error = %v, json.Unmarshal error = %v", payload, err, wantErr)
+	}
+	if err != nil {
+		if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("OpenJSON(%q) error %v is not ErrInvalid", payload, err)
+		}
+		var zero T
+		if got != zero {
+			t.Fatalf("OpenJSON(%q) returned %+v with an error", payload, got)
+		}
+		return false
+	}
+	if got != want {
+		t.Fatalf("OpenJSON(%q):\n got %+v\nwant %+v", payload, got, want)
+	}
+	var fast T
+	pl := newJSONPlan(reflect.TypeFor[T]())
+	return pl != nil && pl.decode([]byte(payload), unsafe.Pointer(&fast))
+}
+
+func TestOpenJSONMatchesEncodingJSON(t *testing.T) {
+	c := newCodec(t, testKeyring(t), "s", &clock{t0})
+	full := `{"id":-9223372036854775808,"role":"admin","name":"Zoë","ok":true,"off":false,"I8":-128,"i16":32767,"i32":-5,"i":42,` +
+		`"u8":255,"u16":65535,"u32":4294967295,"u64":18446744073709551615,"u":7,"named":"n","-":"dash","a.b":"dot"}`
+	cases := []struct {
+		name    string
+		payload string
+		fast    bool // the fast path must take it (and agree)
+	}{
+		{"full", full, true},
+		{"empty object", `{}`, true},
+		{"whitespace everywhere", " \t\r\n{ \"id\" :\n1 ,\t\"role\"\r: \"x\" } \n", true},
+		{"some fields", `{"role":"r"}`, true},
+		{"empty string", `{"role":""}`, true},
+		{"minus zero", `{"id":-0}`, true},
+		{"non-ASCII", `{"role":"日本語 é"}`, true},
+		{"raw U+2028", "{\"role\":\"a\u2028b\"}", true},
+		{"DEL byte", "{\"role\":\"\x7f\"}", true},
+		{"false", `{"ok":false}`, true},
+		{"unknown key", `{"id":1,"zzz":[1,{"a":null}]}`, false},
+		{"unknown key with bad JSON", `{"id":1,"zzz":[1,}`, false},
+		{"case-folded key", `{"ID":1,"Role":"x","i8":3}`, false},
+		{"Kelvin sign key folds", "{\"\u212a\":1}", false},
+		{"skipped field's name", `{"Skip":"x"}`, false},
+		{"unexported field's name", `{"hidden":"x"}`, false},
+		{"duplicate key", `{"role":"a","role":"b"}`, false},
+		{"duplicate key with null", `{"role":"a","role":null}`, false},
+		{"escaped string", `{"role":"a\"b\\c\u00e9\n"}`, false},
+		{"escaped key", `{"\u0072ole":"x"}`, false},
+		{"null value", `{"id":null,"role":null,"ok":null}`, false},
+		{"null top level", `null`, false},
+		{"int8 overflow", `{"I8":128}`, false},
+		{"int8 underflow", `{"I8":-129}`, false},
+		{"int64 overflow", `{"id":9223372036854775808}`, false},
+		{"uint64 overflow", `{"u64":18446744073709551616}`, false},
+		{"huge number", `{"id":123456789012345678901234567890}`, false},
+		{"uint16 overflow", `{"u16":65536}`, false},
+		{"uint minus zero", `{"u":-0}`, false},
+		{"uint negative", `{"u":-1}`, false},
+		{"fraction", `{"id":1.5}`, false},
+		{"integral fraction", `{"id":1.0}`, false},
+		{"exponent", `{"id":1e2}`, false},
+		{"leading zero", `{"id":01}`, false},
+		{"lone minus", `{"id":-}`, false},
+		{"plus sign", `{"id":+1}`, false},
+		{"string for int", `{"id":"1"}`, false},
+		{"int for string", `{"role":1}`, false},
+		{"object for string", `{"role":{}}`, false},
+		{"bool for int", `{"id":true}`, false},
+		{"truncated literal", `{"ok":tru}`, false},
+		{"literal with tail", `{"ok":truex}`, false},
+		{"invalid UTF-8", "{\"role\":\"a\xffb\"}", false},
+		{"control character", "{\"role\":\"a\x01b\"}", false},
+		{"raw newline in string", "{\"role\":\"a\nb\"}", false},
+		{"unterminated string", `{"role":"abc`, false},
+		{"unterminated object", `{"role":"abc"`, false},
+		{"trailing comma", `{"role":"abc",}`, false},
+		{"missing colon", `{"role" "abc"}`, false},
+		{"missing comma", `{"role":"a" "id":1}`, false},
+		{"trailing data", `{"role":"a"}x`, false},
+		{"two objects", `{"role":"a"}{"role":"b"}`, false},
+		{"array", `[]`, false},
+		{"byte order mark", "\ufeff{}", false},
+		{"empty", ``, false},
+		{"single quotes", `{'role':'a'}`, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if fast := openDiff[diffFlat](t, c, tc.payload); fast != tc.fast {
+				t.Fatalf("fast path took %q: %v, want %v", tc.payload, fast, tc.fast)
+			}
+		})
+	}
+}
+
+func TestSealJSONMatchesEncodingJSON(t *testing.T) {
+	c := newCodec(t, testKeyring(t), "s", &clock{t0})
+	cases := []struct {
+		name string
+		v    diffFlat
+		fast bool
+	}{
+		{"zero", diffFlat{}, true},
+		{"extremes", diffFlat{ID: math.MinInt64, I8: math.MinInt8, I16: math.MaxInt16, I32: math.MinInt32, I: -1,
+			U8: math.MaxUint8, U16: math.MaxUint16, U32: math.MaxUint32, U64: math.MaxUint64, U: 10}, true},
+		{"strings", diffFlat{Role: "admin", Name: "Zoë 日本", Named: "n", Skip: "never written", Dash: "d", Dotted: "x", hidden: "h"}, true},
+		{"booleans", diffFlat{OK: true, Off: true}, true},
+		{"quote", diffFlat{Role: `a"b`}, false},
+		{"backslash", diffFlat{Role: `a\b`}, false},
+		{"HTML", diffFlat{Role: "<script>&"}, false},
+		{"control", diffFlat{Role: "a\nb"}, false},
+		{"invalid UTF-8", diffFlat{Role: "a\xffb"}, false},
+		{"U+2028", diffFlat{Name: "a\u2028b"}, false},
+		{"U+2029", diffFlat{Name: "a\u2029b"}, false},
+	}
+	pl := newJSONPlan(reflect.TypeFor[diffFlat]())
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := json.Marshal(tc.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fast, ok := pl.appendJSON(nil, unsafe.Pointer(&tc.v)); ok != tc.fast || ok && string(fast) != string(want) {
+				t.Fatalf("fast path: %q, %v; want %q, %v", fast, ok, want, tc.fast)
+			}
+			v, err := SealJSON(c, tc.v, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, _, err := c.Open(v)
+			if err != nil || string(p) != string(want) {
+				t.Fatalf("SealJSON payload %q, %v; want %q", p, err, want)
+			}
+			var ref diffFlat
+			if err := json.Unmarshal(want, &ref); err != nil {
+				t.Fatal(err)
+			}
+			if back, _, err := OpenJSON[diffFlat](c, v); err != nil || back != ref {
+				t.Fatalf("round trip: %+v, %v; want %+v", back, err, ref)
+			}
+		})
+	}
+}
+
+// TestOpenJSONInterfaceTrailingData: the json.Number path refuses what
+// json.Unmarshal refuses, including data after the value.
+func TestOpenJSONInterfaceTrailingData(t *testing.T) {
+	c := newCodec(t, testKeyring(t), "s", &clock{t0})
+	cases := []struct {
+		name    string
+		payload string
+		ok      bool
+	}{
+		{"object", `{"a":1}`, true},
+		{"trailing space", "{\"a\":1} \n", true},
+		{"trailing brace", `{"a":1}}`, false},
+		{"second object", `{"a":1}{}`, false},
+		{"trailing garbage", `{"a":1}x`, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := OpenJSON[map[string]any](c, mustSeal(t, c, tc.payload))
+			var m map[string]any
+			if ref := json.Unmarshal([]byte(tc.payload), &m); (ref == nil) != tc.ok {
+				t.Fatalf("test case wrong: json.Unmarshal = %v", ref)
+			}
+			if (err == nil) != tc.ok || err != nil && !errors.Is(err, ErrInvalid) {
+				t.Fatalf("OpenJSON = %v, want ok=%v", err, tc.ok)
+			}
+		})
 	}
 }
