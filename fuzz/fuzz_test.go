@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -265,6 +266,156 @@ func FuzzJoin(f *testing.F) {
 		}
 		if s := cookie.StaleChunks(cs, name, 0); len(s) != n {
 			t.Fatalf("StaleChunks(keep=0) = %q, want %d names", s, n)
+		}
+	})
+}
+
+// vectorPayloads returns the payloads of the valid vectors in
+// cookie/testdata/v1, failing the target if none loads.
+func vectorPayloads(f *testing.F) []string {
+	files, err := filepath.Glob("../cookie/testdata/v1/*.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	var out []string
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		header, _, _ := bytes.Cut(data, []byte("\n\n"))
+		for line := range strings.SplitSeq(string(header), "\n") {
+			if p, ok := strings.CutPrefix(line, "payload: "); ok {
+				out = append(out, p)
+			}
+		}
+	}
+	if len(out) == 0 {
+		f.Fatal("no payload seeds loaded from ../cookie/testdata/v1")
+	}
+	return out
+}
+
+type named string
+
+// flat has every field kind of cookie's JSON fast path.
+type flat struct {
+	UserID int64  `json:"user_id"`
+	Role   string `json:"role"`
+	Name   string `json:"name,omitempty"`
+	OK     bool   `json:"ok"`
+	I8     int8
+	I16    int16  `json:"i16,omitempty"`
+	I32    int32  `json:"i32"`
+	U8     uint8  `json:"u8"`
+	U16    uint16 `json:"u16"`
+	U32    uint32 `json:"u32,omitempty"`
+	U64    uint64 `json:"u64"`
+	N      named  `json:"n"`
+	Skip   string `json:"-"`
+}
+
+// session is the benchmark's session shape.
+type session struct {
+	UserID    int64  `json:"user_id"`
+	Role      string `json:"role"`
+	LoginTime string `json:"login_time"`
+	CSRF      string `json:"csrf"`
+}
+
+// openDiff seals payload and checks that OpenJSON[T] agrees with
+// json.Unmarshal: an error exactly when it errs, and the same value.
+func openDiff[T comparable](t *testing.T, c *cookie.Codec, payload []byte) {
+	v, err := c.Seal(payload, time.Time{})
+	if err != nil {
+		return // too large for a cookie
+	}
+	var want T
+	wantErr := json.Unmarshal(payload, &want)
+	got, _, err := cookie.OpenJSON[T](c, v)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("OpenJSON(%q) error = %v, json.Unmarshal error = %v", payload, err, wantErr)
+	}
+	var zero T
+	if err != nil && (!errors.Is(err, cookie.ErrInvalid) || got != zero) {
+		t.Fatalf("OpenJSON(%q) = %+v, %v", payload, got, err)
+	}
+	if err == nil && got != want {
+		t.Fatalf("OpenJSON(%q):\n got %+v\nwant %+v", payload, got, want)
+	}
+}
+
+// FuzzOpenJSONDifferential: OpenJSON, fast path or not, accepts exactly
+// the payloads encoding/json.Unmarshal accepts and gives the same value.
+func FuzzOpenJSONDifferential(f *testing.F) {
+	c := codec(f)
+	for _, p := range vectorPayloads(f) {
+		f.Add([]byte(p))
+		var s session
+		if err := json.Unmarshal([]byte(p), &s); err != nil {
+			f.Fatal(err)
+		}
+		s.LoginTime, s.CSRF = "2026-11-23T10:00:00Z", "q1w2e3r4t5y6u7i8o9p0"
+		js, _ := json.Marshal(s)
+		f.Add(js)
+		js, _ = json.Marshal(flat{UserID: s.UserID, Role: s.Role, Name: "Zoë", OK: true, I8: -128, U64: 1<<64 - 1, N: "n"})
+		f.Add(js)
+	}
+	for _, p := range []string{`{}`, ` {"role" : "a\u0062", "ROLE":"x"} `, `{"user_id":1.0}`, `{"i8":128}`, `{"u8":-0}`, `{"role":null}`, `{"role":"a","role":"b"}`, "{\"role\":\"\xff\"}", `{"role":"a"} x`} {
+		f.Add([]byte(p))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		openDiff[flat](t, c, payload)
+		openDiff[session](t, c, payload)
+		// The json.Number path: the same error-ness as Unmarshal.
+		var want map[string]any
+		wantErr := json.Unmarshal(payload, &want)
+		if v, err := c.Seal(payload, time.Time{}); err == nil {
+			if _, _, err := cookie.OpenJSON[map[string]any](c, v); (err != nil) != (wantErr != nil) {
+				t.Fatalf("OpenJSON[map](%q) error = %v, json.Unmarshal error = %v", payload, err, wantErr)
+			}
+		}
+	})
+}
+
+// FuzzSealJSONDifferential: SealJSON seals exactly the bytes
+// encoding/json.Marshal writes, fast path or not, and OpenJSON reads back
+// what json.Unmarshal reads from them.
+func FuzzSealJSONDifferential(f *testing.F) {
+	c := codec(f)
+	for _, p := range vectorPayloads(f) {
+		var s flat
+		if err := json.Unmarshal([]byte(p), &s); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(s.Role, "", s.UserID, uint64(0), false)
+	}
+	f.Add("<&>", "a\u2028b", int64(-1<<63), uint64(1<<64-1), true)
+	f.Add("Zoë", "\xff\"\\\n", int64(127), uint64(65536), false)
+	f.Fuzz(func(t *testing.T, s1, s2 string, i int64, u uint64, b bool) {
+		v := flat{UserID: i, Role: s1, Name: s2, OK: b, I8: int8(i), I16: int16(i >> 8), I32: int32(i >> 16),
+			U8: uint8(u), U16: uint16(u >> 8), U32: uint32(u >> 16), U64: u, N: named(s2 + s1), Skip: s1}
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealed, err := cookie.SealJSON(c, v, time.Time{})
+		if errors.Is(err, cookie.ErrTooLarge) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, err := c.Open(sealed)
+		if err != nil || !bytes.Equal(p, want) {
+			t.Fatalf("SealJSON payload %q, %v; want %q", p, err, want)
+		}
+		var ref flat
+		if err := json.Unmarshal(want, &ref); err != nil {
+			t.Fatal(err)
+		}
+		if back, _, err := cookie.OpenJSON[flat](c, sealed); err != nil || back != ref {
+			t.Fatalf("OpenJSON = %+v, %v; want %+v", back, err, ref)
 		}
 	})
 }
