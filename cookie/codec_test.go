@@ -144,6 +144,57 @@ func TestExpiryBoundaries(t *testing.T) {
 	}
 }
 
+// TestExpiryBoundariesExact pins each deadline to the millisecond (the
+// header's resolution), with the default 30s skew and a 1s skew: the last
+// valid instant opens and one millisecond later does not.
+func TestExpiryBoundariesExact(t *testing.T) {
+	const ms = time.Millisecond
+	cases := []struct {
+		name     string
+		skew     time.Duration
+		issuedAt time.Duration // relative to the seal time t0
+		openAt   time.Duration // relative to t0
+		want     error
+	}{
+		{"idle last instant, 1s skew", time.Second, 0, time.Hour + time.Second, nil},
+		{"idle just past, 1s skew", time.Second, 0, time.Hour + time.Second + ms, ErrExpired},
+		{"idle last instant, default skew", 0, 0, time.Hour + DefaultClockSkew, nil},
+		{"idle just past, default skew", 0, 0, time.Hour + DefaultClockSkew + ms, ErrExpired},
+		{"absolute last instant, 1s skew", time.Second, -23*time.Hour - 30*time.Minute, 30*time.Minute + time.Second, nil},
+		{"absolute just past, 1s skew", time.Second, -23*time.Hour - 30*time.Minute, 30*time.Minute + time.Second + ms, ErrExpired},
+		{"absolute last instant, default skew", 0, -23*time.Hour - 30*time.Minute, 30*time.Minute + DefaultClockSkew, nil},
+		{"absolute just past, default skew", 0, -23*time.Hour - 30*time.Minute, 30*time.Minute + DefaultClockSkew + ms, ErrExpired},
+		{"issued in the future within skew", time.Second, time.Second, 0, nil},
+		{"issued in the future beyond skew", time.Second, time.Second + ms, 0, ErrInvalid},
+		{"refreshed in the future within skew", time.Second, 0, -time.Second, nil},
+		{"refreshed in the future beyond skew", time.Second, 0, -time.Second - ms, ErrInvalid},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &clock{t0}
+			c, err := New(testKeyring(t), "s", Options{IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour, ClockSkew: tc.skew, Now: clk.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			issued := t0.Add(tc.issuedAt)
+			if tc.issuedAt > 0 {
+				// Issued after the refresh is out of order; seal "later"
+				// so that refreshed-at equals issued-at.
+				clk.t = issued
+			}
+			v, err := c.Seal([]byte("x"), issued)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk.t = t0.Add(tc.openAt)
+			_, _, err = c.Open(v)
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("Open at %v = %v, want %v", tc.openAt, err, tc.want)
+			}
+		})
+	}
+}
+
 func TestConcurrentSealOpen(t *testing.T) {
 	clk := &clock{t0}
 	c := newCodec(t, testKeyring(t), "s", clk)
@@ -162,6 +213,22 @@ func TestConcurrentSealOpen(t *testing.T) {
 				got, _, err := c.Open(v)
 				if err != nil || !bytes.Equal(got, p) {
 					t.Errorf("round trip: %v", err)
+					return
+				}
+				// The typed JSON paths share the codec's type cache,
+				// filled on first use by whichever goroutine comes first.
+				in := diffFlat{ID: int64(i), Role: fmt.Sprint(g)}
+				v, err = SealJSON(c, in, time.Time{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if out, _, err := OpenJSON[diffFlat](c, v); err != nil || out != in {
+					t.Errorf("JSON round trip: %+v, %v", out, err)
+					return
+				}
+				if m, _, err := OpenJSON[map[string]any](c, v); err != nil || m["role"] != in.Role {
+					t.Errorf("JSON map round trip: %v, %v", m, err)
 					return
 				}
 			}

@@ -18,8 +18,36 @@
 // window, the key (looked up by ID, no trial decryption), the AEAD, and
 // only then the timestamps.
 //
+// # JSON payloads
+//
+// SealJSON and OpenJSON seal and open a typed value as JSON: exactly what
+// encoding/json writes and reads, with integers exact (numbers in
+// interface values become json.Number). Flat structs of strings,
+// booleans and integers take a fast path that skips encoding/json's
+// reflection and gives every string field one shared allocation; any
+// payload the fast path does not handle is decoded by encoding/json, so
+// the result and the errors are always encoding/json's.
+//
+// # Size budget and chunking
+//
+// A Set-Cookie line over 4096 bytes is dropped by browsers, so by default
+// a value over Options.MaxValueSize (3800 bytes of value, leaving room for
+// the name and attributes) fails with ErrTooLarge when sealed, and a
+// longer value is refused before any decoding when opened.
+//
+// A larger session can be spread over several cookies: raise MaxValueSize
+// to the chunk size times the chunk cap, cut the sealed value with Split
+// into name.0, name.1, … (at most DefaultMaxChunks by default), and
+// reassemble it with Join, which refuses gaps, duplicates, too many chunks
+// and too long a total before joining anything. StaleChunks names the
+// chunk cookies to expire when a value shrinks. The middleware package
+// follows this rule: a value that fits goes in the plain cookie and every
+// chunk is cleared; a longer one goes in chunks and the plain cookie is
+// cleared.
+//
 // # Errors
 //
 // ErrTooLarge, ErrInvalid and ErrExpired are the sentinels to test with
-// errors.Is. Each of them means "no session" to a server.
+// errors.Is. Each of them means "no session" to a server. ErrNoChunks,
+// from Join, only means "read the plain cookie instead".
 package cookie

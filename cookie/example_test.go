@@ -39,6 +39,31 @@ func Example() {
 	// true
 }
 
+// SealJSON and OpenJSON carry a typed session. Integers keep their exact
+// value, and a payload that is not valid JSON for the type is ErrInvalid.
+func ExampleSealJSON() {
+	kr, err := keyring.Generate(time.Now())
+	if err != nil {
+		panic(err)
+	}
+	c, err := cookie.New(kr, "session", cookie.Options{})
+	if err != nil {
+		panic(err)
+	}
+	type Session struct {
+		UserID int64  `json:"user_id"`
+		Role   string `json:"role"`
+	}
+	v, err := cookie.SealJSON(c, Session{UserID: 1<<62 + 1, Role: "admin"}, time.Time{})
+	if err != nil {
+		panic(err)
+	}
+	s, _, err := cookie.OpenJSON[Session](c, v)
+	fmt.Println(s.UserID, s.Role, err)
+	// Output:
+	// 4611686018427387905 admin <nil>
+}
+
 // A value too large for one cookie is split over session.0, session.1, …
 // and joined back from the next request's cookies.
 func ExampleSplit() {
