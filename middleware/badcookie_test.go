@@ -1,0 +1,220 @@
+package middleware_test
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/middleware"
+)
+
+// Bad cookies: the request goes on with no session, every bad cookie is
+// cleared, OnInvalid is told why, and nothing answers 500 or panics.
+func TestBadCookies(t *testing.T) {
+	clk := newClock()
+	kr := testKeyring(t)
+	opts := middleware.Options{Now: clk.Now, MaxChunks: 4}
+	codec, err := cookie.New(kr, "session", cookie.Options{Now: clk.Now, MaxValueSize: 4 * cookie.DefaultMaxValueSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := func(c *cookie.Codec, payload string, issued time.Time) string {
+		t.Helper()
+		v, err := c.Seal([]byte(payload), issued)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	valid := seal(codec, `{"id":"AAAAAAAAAAAAAAAAAAAAAA","d":{"k":"v"}}`, time.Time{})
+	other, err := cookie.New(kr, "other", cookie.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := cookie.New(testKeyring(t), "session", cookie.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pastClock := func() time.Time { return clk.Now().Add(-30 * 24 * time.Hour) }
+	old, err := cookie.New(kr, "session", cookie.Options{Now: pastClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := []byte(valid)
+	tampered[len(tampered)/2] ^= 1
+	if tampered[len(tampered)/2] == '`' { // keep it base64url
+		tampered[len(tampered)/2] = 'A'
+	}
+	ck := func(name, value string) *http.Cookie { return &http.Cookie{Name: name, Value: value} }
+
+	tests := []struct {
+		name      string
+		cookies   []*http.Cookie
+		want      error    // what OnInvalid is told
+		wantClear []string // cookies cleared
+	}{
+		{"tampered", []*http.Cookie{ck("session", string(tampered))}, cookie.ErrInvalid, []string{"session"}},
+		{"expired", []*http.Cookie{ck("session", seal(old, `{"id":"AAAAAAAAAAAAAAAAAAAAAA"}`, time.Time{}))}, cookie.ErrExpired, []string{"session"}},
+		{"wrong purpose", []*http.Cookie{ck("session", seal(other, `{"id":"AAAAAAAAAAAAAAAAAAAAAA"}`, time.Time{}))}, cookie.ErrInvalid, []string{"session"}},
+		{"unknown key", []*http.Cookie{ck("session", seal(foreign, `{"id":"AAAAAAAAAAAAAAAAAAAAAA"}`, time.Time{}))}, cookie.ErrInvalid, []string{"session"}},
+		{"garbage", []*http.Cookie{ck("session", "garbage!")}, cookie.ErrInvalid, []string{"session"}},
+		{"empty", []*http.Cookie{ck("session", "")}, cookie.ErrInvalid, []string{"session"}},
+		{"oversized", []*http.Cookie{ck("session", strings.Repeat("A", 3801))}, cookie.ErrTooLarge, []string{"session"}},
+		{"duplicated", []*http.Cookie{ck("session", valid), ck("session", valid)}, middleware.ErrDuplicateCookie, []string{"session"}},
+		{"plain and chunks", []*http.Cookie{ck("session", valid), ck("session.0", valid)}, middleware.ErrDuplicateCookie, []string{"session", "session.0"}},
+		{"chunk gap", []*http.Cookie{ck("session.0", valid[:20]), ck("session.2", valid[20:])}, cookie.ErrInvalid, []string{"session.0", "session.2"}},
+		{"duplicate chunk", []*http.Cookie{ck("session.0", valid[:20]), ck("session.0", valid[:20]), ck("session.1", valid[20:])}, cookie.ErrInvalid, []string{"session.0", "session.1"}},
+		{"too many chunks", []*http.Cookie{ck("session.0", "a"), ck("session.1", "b"), ck("session.2", "c"), ck("session.3", "d"), ck("session.4", "e")}, cookie.ErrInvalid, []string{"session.0", "session.1", "session.2", "session.3", "session.4"}},
+		{"truncated chunks", []*http.Cookie{ck("session.0", valid[:30])}, cookie.ErrInvalid, []string{"session.0"}},
+		{"not an envelope", []*http.Cookie{ck("session", seal(codec, `[1,2]`, time.Time{}))}, middleware.ErrPayload, []string{"session"}},
+		{"envelope without id", []*http.Cookie{ck("session", seal(codec, `{"d":{"k":"v"}}`, time.Time{}))}, cookie.ErrInvalid, []string{"session"}},
+		{"id not a string", []*http.Cookie{ck("session", seal(codec, `{"id":7}`, time.Time{}))}, middleware.ErrPayload, []string{"session"}},
+		{"bad JSON in data", []*http.Cookie{ck("session", seal(codec, `{"id":"AAAAAAAAAAAAAAAAAAAAAA","d":{"k":tru}}`, time.Time{}))}, middleware.ErrPayload, []string{"session"}},
+		{"trailing bytes", []*http.Cookie{ck("session", seal(codec, `{"id":"AAAAAAAAAAAAAAAAAAAAAA"}x`, time.Time{}))}, middleware.ErrPayload, []string{"session"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var told []error
+			o := opts
+			o.OnInvalid = func(_ *http.Request, err error) { told = append(told, err) }
+			m := newManager(t, kr, o)
+			w := do(t, m.Handler(app(t)), "GET", "/get?k=k", tt.cookies...)
+			if w.Code != http.StatusOK || w.Body.String() != "-" {
+				t.Fatalf("status %d, body %q", w.Code, w.Body.String())
+			}
+			if len(told) != 1 || !errors.Is(told[0], tt.want) {
+				t.Fatalf("OnInvalid told %v, want %v", told, tt.want)
+			}
+			var cleared []string
+			for _, c := range w.Result().Cookies() {
+				if c.MaxAge != -1 || c.Value != "" {
+					t.Fatalf("Set-Cookie %v is not a deletion", c)
+				}
+				cleared = append(cleared, c.Name)
+			}
+			slices.Sort(cleared)
+			if !slices.Equal(cleared, tt.wantClear) {
+				t.Fatalf("cleared %q, want %q", cleared, tt.wantClear)
+			}
+		})
+	}
+
+	// The valid value itself opens, so the cases above fail for their own
+	// reason.
+	m := newManager(t, kr, opts)
+	if w := do(t, m.Handler(app(t)), "GET", "/get?k=k", ck("session", valid)); w.Body.String() != "v" {
+		t.Fatalf("valid cookie: %q", w.Body.String())
+	}
+}
+
+// A bad cookie followed by a login in the same request: the new session
+// replaces it and no clearing line contradicts the new cookie.
+func TestBadCookieThenSet(t *testing.T) {
+	m := newManager(t, testKeyring(t), middleware.Options{})
+	w := do(t, m.Handler(app(t)), "GET", "/set?k=v", &http.Cookie{Name: "session", Value: "junk"})
+	lines := w.Header().Values("Set-Cookie")
+	if len(lines) != 1 || strings.Contains(lines[0], "Max-Age=0") {
+		t.Fatalf("Set-Cookie %q", lines)
+	}
+}
+
+// Quoted cookie values, as some clients send them, are unquoted as
+// net/http does.
+func TestQuotedCookieValue(t *testing.T) {
+	m := newManager(t, testKeyring(t), middleware.Options{})
+	h := m.Handler(app(t))
+	c := setCookies(do(t, h, "GET", "/set?k=v"))["session"]
+	r, _ := http.NewRequest("GET", "/get?k=k", nil)
+	r.Header.Set("Cookie", `other=1; session="`+c.Value+`"; x=2`)
+	w := newRecorder()
+	h.ServeHTTP(w, r)
+	if w.Body.String() != "v" {
+		t.Fatalf("quoted value: %q", w.Body.String())
+	}
+}
+
+func TestChunkedSession(t *testing.T) {
+	clk := newClock()
+	var saveErr error
+	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 3,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			saveErr = err
+			http.Error(w, "session too large", http.StatusInternalServerError)
+		}})
+	h := m.Handler(app(t))
+	big := strings.Repeat("0123456789abcdef", 400) // 6400 bytes
+	j := jar{}
+
+	// Small first: the plain cookie.
+	w := do(t, h, "GET", "/set?k=small")
+	j.update(w)
+	if _, ok := j["session"]; !ok || len(j) != 1 {
+		t.Fatalf("jar %v", j)
+	}
+	// Grows past one cookie: chunks, and the plain cookie is cleared.
+	w = do(t, h, "GET", "/set?k="+big, j.list()...)
+	cs := setCookies(w)
+	if cs["session"] == nil || cs["session"].MaxAge != -1 || cs["session.0"] == nil || cs["session.1"] == nil || cs["session.2"] == nil {
+		t.Fatalf("growing: %q", w.Header().Values("Set-Cookie"))
+	}
+	for _, c := range []*http.Cookie{cs["session.0"], cs["session.1"]} {
+		if len(c.Value) != 3800 || !c.Secure || !c.HttpOnly || c.MaxAge != 86400 {
+			t.Fatalf("chunk %s: %d bytes, %v", c.Name, len(c.Value), c)
+		}
+	}
+	j.update(w)
+	if got := do(t, h, "GET", "/get?k=k", j.list()...).Body.String(); got != big {
+		t.Fatalf("joined value: %d bytes", len(got))
+	}
+	// Shrinks: back to the plain cookie, every chunk cleared.
+	w = do(t, h, "GET", "/set?k=small", j.list()...)
+	cs = setCookies(w)
+	if cs["session"] == nil || cs["session"].MaxAge <= 0 {
+		t.Fatalf("shrinking: %q", w.Header().Values("Set-Cookie"))
+	}
+	for _, n := range []string{"session.0", "session.1"} {
+		if cs[n] == nil || cs[n].MaxAge != -1 {
+			t.Fatalf("shrinking left %s: %q", n, w.Header().Values("Set-Cookie"))
+		}
+	}
+	j.update(w)
+	if len(j) != 1 {
+		t.Fatalf("jar %v", j)
+	}
+	// Destroy of a chunked session clears every chunk.
+	j = jar{}
+	j.update(do(t, h, "GET", "/set?k="+big))
+	w = do(t, h, "GET", "/destroy", j.list()...)
+	j.update(w)
+	if len(j) != 0 {
+		t.Fatalf("after destroy: %q", w.Header().Values("Set-Cookie"))
+	}
+	// Too large even for three chunks: the ErrorHandler's 500, no cookie.
+	w = do(t, h, "GET", "/set?k="+strings.Repeat(big, 2))
+	if w.Code != http.StatusInternalServerError || len(w.Result().Cookies()) != 0 || w.Body.String() != "session too large\n" {
+		t.Fatalf("too large: %d %q %q", w.Code, w.Body.String(), w.Header().Values("Set-Cookie"))
+	}
+	if !errors.Is(saveErr, cookie.ErrTooLarge) {
+		t.Fatalf("ErrorHandler told %v", saveErr)
+	}
+}
+
+// Stray chunks next to a valid plain cookie are read past and cleared on
+// the next write.
+func TestStrayChunksCleared(t *testing.T) {
+	m := newManager(t, testKeyring(t), middleware.Options{MaxChunks: 2})
+	h := m.Handler(app(t))
+	c := setCookies(do(t, h, "GET", "/set?k=v"))["session"]
+	stray := &http.Cookie{Name: "session.1", Value: "zzz"}
+	if got := do(t, h, "GET", "/get?k=k", c, stray).Body.String(); got != "v" {
+		t.Fatalf("plain with stray chunk: %q", got)
+	}
+	w := do(t, h, "GET", "/set?k=w", c, stray)
+	if cs := setCookies(w); cs["session.1"] == nil || cs["session.1"].MaxAge != -1 {
+		t.Fatalf("stray chunk not cleared: %q", w.Header().Values("Set-Cookie"))
+	}
+}

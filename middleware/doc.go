@@ -1,0 +1,114 @@
+// Package middleware is cookieseal's net/http session manager: the whole
+// session lives in a sealed cookie, and the server keeps nothing.
+//
+// For most uses, build one Manager with New, wrap your handler with
+// Manager.Handler, and reach the session in handlers with From:
+//
+//	keys, err := keyring.ParseString(os.Getenv("COOKIESEAL_KEYS"))
+//	kr, err := keyring.New(keys)
+//	sessions, err := middleware.New(kr, "__Host-session", middleware.Options{})
+//	http.ListenAndServe(addr, sessions.Handler(mux))
+//
+//	func dashboard(w http.ResponseWriter, r *http.Request) {
+//		sess, err := middleware.From(r)
+//		uid, ok, err := middleware.Get[int64](sess, "user_id")
+//		…
+//	}
+//
+// # The session
+//
+// Values are stored as JSON (never gob: nothing to register) under string
+// keys. The typed path is Get[T] and Session.Set; the dynamic, map-like
+// path is Session.Get, Values, Keys, Delete and Clear. Integers are exact
+// (an int64 stored is the int64 read). AddFlash and PopFlashes give
+// one-time messages. Each session has a random 128-bit id (Session.ID) and
+// an optional subject, the user (Session.SetSubject), both used for
+// revocation.
+//
+// At login, and at every privilege change, call Session.Renew: it gives the
+// session a new id and issue time and keeps its data, so an id an attacker
+// planted or learned beforehand (session fixation) is worth nothing. At
+// logout, call Session.Destroy: the data goes and the cookie is cleared.
+//
+// A request without the middleware gets ErrNoMiddleware from From, never a
+// panic; a Session kept after its handler returned answers ErrDone.
+//
+// # When the cookie is written
+//
+// The cookie is opened lazily, when the handler first touches the session;
+// a request that never does costs almost nothing. Set-Cookie is added
+// before the first byte of the response (the first Write, WriteHeader,
+// Flush or ReadFrom, or when the handler returns), and only when needed:
+// the session changed, a refresh is due (RefreshAfter), the cookie was
+// sealed under a key or epoch that is no longer current (rotation), or a
+// bad cookie must be cleared. A change made after the response started
+// returns ErrResponseStarted. Every response that writes a cookie carries
+// Vary: Cookie and Cache-Control: no-cache="Set-Cookie", so no shared cache
+// hands one user's cookie to another. The wrapper keeps
+// http.ResponseController (Flush, Hijack, deadlines) and io.ReaderFrom
+// working.
+//
+// # Expiry
+//
+// A session ends IdleTimeout after its last refresh or AbsoluteTimeout
+// after it was issued, whichever comes first; both timestamps are inside
+// the authenticated envelope, so the client cannot extend them. A valid
+// session is refreshed (re-sealed with a new refreshed-at) only when
+// RefreshAfter has passed since the last refresh, so most responses carry
+// no Set-Cookie; a refresh re-seals the decrypted payload as it is,
+// without decoding or re-encoding it. The cookie's Max-Age follows the
+// earlier deadline, unless Options.BrowserSession asks for a cookie that
+// ends with the browser session. Only requests that touch the session
+// refresh it.
+//
+// # Bad cookies and faults
+//
+// A cookie that is tampered with, expired, sealed for another cookie or
+// under an unknown key, malformed, oversized, sent twice, or split into an
+// incomplete set of chunks means "no session": the request goes on, the
+// bad cookie is cleared, and Options.OnInvalid is told why. It is never a
+// 500 and never a panic. System faults have their own hooks: a session
+// that cannot be saved goes to Options.ErrorHandler (default: 500), a
+// revocation store that fails goes to Options.OnFault.
+//
+// # Revocation
+//
+// A stateless cookie cannot be deleted from the server, but it can be
+// refused. With Options.Revoker (revoke.NewMemory for one instance,
+// revoke/redis for a fleet) every session is checked once it
+// authenticates; Destroy revokes the session's id and Renew the old id, so
+// a stolen copy of the cookie stops working, and Manager.RevokeSubject logs
+// a user out everywhere. When the store fails, the policy is explicit: by
+// default fail closed (the request has no session; its cookie is kept, so
+// the user is back when the store answers), or, with
+// InsecureRevokeFailOpen, accept the session. Either way OnFault is told.
+//
+// # Routers and CSRF
+//
+// Handler is a plain func(http.Handler) http.Handler: it works with
+// http.ServeMux (Go 1.22 patterns such as "GET /items/{id}"), chi and any
+// router that takes such middleware. SameSite=Lax, the default, stops most
+// cross-site requests from carrying the cookie, but it is not a complete
+// CSRF defence (same-site subdomains, top-level GET navigations). Pair the
+// manager with http.CrossOriginProtection (Go 1.25):
+//
+//	csrf := http.NewCrossOriginProtection()
+//	handler := csrf.Handler(sessions.Handler(mux))
+//
+// # Cookie attributes
+//
+// The zero Options give a Secure, HttpOnly, SameSite=Lax, host-only cookie
+// on Path=/. Prefer a "__Host-" name: the browser then refuses the cookie
+// unless it is Secure, host-only and on Path=/, so a sibling subdomain
+// cannot plant or shadow it. New refuses attributes that a browser would
+// reject or that break a prefix's rules. Anything that weakens the cookie
+// is named Insecure…; InsecureNoSecure is for http://localhost
+// development only.
+//
+// # Migrating from another library
+//
+// Options.Legacy takes a LegacyDecoder (see the cookie package's decoder
+// for gorilla/sessions): a cookie that does not open natively is handed to
+// it once, and its values become a new native session on that response,
+// so nobody is logged out by the move.
+package middleware

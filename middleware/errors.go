@@ -1,0 +1,48 @@
+package middleware
+
+import "errors"
+
+var (
+	// ErrNoMiddleware is returned when a session is asked of a request that
+	// did not pass through Manager.Handler. It is a wiring bug in the
+	// program, reported as an error rather than a panic.
+	ErrNoMiddleware = errors.New("middleware: no session in the request context; wrap the handler with Manager.Handler")
+
+	// ErrDone is returned by a Session used after the handler of its request
+	// returned. Sessions belong to one request; copy what a background task
+	// needs before starting it.
+	ErrDone = errors.New("middleware: session used after its request's handler returned")
+
+	// ErrResponseStarted is returned by a change to the session made after the
+	// response's headers went out (first Write, WriteHeader, Flush or
+	// Hijack): the cookie can no longer carry it, so the change is refused
+	// rather than silently lost.
+	ErrResponseStarted = errors.New("middleware: response already started; session changes can no longer be saved")
+
+	// ErrType is returned (wrapped) by Get and PopFlashes when a stored value
+	// does not decode into the requested type.
+	ErrType = errors.New("middleware: stored value does not decode into the requested type")
+
+	// ErrValue is returned (wrapped) by Set and AddFlash when a value cannot
+	// be encoded as JSON.
+	ErrValue = errors.New("middleware: value cannot be encoded as JSON")
+
+	// ErrDuplicateCookie is told to Options.OnInvalid when a request carries
+	// the session cookie more than once (for example one set for a parent
+	// domain by a sibling host). Such a request has no session.
+	ErrDuplicateCookie = errors.New("middleware: session cookie sent more than once")
+
+	// ErrPayload is told to Options.OnInvalid when a cookie authenticates but
+	// its payload is not a session envelope. It matches cookie.ErrInvalid
+	// too.
+	ErrPayload = errors.New("middleware: malformed session payload")
+
+	// ErrRevokeFault wraps a fault of the Revoker (a store that is down or too
+	// slow), as told to Options.OnFault or returned by Renew, Destroy and
+	// RevokeSubject. It never matches revoke.ErrRevoked.
+	ErrRevokeFault = errors.New("middleware: revocation store fault")
+
+	// ErrNoRevoker is returned by Manager.RevokeSubject when no Revoker is
+	// configured.
+	ErrNoRevoker = errors.New("middleware: no Revoker configured")
+)

@@ -1,0 +1,109 @@
+package middleware_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/cookieseal/cookieseal/keyring"
+	"github.com/cookieseal/cookieseal/middleware"
+)
+
+func Example() {
+	kr, err := keyring.Generate(time.Now()) // in production: keyring.ParseString(os.Getenv("COOKIESEAL_KEYS"))
+	if err != nil {
+		panic(err)
+	}
+	sessions, err := middleware.New(kr, "__Host-session", middleware.Options{})
+	if err != nil {
+		panic(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		sess, err := middleware.From(r)
+		if err != nil {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		sess.Renew() // a new session id at login: the fixation defence
+		sess.SetSubject("user-42")
+		sess.Set("user_id", int64(42))
+		fmt.Fprintln(w, "welcome")
+	})
+	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := middleware.From(r)
+		uid, ok, err := middleware.Get[int64](sess, "user_id")
+		if err != nil || !ok {
+			http.Error(w, "not logged in", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, "user %d (%s)\n", uid, sess.Subject())
+	})
+	handler := http.NewCrossOriginProtection().Handler(sessions.Handler(mux))
+
+	// Log in, then use the cookie.
+	login := httptest.NewRecorder()
+	handler.ServeHTTP(login, httptest.NewRequest("POST", "https://example.com/login", nil))
+	cookie := login.Result().Cookies()[0]
+	fmt.Println(cookie.Name, cookie.Secure, cookie.HttpOnly, cookie.SameSite == http.SameSiteLaxMode, cookie.MaxAge)
+
+	req := httptest.NewRequest("GET", "https://example.com/whoami", nil)
+	req.AddCookie(cookie)
+	resp := httptest.NewRecorder()
+	handler.ServeHTTP(resp, req)
+	fmt.Print(resp.Body.String())
+	fmt.Println("Set-Cookie on a read:", len(resp.Result().Cookies()))
+	// Output:
+	// __Host-session true true true 86400
+	// user 42 (user-42)
+	// Set-Cookie on a read: 0
+}
+
+func ExampleFrom_withoutMiddleware() {
+	r := httptest.NewRequest("GET", "/", nil)
+	_, err := middleware.From(r)
+	fmt.Println(err)
+	// Output:
+	// middleware: no session in the request context; wrap the handler with Manager.Handler
+}
+
+func ExampleSession_AddFlash() {
+	kr, _ := keyring.Generate(time.Now())
+	sessions, _ := middleware.New(kr, "session", middleware.Options{})
+	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := middleware.From(r)
+		if r.URL.Path == "/save" {
+			sess.AddFlash("Saved.")
+			return
+		}
+		flashes, _ := middleware.PopFlashes[string](sess)
+		fmt.Println(flashes)
+	}))
+	var cookies []*http.Cookie
+	for _, path := range []string{"/save", "/show", "/show"} {
+		req := httptest.NewRequest("GET", path, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if cs := rec.Result().Cookies(); len(cs) > 0 {
+			cookies = cs
+		}
+	}
+	// Output:
+	// [Saved.]
+	// []
+}
+
+func ExampleManager_RevokeSubject() {
+	kr, _ := keyring.Generate(time.Now())
+	sessions, _ := middleware.New(kr, "session", middleware.Options{})
+	// Without a Revoker there is no list to write to.
+	fmt.Println(sessions.RevokeSubject(context.Background(), "user-42"))
+	// Output:
+	// middleware: no Revoker configured
+}

@@ -1,0 +1,280 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/keyring"
+	"github.com/cookieseal/cookieseal/revoke"
+)
+
+// Manager loads, checks and saves the sessions of one cookie. Build it
+// once with New and wrap handlers with Handler. It is safe for concurrent
+// use.
+type Manager struct {
+	name   string
+	keys   keyring.Provider
+	sealer cookie.Sealer
+	cfg    config
+	states sync.Pool // *state
+	types  sync.Map  // reflect.Type → bool: may decoding create interface values
+}
+
+// New returns a manager for the cookie name, sealed under the keyring that
+// keys provides (called on every request, so rotation can swap keys under
+// a running manager). Invalid options are refused with an error that says
+// which rule they break.
+func New(keys keyring.Provider, name string, opts Options) (*Manager, error) {
+	if keys == nil || keys.Keyring() == nil {
+		return nil, errors.New("middleware: no keyring")
+	}
+	cfg, err := resolve(name, opts)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := cookie.NewSealer(cfg.Format, keys, name, cookie.Options{
+		IdleTimeout:     cfg.IdleTimeout,
+		AbsoluteTimeout: cfg.AbsoluteTimeout,
+		ClockSkew:       cfg.ClockSkew,
+		MaxValueSize:    cfg.maxLen,
+		Now:             cfg.Now,
+		Usage:           cfg.Usage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("middleware: cookie %q: %w", name, err)
+	}
+	return &Manager{name: name, keys: keys, sealer: sealer, cfg: cfg}, nil
+}
+
+// Name returns the cookie's name.
+func (m *Manager) Name() string { return m.name }
+
+// Handler returns next wrapped with session handling: handlers reach the
+// session with From (or Manager.Session) and the cookie is written before
+// the first byte of the response when the session changed, a refresh is
+// due, the key that sealed it is no longer primary, or a bad cookie must
+// be cleared.
+//
+// The cookie is read and opened lazily, when the handler first touches
+// the session; a request that never does costs a context value and
+// nothing else, and neither refreshes nor clears anything.
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := m.getState()
+		rc := &reqCtx{Context: r.Context(), m: m}
+		rc.sess.st = st
+		r = r.WithContext(rc)
+		st.begin(m, &rc.sess, w, r)
+		defer m.release(rc, st)
+		next.ServeHTTP(&st.w, r)
+		st.w.start()
+	})
+}
+
+// Session returns this manager's session of r: unlike From, it finds the
+// right one when several managers (cookies) wrap the same handler. The
+// error matches ErrNoMiddleware when r did not pass through m.Handler.
+func (m *Manager) Session(r *http.Request) (*Session, error) {
+	if s, ok := r.Context().Value(managerKey{m}).(*Session); ok {
+		return s, nil
+	}
+	return nil, ErrNoMiddleware
+}
+
+// RevokeSubject logs subject out everywhere: every session of subject
+// issued before now is rejected from now on, on every instance that shares
+// the Revoker. The entry lasts AbsoluteTimeout (plus ClockSkew), after
+// which every such session has expired anyway. Sessions issued after the
+// call (a new login) are not affected. The error matches ErrNoRevoker when
+// no Revoker is configured and ErrRevokeFault when the store fails.
+func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
+	if m.cfg.Revoker == nil {
+		return ErrNoRevoker
+	}
+	now := m.cfg.Now()
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
+	defer cancel()
+	if err := m.cfg.Revoker.RevokeSubject(ctx, subject, now, now.Add(m.cfg.AbsoluteTimeout+m.cfg.ClockSkew)); err != nil {
+		return fmt.Errorf("%w: %w", ErrRevokeFault, err)
+	}
+	return nil
+}
+
+// From returns the session of r. The error matches ErrNoMiddleware (never
+// a panic) when r did not pass through a Manager's Handler. With several
+// managers in the chain, it returns the innermost one's; use
+// Manager.Session to pick one.
+func From(r *http.Request) (*Session, error) {
+	return FromContext(r.Context())
+}
+
+// FromContext is From for code that has the request's context rather than
+// the request.
+func FromContext(ctx context.Context) (*Session, error) {
+	if ctx != nil {
+		if s, ok := ctx.Value(sessionKey{}).(*Session); ok {
+			return s, nil
+		}
+	}
+	return nil, ErrNoMiddleware
+}
+
+type sessionKey struct{}
+
+type managerKey struct{ m *Manager }
+
+// reqCtx is the request's context with its session: one allocation for
+// both the context layer and the Session handle.
+type reqCtx struct {
+	context.Context
+	m    *Manager
+	sess Session
+}
+
+func (c *reqCtx) Value(key any) any {
+	switch k := key.(type) {
+	case sessionKey:
+		return &c.sess
+	case managerKey:
+		if k.m == c.m {
+			return &c.sess
+		}
+	}
+	return c.Context.Value(key)
+}
+
+func (m *Manager) getState() *state {
+	if st, ok := m.states.Get().(*state); ok {
+		return st
+	}
+	return &state{buf: make([]byte, 0, 1024)}
+}
+
+// release detaches the state from its session handle, so a handle kept
+// past the request answers ErrDone, and recycles it.
+func (m *Manager) release(rc *reqCtx, st *state) {
+	rc.sess.mu.Lock()
+	rc.sess.st = nil
+	rc.sess.mu.Unlock()
+	st.reset()
+	m.states.Put(st)
+}
+
+// now returns the current time at the millisecond precision of sealed
+// timestamps.
+func (m *Manager) now() time.Time {
+	return time.UnixMilli(m.cfg.Now().UnixMilli())
+}
+
+// check asks the Revoker about a session that authenticated. It returns
+// nil (accept), an error matching revoke.ErrRevoked (reject, clear), or
+// a fault that the policy has already turned into accept (nil, after
+// telling OnFault) or reject.
+func (m *Manager) check(r *http.Request, s revoke.Session) (revoked, fault error) {
+	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.RevokeTimeout)
+	defer cancel()
+	err := m.cfg.Revoker.Check(ctx, s)
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.Is(err, revoke.ErrRevoked):
+		return err, nil
+	}
+	return nil, fmt.Errorf("%w: check: %w", ErrRevokeFault, err)
+}
+
+// revokeSession revokes one session until its absolute deadline.
+func (m *Manager) revokeSession(r *http.Request, id, subject string, issuedAt time.Time) error {
+	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.RevokeTimeout)
+	defer cancel()
+	until := issuedAt.Add(m.cfg.AbsoluteTimeout + m.cfg.ClockSkew)
+	if err := m.cfg.Revoker.RevokeSession(ctx, id, subject, until); err != nil {
+		return fmt.Errorf("%w: revoking session: %w", ErrRevokeFault, err)
+	}
+	return nil
+}
+
+func logFault(r *http.Request, err error) {
+	slog.Default().ErrorContext(r.Context(), "cookieseal: session fault", "method", r.Method, "path", r.URL.Path, "err", err)
+}
+
+func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	slog.Default().ErrorContext(r.Context(), "cookieseal: session not saved", "method", r.Method, "path", r.URL.Path, "err", err)
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
+// cookie building
+
+// setCookie adds a Set-Cookie for name with value, expiring at deadline
+// (a browser-session cookie when so configured).
+func (m *Manager) setCookie(h http.Header, name, value string, now, deadline time.Time) {
+	c := m.baseCookie(name, value)
+	if !m.cfg.BrowserSession {
+		secs := int(deadline.Sub(now) / time.Second)
+		c.MaxAge = max(secs, 1)
+		c.Expires = now.Add(time.Duration(c.MaxAge) * time.Second).UTC()
+	}
+	h.Add("Set-Cookie", c.String())
+}
+
+// clearCookie adds a Set-Cookie that deletes name, with the same
+// attributes it was set with.
+func (m *Manager) clearCookie(h http.Header, name string) {
+	c := m.baseCookie(name, "")
+	c.MaxAge = -1
+	c.Expires = time.Unix(0, 0).UTC()
+	h.Add("Set-Cookie", c.String())
+}
+
+func (m *Manager) baseCookie(name, value string) http.Cookie {
+	return http.Cookie{
+		Name:        name,
+		Value:       value,
+		Path:        m.cfg.Path,
+		Domain:      m.cfg.Domain,
+		Secure:      m.cfg.secure,
+		HttpOnly:    m.cfg.httpOnly,
+		SameSite:    m.cfg.SameSite,
+		Partitioned: m.cfg.Partitioned,
+	}
+}
+
+// noStoreCookie marks a response that sets a cookie so that no shared
+// cache stores the Set-Cookie for other users: Vary: Cookie, and a
+// no-cache="Set-Cookie" directive added to whatever Cache-Control the
+// handler chose (a cache that does not know the qualified form treats it
+// as plain no-cache, which is safe too).
+func noStoreCookie(h http.Header) {
+	if !headerHasToken(h, "Vary", "cookie") && !headerHasToken(h, "Vary", "*") {
+		h.Add("Vary", "Cookie")
+	}
+	cc := h.Get("Cache-Control")
+	switch {
+	case cc == "":
+		h.Set("Cache-Control", `no-cache="Set-Cookie"`)
+	case headerHasToken(h, "Cache-Control", "no-store"),
+		strings.Contains(strings.ToLower(cc), `no-cache="set-cookie"`):
+	default:
+		h.Set("Cache-Control", cc+`, no-cache="Set-Cookie"`)
+	}
+}
+
+// headerHasToken reports whether a comma-separated header holds token
+// (case-insensitive).
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for part := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,276 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/keyring"
+	"github.com/cookieseal/cookieseal/revoke"
+)
+
+// Defaults for Options' zero values that are not the cookie package's.
+const (
+	// DefaultRevokeTimeout bounds one revocation check.
+	DefaultRevokeTimeout = 100 * time.Millisecond
+	// MaxMaxChunks caps Options.MaxChunks.
+	MaxMaxChunks = 16
+	// maxCookieLine is what browsers keep of one cookie: name and value
+	// together (RFC 6265 §6.1).
+	maxCookieLine = 4096
+)
+
+// LegacyDecoder reads a session cookie written by an older library (see
+// cookie.Gorilla… for gorilla/sessions).
+type LegacyDecoder interface {
+	// DecodeLegacy returns the values of a legacy cookie value of the named
+	// cookie, or an error when it is not a valid, unexpired legacy cookie.
+	DecodeLegacy(name, value string) (map[string]any, error)
+}
+
+// Options configures a Manager. The zero value is the safe default: a
+// Secure, HttpOnly, SameSite=Lax cookie on Path=/ with no Domain, expiring
+// after 24h idle or 7 days in all, in the native format. New validates and
+// copies the options; changing them afterwards has no effect.
+type Options struct {
+	// Path is the cookie's Path. Default "/".
+	Path string
+	// Domain is the cookie's Domain. Default none: a host-only cookie,
+	// which is what you want unless sibling hosts share the session.
+	// Refused with a "__Host-" name.
+	Domain string
+	// SameSite is the cookie's SameSite mode. The zero value means
+	// http.SameSiteLaxMode; http.SameSiteNoneMode needs Secure;
+	// http.SameSiteDefaultMode (no attribute) is refused: name a mode.
+	SameSite http.SameSite
+	// Partitioned adds the Partitioned attribute (CHIPS), for a session in
+	// a third-party embed. Needs Secure. Default false.
+	Partitioned bool
+	// BrowserSession makes the cookie a browser-session cookie, with no
+	// Max-Age or Expires: the browser drops it when it closes (or, with
+	// session restore, whenever it likes). The sealed timestamps still
+	// enforce IdleTimeout and AbsoluteTimeout. Default false.
+	BrowserSession bool
+	// InsecureNoSecure drops the Secure attribute so the cookie travels
+	// over plain HTTP. Only for local development on http://localhost;
+	// refused with "__Host-" and "__Secure-" names, SameSite=None and
+	// Partitioned. Default false.
+	InsecureNoSecure bool
+	// InsecureNoHTTPOnly drops the HttpOnly attribute, letting page
+	// scripts (and any injected script) read the sealed cookie. Default
+	// false.
+	InsecureNoHTTPOnly bool
+
+	// IdleTimeout ends a session that no request refreshed for this long.
+	// Default 24h.
+	IdleTimeout time.Duration
+	// AbsoluteTimeout ends a session this long after it was issued (at
+	// login, or the last Renew), whatever its activity. Default 7 days. It
+	// must be at least IdleTimeout.
+	AbsoluteTimeout time.Duration
+	// RefreshAfter throttles the sliding refresh: a valid session is
+	// re-sealed with a new refreshed-at only when at least this long has
+	// passed since its last refresh, so most responses carry no
+	// Set-Cookie. The idle deadline a user sees therefore lies between
+	// IdleTimeout − RefreshAfter and IdleTimeout after their last request.
+	// Default IdleTimeout/4; must be less than IdleTimeout. Set it to
+	// time.Nanosecond to refresh on every request that reads the session.
+	RefreshAfter time.Duration
+	// ClockSkew is how far the clocks of instances may disagree; see
+	// cookie.Options. Default 30s, at most 1m.
+	ClockSkew time.Duration
+	// Now is the clock. Default time.Now. Tests inject one here.
+	Now func() time.Time
+
+	// Format is the wire format. Default cookie.Native.
+	Format cookie.Format
+	// MaxValueSize bounds the value of one cookie in bytes. Default 3800
+	// (cookie.DefaultMaxValueSize); the cookie's name and value together
+	// must fit in 4096 bytes.
+	MaxValueSize int
+	// MaxChunks is how many cookies (name.0, name.1, …) one session may be
+	// spread over when its sealed value exceeds MaxValueSize. Default 1: no
+	// chunking, and a session that outgrows one cookie fails to save (see
+	// ErrorHandler). Every chunk travels on every request, and proxies
+	// limit the Cookie header (nginx 8 KB by default): see
+	// cookie.DefaultMaxChunks before raising it. At most MaxMaxChunks.
+	MaxChunks int
+	// Usage, if set, is told of each seal and open by key ID and epoch, so
+	// an operator can see when an old key has drained.
+	Usage keyring.UsageRecorder
+
+	// Revoker, if set, is consulted for every session the manager opens
+	// (after the cookie authenticates); Destroy revokes the session's id
+	// and Renew the old id. Default nil: no revocation.
+	Revoker revoke.Revoker
+	// RevokeTimeout bounds each call to the Revoker. Default 100ms.
+	RevokeTimeout time.Duration
+	// InsecureRevokeFailOpen accepts a session whose revocation check
+	// failed with a fault (not revoke.ErrRevoked): availability over
+	// forced logout while the store is down. The fault still goes to
+	// OnFault. Default false: fail closed, the request is treated as having
+	// no session (its cookie is kept, so the user is back once the store
+	// answers).
+	InsecureRevokeFailOpen bool
+
+	// Legacy, if set, is tried once on a session cookie that fails to open
+	// in the native format (malformed or unauthentic, not expired). Its
+	// values become a new session (new id, issued now) that is re-sealed in
+	// the native format on that response. Default nil.
+	Legacy LegacyDecoder
+
+	// OnInvalid, if set, is told why a request's session cookie was
+	// rejected: errors matching cookie.ErrInvalid, cookie.ErrExpired,
+	// cookie.ErrTooLarge, ErrDuplicateCookie, ErrPayload or
+	// revoke.ErrRevoked. The request goes on with no session and the bad
+	// cookie is cleared. It must not use the session. Default nil.
+	OnInvalid func(r *http.Request, err error)
+	// OnFault, if set, is told of a system fault that the request survives:
+	// a revocation check that failed (the error matches ErrRevokeFault).
+	// It must not use the session. Default: log with slog.Default at
+	// error level.
+	OnFault func(r *http.Request, err error)
+	// ErrorHandler handles a session that cannot be saved (for example a
+	// value too large for MaxValueSize × MaxChunks, or a key that cannot
+	// seal). It is called before the first byte of the response, with the
+	// underlying ResponseWriter; whatever the handler writes afterwards is
+	// discarded and its Write calls return an error. Default: log with
+	// slog.Default and respond 500 Internal Server Error.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// config is Options resolved and validated.
+type config struct {
+	Options
+	secure   bool
+	httpOnly bool
+	maxLen   int // bound on the whole sealed value, over every chunk
+}
+
+func resolve(name string, o Options) (config, error) {
+	c := config{Options: o, secure: !o.InsecureNoSecure, httpOnly: !o.InsecureNoHTTPOnly}
+	if err := validName(name); err != nil {
+		return c, err
+	}
+	if c.Path == "" {
+		c.Path = "/"
+	}
+	if c.SameSite == 0 {
+		c.SameSite = http.SameSiteLaxMode
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = cookie.DefaultIdleTimeout
+	}
+	if c.AbsoluteTimeout == 0 {
+		c.AbsoluteTimeout = cookie.DefaultAbsoluteTimeout
+	}
+	if c.RefreshAfter == 0 {
+		c.RefreshAfter = c.IdleTimeout / 4
+	}
+	if c.ClockSkew == 0 {
+		c.ClockSkew = cookie.DefaultClockSkew
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.MaxValueSize == 0 {
+		c.MaxValueSize = cookie.DefaultMaxValueSize
+	}
+	if c.MaxChunks == 0 {
+		c.MaxChunks = 1
+	}
+	if c.RevokeTimeout == 0 {
+		c.RevokeTimeout = DefaultRevokeTimeout
+	}
+	if c.OnFault == nil {
+		c.OnFault = logFault
+	}
+	if c.ErrorHandler == nil {
+		c.ErrorHandler = defaultErrorHandler
+	}
+
+	fail := func(format string, args ...any) (config, error) {
+		return c, fmt.Errorf("middleware: cookie %q: "+format, append([]any{name}, args...)...)
+	}
+	switch {
+	case c.IdleTimeout < 0 || c.AbsoluteTimeout < 0 || c.RefreshAfter < 0 || c.ClockSkew < 0 || c.RevokeTimeout < 0:
+		return fail("negative duration")
+	case c.AbsoluteTimeout < c.IdleTimeout:
+		return fail("AbsoluteTimeout %v is shorter than IdleTimeout %v; raise AbsoluteTimeout", c.AbsoluteTimeout, c.IdleTimeout)
+	case c.RefreshAfter >= c.IdleTimeout:
+		return fail("RefreshAfter %v must be less than IdleTimeout %v", c.RefreshAfter, c.IdleTimeout)
+	case c.MaxChunks < 0 || c.MaxChunks > MaxMaxChunks:
+		return fail("MaxChunks %d out of range [1, %d]", c.MaxChunks, MaxMaxChunks)
+	case c.MaxValueSize < 0 || len(name)+len(".00=")+c.MaxValueSize > maxCookieLine:
+		return fail("MaxValueSize %d: name and value must fit in %d bytes", c.MaxValueSize, maxCookieLine)
+	case c.SameSite == http.SameSiteDefaultMode:
+		return fail("SameSiteDefaultMode sends no attribute and leaves the choice to the browser; name a mode")
+	case c.SameSite < http.SameSiteDefaultMode || c.SameSite > http.SameSiteNoneMode:
+		return fail("unknown SameSite mode %d", c.SameSite)
+	case c.SameSite == http.SameSiteNoneMode && !c.secure:
+		return fail("SameSite=None needs Secure (browsers reject it otherwise)")
+	case c.Partitioned && !c.secure:
+		return fail("Partitioned needs Secure")
+	case strings.HasPrefix(name, "__Host-") && !c.secure:
+		return fail("a __Host- cookie must be Secure")
+	case strings.HasPrefix(name, "__Host-") && c.Domain != "":
+		return fail("a __Host- cookie must not have a Domain")
+	case strings.HasPrefix(name, "__Host-") && c.Path != "/":
+		return fail("a __Host- cookie must have Path=/")
+	case strings.HasPrefix(name, "__Secure-") && !c.secure:
+		return fail("a __Secure- cookie must be Secure")
+	case c.Revoker == nil && c.InsecureRevokeFailOpen:
+		return fail("InsecureRevokeFailOpen without a Revoker")
+	case c.MaxChunks > 1 && looksLikeChunk(name):
+		return fail("a name ending in '.' and digits collides with another cookie's chunks")
+	}
+	// net/http's own rules for the attributes (path and domain characters).
+	probe := http.Cookie{Name: name, Value: "x", Path: c.Path, Domain: c.Domain, Secure: c.secure, Partitioned: c.Partitioned}
+	if err := probe.Valid(); err != nil {
+		return fail("%v", err)
+	}
+	if !strings.HasPrefix(c.Path, "/") {
+		return fail("Path %q must start with '/'", c.Path)
+	}
+	c.maxLen = c.MaxValueSize * c.MaxChunks
+	return c, nil
+}
+
+// validName checks a cookie name against RFC 6265's cookie-name: an HTTP
+// token.
+func validName(name string) error {
+	if name == "" {
+		return errors.New("middleware: empty cookie name")
+	}
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return fmt.Errorf("middleware: cookie name %q: byte %d is not an RFC 6265 token character", name, i)
+		}
+	}
+	return nil
+}
+
+func isTokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// looksLikeChunk reports whether name ends in "." and digits.
+func looksLikeChunk(name string) bool {
+	i := strings.LastIndexByte(name, '.')
+	if i < 1 || i == len(name)-1 {
+		return false
+	}
+	for _, c := range []byte(name[i+1:]) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

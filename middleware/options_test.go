@@ -1,0 +1,115 @@
+package middleware_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/middleware"
+	"github.com/cookieseal/cookieseal/revoke"
+)
+
+func TestNewRefusesUnsafeConfiguration(t *testing.T) {
+	kr := testKeyring(t)
+	tests := []struct {
+		name   string
+		cookie string
+		opts   middleware.Options
+		want   string // substring of the error
+	}{
+		{"empty name", "", middleware.Options{}, "empty cookie name"},
+		{"name with space", "my session", middleware.Options{}, "token"},
+		{"name with semicolon", "a;b", middleware.Options{}, "token"},
+		{"name with equals", "a=b", middleware.Options{}, "token"},
+		{"host prefix with domain", "__Host-s", middleware.Options{Domain: "example.com"}, "must not have a Domain"},
+		{"host prefix with path", "__Host-s", middleware.Options{Path: "/app"}, "Path=/"},
+		{"host prefix insecure", "__Host-s", middleware.Options{InsecureNoSecure: true}, "must be Secure"},
+		{"secure prefix insecure", "__Secure-s", middleware.Options{InsecureNoSecure: true}, "must be Secure"},
+		{"samesite none insecure", "s", middleware.Options{SameSite: http.SameSiteNoneMode, InsecureNoSecure: true}, "SameSite=None needs Secure"},
+		{"samesite default mode", "s", middleware.Options{SameSite: http.SameSiteDefaultMode}, "name a mode"},
+		{"samesite unknown", "s", middleware.Options{SameSite: 9}, "unknown SameSite"},
+		{"partitioned insecure", "s", middleware.Options{Partitioned: true, InsecureNoSecure: true}, "Partitioned needs Secure"},
+		{"negative idle", "s", middleware.Options{IdleTimeout: -time.Second}, "negative"},
+		{"negative refresh", "s", middleware.Options{RefreshAfter: -time.Second}, "negative"},
+		{"negative revoke timeout", "s", middleware.Options{RevokeTimeout: -1}, "negative"},
+		{"refresh after idle", "s", middleware.Options{IdleTimeout: time.Hour, RefreshAfter: 2 * time.Hour}, "RefreshAfter"},
+		{"refresh equal idle", "s", middleware.Options{IdleTimeout: time.Hour, RefreshAfter: time.Hour}, "RefreshAfter"},
+		{"absolute shorter than idle", "s", middleware.Options{IdleTimeout: 48 * time.Hour, AbsoluteTimeout: time.Hour}, "AbsoluteTimeout"},
+		{"idle past default absolute", "s", middleware.Options{IdleTimeout: 30 * 24 * time.Hour}, "AbsoluteTimeout"},
+		{"too many chunks", "s", middleware.Options{MaxChunks: middleware.MaxMaxChunks + 1}, "MaxChunks"},
+		{"negative chunks", "s", middleware.Options{MaxChunks: -1}, "MaxChunks"},
+		{"value too large for a cookie", "s", middleware.Options{MaxValueSize: 4096}, "MaxValueSize"},
+		{"value too small for a sealed value", "s", middleware.Options{MaxValueSize: 10}, "MaxValueSize"},
+		{"clock skew too large", "s", middleware.Options{ClockSkew: time.Hour}, "skew"},
+		{"unknown format", "s", middleware.Options{Format: cookie.Format(200)}, "format"},
+		{"path without slash", "s", middleware.Options{Path: "app"}, "Path"},
+		{"path with semicolon", "s", middleware.Options{Path: "/a;b"}, "path"},
+		{"bad domain", "s", middleware.Options{Domain: "exa mple.com"}, "domain"},
+		{"fail open without revoker", "s", middleware.Options{InsecureRevokeFailOpen: true}, "without a Revoker"},
+		{"chunk-like name with chunking", "s.1", middleware.Options{MaxChunks: 2}, "collides"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := middleware.New(kr, tt.cookie, tt.opts)
+			if err == nil {
+				t.Fatalf("New accepted it: %v", m)
+			}
+			if !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(tt.want)) {
+				t.Fatalf("error %q does not mention %q", err, tt.want)
+			}
+			if !strings.HasPrefix(err.Error(), "middleware: ") {
+				t.Fatalf("error %q lacks the package prefix", err)
+			}
+		})
+	}
+	if _, err := middleware.New(nil, "s", middleware.Options{}); err == nil {
+		t.Fatal("New accepted a nil keyring")
+	}
+}
+
+func TestNewAcceptsValidConfiguration(t *testing.T) {
+	kr := testKeyring(t)
+	tests := []struct {
+		name   string
+		cookie string
+		opts   middleware.Options
+	}{
+		{"zero options", "session", middleware.Options{}},
+		{"host prefix", "__Host-session", middleware.Options{}},
+		{"secure prefix with domain", "__Secure-session", middleware.Options{Domain: "example.com", Path: "/app"}},
+		{"samesite none", "s", middleware.Options{SameSite: http.SameSiteNoneMode, Partitioned: true}},
+		{"strict", "s", middleware.Options{SameSite: http.SameSiteStrictMode}},
+		{"local development", "s", middleware.Options{InsecureNoSecure: true}},
+		{"browser session", "s", middleware.Options{BrowserSession: true}},
+		{"chunks", "s", middleware.Options{MaxChunks: 4}},
+		{"revoker fail open", "s", middleware.Options{Revoker: revoke.NewMemory(revoke.MemoryOptions{}), InsecureRevokeFailOpen: true}},
+		{"short timeouts", "s", middleware.Options{IdleTimeout: time.Minute, AbsoluteTimeout: time.Hour, RefreshAfter: time.Second}},
+		{"chunk-like name without chunking", "s.1", middleware.Options{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := middleware.New(kr, tt.cookie, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Name() != tt.cookie {
+				t.Fatalf("Name() = %q", m.Name())
+			}
+		})
+	}
+}
+
+// The options are copied at construction: editing them afterwards changes
+// nothing.
+func TestOptionsCopied(t *testing.T) {
+	opts := middleware.Options{Path: "/a"}
+	m := newManager(t, testKeyring(t), opts)
+	opts.Path = "/b"
+	w := do(t, m.Handler(app(t)), "GET", "/set?k=v")
+	c := setCookies(w)["session"]
+	if c == nil || c.Path != "/a" {
+		t.Fatalf("cookie %v, want Path=/a", c)
+	}
+}

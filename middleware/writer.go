@@ -1,0 +1,113 @@
+package middleware
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+)
+
+// errAborted is returned by Write after the session failed to save and the
+// ErrorHandler answered the request instead.
+var errAborted = errors.New("middleware: response aborted: the session could not be saved")
+
+// writer puts the session's Set-Cookie on the response before its first
+// byte. It keeps http.ResponseController working (Flush, Hijack,
+// deadlines, full duplex) through Unwrap, and io.ReaderFrom through
+// ReadFrom.
+type writer struct {
+	http.ResponseWriter
+	st      *state
+	started bool
+	failed  bool
+}
+
+var (
+	_ http.Flusher  = (*writer)(nil)
+	_ http.Hijacker = (*writer)(nil)
+	_ io.ReaderFrom = (*writer)(nil)
+)
+
+// start commits the session once, and reports whether the handler's
+// output may go through.
+func (w *writer) start() bool {
+	if w.started {
+		return !w.failed
+	}
+	w.started = true
+	s := w.st.sess
+	s.mu.Lock()
+	err := w.st.commit()
+	s.unlock()
+	if err != nil {
+		w.failed = true
+		w.st.m.cfg.ErrorHandler(w.ResponseWriter, w.st.r, err)
+		return false
+	}
+	return true
+}
+
+// WriteHeader commits the session, then writes the header. Informational
+// 1xx headers (except 101 Switching Protocols) pass through without
+// committing.
+func (w *writer) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	if w.start() {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+// Write commits the session, then writes b.
+func (w *writer) Write(b []byte) (int, error) {
+	if !w.start() {
+		return 0, errAborted
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom commits the session, then copies src to the response, through
+// the underlying writer's ReadFrom (sendfile) when it has one.
+func (w *writer) ReadFrom(src io.Reader) (int64, error) {
+	if !w.start() {
+		return 0, errAborted
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+}
+
+// Flush commits the session, then flushes.
+func (w *writer) Flush() {
+	_ = w.FlushError()
+}
+
+// FlushError is Flush reporting the underlying writer's error; it is what
+// http.ResponseController.Flush calls.
+func (w *writer) FlushError() error {
+	if !w.start() {
+		return errAborted
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack hands the connection over. No cookie can be written on it, so the
+// session is frozen: later changes return ErrResponseStarted.
+func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	s := w.st.sess
+	s.mu.Lock()
+	w.st.committed = true
+	s.unlock()
+	w.started = true
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap returns the underlying ResponseWriter, for
+// http.ResponseController.
+func (w *writer) Unwrap() http.ResponseWriter {
+	return w.ResponseWriter
+}
