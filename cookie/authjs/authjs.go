@@ -1,0 +1,387 @@
+package authjs
+
+import (
+	"bytes"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+var (
+	// ErrInvalid reports a token that is malformed, tampered with, sealed
+	// under none of the configured secrets, of a refused algorithm, or
+	// without a usable "exp". Treat it as "no session".
+	ErrInvalid = errors.New("authjs: invalid token")
+	// ErrExpired reports an authentic token past its "exp" (plus the
+	// clock skew). It is only returned after authentication.
+	ErrExpired = errors.New("authjs: token expired")
+	// ErrNoToken reports a request that carries no session cookie.
+	ErrNoToken = errors.New("authjs: no session token")
+)
+
+const (
+	// SecureCookieName is the session cookie Auth.js sets on HTTPS sites.
+	SecureCookieName = "__Secure-authjs.session-token"
+	// CookieName is the session cookie Auth.js sets on plain-HTTP sites
+	// (development).
+	CookieName = "authjs.session-token"
+	// DefaultClockSkew is Auth.js's own clock tolerance when it decodes.
+	DefaultClockSkew = 15 * time.Second
+	// DefaultMaxChunks bounds how many chunk cookies are joined.
+	DefaultMaxChunks = 10
+	// ChunkSize is the largest chunk Auth.js writes: 4096 bytes less its
+	// estimate of 160 bytes for the cookie's name and attributes.
+	ChunkSize = 4096 - 160
+	// MinSecretSize is the shortest secret New accepts. `npx auth secret`
+	// makes 44-character secrets.
+	MinSecretSize = 16
+)
+
+// keyInfo is the HKDF info of Auth.js's getDerivedEncryptionKey; %s is
+// the salt, which is the cookie name.
+const keyInfo = "Auth.js Generated Encryption Key (%s)"
+
+// Options configures a Reader. The zero value is the default.
+type Options struct {
+	// CookieName is the name of the session cookie, which Auth.js also
+	// uses as the key derivation's salt. Default: both SecureCookieName
+	// and CookieName are accepted, each with its own keys.
+	CookieName string
+	// ClockSkew is allowed past "exp" and before "nbf" and "iat".
+	// Default 15s, as Auth.js; at most five minutes.
+	ClockSkew time.Duration
+	// MaxChunks bounds the chunk cookies <name>.0, <name>.1, … joined
+	// into one token. Default 10. The token may be at most
+	// MaxChunks × ChunkSize bytes.
+	MaxChunks int
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Claims is the payload of an Auth.js session token.
+type Claims struct {
+	// Subject is "sub": the user's ID.
+	Subject string
+	// Name, Email and Picture are the profile claims Auth.js puts in
+	// its default token; empty when absent or null.
+	Name, Email, Picture string
+	// ID is "jti".
+	ID string
+	// IssuedAt, NotBefore and ExpiresAt are "iat", "nbf" and "exp"; zero
+	// when absent ("exp" never is).
+	IssuedAt, NotBefore, ExpiresAt time.Time
+	// Raw holds every claim, with numbers as json.Number so that integers
+	// keep their exact value.
+	Raw map[string]any
+}
+
+// secret is key material that never prints.
+type secret []byte
+
+// String hides the key.
+func (secret) String() string { return "[secret]" }
+
+// Format hides the key for every verb.
+func (s secret) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
+
+// Format hides the key for every verb.
+func (k derivedKey) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "authjs key (%s, %s, kid %s)", k.name, k.enc, k.kid)
+}
+
+// derivedKey is one (cookie name, secret, enc) key and its kid.
+type derivedKey struct {
+	name string // the cookie name, which is the salt
+	enc  jose.ContentEncryption
+	key  secret
+	kid  string // RFC 7638 thumbprint, as Auth.js's encode sets it
+}
+
+// Reader opens Auth.js (next-auth v5) session tokens: JWE compact with
+// "alg":"dir" and "enc" "A256CBC-HS512" (what Auth.js writes) or
+// "A256GCM" (which Auth.js also reads). It is safe for concurrent use.
+type Reader struct {
+	names     []string
+	keys      []derivedKey // in secret order: the newest secret first
+	skew      time.Duration
+	maxChunks int
+	now       func() time.Time
+}
+
+// New returns a Reader for tokens sealed under any of secrets, Auth.js's
+// AUTH_SECRET values, newest first as Auth.js takes them. Every key is
+// derived here, once. Secrets shorter than MinSecretSize and invalid
+// options are refused.
+func New(secrets []string, opts Options) (*Reader, error) {
+	if len(secrets) == 0 {
+		return nil, errors.New("authjs: no secret")
+	}
+	if opts.ClockSkew == 0 {
+		opts.ClockSkew = DefaultClockSkew
+	}
+	if opts.MaxChunks == 0 {
+		opts.MaxChunks = DefaultMaxChunks
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	switch {
+	case opts.ClockSkew < 0 || opts.ClockSkew > 5*time.Minute:
+		return nil, errors.New("authjs: clock skew must be within (0, 5m]")
+	case opts.MaxChunks < 1 || opts.MaxChunks > 100:
+		return nil, errors.New("authjs: MaxChunks must be within [1, 100]")
+	case strings.ContainsAny(opts.CookieName, " \t\r\n;,=\""):
+		return nil, errors.New("authjs: invalid cookie name")
+	}
+	names := []string{SecureCookieName, CookieName}
+	if opts.CookieName != "" {
+		names = []string{opts.CookieName}
+	}
+	r := &Reader{names: names, skew: opts.ClockSkew, maxChunks: opts.MaxChunks, now: opts.Now}
+	for i, s := range secrets {
+		if len(s) < MinSecretSize {
+			return nil, fmt.Errorf("authjs: secret %d is shorter than %d bytes", i, MinSecretSize)
+		}
+		for _, name := range names {
+			for _, enc := range []jose.ContentEncryption{jose.A256CBC_HS512, jose.A256GCM} {
+				k, err := deriveKey([]byte(s), name, enc)
+				if err != nil {
+					return nil, err
+				}
+				r.keys = append(r.keys, k)
+			}
+		}
+	}
+	return r, nil
+}
+
+// deriveKey is Auth.js's getDerivedEncryptionKey (packages/core/src/jwt.ts):
+// HKDF-SHA256(secret, salt = cookie name, info = "Auth.js Generated
+// Encryption Key (<salt>)"), 64 bytes for A256CBC-HS512 and 32 for
+// A256GCM, with the kid Auth.js's encode sets: the RFC 7638 thumbprint of
+// the key as an "oct" JWK, under SHA-512 or SHA-256 by the key's size.
+func deriveKey(ikm []byte, salt string, enc jose.ContentEncryption) (derivedKey, error) {
+	n := 32
+	if enc == jose.A256CBC_HS512 {
+		n = 64
+	}
+	key, err := hkdf.Key(sha256.New, ikm, []byte(salt), fmt.Sprintf(keyInfo, salt), n)
+	if err != nil {
+		return derivedKey{}, fmt.Errorf("authjs: %w", err)
+	}
+	jwk := []byte(`{"k":"` + base64.RawURLEncoding.EncodeToString(key) + `","kty":"oct"}`)
+	var sum []byte
+	if n == 64 {
+		s := sha512.Sum512(jwk)
+		sum = s[:]
+	} else {
+		s := sha256.Sum256(jwk)
+		sum = s[:]
+	}
+	clear(jwk)
+	return derivedKey{name: salt, enc: enc, key: key, kid: base64.RawURLEncoding.EncodeToString(sum)}, nil
+}
+
+// String describes the reader without key material.
+func (r Reader) String() string {
+	return fmt.Sprintf("authjs.Reader(%d keys, cookies %q)", len(r.keys), r.names)
+}
+
+// Format prints String for every verb, so that %v, %+v and %#v never
+// reach a key.
+func (r Reader) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
+
+// Open authenticates a session token (the joined cookie value) against
+// every configured cookie name and secret and returns its claims. Errors
+// match ErrInvalid or ErrExpired.
+func (r *Reader) Open(token string) (Claims, error) {
+	return r.open(token, "")
+}
+
+// OpenRequest finds the session token in r's cookies, joining the chunks
+// <name>.0, <name>.1, … that Auth.js writes for a token over ChunkSize,
+// and opens it with the keys for that cookie name. It returns ErrNoToken
+// when the request carries no session cookie; other errors match
+// ErrInvalid or ErrExpired.
+func (r *Reader) OpenRequest(req *http.Request) (Claims, error) {
+	cookies := req.Cookies()
+	var firstErr error
+	found := false
+	for _, name := range r.names {
+		tokens, err := r.tokens(cookies, name)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		for _, t := range tokens {
+			found = true
+			c, err := r.open(t, name)
+			if err == nil {
+				return c, nil
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	if firstErr != nil {
+		return Claims{}, firstErr
+	}
+	if !found {
+		return Claims{}, ErrNoToken
+	}
+	return Claims{}, ErrInvalid
+}
+
+// tokens returns the candidate tokens for one cookie name: the joined
+// chunks first, if any, then each whole cookie of that name.
+func (r *Reader) tokens(cookies []*http.Cookie, name string) ([]string, error) {
+	var whole []string
+	chunks := map[int]string{}
+	var err error
+	for _, c := range cookies {
+		if c.Name == name {
+			whole = append(whole, c.Value)
+			continue
+		}
+		suffix, ok := strings.CutPrefix(c.Name, name+".")
+		if !ok {
+			continue
+		}
+		i, perr := strconv.Atoi(suffix)
+		switch {
+		case perr != nil || i < 0 || strconv.Itoa(i) != suffix:
+			continue // another cookie that shares the prefix
+		case i >= r.maxChunks:
+			err = fmt.Errorf("%w: more than %d chunks", ErrInvalid, r.maxChunks)
+		default:
+			if _, dup := chunks[i]; dup {
+				err = fmt.Errorf("%w: chunk %d sent twice", ErrInvalid, i)
+			}
+			chunks[i] = c.Value
+		}
+	}
+	if err != nil || len(chunks) == 0 {
+		return whole, err
+	}
+	idx := make([]int, 0, len(chunks))
+	for i := range chunks {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	if idx[len(idx)-1] != len(idx)-1 {
+		return whole, fmt.Errorf("%w: missing chunk", ErrInvalid)
+	}
+	var b strings.Builder
+	for _, i := range idx {
+		b.WriteString(chunks[i])
+	}
+	return append([]string{b.String()}, whole...), nil
+}
+
+// open opens token with the keys of cookie name, or of every name when
+// name is empty.
+func (r *Reader) open(token, name string) (Claims, error) {
+	if len(token) > r.maxChunks*ChunkSize {
+		return Claims{}, fmt.Errorf("%w: token too large", ErrInvalid)
+	}
+	obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256CBC_HS512, jose.A256GCM})
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: malformed", ErrInvalid)
+	}
+	for _, h := range []jose.HeaderKey{"zip", "crit"} {
+		if _, ok := obj.Header.ExtraHeaders[h]; ok {
+			return Claims{}, fmt.Errorf("%w: %s header refused", ErrInvalid, h)
+		}
+	}
+	enc, _ := obj.Header.ExtraHeaders["enc"].(string)
+	kid := obj.Header.KeyID
+	var payload []byte
+	for _, k := range r.keys {
+		if string(k.enc) != enc || (name != "" && k.name != name) || (kid != "" && k.kid != kid) {
+			continue
+		}
+		// With a kid (which Auth.js always sets) this is one decryption;
+		// without one, each secret is tried as Auth.js does.
+		if p, err := obj.Decrypt([]byte(k.key)); err == nil {
+			payload = p
+			break
+		}
+	}
+	if payload == nil {
+		return Claims{}, fmt.Errorf("%w: no secret opens it", ErrInvalid)
+	}
+	return r.claims(payload)
+}
+
+// claims decodes and checks an authentic payload.
+func (r *Reader) claims(payload []byte) (Claims, error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil || raw == nil || dec.More() {
+		return Claims{}, fmt.Errorf("%w: claims are not a JSON object", ErrInvalid)
+	}
+	c := Claims{Raw: raw}
+	var ok bool
+	if c.ExpiresAt, ok = numericDate(raw, "exp"); !ok || c.ExpiresAt.IsZero() {
+		return Claims{}, fmt.Errorf("%w: missing or malformed exp", ErrInvalid)
+	}
+	if c.NotBefore, ok = numericDate(raw, "nbf"); !ok {
+		return Claims{}, fmt.Errorf("%w: malformed nbf", ErrInvalid)
+	}
+	if c.IssuedAt, ok = numericDate(raw, "iat"); !ok {
+		return Claims{}, fmt.Errorf("%w: malformed iat", ErrInvalid)
+	}
+	for claim, dst := range map[string]*string{"sub": &c.Subject, "name": &c.Name, "email": &c.Email, "picture": &c.Picture, "jti": &c.ID} {
+		switch v := raw[claim].(type) {
+		case nil:
+		case string:
+			*dst = v
+		default:
+			return Claims{}, fmt.Errorf("%w: %s is not a string", ErrInvalid, claim)
+		}
+	}
+	now := r.now()
+	if !c.NotBefore.IsZero() && c.NotBefore.After(now.Add(r.skew)) {
+		return Claims{}, fmt.Errorf("%w: not valid yet (nbf)", ErrInvalid)
+	}
+	if !c.IssuedAt.IsZero() && c.IssuedAt.After(now.Add(r.skew)) {
+		return Claims{}, fmt.Errorf("%w: issued in the future (iat)", ErrInvalid)
+	}
+	// As jose's jwtDecrypt: expired when exp <= now - tolerance.
+	if !c.ExpiresAt.After(now.Add(-r.skew)) {
+		return Claims{}, ErrExpired
+	}
+	return c, nil
+}
+
+// numericDate reads a NumericDate claim. An absent claim is the zero time
+// and ok; a present one must be a finite, non-negative number.
+func numericDate(raw map[string]any, claim string) (time.Time, bool) {
+	v, present := raw[claim]
+	if !present {
+		return time.Time{}, true
+	}
+	n, isNum := v.(json.Number)
+	if !isNum {
+		return time.Time{}, false
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e12 {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), true
+}

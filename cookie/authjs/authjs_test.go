@@ -1,0 +1,325 @@
+package authjs
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// authjsVectors are tokens made by @auth/core's own encode and cookies
+// split by its own SessionStore (see interop/authjs.mjs), frozen so that
+// this package is checked against real Auth.js output without Node.
+type authjsVectors struct {
+	Secret  string `json:"secret"`
+	Vectors []struct {
+		Name       string `json:"name"`
+		CookieName string `json:"cookieName"`
+		Token      string `json:"token"`
+		Cookies    []struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		} `json:"cookies"`
+		IAT int64  `json:"iat"`
+		Exp int64  `json:"exp"`
+		JTI string `json:"jti"`
+	} `json:"vectors"`
+}
+
+func loadVectors(t *testing.T) authjsVectors {
+	t.Helper()
+	data, err := os.ReadFile("testdata/authjs-core-0.41.3.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v authjsVectors
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Vectors) != 3 {
+		t.Fatalf("loaded %d vectors, want 3", len(v.Vectors))
+	}
+	return v
+}
+
+func at(sec int64) func() time.Time { return func() time.Time { return time.Unix(sec, 0) } }
+
+func newReader(t *testing.T, secrets []string, opts Options) *Reader {
+	t.Helper()
+	r, err := New(secrets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestAuthjsCoreVectors(t *testing.T) {
+	vs := loadVectors(t)
+	for _, v := range vs.Vectors {
+		t.Run(v.Name, func(t *testing.T) {
+			if v.Name == "chunked" && len(v.Cookies) < 2 {
+				t.Fatalf("chunked vector has %d cookies", len(v.Cookies))
+			}
+			req := httptest.NewRequest("GET", "/", nil)
+			// Chunks arrive in any order, beside unrelated cookies.
+			for i := len(v.Cookies) - 1; i >= 0; i-- {
+				req.AddCookie(&http.Cookie{Name: v.Cookies[i].Name, Value: v.Cookies[i].Value})
+			}
+			req.AddCookie(&http.Cookie{Name: v.CookieName + ".callback", Value: "x"})
+			req.AddCookie(&http.Cookie{Name: "other", Value: "y"})
+			for _, tc := range []struct {
+				name string
+				now  int64
+				want error
+			}{
+				{"fresh", v.IAT + 60, nil},
+				{"within skew of exp", v.Exp + 14, nil},
+				{"at exp plus skew", v.Exp + 15, ErrExpired},
+				{"long expired", v.Exp + 3600, ErrExpired},
+				{"issued in the future", v.IAT - 16, ErrInvalid},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					r := newReader(t, []string{vs.Secret}, Options{Now: at(tc.now)})
+					c, err := r.OpenRequest(req)
+					if !errors.Is(err, tc.want) {
+						t.Fatalf("OpenRequest = %v, want %v", err, tc.want)
+					}
+					c2, err2 := r.Open(v.Token)
+					if !errors.Is(err2, tc.want) {
+						t.Fatalf("Open = %v, want %v", err2, tc.want)
+					}
+					if tc.want != nil {
+						return
+					}
+					for _, c := range []Claims{c, c2} {
+						if c.Subject != "user-42" || c.Name != "Ann Example" || c.Email != "ann@example.com" || c.Picture != "" ||
+							c.ID != v.JTI || !c.IssuedAt.Equal(time.Unix(v.IAT, 0)) || !c.ExpiresAt.Equal(time.Unix(v.Exp, 0)) ||
+							c.Raw["role"] != "admin" || c.Raw["n"] != json.Number("9007199254740992") {
+							t.Fatalf("claims = %+v", c)
+						}
+						if v.Name == "chunked" && len(c.Raw["bio"].(string)) != 5000 {
+							t.Fatalf("bio of %d bytes", len(c.Raw["bio"].(string)))
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestAuthjsSecretsAndNames(t *testing.T) {
+	vs := loadVectors(t)
+	v := vs.Vectors[0] // "small", cookie authjs.session-token
+	other := "another secret, at least 16 bytes"
+	now := at(v.IAT + 60)
+	for _, tc := range []struct {
+		name    string
+		secrets []string
+		opts    Options
+		want    error
+	}{
+		{"default names", []string{vs.Secret}, Options{}, nil},
+		{"rotation: old secret second", []string{other, vs.Secret}, Options{}, nil},
+		{"unknown secret", []string{other}, Options{}, ErrInvalid},
+		{"its own cookie name", []string{vs.Secret}, Options{CookieName: v.CookieName}, nil},
+		{"another cookie name (salt)", []string{vs.Secret}, Options{CookieName: "app.session"}, ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Now = now
+			r := newReader(t, tc.secrets, tc.opts)
+			if _, err := r.Open(v.Token); !errors.Is(err, tc.want) {
+				t.Fatalf("Open = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	// The cookie's name is the salt: the same token under the other
+	// standard name does not open.
+	r := newReader(t, []string{vs.Secret}, Options{Now: now})
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(&http.Cookie{Name: SecureCookieName, Value: v.Token})
+	if _, err := r.OpenRequest(req); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("token under the other cookie name: %v", err)
+	}
+	if _, err := r.OpenRequest(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("no cookie: %v", err)
+	}
+}
+
+func TestAuthjsChunkRules(t *testing.T) {
+	vs := loadVectors(t)
+	v := vs.Vectors[1]
+	c0, c1 := v.Cookies[0], v.Cookies[1]
+	for _, tc := range []struct {
+		name    string
+		cookies [][2]string
+		max     int
+		want    error
+	}{
+		{"both chunks", [][2]string{{c0.Name, c0.Value}, {c1.Name, c1.Value}}, 0, nil},
+		{"missing first chunk", [][2]string{{c1.Name, c1.Value}}, 0, ErrInvalid},
+		{"missing last chunk", [][2]string{{c0.Name, c0.Value}}, 0, ErrInvalid},
+		{"a gap", [][2]string{{c0.Name, c0.Value}, {v.CookieName + ".2", c1.Value}}, 0, ErrInvalid},
+		{"duplicate chunk", [][2]string{{c0.Name, c0.Value}, {c1.Name, c1.Value}, {c1.Name, c1.Value}}, 0, ErrInvalid},
+		{"over MaxChunks", [][2]string{{c0.Name, c0.Value}, {c1.Name, c1.Value}}, 1, ErrInvalid},
+		{"non-canonical index ignored", [][2]string{{c0.Name, c0.Value}, {c1.Name, c1.Value}, {v.CookieName + ".01", "x"}}, 0, nil},
+		{"stale whole cookie beside chunks", [][2]string{{v.CookieName, "stale"}, {c0.Name, c0.Value}, {c1.Name, c1.Value}}, 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newReader(t, []string{vs.Secret}, Options{Now: at(v.IAT + 60), MaxChunks: tc.max})
+			req := httptest.NewRequest("GET", "/", nil)
+			for _, c := range tc.cookies {
+				req.AddCookie(&http.Cookie{Name: c[0], Value: c[1]})
+			}
+			if _, err := r.OpenRequest(req); !errors.Is(err, tc.want) {
+				t.Fatalf("OpenRequest = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// seal makes an Auth.js-shaped token with go-jose under the key Auth.js
+// derives for secret and cookie name, with any claims and options, so
+// that a refusal below is the reader's policy, not a wrong key.
+func seal(t *testing.T, secret, name string, enc jose.ContentEncryption, claims string, opts *jose.EncrypterOptions, withKID bool) string {
+	t.Helper()
+	k, err := deriveKey([]byte(secret), name, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpt := jose.Recipient{Algorithm: jose.DIRECT, Key: []byte(k.key)}
+	if withKID {
+		rcpt.KeyID = k.kid
+	}
+	e, err := jose.NewEncrypter(enc, rcpt, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := e.Encrypt([]byte(claims))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := o.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestAuthjsRefusals(t *testing.T) {
+	const secret = "a test secret of enough bytes"
+	const now = 1795428000
+	claims := fmt.Sprintf(`{"sub":"u","iat":%d,"exp":%d}`, now, now+3600)
+	s := func(enc jose.ContentEncryption, claims string, opts *jose.EncrypterOptions, kid bool) string {
+		return seal(t, secret, CookieName, enc, claims, opts, kid)
+	}
+	good := s(jose.A256CBC_HS512, claims, nil, true)
+	a128 := func() string {
+		key := make([]byte, 16)
+		rand.Read(key)
+		e, err := jose.NewEncrypter(jose.A128GCM, jose.Recipient{Algorithm: jose.DIRECT, Key: key}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := e.Encrypt([]byte(claims))
+		v, _ := o.CompactSerialize()
+		return v
+	}()
+	for _, tc := range []struct {
+		name  string
+		token string
+		want  error
+	}{
+		{"control A256CBC-HS512", good, nil},
+		{"control A256GCM", s(jose.A256GCM, claims, nil, true), nil},
+		{"no kid: every secret tried", s(jose.A256CBC_HS512, claims, nil, false), nil},
+		{"exp as a float", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d.5}`, now+10), nil, true), nil},
+		{"enc A128GCM", a128, ErrInvalid},
+		{"zip", s(jose.A256GCM, claims, &jose.EncrypterOptions{Compression: jose.DEFLATE}, true), ErrInvalid},
+		{"crit", s(jose.A256GCM, claims, (&jose.EncrypterOptions{}).WithHeader("crit", []string{"x"}).WithHeader("x", 1), true), ErrInvalid},
+		{"a kid naming no configured key", func() string {
+			k, err := deriveKey([]byte(secret), CookieName, jose.A256GCM)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.DIRECT, Key: []byte(k.key), KeyID: "not-a-thumbprint"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, _ := e.Encrypt([]byte(claims))
+			v, _ := o.CompactSerialize()
+			return v
+		}(), ErrInvalid},
+		{"no exp", s(jose.A256GCM, `{"sub":"u"}`, nil, true), ErrInvalid},
+		{"exp a string", s(jose.A256GCM, `{"exp":"1795431600"}`, nil, true), ErrInvalid},
+		{"exp negative", s(jose.A256GCM, `{"exp":-1}`, nil, true), ErrInvalid},
+		{"expired", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d}`, now-15), nil, true), ErrExpired},
+		{"nbf in the future", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d,"nbf":%d}`, now+3600, now+16), nil, true), ErrInvalid},
+		{"sub a number", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d,"sub":1}`, now+3600), nil, true), ErrInvalid},
+		{"claims an array", s(jose.A256GCM, `[1]`, nil, true), ErrInvalid},
+		{"claims not JSON", s(jose.A256GCM, `nope`, nil, true), ErrInvalid},
+		{"trailing data", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d} {}`, now+3600), nil, true), ErrInvalid},
+		{"tampered", good[:len(good)-30] + string(good[len(good)-30]^1) + good[len(good)-29:], ErrInvalid},
+		{"not a JWE", "abc", ErrInvalid},
+		{"too large", strings.Repeat("A", DefaultMaxChunks*ChunkSize+1), ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newReader(t, []string{"the newest secret, not this one", secret}, Options{Now: at(now)})
+			if _, err := r.Open(tc.token); !errors.Is(err, tc.want) {
+				t.Fatalf("Open = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	ok := []string{"0123456789abcdef"}
+	for _, tc := range []struct {
+		name    string
+		secrets []string
+		opts    Options
+	}{
+		{"no secrets", nil, Options{}},
+		{"short secret", []string{"0123456789abcde"}, Options{}},
+		{"one short secret among good", []string{ok[0], ""}, Options{}},
+		{"negative skew", ok, Options{ClockSkew: -time.Second}},
+		{"huge skew", ok, Options{ClockSkew: time.Hour}},
+		{"negative MaxChunks", ok, Options{MaxChunks: -1}},
+		{"huge MaxChunks", ok, Options{MaxChunks: 1000}},
+		{"cookie name with ;", ok, Options{CookieName: "a;b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if r, err := New(tc.secrets, tc.opts); err == nil || r != nil {
+				t.Fatalf("New = %v, %v", r, err)
+			}
+		})
+	}
+}
+
+func TestNoKeyMaterialPrinted(t *testing.T) {
+	const secret = "a secret that must never print"
+	r := newReader(t, []string{secret}, Options{})
+	out := fmt.Sprintf("%v %+v %#v %s %+v %#v %x", r, *r, *r, r, r.keys, r.keys[0], r.keys)
+	for _, k := range r.keys {
+		for _, leak := range []string{secret, base64.RawURLEncoding.EncodeToString(k.key), fmt.Sprint([]byte(k.key))} {
+			if strings.Contains(out, leak) {
+				t.Fatalf("key material printed: %s", out)
+			}
+		}
+	}
+	if !strings.Contains(out, "authjs.Reader(4 keys") || !strings.Contains(out, "authjs key (") {
+		t.Fatalf("unexpected output: %s", out)
+	}
+	_, err := r.Open(seal(t, "some other secret value", CookieName, jose.A256GCM, `{"exp":1}`, nil, true))
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Fatalf("error: %v", err)
+	}
+}
