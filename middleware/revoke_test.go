@@ -1,0 +1,323 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/middleware"
+	"github.com/cookieseal/cookieseal/revoke"
+)
+
+// recorder collects what the hooks are told.
+type recorder struct {
+	mu              sync.Mutex
+	invalid, faults []error
+}
+
+func (r *recorder) onInvalid(_ *http.Request, err error) {
+	r.mu.Lock()
+	r.invalid = append(r.invalid, err)
+	r.mu.Unlock()
+}
+
+func (r *recorder) onFault(_ *http.Request, err error) {
+	r.mu.Lock()
+	r.faults = append(r.faults, err)
+	r.mu.Unlock()
+}
+
+func revokeApp(t *testing.T) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", app(t))
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.From(r)
+		if err := s.Renew(); err != nil {
+			t.Errorf("Renew: %v", err)
+		}
+		s.SetSubject(r.URL.Query().Get("user"))
+		s.Set("k", "v")
+	})
+	return mux
+}
+
+func TestRevocation(t *testing.T) {
+	clk := newClock()
+	rv := revoke.NewMemory(revoke.MemoryOptions{Now: clk.Now})
+	rec := &recorder{}
+	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv, OnInvalid: rec.onInvalid, OnFault: rec.onFault})
+	h := m.Handler(revokeApp(t))
+
+	t.Run("Destroy revokes the id, so a copy of the cookie stops working", func(t *testing.T) {
+		j := jar{}
+		j.update(do(t, h, "GET", "/login?user=alice"))
+		stolen := j.list()
+		if got := do(t, h, "GET", "/get?k=k", stolen...).Body.String(); got != "v" {
+			t.Fatalf("before: %q", got)
+		}
+		do(t, h, "GET", "/destroy", j.list()...)
+		w := do(t, h, "GET", "/get?k=k", stolen...)
+		if w.Body.String() != "-" {
+			t.Fatalf("stolen copy after Destroy: %q", w.Body.String())
+		}
+		if c := setCookies(w)["session"]; c == nil || c.MaxAge != -1 {
+			t.Fatal("revoked cookie not cleared")
+		}
+		if n := len(rec.invalid); n == 0 || !errors.Is(rec.invalid[n-1], revoke.ErrRevoked) {
+			t.Fatalf("OnInvalid told %v", rec.invalid)
+		}
+	})
+
+	t.Run("Renew revokes the old id", func(t *testing.T) {
+		j := jar{}
+		j.update(do(t, h, "GET", "/set?k=v")) // an anonymous session
+		before := j.list()
+		j.update(do(t, h, "GET", "/login?user=bob", j.list()...))
+		if got := do(t, h, "GET", "/get?k=k", j.list()...).Body.String(); got != "v" {
+			t.Fatalf("renewed session: %q", got)
+		}
+		if got := do(t, h, "GET", "/get?k=k", before...).Body.String(); got != "-" {
+			t.Fatalf("pre-login cookie after Renew: %q", got)
+		}
+	})
+
+	t.Run("RevokeSubject logs a user out everywhere, not a later login", func(t *testing.T) {
+		laptop, phone, other := jar{}, jar{}, jar{}
+		laptop.update(do(t, h, "GET", "/login?user=carol"))
+		phone.update(do(t, h, "GET", "/login?user=carol"))
+		other.update(do(t, h, "GET", "/login?user=dave"))
+		clk.Advance(time.Second)
+		if err := m.RevokeSubject(context.Background(), "carol"); err != nil {
+			t.Fatal(err)
+		}
+		for name, j := range map[string]jar{"laptop": laptop, "phone": phone} {
+			if got := do(t, h, "GET", "/get?k=k", j.list()...).Body.String(); got != "-" {
+				t.Errorf("%s after RevokeSubject: %q", name, got)
+			}
+		}
+		if got := do(t, h, "GET", "/get?k=k", other.list()...).Body.String(); got != "v" {
+			t.Errorf("another user after RevokeSubject: %q", got)
+		}
+		clk.Advance(time.Millisecond)
+		again := jar{}
+		again.update(do(t, h, "GET", "/login?user=carol"))
+		if got := do(t, h, "GET", "/get?k=k", again.list()...).Body.String(); got != "v" {
+			t.Errorf("new login after RevokeSubject: %q", got)
+		}
+	})
+
+	t.Run("entries outlive every session they affect", func(t *testing.T) {
+		j := jar{}
+		j.update(do(t, h, "GET", "/login?user=erin"))
+		stolen := j.list()
+		do(t, h, "GET", "/destroy", j.list()...)
+		clk.Advance(7*24*time.Hour - time.Minute) // still within the absolute timeout + skew
+		if got := do(t, h, "GET", "/get?k=k", stolen...).Body.String(); got != "-" {
+			t.Fatalf("revoked session came back: %q", got)
+		}
+	})
+	if len(rec.faults) != 0 {
+		t.Fatalf("faults %v", rec.faults)
+	}
+}
+
+// faulty is a Revoker whose store is down.
+type faulty struct {
+	mu     sync.Mutex
+	calls  int
+	block  bool // wait for the context instead of failing at once
+	sawDdl bool
+}
+
+var errDown = errors.New("store down")
+
+func (f *faulty) Check(ctx context.Context, s revoke.Session) error {
+	f.mu.Lock()
+	f.calls++
+	_, f.sawDdl = ctx.Deadline()
+	f.mu.Unlock()
+	if f.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return errDown
+}
+
+func (f *faulty) RevokeSession(ctx context.Context, id, subject string, until time.Time) error {
+	return errDown
+}
+
+func (f *faulty) RevokeSubject(ctx context.Context, subject string, before, until time.Time) error {
+	return errDown
+}
+
+func TestRevocationFaultPolicy(t *testing.T) {
+	tests := []struct {
+		name        string
+		failOpen    bool
+		block       bool
+		wantSession bool
+		wantFault   error
+	}{
+		{"fail closed (default)", false, false, false, errDown},
+		{"fail open", true, false, true, errDown},
+		{"timeout fails closed", false, true, false, context.DeadlineExceeded},
+		{"timeout fails open", true, true, true, context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kr := testKeyring(t)
+			plain := newManager(t, kr, middleware.Options{})
+			j := jar{}
+			j.update(do(t, plain.Handler(revokeApp(t)), "GET", "/login?user=alice"))
+
+			rv := &faulty{block: tt.block}
+			rec := &recorder{}
+			m := newManager(t, kr, middleware.Options{Revoker: rv, InsecureRevokeFailOpen: tt.failOpen,
+				RevokeTimeout: 20 * time.Millisecond, OnInvalid: rec.onInvalid, OnFault: rec.onFault})
+			w := do(t, m.Handler(revokeApp(t)), "GET", "/get?k=k", j.list()...)
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d", w.Code)
+			}
+			if got := w.Body.String() == "v"; got != tt.wantSession {
+				t.Fatalf("session %v (%q), want %v", got, w.Body.String(), tt.wantSession)
+			}
+			if len(w.Result().Cookies()) != 0 {
+				t.Fatalf("a store fault touched the cookie: %v", w.Result().Cookies())
+			}
+			if len(rec.faults) != 1 || !errors.Is(rec.faults[0], middleware.ErrRevokeFault) || !errors.Is(rec.faults[0], tt.wantFault) || errors.Is(rec.faults[0], revoke.ErrRevoked) {
+				t.Fatalf("OnFault told %v", rec.faults)
+			}
+			if len(rec.invalid) != 0 {
+				t.Fatalf("OnInvalid told %v", rec.invalid)
+			}
+			if !rv.sawDdl {
+				t.Fatal("the check had no deadline")
+			}
+		})
+	}
+
+	t.Run("Destroy and Renew report the fault and still act", func(t *testing.T) {
+		kr := testKeyring(t)
+		j := jar{}
+		j.update(do(t, newManager(t, kr, middleware.Options{}).Handler(revokeApp(t)), "GET", "/login?user=alice"))
+		m := newManager(t, kr, middleware.Options{Revoker: &faulty{}, InsecureRevokeFailOpen: true, OnFault: func(*http.Request, error) {}})
+		var renewErr, destroyErr error
+		var idBefore, idAfter string
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := middleware.From(r)
+			idBefore = s.ID()
+			renewErr = s.Renew()
+			idAfter = s.ID()
+			if r.URL.Path == "/destroy" {
+				destroyErr = s.Destroy()
+			}
+		}))
+		do(t, h, "GET", "/renew", j.list()...)
+		if !errors.Is(renewErr, middleware.ErrRevokeFault) || idBefore == "" || idAfter == idBefore {
+			t.Fatalf("Renew: %v, %q → %q", renewErr, idBefore, idAfter)
+		}
+		w := do(t, h, "GET", "/destroy", j.list()...)
+		if !errors.Is(destroyErr, middleware.ErrRevokeFault) {
+			t.Fatalf("Destroy: %v", destroyErr)
+		}
+		if c := setCookies(w)["session"]; c == nil || c.MaxAge != -1 {
+			t.Fatalf("Destroy did not clear: %v", w.Header().Values("Set-Cookie"))
+		}
+		if err := m.RevokeSubject(context.Background(), "alice"); !errors.Is(err, middleware.ErrRevokeFault) || !errors.Is(err, errDown) {
+			t.Fatalf("RevokeSubject: %v", err)
+		}
+	})
+}
+
+// fakeLegacy accepts values "legacy:<k>=<v>" and, for "legacy:chan", a
+// value JSON cannot encode.
+type fakeLegacy struct{ calls int }
+
+func (f *fakeLegacy) DecodeLegacy(name, value string) (map[string]any, error) {
+	f.calls++
+	rest, ok := strings.CutPrefix(value, "legacy.")
+	if !ok || name != "session" {
+		return nil, errors.New("not a legacy cookie")
+	}
+	if rest == "chan" {
+		return map[string]any{"c": make(chan int)}, nil
+	}
+	k, v, _ := strings.Cut(rest, ".")
+	return map[string]any{k: v, "user_id": int64(1<<53 + 1)}, nil
+}
+
+func TestLegacyMigration(t *testing.T) {
+	clk := newClock()
+	dec := &fakeLegacy{}
+	rec := &recorder{}
+	kr := testKeyring(t)
+	m := newManager(t, kr, middleware.Options{Now: clk.Now, Legacy: dec, OnInvalid: rec.onInvalid})
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.From(r)
+		v, _, _ := middleware.Get[string](s, "k")
+		uid, _, _ := middleware.Get[int64](s, "user_id")
+		fmt.Fprintf(w, "%s %d %v", v, uid, s.IssuedAt().Equal(clk.Now()))
+	}))
+
+	w := do(t, h, "GET", "/", &http.Cookie{Name: "session", Value: "legacy.k.v"})
+	if got, want := w.Body.String(), fmt.Sprintf("v %d true", int64(1<<53+1)); got != want {
+		t.Fatalf("legacy session: %q, want %q", got, want)
+	}
+	c := setCookies(w)["session"]
+	if c == nil || c.MaxAge <= 0 || strings.HasPrefix(c.Value, "legacy") {
+		t.Fatalf("not re-sealed natively: %v", c)
+	}
+	// The new cookie opens natively, without the decoder.
+	calls := dec.calls
+	clk.Advance(time.Second)
+	w = do(t, h, "GET", "/", &http.Cookie{Name: "session", Value: c.Value})
+	if !strings.HasPrefix(w.Body.String(), "v ") || dec.calls != calls || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("native reopen: %q, decoder calls %d→%d", w.Body.String(), calls, dec.calls)
+	}
+
+	tests := []struct {
+		name  string
+		value string
+		want  error
+	}{
+		{"decoder refuses", "garbage", cookie.ErrInvalid},
+		{"value not JSON-encodable", "legacy.chan", middleware.ErrValue},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec.invalid = nil
+			w := do(t, h, "GET", "/", &http.Cookie{Name: "session", Value: tt.value})
+			if !strings.HasPrefix(w.Body.String(), " 0 ") {
+				t.Fatalf("body %q", w.Body.String())
+			}
+			if c := setCookies(w)["session"]; c == nil || c.MaxAge != -1 {
+				t.Fatalf("not cleared: %v", w.Header().Values("Set-Cookie"))
+			}
+			if len(rec.invalid) != 1 || !errors.Is(rec.invalid[0], tt.want) {
+				t.Fatalf("OnInvalid told %v", rec.invalid)
+			}
+		})
+	}
+
+	// An expired native cookie is not handed to the legacy decoder.
+	old, err := cookie.New(kr, "session", cookie.Options{Now: func() time.Time { return clk.Now().Add(-30 * 24 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, err := old.Seal([]byte(`{"id":"AAAAAAAAAAAAAAAAAAAAAA"}`), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.invalid, calls = nil, dec.calls
+	do(t, h, "GET", "/", &http.Cookie{Name: "session", Value: expired})
+	if dec.calls != calls || len(rec.invalid) != 1 || !errors.Is(rec.invalid[0], cookie.ErrExpired) {
+		t.Fatalf("expired native cookie: decoder calls %d→%d, OnInvalid %v", calls, dec.calls, rec.invalid)
+	}
+}
