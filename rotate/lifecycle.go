@@ -56,7 +56,10 @@ type Policy struct {
 	// manager that uses the key set. A demoted key is removed no sooner
 	// than RolloutDelay + MaxSessionAge + ClockSkew after its demotion.
 	// Default 7 days, cookie's default AbsoluteTimeout: set it whenever
-	// yours is longer.
+	// yours is longer. (Every refresh re-seals under the primary, so a
+	// value under a demoted key also dies IdleTimeout after its last
+	// refresh; the smaller of the two timeouts is enough when every
+	// codec has both.)
 	MaxSessionAge time.Duration
 	// ClockSkew is the codecs' clock-skew allowance. Default 30s, at most
 	// one minute as in package cookie.
