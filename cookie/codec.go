@@ -1,6 +1,7 @@
 package cookie
 
 import (
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -91,7 +93,34 @@ type Codec struct {
 	testNonce io.Reader // tests only: a fixed nonce source for vectors; nil means crypto/rand
 
 	bufs  sync.Pool // *[]byte scratch buffers for the string and JSON paths
-	types sync.Map  // reflect.Type → bool: does it hold interface values (see OpenJSON)
+	types sync.Map  // reflect.Type → *typeInfo (see json.go)
+
+	// sealKey caches the AEAD that sealing last used, so the common case
+	// (seal and open under the primary key) skips the keyring's locked
+	// cache. It only changes when the keyring, primary or epoch does.
+	sealKey atomic.Pointer[cachedAEAD]
+}
+
+// cachedAEAD is the AEAD of one key and epoch of one keyring snapshot.
+// Snapshots are immutable, so the entry stays right for that snapshot.
+type cachedAEAD struct {
+	kr        *keyring.Keyring
+	id, epoch uint32
+	aead      cipher.AEAD
+}
+
+// aead returns the codec's AEAD for key id and epoch of kr. Only sealing
+// (forSeal) refreshes the one-entry cache, so opening values under older
+// keys during a rotation never makes it thrash.
+func (c *Codec) aead(kr *keyring.Keyring, id, epoch uint32, forSeal bool) (cipher.AEAD, error) {
+	if e := c.sealKey.Load(); e != nil && e.kr == kr && e.id == id && e.epoch == epoch {
+		return e.aead, nil
+	}
+	a, err := kr.AEAD(keyring.XChaCha20Poly1305, c.purpose, id, epoch)
+	if err == nil && forSeal {
+		c.sealKey.Store(&cachedAEAD{kr: kr, id: id, epoch: epoch, aead: a})
+	}
+	return a, err
 }
 
 // New returns a codec for purpose (usually the cookie's name) keyed by the
@@ -142,6 +171,17 @@ func (c *Codec) Seal(payload []byte, issuedAt time.Time) (string, error) {
 	return string(b), nil
 }
 
+// sealTail seals the payload at the start of buf into the rest of buf
+// (growing it if need be) and returns the value as a string, so that
+// SealJSON needs one scratch buffer.
+func (c *Codec) sealTail(buf []byte, payloadLen int, issuedAt time.Time) (string, error) {
+	b, err := c.AppendSeal(buf[payloadLen:payloadLen], buf[:payloadLen], issuedAt)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
 // AppendSeal is Seal appending the value to dst. It allocates nothing
 // when dst has room for the value and its scratch space (twice the value's
 // length is always enough).
@@ -156,9 +196,9 @@ func (c *Codec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, err
 	if issuedAt.IsZero() {
 		issuedAt = now
 	}
-	primary := kr.Primary()
+	primaryID := kr.Primary().ID
 	epoch := kr.Epoch(now)
-	aead, err := kr.AEAD(keyring.XChaCha20Poly1305, c.purpose, primary.ID, epoch)
+	aead, err := c.aead(kr, primaryID, epoch, true)
 	if err != nil {
 		return dst, fmt.Errorf("cookie: %w", err)
 	}
@@ -167,7 +207,7 @@ func (c *Codec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, err
 	out := grow(dst, encLen+rawLen+headerSize+len(c.purpose))
 	raw := out[start+encLen : start+encLen : start+encLen+rawLen]
 	raw = append(raw, Version1)
-	raw = binary.BigEndian.AppendUint32(raw, primary.ID)
+	raw = binary.BigEndian.AppendUint32(raw, primaryID)
 	raw = binary.BigEndian.AppendUint32(raw, epoch)
 	raw = binary.BigEndian.AppendUint64(raw, uint64(issuedAt.UnixMilli()))
 	raw = binary.BigEndian.AppendUint64(raw, uint64(now.UnixMilli()))
@@ -183,7 +223,7 @@ func (c *Codec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, err
 	raw = aead.Seal(raw, raw[headerSize-nonceSize:], payload, aad)
 	b64.Encode(out[start:start+encLen], raw)
 	if c.opts.Usage != nil {
-		c.opts.Usage.RecordSeal(primary.ID, epoch)
+		c.opts.Usage.RecordSeal(primaryID, epoch)
 	}
 	return out[:start+encLen], nil
 }
@@ -252,7 +292,7 @@ func (c *Codec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	if !c.epochInWindow(kr, m.Epoch, now) {
 		return dst, Meta{}, fmt.Errorf("%w: epoch out of range", ErrInvalid)
 	}
-	aead, err := kr.AEAD(keyring.XChaCha20Poly1305, c.purpose, m.KeyID, m.Epoch)
+	aead, err := c.aead(kr, m.KeyID, m.Epoch, false)
 	if err != nil {
 		return dst, Meta{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -587,5 +588,68 @@ func TestOpenJSONInterfaceTrailingData(t *testing.T) {
 				t.Fatalf("OpenJSON = %v, want ok=%v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// swapProvider is a keyring.Provider whose keyring a test replaces.
+type swapProvider struct {
+	kr atomic.Pointer[keyring.Keyring]
+}
+
+func (p *swapProvider) Keyring() *keyring.Keyring { return p.kr.Load() }
+
+// TestRotationThroughAEADCache: the codec's cached sealing AEAD follows
+// the provider's keyring: a new primary seals at once, old values open
+// while their key is kept, and fail as soon as it is removed or disabled.
+func TestRotationThroughAEADCache(t *testing.T) {
+	clk := &clock{t0}
+	var p swapProvider
+	p.kr.Store(testKeyring(t, keyring.StatusPrimary))
+	c := newCodec(t, &p, "s", clk)
+	old, err := c.Seal([]byte("old"), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name     string
+		status   []keyring.Status // keys 1, 2, …
+		sealID   uint32
+		oldOpens bool
+	}{
+		{"key 2 added decrypt-only", []keyring.Status{keyring.StatusPrimary, keyring.StatusDecryptOnly}, 1, true},
+		{"key 2 promoted", []keyring.Status{keyring.StatusDecryptOnly, keyring.StatusPrimary}, 2, true},
+		{"key 1 disabled", []keyring.Status{keyring.StatusDisabled, keyring.StatusPrimary}, 2, false},
+		{"key 1 back to primary", []keyring.Status{keyring.StatusPrimary, keyring.StatusDecryptOnly}, 1, true},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			p.kr.Store(testKeyring(t, st.status...))
+			for range 2 { // the second round runs from the cache
+				v, err := c.Seal([]byte("new"), time.Time{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, m, err := c.Open(v); err != nil || m.KeyID != st.sealID {
+					t.Fatalf("sealed under key %d, %v; want key %d", m.KeyID, err, st.sealID)
+				}
+				if _, _, err := c.Open(old); (err == nil) != st.oldOpens || err != nil && !errors.Is(err, ErrInvalid) {
+					t.Fatalf("old value: %v, want opens=%v", err, st.oldOpens)
+				}
+			}
+		})
+	}
+	// Key 1's secret replaced under the same ID: the old value must fail,
+	// not open through an AEAD cached from the earlier snapshot.
+	k, err := keyring.NewKey(1, keyring.StatusPrimary, bytes.Repeat([]byte{9}, keyring.SecretSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keyring.New(keyring.Set{Keys: []keyring.Key{k}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.kr.Store(kr)
+	if _, _, err := c.Open(old); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("old value under a replaced secret: %v", err)
 	}
 }

@@ -26,7 +26,7 @@ func SealJSON[T any](c *Codec, v T, issuedAt time.Time) (string, error) {
 		b, ok := pl.appendJSON((*bp)[:0], unsafe.Pointer(&v))
 		*bp = b[:0]
 		if ok {
-			return c.Seal(b, issuedAt)
+			return c.sealTail(b[:cap(b)], len(b), issuedAt)
 		}
 	}
 	p, err := json.Marshal(v)
@@ -368,19 +368,41 @@ func appendUint(dst []byte, n uint64) []byte {
 	return append(dst, b[i:]...)
 }
 
+// plainByte marks the ASCII bytes that encoding/json writes unescaped
+// (with its default HTML escaping): all but control characters, '"',
+// '\\', '<', '>' and '&'. Bytes from 0x80 are false here and checked as
+// UTF-8.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // plainString reports whether encoding/json writes s between quotes
 // unchanged.
 func plainString(s string) bool {
-	ascii := true
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20, c == '"', c == '\\', c == '<', c == '>', c == '&':
-			return false
-		case c >= utf8.RuneSelf:
-			ascii = false
+		if !plainByte[s[i]] {
+			if s[i] < utf8.RuneSelf {
+				return false
+			}
+			s = s[i:]
+			return utf8.ValidString(s) && plainNonASCII(s)
 		}
 	}
-	return ascii || utf8.ValidString(s) && !strings.Contains(s, "\u2028") && !strings.Contains(s, "\u2029")
+	return true
+}
+
+// plainNonASCII reports whether valid UTF-8 s has none of the bytes
+// encoding/json escapes: the ASCII ones, U+2028 and U+2029.
+func plainNonASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < utf8.RuneSelf && !plainByte[c] {
+			return false
+		}
+	}
+	return !strings.Contains(s, "\u2028") && !strings.Contains(s, "\u2029")
 }
 
 // isSpace reports JSON whitespace.
