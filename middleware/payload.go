@@ -27,9 +27,14 @@ type span struct{ start, end int }
 
 func (s span) ok() bool { return s.end > 0 }
 
+// field is one member of the data object: its raw key (between the
+// quotes, escapes kept) and its value.
+type field struct{ key, val span }
+
 // envelope locates the members of a payload without copying anything.
 type envelope struct {
 	id, sub, data, flashes span
+	fields                 []field // the data object's members, in order
 }
 
 // errSyntax is the scanner's error; it never escapes the package unwrapped.
@@ -37,124 +42,134 @@ var errSyntax = errors.New("malformed JSON")
 
 const maxDepth = 256
 
-// parseEnvelope indexes payload's top-level members, checking the
-// structure of every value it skips.
-func parseEnvelope(b []byte) (envelope, error) {
-	var e envelope
-	err := eachMember(b, span{0, len(b)}, func(key []byte, v span) error {
-		var want byte
-		var dst *span
-		switch string(key) {
-		case "id":
-			want, dst = '"', &e.id
-		case "sub":
-			want, dst = '"', &e.sub
-		case "d":
-			want, dst = '{', &e.data
-		case "f":
-			want, dst = '[', &e.flashes
-		default:
-			return nil
-		}
-		if b[v.start] != want || dst.ok() {
-			return errSyntax
-		}
-		*dst = v
-		return nil
-	})
+// parseEnvelope indexes payload's top-level members and the data object's
+// members in one pass, checking the structure of every value it skips.
+// fields is reused for the index.
+func parseEnvelope(b []byte, fields []field) (envelope, error) {
+	e, err := indexEnvelope(b, fields[:0])
 	if err != nil {
-		return envelope{}, fmt.Errorf("%w: %w: %w", ErrPayload, cookie.ErrInvalid, err)
+		return envelope{fields: fields[:0]}, fmt.Errorf("%w: %w: %w", ErrPayload, cookie.ErrInvalid, err)
 	}
 	if !e.id.ok() || e.id.end-e.id.start < 3 {
-		return envelope{}, fmt.Errorf("%w: %w: no session id", ErrPayload, cookie.ErrInvalid)
+		return envelope{fields: fields[:0]}, fmt.Errorf("%w: %w: no session id", ErrPayload, cookie.ErrInvalid)
 	}
 	return e, nil
 }
 
-// eachMember calls fn for each member of the object at s, with the raw
-// key (between its quotes, escapes kept) and the value's span. It stops at
-// fn's first error.
-func eachMember(b []byte, s span, fn func(key []byte, v span) error) error {
-	it := members{b: b, end: s.end, i: s.start}
+func indexEnvelope(b []byte, fields []field) (envelope, error) {
+	e := envelope{fields: fields}
+	end := len(b)
+	i := skipWS(b, 0)
+	if i >= end || b[i] != '{' {
+		return e, errSyntax
+	}
+	i = skipWS(b, i+1)
+	if i < end && b[i] == '}' {
+		return e, trailing(b, i+1, end)
+	}
 	for {
-		key, v, ok := it.next()
-		if !ok {
-			return it.err
+		if i >= end || b[i] != '"' {
+			return e, errSyntax
 		}
-		if err := fn(key, v); err != nil {
-			return err
+		ke, err := skipString(b, i, end)
+		if err != nil {
+			return e, err
 		}
-	}
-}
-
-// members iterates over the members of a JSON object without allocating.
-type members struct {
-	b       []byte
-	end, i  int
-	started bool
-	err     error
-}
-
-// next returns the next member's raw key and value span; ok is false at
-// the end of the object or on a syntax error (then err is set).
-func (it *members) next() (key []byte, v span, ok bool) {
-	b, end := it.b, it.end
-	if it.err != nil || it.i < 0 {
-		return nil, span{}, false
-	}
-	i := skipWS(b, it.i)
-	if !it.started {
-		it.started = true
-		if i >= end || b[i] != '{' {
-			return it.fail()
+		key := b[i+1 : ke-1]
+		i = skipWS(b, ke)
+		if i >= end || b[i] != ':' {
+			return e, errSyntax
 		}
-		i = skipWS(b, i+1)
-		if i < end && b[i] == '}' {
-			return it.finish(i + 1)
+		vs := skipWS(b, i+1)
+		if vs >= end {
+			return e, errSyntax
 		}
-	} else {
+		var ve int
+		var want byte
+		var dst *span
+		switch string(key) {
+		case "d":
+			if b[vs] != '{' || e.data.ok() {
+				return e, errSyntax
+			}
+			ve, e.fields, err = indexObject(b, vs, e.fields)
+			if err != nil {
+				return e, err
+			}
+			e.data = span{vs, ve}
+		case "id":
+			want, dst = '"', &e.id
+		case "sub":
+			want, dst = '"', &e.sub
+		case "f":
+			want, dst = '[', &e.flashes
+		}
+		if string(key) != "d" {
+			if ve, err = skipValue(b, vs, end, 0); err != nil {
+				return e, err
+			}
+			if dst != nil {
+				if b[vs] != want || dst.ok() {
+					return e, errSyntax
+				}
+				*dst = span{vs, ve}
+			}
+		}
+		i = skipWS(b, ve)
 		if i >= end {
-			return it.fail()
+			return e, errSyntax
 		}
 		switch b[i] {
 		case ',':
 			i = skipWS(b, i+1)
 		case '}':
-			return it.finish(i + 1)
+			return e, trailing(b, i+1, end)
 		default:
-			return it.fail()
+			return e, errSyntax
 		}
 	}
-	if i >= end || b[i] != '"' {
-		return it.fail()
-	}
-	ke, err := skipString(b, i, end)
-	if err != nil {
-		return it.fail()
-	}
-	key = b[i+1 : ke-1]
-	i = skipWS(b, ke)
-	if i >= end || b[i] != ':' {
-		return it.fail()
-	}
-	vs := skipWS(b, i+1)
-	ve, err := skipValue(b, vs, end, 0)
-	if err != nil {
-		return it.fail()
-	}
-	it.i = ve
-	return key, span{vs, ve}, true
 }
 
-func (it *members) fail() ([]byte, span, bool) {
-	it.err = errSyntax
-	return nil, span{}, false
-}
-
-func (it *members) finish(i int) ([]byte, span, bool) {
-	it.err = trailing(it.b, i, it.end)
-	it.i = -1
-	return nil, span{}, false
+// indexObject appends the members of the object at b[i] to fields and
+// returns the index after it.
+func indexObject(b []byte, i int, fields []field) (int, []field, error) {
+	end := len(b)
+	i = skipWS(b, i+1)
+	if i < end && b[i] == '}' {
+		return i + 1, fields, nil
+	}
+	for {
+		if i >= end || b[i] != '"' {
+			return 0, fields, errSyntax
+		}
+		ke, err := skipString(b, i, end)
+		if err != nil {
+			return 0, fields, err
+		}
+		k := span{i + 1, ke - 1}
+		i = skipWS(b, ke)
+		if i >= end || b[i] != ':' {
+			return 0, fields, errSyntax
+		}
+		vs := skipWS(b, i+1)
+		ve, err := skipValue(b, vs, end, 1)
+		if err != nil {
+			return 0, fields, err
+		}
+		fields = append(fields, field{k, span{vs, ve}})
+		i = skipWS(b, ve)
+		if i >= end {
+			return 0, fields, errSyntax
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case '}':
+			return i + 1, fields, nil
+		default:
+			return 0, fields, errSyntax
+		}
+	}
 }
 
 // eachElement calls fn for each element of the array at s.
@@ -212,8 +227,20 @@ func skipWS(b []byte, i int) int {
 // skipString returns the index after the string starting at b[i] == '"'.
 func skipString(b []byte, i, end int) (int, error) {
 	for i++; i < end; {
-		c := b[i]
-		switch {
+		// Fast run over plain characters.
+		j := i
+		for j < end {
+			c := b[j]
+			if c == '"' || c == '\\' || c < 0x20 {
+				break
+			}
+			j++
+		}
+		i = j
+		if i >= end {
+			break
+		}
+		switch c := b[i]; {
 		case c == '"':
 			return i + 1, nil
 		case c == '\\':
@@ -236,10 +263,8 @@ func skipString(b []byte, i, end int) (int, error) {
 			default:
 				return 0, errSyntax
 			}
-		case c < 0x20:
+		default: // a control character
 			return 0, errSyntax
-		default:
-			i++
 		}
 	}
 	return 0, errSyntax
@@ -370,21 +395,14 @@ func skipNumber(b []byte, i, end int) (int, error) {
 	return i, nil
 }
 
-// lookup finds key in the data object of payload without allocating.
-func lookup(b []byte, data span, key string) (json.RawMessage, bool) {
-	if !data.ok() {
-		return nil, false
-	}
-	it := members{b: b, end: data.end, i: data.start}
-	for {
-		k, v, ok := it.next()
-		if !ok {
-			return nil, false
-		}
-		if keyEqual(k, key) {
-			return b[v.start:v.end:v.end], true
+// lookup finds key among the data object's members without allocating.
+func lookup(b []byte, fields []field, key string) (json.RawMessage, bool) {
+	for _, f := range fields {
+		if keyEqual(b[f.key.start:f.key.end], key) {
+			return b[f.val.start:f.val.end:f.val.end], true
 		}
 	}
+	return nil, false
 }
 
 // keyEqual compares a raw JSON key (escapes kept) with key.

@@ -163,11 +163,10 @@ func Get[T any](s *Session, key string) (T, bool, error) {
 	if !ok {
 		return v, false, nil
 	}
-	if err := decode(st.m, raw, &v); err != nil {
-		var zero T
-		return zero, true, fmt.Errorf("%w: %q: %w", ErrType, key, err)
+	if f, ok := decodeFast[T](raw); ok {
+		return f, true, nil
 	}
-	return v, true, nil
+	return getSlow[T](st.m, raw, key)
 }
 
 // Get is the dynamic form of the package's Get: the value under key as an
@@ -366,46 +365,75 @@ func (s *Session) Destroy() error {
 	return rerr
 }
 
-// decode decodes raw JSON into *v, with fast paths for the common scalar
-// types, and exact numbers for interface targets.
+// decode decodes raw JSON into *v: the common scalar types take a fast
+// path that allocates nothing (strings aside), the rest goes through
+// encoding/json with exact numbers for interface targets.
 func decode[T any](m *Manager, raw []byte, v *T) error {
-	if len(raw) > 0 && raw[0] != 'n' { // null goes the slow way: it leaves v as is
-		switch p := any(v).(type) {
-		case *string:
-			if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
-				*p = string(raw[1 : len(raw)-1])
-				return nil
-			}
-		case *int64:
-			if n, ok := parseInt(raw, 64); ok {
-				*p = n
-				return nil
-			}
-		case *int:
-			if n, ok := parseInt(raw, strconv.IntSize); ok {
-				*p = int(n)
-				return nil
-			}
-		case *bool:
-			switch string(raw) {
-			case "true":
-				*p = true
-				return nil
-			case "false":
-				*p = false
-				return nil
-			}
-		case *json.RawMessage:
-			*p = bytes.Clone(raw)
-			return nil
-		}
+	if f, ok := decodeFast[T](raw); ok {
+		*v = f
+		return nil
 	}
+	return decodeSlow(m, raw, v)
+}
+
+// decodeSlow is decode through encoding/json.
+func decodeSlow[T any](m *Manager, raw []byte, v *T) error {
 	if m.holdsInterface(reflect.TypeFor[T]()) {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
 		return dec.Decode(v)
 	}
 	return json.Unmarshal(raw, v)
+}
+
+// getSlow is Get's decoding through encoding/json, apart so that Get's
+// own variable does not escape.
+func getSlow[T any](m *Manager, raw []byte, key string) (T, bool, error) {
+	var v T
+	if err := decodeSlow(m, raw, &v); err != nil {
+		var zero T
+		return zero, true, fmt.Errorf("%w: %q: %w", ErrType, key, err)
+	}
+	return v, true, nil
+}
+
+// decodeFast decodes the scalar types most sessions hold without
+// reflection. Its value never escapes, so it stays on the stack.
+func decodeFast[T any](raw []byte) (T, bool) {
+	var v T
+	if len(raw) == 0 || raw[0] == 'n' { // null leaves the target as is: the slow way
+		return v, false
+	}
+	switch p := any(&v).(type) {
+	case *string:
+		if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+			*p = string(raw[1 : len(raw)-1])
+			return v, true
+		}
+	case *int64:
+		if n, ok := parseInt(raw, 64); ok {
+			*p = n
+			return v, true
+		}
+	case *int:
+		if n, ok := parseInt(raw, strconv.IntSize); ok {
+			*p = int(n)
+			return v, true
+		}
+	case *bool:
+		switch string(raw) {
+		case "true":
+			*p = true
+			return v, true
+		case "false":
+			*p = false
+			return v, true
+		}
+	case *json.RawMessage:
+		*p = bytes.Clone(raw)
+		return v, true
+	}
+	return v, false
 }
 
 // parseInt parses a plain JSON integer (no fraction or exponent) that fits

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,7 +70,11 @@ func (st *state) reset() {
 		buf = nil
 	}
 	pending := st.pending[:0]
-	*st = state{buf: buf, pending: pending}
+	fields := st.env.fields[:0]
+	if cap(fields) > 256 {
+		fields = nil
+	}
+	*st = state{buf: buf, pending: pending, env: envelope{fields: fields}}
 }
 
 // load reads and opens the request's cookie once. Bad cookies leave no
@@ -99,7 +104,7 @@ func (st *state) load() {
 		return
 	}
 	st.buf = payload[:0]
-	env, err := parseEnvelope(payload)
+	env, err := parseEnvelope(payload, st.env.fields)
 	if err != nil {
 		st.invalid(err)
 		return
@@ -238,18 +243,14 @@ func (st *state) materialize() error {
 	var data map[string]json.RawMessage
 	var flashes []json.RawMessage
 	if st.env.data.ok() {
-		data = map[string]json.RawMessage{}
-		err := eachMember(st.payload, st.env.data, func(k []byte, v span) error {
-			data[unquote(k)] = json.RawMessage(strings.Clone(string(st.payload[v.start:v.end])))
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrPayload, err)
+		data = make(map[string]json.RawMessage, len(st.env.fields))
+		for _, f := range st.env.fields {
+			data[unquote(st.payload[f.key.start:f.key.end])] = bytes.Clone(st.payload[f.val.start:f.val.end])
 		}
 	}
 	if st.env.flashes.ok() {
 		err := eachElement(st.payload, st.env.flashes, func(v span) error {
-			flashes = append(flashes, json.RawMessage(string(st.payload[v.start:v.end])))
+			flashes = append(flashes, bytes.Clone(st.payload[v.start:v.end]))
 			return nil
 		})
 		if err != nil {
@@ -280,7 +281,7 @@ func (st *state) get(key string) (json.RawMessage, bool) {
 	if !st.valid {
 		return nil, false
 	}
-	return lookup(st.payload, st.env.data, key)
+	return lookup(st.payload, st.env.fields, key)
 }
 
 // commit decides what the response must carry and adds it to the headers.
