@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/keyring"
+	"github.com/cookieseal/cookieseal/rotate"
+)
+
+// maxInput bounds what inspect reads from standard input: a Cookie header
+// line is at most a few kilobytes.
+const maxInput = 64 << 10
+
+// inspected is inspect's JSON output. The header appears only for an
+// authentic value.
+type inspected struct {
+	Status        string          `json:"status"` // valid, expired or invalid
+	Reason        string          `json:"reason,omitempty"`
+	Format        string          `json:"format"`
+	KeyID         uint32          `json:"key_id,omitempty"`
+	KeyStatus     string          `json:"key_status,omitempty"`
+	Epoch         *uint32         `json:"epoch,omitempty"`
+	IssuedAt      *time.Time      `json:"issued_at,omitempty"`
+	RefreshedAt   *time.Time      `json:"refreshed_at,omitempty"`
+	ExpiresAt     *time.Time      `json:"expires_at,omitempty"`
+	Payload       json.RawMessage `json:"payload,omitempty"`
+	PayloadBase64 []byte          `json:"payload_base64,omitempty"`
+}
+
+func (e *env) inspect(args []string) error {
+	fs := e.newFlags("inspect", "inspect -file FILE -name COOKIE [-value VALUE] [-idle D] [-absolute D] [-skew D] [-format native|jwe]")
+	file := fs.String("file", "", "the key set file (required)")
+	name := fs.String("name", "", "the cookie's name, which is its purpose (required)")
+	value := fs.String("value", "", "the cookie value; without it, read from standard input a value or a Cookie header")
+	idle := fs.Duration("idle", cookie.DefaultIdleTimeout, "the codec's IdleTimeout")
+	absolute := fs.Duration("absolute", cookie.DefaultAbsoluteTimeout, "the codec's AbsoluteTimeout")
+	skew := fs.Duration("skew", cookie.DefaultClockSkew, "the codec's ClockSkew")
+	format := fs.String("format", "native", "the value's format: native or jwe")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *file == "" || *name == "" {
+		return usagef("-file and -name are required")
+	}
+	if *idle <= 0 || *absolute <= 0 || *skew <= 0 {
+		return usagef("-idle, -absolute and -skew must be positive")
+	}
+	var f cookie.Format
+	switch *format {
+	case "native":
+		f = cookie.Native
+	case "jwe":
+		f = cookie.JWE
+	default:
+		return usagef("-format must be native or jwe")
+	}
+	fmt.Fprintln(e.stderr, "cookieseal inspect: warning: this decrypts with the secret keys of "+*file+" and prints the session's contents; treat the output as secret")
+
+	v := *value
+	if v == "" {
+		var err error
+		if v, err = readValue(e.stdin, *name); err != nil {
+			return err
+		}
+	}
+	e.warnMode(*file)
+	set, err := rotate.ReadKeyFile(*file)
+	if err != nil {
+		return err
+	}
+	kr, err := keyring.New(set)
+	if err != nil {
+		return err
+	}
+	opts := cookie.Options{IdleTimeout: *idle, AbsoluteTimeout: *absolute, ClockSkew: *skew, Now: e.now}
+	sealer, err := cookie.NewSealer(f, kr, *name, opts)
+	if err != nil {
+		return usageError{msg: err.Error()}
+	}
+	out := inspected{Format: f.String()}
+	payload, m, err := sealer.Open(v)
+	switch {
+	case err == nil:
+		out.Status = "valid"
+	case errors.Is(err, cookie.ErrExpired):
+		// Authentic but expired: open it again with no deadline to show
+		// what it held.
+		lenient := opts
+		lenient.IdleTimeout, lenient.AbsoluteTimeout = 100*365*24*time.Hour, 100*365*24*time.Hour
+		ls, lerr := cookie.NewSealer(f, kr, *name, lenient)
+		if lerr != nil {
+			return lerr
+		}
+		if payload, m, lerr = ls.Open(v); lerr != nil {
+			return fmt.Errorf("expired value failed to reopen: %w", lerr)
+		}
+		out.Status, out.Reason = "expired", strings.TrimPrefix(err.Error(), cookie.ErrExpired.Error()+": ")
+	default:
+		out.Status, out.Reason = "invalid", err.Error()
+		if werr := writeJSON(e.stdout, out); werr != nil {
+			return werr
+		}
+		return fmt.Errorf("the value does not open with the keys of %s as cookie %q: %w", *file, *name, err)
+	}
+	k, _ := kr.Lookup(m.KeyID)
+	deadline := sealer.Deadline(m).UTC()
+	out.KeyID, out.KeyStatus = m.KeyID, k.Status.String()
+	out.Epoch, out.IssuedAt, out.RefreshedAt, out.ExpiresAt = &m.Epoch, opt(m.IssuedAt), opt(m.RefreshedAt), &deadline
+	if json.Valid(payload) {
+		out.Payload = payload
+	} else {
+		out.PayloadBase64 = payload
+	}
+	if err := writeJSON(e.stdout, out); err != nil {
+		return err
+	}
+	if out.Status == "expired" {
+		return exitError{exitExpired, fmt.Errorf("the value is authentic but expired (%s)", out.Reason)}
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// readValue reads a cookie value from r: either the bare value, or a
+// Cookie header ("Cookie: a=1; name=VALUE") holding exactly one cookie
+// called name.
+func readValue(r io.Reader, name string) (string, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	if err != nil {
+		return "", fmt.Errorf("reading standard input: %w", err)
+	}
+	if len(data) > maxInput {
+		return "", usagef("standard input is over %d bytes", maxInput)
+	}
+	s := string(bytes.TrimSpace(data))
+	if s == "" {
+		return "", usagef("no cookie value: pass -value or write it to standard input")
+	}
+	// A native value is unpadded base64url and a JWE one is dot-separated
+	// base64url: neither holds '=' or ';', which a Cookie header does.
+	if !strings.ContainsAny(s, "=; ") {
+		return s, nil
+	}
+	if h, ok := strings.CutPrefix(s, "Cookie:"); ok {
+		s = strings.TrimSpace(h)
+	} else if h, ok := strings.CutPrefix(s, "cookie:"); ok {
+		s = strings.TrimSpace(h)
+	}
+	cs, err := http.ParseCookie(s)
+	if err != nil {
+		return "", usagef("standard input is neither a cookie value nor a Cookie header")
+	}
+	var found []string
+	for _, c := range cs {
+		if c.Name == name {
+			found = append(found, c.Value)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", usagef("no cookie named %q in the Cookie header", name)
+	case 1:
+		return found[0], nil
+	}
+	return "", usagef("%d cookies named %q in the Cookie header; pass the one to open with -value", len(found), name)
+}

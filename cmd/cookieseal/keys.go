@@ -1,0 +1,460 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cookieseal/cookieseal/keyring"
+	"github.com/cookieseal/cookieseal/rotate"
+)
+
+const keysUsage = `usage: cookieseal keys <step> -file FILE [flags]
+
+steps:
+  list        show the keys: IDs, statuses, dates, when each may be promoted or removed
+  add         add a new decrypt-only key
+  promote     make key -id the primary; the old primary becomes decrypt-only
+  demote      make the primary -id decrypt-only and promote its one rolled-out successor
+  disable     keep key -id but use it for nothing
+  enable      make the disabled key -id decrypt-only again
+  remove      delete key -id from the file
+  export-env  print the key set in the one-line form for an environment variable (secrets!)
+
+Run "cookieseal keys <step> -h" for a step's flags.
+`
+
+func (e *env) keygen(args []string) error {
+	fl := e.newFlags("keygen", "keygen -out FILE [-epoch DURATION] [-force]")
+	out := fl.String("out", "", "the key set file to write (required); - writes the key set, secrets included, to standard output")
+	epoch := fl.Duration("epoch", 0, "turn on automatic epoch keys with this period, e.g. 24h (0: off)")
+	force := fl.Bool("force", false, "replace an existing file")
+	if err := parse(fl, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usagef("-out is required")
+	}
+	k, err := keyring.GenerateKey(keyring.StatusPrimary, e.now())
+	if err != nil {
+		return err
+	}
+	set := keyring.Set{Keys: []keyring.Key{k}, EpochPeriod: *epoch}
+	if err := set.Validate(); err != nil {
+		return usagef("-epoch: must be 0 or whole seconds within [%v, %v]", keyring.MinEpochPeriod, keyring.MaxEpochPeriod)
+	}
+	if *out == "-" {
+		data, err := set.MarshalKeyFile()
+		if err != nil {
+			return err
+		}
+		defer clear(data)
+		fmt.Fprintln(e.stderr, "cookieseal keygen: warning: writing secret keys to standard output")
+		_, err = e.stdout.Write(data)
+		return err
+	}
+	if *force {
+		err = rotate.WriteKeyFile(*out, set)
+	} else {
+		err = rotate.CreateKeyFile(*out, set)
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s exists; use -force to replace it (every key in it is lost)", *out)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: primary key %d", *out, k.ID)
+	if *epoch != 0 {
+		fmt.Fprintf(e.stdout, ", epoch keys every %v", *epoch)
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
+}
+
+// policyFlags are the lifecycle guards' settings.
+type policyFlags struct {
+	rollout, maxAge, skew time.Duration
+	emergency             bool
+}
+
+// addPolicyFlags defines -rollout-delay and, if drain, -max-session-age
+// and -skew, and -emergency if emergencyDoc is set.
+func addPolicyFlags(fs *flag.FlagSet, drain bool, emergencyDoc string) *policyFlags {
+	p := &policyFlags{maxAge: rotate.DefaultMaxSessionAge, skew: rotate.DefaultClockSkew}
+	fs.DurationVar(&p.rollout, "rollout-delay", rotate.DefaultRolloutDelay, "how long a key set change takes to reach every instance")
+	if drain {
+		fs.DurationVar(&p.maxAge, "max-session-age", rotate.DefaultMaxSessionAge, "the longest AbsoluteTimeout of any codec using the key set")
+		fs.DurationVar(&p.skew, "skew", rotate.DefaultClockSkew, "the codecs' clock-skew allowance")
+	}
+	if emergencyDoc != "" {
+		fs.BoolVar(&p.emergency, "emergency", false, emergencyDoc)
+	}
+	return p
+}
+
+func (p *policyFlags) policy() (rotate.Policy, error) {
+	pol := rotate.Policy{RolloutDelay: p.rollout, MaxSessionAge: p.maxAge, ClockSkew: p.skew}
+	if p.rollout <= 0 || p.maxAge <= 0 || p.skew <= 0 {
+		return pol, usagef("-rollout-delay, -max-session-age and -skew must be positive")
+	}
+	if err := pol.Validate(); err != nil {
+		return pol, usageError{msg: err.Error()}
+	}
+	return pol, nil
+}
+
+// keyFlags holds the flags every keys step shares.
+type keyFlags struct {
+	file string
+	id   uint64
+}
+
+func (k *keyFlags) add(fs *flag.FlagSet, withID bool) {
+	fs.StringVar(&k.file, "file", "", "the key set file (required)")
+	if withID {
+		fs.Uint64Var(&k.id, "id", 0, "the key's ID (required)")
+	}
+}
+
+func (k *keyFlags) check(withID bool) (uint32, error) {
+	if k.file == "" {
+		return 0, usagef("-file is required")
+	}
+	if !withID {
+		return 0, nil
+	}
+	if k.id == 0 || k.id > math.MaxUint32 {
+		return 0, usagef("-id is required: a key ID from 1 to %d (see keys list)", uint32(math.MaxUint32))
+	}
+	return uint32(k.id), nil
+}
+
+// warnMode warns when a key set file is readable by anyone.
+func (e *env) warnMode(path string) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o007 != 0 {
+		fmt.Fprintf(e.stderr, "cookieseal: warning: %s holds secret keys and is accessible to every user (mode %v); chmod o-rwx it\n", path, fi.Mode().Perm())
+	}
+}
+
+func (e *env) keys(step string, args []string) error {
+	switch step {
+	case "list":
+		return e.keysList(args)
+	case "add":
+		return e.keysAdd(args)
+	case "promote", "demote":
+		return e.keysPromote(step, args)
+	case "disable", "remove":
+		return e.keysRetire(step, args)
+	case "enable":
+		return e.keysEnable(args)
+	case "export-env":
+		return e.keysExportEnv(args)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(e.stdout, keysUsage)
+		return nil
+	}
+	fmt.Fprint(e.stderr, keysUsage)
+	return usagef("unknown step %q", step)
+}
+
+// update applies edit to the file and returns the set before and after.
+func (e *env) update(path string, edit func(keyring.Set) (keyring.Set, error)) (before, after keyring.Set, err error) {
+	e.warnMode(path)
+	err = rotate.UpdateKeyFile(path, func(s keyring.Set) (keyring.Set, error) {
+		before = s.Clone()
+		after, err = edit(s)
+		return after, err
+	})
+	return before, after, err
+}
+
+func (e *env) keysAdd(args []string) error {
+	fs := e.newFlags("keys add", "keys add -file FILE [-rollout-delay D]")
+	var kf keyFlags
+	kf.add(fs, false)
+	pf := addPolicyFlags(fs, false, "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := kf.check(false); err != nil {
+		return err
+	}
+	pol, err := pf.policy()
+	if err != nil {
+		return err
+	}
+	var added keyring.Key
+	_, _, err = e.update(kf.file, func(s keyring.Set) (keyring.Set, error) {
+		s, k, err := rotate.Add(s, e.now())
+		added = k
+		return s, err
+	})
+	if err != nil {
+		return err
+	}
+	at, _ := pol.PromotableAt(added)
+	fmt.Fprintf(e.stdout, "added key %d (decrypt-only) to %s\n", added.ID, kf.file)
+	fmt.Fprintf(e.stdout, "roll it out to every instance, then promote it at %s or later:\n  cookieseal keys promote -file %s -id %d\n", fmtTime(at), kf.file, added.ID)
+	return nil
+}
+
+func (e *env) keysPromote(step string, args []string) error {
+	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-rollout-delay D] [-emergency]")
+	var kf keyFlags
+	kf.add(fs, true)
+	pf := addPolicyFlags(fs, true, "EMERGENCY (a leaked key): promote before the roll-out delay; instances that have not loaded the key reject its cookies until they do")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	id, err := kf.check(true)
+	if err != nil {
+		return err
+	}
+	pol, err := pf.policy()
+	if err != nil {
+		return err
+	}
+	if pf.emergency {
+		pol.EmergencySkipRolloutDelay = true
+		fmt.Fprintln(e.stderr, "cookieseal: EMERGENCY: skipping the roll-out delay; reload every instance now")
+	}
+	before, after, err := e.update(kf.file, func(s keyring.Set) (keyring.Set, error) {
+		if step == "demote" {
+			return rotate.Demote(s, id, e.now(), pol)
+		}
+		return rotate.Promote(s, id, e.now(), pol)
+	})
+	if err != nil {
+		return err
+	}
+	oldP, newP := primaryOf(before), primaryOf(after)
+	demoted := keyOf(after, oldP.ID)
+	at, _ := pol.RemovableAt(demoted)
+	fmt.Fprintf(e.stdout, "key %d is the primary of %s; key %d is decrypt-only\n", newP.ID, kf.file, oldP.ID)
+	fmt.Fprintf(e.stdout, "key %d's cookies may stay valid until %s; remove it then:\n  cookieseal keys remove -file %s -id %d\n", oldP.ID, fmtTime(at), kf.file, oldP.ID)
+	return nil
+}
+
+func (e *env) keysRetire(step string, args []string) error {
+	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-max-session-age D] [-rollout-delay D] [-emergency]")
+	var kf keyFlags
+	kf.add(fs, true)
+	pf := addPolicyFlags(fs, true, "EMERGENCY (a leaked key): "+step+" the key while its cookies may be valid; those sessions end at once")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	id, err := kf.check(true)
+	if err != nil {
+		return err
+	}
+	pol, err := pf.policy()
+	if err != nil {
+		return err
+	}
+	if pf.emergency {
+		pol.EmergencyRemove = true
+		fmt.Fprintf(e.stderr, "cookieseal: EMERGENCY: %s key %d even if its cookies may be valid; their sessions end\n", step, id)
+	}
+	_, _, err = e.update(kf.file, func(s keyring.Set) (keyring.Set, error) {
+		if step == "disable" {
+			return rotate.Disable(s, id, e.now(), pol)
+		}
+		return rotate.Remove(s, id, e.now(), pol)
+	})
+	if err != nil {
+		return err
+	}
+	past := map[string]string{"disable": "disabled", "remove": "removed"}[step]
+	fmt.Fprintf(e.stdout, "%s key %d in %s\n", past, id, kf.file)
+	return nil
+}
+
+func (e *env) keysEnable(args []string) error {
+	fs := e.newFlags("keys enable", "keys enable -file FILE -id N")
+	var kf keyFlags
+	kf.add(fs, true)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	id, err := kf.check(true)
+	if err != nil {
+		return err
+	}
+	if _, _, err := e.update(kf.file, func(s keyring.Set) (keyring.Set, error) { return rotate.Enable(s, id) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "key %d in %s is decrypt-only again\n", id, kf.file)
+	return nil
+}
+
+// listedKey is keys list -json's shape of a key: no secret.
+type listedKey struct {
+	ID           uint32     `json:"id"`
+	Status       string     `json:"status"`
+	Added        *time.Time `json:"added,omitempty"`
+	Promoted     *time.Time `json:"promoted,omitempty"`
+	Demoted      *time.Time `json:"demoted,omitempty"`
+	PromotableAt *time.Time `json:"promotable_at,omitempty"`
+	RemovableAt  *time.Time `json:"removable_at,omitempty"`
+	Note         string     `json:"note"`
+}
+
+func (e *env) keysList(args []string) error {
+	fs := e.newFlags("keys list", "keys list -file FILE [-json] [-rollout-delay D] [-max-session-age D]")
+	var kf keyFlags
+	kf.add(fs, false)
+	pf := addPolicyFlags(fs, true, "")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := kf.check(false); err != nil {
+		return err
+	}
+	pol, err := pf.policy()
+	if err != nil {
+		return err
+	}
+	e.warnMode(kf.file)
+	set, err := rotate.ReadKeyFile(kf.file)
+	if err != nil {
+		return err
+	}
+	kr, err := keyring.New(set)
+	if err != nil {
+		return err
+	}
+	now := e.now()
+	var rows []listedKey
+	for _, k := range kr.Keys() {
+		r := listedKey{ID: k.ID, Status: k.Status.String(), Added: opt(k.Added), Promoted: opt(k.Promoted), Demoted: opt(k.Demoted)}
+		switch {
+		case k.Status == keyring.StatusPrimary:
+			r.Note = "seals new cookies"
+		case k.Status == keyring.StatusDisabled:
+			r.Note = "opens nothing; may be removed"
+			r.RemovableAt = opt(now.UTC().Truncate(time.Second))
+		case k.Promoted.IsZero() && k.Demoted.IsZero() && !k.Added.IsZero():
+			at, _ := pol.PromotableAt(k)
+			r.PromotableAt = opt(at)
+			r.Note = "rolling out; promotable " + when(at, now)
+		default:
+			at, ok := pol.RemovableAt(k)
+			if !ok {
+				r.Note = "history unknown; guards need -emergency"
+				break
+			}
+			r.RemovableAt = opt(at)
+			r.Note = "draining; removable " + when(at, now)
+		}
+		rows = append(rows, r)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			File        string      `json:"file"`
+			EpochPeriod string      `json:"epoch_period,omitempty"`
+			Keys        []listedKey `json:"keys"`
+		}{kf.file, durOrEmpty(kr.EpochPeriod()), rows})
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tADDED\tPROMOTED\tDEMOTED\tNOTE")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, fmtPtr(r.Added), fmtPtr(r.Promoted), fmtPtr(r.Demoted), r.Note)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if p := kr.EpochPeriod(); p != 0 {
+		fmt.Fprintf(e.stdout, "epoch keys: every %v (epoch now %d)\n", p, kr.Epoch(now))
+	} else {
+		fmt.Fprintln(e.stdout, "epoch keys: off")
+	}
+	return nil
+}
+
+func (e *env) keysExportEnv(args []string) error {
+	fs := e.newFlags("keys export-env", "keys export-env -file FILE -i-know-this-prints-secrets")
+	var kf keyFlags
+	kf.add(fs, false)
+	ok := fs.Bool("i-know-this-prints-secrets", false, "required: the output holds every secret key")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := kf.check(false); err != nil {
+		return err
+	}
+	if !*ok {
+		return usagef("the output holds every secret key; pass -i-know-this-prints-secrets and send it only to a secret store")
+	}
+	e.warnMode(kf.file)
+	set, err := rotate.ReadKeyFile(kf.file)
+	if err != nil {
+		return err
+	}
+	s, err := set.MarshalString()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stderr, "cookieseal keys export-env: warning: printing secret keys to standard output (lifecycle dates are not kept in this form)")
+	_, err = fmt.Fprintln(e.stdout, s)
+	return err
+}
+
+func primaryOf(s keyring.Set) keyring.Key {
+	for _, k := range s.Keys {
+		if k.Status == keyring.StatusPrimary {
+			return k
+		}
+	}
+	return keyring.Key{}
+}
+
+func keyOf(s keyring.Set, id uint32) keyring.Key {
+	for _, k := range s.Keys {
+		if k.ID == id {
+			return k
+		}
+	}
+	return keyring.Key{}
+}
+
+func opt(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func fmtPtr(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return fmtTime(*t)
+}
+
+func when(at, now time.Time) string {
+	if !now.Before(at) {
+		return "now"
+	}
+	return "at " + fmtTime(at)
+}
+
+func durOrEmpty(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}

@@ -1,0 +1,155 @@
+// Command cookieseal is the operator's tool for cookieseal key sets:
+// it makes key set files, steps keys through their lifecycle with the
+// guards of package rotate, and opens a cookie value for debugging.
+//
+//	cookieseal keygen -out FILE [-epoch 24h] [-force]
+//	cookieseal keys list -file FILE [-json]
+//	cookieseal keys add -file FILE
+//	cookieseal keys promote -file FILE -id N [-rollout-delay 1h] [-emergency]
+//	cookieseal keys demote -file FILE -id N [-rollout-delay 1h] [-emergency]
+//	cookieseal keys disable|remove -file FILE -id N [-max-session-age 168h] [-emergency]
+//	cookieseal keys enable -file FILE -id N
+//	cookieseal keys export-env -file FILE -i-know-this-prints-secrets
+//	cookieseal inspect -file FILE -name COOKIE [-value V]
+//
+// Key set files are written atomically (a temporary file in the same
+// directory, synced, then renamed), with mode 0600 for a new file. Key
+// material reaches standard output only from keygen -out - and from
+// keys export-env, which says so on standard error.
+//
+// Exit status: 0 on success, 1 when the step failed or was refused,
+// 2 for a usage error, and 3 when inspect finds an authentic but expired
+// value.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFail    = 1
+	exitUsage   = 2
+	exitExpired = 3
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, time.Now))
+}
+
+// env is what a command runs with.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	now            func() time.Time
+}
+
+// usageError is a bad command line: exit status 2.
+type usageError struct {
+	msg     string
+	printed bool // the flag package has already printed it
+}
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{msg: fmt.Sprintf(format, args...)} }
+
+// exitError carries an exit status other than 1 for a failure.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+const topUsage = `usage: cookieseal <command> [flags]
+
+commands:
+  keygen      make a new key set file with one primary key
+  keys        list and edit the keys of a key set file:
+                list, add, promote, demote, disable, enable, remove, export-env
+  inspect     open a cookie value with a key set and print it as JSON
+
+Run "cookieseal <command> -h" for a command's flags.
+`
+
+// run is the whole program: it returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, now: now}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, topUsage)
+		return exitUsage
+	}
+	var err error
+	name := args[0]
+	switch name {
+	case "keygen":
+		err = e.keygen(args[1:])
+	case "keys":
+		if len(args) < 2 {
+			fmt.Fprint(stderr, keysUsage)
+			return exitUsage
+		}
+		name = "keys " + args[1]
+		err = e.keys(args[1], args[2:])
+	case "inspect":
+		err = e.inspect(args[1:])
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, topUsage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "cookieseal: unknown command %q\n\n%s", name, topUsage)
+		return exitUsage
+	}
+	var ue usageError
+	var ee exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		if !ue.printed {
+			fmt.Fprintf(stderr, "cookieseal %s: %v\n", name, err)
+		}
+		return exitUsage
+	case errors.As(err, &ee):
+		fmt.Fprintf(stderr, "cookieseal %s: %v\n", name, ee.err)
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "cookieseal %s: %v\n", name, err)
+	return exitFail
+}
+
+// newFlags returns a flag set for a command, writing its help to stderr.
+func (e *env) newFlags(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: cookieseal %s\n\nflags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args into fs. A flag error has been printed with the
+// command's usage by the flag package already; it becomes a usage error.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{msg: err.Error(), printed: true}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}

@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/keyring"
+	"github.com/cookieseal/cookieseal/rotate"
+)
+
+var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runAt(t *testing.T, now time.Time, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &out, &errb, func() time.Time { return now })
+	return result{code, out.String(), errb.String()}
+}
+
+// secrets returns the base64url secrets in a key set file, to check that
+// no output shows them.
+func secrets(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Keys []struct {
+			Secret string `json:"secret"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, k := range f.Keys {
+		out = append(out, k.Secret)
+	}
+	return out
+}
+
+func noSecrets(t *testing.T, r result, secs []string) {
+	t.Helper()
+	for _, s := range secs {
+		if strings.Contains(r.stdout, s) || strings.Contains(r.stderr, s) {
+			t.Fatalf("output shows a secret:\nstdout: %s\nstderr: %s", r.stdout, r.stderr)
+		}
+	}
+}
+
+var idRE = regexp.MustCompile(`key (\d+)`)
+
+func firstID(t *testing.T, s string) string {
+	t.Helper()
+	m := idRE.FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no key id in %q", s)
+	}
+	return m[1]
+}
+
+func TestLifecycleThroughTheCLI(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys.json")
+	day := 24 * time.Hour
+
+	r := runAt(t, t0, "", "keygen", "-out", file, "-epoch", "24h")
+	if r.code != exitOK || !strings.Contains(r.stdout, "primary key") {
+		t.Fatalf("keygen: %+v", r)
+	}
+	first := firstID(t, r.stdout)
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, %v", fi.Mode(), err)
+	}
+
+	r = runAt(t, t0.Add(day), "", "keys", "add", "-file", file)
+	if r.code != exitOK {
+		t.Fatalf("add: %+v", r)
+	}
+	second := firstID(t, r.stdout)
+
+	steps := []struct {
+		name   string
+		at     time.Duration
+		args   []string
+		code   int
+		stdout string // a substring of stdout, or of stderr on failure
+	}{
+		{"promote before the roll-out delay", day + time.Minute, []string{"keys", "promote", "-file", file, "-id", second}, exitFail, "too soon"},
+		{"demote before the roll-out delay", day + time.Minute, []string{"keys", "demote", "-file", file, "-id", first}, exitFail, "too soon"},
+		{"promote a key that does not exist", day + 2*time.Hour, []string{"keys", "promote", "-file", file, "-id", "12345"}, exitFail, "no such key"},
+		{"demote to the rolled-out successor", day + 2*time.Hour, []string{"keys", "demote", "-file", file, "-id", first}, exitOK, "key " + second + " is the primary"},
+		{"remove the primary", day + 2*time.Hour, []string{"keys", "remove", "-file", file, "-id", second}, exitFail, "wrong state"},
+		{"remove while draining", 3 * day, []string{"keys", "remove", "-file", file, "-id", first}, exitFail, "may still be in use"},
+		{"disable while draining", 3 * day, []string{"keys", "disable", "-file", file, "-id", first}, exitFail, "may still be in use"},
+		{"remove while draining, shorter sessions", 3 * day, []string{"keys", "remove", "-file", file, "-id", first, "-max-session-age", "24h"}, exitOK, "removed key " + first},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			secs := secrets(t, file)
+			before, _ := os.ReadFile(file)
+			r := runAt(t, t0.Add(s.at), "", s.args...)
+			if r.code != s.code {
+				t.Fatalf("exit %d, want %d: %+v", r.code, s.code, r)
+			}
+			where := r.stdout
+			if s.code != exitOK {
+				where = r.stderr
+				if after, _ := os.ReadFile(file); !bytes.Equal(before, after) {
+					t.Fatal("a refused step changed the file")
+				}
+			}
+			if !strings.Contains(where, s.stdout) {
+				t.Fatalf("output lacks %q: %+v", s.stdout, r)
+			}
+			noSecrets(t, r, secs)
+		})
+	}
+
+	r = runAt(t, t0.Add(3*day), "", "keys", "list", "-file", file, "-json")
+	var listed struct {
+		EpochPeriod string `json:"epoch_period"`
+		Keys        []struct {
+			ID     uint32 `json:"id"`
+			Status string `json:"status"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &listed); err != nil || r.code != exitOK {
+		t.Fatalf("list -json: %v %+v", err, r)
+	}
+	if len(listed.Keys) != 1 || strconv.Itoa(int(listed.Keys[0].ID)) != second || listed.Keys[0].Status != "primary" || listed.EpochPeriod != "24h0m0s" {
+		t.Fatalf("list -json = %+v", listed)
+	}
+}
+
+func TestEmergencyOverrides(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys.json")
+	r := runAt(t, t0, "", "keygen", "-out", file)
+	leaked := firstID(t, r.stdout)
+	r = runAt(t, t0, "", "keys", "add", "-file", file)
+	fresh := firstID(t, r.stdout)
+	r = runAt(t, t0, "", "keys", "promote", "-file", file, "-id", fresh, "-emergency")
+	if r.code != exitOK || !strings.Contains(r.stderr, "EMERGENCY") {
+		t.Fatalf("emergency promote: %+v", r)
+	}
+	r = runAt(t, t0, "", "keys", "remove", "-file", file, "-id", leaked)
+	if r.code != exitFail {
+		t.Fatalf("remove without -emergency: %+v", r)
+	}
+	r = runAt(t, t0, "", "keys", "remove", "-file", file, "-id", leaked, "-emergency")
+	if r.code != exitOK || !strings.Contains(r.stderr, "EMERGENCY") {
+		t.Fatalf("emergency remove: %+v", r)
+	}
+	set, err := rotate.ReadKeyFile(file)
+	if err != nil || len(set.Keys) != 1 || strconv.Itoa(int(set.Keys[0].ID)) != fresh {
+		t.Fatalf("after the emergency: %v %v", set.Keys, err)
+	}
+}
+
+func TestKeygen(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "keys.json")
+	if r := runAt(t, t0, "", "keygen", "-out", file); r.code != exitOK {
+		t.Fatalf("%+v", r)
+	}
+	before, _ := os.ReadFile(file)
+	r := runAt(t, t0, "", "keygen", "-out", file)
+	if after, _ := os.ReadFile(file); r.code != exitFail || !bytes.Equal(before, after) || !strings.Contains(r.stderr, "-force") {
+		t.Fatalf("keygen over an existing file: %+v", r)
+	}
+	if r := runAt(t, t0, "", "keygen", "-out", file, "-force"); r.code != exitOK {
+		t.Fatalf("keygen -force: %+v", r)
+	}
+	if after, _ := os.ReadFile(file); bytes.Equal(before, after) {
+		t.Fatal("keygen -force did not replace the file")
+	}
+	r = runAt(t, t0, "", "keygen", "-out", "-")
+	set, err := keyring.ParseKeyFile([]byte(r.stdout))
+	if r.code != exitOK || err != nil || len(set.Keys) != 1 || !strings.Contains(r.stderr, "secret") {
+		t.Fatalf("keygen -out -: %v %+v", err, r)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Fatalf("files left behind: %v", ents)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys.json")
+	if r := runAt(t, t0, "", "keygen", "-out", file); r.code != exitOK {
+		t.Fatal(r)
+	}
+	cases := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no command", nil, exitUsage, "usage"},
+		{"unknown command", []string{"frobnicate"}, exitUsage, "unknown command"},
+		{"keys without a step", []string{"keys"}, exitUsage, "steps"},
+		{"unknown step", []string{"keys", "rotate", "-file", file}, exitUsage, "unknown step"},
+		{"unknown flag", []string{"keys", "list", "-file", file, "-frob"}, exitUsage, "not defined"},
+		{"stray argument", []string{"keys", "list", "-file", file, "extra"}, exitUsage, "unexpected argument"},
+		{"no file", []string{"keys", "list"}, exitUsage, "-file is required"},
+		{"no id", []string{"keys", "remove", "-file", file}, exitUsage, "-id is required"},
+		{"id too large", []string{"keys", "remove", "-file", file, "-id", "4294967296"}, exitUsage, "-id is required"},
+		{"id not a number", []string{"keys", "remove", "-file", file, "-id", "abc"}, exitUsage, "invalid value"},
+		{"negative delay", []string{"keys", "promote", "-file", file, "-id", "1", "-rollout-delay", "-1h"}, exitUsage, "positive"},
+		{"skew over a minute", []string{"keys", "remove", "-file", file, "-id", "1", "-skew", "2m"}, exitUsage, "invalid configuration"},
+		{"keygen without -out", []string{"keygen"}, exitUsage, "-out is required"},
+		{"keygen with a bad epoch", []string{"keygen", "-out", file + ".2", "-epoch", "30s"}, exitUsage, "-epoch"},
+		{"export-env without consent", []string{"keys", "export-env", "-file", file}, exitUsage, "-i-know-this-prints-secrets"},
+		{"inspect without -name", []string{"inspect", "-file", file, "-value", "x"}, exitUsage, "-name"},
+		{"inspect with an unknown format", []string{"inspect", "-file", file, "-name", "s", "-value", "x", "-format", "gob"}, exitUsage, "-format"},
+		{"missing key file", []string{"keys", "list", "-file", file + ".missing"}, exitFail, "unavailable"},
+		{"help", []string{"help"}, exitOK, ""},
+		{"step help", []string{"keys", "add", "-h"}, exitOK, "-file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := runAt(t, t0, "", c.args...)
+			if r.code != c.code || !strings.Contains(r.stderr, c.msg) {
+				t.Fatalf("exit %d, want %d with %q on stderr: %+v", r.code, c.code, c.msg, r)
+			}
+		})
+	}
+	if _, err := os.Stat(file + ".2"); err == nil {
+		t.Fatal("keygen with a bad epoch wrote a file")
+	}
+}
+
+func TestExportEnv(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys.json")
+	runAt(t, t0, "", "keygen", "-out", file, "-epoch", "1h")
+	runAt(t, t0, "", "keys", "add", "-file", file)
+	r := runAt(t, t0, "", "keys", "export-env", "-file", file, "-i-know-this-prints-secrets")
+	if r.code != exitOK || !strings.Contains(r.stderr, "secret") {
+		t.Fatalf("%+v", r)
+	}
+	got, err := keyring.ParseString(r.stdout)
+	want, _ := rotate.ReadKeyFile(file)
+	if err != nil || len(got.Keys) != 2 || got.EpochPeriod != time.Hour {
+		t.Fatalf("ParseString(export) = %v, %v", got, err)
+	}
+	for i := range got.Keys {
+		if got.Keys[i].ID != want.Keys[i].ID || !got.Keys[i].SameSecret(want.Keys[i]) {
+			t.Fatalf("key %d differs", i)
+		}
+	}
+}
+
+func TestInspect(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys.json")
+	runAt(t, t0, "", "keygen", "-out", file)
+	set, err := rotate.ReadKeyFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keyring.New(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealAt := func(now time.Time, name string, payload string) string {
+		c, err := cookie.New(kr, name, cookie.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := c.Seal([]byte(payload), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	v := sealAt(t0, "session", `{"user_id":123456789012345678}`)
+	bin := sealAt(t0, "session", "\x00\x01binary")
+	tampered := []byte(v)
+	tampered[len(v)/2] ^= 'A' ^ 'B'
+	id := strconv.Itoa(int(kr.Primary().ID))
+
+	cases := []struct {
+		name   string
+		at     time.Time
+		args   []string
+		stdin  string
+		code   int
+		status string
+		want   []string // substrings of stdout
+		absent []string
+	}{
+		{"valid", t0.Add(time.Hour), []string{"-value", v}, "", exitOK, "valid",
+			[]string{`"user_id": 123456789012345678`, `"key_id": ` + id, `"key_status": "primary"`, `"issued_at": "2026-11-23T10:00:00Z"`}, nil},
+		{"from stdin", t0.Add(time.Hour), nil, v + "\n", exitOK, "valid", []string{`"user_id"`}, nil},
+		{"from a Cookie header", t0.Add(time.Hour), nil, "Cookie: theme=dark; session=" + v + "; x=1", exitOK, "valid", []string{`"user_id"`}, nil},
+		{"binary payload", t0, []string{"-value", bin}, "", exitOK, "valid", []string{`"payload_base64": "AAFiaW5hcnk="`}, nil},
+		{"expired idle", t0.Add(25 * time.Hour), []string{"-value", v}, "", exitExpired, "expired", []string{`"reason": "idle timeout"`, `"user_id"`}, nil},
+		{"expired absolute", t0.Add(8 * 24 * time.Hour), []string{"-value", v, "-idle", "720h"}, "", exitExpired, "expired", []string{`"reason": "absolute timeout"`}, nil},
+		{"tampered", t0, []string{"-value", string(tampered)}, "", exitFail, "invalid", nil, []string{"key_id", "user_id"}},
+		{"another cookie's value", t0, []string{"-value", v, "-name", "other"}, "", exitFail, "invalid", nil, []string{"key_id", "user_id"}},
+		{"garbage", t0, []string{"-value", "not a cookie"}, "", exitFail, "invalid", nil, []string{"key_id"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"inspect", "-file", file}, c.args...)
+			if !strings.Contains(strings.Join(c.args, " "), "-name") {
+				args = append(args, "-name", "session")
+			}
+			r := runAt(t, c.at, c.stdin, args...)
+			if r.code != c.code {
+				t.Fatalf("exit %d, want %d: %+v", r.code, c.code, r)
+			}
+			if !strings.Contains(r.stderr, "warning") || !strings.Contains(r.stderr, "secret") {
+				t.Fatalf("no warning about secrets on stderr: %q", r.stderr)
+			}
+			var out struct {
+				Status string `json:"status"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Status != c.status {
+				t.Fatalf("status %q (%v), want %q: %s", out.Status, err, c.status, r.stdout)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Fatalf("stdout lacks %s:\n%s", w, r.stdout)
+				}
+			}
+			for _, a := range c.absent {
+				if strings.Contains(r.stdout, a) {
+					t.Fatalf("stdout shows %s for an unauthentic value:\n%s", a, r.stdout)
+				}
+			}
+			noSecrets(t, r, secrets(t, file))
+		})
+	}
+
+	stdinErrors := []struct{ name, stdin, msg string }{
+		{"empty stdin", "", "no cookie value"},
+		{"no such cookie in the header", "Cookie: a=1; b=2", "no cookie named"},
+		{"two cookies of that name", "session=" + v + "; session=" + v, "2 cookies named"},
+	}
+	for _, c := range stdinErrors {
+		t.Run(c.name, func(t *testing.T) {
+			r := runAt(t, t0, c.stdin, "inspect", "-file", file, "-name", "session")
+			if r.code != exitUsage || !strings.Contains(r.stderr, c.msg) {
+				t.Fatalf("%+v", r)
+			}
+		})
+	}
+}
