@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/keyring"
+	"github.com/cookieseal/cookieseal/rotate"
+)
+
+// buildBinary builds the command once per test into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "cookieseal")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func execBin(t *testing.T, bin, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("running %v: %v", args, err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func TestBinaryEndToEnd(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "keys.json")
+
+	r := execBin(t, bin, "", "keygen", "-out", file)
+	if r.code != 0 || !strings.Contains(r.stdout, "wrote "+file) {
+		t.Fatalf("keygen: %+v", r)
+	}
+	first := firstID(t, r.stdout)
+	if r := execBin(t, bin, "", "keygen", "-out", file); r.code != 1 || !strings.Contains(r.stderr, "exists") {
+		t.Fatalf("keygen over a file: %+v", r)
+	}
+
+	r = execBin(t, bin, "", "keys", "add", "-file", file)
+	if r.code != 0 {
+		t.Fatalf("keys add: %+v", r)
+	}
+	second := firstID(t, r.stdout)
+	if r := execBin(t, bin, "", "keys", "promote", "-file", file, "-id", second); r.code != 1 || !strings.Contains(r.stderr, "too soon") {
+		t.Fatalf("early promote: %+v", r)
+	}
+	// A key added for this rotation may be dropped at once: it never sealed.
+	if r := execBin(t, bin, "", "keys", "remove", "-file", file, "-id", second); r.code != 0 {
+		t.Fatalf("remove a never-promoted key: %+v", r)
+	}
+
+	// A key added two hours ago (as if by an earlier keys add) is ready
+	// for promotion; the test writes it with the library, not a sleep.
+	err := rotate.UpdateKeyFile(file, func(s keyring.Set) (keyring.Set, error) {
+		s, _, err := rotate.Add(s, time.Now().Add(-2*time.Hour))
+		return s, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = execBin(t, bin, "", "keys", "list", "-file", file)
+	if r.code != 0 || !strings.Contains(r.stdout, "promotable now") || !strings.Contains(r.stdout, "seals new cookies") {
+		t.Fatalf("keys list: %+v", r)
+	}
+	noSecrets(t, r, secrets(t, file))
+	r = execBin(t, bin, "", "keys", "demote", "-file", file, "-id", first)
+	if r.code != 0 || !strings.Contains(r.stdout, "key "+first+" is decrypt-only") {
+		t.Fatalf("keys demote: %+v", r)
+	}
+	if r := execBin(t, bin, "", "keys", "remove", "-file", file, "-id", first); r.code != 1 || !strings.Contains(r.stderr, "in use") {
+		t.Fatalf("remove while draining: %+v", r)
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode after edits: %v %v", fi.Mode(), err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("files left behind: %v", ents)
+	}
+
+	// Inspect a value sealed under the demoted key, which still opens.
+	set, err := rotate.ReadKeyFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keyring.New(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID, _ := strconv.ParseUint(first, 10, 32)
+	old, _ := kr.Lookup(uint32(oldID))
+	oldOnly, err := keyring.New(keyring.Set{Keys: []keyring.Key{primaryCopy(t, old)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cookie.New(oldOnly, "sid", cookie.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.Seal([]byte(`{"user":"ada"}`), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = execBin(t, bin, v, "inspect", "-file", file, "-name", "sid")
+	var out inspected
+	err = json.Unmarshal([]byte(r.stdout), &out)
+	var payload bytes.Buffer
+	if err == nil {
+		err = json.Compact(&payload, out.Payload)
+	}
+	if r.code != 0 || err != nil || out.Status != "valid" || out.KeyStatus != "decrypt-only" || payload.String() != `{"user":"ada"}` {
+		t.Fatalf("inspect: %v %+v", err, r)
+	}
+	if !strings.Contains(r.stderr, "secret") {
+		t.Fatalf("inspect gave no warning: %q", r.stderr)
+	}
+	if r := execBin(t, bin, v[:len(v)-2], "inspect", "-file", file, "-name", "sid"); r.code != 1 || !strings.Contains(r.stdout, `"status": "invalid"`) {
+		t.Fatalf("inspect of a truncated value: %+v", r)
+	}
+
+	if r := execBin(t, bin, "", "keys", "export-env", "-file", file); r.code != 2 || r.stdout != "" {
+		t.Fatalf("export-env without consent: %+v", r)
+	}
+	if r := execBin(t, bin, "", "nope"); r.code != 2 || !strings.Contains(r.stderr, "unknown command") {
+		t.Fatalf("unknown command: %+v", r)
+	}
+	if r := execBin(t, bin, ""); r.code != 2 || !strings.Contains(r.stderr, "usage") {
+		t.Fatalf("no command: %+v", r)
+	}
+}
+
+// primaryCopy returns k as a primary key, to seal as it did when it was
+// the primary.
+func primaryCopy(t *testing.T, k keyring.Key) keyring.Key {
+	t.Helper()
+	k.Status = keyring.StatusPrimary
+	return k
+}
