@@ -94,7 +94,14 @@ func (st *state) load() {
 	if value == "" && !fromPlain {
 		return // no cookie: a new, empty session
 	}
-	payload, meta, err := m.sealer.AppendOpen(st.buf[:0], value)
+	var payload []byte
+	var meta cookie.Meta
+	if fromPlain && len(value) > m.cfg.MaxValueSize {
+		// Never written by this manager; it may still be a legacy cookie.
+		err = fmt.Errorf("%w: %d-byte cookie", cookie.ErrTooLarge, len(value))
+	} else {
+		payload, meta, err = m.sealer.AppendOpen(st.buf[:0], value)
+	}
 	if err != nil {
 		if m.cfg.Legacy != nil && fromPlain && !errors.Is(err, cookie.ErrExpired) {
 			st.legacy(value)
@@ -172,9 +179,6 @@ func (st *state) read() (value string, fromPlain bool, err error) {
 	case 0:
 		return "", false, nil
 	case 1:
-		if len(plain) > st.m.cfg.MaxValueSize {
-			return "", false, fmt.Errorf("%w: %d-byte cookie", cookie.ErrTooLarge, len(plain))
-		}
 		if len(plain) > 1 && plain[0] == '"' && plain[len(plain)-1] == '"' {
 			plain = plain[1 : len(plain)-1]
 		}
