@@ -1,6 +1,7 @@
 package cookie
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -299,48 +300,176 @@ func splitJWE(v string) (h, ek, iv, ct, tag string, ok bool) {
 	return
 }
 
+var (
+	// errJWEHeader reports a header that is not the JSON object we allow.
+	errJWEHeader = fmt.Errorf("%w: malformed JWE header", ErrInvalid)
+	// errJWEAlgorithm reports an alg or enc off the allow-list.
+	errJWEAlgorithm = fmt.Errorf("%w: JWE alg or enc not allowed", ErrInvalid)
+)
+
 // parseJWEHeader applies the allow-list to a decoded protected header and
 // returns the key and times it names. Every failure is ErrInvalid.
+//
+// It is a small strict JSON reader rather than encoding/json, so that
+// Open allocates nothing: the header must be one object whose members are
+// exactly alg, enc, kid, iat and rat, in any order and each once, with
+// string values free of escapes and integer times. A "zip" or "crit"
+// member is refused by name.
 func parseJWEHeader(b []byte) (Meta, error) {
-	var hdr map[string]json.RawMessage
-	if err := json.Unmarshal(b, &hdr); err != nil || hdr == nil {
-		return Meta{}, fmt.Errorf("%w: malformed JWE header", ErrInvalid)
+	const (
+		hasAlg = 1 << iota
+		hasEnc
+		hasKID
+		hasIAT
+		hasRAT
+		hasAll = hasAlg | hasEnc | hasKID | hasIAT | hasRAT
+	)
+	malformed := errJWEHeader
+	s := jsonScanner{b: b}
+	if !s.eat('{') {
+		return Meta{}, malformed
 	}
-	if _, ok := hdr["zip"]; ok {
-		return Meta{}, fmt.Errorf("%w: compressed JWE refused", ErrInvalid)
+	var (
+		seen     int
+		kid      []byte
+		iat, rat int64
+	)
+	for {
+		key, ok := s.str()
+		if !ok || !s.eat(':') {
+			return Meta{}, malformed
+		}
+		var bit int
+		switch string(key) {
+		case "alg", "enc":
+			bit = hasAlg
+			want := JWEAlgorithm
+			if string(key) == "enc" {
+				bit, want = hasEnc, JWEEncryption
+			}
+			v, ok := s.str()
+			if !ok {
+				return Meta{}, malformed
+			}
+			if string(v) != want {
+				return Meta{}, errJWEAlgorithm
+			}
+		case "kid":
+			bit = hasKID
+			if kid, ok = s.str(); !ok {
+				return Meta{}, malformed
+			}
+		case "iat":
+			bit = hasIAT
+			if iat, ok = s.int(); !ok {
+				return Meta{}, malformed
+			}
+		case JWERefreshedAtHeader:
+			bit = hasRAT
+			if rat, ok = s.int(); !ok {
+				return Meta{}, malformed
+			}
+		case "zip":
+			return Meta{}, fmt.Errorf("%w: compressed JWE refused", ErrInvalid)
+		case "crit":
+			return Meta{}, fmt.Errorf("%w: JWE crit header refused", ErrInvalid)
+		default:
+			return Meta{}, fmt.Errorf("%w: JWE header member not allowed", ErrInvalid)
+		}
+		if seen&bit != 0 {
+			return Meta{}, malformed
+		}
+		seen |= bit
+		if s.eat(',') {
+			continue
+		}
+		if !s.eat('}') || !s.end() {
+			return Meta{}, malformed
+		}
+		break
 	}
-	if _, ok := hdr["crit"]; ok {
-		return Meta{}, fmt.Errorf("%w: JWE crit header refused", ErrInvalid)
-	}
-	if len(hdr) != 5 {
+	if seen != hasAll {
 		return Meta{}, fmt.Errorf("%w: JWE header members are not exactly alg, enc, kid, iat, rat", ErrInvalid)
-	}
-	var alg, enc, kid string
-	if json.Unmarshal(hdr["alg"], &alg) != nil || alg != JWEAlgorithm {
-		return Meta{}, fmt.Errorf("%w: JWE alg not allowed", ErrInvalid)
-	}
-	if json.Unmarshal(hdr["enc"], &enc) != nil || enc != JWEEncryption {
-		return Meta{}, fmt.Errorf("%w: JWE enc not allowed", ErrInvalid)
-	}
-	if json.Unmarshal(hdr["kid"], &kid) != nil {
-		return Meta{}, fmt.Errorf("%w: malformed JWE kid", ErrInvalid)
 	}
 	id, epoch, ok := parseJWEKID(kid)
 	if !ok {
 		return Meta{}, fmt.Errorf("%w: malformed JWE kid", ErrInvalid)
 	}
-	iat, ok1 := parseNumericDate(hdr["iat"])
-	rat, ok2 := parseNumericDate(hdr[JWERefreshedAtHeader])
-	if !ok1 || !ok2 {
-		return Meta{}, fmt.Errorf("%w: malformed JWE iat or rat", ErrInvalid)
-	}
 	return Meta{KeyID: id, Epoch: epoch, IssuedAt: time.Unix(iat, 0), RefreshedAt: time.Unix(rat, 0)}, nil
+}
+
+// jsonScanner reads the few JSON forms a JWE header may hold. Each method
+// skips white space first.
+type jsonScanner struct {
+	b []byte
+	i int
+}
+
+func (s *jsonScanner) ws() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+// eat consumes c.
+func (s *jsonScanner) eat(c byte) bool {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// end reports whether only white space is left.
+func (s *jsonScanner) end() bool {
+	s.ws()
+	return s.i == len(s.b)
+}
+
+// str reads a string without escapes or control characters and returns
+// its contents.
+func (s *jsonScanner) str() ([]byte, bool) {
+	if !s.eat('"') {
+		return nil, false
+	}
+	start := s.i
+	for ; s.i < len(s.b); s.i++ {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			s.i++
+			return s.b[start : s.i-1], true
+		case c == '\\' || c < 0x20:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// int reads a non-negative integer of at most jweMaxDigits digits, with
+// no sign, fraction, exponent or leading zero; the next byte must not
+// continue a number.
+func (s *jsonScanner) int() (int64, bool) {
+	s.ws()
+	start := s.i
+	var v int64
+	for ; s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9'; s.i++ {
+		v = v*10 + int64(s.b[s.i]-'0')
+	}
+	n := s.i - start
+	if n == 0 || n > jweMaxDigits || (n > 1 && s.b[start] == '0') {
+		return 0, false
+	}
+	if s.i < len(s.b) && (s.b[s.i] == '.' || s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		return 0, false
+	}
+	return v, true
 }
 
 // parseJWEKID parses "<id>" or "<id>.<epoch>" in canonical decimal, both
 // nonzero.
-func parseJWEKID(kid string) (id, epoch uint32, ok bool) {
-	ids, eps, hasEpoch := strings.Cut(kid, ".")
+func parseJWEKID(kid []byte) (id, epoch uint32, ok bool) {
+	ids, eps, hasEpoch := bytes.Cut(kid, []byte("."))
 	id, ok = parseCanonicalUint32(ids)
 	if !ok {
 		return 0, 0, false
@@ -355,37 +484,21 @@ func parseJWEKID(kid string) (id, epoch uint32, ok bool) {
 
 // parseCanonicalUint32 parses a nonzero decimal with no sign and no
 // leading zero, so that each number has one spelling.
-func parseCanonicalUint32(s string) (uint32, bool) {
-	if s == "" || len(s) > 10 || s[0] == '0' {
+func parseCanonicalUint32(s []byte) (uint32, bool) {
+	if len(s) == 0 || len(s) > 10 || s[0] == '0' {
 		return 0, false
 	}
 	var v uint64
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
+	for _, c := range s {
+		if c < '0' || c > '9' {
 			return 0, false
 		}
-		v = v*10 + uint64(s[i]-'0')
+		v = v*10 + uint64(c-'0')
 	}
 	if v > 1<<32-1 {
 		return 0, false
 	}
 	return uint32(v), true
-}
-
-// parseNumericDate parses a non-negative JSON integer of at most
-// jweMaxDigits digits: no sign, fraction, exponent or leading zero.
-func parseNumericDate(raw json.RawMessage) (int64, bool) {
-	if len(raw) == 0 || len(raw) > jweMaxDigits || (raw[0] == '0' && len(raw) > 1) {
-		return 0, false
-	}
-	var v int64
-	for _, c := range raw {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int64(c-'0')
-	}
-	return v, true
 }
 
 // InsecureExportJWKSet returns the derived keys that open this codec's

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -266,8 +267,9 @@ func TestJWEStrictDecode(t *testing.T) {
 	}
 	// Sanity: our raw sealer and go-jose with the right key and headers pass.
 	for name, v := range map[string]string{
-		"raw":     raw(`{"alg":"dir","enc":"A256GCM","kid":"1"` + iat),
-		"go-jose": goJose(jose.A256GCM, key, &jose.EncrypterOptions{}),
+		"raw":                   raw(`{"alg":"dir","enc":"A256GCM","kid":"1"` + iat),
+		"white space and order": raw(" {\n \"rat\" : 1795428000 ,\t\"kid\":\"1\", \"iat\":1795428000,\"enc\":\"A256GCM\",\"alg\":\"dir\"}\r\n"),
+		"go-jose":               goJose(jose.A256GCM, key, &jose.EncrypterOptions{}),
 	} {
 		if _, _, err := c.Open(v); err != nil {
 			t.Fatalf("%s control value refused: %v", name, err)
@@ -302,6 +304,15 @@ func TestJWEStrictDecode(t *testing.T) {
 		{"iat negative", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":-1,"rat":1795428000}`), ErrInvalid},
 		{"iat string", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":"1795428000","rat":1795428000}`), ErrInvalid},
 		{"header not an object", raw(`["alg","dir"]`), ErrInvalid},
+		{"duplicate member", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","kid":"2"` + iat), ErrInvalid},
+		{"escaped alg", raw(`{"alg":"\u0064ir","enc":"A256GCM","kid":"1"` + iat), ErrInvalid},
+		{"trailing data", raw(`{"alg":"dir","enc":"A256GCM","kid":"1"` + iat + `x`), ErrInvalid},
+		{"two objects", raw(`{"alg":"dir","enc":"A256GCM","kid":"1"` + iat + `{}`), ErrInvalid},
+		{"missing comma", raw(`{"alg":"dir" "enc":"A256GCM","kid":"1"` + iat), ErrInvalid},
+		{"unterminated", raw(`{"alg":"dir","enc":"A256GCM","kid":"1`), ErrInvalid},
+		{"empty object", raw(`{}`), ErrInvalid},
+		{"iat 13 digits", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":1795428000000,"rat":1795428000}`), ErrInvalid},
+		{"iat leading zero", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":01795428000,"rat":1795428000}`), ErrInvalid},
 		{"header null", raw(`null`), ErrInvalid},
 		{"encrypted key present", parts[0] + ".AAAA." + parts[2] + "." + parts[3] + "." + parts[4], ErrInvalid},
 		{"short iv", parts[0] + ".." + parts[2][:11] + "." + parts[3] + "." + parts[4], ErrInvalid},
@@ -582,5 +593,72 @@ func TestJWEVectorsAreCurrent(t *testing.T) {
 		if got := parseVector(t, v.name, data).value; got != v.value {
 			t.Fatalf("%s: sealing changed:\n got %s\nwant %s", v.name, v.value, got)
 		}
+	}
+}
+
+func TestJWEAppendAllocs(t *testing.T) {
+	c := newJWE(t, testKeyring(t), "session", &clock{t0})
+	payload := []byte(`{"user_id":123456,"role":"admin"}`)
+	buf := make([]byte, 0, 1024)
+	v, err := c.AppendSeal(buf, payload, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := string(v)
+	out := make([]byte, 0, 1024)
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := c.AppendSeal(buf[:0], payload, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("AppendSeal allocates %v times", n)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, _, err := c.AppendOpen(out[:0], value); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("AppendOpen allocates %v times", n)
+	}
+}
+
+// TestJWEHeaderMutations feeds the header parser many mutations of a
+// valid header: it must never panic, and whatever it accepts must carry
+// exactly the allowed members.
+func TestJWEHeaderMutations(t *testing.T) {
+	valid := []byte(`{"alg":"dir","enc":"A256GCM","kid":"12.34","iat":1795428000,"rat":1795428001}`)
+	if _, err := parseJWEHeader(valid); err != nil {
+		t.Fatal(err)
+	}
+	rng := mathrand.New(mathrand.NewPCG(1, 2))
+	alphabet := []byte(`{}[]",:.0123456789 \aeEdirkcnAG-+` + "\x00\t\n\xff")
+	accepted := 0
+	for range 50000 {
+		b := bytes.Clone(valid)
+		for range 1 + rng.IntN(3) {
+			switch i := rng.IntN(len(b)); rng.IntN(3) {
+			case 0:
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			case 1:
+				b = append(b[:i], b[i+1:]...)
+			default:
+				b = append(b[:i], append([]byte{alphabet[rng.IntN(len(alphabet))]}, b[i:]...)...)
+			}
+		}
+		m, err := parseJWEHeader(b)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("%q: error %v is not ErrInvalid", b, err)
+			}
+			continue
+		}
+		accepted++
+		var h map[string]json.RawMessage
+		if err := json.Unmarshal(b, &h); err != nil || len(h) != 5 || m.KeyID == 0 {
+			t.Fatalf("accepted %q (%+v), which encoding/json reads as %v, %v", b, m, h, err)
+		}
+	}
+	if accepted == 0 {
+		t.Fatal("no mutation was accepted; the generator is broken")
 	}
 }
