@@ -61,7 +61,7 @@ func ExampleReloader() {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "keys.json")
-	kr, err := keyring.Generate(time.Now().Add(-2 * time.Hour))
+	kr, err := keyring.Generate(time.Now().Add(-3 * time.Hour))
 	if err != nil {
 		panic(err)
 	}
@@ -76,7 +76,7 @@ func ExampleReloader() {
 	}
 	r, err := rotate.NewReloader(h, src, rotate.ReloaderOptions{
 		OnError:  func(err error) { fmt.Println("reload failed:", errors.Is(err, keyring.ErrInvalidKeySet)) },
-		OnChange: func(c rotate.Change) { fmt.Println("new primary:", c.Primary == c.New.Primary().ID) },
+		OnChange: func(c rotate.Change) { fmt.Println("added:", len(c.Added), "new primary:", c.Primary != 0) },
 	})
 	if err != nil {
 		panic(err)
@@ -91,14 +91,21 @@ func ExampleReloader() {
 		panic(err)
 	}
 
-	// The operator adds and promotes a key (here with a short roll-out).
-	p := rotate.Policy{RolloutDelay: time.Minute}
+	// The operator adds a key (here as if two hours ago), every instance
+	// loads it, and the operator promotes it.
+	var added keyring.Key
 	err = rotate.UpdateKeyFile(path, func(s keyring.Set) (keyring.Set, error) {
-		s, k, err := rotate.Add(s, time.Now().Add(-time.Hour))
-		if err != nil {
-			return s, err
-		}
-		return rotate.Promote(s, k.ID, time.Now(), p)
+		s, added, err = rotate.Add(s, time.Now().Add(-2*time.Hour))
+		return s, err
+	})
+	if err != nil {
+		panic(err)
+	}
+	if err := r.Reload(ctx); err != nil {
+		panic(err)
+	}
+	err = rotate.UpdateKeyFile(path, func(s keyring.Set) (keyring.Set, error) {
+		return rotate.Promote(s, added.ID, time.Now(), rotate.Policy{})
 	})
 	if err != nil {
 		panic(err)
@@ -115,7 +122,8 @@ func ExampleReloader() {
 	payload, _, err := codec.Open(v) // sealed under the old primary
 	fmt.Println(string(payload), err)
 	// Output:
-	// new primary: true
+	// added: 1 new primary: false
+	// added: 0 new primary: true
 	// reload failed: true
 	// hello <nil>
 }

@@ -41,8 +41,12 @@ type ReloaderOptions struct {
 	// is the operator's word, and it may be an emergency) and reported in
 	// Change.Warnings.
 	Policy Policy
-	// OnError is told of each failed reload; the keyring in force stays.
-	// Default: errors are only kept for Status.
+	// OnError is told of each failed reload, after which the keyring in
+	// force stays, and of each warning about a change that was applied
+	// (see Change.Warnings: those match ErrInUse, ErrTooSoon or
+	// ErrEpochChange), so that a caller who logs only errors still sees
+	// a change that ended sessions. Default: errors are only kept for
+	// Status.
 	OnError func(error)
 	// OnChange is told of each new keyring swapped in, after the swap.
 	OnChange func(Change)
@@ -177,7 +181,15 @@ func (r *Reloader) reload(ctx context.Context) error {
 	}
 	st.LastSuccess = now
 	r.status.Store(&st)
-	if ch != nil && r.opts.OnChange != nil {
+	if ch == nil {
+		return nil
+	}
+	if r.opts.OnError != nil {
+		for _, w := range ch.Warnings {
+			r.opts.OnError(w)
+		}
+	}
+	if r.opts.OnChange != nil {
 		r.opts.OnChange(*ch)
 	}
 	return nil

@@ -186,6 +186,9 @@ func TestReloadChanges(t *testing.T) {
 			if len(ch.Warnings) != len(c.warn) {
 				t.Fatalf("warnings = %v, want %v", ch.Warnings, c.warn)
 			}
+			if len(rec.errs) != len(c.warn) {
+				t.Fatalf("OnError told of %v, want the %d warnings", rec.errs, len(c.warn))
+			}
 			for i, w := range c.warn {
 				if !errors.Is(ch.Warnings[i], w) {
 					t.Fatalf("warning %d = %v, want %v", i, ch.Warnings[i], w)
