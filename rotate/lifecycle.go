@@ -324,3 +324,41 @@ func retire(set keyring.Set, id uint32, now time.Time, p Policy, step string) (k
 	}
 	return out, i, nil
 }
+
+// EmergencyReplace is the one step for a leaked key: it returns a copy of
+// set without key id and, if id was the primary, with a new primary key
+// (returned) in its place, both at once, with both guards off. Every
+// session sealed under id ends, and instances that reload the result
+// before others reject the others' new cookies until every instance has
+// reloaded: reload the whole fleet at once. When id is not the primary,
+// the returned key is the zero Key.
+func EmergencyReplace(set keyring.Set, id uint32, now time.Time) (keyring.Set, keyring.Key, error) {
+	_, i, err := find(set, id)
+	if err != nil {
+		return keyring.Set{}, keyring.Key{}, err
+	}
+	p := Policy{EmergencySkipRolloutDelay: true, EmergencyRemove: true}
+	var fresh keyring.Key
+	if set.Keys[i].Status == keyring.StatusPrimary {
+		if set, fresh, err = Add(set, now); err != nil {
+			return keyring.Set{}, keyring.Key{}, err
+		}
+		if set, err = Promote(set, fresh.ID, now, p); err != nil {
+			return keyring.Set{}, keyring.Key{}, err
+		}
+		fresh, _ = findKey(set, fresh.ID)
+	}
+	out, err := Remove(set, id, now, p)
+	if err != nil {
+		return keyring.Set{}, keyring.Key{}, err
+	}
+	return out, fresh, nil
+}
+
+func findKey(set keyring.Set, id uint32) (keyring.Key, bool) {
+	i := slices.IndexFunc(set.Keys, func(k keyring.Key) bool { return k.ID == id })
+	if i < 0 {
+		return keyring.Key{}, false
+	}
+	return set.Keys[i], true
+}

@@ -261,3 +261,40 @@ func TestPolicyDefaults(t *testing.T) {
 		}
 	}
 }
+
+func TestEmergencyReplace(t *testing.T) {
+	cases := []struct {
+		name     string
+		id       uint32
+		want     error
+		newPrime bool
+	}{
+		{"leaked primary", 1, nil, true},
+		{"leaked draining key", 3, nil, false},
+		{"leaked key with no history", 5, nil, false},
+		{"unknown key", 99, ErrNotFound, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := lifecycleSet(t)
+			out, fresh, err := EmergencyReplace(in, c.id, t0)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if err != nil {
+				return
+			}
+			if keyByIDOrZero(out, c.id).ID != 0 || len(in.Keys) != 5 {
+				t.Fatalf("key %d still in %v (input %d keys)", c.id, out.Keys, len(in.Keys))
+			}
+			kr := mustKeyring(t, out)
+			if c.newPrime {
+				if kr.Primary().ID != fresh.ID || fresh.Status != keyring.StatusPrimary || len(out.Keys) != 5 {
+					t.Fatalf("primary %v, fresh %v, keys %d", kr.Primary(), fresh, len(out.Keys))
+				}
+			} else if fresh.ID != 0 || kr.Primary().ID != 1 || len(out.Keys) != 4 {
+				t.Fatalf("fresh %v primary %v keys %d", fresh, kr.Primary(), len(out.Keys))
+			}
+		})
+	}
+}

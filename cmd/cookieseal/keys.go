@@ -25,6 +25,9 @@ steps:
   disable     keep key -id but use it for nothing
   enable      make the disabled key -id decrypt-only again
   remove      delete key -id from the file
+  emergency-replace
+              for a leaked key -id: remove it and, if it is the primary, put a new
+              primary in its place, in one write with both guards off
   export-env  print the key set in the one-line form for an environment variable (secrets!)
 
 Run "cookieseal keys <step> -h" for a step's flags.
@@ -155,6 +158,8 @@ func (e *env) keys(step string, args []string) error {
 		return e.keysRetire(step, args)
 	case "enable":
 		return e.keysEnable(args)
+	case "emergency-replace":
+		return e.keysEmergencyReplace(args)
 	case "export-env":
 		return e.keysExportEnv(args)
 	case "-h", "-help", "--help", "help":
@@ -292,6 +297,34 @@ func (e *env) keysEnable(args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "key %d in %s is decrypt-only again\n", id, kf.file)
+	return nil
+}
+
+func (e *env) keysEmergencyReplace(args []string) error {
+	fs := e.newFlags("keys emergency-replace", "keys emergency-replace -file FILE -id LEAKED")
+	var kf keyFlags
+	kf.add(fs, true)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	id, err := kf.check(true)
+	if err != nil {
+		return err
+	}
+	var fresh keyring.Key
+	_, _, err = e.update(kf.file, func(s keyring.Set) (keyring.Set, error) {
+		s, k, err := rotate.EmergencyReplace(s, id, e.now())
+		fresh = k
+		return s, err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "cookieseal: EMERGENCY: key %d is gone from %s and every session sealed under it has ended; reload every instance now\n", id, kf.file)
+	fmt.Fprintf(e.stdout, "removed key %d from %s\n", id, kf.file)
+	if fresh.ID != 0 {
+		fmt.Fprintf(e.stdout, "key %d is the new primary\n", fresh.ID)
+	}
 	return nil
 }
 

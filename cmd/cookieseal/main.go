@@ -1,25 +1,3 @@
-// Command cookieseal is the operator's tool for cookieseal key sets:
-// it makes key set files, steps keys through their lifecycle with the
-// guards of package rotate, and opens a cookie value for debugging.
-//
-//	cookieseal keygen -out FILE [-epoch 24h] [-force]
-//	cookieseal keys list -file FILE [-json]
-//	cookieseal keys add -file FILE
-//	cookieseal keys promote -file FILE -id N [-rollout-delay 1h] [-emergency]
-//	cookieseal keys demote -file FILE -id N [-rollout-delay 1h] [-emergency]
-//	cookieseal keys disable|remove -file FILE -id N [-max-session-age 168h] [-emergency]
-//	cookieseal keys enable -file FILE -id N
-//	cookieseal keys export-env -file FILE -i-know-this-prints-secrets
-//	cookieseal inspect -file FILE -name COOKIE [-value V]
-//
-// Key set files are written atomically (a temporary file in the same
-// directory, synced, then renamed), with mode 0600 for a new file. Key
-// material reaches standard output only from keygen -out - and from
-// keys export-env, which says so on standard error.
-//
-// Exit status: 0 on success, 1 when the step failed or was refused,
-// 2 for a usage error, and 3 when inspect finds an authentic but expired
-// value.
 package main
 
 import (
@@ -74,7 +52,8 @@ const topUsage = `usage: cookieseal <command> [flags]
 commands:
   keygen      make a new key set file with one primary key
   keys        list and edit the keys of a key set file:
-                list, add, promote, demote, disable, enable, remove, export-env
+                list, add, promote, demote, disable, enable, remove,
+                emergency-replace, export-env
   inspect     open a cookie value with a key set and print it as JSON
 
 Run "cookieseal <command> -h" for a command's flags.

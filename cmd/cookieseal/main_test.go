@@ -170,6 +170,23 @@ func TestEmergencyOverrides(t *testing.T) {
 	}
 }
 
+func TestEmergencyReplace(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys.json")
+	leaked := firstID(t, runAt(t, t0, "", "keygen", "-out", file).stdout)
+	r := runAt(t, t0, "", "keys", "emergency-replace", "-file", file, "-id", leaked)
+	if r.code != exitOK || !strings.Contains(r.stderr, "EMERGENCY") || !strings.Contains(r.stdout, "new primary") {
+		t.Fatalf("%+v", r)
+	}
+	fresh := firstID(t, strings.SplitN(r.stdout, "\n", 2)[1])
+	set, err := rotate.ReadKeyFile(file)
+	if err != nil || len(set.Keys) != 1 || strconv.Itoa(int(set.Keys[0].ID)) != fresh || fresh == leaked {
+		t.Fatalf("after replace: %v %v", set.Keys, err)
+	}
+	if r := runAt(t, t0, "", "keys", "emergency-replace", "-file", file, "-id", leaked); r.code != exitFail {
+		t.Fatalf("replacing a key that is gone: %+v", r)
+	}
+}
+
 func TestKeygen(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "keys.json")

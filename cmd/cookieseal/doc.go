@@ -1,0 +1,37 @@
+// Command cookieseal is the operator's tool for cookieseal key sets:
+// it makes key set files, steps keys through their lifecycle with the
+// guards of package rotate, and opens a cookie value for debugging.
+//
+//	cookieseal keygen -out FILE [-epoch 24h] [-force]
+//	cookieseal keys list -file FILE [-json]
+//	cookieseal keys add -file FILE
+//	cookieseal keys promote -file FILE -id N [-rollout-delay 1h] [-emergency]
+//	cookieseal keys demote -file FILE -id N [-rollout-delay 1h] [-emergency]
+//	cookieseal keys disable|remove -file FILE -id N [-max-session-age 168h] [-emergency]
+//	cookieseal keys enable -file FILE -id N
+//	cookieseal keys emergency-replace -file FILE -id LEAKED
+//	cookieseal keys export-env -file FILE -i-know-this-prints-secrets
+//	cookieseal inspect -file FILE -name COOKIE [-value V]
+//
+// Key set files are written atomically (a temporary file in the same
+// directory, synced, then renamed), with mode 0600 for a new file. Key
+// material reaches standard output only from keygen -out - and from
+// keys export-env, which says so on standard error.
+//
+// Every step prints what it did and what comes next, never a secret.
+// The guards are package rotate's: promote waits -rollout-delay after
+// add, and remove and disable wait until no cookie sealed under the key
+// can be valid. -emergency turns a guard off for a leaked key, and
+// emergency-replace removes a leaked key and replaces it in one write.
+//
+// inspect warns on standard error that it handles secrets. It prints the
+// header and payload of an authentic value as JSON; for an expired one it
+// says so and still shows them; for anything else it shows only the
+// error. Pass the value on standard input (a bare value or a whole Cookie
+// header) rather than with -value, which other users can see in the
+// process list.
+//
+// Exit status: 0 on success, 1 when the step failed or was refused,
+// 2 for a usage error, and 3 when inspect finds an authentic but expired
+// value.
+package main
