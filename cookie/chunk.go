@@ -102,50 +102,55 @@ func Join(cookies []*http.Cookie, name string, maxChunks, maxLen int) (value str
 	if maxChunks < 1 || maxLen < 1 {
 		return "", 0, fmt.Errorf("cookie: Join: maxChunks %d and maxLen %d must be positive", maxChunks, maxLen)
 	}
-	// One pass to count, bound and measure; chunk cookies are placed by
-	// index in slots, which never grows past maxChunks.
-	var stack [DefaultMaxChunks]*http.Cookie
-	slots := stack[:0]
-	var (
-		total        int
-		have0        bool
-		dup, tooMany bool
-		maxIdx       int
-	)
+	// First pass: count and bound the indices, so that the second pass
+	// needs room for n chunks only, however large an index a request
+	// names.
+	have0, tooMany, maxIdx := false, false, 0
 	for _, c := range cookies {
 		i, ok := chunkIndex(c.Name, name)
 		if !ok {
 			continue
 		}
 		n++
-		if i == 0 {
+		switch {
+		case i == 0:
 			have0 = true
-		}
-		if i >= maxChunks {
+		case i >= maxChunks:
 			tooMany = true
-			continue
+		default:
+			maxIdx = max(maxIdx, i)
 		}
-		maxIdx = max(maxIdx, i)
-		if i >= len(slots) {
-			slots = append(slots, make([]*http.Cookie, i+1-len(slots))...)
-		}
-		if slots[i] != nil {
-			dup = true
-			continue
-		}
-		slots[i] = c
-		total += len(c.Value)
 	}
 	switch {
 	case !have0:
 		return "", 0, ErrNoChunks
-	case dup:
-		return "", n, fmt.Errorf("%w: duplicate chunk of %q", ErrInvalid, name)
-	case tooMany:
+	case tooMany || n > maxChunks:
 		return "", n, fmt.Errorf("%w: more than %d chunks of %q", ErrInvalid, maxChunks, name)
-	case n != maxIdx+1:
+	case maxIdx >= n:
 		return "", n, fmt.Errorf("%w: missing chunk of %q", ErrInvalid, name)
-	case total > maxLen:
+	}
+	// Second pass: n chunks, every index below n; each index must come
+	// once, and then all of 0 … n-1 are there.
+	var stack [DefaultMaxChunks]*http.Cookie
+	var slots []*http.Cookie
+	if n <= len(stack) {
+		slots = stack[:n]
+	} else {
+		slots = make([]*http.Cookie, n)
+	}
+	total := 0
+	for _, c := range cookies {
+		i, ok := chunkIndex(c.Name, name)
+		if !ok {
+			continue
+		}
+		if slots[i] != nil {
+			return "", n, fmt.Errorf("%w: duplicate chunk of %q", ErrInvalid, name)
+		}
+		slots[i] = c
+		total += len(c.Value)
+	}
+	if total > maxLen {
 		return "", n, fmt.Errorf("%w: %d-byte chunked value", ErrTooLarge, total)
 	}
 	if n == 1 {
