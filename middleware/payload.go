@@ -396,8 +396,11 @@ func skipNumber(b []byte, i, end int) (int, error) {
 }
 
 // lookup finds key among the data object's members without allocating.
+// A repeated key resolves to its last value, as encoding/json (and so
+// materialize) does.
 func lookup(b []byte, fields []field, key string) (json.RawMessage, bool) {
-	for _, f := range fields {
+	for i := len(fields) - 1; i >= 0; i-- {
+		f := fields[i]
 		if keyEqual(b[f.key.start:f.key.end], key) {
 			return b[f.val.start:f.val.end:f.val.end], true
 		}
