@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -247,9 +248,15 @@ func writeKeyFile(path string, set keyring.Set, replace bool) (err error) {
 	if replace {
 		err = os.Rename(tmp.Name(), path)
 	} else {
-		// A hard link fails if path exists, where a rename would replace it.
+		// A hard link fails if path exists, where a rename would replace
+		// it. Where hard links are not supported, fall back to a check
+		// and a rename.
 		err = os.Link(tmp.Name(), path)
-		if err == nil {
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			if _, serr := os.Lstat(path); errors.Is(serr, fs.ErrNotExist) {
+				err = os.Rename(tmp.Name(), path)
+			}
+		} else if err == nil {
 			os.Remove(tmp.Name())
 		}
 	}

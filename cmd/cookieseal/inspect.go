@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -87,28 +86,29 @@ func (e *env) inspect(args []string) error {
 	}
 	out := inspected{Format: f.String()}
 	payload, m, err := sealer.Open(v)
-	switch {
-	case err == nil:
-		out.Status = "valid"
-	case errors.Is(err, cookie.ErrExpired):
-		// Authentic but expired: open it again with no deadline to show
-		// what it held.
+	if err != nil {
+		// Open it again with no deadline: if it opens, it is authentic
+		// but expired (past a deadline, or from an epoch older than any
+		// valid value's), and its header and payload are shown.
 		lenient := opts
 		lenient.IdleTimeout, lenient.AbsoluteTimeout = 100*365*24*time.Hour, 100*365*24*time.Hour
 		ls, lerr := cookie.NewSealer(f, kr, *name, lenient)
 		if lerr != nil {
 			return lerr
 		}
-		if payload, m, lerr = ls.Open(v); lerr != nil {
-			return fmt.Errorf("expired value failed to reopen: %w", lerr)
+		var lm cookie.Meta
+		if payload, lm, lerr = ls.Open(v); lerr != nil {
+			out.Status, out.Reason = "invalid", err.Error()
+			if werr := writeJSON(e.stdout, out); werr != nil {
+				return werr
+			}
+			return fmt.Errorf("the value does not open with the keys of %s as cookie %q: %w", *file, *name, err)
 		}
-		out.Status, out.Reason = "expired", strings.TrimPrefix(err.Error(), cookie.ErrExpired.Error()+": ")
-	default:
-		out.Status, out.Reason = "invalid", err.Error()
-		if werr := writeJSON(e.stdout, out); werr != nil {
-			return werr
-		}
-		return fmt.Errorf("the value does not open with the keys of %s as cookie %q: %w", *file, *name, err)
+		m = lm
+		out.Status = "expired"
+		out.Reason = strings.TrimPrefix(strings.TrimPrefix(err.Error(), cookie.ErrExpired.Error()+": "), cookie.ErrInvalid.Error()+": ")
+	} else {
+		out.Status = "valid"
 	}
 	k, _ := kr.Lookup(m.KeyID)
 	deadline := sealer.Deadline(m).UTC()

@@ -376,3 +376,35 @@ func TestInspect(t *testing.T) {
 		})
 	}
 }
+
+// A value from an epoch older than any valid value's fails the epoch
+// window before authentication; inspect still finds it authentic and
+// reports it expired.
+func TestInspectExpiredEpoch(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys.json")
+	runAt(t, t0, "", "keygen", "-out", file, "-epoch", "1h")
+	set, err := rotate.ReadKeyFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keyring.New(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cookie.New(kr, "session", cookie.Options{Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.Seal([]byte(`{"a":1}`), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runAt(t, t0.Add(72*time.Hour), "", "inspect", "-file", file, "-name", "session", "-value", v, "-absolute", "24h")
+	if r.code != exitExpired || !strings.Contains(r.stdout, `"status": "expired"`) || !strings.Contains(r.stdout, `"reason": "epoch out of range"`) {
+		t.Fatalf("%+v", r)
+	}
+	r = runAt(t, t0.Add(time.Hour), "", "inspect", "-file", file, "-name", "session", "-value", v)
+	if r.code != exitOK || !strings.Contains(r.stdout, `"epoch": `+strconv.Itoa(int(kr.Epoch(t0)))) || kr.Epoch(t0) == 0 {
+		t.Fatalf("%+v", r)
+	}
+}
