@@ -65,7 +65,10 @@ type Options struct {
 	// Deadlines are extended by it and timestamps may lie this far in the
 	// future. Default 30s; at most one minute.
 	ClockSkew time.Duration
-	// MaxValueSize bounds an encoded value in bytes. Default 3800.
+	// MaxValueSize bounds an encoded value in bytes. Default 3800, which
+	// keeps a Set-Cookie line under browsers' 4096 bytes. To spread larger
+	// values over several cookies, raise it to the chunk size times the
+	// chunk cap and use Split and Join. At most 1 MiB.
 	MaxValueSize int
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
