@@ -23,9 +23,15 @@
 // A master key moves through the states of Tink's key management:
 //
 //	Add      → decrypt-only: opens values, seals none, while it rolls out
-//	Promote  → primary: seals new values; the old primary is demoted
-//	           to decrypt-only and keeps opening the values it sealed
+//	Promote  → primary: seals new values
+//	(demote)   the old primary becomes decrypt-only in the same step and
+//	           keeps opening the values it sealed while they drain
 //	Remove   → gone, once no value sealed under it can still be valid
+//
+// Demote is the same step seen from the old primary: it promotes the
+// one key that is rolling out. Disable takes a key out of use but keeps
+// it (Enable brings it back); EmergencyReplace removes a leaked key and,
+// if it was the primary, puts a new one in its place in one step.
 //
 // Two guards keep every valid session working. Promote refuses a key
 // added less than Policy.RolloutDelay ago (ErrTooSoon): an instance that
@@ -64,7 +70,7 @@
 // A valid set that ends sessions (a key removed while in use, a primary
 // promoted early, a new epoch period) is applied, since the file is the
 // operator's word and may be an emergency, and reported in
-// Change.Warnings.
+// Change.Warnings and to OnError.
 //
 // Nothing here starts a goroutine except Reloader.Run, which the caller
 // starts.

@@ -232,8 +232,8 @@ func Promote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, 
 // Demote returns a copy of set in which the primary key id is
 // decrypt-only and its successor is the primary. The successor is the one
 // decrypt-only key with a recorded Added time that has never been primary
-// (a key added for this rotation); with none or several, the error matches ErrState and names
-// them, and Promote picks one. The roll-out guard is Promote's.
+// (a key added for this rotation); with none or several, it fails with
+// ErrState, and Promote picks one by ID. The roll-out guard is Promote's.
 func Demote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
 	out, i, err := find(set, id)
 	if err != nil {
