@@ -93,7 +93,8 @@ func (m *Manager) Session(r *http.Request) (*Session, error) {
 // the Revoker. The entry lasts AbsoluteTimeout (plus ClockSkew), after
 // which every such session has expired anyway. Sessions issued after the
 // call (a new login) are not affected. The error matches ErrNoRevoker when
-// no Revoker is configured and ErrRevokeFault when the store fails.
+// no Revoker is configured, revoke.ErrInvalidArgument for an empty
+// subject, and ErrRevokeFault when the store fails.
 func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	if m.cfg.Revoker == nil {
 		return ErrNoRevoker
@@ -101,10 +102,14 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	now := m.cfg.Now()
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
 	defer cancel()
-	if err := m.cfg.Revoker.RevokeSubject(ctx, subject, now, now.Add(m.cfg.AbsoluteTimeout+m.cfg.ClockSkew)); err != nil {
-		return fmt.Errorf("%w: %w", ErrRevokeFault, err)
+	err := m.cfg.Revoker.RevokeSubject(ctx, subject, now, now.Add(m.cfg.AbsoluteTimeout+m.cfg.ClockSkew))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, revoke.ErrInvalidArgument):
+		return fmt.Errorf("middleware: %w", err) // a caller bug, not a store fault
 	}
-	return nil
+	return fmt.Errorf("%w: %w", ErrRevokeFault, err)
 }
 
 // From returns the session of r. The error matches ErrNoMiddleware (never

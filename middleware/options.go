@@ -119,7 +119,10 @@ type Options struct {
 	// Legacy, if set, is tried once on a session cookie that fails to open
 	// in the native format (malformed or unauthentic, not expired). Its
 	// values become a new session (new id, issued now) that is re-sealed in
-	// the native format on that response. Default nil.
+	// the native format on that response; a "_flash" list (gorilla/sessions'
+	// flashes) becomes the session's flashes. A value that does not encode
+	// as JSON leaves the request with no session, and OnInvalid is told
+	// (ErrValue). Default nil.
 	Legacy LegacyDecoder
 
 	// OnInvalid, if set, is told why a request's session cookie was

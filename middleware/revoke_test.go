@@ -122,6 +122,9 @@ func TestRevocation(t *testing.T) {
 			t.Fatalf("revoked session came back: %q", got)
 		}
 	})
+	if err := m.RevokeSubject(context.Background(), ""); !errors.Is(err, revoke.ErrInvalidArgument) || errors.Is(err, middleware.ErrRevokeFault) {
+		t.Fatalf("RevokeSubject(\"\") = %v", err)
+	}
 	if len(rec.faults) != 0 {
 		t.Fatalf("faults %v", rec.faults)
 	}

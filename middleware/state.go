@@ -195,12 +195,28 @@ func (st *state) invalid(err error) {
 	}
 }
 
+// legacyFlashKey is where gorilla/sessions keeps flashes.
+const legacyFlashKey = "_flash"
+
 // legacy turns a cookie of an older library into a new session.
 func (st *state) legacy(value string) {
 	vals, err := st.m.cfg.Legacy.DecodeLegacy(st.m.name, value)
 	if err != nil {
 		st.invalid(fmt.Errorf("%w: legacy cookie: %w", cookie.ErrInvalid, err))
 		return
+	}
+	// gorilla/sessions keeps flashes under "_flash": they become flashes.
+	var flashes []json.RawMessage
+	if fl, ok := vals[legacyFlashKey].([]any); ok {
+		for _, f := range fl {
+			raw, err := json.Marshal(f)
+			if err != nil {
+				st.invalid(fmt.Errorf("%w: legacy flash: %w", ErrValue, err))
+				return
+			}
+			flashes = append(flashes, raw)
+		}
+		delete(vals, legacyFlashKey)
 	}
 	data := make(map[string]json.RawMessage, len(vals))
 	for k, v := range vals {
@@ -212,7 +228,7 @@ func (st *state) legacy(value string) {
 		data[k] = raw
 	}
 	st.mat = true
-	st.data = data
+	st.data, st.flashes = data, flashes
 	st.id = newID()
 	st.issuedAt = st.m.now()
 	st.dirty = true
