@@ -11,6 +11,7 @@ import (
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
+	"github.com/cookieseal/cookieseal/rotate"
 )
 
 // Every expiry rule, with an injected clock. Idle 1h, absolute 4h, refresh
@@ -240,4 +241,57 @@ func TestBrowserSessionRefreshHasNoLifetime(t *testing.T) {
 	if w.Body.String() != "v" || line == "" || strings.Contains(line, "Max-Age") || strings.Contains(line, "Expires") {
 		t.Fatalf("%q, Set-Cookie %q", w.Body.String(), line)
 	}
+}
+
+// The full rotation cycle through rotate.Holder, as production runs it:
+// add a key, promote it after the rollout delay, and every session sealed
+// under the old primary is re-sealed on its next request.
+func TestRotationThroughHolder(t *testing.T) {
+	clk := newClock()
+	kr, err := keyring.Generate(clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := rotate.NewHolder(kr)
+	m := newManager(t, holder, middleware.Options{Now: clk.Now, IdleTimeout: 24 * time.Hour, RefreshAfter: 12 * time.Hour})
+	h := m.Handler(app(t))
+	j := jar{}
+	j.update(do(t, h, "GET", "/set?k=v"))
+	oldKey := kr.Primary().ID
+
+	set, added, err := rotate.Add(kr.Set(), clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder.Store(mustKeyring(t, set))
+	if w := do(t, h, "GET", "/get?k=k", j.list()...); w.Body.String() != "v" || len(w.Result().Cookies()) != 0 {
+		t.Fatal("adding a decrypt-only key changed the session")
+	}
+	clk.Advance(time.Hour + time.Minute) // the default rollout delay
+	set, err = rotate.Promote(set, added.ID, clk.Now(), rotate.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder.Store(mustKeyring(t, set))
+	w := do(t, h, "GET", "/get?k=k", j.list()...)
+	c := setCookies(w)["session"]
+	if w.Body.String() != "v" || c == nil {
+		t.Fatalf("after promotion: %q, %v", w.Body.String(), w.Header().Values("Set-Cookie"))
+	}
+	codec, err := cookie.New(holder, "session", cookie.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, meta, err := codec.Open(c.Value); err != nil || meta.KeyID != added.ID || meta.KeyID == oldKey {
+		t.Fatalf("re-sealed under %d (%v), want %d", meta.KeyID, err, added.ID)
+	}
+}
+
+func mustKeyring(t *testing.T, set keyring.Set) *keyring.Keyring {
+	t.Helper()
+	kr, err := keyring.New(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
 }
