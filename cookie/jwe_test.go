@@ -662,3 +662,51 @@ func TestJWEHeaderMutations(t *testing.T) {
 		t.Fatal("no mutation was accepted; the generator is broken")
 	}
 }
+
+// countingProvider counts how often the keyring is asked for, which Open
+// only does once a value has passed every check that needs no key.
+type countingProvider struct {
+	kr *keyring.Keyring
+	n  int
+}
+
+func (p *countingProvider) Keyring() *keyring.Keyring { p.n++; return p.kr }
+
+// TestJWERefusedBeforeAnyKeyWork checks that oversized, compressed,
+// critical and off-list values are refused before the keyring is even
+// consulted, let alone a key derived or a byte decrypted.
+func TestJWERefusedBeforeAnyKeyWork(t *testing.T) {
+	kr := testKeyring(t)
+	p := &countingProvider{kr: kr}
+	c, err := NewJWE(p, "session", Options{Now: (&clock{t0}).now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iat := `,"iat":1795428000,"rat":1795428000}`
+	// A deflate bomb: 3000 encoded bytes that would inflate to megabytes.
+	bomb := sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A256GCM","kid":"1","zip":"DEF"`+iat, bytes.Repeat([]byte{0}, 2000))
+	for _, tc := range []struct {
+		name, value string
+		want        error
+	}{
+		{"zip bomb", bomb, ErrInvalid},
+		{"oversized", strings.Repeat("A", DefaultMaxValueSize+1), ErrTooLarge},
+		{"crit", sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A256GCM","kid":"1","crit":["x"]`+iat, nil), ErrInvalid},
+		{"alg A256KW", sealRawJWE(t, kr, "session", 1, 0, `{"alg":"A256KW","enc":"A256GCM","kid":"1"`+iat, nil), ErrInvalid},
+		{"enc A128GCM", sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A128GCM","kid":"1"`+iat, nil), ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p.n = 0
+			if _, _, err := c.Open(tc.value); !errors.Is(err, tc.want) {
+				t.Fatalf("Open = %v, want %v", err, tc.want)
+			}
+			if p.n != 0 {
+				t.Fatalf("the keyring was consulted %d times", p.n)
+			}
+		})
+	}
+	p.n = 0
+	if _, _, err := c.Open(sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A256GCM","kid":"1"`+iat, nil)); err != nil || p.n != 1 {
+		t.Fatalf("control: %v, keyring consulted %d times", err, p.n)
+	}
+}
