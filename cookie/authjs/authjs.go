@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -212,8 +213,10 @@ func (r *Reader) Open(token string) (Claims, error) {
 
 // OpenRequest finds the session token in r's cookies, joining the chunks
 // <name>.0, <name>.1, … that Auth.js writes for a token over ChunkSize,
-// and opens it with the keys for that cookie name. It returns ErrNoToken
-// when the request carries no session cookie; other errors match
+// and opens it with the keys for that cookie name. As Auth.js's getToken,
+// a request with no session cookie may carry the token in an
+// "Authorization: Bearer" header instead (URL-encoded). It returns
+// ErrNoToken when the request carries neither; other errors match
 // ErrInvalid or ErrExpired.
 func (r *Reader) OpenRequest(req *http.Request) (Claims, error) {
 	cookies := req.Cookies()
@@ -235,6 +238,18 @@ func (r *Reader) OpenRequest(req *http.Request) (Claims, error) {
 			}
 		}
 	}
+	if !found && firstErr == nil {
+		// As Auth.js's getToken: with no session cookie, a token may come
+		// as "Authorization: Bearer <token, URL-encoded>".
+		if token, ok := bearer(req); ok {
+			found = true
+			c, err := r.open(token, "")
+			if err == nil {
+				return c, nil
+			}
+			firstErr = err
+		}
+	}
 	if firstErr != nil {
 		return Claims{}, firstErr
 	}
@@ -242,6 +257,17 @@ func (r *Reader) OpenRequest(req *http.Request) (Claims, error) {
 		return Claims{}, ErrNoToken
 	}
 	return Claims{}, ErrInvalid
+}
+
+// bearer returns the URL-decoded token of an "Authorization: Bearer"
+// header.
+func bearer(req *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(req.Header.Get("Authorization"), " ")
+	if !ok || scheme != "Bearer" || tok == "" {
+		return "", false
+	}
+	t, err := url.PathUnescape(tok)
+	return t, err == nil
 }
 
 // tokens returns the candidate tokens for one cookie name: the joined

@@ -323,3 +323,36 @@ func TestNoKeyMaterialPrinted(t *testing.T) {
 		t.Fatalf("error: %v", err)
 	}
 }
+
+func TestAuthjsBearer(t *testing.T) {
+	vs := loadVectors(t)
+	v := vs.Vectors[0]
+	r := newReader(t, []string{vs.Secret}, Options{Now: at(v.IAT + 60)})
+	for _, tc := range []struct {
+		name, header string
+		cookie       string
+		want         error
+	}{
+		{"bearer", "Bearer " + v.Token, "", nil},
+		{"bearer, URL-encoded", "Bearer " + strings.ReplaceAll(v.Token, ".", "%2E"), "", nil},
+		{"bearer, tampered", "Bearer " + v.Token[:len(v.Token)-2] + "AA", "", ErrInvalid},
+		{"bearer, bad escape", "Bearer %zz", "", ErrNoToken},
+		{"other scheme", "Basic " + v.Token, "", ErrNoToken},
+		{"a cookie wins over the header", "Bearer " + v.Token, "garbage", ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("Authorization", tc.header)
+			if tc.cookie != "" {
+				req.AddCookie(&http.Cookie{Name: v.CookieName, Value: tc.cookie})
+			}
+			c, err := r.OpenRequest(req)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("OpenRequest = %v, want %v", err, tc.want)
+			}
+			if err == nil && c.Subject != "user-42" {
+				t.Fatalf("claims %+v", c)
+			}
+		})
+	}
+}
