@@ -18,7 +18,8 @@
 // cookies <name>.0, <name>.1, …, which OpenRequest joins back. The token's
 // "alg" is "dir" and its "enc" is "A256CBC-HS512" (Auth.js writes it) or
 // "A256GCM" (Auth.js also reads it); anything else, and any "zip" or
-// "crit" header, is refused.
+// "crit" header, is refused. As Auth.js's getToken, a request without a
+// session cookie may carry the token as "Authorization: Bearer <token>".
 //
 // The key is Auth.js's own derivation (getDerivedEncryptionKey in
 // @auth/core's jwt.ts): HKDF-SHA256 of the secret with the cookie name as
