@@ -23,6 +23,10 @@
 // add, and remove and disable wait until no cookie sealed under the key
 // can be valid. -emergency turns a guard off for a leaked key, and
 // emergency-replace removes a leaked key and replaces it in one write.
+// The guards' durations default to $COOKIESEAL_ROLLOUT_DELAY,
+// $COOKIESEAL_MAX_SESSION_AGE and $COOKIESEAL_CLOCK_SKEW when set (else
+// 1h, 168h and 30s); set them once for a fleet whose sessions live longer
+// than seven days, or every removal could come too soon.
 //
 // inspect warns on standard error that it handles secrets. It prints the
 // header and payload of an authentic value as JSON; for an expired one it

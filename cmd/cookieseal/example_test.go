@@ -36,6 +36,11 @@ func Example_keysList() {
 		panic(err)
 	}
 	now := func() time.Time { return day0.Add(20*24*time.Hour + 30*time.Minute) }
+	// The guards' defaults may come from the environment; the example
+	// shows the built-in ones.
+	for _, v := range []string{"COOKIESEAL_ROLLOUT_DELAY", "COOKIESEAL_MAX_SESSION_AGE", "COOKIESEAL_CLOCK_SKEW"} {
+		os.Unsetenv(v)
+	}
 	run([]string{"keys", "list", "-file", file}, nil, os.Stdout, os.Stderr, now)
 	// Output:
 	// ID  STATUS        ADDED                 PROMOTED              DEMOTED               NOTE
@@ -43,4 +48,5 @@ func Example_keysList() {
 	// 22  primary       2026-11-10T00:00:00Z  2026-11-11T00:00:00Z  -                     seals new cookies
 	// 33  decrypt-only  2026-11-21T00:00:00Z  -                     -                     rolling out; promotable at 2026-11-21T01:00:01Z
 	// epoch keys: off
+	// guards: rollout-delay 1h0m0s, max-session-age 168h0m0s, skew 30s
 }

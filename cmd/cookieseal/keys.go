@@ -87,19 +87,47 @@ type policyFlags struct {
 	emergency             bool
 }
 
+// Environment variables that set the guards' flag defaults, so that a
+// fleet's operators need not repeat them on every step.
+const (
+	envRolloutDelay  = "COOKIESEAL_ROLLOUT_DELAY"
+	envMaxSessionAge = "COOKIESEAL_MAX_SESSION_AGE"
+	envClockSkew     = "COOKIESEAL_CLOCK_SKEW"
+)
+
 // addPolicyFlags defines -rollout-delay and, if drain, -max-session-age
-// and -skew, and -emergency if emergencyDoc is set.
-func addPolicyFlags(fs *flag.FlagSet, drain bool, emergencyDoc string) *policyFlags {
-	p := &policyFlags{maxAge: rotate.DefaultMaxSessionAge, skew: rotate.DefaultClockSkew}
-	fs.DurationVar(&p.rollout, "rollout-delay", rotate.DefaultRolloutDelay, "how long a key set change takes to reach every instance")
+// and -skew, and -emergency if emergencyDoc is set. Their defaults come
+// from the environment when set there.
+func (e *env) addPolicyFlags(fs *flag.FlagSet, drain bool, emergencyDoc string) (*policyFlags, error) {
+	p := &policyFlags{}
+	defaults := []struct {
+		dst *time.Duration
+		env string
+		def time.Duration
+	}{
+		{&p.rollout, envRolloutDelay, rotate.DefaultRolloutDelay},
+		{&p.maxAge, envMaxSessionAge, rotate.DefaultMaxSessionAge},
+		{&p.skew, envClockSkew, rotate.DefaultClockSkew},
+	}
+	for _, d := range defaults {
+		*d.dst = d.def
+		if v := e.getenv(d.env); v != "" {
+			dur, err := time.ParseDuration(v)
+			if err != nil {
+				return nil, usagef("environment variable %s: %v", d.env, err)
+			}
+			*d.dst = dur
+		}
+	}
+	fs.DurationVar(&p.rollout, "rollout-delay", p.rollout, "how long a key set change takes to reach every instance ($"+envRolloutDelay+")")
 	if drain {
-		fs.DurationVar(&p.maxAge, "max-session-age", rotate.DefaultMaxSessionAge, "the longest AbsoluteTimeout of any codec using the key set")
-		fs.DurationVar(&p.skew, "skew", rotate.DefaultClockSkew, "the codecs' clock-skew allowance")
+		fs.DurationVar(&p.maxAge, "max-session-age", p.maxAge, "the longest AbsoluteTimeout of any codec using the key set ($"+envMaxSessionAge+")")
+		fs.DurationVar(&p.skew, "skew", p.skew, "the codecs' clock-skew allowance ($"+envClockSkew+")")
 	}
 	if emergencyDoc != "" {
 		fs.BoolVar(&p.emergency, "emergency", false, emergencyDoc)
 	}
-	return p
+	return p, nil
 }
 
 func (p *policyFlags) policy() (rotate.Policy, error) {
@@ -185,7 +213,10 @@ func (e *env) keysAdd(args []string) error {
 	fs := e.newFlags("keys add", "keys add -file FILE [-rollout-delay D]")
 	var kf keyFlags
 	kf.add(fs, false)
-	pf := addPolicyFlags(fs, false, "")
+	pf, err := e.addPolicyFlags(fs, false, "")
+	if err != nil {
+		return err
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -215,7 +246,10 @@ func (e *env) keysPromote(step string, args []string) error {
 	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-rollout-delay D] [-emergency]")
 	var kf keyFlags
 	kf.add(fs, true)
-	pf := addPolicyFlags(fs, true, "EMERGENCY (a leaked key): promote before the roll-out delay; instances that have not loaded the key reject its cookies until they do")
+	pf, err := e.addPolicyFlags(fs, true, "EMERGENCY (a leaked key): promote before the roll-out delay; instances that have not loaded the key reject its cookies until they do")
+	if err != nil {
+		return err
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -252,7 +286,10 @@ func (e *env) keysRetire(step string, args []string) error {
 	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-max-session-age D] [-rollout-delay D] [-emergency]")
 	var kf keyFlags
 	kf.add(fs, true)
-	pf := addPolicyFlags(fs, true, "EMERGENCY (a leaked key): "+step+" the key while its cookies may be valid; those sessions end at once")
+	pf, err := e.addPolicyFlags(fs, true, "EMERGENCY (a leaked key): "+step+" the key while its cookies may be valid; those sessions end at once")
+	if err != nil {
+		return err
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -344,7 +381,10 @@ func (e *env) keysList(args []string) error {
 	fs := e.newFlags("keys list", "keys list -file FILE [-json] [-rollout-delay D] [-max-session-age D]")
 	var kf keyFlags
 	kf.add(fs, false)
-	pf := addPolicyFlags(fs, true, "")
+	pf, err := e.addPolicyFlags(fs, true, "")
+	if err != nil {
+		return err
+	}
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -412,6 +452,7 @@ func (e *env) keysList(args []string) error {
 	} else {
 		fmt.Fprintln(e.stdout, "epoch keys: off")
 	}
+	fmt.Fprintf(e.stdout, "guards: rollout-delay %v, max-session-age %v, skew %v\n", pol.RolloutDelay, pol.MaxSessionAge, pol.ClockSkew)
 	return nil
 }
 

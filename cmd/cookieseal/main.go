@@ -26,6 +26,7 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	now            func() time.Time
+	getenv         func(string) string
 }
 
 // usageError is a bad command line: exit status 2.
@@ -61,7 +62,7 @@ Run "cookieseal <command> -h" for a command's flags.
 
 // run is the whole program: it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, now: now}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, now: now, getenv: os.Getenv}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, topUsage)
 		return exitUsage

@@ -187,6 +187,36 @@ func TestEmergencyReplace(t *testing.T) {
 	}
 }
 
+func TestPolicyFromEnvironment(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys.json")
+	first := firstID(t, runAt(t, t0, "", "keygen", "-out", file).stdout)
+	second := firstID(t, runAt(t, t0, "", "keys", "add", "-file", file).stdout)
+	t.Setenv("COOKIESEAL_ROLLOUT_DELAY", "10m")
+	if r := runAt(t, t0.Add(11*time.Minute), "", "keys", "promote", "-file", file, "-id", second); r.code != exitOK {
+		t.Fatalf("promote after the roll-out delay from the environment: %+v", r)
+	}
+	t.Setenv("COOKIESEAL_MAX_SESSION_AGE", "30m")
+	at := t0.Add(11*time.Minute + 10*time.Minute + 30*time.Minute + 30*time.Second)
+	r := runAt(t, at, "", "keys", "list", "-file", file)
+	if !strings.Contains(r.stdout, "max-session-age 30m0s") || !strings.Contains(r.stdout, "removable at") {
+		t.Fatalf("list: %+v", r)
+	}
+	if r := runAt(t, at, "", "keys", "remove", "-file", file, "-id", first); r.code != exitFail {
+		t.Fatalf("remove one second early: %+v", r)
+	}
+	if r := runAt(t, at.Add(time.Second), "", "keys", "remove", "-file", file, "-id", first); r.code != exitOK {
+		t.Fatalf("remove when drained: %+v", r)
+	}
+	// A flag still wins over the environment, and a bad value is a usage error.
+	if r := runAt(t, t0, "", "keys", "list", "-file", file, "-max-session-age", "1h"); !strings.Contains(r.stdout, "max-session-age 1h0m0s") {
+		t.Fatalf("flag over environment: %+v", r)
+	}
+	t.Setenv("COOKIESEAL_CLOCK_SKEW", "soon")
+	if r := runAt(t, t0, "", "keys", "list", "-file", file); r.code != exitUsage || !strings.Contains(r.stderr, "COOKIESEAL_CLOCK_SKEW") {
+		t.Fatalf("bad environment: %+v", r)
+	}
+}
+
 func TestKeygen(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "keys.json")
