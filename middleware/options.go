@@ -23,8 +23,8 @@ const (
 	maxCookieLine = 4096
 )
 
-// LegacyDecoder reads a session cookie written by an older library (see
-// cookie.Gorilla… for gorilla/sessions).
+// LegacyDecoder reads a session cookie written by an older library;
+// cookie.Gorilla reads gorilla/sessions' CookieStore cookies.
 type LegacyDecoder interface {
 	// DecodeLegacy returns the values of a legacy cookie value of the named
 	// cookie, or an error when it is not a valid, unexpired legacy cookie.

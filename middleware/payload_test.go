@@ -143,3 +143,15 @@ func TestParseIntExact(t *testing.T) {
 		})
 	}
 }
+
+func TestPlainStringByteTable(t *testing.T) {
+	if len(plainStringByte) != 256 {
+		t.Fatalf("table has %d entries", len(plainStringByte))
+	}
+	for c := range 256 {
+		want := c >= 0x20 && c != '"' && c != '\\'
+		if got := plainStringByte[c] == 1; got != want {
+			t.Fatalf("byte %#x: %v, want %v", c, got, want)
+		}
+	}
+}
