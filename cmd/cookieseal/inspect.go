@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,8 +16,15 @@ import (
 )
 
 // maxInput bounds what inspect reads from standard input: a Cookie header
-// line is at most a few kilobytes.
-const maxInput = 64 << 10
+// line, chunk cookies included, is at most a few tens of kilobytes.
+const maxInput = 256 << 10
+
+// maxChunks and maxValue bound a value inspect joins from chunk cookies:
+// generous, since inspect debugs whatever a client sent.
+const (
+	maxChunks = 64
+	maxValue  = 1 << 20
+)
 
 // inspected is inspect's JSON output. The header appears only for an
 // authentic value.
@@ -38,7 +46,7 @@ func (e *env) inspect(args []string) error {
 	fs := e.newFlags("inspect", "inspect -file FILE -name COOKIE [-value VALUE] [-idle D] [-absolute D] [-skew D] [-format native|jwe]")
 	file := fs.String("file", "", "the key set file (required)")
 	name := fs.String("name", "", "the cookie's name, which is its purpose (required)")
-	value := fs.String("value", "", "the cookie value; without it, read from standard input a value or a Cookie header")
+	value := fs.String("value", "", "the cookie value; without it, read from standard input a value or a Cookie header (chunk cookies NAME.0, NAME.1, … are joined)")
 	idle := fs.Duration("idle", cookie.DefaultIdleTimeout, "the codec's IdleTimeout")
 	absolute := fs.Duration("absolute", cookie.DefaultAbsoluteTimeout, "the codec's AbsoluteTimeout")
 	skew := fs.Duration("skew", cookie.DefaultClockSkew, "the codec's ClockSkew")
@@ -80,6 +88,9 @@ func (e *env) inspect(args []string) error {
 		return err
 	}
 	opts := cookie.Options{IdleTimeout: *idle, AbsoluteTimeout: *absolute, ClockSkew: *skew, Now: e.now}
+	if len(v) > cookie.DefaultMaxValueSize && len(v) <= maxValue {
+		opts.MaxValueSize = len(v) // a value joined from chunks
+	}
 	sealer, err := cookie.NewSealer(f, kr, *name, opts)
 	if err != nil {
 		return usageError{msg: err.Error()}
@@ -163,6 +174,15 @@ func readValue(r io.Reader, name string) (string, error) {
 	cs, err := http.ParseCookie(s)
 	if err != nil {
 		return "", usagef("standard input is neither a cookie value nor a Cookie header")
+	}
+	// As the session manager reads: chunks name.0, name.1, … first, then
+	// the plain cookie.
+	joined, n, err := cookie.Join(cs, name, maxChunks, maxValue)
+	switch {
+	case err == nil:
+		return joined, nil
+	case !errors.Is(err, cookie.ErrNoChunks):
+		return "", fmt.Errorf("the %d chunk cookies of %q do not join: %w", n, name, err)
 	}
 	var found []string
 	for _, c := range cs {

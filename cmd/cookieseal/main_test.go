@@ -392,6 +392,44 @@ func TestInspect(t *testing.T) {
 		})
 	}
 
+	t.Run("chunk cookies", func(t *testing.T) {
+		big := sealAtSize(t, kr, t0, "session", 6000)
+		parts, err := cookie.Split(big, 3000, cookie.DefaultMaxChunks)
+		if err != nil || len(parts) < 2 {
+			t.Fatalf("Split: %d parts, %v", len(parts), err)
+		}
+		var hdr []string
+		for i, p := range parts {
+			hdr = append(hdr, cookie.ChunkName("session", i)+"="+p)
+		}
+		r := runAt(t, t0, "Cookie: "+strings.Join(hdr, "; "), "inspect", "-file", file, "-name", "session")
+		if r.code != exitOK || !strings.Contains(r.stdout, `"status": "valid"`) {
+			t.Fatalf("%+v", r)
+		}
+		gap := "Cookie: " + hdr[0] + "; " + cookie.ChunkName("session", 2) + "=x"
+		if r := runAt(t, t0, gap, "inspect", "-file", file, "-name", "session"); r.code != exitFail || !strings.Contains(r.stderr, "do not join") {
+			t.Fatalf("chunks with a gap: %+v", r)
+		}
+	})
+
+	t.Run("jwe", func(t *testing.T) {
+		j, err := cookie.NewJWE(kr, "session", cookie.Options{Now: func() time.Time { return t0 }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jv, err := j.Seal([]byte(`{"sub":"ada"}`), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := runAt(t, t0, jv, "inspect", "-file", file, "-name", "session", "-format", "jwe")
+		if r.code != exitOK || !strings.Contains(r.stdout, `"format": "jwe"`) || !strings.Contains(r.stdout, `"sub": "ada"`) {
+			t.Fatalf("%+v", r)
+		}
+		if r := runAt(t, t0, jv, "inspect", "-file", file, "-name", "session"); r.code != exitFail {
+			t.Fatalf("a JWE value read as native: %+v", r)
+		}
+	})
+
 	stdinErrors := []struct{ name, stdin, msg string }{
 		{"empty stdin", "", "no cookie value"},
 		{"no such cookie in the header", "Cookie: a=1; b=2", "no cookie named"},
@@ -405,6 +443,20 @@ func TestInspect(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sealAtSize seals a JSON payload that makes a value of about n bytes.
+func sealAtSize(t *testing.T, kr *keyring.Keyring, now time.Time, name string, n int) string {
+	t.Helper()
+	c, err := cookie.New(kr, name, cookie.Options{Now: func() time.Time { return now }, MaxValueSize: 2 * n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.Seal([]byte(`{"pad":"`+strings.Repeat("x", n*3/4-100)+`"}`), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // A value from an epoch older than any valid value's fails the epoch
