@@ -42,9 +42,11 @@
 // the session changed, a refresh is due (RefreshAfter), the cookie was
 // sealed under a key or epoch that is no longer current (rotation), or a
 // bad cookie must be cleared. A change made after the response started
-// returns ErrResponseStarted. Every response that writes a cookie carries
-// Vary: Cookie and Cache-Control: no-cache="Set-Cookie", so no shared cache
-// hands one user's cookie to another. The wrapper keeps
+// returns ErrResponseStarted. Every response whose handler touched the
+// session carries Vary: Cookie, and every one that writes a cookie also
+// Cache-Control: no-cache="Set-Cookie" (added to the handler's own
+// directives), so no shared cache hands one user's page or cookie to
+// another. The wrapper keeps
 // http.ResponseController (Flush, Hijack, deadlines) and io.ReaderFrom
 // working.
 //

@@ -255,11 +255,11 @@ func (m *Manager) baseCookie(name, value string) http.Cookie {
 // cache stores the Set-Cookie for other users: Vary: Cookie, and a
 // no-cache="Set-Cookie" directive added to whatever Cache-Control the
 // handler chose (a cache that does not know the qualified form treats it
-// as plain no-cache, which is safe too).
+// as plain no-cache, which is safe too). no-cache="Set-Cookie" rather than
+// private or no-store: the handler's own caching of the body stays as it
+// chose, and only the cookie is kept out of shared caches.
 func noStoreCookie(h http.Header) {
-	if !headerHasToken(h, "Vary", "cookie") && !headerHasToken(h, "Vary", "*") {
-		h.Add("Vary", "Cookie")
-	}
+	varyCookie(h)
 	cc := h.Get("Cache-Control")
 	switch {
 	case cc == "":
@@ -268,6 +268,13 @@ func noStoreCookie(h http.Header) {
 		strings.Contains(strings.ToLower(cc), `no-cache="set-cookie"`):
 	default:
 		h.Set("Cache-Control", cc+`, no-cache="Set-Cookie"`)
+	}
+}
+
+// varyCookie adds Vary: Cookie unless the response already varies on it.
+func varyCookie(h http.Header) {
+	if !headerHasToken(h, "Vary", "cookie") && !headerHasToken(h, "Vary", "*") {
+		h.Add("Vary", "Cookie")
 	}
 }
 

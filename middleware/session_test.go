@@ -506,3 +506,31 @@ func TestSessionConcurrentInOneRequest(t *testing.T) {
 		t.Fatal("no cookie")
 	}
 }
+
+// A handler that looked at the session varies by Cookie even when it
+// writes no cookie; one that did not, does not.
+func TestVaryCookieOnRead(t *testing.T) {
+	m := newManager(t, testKeyring(t), middleware.Options{})
+	h := m.Handler(app(t))
+	c := setCookies(do(t, h, "GET", "/set?k=v"))["session"]
+	tests := []struct {
+		name, path string
+		cookies    []*http.Cookie
+		want       string
+	}{
+		{"read with session", "/get?k=k", []*http.Cookie{c}, "Cookie"},
+		{"read without session", "/get?k=k", nil, "Cookie"},
+		{"untouched", "/none", []*http.Cookie{c}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := do(t, h, "GET", tt.path, tt.cookies...)
+			if got := strings.Join(w.Header().Values("Vary"), ","); got != tt.want {
+				t.Fatalf("Vary %q, want %q", got, tt.want)
+			}
+			if len(w.Result().Cookies()) != 0 || w.Header().Get("Cache-Control") != "" {
+				t.Fatalf("cookie headers on a read: %v", w.Header())
+			}
+		})
+	}
+}

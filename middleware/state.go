@@ -63,8 +63,11 @@ func (st *state) begin(m *Manager, s *Session, w http.ResponseWriter, r *http.Re
 	st.w = writer{ResponseWriter: w, st: st}
 }
 
-// reset clears the state for reuse; buffers keep their capacity.
+// reset clears the state for reuse; buffers keep their capacity. The
+// decrypted payload is wiped, so no session's plaintext lingers in the
+// pool.
 func (st *state) reset() {
+	clear(st.buf[:cap(st.buf)])
 	buf := st.buf[:0]
 	if cap(buf) > 64<<10 {
 		buf = nil
@@ -317,6 +320,9 @@ func (st *state) commit() error {
 	}
 	m := st.m
 	h := st.w.ResponseWriter.Header()
+	// The handler looked at the session, so the response may depend on
+	// the Cookie header: shared caches must key on it.
+	varyCookie(h)
 	switch {
 	case st.dirty:
 		st.ensure()
