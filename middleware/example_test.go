@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -106,4 +107,37 @@ func ExampleManager_RevokeSubject() {
 	fmt.Println(sessions.RevokeSubject(context.Background(), "user-42"))
 	// Output:
 	// middleware: no Revoker configured
+}
+
+func ExampleNew() {
+	kr, _ := keyring.Generate(time.Now())
+	// Unsafe or impossible configurations are refused at construction.
+	_, err := middleware.New(kr, "__Host-session", middleware.Options{Domain: "example.com"})
+	fmt.Println(err)
+	_, err = middleware.New(kr, "session", middleware.Options{SameSite: http.SameSiteNoneMode, InsecureNoSecure: true})
+	fmt.Println(err)
+	// Output:
+	// middleware: cookie "__Host-session": a __Host- cookie must not have a Domain
+	// middleware: cookie "session": SameSite=None needs Secure (browsers reject it otherwise)
+}
+
+func ExampleGet() {
+	kr, _ := keyring.Generate(time.Now())
+	sessions, _ := middleware.New(kr, "session", middleware.Options{})
+	type cart struct {
+		Items []string `json:"items"`
+		Total int64    `json:"total"`
+	}
+	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := middleware.From(r)
+		sess.Set("cart", cart{Items: []string{"tea"}, Total: 9007199254740993}) // 2^53+1: exact
+		c, ok, err := middleware.Get[cart](sess, "cart")
+		fmt.Println(c.Items, c.Total, ok, err)
+		_, _, err = middleware.Get[int](sess, "cart")
+		fmt.Println(errors.Is(err, middleware.ErrType))
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	// Output:
+	// [tea] 9007199254740993 true <nil>
+	// true
 }
