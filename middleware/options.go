@@ -129,12 +129,14 @@ type Options struct {
 	// rejected: errors matching cookie.ErrInvalid, cookie.ErrExpired,
 	// cookie.ErrTooLarge, ErrDuplicateCookie, ErrPayload or
 	// revoke.ErrRevoked. The request goes on with no session and the bad
-	// cookie is cleared. It must not use the session. Default nil.
+	// cookie is cleared. It runs in the goroutine that first touched the
+	// session, after the session's lock is released; keep it fast.
+	// Default nil.
 	OnInvalid func(r *http.Request, err error)
 	// OnFault, if set, is told of a system fault that the request survives:
 	// a revocation check that failed (the error matches ErrRevokeFault).
-	// It must not use the session. Default: log with slog.Default at
-	// error level.
+	// It runs like OnInvalid. Default: log with slog.Default at error
+	// level.
 	OnFault func(r *http.Request, err error)
 	// ErrorHandler handles a session that cannot be saved (for example a
 	// value too large for MaxValueSize × MaxChunks, or a key that cannot
