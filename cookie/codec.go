@@ -277,7 +277,7 @@ func (c *Codec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	n, err := b64.Decode(scratch[start:start+rawMax], src)
 	// encoding/base64 skips CR and LF; refuse them so that no value has
 	// a second spelling.
-	if err != nil || n < overhead || strings.ContainsAny(value, "\r\n") {
+	if err != nil || n < overhead || hasCRLF(value) {
 		return dst, Meta{}, fmt.Errorf("%w: malformed", ErrInvalid)
 	}
 	raw := scratch[start : start+n]
@@ -354,4 +354,11 @@ func (c *Codec) Deadline(m Meta) time.Time {
 		return idle
 	}
 	return abs
+}
+
+// hasCRLF reports whether s holds a CR or LF, which encoding/base64 would
+// skip. Two byte scans are an order of magnitude faster here than
+// strings.ContainsAny, which builds a set per call.
+func hasCRLF(s string) bool {
+	return strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, '\n') >= 0
 }

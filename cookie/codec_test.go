@@ -324,6 +324,22 @@ func TestNonCanonicalEncodingRefused(t *testing.T) {
 	}
 }
 
+// TestLineBreaksRefused: encoding/base64 skips CR and LF, so without an
+// explicit check a valid value with a line break inserted would open too,
+// giving one value two spellings.
+func TestLineBreaksRefused(t *testing.T) {
+	c := newCodec(t, testKeyring(t), "s", &clock{t0})
+	v := mustSeal(t, c, "payload")
+	for _, brk := range []string{"\r", "\n", "\r\n"} {
+		for _, at := range []int{0, len(v) / 2, len(v)} {
+			alt := v[:at] + brk + v[at:]
+			if _, _, err := c.Open(alt); !errors.Is(err, ErrInvalid) {
+				t.Errorf("%q at %d: err = %v, want ErrInvalid", brk, at, err)
+			}
+		}
+	}
+}
+
 type diffString string
 
 type textString string

@@ -243,7 +243,7 @@ func (c *JWECodec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	// encoding/base64 skips CR and LF; refuse them so that no value has
 	// a second spelling.
 	if !ok || ek != "" || len(h) > jweMaxHeaderLen || len(ivs) != jweIVLen || len(tags) != jweTagLen ||
-		strings.ContainsAny(value, "\r\n") {
+		hasCRLF(value) {
 		return dst, Meta{}, fmt.Errorf("%w: malformed JWE", ErrInvalid)
 	}
 	var hbuf [jweMaxHeader]byte
