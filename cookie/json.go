@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -12,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/cookieseal/cookieseal/internal/jsonexact"
 )
 
 // SealJSON encodes v as JSON and seals it. issuedAt is as for Seal.
@@ -77,19 +78,7 @@ func OpenJSON[T any](c *Codec, value string) (T, Meta, error) {
 // as json.Number when iface is set.
 func decodeJSON[T any](p []byte, iface bool) (T, error) {
 	var v T
-	var err error
-	if iface {
-		dec := json.NewDecoder(bytes.NewReader(p))
-		dec.UseNumber()
-		// Decode stops after one value; like Unmarshal, refuse anything
-		// but whitespace after it.
-		if err = dec.Decode(&v); err == nil && skipSpace(p, int(dec.InputOffset())) != len(p) {
-			err = errors.New("invalid data after the JSON value")
-		}
-	} else {
-		err = json.Unmarshal(p, &v)
-	}
-	if err != nil {
+	if err := jsonexact.Decode(p, &v, iface); err != nil {
 		var zero T
 		return zero, fmt.Errorf("%w: payload: %w", ErrInvalid, err)
 	}
@@ -107,34 +96,9 @@ func (c *Codec) typeInfo(t reflect.Type) *typeInfo {
 	if v, ok := c.types.Load(t); ok {
 		return v.(*typeInfo)
 	}
-	ti := &typeInfo{iface: typeHoldsInterface(t, map[reflect.Type]bool{}), plan: newJSONPlan(t)}
+	ti := &typeInfo{iface: jsonexact.HoldsInterface(t), plan: newJSONPlan(t)}
 	v, _ := c.types.LoadOrStore(t, ti)
 	return v.(*typeInfo)
-}
-
-func typeHoldsInterface(t reflect.Type, seen map[reflect.Type]bool) bool {
-	if seen[t] {
-		return false
-	}
-	seen[t] = true
-	if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
-		return true // custom decoding: be safe and keep numbers exact
-	}
-	switch t.Kind() {
-	case reflect.Interface:
-		return true
-	case reflect.Pointer, reflect.Slice, reflect.Array:
-		return typeHoldsInterface(t.Elem(), seen)
-	case reflect.Map:
-		return typeHoldsInterface(t.Key(), seen) || typeHoldsInterface(t.Elem(), seen)
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if typeHoldsInterface(t.Field(i).Type, seen) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // maxPlanFields bounds the fields of a struct with a fast path, so the
