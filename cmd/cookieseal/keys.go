@@ -167,6 +167,42 @@ func (k *keyFlags) check(withID bool) (uint32, error) {
 	return uint32(k.id), nil
 }
 
+// stepFlags are the flags of a keys step that edits or reads a file under
+// the lifecycle guards: -file, -id when the step names a key, and the
+// guards' settings.
+type stepFlags struct {
+	keyFlags
+	guards *policyFlags
+	withID bool
+}
+
+// newStepFlags defines a step's flags on fs; see addPolicyFlags for drain
+// and emergencyDoc. The caller may define more flags before parse.
+func (e *env) newStepFlags(fs *flag.FlagSet, withID, drain bool, emergencyDoc string) (*stepFlags, error) {
+	sf := &stepFlags{withID: withID}
+	sf.add(fs, withID)
+	guards, err := e.addPolicyFlags(fs, drain, emergencyDoc)
+	if err != nil {
+		return nil, err
+	}
+	sf.guards = guards
+	return sf, nil
+}
+
+// parse parses args and returns the key ID (0 for a step without -id) and
+// the guards' policy.
+func (sf *stepFlags) parse(fs *flag.FlagSet, args []string) (uint32, rotate.Policy, error) {
+	if err := parse(fs, args); err != nil {
+		return 0, rotate.Policy{}, err
+	}
+	id, err := sf.check(sf.withID)
+	if err != nil {
+		return 0, rotate.Policy{}, err
+	}
+	pol, err := sf.guards.policy()
+	return id, pol, err
+}
+
 // warnMode warns when a key set file is readable by anyone.
 func (e *env) warnMode(path string) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o007 != 0 {
@@ -211,19 +247,11 @@ func (e *env) update(path string, edit func(keyring.Set) (keyring.Set, error)) (
 
 func (e *env) keysAdd(args []string) error {
 	fs := e.newFlags("keys add", "keys add -file FILE [-rollout-delay D]")
-	var kf keyFlags
-	kf.add(fs, false)
-	pf, err := e.addPolicyFlags(fs, false, "")
+	kf, err := e.newStepFlags(fs, false, false, "")
 	if err != nil {
 		return err
 	}
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if _, err := kf.check(false); err != nil {
-		return err
-	}
-	pol, err := pf.policy()
+	_, pol, err := kf.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -244,24 +272,15 @@ func (e *env) keysAdd(args []string) error {
 
 func (e *env) keysPromote(step string, args []string) error {
 	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-rollout-delay D] [-emergency]")
-	var kf keyFlags
-	kf.add(fs, true)
-	pf, err := e.addPolicyFlags(fs, true, "EMERGENCY (a leaked key): promote before the roll-out delay; instances that have not loaded the key reject its cookies until they do")
+	kf, err := e.newStepFlags(fs, true, true, "EMERGENCY (a leaked key): promote before the roll-out delay; instances that have not loaded the key reject its cookies until they do")
 	if err != nil {
 		return err
 	}
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	id, err := kf.check(true)
+	id, pol, err := kf.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	pol, err := pf.policy()
-	if err != nil {
-		return err
-	}
-	if pf.emergency {
+	if kf.guards.emergency {
 		pol.EmergencySkipRolloutDelay = true
 		fmt.Fprintln(e.stderr, "cookieseal: EMERGENCY: skipping the roll-out delay; reload every instance now")
 	}
@@ -284,24 +303,15 @@ func (e *env) keysPromote(step string, args []string) error {
 
 func (e *env) keysRetire(step string, args []string) error {
 	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-max-session-age D] [-rollout-delay D] [-emergency]")
-	var kf keyFlags
-	kf.add(fs, true)
-	pf, err := e.addPolicyFlags(fs, true, "EMERGENCY (a leaked key): "+step+" the key while its cookies may be valid; those sessions end at once")
+	kf, err := e.newStepFlags(fs, true, true, "EMERGENCY (a leaked key): "+step+" the key while its cookies may be valid; those sessions end at once")
 	if err != nil {
 		return err
 	}
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	id, err := kf.check(true)
+	id, pol, err := kf.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	pol, err := pf.policy()
-	if err != nil {
-		return err
-	}
-	if pf.emergency {
+	if kf.guards.emergency {
 		pol.EmergencyRemove = true
 		fmt.Fprintf(e.stderr, "cookieseal: EMERGENCY: %s key %d even if its cookies may be valid; their sessions end\n", step, id)
 	}
@@ -379,20 +389,12 @@ type listedKey struct {
 
 func (e *env) keysList(args []string) error {
 	fs := e.newFlags("keys list", "keys list -file FILE [-json] [-rollout-delay D] [-max-session-age D]")
-	var kf keyFlags
-	kf.add(fs, false)
-	pf, err := e.addPolicyFlags(fs, true, "")
+	kf, err := e.newStepFlags(fs, false, true, "")
 	if err != nil {
 		return err
 	}
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if _, err := kf.check(false); err != nil {
-		return err
-	}
-	pol, err := pf.policy()
+	_, pol, err := kf.parse(fs, args)
 	if err != nil {
 		return err
 	}
