@@ -528,55 +528,9 @@ func makeJWEVectors(t *testing.T) []vector {
 }
 
 func TestJWEVectors(t *testing.T) {
-	dir := filepath.Join("testdata", "jwe")
-	if *updateVectors {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range makeJWEVectors(t) {
-			if err := os.WriteFile(filepath.Join(dir, v.name+".txt"), v.encode(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := len(makeJWEVectors(t)); len(files) < want {
-		t.Fatalf("found %d vector files in %s, want at least %d", len(files), dir, want)
-	}
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".txt")
-		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			v := parseVector(t, name, data)
-			set, err := keyring.ParseString(v.keys)
-			if err != nil {
-				t.Fatal(err)
-			}
-			kr, err := keyring.New(set)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := newJWE(t, kr, v.purpose, &clock{v.now})
-			p, _, err := c.Open(v.value)
-			want := map[string]error{"invalid": ErrInvalid, "expired": ErrExpired, "too large": ErrTooLarge}[v.expect]
-			switch {
-			case v.expect == "valid":
-				if err != nil || string(p) != v.payload {
-					t.Fatalf("Open = %q, %v; want %q", p, err, v.payload)
-				}
-			case want == nil:
-				t.Fatalf("unknown expectation %q", v.expect)
-			case !errors.Is(err, want):
-				t.Fatalf("Open error = %v, want %v", err, want)
-			}
-		})
-	}
+	runVectorFiles(t, filepath.Join("testdata", "jwe"), makeJWEVectors(t), func(kr *keyring.Keyring, purpose string, clk *clock) Sealer {
+		return newJWE(t, kr, purpose, clk)
+	})
 }
 
 // TestJWEVectorsAreCurrent checks that sealing with the fixed IV and clock
