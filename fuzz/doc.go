@@ -4,4 +4,12 @@
 //
 // Every target is seeded from the project's test data and fails if no
 // seed loads, so a moved file cannot silently empty the corpus.
+//
+// The formats other than the native one have targets of their own:
+// FuzzJWEOpen (cookie.JWECodec, seeded from cookie/testdata/jwe),
+// FuzzAuthjsOpen (cookie/authjs, seeded from its testdata),
+// FuzzGorillaDecode (cookie.Gorilla on any value) and FuzzGorillaGob
+// (cookie.Gorilla on authentic cookies holding any gob stream). Their
+// seeds include multi-kilobyte values, whose minimization can stall the
+// run for a minute: add -fuzzminimizetime 5s to keep fuzzing.
 package fuzz

@@ -21,10 +21,17 @@ const vectorKeys = "1:primary:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE,2:decr
 
 var vectorNow = time.Date(2026, 11, 23, 10, 30, 0, 0, time.UTC)
 
-// vectorValues returns the cookie values of cookie/testdata/v1, failing
-// the target if none loads.
-func vectorValues(f *testing.F) []string {
-	files, err := filepath.Glob("../cookie/testdata/v1/*.txt")
+// The vector directories the targets are seeded from.
+const (
+	v1Dir  = "../cookie/testdata/v1"
+	jweDir = "../cookie/testdata/jwe"
+)
+
+// vectorValues returns the cookie values of the vector files in dir
+// (cookie/testdata/v1 or cookie/testdata/jwe: a header, a blank line and
+// the value), failing the target if none loads.
+func vectorValues(f *testing.F, dir string) []string {
+	files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -41,13 +48,14 @@ func vectorValues(f *testing.F) []string {
 		out = append(out, strings.TrimSpace(string(value)))
 	}
 	if len(out) == 0 {
-		f.Fatal("no seeds loaded from ../cookie/testdata/v1")
+		f.Fatalf("no seeds loaded from %s", dir)
 	}
 	return out
 }
 
-func codec(f *testing.F) *cookie.Codec {
-	set, err := keyring.ParseString(vectorKeys)
+// vectorKeyring returns the keyring of a key set string such as vectorKeys.
+func vectorKeyring(f *testing.F, keys string) *keyring.Keyring {
+	set, err := keyring.ParseString(keys)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -55,10 +63,17 @@ func codec(f *testing.F) *cookie.Codec {
 	if err != nil {
 		f.Fatal(err)
 	}
-	c, err := cookie.New(kr, "session", cookie.Options{
-		IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour, ClockSkew: time.Second,
-		Now: func() time.Time { return vectorNow },
-	})
+	return kr
+}
+
+// vectorOptions are the options the vectors were made with, at vectorNow.
+var vectorOptions = cookie.Options{
+	IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour, ClockSkew: time.Second,
+	Now: func() time.Time { return vectorNow },
+}
+
+func codec(f *testing.F) *cookie.Codec {
+	c, err := cookie.New(vectorKeyring(f, vectorKeys), "session", vectorOptions)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -71,7 +86,7 @@ func codec(f *testing.F) *cookie.Codec {
 func FuzzOpen(f *testing.F) {
 	c := codec(f)
 	authentic := map[string]bool{}
-	for _, v := range vectorValues(f) {
+	for _, v := range vectorValues(f, v1Dir) {
 		f.Add(v)
 		if _, _, err := c.Open(v); err == nil {
 			authentic[v] = true
@@ -179,7 +194,7 @@ func refIndex(cookieName, name string) (int, bool) {
 // maxLen; duplicates, gaps and too many chunks are ErrInvalid, too long is
 // ErrTooLarge, no name.0 is ErrNoChunks.
 func FuzzJoin(f *testing.F) {
-	for k, v := range vectorValues(f) {
+	for k, v := range vectorValues(f, v1Dir) {
 		for _, size := range []int{1 + k, 64, 1000, 5000} {
 			pieces, err := cookie.Split(v, size, 1<<20)
 			if err != nil {
@@ -273,7 +288,7 @@ func FuzzJoin(f *testing.F) {
 // vectorPayloads returns the payloads of the valid vectors in
 // cookie/testdata/v1, failing the target if none loads.
 func vectorPayloads(f *testing.F) []string {
-	files, err := filepath.Glob("../cookie/testdata/v1/*.txt")
+	files, err := filepath.Glob(filepath.Join(v1Dir, "*.txt"))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -291,7 +306,7 @@ func vectorPayloads(f *testing.F) []string {
 		}
 	}
 	if len(out) == 0 {
-		f.Fatal("no payload seeds loaded from ../cookie/testdata/v1")
+		f.Fatalf("no payload seeds loaded from %s", v1Dir)
 	}
 	return out
 }
