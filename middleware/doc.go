@@ -107,6 +107,21 @@
 // is named Insecure…; InsecureNoSecure is for http://localhost
 // development only.
 //
+// # Cookie size
+//
+// A browser is only sure to keep a cookie whose whole Set-Cookie line
+// (name, value and attributes) fits in 4096 bytes, so by default a
+// session whose line would pass 4096 bytes, or whose sealed value passes
+// Options.MaxValueSize, fails to save with an error matching
+// cookie.ErrTooLarge (see Options.ErrorHandler). A long Domain or Path
+// leaves less room for the value; New refuses one that leaves no room
+// for even an empty session. With Options.MaxChunks above 1 a larger
+// session is spread over the cookies name.0, name.1, …, each cut so that
+// its own line fits too, and every response that writes the session
+// expires the session's cookie names it does not use, whether or not the
+// request carried them, so that two responses in flight at once cannot
+// leave a stale chunk behind.
+//
 // # Migrating from another library
 //
 // Options.Legacy takes a LegacyDecoder (see the cookie package's decoder

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,13 @@ type Manager struct {
 	cfg    config
 	states sync.Pool // *state
 	types  sync.Map  // reflect.Type → bool: may decoding create interface values
+
+	// With MaxChunks > 1: the chunk names, and the Set-Cookie lines that
+	// expire the plain cookie and each chunk, built once (they never
+	// change) for the writes that expire every unused cookie.
+	chunkNames  []string
+	clearPlain  string
+	clearChunks []string
 }
 
 // New returns a manager for the cookie name, sealed under the keyring that
@@ -50,7 +58,49 @@ func New(keys keyring.Provider, name string, opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("middleware: cookie %q: %w", name, err)
 	}
-	return &Manager{name: name, keys: keys, sealer: sealer, cfg: cfg}, nil
+	if err := fitsLine(keys, name, cfg); err != nil {
+		return nil, err
+	}
+	m := &Manager{name: name, keys: keys, sealer: sealer, cfg: cfg}
+	if cfg.MaxChunks > 1 {
+		m.clearPlain = m.clearLine(name)
+		m.chunkNames = make([]string, cfg.MaxChunks)
+		m.clearChunks = make([]string, cfg.MaxChunks)
+		for i := range m.chunkNames {
+			m.chunkNames[i] = cookie.ChunkName(name, i)
+			m.clearChunks[i] = m.clearLine(m.chunkNames[i])
+		}
+	}
+	return m, nil
+}
+
+// fitsLine refuses attributes so long that a Set-Cookie line of 4096
+// bytes has no room left for the smallest sealed session: a new, empty
+// one. Its size is measured by sealing one with a throwaway sealer (so
+// Usage hears nothing); a failure to seal (a key that cannot seal, a
+// MaxValueSize too small for any session) is left for the first save to
+// report, as before.
+func fitsLine(keys keyring.Provider, name string, cfg config) error {
+	probe, err := cookie.NewSealer(cfg.Format, keys, name, cookie.Options{
+		IdleTimeout:     cfg.IdleTimeout,
+		AbsoluteTimeout: cfg.AbsoluteTimeout,
+		ClockSkew:       cfg.ClockSkew,
+		MaxValueSize:    cfg.maxLen,
+		Now:             cfg.Now,
+	})
+	if err != nil {
+		return nil // New's own sealer was built with these options
+	}
+	minimal, err := probe.Seal(encodeEnvelope(nil, newID(), "", nil, nil), time.Time{})
+	if err != nil {
+		return nil // the first save reports it, as before
+	}
+	attrs := cfg.lineLen(len(name), 0, cfg.maxMaxAge())
+	if attrs+len(minimal) > maxCookieLine {
+		return fmt.Errorf("middleware: cookie %q: its name and attributes (Domain, Path, …) take %d of the %d bytes of a Set-Cookie line, leaving %d; the smallest sealed session needs %d: shorten Domain or Path",
+			name, attrs, maxCookieLine, max(maxCookieLine-attrs, 0), len(minimal))
+	}
+	return nil
 }
 
 // Name returns the cookie's name.
@@ -217,14 +267,23 @@ func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 
 // cookie building
 
-// setCookie adds a Set-Cookie for name with value, expiring at deadline
-// (a browser-session cookie when so configured).
-func (m *Manager) setCookie(h http.Header, name, value string, now, deadline time.Time) {
-	c := m.baseCookie(name, value)
+// maxAge is the Max-Age of a cookie set at now for a session ending at
+// deadline: whole seconds, at least 1. Unused for a browser-session
+// cookie.
+func (m *Manager) maxAge(now, deadline time.Time) int {
+	if m.cfg.BrowserSession {
+		return 0
+	}
+	return max(int(deadline.Sub(now)/time.Second), 1)
+}
+
+// setCookie adds a Set-Cookie for name with value and maxAge (from
+// Manager.maxAge; a browser-session cookie when so configured).
+func (m *Manager) setCookie(h http.Header, name, value string, now time.Time, maxAge int) {
+	c := m.cfg.baseCookie(name, value)
 	if !m.cfg.BrowserSession {
-		secs := int(deadline.Sub(now) / time.Second)
-		c.MaxAge = max(secs, 1)
-		c.Expires = now.Add(time.Duration(c.MaxAge) * time.Second).UTC()
+		c.MaxAge = maxAge
+		c.Expires = now.Add(time.Duration(maxAge) * time.Second).UTC()
 	}
 	h.Add("Set-Cookie", c.String())
 }
@@ -232,22 +291,33 @@ func (m *Manager) setCookie(h http.Header, name, value string, now, deadline tim
 // clearCookie adds a Set-Cookie that deletes name, with the same
 // attributes it was set with.
 func (m *Manager) clearCookie(h http.Header, name string) {
-	c := m.baseCookie(name, "")
-	c.MaxAge = -1
-	c.Expires = time.Unix(0, 0).UTC()
-	h.Add("Set-Cookie", c.String())
+	h.Add("Set-Cookie", m.clearLine(name))
 }
 
-func (m *Manager) baseCookie(name, value string) http.Cookie {
-	return http.Cookie{
-		Name:        name,
-		Value:       value,
-		Path:        m.cfg.Path,
-		Domain:      m.cfg.Domain,
-		Secure:      m.cfg.secure,
-		HttpOnly:    m.cfg.httpOnly,
-		SameSite:    m.cfg.SameSite,
-		Partitioned: m.cfg.Partitioned,
+// clearLine is the Set-Cookie line that deletes name.
+func (m *Manager) clearLine(name string) string {
+	c := m.cfg.baseCookie(name, "")
+	c.MaxAge = -1
+	c.Expires = time.Unix(0, 0).UTC()
+	return c.String()
+}
+
+// clearUnused expires the chunk cookies from index from on: with
+// chunking, every index up to MaxChunks-1 whether or not the request
+// carried it (another response in flight may have set it); and any other
+// chunk cookie of the name that the request carried (an index past
+// MaxChunks, or any index when chunking is off).
+func (m *Manager) clearUnused(h http.Header, carried []*http.Cookie, from int) {
+	for i := from; i < len(m.clearChunks); i++ {
+		h.Add("Set-Cookie", m.clearChunks[i])
+	}
+	if carried == nil {
+		return
+	}
+	for _, n := range cookie.StaleChunks(carried, m.name, from) {
+		if !slices.Contains(m.chunkNames, n) {
+			m.clearCookie(h, n)
+		}
 	}
 }
 

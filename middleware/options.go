@@ -18,8 +18,10 @@ const (
 	DefaultRevokeTimeout = 100 * time.Millisecond
 	// MaxMaxChunks caps Options.MaxChunks.
 	MaxMaxChunks = 16
-	// maxCookieLine is what browsers keep of one cookie: name and value
-	// together (RFC 6265 §6.1).
+	// maxCookieLine bounds one Set-Cookie line, name, value and attributes
+	// together: RFC 6265 §6.1 has browsers keep at least 4096 bytes of a
+	// cookie, and some count the attributes too, so a longer line may be
+	// dropped.
 	maxCookieLine = 4096
 )
 
@@ -90,13 +92,37 @@ type Options struct {
 	// MaxValueSize bounds the value of one cookie in bytes. Default 3800
 	// (cookie.DefaultMaxValueSize); the cookie's name and value together
 	// must fit in 4096 bytes.
+	//
+	// The whole Set-Cookie line is bounded too: name, value and attributes
+	// (Path, Domain, the fixed-width Expires, Max-Age, HttpOnly, Secure,
+	// SameSite, Partitioned) together must fit in 4096 bytes, the most a
+	// browser is sure to keep. A session whose line would be longer is
+	// not written: with MaxChunks 1 it fails to save with an error
+	// matching cookie.ErrTooLarge (see ErrorHandler), even when its value
+	// is within MaxValueSize; a long Domain or Path leaves less room for
+	// the value. New refuses attributes so long that not even an empty
+	// session fits.
 	MaxValueSize int
 	// MaxChunks is how many cookies (name.0, name.1, …) one session may be
-	// spread over when its sealed value exceeds MaxValueSize. Default 1: no
+	// spread over when its sealed value does not fit in one cookie (longer
+	// than MaxValueSize, or a Set-Cookie line over 4096 bytes). Each chunk
+	// holds at most MaxValueSize bytes, and less when its own line (name
+	// "name.N", value and attributes) would pass 4096 bytes. Default 1: no
 	// chunking, and a session that outgrows one cookie fails to save (see
 	// ErrorHandler). Every chunk travels on every request, and proxies
 	// limit the Cookie header (nginx 8 KB by default): see
 	// cookie.DefaultMaxChunks before raising it. At most MaxMaxChunks.
+	//
+	// With MaxChunks above 1, every response that writes the session also
+	// expires the cookies it does not use (the plain cookie when it writes
+	// chunks; every chunk index from the number written up to MaxChunks-1
+	// otherwise), whether or not the request carried them, and Destroy
+	// expires the plain cookie and every chunk index. Two responses in
+	// flight at once (one writing three chunks, the other two) then cannot
+	// leave a stale chunk behind that joins into a value that does not
+	// open. The cost is up to MaxChunks short Set-Cookie lines on each
+	// response that writes the session; responses that only read it carry
+	// none.
 	MaxChunks int
 	// Usage, if set, is told of each seal and open by key ID and epoch, so
 	// an operator can see when an old key has drained.
@@ -139,8 +165,9 @@ type Options struct {
 	// level.
 	OnFault func(r *http.Request, err error)
 	// ErrorHandler handles a session that cannot be saved (for example a
-	// value too large for MaxValueSize × MaxChunks, or a key that cannot
-	// seal). It is called before the first byte of the response, with the
+	// value too large for MaxValueSize × MaxChunks or for a 4096-byte
+	// Set-Cookie line, both matching cookie.ErrTooLarge, or a key that
+	// cannot seal). It is called before the first byte of the response, with the
 	// underlying ResponseWriter; whatever the handler writes afterwards is
 	// discarded and its Write calls return an error. Default: log with
 	// slog.Default and respond 500 Internal Server Error.
@@ -153,6 +180,51 @@ type config struct {
 	secure   bool
 	httpOnly bool
 	maxLen   int // bound on the whole sealed value, over every chunk
+	// lineAttrs is the length of the cookie's Set-Cookie line less its
+	// name, its value and the digits of its Max-Age: "=" and every
+	// attribute, Expires included (its format has a fixed width). The
+	// name and the attributes are fixed, so it is computed once.
+	lineAttrs int
+}
+
+// baseCookie is the cookie name=value with the configured attributes.
+func (c *config) baseCookie(name, value string) http.Cookie {
+	return http.Cookie{
+		Name:        name,
+		Value:       value,
+		Path:        c.Path,
+		Domain:      c.Domain,
+		Secure:      c.secure,
+		HttpOnly:    c.httpOnly,
+		SameSite:    c.SameSite,
+		Partitioned: c.Partitioned,
+	}
+}
+
+// lineLen is the length of the Set-Cookie line that sets a cookie whose
+// name and value have these lengths, with this Max-Age (ignored for a
+// browser-session cookie): len(cookie.String()) without building it.
+func (c *config) lineLen(nameLen, valueLen, maxAge int) int {
+	n := c.lineAttrs + nameLen + valueLen
+	if !c.BrowserSession {
+		n += decimalLen(maxAge)
+	}
+	return n
+}
+
+// maxMaxAge bounds the Max-Age of a cookie the manager sets: a session's
+// deadline is never further than AbsoluteTimeout away.
+func (c *config) maxMaxAge() int {
+	return max(int(c.AbsoluteTimeout/time.Second), 1)
+}
+
+// decimalLen is the number of decimal digits of n >= 0.
+func decimalLen(n int) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
 }
 
 func resolve(name string, o Options) (config, error) {
@@ -241,6 +313,16 @@ func resolve(name string, o Options) (config, error) {
 		return fail("Path %q must start with '/'", c.Path)
 	}
 	c.maxLen = c.MaxValueSize * c.MaxChunks
+	// Measure the line once, with a one-digit Max-Age and an empty value.
+	line := c.baseCookie(name, "")
+	if !c.BrowserSession {
+		line.MaxAge = 1
+		line.Expires = time.Unix(0, 0).UTC()
+	}
+	c.lineAttrs = len(line.String()) - len(name)
+	if !c.BrowserSession {
+		c.lineAttrs -= decimalLen(line.MaxAge)
+	}
 	return c, nil
 }
 

@@ -362,6 +362,7 @@ func (s *Session) Destroy() error {
 	st.data, st.flashes = nil, nil
 	st.dirty = false
 	st.clear = true
+	st.destroyed = true
 	return rerr
 }
 

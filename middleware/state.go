@@ -48,6 +48,7 @@ type state struct {
 
 	dirty     bool // re-encode and write
 	clear     bool // clear every session cookie the request carried
+	destroyed bool // Destroy ran: with chunking, clear every cookie name too
 	committed bool // the response started; no more changes
 
 	pending []pendingCall // hooks to run once the lock is released
@@ -339,6 +340,12 @@ func (st *state) commit() error {
 			// payload as it is, without decoding or encoding it.
 			return st.write(h, st.payload, st.meta.IssuedAt)
 		}
+	case st.clear && st.destroyed && m.cfg.MaxChunks > 1:
+		// Whatever the request carried, another response in flight may
+		// have set the plain cookie or any chunk: expire them all.
+		h.Add("Set-Cookie", m.clearPlain)
+		m.clearUnused(h, st.cookies, 0)
+		noStoreCookie(h)
 	case st.clear:
 		names := st.present()
 		for _, n := range names {
@@ -352,7 +359,17 @@ func (st *state) commit() error {
 }
 
 // write seals payload and sets the cookie (or its chunks), clearing
-// whatever session cookies of the request it does not overwrite.
+// whatever session cookies it does not overwrite: those the request
+// carried, and, with chunking, every other name of the session's cookies
+// (the plain one, or chunk indices from the count written to
+// MaxChunks-1), so that no stale chunk from a response in flight at the
+// same time survives.
+//
+// A value goes in the plain cookie when it is at most MaxValueSize bytes
+// and its whole Set-Cookie line at most 4096; otherwise it is chunked in
+// pieces of at most MaxValueSize bytes whose lines also fit in 4096, or,
+// without chunking, refused with cookie.ErrTooLarge. Nothing is added to
+// h on error.
 func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error {
 	m := st.m
 	sealed, err := m.sealer.AppendSeal(nil, payload, issuedAt)
@@ -360,30 +377,31 @@ func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error 
 		return fmt.Errorf("middleware: saving session: %w", err)
 	}
 	value := string(sealed)
-	pieces := []string{value}
-	if len(value) > m.cfg.MaxValueSize {
-		pieces, err = cookie.Split(value, m.cfg.MaxValueSize, m.cfg.MaxChunks)
+	now := m.now()
+	deadline := m.sealer.Deadline(cookie.Meta{IssuedAt: time.UnixMilli(issuedAt.UnixMilli()), RefreshedAt: now})
+	maxAge := m.maxAge(now, deadline)
+	var pieces []string // nil: the plain cookie
+	if line := m.cfg.lineLen(len(m.name), len(value), maxAge); len(value) > m.cfg.MaxValueSize || line > maxCookieLine {
+		if m.cfg.MaxChunks == 1 {
+			return fmt.Errorf("middleware: saving session: %w: %d-byte value, %d-byte Set-Cookie line (at most %d-byte value, %d-byte line)",
+				cookie.ErrTooLarge, len(value), line, m.cfg.MaxValueSize, maxCookieLine)
+		}
+		// Every chunk gets the room of the longest chunk name's line.
+		room := maxCookieLine - m.cfg.lineLen(len(m.chunkNames[len(m.chunkNames)-1]), 0, maxAge)
+		pieces, err = cookie.Split(value, min(m.cfg.MaxValueSize, room), m.cfg.MaxChunks)
 		if err != nil {
 			return fmt.Errorf("middleware: saving session: %w", err)
 		}
 	}
-	now := m.now()
-	deadline := m.sealer.Deadline(cookie.Meta{IssuedAt: time.UnixMilli(issuedAt.UnixMilli()), RefreshedAt: now})
-	if len(pieces) == 1 {
-		m.setCookie(h, m.name, value, now, deadline)
-		for _, n := range cookie.StaleChunks(st.cookies, m.name, 0) {
-			m.clearCookie(h, n)
-		}
+	if pieces == nil {
+		m.setCookie(h, m.name, value, now, maxAge)
+		m.clearUnused(h, st.cookies, 0)
 	} else {
 		for i, p := range pieces {
-			m.setCookie(h, cookie.ChunkName(m.name, i), p, now, deadline)
+			m.setCookie(h, m.chunkNames[i], p, now, maxAge)
 		}
-		if st.nplain > 0 {
-			m.clearCookie(h, m.name)
-		}
-		for _, n := range cookie.StaleChunks(st.cookies, m.name, len(pieces)) {
-			m.clearCookie(h, n)
-		}
+		h.Add("Set-Cookie", m.clearPlain)
+		m.clearUnused(h, st.cookies, len(pieces))
 	}
 	noStoreCookie(h)
 	return nil
