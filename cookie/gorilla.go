@@ -134,6 +134,11 @@ func (g *Gorilla) DecodeLegacy(name, value string) (map[string]any, error) {
 	if len(value) > gorillaMaxLength {
 		return nil, ErrTooLarge
 	}
+	// securecookie's base64 skips CR and LF; refuse them, as the native
+	// and JWE formats do, so that no value has two spellings.
+	if hasCRLF(value) {
+		return nil, fmt.Errorf("%w: gorilla cookie: line break", ErrInvalid)
+	}
 	var raw []byte
 	if err := g.sc.Decode(name, value, &raw); err != nil {
 		return nil, fmt.Errorf("%w: gorilla cookie: authentication failed", ErrInvalid)

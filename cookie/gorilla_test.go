@@ -118,6 +118,8 @@ func TestGorillaRefusals(t *testing.T) {
 		{"tampered", "session", good[:10] + string(good[10]^1) + good[11:], 0, ErrInvalid},
 		{"truncated", "session", good[:len(good)-8], 0, ErrInvalid},
 		{"not base64", "session", "!!!", 0, ErrInvalid},
+		{"line break inside", "session", good[:len(good)/2] + "\n" + good[len(good)/2:], 0, ErrInvalid},
+		{"CR LF at the end", "session", good + "\r\n", 0, ErrInvalid},
 		{"empty", "session", "", 0, ErrInvalid},
 		{"oversized", "session", strings.Repeat("A", 4097), 0, ErrTooLarge},
 		{"within MaxAge", "session", good, 59 * time.Minute, nil},
