@@ -22,10 +22,11 @@ import (
 //     the plain cookie name is cleared, and so are the chunk cookies from a
 //     longer earlier value (StaleChunks(cookies, name, n)).
 //   - Two responses in flight at once can each write a different number of
-//     chunks, and a response only clears the stale chunks its request
-//     carried; a leftover chunk then joins into a value the AEAD rejects. To
-//     close that gap, a writer of n chunks may also expire every index from
-//     n to maxChunks-1 whether or not the request carried it.
+//     chunks; if a response cleared only the stale chunks its request
+//     carried, a leftover chunk would join into a value the AEAD rejects.
+//     So a writer of n chunks (0 for the plain cookie) also expires every
+//     index from n to maxChunks-1, whether or not the request carried it, as
+//     the session manager does.
 //   - On read, Join is tried first; ErrNoChunks means "read the plain
 //     cookie". Any other error means "no session": an attacker or a browser
 //     that evicted some cookies can give an incomplete set, and the AEAD
