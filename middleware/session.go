@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/cookieseal/cookieseal/internal/jsonexact"
 )
 
 // Session is one request's session. Reach it with From (or
@@ -379,12 +381,7 @@ func decode[T any](m *Manager, raw []byte, v *T) error {
 
 // decodeSlow is decode through encoding/json.
 func decodeSlow[T any](m *Manager, raw []byte, v *T) error {
-	if m.holdsInterface(reflect.TypeFor[T]()) {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		return dec.Decode(v)
-	}
-	return json.Unmarshal(raw, v)
+	return jsonexact.Decode(raw, v, m.holdsInterface(reflect.TypeFor[T]()))
 }
 
 // getSlow is Get's decoding through encoding/json, apart so that Get's
@@ -474,32 +471,7 @@ func (m *Manager) holdsInterface(t reflect.Type) bool {
 	if v, ok := m.types.Load(t); ok {
 		return v.(bool)
 	}
-	r := typeHoldsInterface(t, map[reflect.Type]bool{})
+	r := jsonexact.HoldsInterface(t)
 	m.types.Store(t, r)
 	return r
-}
-
-func typeHoldsInterface(t reflect.Type, seen map[reflect.Type]bool) bool {
-	if seen[t] {
-		return false
-	}
-	seen[t] = true
-	if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
-		return true // custom decoding: keep numbers exact to be safe
-	}
-	switch t.Kind() {
-	case reflect.Interface:
-		return true
-	case reflect.Pointer, reflect.Slice, reflect.Array:
-		return typeHoldsInterface(t.Elem(), seen)
-	case reflect.Map:
-		return typeHoldsInterface(t.Key(), seen) || typeHoldsInterface(t.Elem(), seen)
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if typeHoldsInterface(t.Field(i).Type, seen) {
-				return true
-			}
-		}
-	}
-	return false
 }
