@@ -103,6 +103,13 @@ func indexEnvelope(b []byte, fields []field) (envelope, error) {
 			want, dst = '"', &e.sub
 		case "f":
 			want, dst = '[', &e.flashes
+		default:
+			// encoding/json would match a known member case-insensitively
+			// or through escapes; this package never writes such keys, so
+			// refuse them rather than read the envelope another way.
+			if bytes.IndexByte(key, '\\') >= 0 || isEnvelopeKeyFold(key) {
+				return e, errSyntax
+			}
 		}
 		if string(key) != "d" {
 			if ve, err = skipValue(b, vs, end, 0); err != nil {
@@ -128,6 +135,17 @@ func indexEnvelope(b []byte, fields []field) (envelope, error) {
 			return e, errSyntax
 		}
 	}
+}
+
+// isEnvelopeKeyFold reports whether key equals an envelope member's name
+// under Unicode case folding (a differently spelled "id", "sub", "d" or "f").
+func isEnvelopeKeyFold(key []byte) bool {
+	for _, k := range [...]string{"d", "id", "sub", "f"} {
+		if bytes.EqualFold(key, []byte(k)) {
+			return true
+		}
+	}
+	return false
 }
 
 // indexObject appends the members of the object at b[i] to fields and

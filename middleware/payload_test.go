@@ -23,6 +23,9 @@ var envelopeSeeds = []string{
 	`[1,2]`,
 	``,
 	`{"id":"a","d":{"k":[[[[[[[[[[1]]]]]]]]]]}}`,
+	`{"F":{},"id":"a"}`,             // encoding/json folds "F" onto "f"
+	`{"\u0069d":"a"}`,               // an escaped "id"
+	"{\"id\":\"a\",\"\u017fub\":1}", // "ſub" folds onto "sub"
 }
 
 type wireEnvelope struct {
