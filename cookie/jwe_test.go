@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
 	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -662,5 +663,42 @@ func TestJWERefusedBeforeAnyKeyWork(t *testing.T) {
 	p.n = 0
 	if _, _, err := c.Open(sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A256GCM","kid":"1"`+iat, nil)); err != nil || p.n != 1 {
 		t.Fatalf("control: %v, keyring consulted %d times", err, p.n)
+	}
+}
+
+// TestJWETypedJSON: the typed helpers work over the JWE format too, with
+// the same exact integers and the same errors.
+func TestJWETypedJSON(t *testing.T) {
+	clk := &clock{t0}
+	c := newJWE(t, testKeyring(t), "session", clk)
+	type sess struct {
+		UserID int64  `json:"user_id"`
+		Role   string `json:"role"`
+	}
+	v, err := SealJSON(c, sess{UserID: math.MaxInt64, Role: "admin"}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, m, err := OpenJSON[sess](c, v)
+	if err != nil || got != (sess{UserID: math.MaxInt64, Role: "admin"}) || !m.IssuedAt.Equal(t0) {
+		t.Fatalf("OpenJSON = %+v, %+v, %v", got, m, err)
+	}
+	dyn, _, err := OpenJSON[map[string]any](c, v)
+	if err != nil || dyn["user_id"] != json.Number("9223372036854775807") {
+		t.Fatalf("OpenJSON[map] = %#v, %v; want the exact json.Number", dyn, err)
+	}
+	flip := byte('A')
+	if v[len(v)/2] == flip {
+		flip = 'B'
+	}
+	if _, _, err := OpenJSON[sess](c, v[:len(v)/2]+string(flip)+v[len(v)/2+1:]); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("tampered: %v, want ErrInvalid", err)
+	}
+	if _, _, err := OpenJSON[[]int](c, v); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("payload of another type: %v, want ErrInvalid", err)
+	}
+	clk.t = clk.t.Add(48 * time.Hour)
+	if _, _, err := OpenJSON[sess](c, v); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired: %v, want ErrExpired", err)
 	}
 }
