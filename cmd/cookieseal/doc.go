@@ -1,6 +1,7 @@
-// Command cookieseal is the operator's tool for cookieseal key sets:
-// it makes key set files, steps keys through their lifecycle with the
-// guards of package rotate, and opens a cookie value for debugging.
+// Command cookieseal is the operator's tool for cookieseal key sets and
+// revocation lists: it makes key set files, steps keys through their
+// lifecycle with the guards of package rotate, opens a cookie value for
+// debugging, and forces logout through a fleet's Redis revocation list.
 //
 //	cookieseal keygen -out FILE [-epoch 24h] [-force]
 //	cookieseal keys list -file FILE [-json]
@@ -12,6 +13,8 @@
 //	cookieseal keys emergency-replace -file FILE -id LEAKED
 //	cookieseal keys export-env -file FILE -i-know-this-prints-secrets
 //	cookieseal inspect -file FILE -name COOKIE [-value V]
+//	cookieseal revoke subject -redis ADDR[,ADDR...] -subject S [-at T] [-max-session-age 168h]
+//	cookieseal revoke session -redis ADDR[,ADDR...] -id ID [-subject S] [-until T | -max-session-age 168h]
 //
 // Key set files are written atomically (a temporary file in the same
 // directory, synced, then renamed), with mode 0600 for a new file. Key
@@ -35,7 +38,23 @@
 // header) rather than with -value, which other users can see in the
 // process list.
 //
-// Exit status: 0 on success, 1 when the step failed or was refused,
+// revoke writes to the revocation list of package revoke/redis, which
+// every instance of the fleet checks (the flags -sentinel-master, -prefix,
+// -tls and -timeout, 5s by default, say how to reach it). revoke subject
+// logs a user out everywhere: every session of the subject issued before
+// now, or before -at, is rejected until -max-session-age plus -skew after
+// that time, when all of them have expired anyway. revoke session revokes
+// one session id until -until, or until now + -max-session-age + -skew;
+// give the -subject the session carries (inspect shows it), since an
+// entry is matched on the pair. -max-session-age must be at least the
+// fleet's AbsoluteTimeout. The Redis password comes from
+// $COOKIESEAL_REDIS_PASSWORD and an ACL user from
+// $COOKIESEAL_REDIS_USERNAME, never from a flag. An entry is never
+// weakened by a later one, so a revoke that failed or timed out may be
+// run again.
+//
+// Exit status: 0 on success, 1 when the step failed or was refused (for
+// revoke, also when Redis could not be reached in time),
 // 2 for a usage error, and 3 when inspect finds an authentic but expired
 // value.
 package main

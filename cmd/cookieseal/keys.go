@@ -110,14 +110,11 @@ func (e *env) addPolicyFlags(fs *flag.FlagSet, drain bool, emergencyDoc string) 
 		{&p.skew, envClockSkew, rotate.DefaultClockSkew},
 	}
 	for _, d := range defaults {
-		*d.dst = d.def
-		if v := e.getenv(d.env); v != "" {
-			dur, err := time.ParseDuration(v)
-			if err != nil {
-				return nil, usagef("environment variable %s: %v", d.env, err)
-			}
-			*d.dst = dur
+		dur, err := e.envDuration(d.env, d.def)
+		if err != nil {
+			return nil, err
 		}
+		*d.dst = dur
 	}
 	fs.DurationVar(&p.rollout, "rollout-delay", p.rollout, "how long a key set change takes to reach every instance ($"+envRolloutDelay+")")
 	if drain {
@@ -128,6 +125,20 @@ func (e *env) addPolicyFlags(fs *flag.FlagSet, drain bool, emergencyDoc string) 
 		fs.BoolVar(&p.emergency, "emergency", false, emergencyDoc)
 	}
 	return p, nil
+}
+
+// envDuration returns the duration in environment variable name, or def
+// when it is unset or empty. A value that does not parse is a usage error.
+func (e *env) envDuration(name string, def time.Duration) (time.Duration, error) {
+	v := e.getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	dur, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, usagef("environment variable %s: %v", name, err)
+	}
+	return dur, nil
 }
 
 func (p *policyFlags) policy() (rotate.Policy, error) {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // Exit statuses.
@@ -18,6 +20,7 @@ const (
 )
 
 func main() {
+	goredis.SetLogger(quietRedisLog{})
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, time.Now))
 }
 
@@ -56,6 +59,8 @@ commands:
                 list, add, promote, demote, disable, enable, remove,
                 emergency-replace, export-env
   inspect     open a cookie value with a key set and print it as JSON
+  revoke      force logout through a fleet's Redis revocation list:
+                subject (every session of a user), session (one session id)
 
 Run "cookieseal <command> -h" for a command's flags.
 `
@@ -81,6 +86,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 		err = e.keys(args[1], args[2:])
 	case "inspect":
 		err = e.inspect(args[1:])
+	case "revoke":
+		if len(args) < 2 {
+			fmt.Fprint(stderr, revokeUsage)
+			return exitUsage
+		}
+		name = "revoke " + args[1]
+		err = e.revoke(args[1], args[2:])
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, topUsage)
 		return exitOK

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cookieseal/cookieseal/revoke"
+	"github.com/cookieseal/cookieseal/revoke/redis"
+	"github.com/cookieseal/cookieseal/rotate"
+)
+
+const revokeUsage = `usage: cookieseal revoke <kind> -redis ADDR[,ADDR...] [flags]
+
+kinds:
+  subject     log a user out everywhere: every session of -subject issued
+              before now (or -at) is rejected from now on
+  session     revoke one session, named by its -id and the -subject it carries
+
+Both write to the revocation list of a fleet that uses revoke/redis, and
+every instance sees the entry on its next check. Revoking again is safe: an
+entry is never weakened, so a command that failed or timed out may simply
+be run again.
+
+-redis is one server, the seed nodes of a Cluster, or with -sentinel-master
+the Sentinels. The password is read from $COOKIESEAL_REDIS_PASSWORD (an ACL
+user from $COOKIESEAL_REDIS_USERNAME), never from a flag, which every user
+could read in the process list. -prefix must be the fleet's Options.Prefix.
+
+Run "cookieseal revoke <kind> -h" for a kind's flags.
+`
+
+// Environment variables the revoke commands read.
+const (
+	envRedisPassword = "COOKIESEAL_REDIS_PASSWORD"
+	envRedisUsername = "COOKIESEAL_REDIS_USERNAME"
+)
+
+const defaultRedisTimeout = 5 * time.Second
+
+func (e *env) revoke(kind string, args []string) error {
+	switch kind {
+	case "subject":
+		return e.revokeSubject(args)
+	case "session":
+		return e.revokeSession(args)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(e.stdout, revokeUsage)
+		return nil
+	}
+	fmt.Fprint(e.stderr, revokeUsage)
+	return usagef("unknown kind %q", kind)
+}
+
+// redisFlags are the flags every revoke command shares: where the list
+// is, and how long its sessions live.
+type redisFlags struct {
+	addrs, master, prefix string
+	tls                   bool
+	timeout               time.Duration
+	maxAge, skew          time.Duration
+}
+
+// newRedisFlags defines the shared flags on fs. -max-session-age and -skew
+// default to $COOKIESEAL_MAX_SESSION_AGE and $COOKIESEAL_CLOCK_SKEW, as
+// for the keys steps.
+func (e *env) newRedisFlags(fs *flag.FlagSet, maxAgeDoc string) (*redisFlags, error) {
+	rf := &redisFlags{}
+	var err error
+	if rf.maxAge, err = e.envDuration(envMaxSessionAge, rotate.DefaultMaxSessionAge); err != nil {
+		return nil, err
+	}
+	if rf.skew, err = e.envDuration(envClockSkew, rotate.DefaultClockSkew); err != nil {
+		return nil, err
+	}
+	fs.StringVar(&rf.addrs, "redis", "", "Redis address host:port, or a comma-separated list: Cluster seed nodes, or Sentinels with -sentinel-master (required)")
+	fs.StringVar(&rf.master, "sentinel-master", "", "the Sentinel master name; -redis then lists the Sentinels")
+	fs.StringVar(&rf.prefix, "prefix", redis.DefaultPrefix, "the key prefix of the fleet's revocation list (its Options.Prefix)")
+	fs.BoolVar(&rf.tls, "tls", false, "connect with TLS, verifying the server against the system's CAs (SSL_CERT_FILE adds a private CA)")
+	fs.DurationVar(&rf.timeout, "timeout", defaultRedisTimeout, "give up on Redis after this long")
+	fs.DurationVar(&rf.maxAge, "max-session-age", rf.maxAge, maxAgeDoc+" ($"+envMaxSessionAge+")")
+	fs.DurationVar(&rf.skew, "skew", rf.skew, "the codecs' clock-skew allowance ($"+envClockSkew+")")
+	return rf, nil
+}
+
+// check validates the shared flags and returns the addresses.
+func (rf *redisFlags) check() ([]string, error) {
+	if rf.addrs == "" {
+		return nil, usagef("-redis is required")
+	}
+	var addrs []string
+	for a := range strings.SplitSeq(rf.addrs, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			return nil, usagef("-redis %q: empty address in the list", rf.addrs)
+		}
+		addrs = append(addrs, a)
+	}
+	switch {
+	case rf.timeout <= 0:
+		return nil, usagef("-timeout must be positive")
+	case rf.maxAge <= 0:
+		return nil, usagef("-max-session-age must be positive")
+	case rf.skew < 0 || rf.skew > time.Minute:
+		return nil, usagef("-skew must be within [0, 1m], as a codec's ClockSkew")
+	}
+	return addrs, nil
+}
+
+// openRevoker connects a Direct revoker to the list. It makes no Redis call; the
+// caller closes the client.
+func (e *env) openRevoker(rf *redisFlags, addrs []string) (goredis.UniversalClient, *redis.Direct, error) {
+	opts := &goredis.UniversalOptions{
+		Addrs:       addrs,
+		MasterName:  rf.master,
+		Username:    e.getenv(envRedisUsername),
+		Password:    e.getenv(envRedisPassword),
+		DialTimeout: rf.timeout,
+		// One command, one attempt at each step: -timeout bounds the
+		// whole call, and a failed command may simply be run again.
+		MaxRetries:            -1,
+		DialerRetries:         1,
+		ContextTimeoutEnabled: true,
+	}
+	if rf.tls {
+		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	client := goredis.NewUniversalClient(opts)
+	rv, err := redis.NewDirect(client, redis.Options{Prefix: rf.prefix, WriteTimeout: rf.timeout, Now: e.now})
+	if err != nil {
+		client.Close()
+		if errors.Is(err, redis.ErrConfig) {
+			return nil, nil, usageError{msg: err.Error()}
+		}
+		return nil, nil, err
+	}
+	return client, rv, nil
+}
+
+// write runs one revocation against the list with the -timeout bound and
+// explains a failure.
+func (e *env) write(rf *redisFlags, addrs []string, do func(context.Context, revoke.Revoker) error) error {
+	client, rv, err := e.openRevoker(rf, addrs)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), rf.timeout)
+	defer cancel()
+	if err := do(ctx, rv); err != nil {
+		if errors.Is(err, redis.ErrUnavailable) {
+			return fmt.Errorf("redis %s: %w\nthe revocation may not have been applied; running the command again is safe", rf.addrs, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// fmtMS formats a time at the millisecond precision that sessions carry
+// and the list stores.
+func fmtMS(t time.Time) string { return t.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano) }
+
+func parseTime(flagName, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, usagef("%s %q: want an RFC 3339 time such as 2026-11-23T10:00:00Z", flagName, v)
+	}
+	return t, nil
+}
+
+func (e *env) revokeSubject(args []string) error {
+	fs := e.newFlags("revoke subject", "revoke subject -redis ADDR[,ADDR...] -subject S [-at T] [-max-session-age D] [-sentinel-master NAME] [-prefix P] [-tls] [-timeout D]")
+	rf, err := e.newRedisFlags(fs, "the longest AbsoluteTimeout of the fleet's sessions: the entry is kept until a session issued before -at has expired")
+	if err != nil {
+		return err
+	}
+	subject := fs.String("subject", "", "the subject (user) whose sessions to revoke, as the sessions carry it (required)")
+	at := fs.String("at", "", "revoke the sessions issued before this RFC 3339 time instead of before now; it must not be in the future")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	addrs, err := rf.check()
+	if err != nil {
+		return err
+	}
+	if *subject == "" {
+		return usagef("-subject is required")
+	}
+	now := e.now()
+	before := now
+	if *at != "" {
+		if before, err = parseTime("-at", *at); err != nil {
+			return err
+		}
+		if before.After(now) {
+			return usagef("-at %s is in the future; it would also revoke sessions the user has not started yet", fmtMS(before))
+		}
+	}
+	until := before.Add(rf.maxAge + rf.skew)
+	if !until.After(now) {
+		fmt.Fprintf(e.stdout, "nothing to revoke: every session of subject %q issued before %s expired by %s\n", *subject, fmtMS(before), fmtMS(until))
+		return nil
+	}
+	err = e.write(rf, addrs, func(ctx context.Context, rv revoke.Revoker) error {
+		return rv.RevokeSubject(ctx, *subject, before, until)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "revoked subject %q: sessions issued before %s are rejected until %s\n", *subject, fmtMS(before), fmtMS(until))
+	return nil
+}
+
+func (e *env) revokeSession(args []string) error {
+	fs := e.newFlags("revoke session", "revoke session -redis ADDR[,ADDR...] -id ID [-subject S] [-until T | -max-session-age D] [-sentinel-master NAME] [-prefix P] [-tls] [-timeout D]")
+	rf, err := e.newRedisFlags(fs, "without -until, keep the entry until now + this + -skew, past the deadline of any session issued by now")
+	if err != nil {
+		return err
+	}
+	id := fs.String("id", "", "the session id (required)")
+	subject := fs.String("subject", "", "the subject the session carries, exactly (see inspect's payload); empty for a session without one. An entry with another subject does not match the session")
+	untilFlag := fs.String("until", "", "the session's absolute deadline, RFC 3339 (issued-at + AbsoluteTimeout + skew): keep the entry until then")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	addrs, err := rf.check()
+	if err != nil {
+		return err
+	}
+	if *id == "" {
+		return usagef("-id is required")
+	}
+	now := e.now()
+	until := now.Add(rf.maxAge + rf.skew)
+	if *untilFlag != "" {
+		maxAgeSet := false
+		fs.Visit(func(f *flag.Flag) { maxAgeSet = maxAgeSet || f.Name == "max-session-age" })
+		if maxAgeSet {
+			return usagef("give -until or -max-session-age, not both")
+		}
+		if until, err = parseTime("-until", *untilFlag); err != nil {
+			return err
+		}
+	}
+	if !until.After(now) {
+		fmt.Fprintf(e.stdout, "nothing to revoke: session %q expired by %s\n", *id, fmtMS(until))
+		return nil
+	}
+	err = e.write(rf, addrs, func(ctx context.Context, rv revoke.Revoker) error {
+		return rv.RevokeSession(ctx, *id, *subject, until)
+	})
+	if err != nil {
+		return err
+	}
+	who := "without a subject"
+	if *subject != "" {
+		who = fmt.Sprintf("of subject %q", *subject)
+	}
+	fmt.Fprintf(e.stdout, "revoked session %q %s: rejected until %s\n", *id, who, fmtMS(until))
+	return nil
+}
+
+// quietRedisLog discards go-redis's internal log lines (a failed dial, a
+// pool event): the command reports the error itself, once.
+type quietRedisLog struct{}
+
+func (quietRedisLog) Printf(context.Context, string, ...any) {}
