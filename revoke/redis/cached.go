@@ -2,10 +2,11 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -167,7 +168,7 @@ func (c *Cached) Run(ctx context.Context) error {
 		if time.Since(start) > c.opts.StalenessBound {
 			backoff = minBackoff // it was healthy for a while
 		}
-		wait := backoff/2 + rand.N(backoff/2+1)
+		wait := backoff/2 + jitter(backoff/2+1)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -449,4 +450,17 @@ func (c *Cached) load(ctx context.Context) error {
 	c.mu.Unlock()
 	c.confirm(start)
 	return nil
+}
+
+// jitter returns a random duration in [0, n), from crypto/rand like every
+// random number in this module; 0 if n <= 0 or the reader fails.
+func jitter(n time.Duration) time.Duration {
+	var b [8]byte
+	if n <= 0 {
+		return 0
+	}
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0
+	}
+	return time.Duration(binary.LittleEndian.Uint64(b[:]) % uint64(n))
 }

@@ -148,3 +148,21 @@ func TestConfigRefused(t *testing.T) {
 		t.Fatalf("StalenessBound 1s alone: %v", err)
 	}
 }
+
+func TestJitterInRange(t *testing.T) {
+	const n = 10 * time.Millisecond
+	seen := map[time.Duration]bool{}
+	for range 200 {
+		j := jitter(n)
+		if j < 0 || j >= n {
+			t.Fatalf("jitter(%v) = %v, outside [0, %v)", n, j, n)
+		}
+		seen[j] = true
+	}
+	if len(seen) < 100 {
+		t.Fatalf("%d distinct values in 200 draws: not random", len(seen))
+	}
+	if jitter(0) != 0 || jitter(-1) != 0 {
+		t.Fatal("jitter of a non-positive bound must be 0")
+	}
+}
