@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -364,12 +365,13 @@ var (
 	}
 )
 
-func init() {
-	// As the old app did: the types its sessions hold.
+// registerLegacyTypes registers with gob the types the old app's sessions
+// hold, as that app did, once per test binary.
+var registerLegacyTypes = sync.OnceFunc(func() {
 	gob.Register(time.Time{})
 	gob.Register(map[string]any{})
 	gob.Register([]any{})
-}
+})
 
 // gorillaDecoder is a decoder under test, with a decoder of the same keys
 // that accepts any age and two under another hash key (and block key).
@@ -382,6 +384,7 @@ type gorillaDecoder struct {
 // securecookie stamps values with time.Now, so the decoders read the same
 // clock.
 func newGorillaDecoders(f *testing.F) []gorillaDecoder {
+	registerLegacyTypes()
 	mk := func(h, b []byte, maxAge time.Duration) *cookie.Gorilla {
 		g, err := cookie.NewGorilla(h, b, cookie.GorillaOptions{MaxAge: maxAge})
 		if err != nil {
