@@ -214,6 +214,15 @@ func (sf *stepFlags) parse(fs *flag.FlagSet, args []string) (uint32, rotate.Poli
 	return id, pol, err
 }
 
+// parseIDStep parses the args of a step whose only flags are -file and
+// -id, and returns the key ID.
+func (k *keyFlags) parseIDStep(fs *flag.FlagSet, args []string) (uint32, error) {
+	if err := parse(fs, args); err != nil {
+		return 0, err
+	}
+	return k.check(true)
+}
+
 // warnMode warns when a key set file is readable by anyone.
 func (e *env) warnMode(path string) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o007 != 0 {
@@ -344,10 +353,7 @@ func (e *env) keysEnable(args []string) error {
 	fs := e.newFlags("keys enable", "keys enable -file FILE -id N")
 	var kf keyFlags
 	kf.add(fs, true)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	id, err := kf.check(true)
+	id, err := kf.parseIDStep(fs, args)
 	if err != nil {
 		return err
 	}
@@ -362,10 +368,7 @@ func (e *env) keysEmergencyReplace(args []string) error {
 	fs := e.newFlags("keys emergency-replace", "keys emergency-replace -file FILE -id LEAKED")
 	var kf keyFlags
 	kf.add(fs, true)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	id, err := kf.check(true)
+	id, err := kf.parseIDStep(fs, args)
 	if err != nil {
 		return err
 	}
