@@ -84,34 +84,31 @@ func (s *Session) mutate() (*state, error) {
 // ID returns the session's id: 22 characters of base64url for 128 random
 // bits, or "" when the request has no session yet.
 func (s *Session) ID() string {
-	st, err := s.lock()
-	if err != nil {
-		return ""
-	}
-	defer s.unlock()
-	if st.mat {
-		return st.id
-	}
-	if st.valid {
-		return st.rawID()
-	}
-	return ""
+	return current(s, func(st *state) string { return st.id }, (*state).rawID)
 }
 
 // Subject returns the session's subject (the user), or "".
 func (s *Session) Subject() string {
+	return current(s, func(st *state) string { return st.sub }, (*state).rawSub)
+}
+
+// current reads a field of the session as the handler sees it: from the
+// edited session once materialized, else from the opened cookie; the zero
+// value when there is no session or the handler has returned.
+func current[T any](s *Session, edited, opened func(*state) T) T {
+	var zero T
 	st, err := s.lock()
 	if err != nil {
-		return ""
+		return zero
 	}
 	defer s.unlock()
-	if st.mat {
-		return st.sub
+	switch {
+	case st.mat:
+		return edited(st)
+	case st.valid:
+		return opened(st)
 	}
-	if st.valid {
-		return st.rawSub()
-	}
-	return ""
+	return zero
 }
 
 // SetSubject sets the session's subject, the user it belongs to.
@@ -134,18 +131,7 @@ func (s *Session) SetSubject(subject string) error {
 // IssuedAt returns when the session was issued (created, or last renewed),
 // at millisecond precision, or the zero time when there is no session.
 func (s *Session) IssuedAt() time.Time {
-	st, err := s.lock()
-	if err != nil {
-		return time.Time{}
-	}
-	defer s.unlock()
-	if st.mat {
-		return st.issuedAt
-	}
-	if st.valid {
-		return st.meta.IssuedAt
-	}
-	return time.Time{}
+	return current(s, func(st *state) time.Time { return st.issuedAt }, func(st *state) time.Time { return st.meta.IssuedAt })
 }
 
 // Get returns the value stored under key, decoded into a T, and whether
