@@ -12,12 +12,13 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/cookieseal/cookieseal/cookie"
 )
 
 var (
@@ -271,49 +272,29 @@ func bearer(req *http.Request) (string, bool) {
 }
 
 // tokens returns the candidate tokens for one cookie name: the joined
-// chunks first, if any, then each whole cookie of that name.
+// chunks first, if any, then each whole cookie of that name. Chunks are
+// joined by cookie.Join's rules: contiguous from .0, none sent twice, at
+// most MaxChunks of them.
 func (r *Reader) tokens(cookies []*http.Cookie, name string) ([]string, error) {
-	var whole []string
-	chunks := map[int]string{}
-	var err error
+	var out []string
+	joined, _, err := cookie.Join(cookies, name, r.maxChunks, r.maxChunks*ChunkSize)
+	switch {
+	case err == nil:
+		out = append(out, joined)
+	case errors.Is(err, cookie.ErrNoChunks):
+		err = nil
+		if len(cookie.StaleChunks(cookies, name, 0)) > 0 {
+			err = fmt.Errorf("%w: chunks without a first chunk", ErrInvalid)
+		}
+	default:
+		err = fmt.Errorf("%w: chunks: %v", ErrInvalid, err)
+	}
 	for _, c := range cookies {
 		if c.Name == name {
-			whole = append(whole, c.Value)
-			continue
-		}
-		suffix, ok := strings.CutPrefix(c.Name, name+".")
-		if !ok {
-			continue
-		}
-		i, perr := strconv.Atoi(suffix)
-		switch {
-		case perr != nil || i < 0 || strconv.Itoa(i) != suffix:
-			continue // another cookie that shares the prefix
-		case i >= r.maxChunks:
-			err = fmt.Errorf("%w: more than %d chunks", ErrInvalid, r.maxChunks)
-		default:
-			if _, dup := chunks[i]; dup {
-				err = fmt.Errorf("%w: chunk %d sent twice", ErrInvalid, i)
-			}
-			chunks[i] = c.Value
+			out = append(out, c.Value)
 		}
 	}
-	if err != nil || len(chunks) == 0 {
-		return whole, err
-	}
-	idx := make([]int, 0, len(chunks))
-	for i := range chunks {
-		idx = append(idx, i)
-	}
-	sort.Ints(idx)
-	if idx[len(idx)-1] != len(idx)-1 {
-		return whole, fmt.Errorf("%w: missing chunk", ErrInvalid)
-	}
-	var b strings.Builder
-	for _, i := range idx {
-		b.WriteString(chunks[i])
-	}
-	return append([]string{b.String()}, whole...), nil
+	return out, err
 }
 
 // open opens token with the keys of cookie name, or of every name when
