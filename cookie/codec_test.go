@@ -196,14 +196,24 @@ func TestExpiryBoundariesExact(t *testing.T) {
 	}
 }
 
+// TestConcurrentSealOpen runs the byte and typed JSON paths of both
+// formats from several goroutines, for -race.
 func TestConcurrentSealOpen(t *testing.T) {
-	clk := &clock{t0}
-	c := newCodec(t, testKeyring(t), "s", clk)
+	for _, tc := range []struct {
+		name string
+		new  func(*testing.T) Sealer
+	}{
+		{"native", func(t *testing.T) Sealer { return newCodec(t, testKeyring(t), "s", &clock{t0}) }},
+		{"jwe", func(t *testing.T) Sealer { return newJWE(t, testKeyring(t), "s", &clock{t0}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { concurrentRoundTrips(t, tc.new(t)) })
+	}
+}
+
+func concurrentRoundTrips(t *testing.T, c Sealer) {
 	var wg sync.WaitGroup
 	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range 200 {
 				p := []byte{byte(g), byte(i)}
 				v, err := c.Seal(p, time.Time{})
@@ -213,7 +223,7 @@ func TestConcurrentSealOpen(t *testing.T) {
 				}
 				got, _, err := c.Open(v)
 				if err != nil || !bytes.Equal(got, p) {
-					t.Errorf("round trip: %v", err)
+					t.Errorf("round trip %v: %v", got, err)
 					return
 				}
 				// The typed JSON paths share the codec's type cache,
@@ -233,7 +243,7 @@ func TestConcurrentSealOpen(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -436,29 +435,6 @@ func TestJWETooLargeOnSeal(t *testing.T) {
 	if err != nil || len(v) > 200 {
 		t.Fatalf("Seal = %d bytes, %v", len(v), err)
 	}
-}
-
-func TestJWEConcurrent(t *testing.T) {
-	c := newJWE(t, testKeyring(t), "session", &clock{t0})
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Go(func() {
-			for i := range 200 {
-				p := []byte{byte(g), byte(i)}
-				v, err := c.Seal(p, time.Time{})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				got, _, err := c.Open(v)
-				if err != nil || !bytes.Equal(got, p) {
-					t.Errorf("round trip %v: %v", got, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // JWE vectors live in testdata/jwe in the v1 vector file format (see
