@@ -318,10 +318,7 @@ func (s *Session) Renew() error {
 		return err
 	}
 	defer s.unlock()
-	var rerr error
-	if st.valid && st.m.cfg.Revoker != nil {
-		rerr = st.m.revokeSession(st.r, st.rawID(), st.rawSub(), st.meta.IssuedAt)
-	}
+	rerr := st.revokeOpened()
 	st.id = newID()
 	st.issuedAt = st.m.now()
 	st.dirty = true
@@ -341,10 +338,7 @@ func (s *Session) Destroy() error {
 		return err
 	}
 	defer s.unlock()
-	var rerr error
-	if st.valid && st.m.cfg.Revoker != nil {
-		rerr = st.m.revokeSession(st.r, st.rawID(), st.rawSub(), st.meta.IssuedAt)
-	}
+	rerr := st.revokeOpened()
 	st.valid = false
 	st.id, st.sub, st.issuedAt = "", "", time.Time{}
 	st.data, st.flashes = nil, nil
@@ -460,4 +454,13 @@ func (m *Manager) holdsInterface(t reflect.Type) bool {
 	r := jsonexact.HoldsInterface(t)
 	m.types.Store(t, r)
 	return r
+}
+
+// revokeOpened revokes the session the request's cookie carried, if a
+// Revoker is configured; Renew and Destroy both retire that id.
+func (st *state) revokeOpened() error {
+	if !st.valid || st.m.cfg.Revoker == nil {
+		return nil
+	}
+	return st.m.revokeSession(st.r, st.rawID(), st.rawSub(), st.meta.IssuedAt)
 }
