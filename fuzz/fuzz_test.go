@@ -27,25 +27,38 @@ const (
 	jweDir = "../cookie/testdata/jwe"
 )
 
-// vectorValues returns the cookie values of the vector files in dir
-// (cookie/testdata/v1 or cookie/testdata/jwe: a header, a blank line and
-// the value), failing the target if none loads.
-func vectorValues(f *testing.F, dir string) []string {
+// vectorFile is one vector file of cookie/testdata: a header of
+// "key: value" lines, a blank line, and the cookie value.
+type vectorFile struct{ header, value string }
+
+// vectorFiles reads the vector files in dir (cookie/testdata/v1 or
+// cookie/testdata/jwe).
+func vectorFiles(f *testing.F, dir string) []vectorFile {
 	files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
 	if err != nil {
 		f.Fatal(err)
 	}
-	var out []string
+	var out []vectorFile
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)
 		}
-		_, value, ok := bytes.Cut(data, []byte("\n\n"))
+		header, value, ok := bytes.Cut(data, []byte("\n\n"))
 		if !ok {
 			f.Fatalf("%s: no blank line", file)
 		}
-		out = append(out, strings.TrimSpace(string(value)))
+		out = append(out, vectorFile{string(header), strings.TrimSpace(string(value))})
+	}
+	return out
+}
+
+// vectorValues returns the cookie values of the vector files in dir,
+// failing the target if none loads.
+func vectorValues(f *testing.F, dir string) []string {
+	var out []string
+	for _, v := range vectorFiles(f, dir) {
+		out = append(out, v.value)
 	}
 	if len(out) == 0 {
 		f.Fatalf("no seeds loaded from %s", dir)
@@ -288,18 +301,9 @@ func FuzzJoin(f *testing.F) {
 // vectorPayloads returns the payloads of the valid vectors in
 // cookie/testdata/v1, failing the target if none loads.
 func vectorPayloads(f *testing.F) []string {
-	files, err := filepath.Glob(filepath.Join(v1Dir, "*.txt"))
-	if err != nil {
-		f.Fatal(err)
-	}
 	var out []string
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		header, _, _ := bytes.Cut(data, []byte("\n\n"))
-		for line := range strings.SplitSeq(string(header), "\n") {
+	for _, v := range vectorFiles(f, v1Dir) {
+		for line := range strings.SplitSeq(v.header, "\n") {
 			if p, ok := strings.CutPrefix(line, "payload: "); ok {
 				out = append(out, p)
 			}
