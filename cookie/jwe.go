@@ -493,8 +493,8 @@ func (s *jsonScanner) str() ([]byte, bool) {
 // numericDate reads a NumericDate as Unix milliseconds: a non-negative
 // JSON number with at most jweMaxDigits integer digits and no leading
 // zero, optionally a '.' and one to jweMaxFraction decimals, of which
-// digits past the third are truncated; no sign or exponent. The next
-// byte must not continue a number.
+// digits past the third are truncated; no sign or exponent. Only white
+// space, ',' or '}' may follow.
 func (s *jsonScanner) numericDate() (int64, bool) {
 	s.ws()
 	start := s.i
@@ -523,8 +523,13 @@ func (s *jsonScanner) numericDate() (int64, bool) {
 			ms *= 10
 		}
 	}
-	if s.i < len(s.b) && (s.b[s.i] == '.' || s.b[s.i] == 'e' || s.b[s.i] == 'E' || s.b[s.i] == '+' || s.b[s.i] == '-') {
-		return 0, false
+	// Only white space, ',' or '}' may follow.
+	if s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r', ',', '}':
+		default:
+			return 0, false
+		}
 	}
 	return sec*1000 + ms, true
 }

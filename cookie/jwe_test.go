@@ -464,6 +464,28 @@ func makeJWEVectors(t *testing.T) []vector {
 	valid := seal(kr, time.Time{})
 	old := seal(kr, t0.Add(-23*time.Hour))
 	epoch := seal(ekr, time.Time{})
+	// Millisecond times (issue 9): sealed at t0+503ms for a session
+	// issued at t0+500ms.
+	clk.t = t0.Add(503 * time.Millisecond)
+	ms := seal(kr, t0.Add(500*time.Millisecond))
+	clk.t = t0
+	// rawHeader seals the payload under key 1 with any header and the
+	// vectors' fixed IV.
+	rawHeader := func(h string) string {
+		aead, err := kr.AEAD(keyring.A256GCM, "session", 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := base64.RawURLEncoding.EncodeToString
+		hb := enc([]byte(h))
+		iv := bytes.Repeat([]byte{0x24}, 12)
+		sealed := aead.Seal(nil, iv, []byte(payload), []byte(hb))
+		n := len(sealed) - 16
+		return hb + ".." + enc(iv) + "." + enc(sealed[:n]) + "." + enc(sealed[n:])
+	}
+	times := func(iat, rat string) string {
+		return rawHeader(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":` + iat + `,"rat":` + rat + `}`)
+	}
 	parts := strings.Split(valid, ".")
 	flip := func(part int) string {
 		p := slices.Clone(parts)
@@ -502,6 +524,18 @@ func makeJWEVectors(t *testing.T) []vector {
 		v("unknown-key", "invalid", "session", vectorKeys, t0, withHeader(`{"alg":"dir","enc":"A256GCM","kid":"9","iat":1795428000,"rat":1795428000}`)),
 		v("truncated", "invalid", "session", vectorKeys, t0, valid[:len(valid)-10]),
 		v("oversized", "too large", "session", vectorKeys, t0, strings.Repeat("A", DefaultMaxValueSize+1)),
+		// Added with issue 9: iat and rat carry milliseconds, written with
+		// up to three decimals; more decimals are truncated on read; an
+		// old value's refreshed-at may lie up to ClockSkew before iat.
+		withTimes(v("valid-ms", "valid", "session", vectorKeys, t0.Add(30*time.Minute), ms), t0.Add(500*time.Millisecond), t0.Add(503*time.Millisecond)),
+		withTimes(v("valid-ms-truncated", "valid", "session", vectorKeys, t0.Add(30*time.Minute), times("1795428000.5039", "1795428000.0419999")),
+			t0.Add(503*time.Millisecond), t0.Add(41*time.Millisecond)),
+		withTimes(v("valid-refreshed-before-issued", "valid", "session", vectorKeys, t0.Add(30*time.Minute), times("1795428000.5", "1795427999.5")),
+			t0.Add(500*time.Millisecond), t0.Add(-500*time.Millisecond)),
+		v("refreshed-too-long-before-issued", "invalid", "session", vectorKeys, t0.Add(30*time.Minute), times("1795428000.5", "1795427999.499")),
+		v("iat-exponent", "invalid", "session", vectorKeys, t0.Add(30*time.Minute), times("1.7954280005e9", "1795428000.5")),
+		v("iat-negative", "invalid", "session", vectorKeys, t0.Add(30*time.Minute), times("-1795428000", "1795428000")),
+		v("iat-string", "invalid", "session", vectorKeys, t0.Add(30*time.Minute), times(`"1795428000"`, "1795428000")),
 	}
 }
 
@@ -515,7 +549,7 @@ func TestJWEVectors(t *testing.T) {
 // still gives the frozen values byte for byte.
 func TestJWEVectorsAreCurrent(t *testing.T) {
 	for _, v := range makeJWEVectors(t) {
-		if v.name != "valid" && v.name != "valid-epoch" {
+		if v.name != "valid" && v.name != "valid-epoch" && v.name != "valid-ms" {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join("testdata", "jwe", v.name+".txt"))
