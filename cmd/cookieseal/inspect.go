@@ -101,8 +101,14 @@ func (e *env) inspect(args []string) error {
 		// Open it again with no deadline: if it opens, it is authentic
 		// but expired (past a deadline, or from an epoch older than any
 		// valid value's), and its header and payload are shown.
+		// The longest timeouts a codec accepts: 400 days, and with epoch
+		// keys no more epochs than the keyring caches.
 		lenient := opts
-		lenient.IdleTimeout, lenient.AbsoluteTimeout = 100*365*24*time.Hour, 100*365*24*time.Hour
+		longest := cookie.MaxTimeout
+		if p := kr.EpochPeriod(); p != 0 {
+			longest = min(longest, p*(keyring.MaxEpochWindow-2)-3*cookie.MaxClockSkew)
+		}
+		lenient.IdleTimeout, lenient.AbsoluteTimeout = longest, longest
 		ls, lerr := cookie.NewSealer(f, kr, *name, lenient)
 		if lerr != nil {
 			return lerr
