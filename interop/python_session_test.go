@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -452,5 +453,82 @@ func TestFastAPIReadsGoSession(t *testing.T) {
 				t.Errorf("FastAPI: %d %q", status, body)
 			}
 		})
+	}
+}
+
+// v2Bucket and v2Field follow the key layout v2 of revoke/redis/doc.go,
+// written here from the specification, independently of the Python code.
+func v2Bucket(subject, id string) string {
+	src := subject
+	if src == "" {
+		src = id
+	}
+	return fmt.Sprintf("%sv2:{%03x}", rredis.DefaultPrefix, crc32.ChecksumIEEE([]byte(src))&1023)
+}
+
+func v2Field(kind, subject, id string) string {
+	esub := strings.NewReplacer("%", "%25", ":", "%3A").Replace(subject)
+	if kind == "u" {
+		return "u:" + esub
+	}
+	return "s:" + esub + ":" + id
+}
+
+// TestPythonRevocationV2Layout writes entries into a real redis-server as
+// the v2 layout specifies and checks what python/revocation.py makes of
+// them: until in the past, the millisecond boundary of a subject entry,
+// escaping, and malformed values (which revoke what they name).
+func TestPythonRevocationV2Layout(t *testing.T) {
+	needPython(t)
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	ctx := context.Background()
+	now := time.Now().UnixMilli()
+	T := now - 60_000
+	set := func(kind, subject, id, value string) {
+		t.Helper()
+		if err := client.HSet(ctx, v2Bucket(subject, id), v2Field(kind, subject, id), value).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later, earlier := fmt.Sprint(now+3600_000), fmt.Sprint(now-1)
+	set("s", "", "bare", later)
+	set("s", "", "bare-over", earlier)
+	set("s", "alice", "a-1", later)
+	set("u", "bob", "", fmt.Sprintf("%d:%s", T, later))
+	set("u", "old", "", fmt.Sprintf("%d:%s", T, earlier))
+	set("u", "Zoë:50%", "", fmt.Sprintf("%d:%s", T, later))
+	set("s", "carol:x%3A", "id:with:colons", later)
+	set("s", "", "bad-value", "soon")
+	set("u", "mallory", "", "12:")
+	cases := []struct {
+		name, id, sub string
+		iatMS         int64
+		want          bool
+	}{
+		{"session without subject", "bare", "", T, true},
+		{"its until has passed", "bare-over", "", T, false},
+		{"unknown session", "nobody", "", T, false},
+		{"session of a subject", "a-1", "alice", T, true},
+		{"that id with no subject", "a-1", "", T, false},
+		{"subject: 1 ms before", "b", "bob", T - 1, true},
+		{"subject: same ms", "b", "bob", T, false},
+		{"subject: 1 ms after", "b", "bob", T + 1, false},
+		{"subject entry past its until", "o", "old", T - 1, false},
+		{"subject with ':' and '%', 1 ms before", "z", "Zoë:50%", T - 1, true},
+		{"subject with ':' and '%', same ms", "z", "Zoë:50%", T, false},
+		{"session of a subject with ':' and '%'", "id:with:colons", "carol:x%3A", T, true},
+		{"a look-alike split of it", "x%3A:id:with:colons", "carol", T, false},
+		{"malformed session value", "bad-value", "", T, true},
+		{"malformed subject value", "m", "mallory", now, true},
+	}
+	var ops []pyOp
+	for _, tc := range cases {
+		ops = append(ops, pyOp{"op": "revoked", "host": "127.0.0.1", "port": srv.Port, "id": tc.id, "sub": tc.sub, "iat_ms": tc.iatMS, "now_ms": now})
+	}
+	for i, r := range runPython(t, ops...) {
+		if r.Error != "" || r.Revoked == nil || *r.Revoked != cases[i].want {
+			t.Errorf("%s: Python revoked=%v %s %s, want %v", cases[i].name, r.Revoked != nil && *r.Revoked, r.Error, r.Message, cases[i].want)
+		}
 	}
 }
