@@ -298,30 +298,37 @@ func TestPythonAndGoAgreeOnHeaders(t *testing.T) {
 		return `{"alg":"dir","enc":"A256GCM","kid":"1","iat":` + iat + `,"rat":` + rat + `}`
 	}
 	payload := envelope("EEEEEEEEEEEEEEEEEEEEEE", "alice", `{"k":1}`)
-	for _, tc := range headerCases(now, sec, hdr) {
+	cases := headerCases(now, sec, hdr)
+	jwks := exportJWKS(t, c)
+	tokens := make([]string, len(cases))
+	var ops []pyOp // one Python process for every case and library
+	for i, tc := range cases {
+		k := key
+		if tc.otherKey {
+			k = otherKey
+		}
+		tokens[i] = sealRaw(t, k, tc.header, payload)
+		if tc.tamper {
+			tokens[i] = tamper(tokens[i])
+		}
+		for _, lib := range pythonReaders {
+			ops = append(ops, pyOp{"op": "open", "lib": lib, "token": tokens[i], "jwks": jwks, "idle": 3600, "absolute": 86400, "now_ms": now.UnixMilli()})
+		}
+	}
+	res := runPython(t, ops...)
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			k := key
-			if tc.otherKey {
-				k = otherKey
-			}
-			v := sealRaw(t, k, tc.header, payload)
-			if tc.tamper {
-				v = tamper(v)
-			}
-			_, m, goErr := c.Open(v)
+			_, m, goErr := c.Open(tokens[i])
 			if got := goKind(goErr); got != tc.want {
-				t.Fatalf("Go: %v (%s), want %s", goErr, got, tc.want)
+				t.Errorf("Go: %v (%s), want %s", goErr, got, tc.want)
 			}
-			var ops []pyOp
-			for _, lib := range pythonReaders {
-				ops = append(ops, pyOp{"op": "open", "lib": lib, "token": v, "jwks": exportJWKS(t, c), "idle": 3600, "absolute": 86400, "now_ms": now.UnixMilli()})
-			}
-			for i, r := range runPython(t, ops...) {
+			for j, lib := range pythonReaders {
+				r := res[i*len(pythonReaders)+j]
 				if got := pyKind(r); got != tc.want {
-					t.Errorf("%s: %s %q (%s), want %s", pythonReaders[i], r.Error, r.Message, got, tc.want)
+					t.Errorf("%s: %s %q (%s), want %s", lib, r.Error, r.Message, got, tc.want)
 				}
 				if tc.want == "ok" && (r.IatMS != m.IssuedAt.UnixMilli() || r.RatMS != m.RefreshedAt.UnixMilli()) {
-					t.Errorf("%s: iat %d rat %d ms; Go read %d %d", pythonReaders[i], r.IatMS, r.RatMS, m.IssuedAt.UnixMilli(), m.RefreshedAt.UnixMilli())
+					t.Errorf("%s: iat %d rat %d ms; Go read %d %d", lib, r.IatMS, r.RatMS, m.IssuedAt.UnixMilli(), m.RefreshedAt.UnixMilli())
 				}
 			}
 		})
@@ -346,6 +353,7 @@ func headerCases(now time.Time, sec func(time.Duration) string, hdr func(iat, ra
 		{"tampered", hdr(sec(-time.Hour), sec(-time.Minute)), false, true, "invalid"},
 		{"another key under kid 1", hdr(sec(-time.Hour), sec(-time.Minute)), true, false, "invalid"},
 		{"kid of an unknown key", `{"alg":"dir","enc":"A256GCM","kid":"9","iat":` + sec(0) + `,"rat":` + sec(0) + `}`, false, false, "invalid"},
+		{"kid as a number", `{"alg":"dir","enc":"A256GCM","kid":1,"iat":` + sec(0) + `,"rat":` + sec(0) + `}`, false, false, "invalid"},
 		{"kid with a leading zero", `{"alg":"dir","enc":"A256GCM","kid":"01","iat":` + sec(0) + `,"rat":` + sec(0) + `}`, false, false, "invalid"},
 		{"no kid", `{"alg":"dir","enc":"A256GCM","iat":` + sec(0) + `,"rat":` + sec(0) + `}`, false, false, "invalid"},
 		{"no rat", `{"alg":"dir","enc":"A256GCM","kid":"1","iat":` + sec(0) + `}`, false, false, "invalid"},

@@ -5,9 +5,9 @@ module holds what cookieseal adds on top, so that a Python service applies
 the same rules as the Go side: the strict protected header, the key picked
 by kid, chunk joining, the expiry rule and the session payload.
 
-Times are handled as integer Unix milliseconds, the precision cookieseal
-keeps; header times are read from their decimal text, never through a float, so a
-millisecond boundary reads the same as in Go. Standard library only.
+Times are integer Unix milliseconds, the precision cookieseal keeps;
+header times are read from their decimal text, never through a float, so
+a millisecond boundary reads the same as in Go. Standard library only.
 """
 
 import base64
@@ -42,7 +42,7 @@ class TooLarge(InvalidSession):
 IDLE_TIMEOUT = 24 * 3600
 ABSOLUTE_TIMEOUT = 7 * 24 * 3600
 CLOCK_SKEW = 30
-MAX_CHUNKS = 4  # cookie.DefaultMaxChunks
+MAX_CHUNKS = 4  # at least the Go app's middleware.Options.MaxChunks
 MAX_VALUE_SIZE = 3800  # bytes per cookie (cookie.DefaultMaxValueSize)
 
 HEADER_MEMBERS = {"alg", "enc", "kid", "iat", "rat"}
@@ -116,7 +116,7 @@ def protected_header(token):
     if h["alg"] != "dir" or h["enc"] != "A256GCM":
         raise InvalidSession("alg or enc not allowed")
     kid = h["kid"]
-    if not isinstance(kid, str) or not _KID.fullmatch(kid):
+    if type(kid) is not str or not _KID.fullmatch(kid):  # a JSON number is a _Number
         raise InvalidSession("malformed kid")
     key_id, _, epoch = kid.partition(".")
     if int(key_id) >= 1 << 32 or (epoch and int(epoch) >= 1 << 32):
@@ -165,8 +165,10 @@ def join_chunks(cookies, name, max_chunks=MAX_CHUNKS, max_value_size=MAX_VALUE_S
                 raise InvalidSession("duplicate chunk or too many chunks")
             chunks[i] = v
     if 0 not in chunks:
-        if len(plain) != 1:
-            raise InvalidSession("no session cookie, or more than one")
+        if not plain:
+            raise NoSession("no session cookie")
+        if len(plain) > 1:
+            raise InvalidSession("session cookie given twice")
         value = plain[0]
     elif sorted(chunks) != list(range(len(chunks))):
         raise InvalidSession("missing chunk")
