@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -505,4 +506,86 @@ func tamper(v string) string {
 		b[i] = 'A'
 	}
 	return string(b)
+}
+
+// TestPythonREADMEExamplesAreTested: every python block of the README's
+// Python section is copied from a file in interop/python (which the
+// tests above run), line for line, up to a common indentation.
+func TestPythonREADMEExamplesAreTested(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const title = "\n## Reading and writing the session from Python\n"
+	_, section, ok := strings.Cut(string(readme), title)
+	if !ok {
+		t.Fatalf("README.md has no section %q", strings.TrimSpace(title))
+	}
+	if i := strings.Index(section, "\n## "); i >= 0 {
+		section = section[:i]
+	}
+	files, err := filepath.Glob("python/*.py")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no python/*.py files: %v", err)
+	}
+	var sources [][]string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources = append(sources, strings.Split(string(b), "\n"))
+	}
+	blocks := 0
+	for rest := section; ; {
+		_, after, ok := strings.Cut(rest, "```python\n")
+		if !ok {
+			break
+		}
+		block, tail, ok := strings.Cut(after, "```")
+		if !ok {
+			t.Fatal("unterminated python block")
+		}
+		rest = tail
+		blocks++
+		lines := strings.Split(strings.TrimSuffix(block, "\n"), "\n")
+		if !copiedFrom(lines, sources) {
+			t.Errorf("README python block %d is not in any python/*.py file:\n%s", blocks, block)
+		}
+	}
+	if blocks < 6 {
+		t.Errorf("found %d python blocks in the README's Python section, want at least 6", blocks)
+	}
+}
+
+// copiedFrom reports whether lines appear as consecutive lines of one of
+// the sources, each source line being the README line with the same
+// indentation added in front (blank lines match blank lines).
+func copiedFrom(lines []string, sources [][]string) bool {
+	for _, src := range sources {
+		for start := range src {
+			indent, ok := "", true
+			if start+len(lines) > len(src) {
+				break
+			}
+			if l := src[start]; strings.HasSuffix(l, lines[0]) {
+				indent = l[:len(l)-len(lines[0])]
+				if strings.TrimSpace(indent) != "" {
+					continue
+				}
+			} else {
+				continue
+			}
+			for i, l := range lines {
+				if s := src[start+i]; !(l == "" && strings.TrimSpace(s) == "") && s != indent+l {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return true
+			}
+		}
+	}
+	return false
 }

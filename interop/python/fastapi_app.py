@@ -47,7 +47,7 @@ def load_session(request: Request) -> cs.Session:
     except cs.NoSession as e:
         raise HTTPException(401, type(e).__name__)
     except revocation.RevocationUnavailable:
-        raise HTTPException(503, "revocation list unavailable")  # fail closed
+        raise HTTPException(401, "RevocationUnavailable")  # fail closed, as cookieseal does
     return session
 
 

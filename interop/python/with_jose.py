@@ -25,4 +25,5 @@ def open_session(token, jwks, **expiry):
 
 def seal_session_attempt(payload, jwks, kid):
     """What python-jose can write; cookieseal refuses it (no iat/rat, 16-byte IV)."""
-    return jwe.encrypt(payload, base64url_decode(key_for(jwks, kid)["k"].encode()), algorithm="dir", encryption="A256GCM", kid=kid).decode()
+    key = base64url_decode(key_for(jwks, kid)["k"].encode())
+    return jwe.encrypt(payload, key, algorithm="dir", encryption="A256GCM", kid=kid).decode()
