@@ -307,7 +307,7 @@ func uvicorn(t *testing.T, env ...string) string {
 	defer f.Close()
 	cmd := exec.Command(py, "-m", "uvicorn", "--fd", "3", "--log-level", "warning", "fastapi_app:app")
 	cmd.Dir = "python"
-	cmd.Env = append(os.Environ(), env...) // key set in the environment, never in argv
+	cmd.Env = append(append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1"), env...) // key set in the environment, never in argv
 	cmd.ExtraFiles = []*os.File{f}
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr

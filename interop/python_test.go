@@ -99,6 +99,7 @@ func runPython(t *testing.T, ops ...pyOp) []pyResult {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, py, "driver.py")
 	cmd.Dir = "python"
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1") // no __pycache__ in the tree
 	cmd.Stdin = bytes.NewReader(in)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
