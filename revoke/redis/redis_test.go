@@ -764,3 +764,159 @@ func TestClusterHashTags(t *testing.T) {
 		t.Fatalf("12 subjects landed on %d masters; want them spread", len(masters))
 	}
 }
+
+// TestResubscribeForcesReload kills the cache's pub/sub connection on a
+// real server. go-redis reconnects and re-subscribes; a revocation written
+// while nobody listened (here: written without a message at all, the worst
+// case of a gap) must be in the cache once it vouches again, because the new
+// subscription forces a full load.
+func TestResubscribeForcesReload(t *testing.T) {
+	s := redistest.Start(t)
+	client := s.Client(t)
+	ctx := context.Background()
+	prefix := "test:resub:"
+	c := startCached(t, s.Client(t), redis.CachedOptions{
+		Options:           redis.Options{Prefix: prefix},
+		HeartbeatInterval: 100 * time.Millisecond,
+		ResyncInterval:    time.Hour, // no periodic reload: only the re-subscription can find the entry
+	})
+	before := c.Stats()
+	sess := revoke.Session{ID: "gap", Subject: "alice", IssuedAt: time.Now().Add(-time.Minute)}
+	until := time.Now().Add(time.Hour).UnixMilli()
+	if err := client.HSet(ctx, redis.BucketKey(prefix, "alice", ""), redis.SessionField("alice", "gap"), until).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Heartbeats keep vouching, but they cannot know about the silent write.
+	waitFor(t, 5*time.Second, "a heartbeat after the write", func() bool {
+		return c.Stats().Staleness < 50*time.Millisecond
+	})
+	if err := c.Check(ctx, sess); err != nil {
+		t.Fatalf("before the re-subscription: %v (the write was silent; only a load can see it)", err)
+	}
+	if n, err := client.ClientKillByFilter(ctx, "TYPE", "pubsub").Result(); err != nil || n != 1 {
+		t.Fatalf("CLIENT KILL TYPE pubsub = %d, %v; want 1 connection killed", n, err)
+	}
+	waitFor(t, 10*time.Second, "reload after re-subscription", func() bool {
+		return errors.Is(c.Check(ctx, sess), revoke.ErrRevoked) && c.Stats().Loads > before.Loads
+	})
+	after := c.Stats()
+	if after.Resubscriptions <= before.Resubscriptions || after.Loads <= before.Loads {
+		t.Fatalf("Stats before %+v, after %+v: want a re-subscription and a load counted", before, after)
+	}
+}
+
+// TestUpgradeFromV1 writes entries the way the previous cookieseal did
+// (layout v1, through its script) and checks that none is lost: during the
+// window (V1Compat) without migration, after MigrateV1 with V1Compat off,
+// on Direct and Cached, on one server and on a Cluster.
+func TestUpgradeFromV1(t *testing.T) {
+	t.Run("standalone", func(t *testing.T) {
+		s := redistest.Start(t)
+		upgrade(t, func() goredis.UniversalClient { return s.Client(t) })
+	})
+	t.Run("cluster", func(t *testing.T) {
+		c := redistest.StartCluster(t)
+		upgrade(t, func() goredis.UniversalClient { return c.Client(t) })
+	})
+}
+
+func upgrade(t *testing.T, newClient func() goredis.UniversalClient) {
+	client := newClient()
+	ctx := context.Background()
+	prefix := "test:upgrade:"
+	issued := time.Now().Add(-time.Minute)
+	day := time.Now().Add(24 * time.Hour)
+	// The v1 writer, as the previous version ran it: one key per entry.
+	v1 := []struct {
+		key, value string
+		ttl        time.Duration
+	}{
+		{redis.V1SessionKey(prefix, "alice", "s1"), fmt.Sprint(day.UnixMilli()), 24 * time.Hour},
+		{redis.V1SessionKey(prefix, "", "anon"), fmt.Sprint(day.UnixMilli()), 24 * time.Hour},
+		{redis.V1SubjectKey(prefix, "b{o}b%"), fmt.Sprintf("%d:%d", time.Now().UnixMilli(), day.UnixMilli()), 24 * time.Hour},
+		{redis.V1SessionKey(prefix, "carol", "broken"), "garbage", time.Hour},
+	}
+	for _, e := range v1 {
+		if err := client.Set(ctx, e.key, e.value, e.ttl).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	revoked := []revoke.Session{
+		{ID: "s1", Subject: "alice", IssuedAt: issued},
+		{ID: "anon", IssuedAt: issued},
+		{ID: "any", Subject: "b{o}b%", IssuedAt: issued},
+		{ID: "broken", Subject: "carol", IssuedAt: issued}, // malformed: fail closed for this entry
+	}
+	valid := []revoke.Session{
+		{ID: "s2", Subject: "alice", IssuedAt: issued},
+		{ID: "other", Subject: "carol", IssuedAt: issued},
+		{ID: "new", Subject: "b{o}b%", IssuedAt: time.Now().Add(time.Second)},
+	}
+	verify := func(t *testing.T, name string, r revoke.Revoker) {
+		t.Helper()
+		for _, s := range revoked {
+			if err := r.Check(ctx, s); !errors.Is(err, revoke.ErrRevoked) {
+				t.Errorf("%s: %+v: %v; want revoked", name, s, err)
+			}
+		}
+		for _, s := range valid {
+			if err := r.Check(ctx, s); err != nil {
+				t.Errorf("%s: %+v: %v; want valid", name, s, err)
+			}
+		}
+	}
+	compat := redis.Options{Prefix: prefix, V1Compat: true}
+	t.Run("window", func(t *testing.T) {
+		d, err := redis.NewDirect(newClient(), compat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verify(t, "direct", d)
+		verify(t, "cached", startCached(t, newClient(), redis.CachedOptions{Options: compat}))
+		// A revocation by a v2 instance in the window reaches v1 readers.
+		if err := d.RevokeSession(ctx, "s3", "alice", day); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := client.Exists(ctx, redis.V1SessionKey(prefix, "alice", "s3")).Result(); err != nil || n != 1 {
+			t.Fatalf("v1 key of a write in the window: EXISTS = %d, %v", n, err)
+		}
+		// A revocation by a v1 instance in the window reaches the v2 cache
+		// through the v1 channel.
+		c := startCached(t, newClient(), redis.CachedOptions{Options: compat})
+		key := redis.V1SessionKey(prefix, "alice", "s4")
+		if err := client.Set(ctx, key, day.UnixMilli(), time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := client.Publish(ctx, prefix+"events", fmt.Sprintf("%d\n%s", day.UnixMilli(), key)).Err(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 2*time.Second, "v1 message applied", func() bool {
+			return errors.Is(c.Check(ctx, revoke.Session{ID: "s4", Subject: "alice", IssuedAt: issued}), revoke.ErrRevoked)
+		})
+	})
+	t.Run("migrated", func(t *testing.T) {
+		res, err := redis.MigrateV1(ctx, newClient(), redis.Options{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Copied < 3 || res.Malformed != 1 {
+			t.Fatalf("MigrateV1 = %+v; want ≥3 copied, 1 malformed", res)
+		}
+		v2 := redis.Options{Prefix: prefix}
+		d, err := redis.NewDirect(newClient(), v2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verify(t, "direct", d)
+		verify(t, "cached", startCached(t, newClient(), redis.CachedOptions{Options: v2}))
+		// The v1 keys keep their TTL: the old layout cleans itself.
+		if ttl := client.PTTL(ctx, v1[0].key).Val(); ttl <= 0 {
+			t.Fatalf("v1 key PTTL = %v after migration; want it left to expire", ttl)
+		}
+		// Migrating again changes nothing.
+		if _, err := redis.MigrateV1(ctx, newClient(), redis.Options{Prefix: prefix}); err != nil {
+			t.Fatal(err)
+		}
+		verify(t, "direct after a second migration", d)
+	})
+}
