@@ -26,12 +26,6 @@ import (
 	rredis "github.com/cookieseal/cookieseal/revoke/redis"
 )
 
-// revokeV1Compat is "1" while revoke/redis in this tree writes key
-// layout v1 (its implementation of the v2 specification in
-// revoke/redis/doc.go has not landed): the Python check then reads both
-// layouts, as a Python service must during a v1 → v2 upgrade.
-const revokeV1Compat = "1"
-
 const (
 	appIdle     = time.Hour
 	appAbsolute = 24 * time.Hour
@@ -219,61 +213,25 @@ func TestPythonChunkedSessions(t *testing.T) {
 	}
 }
 
-// TestPythonRevocationAgreesWithGo revokes through revoke/redis on a real
-// redis-server, then asks revoke/redis's Direct and python/revocation.py
-// about the same sessions: they must agree, case by case.
-func TestPythonRevocationAgreesWithGo(t *testing.T) {
-	needPython(t)
-	srv := redistest.Start(t)
-	client := srv.Client(t)
-	d, err := rredis.NewDirect(client, rredis.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	now := time.Now()
-	before := time.UnixMilli(now.UnixMilli()).Add(-time.Minute) // T, a whole ms
-	until := now.Add(time.Hour)
-	for _, call := range []error{
-		d.RevokeSession(ctx, "bare-id", "", until),
-		d.RevokeSession(ctx, "alice-1", "alice", until),
-		d.RevokeSubject(ctx, "bob", before, until),
-		d.RevokeSubject(ctx, "Zoë {x}", before, until),
-		d.RevokeSession(ctx, "id:with:colons", "carol:x%3A", until),
-	} {
-		if call != nil {
-			t.Fatal(call)
-		}
-	}
-	T := before.UnixMilli()
-	cases := []struct {
-		name, id, sub string
-		iatMS         int64
-		want          bool
-	}{
-		{"session without subject", "bare-id", "", T - 1000, true},
-		{"another session without subject", "other-id", "", T - 1000, false},
-		{"the bare id under a subject", "bare-id", "alice", T - 1000, false},
-		{"session of a subject", "alice-1", "alice", T - 1000, true},
-		{"another session of that subject", "alice-2", "alice", T - 1000, false},
-		{"that id without its subject", "alice-1", "", T - 1000, false},
-		{"subject: issued 1 ms before", "b-1", "bob", T - 1, true},
-		{"subject: issued in the same ms", "b-2", "bob", T, false},
-		{"subject: issued 1 ms after", "b-3", "bob", T + 1, false},
-		{"subject: issued long before", "b-4", "bob", T - 3600_000, true},
-		{"another subject", "b-1", "bobby", T - 1, false},
-		{"non-ASCII subject, 1 ms before", "z-1", "Zoë {x}", T - 1, true},
-		{"non-ASCII subject, same ms", "z-1", "Zoë {x}", T, false},
-		{"subject with ':' and '%'", "id:with:colons", "carol:x%3A", T, true},
-		{"a look-alike split of that subject and id", "x%3A:id:with:colons", "carol", T, false},
-	}
+// revocationCase is one question put to Go's Direct and to Python.
+type revocationCase struct {
+	name, id, sub string
+	iatMS         int64
+	want          bool
+}
+
+// agree asks Go's d and python/revocation.py (with the same prefix and
+// v1 compatibility) about each case: both must give the wanted answer.
+func agree(t *testing.T, d *rredis.Direct, port int, prefix string, v1Compat bool, cases []revocationCase) {
+	t.Helper()
 	var ops []pyOp
 	for _, tc := range cases {
-		ops = append(ops, pyOp{"op": "revoked", "host": "127.0.0.1", "port": srv.Port, "id": tc.id, "sub": tc.sub, "iat_ms": tc.iatMS, "v1_compat": revokeV1Compat == "1"})
+		ops = append(ops, pyOp{"op": "revoked", "host": "127.0.0.1", "port": port, "prefix": prefix, "v1_compat": v1Compat,
+			"id": tc.id, "sub": tc.sub, "iat_ms": tc.iatMS})
 	}
 	res := runPython(t, ops...)
 	for i, tc := range cases {
-		err := d.Check(ctx, revoke.Session{ID: tc.id, Subject: tc.sub, IssuedAt: time.UnixMilli(tc.iatMS)})
+		err := d.Check(context.Background(), revoke.Session{ID: tc.id, Subject: tc.sub, IssuedAt: time.UnixMilli(tc.iatMS)})
 		if err != nil && !errors.Is(err, revoke.ErrRevoked) {
 			t.Fatalf("%s: Go Check: %v", tc.name, err)
 		}
@@ -287,6 +245,118 @@ func TestPythonRevocationAgreesWithGo(t *testing.T) {
 			t.Errorf("%s: Go revoked=%v, Python revoked=%v, want %v", tc.name, goRevoked, *r.Revoked, tc.want)
 		}
 	}
+}
+
+// TestPythonRevocationAgreesWithGo revokes through revoke/redis on a real
+// redis-server, then asks revoke/redis's Direct and python/revocation.py
+// about the same sessions: they must agree, case by case, in layout v2
+// and in the v1 upgrade window.
+func TestPythonRevocationAgreesWithGo(t *testing.T) {
+	needPython(t)
+	srv := redistest.Start(t)
+	client := srv.Client(t)
+	ctx := context.Background()
+	now := time.Now()
+	before := time.UnixMilli(now.UnixMilli()).Add(-time.Minute) // T, a whole ms
+	until := now.Add(time.Hour)
+	T := before.UnixMilli()
+
+	t.Run("layout v2", func(t *testing.T) {
+		d, err := rredis.NewDirect(client, rredis.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, call := range []error{
+			d.RevokeSession(ctx, "bare-id", "", until),
+			d.RevokeSession(ctx, "alice-1", "alice", until),
+			d.RevokeSubject(ctx, "bob", before, until),
+			d.RevokeSubject(ctx, "Zoë {x}", before, until),
+			d.RevokeSession(ctx, "id:with:colons", "carol:x%3A", until),
+		} {
+			if call != nil {
+				t.Fatal(call)
+			}
+		}
+		// Values no Go writer produces, as a damaged or hand-edited list has.
+		far := fmt.Sprint(until.UnixMilli())
+		for _, e := range [][3]string{
+			{"", "bad-1", "soon"}, {"", "bad-2", "+" + far}, {"", "bad-3", "000" + far}, {"", "bad-4", "99999999999999999999"},
+			{"mallory", "", "12:"}, {"oscar", "", fmt.Sprintf("%d:%s", T, " "+far)},
+		} {
+			kind := "s"
+			if e[1] == "" {
+				kind = "u"
+			}
+			if err := client.HSet(ctx, v2Bucket(e[0], e[1]), v2Field(kind, e[0], e[1]), e[2]).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		agree(t, d, srv.Port, rredis.DefaultPrefix, false, []revocationCase{
+			{"session without subject", "bare-id", "", T - 1000, true},
+			{"another session without subject", "other-id", "", T - 1000, false},
+			{"the bare id under a subject", "bare-id", "alice", T - 1000, false},
+			{"session of a subject", "alice-1", "alice", T - 1000, true},
+			{"another session of that subject", "alice-2", "alice", T - 1000, false},
+			{"that id without its subject", "alice-1", "", T - 1000, false},
+			{"subject: issued 1 ms before", "b-1", "bob", T - 1, true},
+			{"subject: issued in the same ms", "b-2", "bob", T, false},
+			{"subject: issued 1 ms after", "b-3", "bob", T + 1, false},
+			{"subject: issued long before", "b-4", "bob", T - 3600_000, true},
+			{"another subject", "b-1", "bobby", T - 1, false},
+			{"non-ASCII subject, 1 ms before", "z-1", "Zoë {x}", T - 1, true},
+			{"non-ASCII subject, same ms", "z-1", "Zoë {x}", T, false},
+			{"subject with ':' and '%'", "id:with:colons", "carol:x%3A", T, true},
+			{"a look-alike split of that subject and id", "x%3A:id:with:colons", "carol", T, false},
+			{"malformed session value", "bad-1", "", T, true},
+			{"session value with a '+'", "bad-2", "", T, true},
+			{"session value with leading zeros", "bad-3", "", T, true},
+			{"session value past int64", "bad-4", "", T, true},
+			{"malformed subject value", "m-1", "mallory", now.UnixMilli(), true},
+			{"subject value with a space", "o-1", "oscar", now.UnixMilli(), true},
+		})
+	})
+
+	t.Run("v1 upgrade window", func(t *testing.T) {
+		const prefix = "compat:"
+		d, err := rredis.NewDirect(client, rredis.Options{Prefix: prefix, V1Compat: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.RevokeSubject(ctx, "dan", before, until); err != nil { // both layouts
+			t.Fatal(err)
+		}
+		// Entries only an instance still on v1 wrote: one string key each.
+		for k, v := range map[string]string{
+			prefix + "s:v1-bare":     fmt.Sprint(until.UnixMilli()),
+			prefix + "{eve}:s:v1-e":  fmt.Sprint(until.UnixMilli()),
+			prefix + "{fay%7B%7D}:u": fmt.Sprintf("%d:%d", T, until.UnixMilli()),
+			prefix + "{gus}:u":       "garbage",
+		} {
+			if err := client.Set(ctx, k, v, time.Hour).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cases := []revocationCase{
+			{"written by this version", "d-1", "dan", T - 1, true},
+			{"written by this version, same ms", "d-1", "dan", T, false},
+			{"v1 session without subject", "v1-bare", "", T, true},
+			{"v1 session of a subject", "v1-e", "eve", T, true},
+			{"v1 subject with braces, 1 ms before", "f-1", "fay{}", T - 1, true},
+			{"v1 subject with braces, same ms", "f-1", "fay{}", T, false},
+			{"malformed v1 subject value", "g-1", "gus", T, true},
+			{"not revoked anywhere", "h-1", "hal", T, false},
+		}
+		agree(t, d, srv.Port, prefix, true, cases)
+		// Without V1Compat, neither side reads the v1 entries.
+		d2, err := rredis.NewDirect(client, rredis.Options{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range cases {
+			cases[i].want = cases[i].name == "written by this version"
+		}
+		agree(t, d2, srv.Port, prefix, false, cases)
+	})
 }
 
 // uvicorn runs python/fastapi_app.py on a loopback listener the test
@@ -351,7 +421,6 @@ func TestFastAPIReadsGoSession(t *testing.T) {
 		fmt.Sprintf("COOKIESEAL_IDLE_TIMEOUT=%d", int(appIdle.Seconds())),
 		fmt.Sprintf("COOKIESEAL_ABSOLUTE_TIMEOUT=%d", int(appAbsolute.Seconds())),
 		"COOKIESEAL_REDIS_URL=redis://"+srv.Addr+"/0",
-		"COOKIESEAL_REVOKE_V1_COMPAT="+revokeV1Compat,
 	)
 	type me struct {
 		ID, Sub string

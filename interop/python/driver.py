@@ -50,7 +50,9 @@ def do_seal(op):
 def do_revoked(op):
     r = redis.Redis(host=op["host"], port=op["port"], socket_timeout=5)
     try:
-        return {"revoked": revocation.is_revoked(r, op["id"], op["sub"], op["iat_ms"], now_ms=op.get("now_ms"), v1_compat=op.get("v1_compat", False))}
+        return {"revoked": revocation.is_revoked(
+            r, op["id"], op["sub"], op["iat_ms"], now_ms=op.get("now_ms"),
+            prefix=op.get("prefix", revocation.PREFIX), v1_compat=op.get("v1_compat", False))}
     finally:
         r.close()
 

@@ -16,12 +16,12 @@ import redis
 
 PREFIX = "cookieseal:revoke:"  # revoke/redis Options.Prefix default
 BUCKETS = 1024
-_MS = re.compile(rb"-?[0-9]{1,19}")
+_MS = re.compile(rb"[+-]?[0-9]+")  # what Go's strconv.ParseInt reads
 
 
 class RevocationUnavailable(Exception):
-    """Redis did not answer, or v1 data is malformed: apply your policy
-    (cookieseal fails closed: no session)."""
+    """Redis did not answer: apply your policy (cookieseal fails closed:
+    no session)."""
 
 
 def _utf8(s):
@@ -76,7 +76,7 @@ def _v1_revoked(sess, subj, issued_at_ms):
     if subj is not None:
         before, sep, until = subj.partition(b":")
         if not sep or _ms(before) is None or _ms(until) is None:
-            raise RevocationUnavailable("malformed v1 subject entry")
+            return True  # as in v2: a value that does not parse revokes
         return issued_at_ms < _ms(before)
     return False
 
