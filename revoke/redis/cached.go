@@ -35,6 +35,11 @@ const (
 	// before the load attempt reports the fault; the next attempt resumes
 	// where this one stopped.
 	pageRetries = 3
+	// resyncDuty stretches the periodic reload of a large list: the next
+	// one starts no sooner than resyncDuty times the last load's duration
+	// after it, so that reloads take at most 1/resyncDuty of the time of
+	// each instance and of Redis.
+	resyncDuty = 60
 	// loadPoll bounds how long Run waits for a message while a load runs,
 	// so that it sees the load finish promptly.
 	loadPoll = 50 * time.Millisecond
@@ -398,10 +403,10 @@ func (c *Cached) session(ctx context.Context) (err error) {
 					loadBackoff = min(2*loadBackoff, maxBackoff)
 				} else if r.prog.gen == gen {
 					synced = true
-					c.finishLoad(r.prog)
+					took := c.finishLoad(r.prog)
 					prog = nil
 					loadBackoff = minBackoff
-					nextResync = time.Now().Add(c.opts.ResyncInterval)
+					nextResync = time.Now().Add(max(c.opts.ResyncInterval, resyncDuty*took))
 				}
 			default:
 			}

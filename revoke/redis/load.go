@@ -166,7 +166,8 @@ func (c *Cached) mergePage(p *progress, kv []string) {
 
 // finishLoad records a completed load: malformed entries it did not see
 // again are forgotten, and the cache is confirmed as of the load's start.
-func (c *Cached) finishLoad(p *progress) {
+// It returns the load's duration.
+func (c *Cached) finishLoad(p *progress) time.Duration {
 	start := p.start.UnixNano()
 	c.mu.Lock()
 	for k, seen := range c.bad {
@@ -175,10 +176,12 @@ func (c *Cached) finishLoad(p *progress) {
 		}
 	}
 	c.mu.Unlock()
+	took := time.Since(p.wallStart)
 	c.stats.Lock()
 	c.stats.loads++
-	c.stats.lastLoadDuration = time.Since(p.wallStart)
+	c.stats.lastLoadDuration = took
 	c.stats.lastLoadEntries = int(p.fields.Load())
 	c.stats.Unlock()
 	c.confirm(p.start)
+	return took
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -919,4 +921,71 @@ func upgrade(t *testing.T, newClient func() goredis.UniversalClient) {
 		}
 		verify(t, "direct after a second migration", d)
 	})
+}
+
+// TestLoadResumes makes a quarter of the buckets readable and the rest
+// refused (a Redis ACL on key patterns, so the server really fails those
+// pages), then lifts the refusal. The failed load attempts must resume
+// where they stopped: the server counts exactly one successful HSCAN per
+// bucket over all attempts, not a fresh pass per attempt.
+func TestLoadResumes(t *testing.T) {
+	s := redistest.Start(t)
+	admin := s.Client(t)
+	ctx := context.Background()
+	prefix := "test:resume:"
+	d, err := redis.NewDirect(admin, redis.Options{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var revoked []revoke.Session
+	for i := range 200 {
+		sess := revoke.Session{ID: fmt.Sprint("id", i), Subject: fmt.Sprint("user", i), IssuedAt: time.Now()}
+		if err := d.RevokeSession(ctx, sess.ID, sess.Subject, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		revoked = append(revoked, sess)
+	}
+	// Buckets 000 to 0ff only (and every channel).
+	if err := admin.Do(ctx, "ACL", "SETUSER", "loader", "on", ">pw", "+@all", "~"+prefix+"v2:{0*", "&*").Err(); err != nil {
+		t.Fatal(err)
+	}
+	hscans := func() int64 {
+		info := admin.Info(ctx, "commandstats").Val()
+		for line := range strings.Lines(info) {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_hscan:calls="); ok {
+				n, _ := strconv.ParseInt(rest[:strings.IndexByte(rest, ',')], 10, 64)
+				return n
+			}
+		}
+		return 0
+	}
+	base := hscans()
+	opts := s.Options()
+	opts.Username, opts.Password = "loader", "pw"
+	loader := goredis.NewClient(opts)
+	defer loader.Close()
+	c, err := redis.NewCached(loader, redis.CachedOptions{Options: redis.Options{Prefix: prefix}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, 10*time.Second, "two failed attempts", func() bool { return c.Stats().LoadFailures >= 2 })
+	if err := c.Check(ctx, revoked[0]); !errors.Is(err, redis.ErrStale) {
+		t.Fatalf("Check during failed loads = %v; want ErrStale", err)
+	}
+	if err := admin.Do(ctx, "ACL", "SETUSER", "loader", "~*").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "load completes", func() bool { return c.Stats().Loads == 1 })
+	if got := hscans() - base; got != redis.Buckets {
+		t.Fatalf("%d successful HSCAN pages over all attempts; want %d, one per bucket", got, redis.Buckets)
+	}
+	for _, sess := range revoked {
+		if err := c.Check(ctx, sess); !errors.Is(err, revoke.ErrRevoked) {
+			t.Fatalf("%+v: %v", sess, err)
+		}
+	}
 }
