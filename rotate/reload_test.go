@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -321,11 +322,11 @@ func TestReloadWarnsOnPromotionSoonAfterEnable(t *testing.T) {
 		name string
 		base func(testing.TB) keyring.Set // what this instance holds
 		at   time.Time                    // when the key is promoted
-		warn bool
+		warn string                       // in the one warning; "" for none
 	}{
-		{"held disabled, enabled and promoted in one change", lifecycleSet, tE.Add(24 * time.Hour), true},
-		{"held enabled, promoted one second early", enabledAt, tE.Add(delay - time.Second), true},
-		{"held enabled, promoted at the boundary", enabledAt, tE.Add(delay), false},
+		{"held disabled, enabled and promoted in one change", lifecycleSet, tE.Add(24 * time.Hour), "still held it disabled"},
+		{"held enabled, promoted one second early", enabledAt, tE.Add(delay - time.Second), "since it was added or enabled"},
+		{"held enabled, promoted at the boundary", enabledAt, tE.Add(delay), ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -349,8 +350,11 @@ func TestReloadWarnsOnPromotionSoonAfterEnable(t *testing.T) {
 				t.Fatalf("changes = %+v", rec.changes)
 			}
 			w := rec.changes[0].Warnings
-			if got := len(w) == 1 && errors.Is(w[0], ErrTooSoon); got != c.warn || (!c.warn && len(w) != 0) {
-				t.Fatalf("warnings = %v, want an ErrTooSoon: %v", w, c.warn)
+			switch {
+			case c.warn == "" && len(w) != 0:
+				t.Fatalf("warnings = %v, want none", w)
+			case c.warn != "" && (len(w) != 1 || !errors.Is(w[0], ErrTooSoon) || !strings.Contains(w[0].Error(), c.warn)):
+				t.Fatalf("warnings = %v, want one ErrTooSoon saying %q", w, c.warn)
 			}
 		})
 	}
