@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -82,6 +83,11 @@ func (e *env) inspect(args []string) error {
 	if v != "" {
 		fmt.Fprintln(e.stderr, "cookieseal inspect: warning: -value: the session cookie is visible in the process list and shell history; consider it leaked and revoke the session if this host is shared")
 	} else {
+		if f, ok := e.stdin.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				fmt.Fprintln(e.stderr, "cookieseal inspect: paste the cookie value or Cookie header, then press Ctrl-D")
+			}
+		}
 		var err error
 		if v, err = readValue(e.stdin, *name); err != nil {
 			return err
