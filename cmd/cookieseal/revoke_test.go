@@ -80,8 +80,12 @@ func TestRevokeUsageErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := runAt(t, t0, "", c.args...)
-			if r.code != c.code || !strings.Contains(r.stderr, c.msg) || strings.Contains(r.stderr, "unavailable") {
-				t.Fatalf("exit %d, want %d with %q on stderr: %+v", r.code, c.code, c.msg, r)
+			out := r.stderr // help asked for goes to stdout, errors to stderr
+			if c.code == exitOK {
+				out = r.stdout
+			}
+			if r.code != c.code || !strings.Contains(out, c.msg) || strings.Contains(r.stderr, "unavailable") {
+				t.Fatalf("exit %d, want %d with %q: %+v", r.code, c.code, c.msg, r)
 			}
 		})
 	}
