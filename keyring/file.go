@@ -32,6 +32,7 @@ type fileKey struct {
 	Added    time.Time `json:"added,omitzero"`
 	Promoted time.Time `json:"promoted,omitzero"`
 	Demoted  time.Time `json:"demoted,omitzero"`
+	Enabled  time.Time `json:"enabled,omitzero"`
 }
 
 // MarshalKeyFile encodes the set as a key set file, secrets included:
@@ -58,7 +59,7 @@ func (s Set) MarshalKeyFile() ([]byte, error) {
 	for i, k := range s.Keys {
 		f.Keys[i] = fileKey{
 			ID: k.ID, Status: k.Status, Secret: base64.RawURLEncoding.EncodeToString(k.secret[:]),
-			Added: k.Added, Promoted: k.Promoted, Demoted: k.Demoted,
+			Added: k.Added, Promoted: k.Promoted, Demoted: k.Demoted, Enabled: k.Enabled,
 		}
 	}
 	out, err := json.MarshalIndent(f, "", "  ")
@@ -105,7 +106,7 @@ func ParseKeyFile(data []byte) (Set, error) {
 		if err != nil {
 			return Set{}, err
 		}
-		k.Added, k.Promoted, k.Demoted = fk.Added, fk.Promoted, fk.Demoted
+		k.Added, k.Promoted, k.Demoted, k.Enabled = fk.Added, fk.Promoted, fk.Demoted, fk.Enabled
 		s.Keys[i] = k
 	}
 	if err := s.Validate(); err != nil {

@@ -78,6 +78,11 @@ type Key struct {
 	Promoted time.Time
 	// Demoted is when the key last stopped being primary; zero if never.
 	Demoted time.Time
+	// Enabled is when a disabled key was last enabled again; zero if
+	// never. Like Added, it starts a roll-out: a key that was disabled
+	// opens nothing, so instances must learn it is usable before any
+	// value is sealed under it (see rotate.UsableSince).
+	Enabled time.Time
 
 	secret *[SecretSize]byte
 }

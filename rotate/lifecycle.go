@@ -103,12 +103,17 @@ func (p Policy) Validate() error {
 
 // UsableSince returns when k last became usable, the time from which
 // every roll-out guard counts: when it was added, or when Enable last
-// brought it back from disabled. Enable records that time in k.Added
-// (keyring.Key has no separate field for it): a disabled key opens
-// nothing, so for the guards enabling it is adding it again. It is zero
+// brought it back from disabled (the later of k.Added and k.Enabled): a
+// disabled key opens nothing, so for the guards enabling it is adding it
+// again, while Added keeps the day the key entered the set. It is zero
 // when the key has no recorded time (keys parsed from the compact
 // environment form carry none).
-func UsableSince(k keyring.Key) time.Time { return k.Added }
+func UsableSince(k keyring.Key) time.Time {
+	if k.Enabled.After(k.Added) {
+		return k.Enabled
+	}
+	return k.Added
+}
 
 // PromotableAt returns the earliest time k may be promoted without the
 // emergency override: RolloutDelay after UsableSince(k), the step that
@@ -299,7 +304,7 @@ func Enable(set keyring.Set, id uint32, now time.Time) (keyring.Set, error) {
 		return keyring.Set{}, fmt.Errorf("%w: key %d is %v, not disabled", ErrState, id, out.Keys[i].Status)
 	}
 	out.Keys[i].Status = keyring.StatusDecryptOnly
-	out.Keys[i].Added = stamp(now)
+	out.Keys[i].Enabled = stamp(now)
 	return checked(out)
 }
 

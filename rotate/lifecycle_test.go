@@ -325,6 +325,20 @@ func TestGuardsCountFromEnable(t *testing.T) {
 		if got := keyByID(t, enabled, 4); got.Status != keyring.StatusDecryptOnly || !UsableSince(got).Equal(tE) {
 			t.Fatalf("%s: enabled key = %v, usable since %v, want decrypt-only since %v", h.name, got, UsableSince(got), tE)
 		}
+		if got := keyByID(t, enabled, 4); !got.Added.Equal(h.key.Added) || !got.Enabled.Equal(tE) {
+			t.Fatalf("%s: Added = %v, Enabled = %v; want Added kept (%v), Enabled %v", h.name, got.Added, got.Enabled, h.key.Added, tE)
+		}
+		file, err := enabled.MarshalKeyFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := keyring.ParseKeyFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := keyByID(t, back, 4); !got.Enabled.Equal(tE) || !UsableSince(got).Equal(tE) {
+			t.Fatalf("%s: after a key file round trip Enabled = %v, usable since %v; want %v", h.name, got.Enabled, UsableSince(got), tE)
+		}
 		if at, ok := testPolicy.PromotableAt(keyByID(t, enabled, 4)); !ok || !at.Equal(tE.Add(delay)) {
 			t.Fatalf("%s: PromotableAt = %v, %v; want %v", h.name, at, ok, tE.Add(delay))
 		}

@@ -599,7 +599,7 @@ func (e *env) keysImport(args []string) error {
 	dated := 0
 	for i := range set.Keys {
 		k := &set.Keys[i]
-		if !k.Added.IsZero() || !k.Promoted.IsZero() || !k.Demoted.IsZero() {
+		if !k.Added.IsZero() || !k.Promoted.IsZero() || !k.Demoted.IsZero() || !k.Enabled.IsZero() {
 			continue
 		}
 		dated++
@@ -635,7 +635,8 @@ func (e *env) keysImport(args []string) error {
 type listedKey struct {
 	ID           uint32     `json:"id"`
 	Status       string     `json:"status"`
-	Added        *time.Time `json:"added,omitempty"` // added or last enabled
+	Added        *time.Time `json:"added,omitempty"`
+	Enabled      *time.Time `json:"enabled,omitempty"`
 	Promoted     *time.Time `json:"promoted,omitempty"`
 	Demoted      *time.Time `json:"demoted,omitempty"`
 	PromotableAt *time.Time `json:"promotable_at,omitempty"`
@@ -646,7 +647,7 @@ type listedKey struct {
 // describe returns k as listed, with when the guards let it be promoted
 // or removed.
 func describe(k keyring.Key, pol rotate.Policy, now time.Time) listedKey {
-	r := listedKey{ID: k.ID, Status: k.Status.String(), Added: opt(rotate.UsableSince(k)), Promoted: opt(k.Promoted), Demoted: opt(k.Demoted)}
+	r := listedKey{ID: k.ID, Status: k.Status.String(), Added: opt(k.Added), Enabled: opt(k.Enabled), Promoted: opt(k.Promoted), Demoted: opt(k.Demoted)}
 	promotable, canPromote := pol.PromotableAt(k)
 	switch {
 	case k.Status == keyring.StatusPrimary:
