@@ -71,6 +71,9 @@ func New(keys keyring.Provider, name string, opts Options) (*Manager, error) {
 			m.clearChunks[i] = m.clearLine(m.chunkNames[i])
 		}
 	}
+	if err := m.fitsBudget(keys); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -294,11 +297,16 @@ func (m *Manager) clearCookie(h http.Header, name string) {
 	h.Add("Set-Cookie", m.clearLine(name))
 }
 
-// clearLine is the Set-Cookie line that deletes name.
+// clearLine is the Set-Cookie line that deletes name: Max-Age=0 with the
+// attributes that select the cookie to delete (Path, Domain, Partitioned)
+// or that a browser checks before accepting it (Secure for a __Host- or
+// __Secure- name, SameSite=None in a cross-site context). No Expires:
+// every browser honours Max-Age, which RFC 6265 §5.3 puts first, and the
+// 40 bytes saved count on every chunked write (see
+// Options.MaxResponseCookieBytes).
 func (m *Manager) clearLine(name string) string {
 	c := m.cfg.baseCookie(name, "")
 	c.MaxAge = -1
-	c.Expires = time.Unix(0, 0).UTC()
 	return c.String()
 }
 

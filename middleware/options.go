@@ -3,6 +3,7 @@ package middleware
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -23,6 +24,16 @@ const (
 	// cookie, and some count the attributes too, so a longer line may be
 	// dropped.
 	maxCookieLine = 4096
+	// DefaultMaxResponseCookieBytes is Options.MaxResponseCookieBytes
+	// without chunking: three quarters of the 4096-byte page that a
+	// default nginx gives the whole header block of an upstream response
+	// (proxy_buffer_size), leaving 1 KB for the status line and every
+	// other header (Date, Content-Type, Vary, Cache-Control and the
+	// application's own: CSP, HSTS, Referrer-Policy, …).
+	DefaultMaxResponseCookieBytes = 3072
+	// setCookieOverhead is what each Set-Cookie line adds to its value on
+	// the HTTP/1.1 wire: "Set-Cookie: " and CRLF.
+	setCookieOverhead = len("Set-Cookie: \r\n")
 )
 
 // LegacyDecoder reads a session cookie written by an older library;
@@ -124,6 +135,26 @@ type Options struct {
 	// response that writes the session; responses that only read it carry
 	// none.
 	MaxChunks int
+	// MaxResponseCookieBytes bounds the Set-Cookie block of a response
+	// that writes the session: every Set-Cookie line in the response
+	// header when the session is committed (the manager's own, the
+	// handler's, other managers'), counted as sent on HTTP/1.1, that is
+	// "Set-Cookie: " + line + CRLF. A reverse proxy must hold the whole
+	// header block of an upstream response in one buffer (nginx:
+	// proxy_buffer_size, one 4 KB page by default) and answers 502 Bad
+	// Gateway when it does not fit; a session whose block would pass this
+	// bound is not written, and goes to ErrorHandler with an error
+	// matching cookie.ErrTooLarge before any byte is sent.
+	//
+	// Default, with MaxChunks 1: DefaultMaxResponseCookieBytes (3072),
+	// which leaves 1 KB of a default nginx's buffer to the status line and
+	// every other header. With MaxChunks above 1 the default is no bound
+	// beyond the per-line ones (about MaxChunks × 4.1 KB), because chunked
+	// sessions need a tuned proxy anyway: set it to your proxy's buffer
+	// less your other headers (see the README's proxy recipe). New refuses
+	// a bound too small for the smallest session's lines or for the
+	// lines that Destroy sends.
+	MaxResponseCookieBytes int
 	// Usage, if set, is told of each seal and open by key ID and epoch, so
 	// an operator can see when an old key has drained.
 	Usage keyring.UsageRecorder
@@ -180,6 +211,7 @@ type config struct {
 	secure   bool
 	httpOnly bool
 	maxLen   int // bound on the whole sealed value, over every chunk
+	budget   int // MaxResponseCookieBytes resolved
 	// lineAttrs is the length of the cookie's Set-Cookie line less its
 	// name, its value and the digits of its Max-Age: "=" and every
 	// attribute, Expires included (its format has a fixed width). The
@@ -259,6 +291,14 @@ func resolve(name string, o Options) (config, error) {
 	if c.MaxChunks == 0 {
 		c.MaxChunks = 1
 	}
+	switch {
+	case c.MaxResponseCookieBytes != 0:
+		c.budget = c.MaxResponseCookieBytes
+	case c.MaxChunks <= 1:
+		c.budget = DefaultMaxResponseCookieBytes
+	default:
+		c.budget = math.MaxInt // the per-line limits bound it
+	}
 	if c.RevokeTimeout == 0 {
 		c.RevokeTimeout = DefaultRevokeTimeout
 	}
@@ -281,6 +321,8 @@ func resolve(name string, o Options) (config, error) {
 		return fail("RefreshAfter %v must be less than IdleTimeout %v", c.RefreshAfter, c.IdleTimeout)
 	case c.MaxChunks < 0 || c.MaxChunks > MaxMaxChunks:
 		return fail("MaxChunks %d out of range [1, %d]", c.MaxChunks, MaxMaxChunks)
+	case c.MaxResponseCookieBytes < 0:
+		return fail("negative MaxResponseCookieBytes %d", c.MaxResponseCookieBytes)
 	case c.MaxValueSize < 0 || len(name)+len(".00=")+c.MaxValueSize > maxCookieLine:
 		return fail("MaxValueSize %d: name and value must fit in %d bytes", c.MaxValueSize, maxCookieLine)
 	case c.SameSite == http.SameSiteDefaultMode:
