@@ -344,3 +344,23 @@ func writeCert(dir string) (*x509.CertPool, error) {
 	pool.AddCert(cert)
 	return pool, nil
 }
+
+// Recipe is the http-block tuning the README recommends for chunked
+// sessions of up to four 3800-byte chunks, both directions:
+//
+//   - proxy_buffer_size 32k: the whole upstream response header block
+//     (four chunk Set-Cookie lines, about 16 KB, and the other headers)
+//     must fit in this one buffer, allocated for every proxied request;
+//     proxy_buffers and proxy_busy_buffers_size grow with it because
+//     nginx requires busy < all proxy_buffers less one.
+//   - large_client_header_buffers 4 32k: each request header line (the
+//     Cookie header of four chunks, about 15.3 KB) must fit in one
+//     buffer; up to four are allocated per connection, and only for a
+//     request whose header does not fit client_header_buffer_size (1k).
+//     Since nginx 1.19.7 it bounds HTTP/2 header fields too.
+var Recipe = []string{
+	"proxy_buffer_size 32k;",
+	"proxy_buffers 8 8k;",
+	"proxy_busy_buffers_size 32k;",
+	"large_client_header_buffers 4 32k;",
+}
