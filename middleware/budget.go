@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
@@ -46,19 +47,22 @@ func (m *Manager) checkBudget(h http.Header, before int) error {
 
 // fitsBudget refuses a budget that cannot hold the lines of the smallest
 // session's write (with chunking, the plain cookie and a clearing line
-// per chunk index) or of Destroy (with chunking, a clearing line for the
-// plain cookie and every chunk index). Like fitsLine, a failure to seal
-// the probe is left for the first save.
+// per reachable chunk index), or, with MaxChunks above 1, that leaves no
+// room for a write of two chunks. Like fitsLine, a failure to seal the
+// probe is left for the first save.
 func (m *Manager) fitsBudget(keys keyring.Provider) error {
 	cfg := m.cfg
 	clears := 0
 	if cfg.MaxChunks > 1 {
-		for _, l := range m.clearChunks {
-			clears += setCookieOverhead + len(l)
+		if m.reach < 2 {
+			return fmt.Errorf("middleware: cookie %q: MaxResponseCookieBytes %d holds no write of two chunks, so MaxChunks %d would never chunk: raise MaxResponseCookieBytes (and your proxy's buffer), or leave MaxChunks at 1",
+				m.name, cfg.budget, cfg.MaxChunks)
 		}
-		if destroy := clears + setCookieOverhead + len(m.clearPlain); destroy > cfg.budget {
-			return fmt.Errorf("middleware: cookie %q: MaxResponseCookieBytes %d cannot hold the %d bytes of Set-Cookie lines that Destroy sends with MaxChunks %d",
-				m.name, cfg.budget, destroy, cfg.MaxChunks)
+		// Destroy's lines (the plain cookie's and the reachable chunks'
+		// clearing lines) are shorter than those of the smallest write of
+		// m.reach chunks, which fits by construction.
+		for _, l := range m.clearChunks[:m.reach] {
+			clears += setCookieOverhead + len(l)
 		}
 	}
 	probe, err := cookie.NewSealer(cfg.Format, keys, m.name, cookie.Options{
@@ -108,4 +112,37 @@ func privateCache(h http.Header) {
 // a session cookie (valid or not), or the response writes one.
 func (st *state) dependsOnSession() bool {
 	return st.loaded && (st.nplain > 0 || st.chunked || st.dirty)
+}
+
+// chunkReach returns how many chunk indices a write can set without
+// passing the budget: the largest n such that the smallest possible write
+// of n chunks fits. Such a write holds n-1 full chunks and at least one
+// byte in the last (a value is cut into n pieces only when it is longer
+// than n-1 pieces), each line with its name and attributes and the
+// shortest Max-Age, plus the line that clears the plain cookie. An index
+// no write reaches needs no clearing line on every write: no response in
+// flight can have set it. With the default budget for chunking (none
+// beyond the lines) every index up to MaxChunks-1 is reachable.
+func (m *Manager) chunkReach() int {
+	cfg := m.cfg
+	if cfg.MaxChunks <= 1 {
+		return 0
+	}
+	if cfg.budget == math.MaxInt {
+		return cfg.MaxChunks
+	}
+	// The smallest full chunk: write cuts at min(MaxValueSize, room),
+	// where room shrinks as Max-Age grows.
+	last := len(m.chunkNames[len(m.chunkNames)-1])
+	chunk := min(cfg.MaxValueSize, maxCookieLine-cfg.lineLen(last, 0, cfg.maxMaxAge()))
+	block := setCookieOverhead + len(m.clearPlain)
+	for n := 1; n <= cfg.MaxChunks; n++ {
+		// Chunk n-1 at its smallest (one byte); the earlier ones are full.
+		lower := block + setCookieOverhead + cfg.lineLen(len(m.chunkNames[n-1]), 1, 1)
+		if lower > cfg.budget {
+			return n - 1
+		}
+		block += setCookieOverhead + cfg.lineLen(len(m.chunkNames[n-1]), chunk, 1)
+	}
+	return cfg.MaxChunks
 }

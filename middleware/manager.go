@@ -33,6 +33,10 @@ type Manager struct {
 	chunkNames  []string
 	clearPlain  string
 	clearChunks []string
+	// reach is how many chunk indices a write within
+	// MaxResponseCookieBytes can set (see chunkReach); indices from
+	// reach on are cleared only when the request carried them.
+	reach int
 }
 
 // New returns a manager for the cookie name, sealed under the keyring that
@@ -71,6 +75,7 @@ func New(keys keyring.Provider, name string, opts Options) (*Manager, error) {
 			m.clearChunks[i] = m.clearLine(m.chunkNames[i])
 		}
 	}
+	m.reach = m.chunkReach()
 	if err := m.fitsBudget(keys); err != nil {
 		return nil, err
 	}
@@ -311,19 +316,20 @@ func (m *Manager) clearLine(name string) string {
 }
 
 // clearUnused expires the chunk cookies from index from on: with
-// chunking, every index up to MaxChunks-1 whether or not the request
-// carried it (another response in flight may have set it); and any other
-// chunk cookie of the name that the request carried (an index past
-// MaxChunks, or any index when chunking is off).
+// chunking, every index that a write can set (below m.reach) whether or
+// not the request carried it (another response in flight may have set
+// it); and any other chunk cookie of the name that the request carried
+// (an index no write of this manager reaches, or any index when chunking
+// is off).
 func (m *Manager) clearUnused(h http.Header, carried []*http.Cookie, from int) {
-	for i := from; i < len(m.clearChunks); i++ {
+	for i := from; i < m.reach; i++ {
 		h.Add("Set-Cookie", m.clearChunks[i])
 	}
 	if carried == nil {
 		return
 	}
 	for _, n := range cookie.StaleChunks(carried, m.name, from) {
-		if !slices.Contains(m.chunkNames, n) {
+		if i := slices.Index(m.chunkNames, n); i < 0 || i >= m.reach {
 			m.clearCookie(h, n)
 		}
 	}
