@@ -194,7 +194,7 @@ func (s *Server) conf() string {
 	p("worker_processes 1;")
 	p("pid %s;", filepath.Join(s.dir, "nginx.pid"))
 	p("error_log %s info;", filepath.Join(s.dir, "error.log"))
-	p("events { worker_connections 256; }")
+	p("events { worker_connections 1024; }")
 	p("http {")
 	p("  access_log off;")
 	for _, t := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
@@ -244,6 +244,7 @@ func (s *Server) launch(bin string) error {
 	// opens the system one).
 	cmd := exec.Command(bin, "-p", s.dir+"/", "-c", confPath, "-e", filepath.Join(s.dir, "error.log"))
 	cmd.Dir = s.dir
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start nginx: %w", err)
 	}
@@ -364,3 +365,6 @@ var Recipe = []string{
 	"proxy_busy_buffers_size 32k;",
 	"large_client_header_buffers 4 32k;",
 }
+
+// Pid returns the nginx process id (master_process off: the only one).
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
