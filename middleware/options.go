@@ -113,6 +113,10 @@ type Options struct {
 	// is within MaxValueSize; a long Domain or Path leaves less room for
 	// the value. New refuses attributes so long that not even an empty
 	// session fits.
+	//
+	// With MaxChunks 1 the tighter bound is usually the response's:
+	// MaxResponseCookieBytes (default 3072) caps the line at 3058 bytes,
+	// so a default manager's largest cookie is about 2950 bytes.
 	MaxValueSize int
 	// MaxChunks is how many cookies (name.0, name.1, …) one session may be
 	// spread over when its sealed value does not fit in one cookie (longer
@@ -121,19 +125,24 @@ type Options struct {
 	// "name.N", value and attributes) would pass 4096 bytes. Default 1: no
 	// chunking, and a session that outgrows one cookie fails to save (see
 	// ErrorHandler). Every chunk travels on every request, and proxies
-	// limit the Cookie header (nginx 8 KB by default): see
-	// cookie.DefaultMaxChunks before raising it. At most MaxMaxChunks.
+	// limit both directions: a default nginx passes two 3800-byte chunks
+	// in a request over HTTP/1.1 (400 beyond, before the application sees
+	// it) and no chunked write at all (its 4 KB response buffer; see
+	// MaxResponseCookieBytes). Tune the proxy first (the README's recipe)
+	// and set MaxResponseCookieBytes to match. At most MaxMaxChunks.
 	//
 	// With MaxChunks above 1, every response that writes the session also
 	// expires the cookies it does not use (the plain cookie when it writes
-	// chunks; every chunk index from the number written up to MaxChunks-1
-	// otherwise), whether or not the request carried them, and Destroy
-	// expires the plain cookie and every chunk index. Two responses in
-	// flight at once (one writing three chunks, the other two) then cannot
-	// leave a stale chunk behind that joins into a value that does not
-	// open. The cost is up to MaxChunks short Set-Cookie lines on each
-	// response that writes the session; responses that only read it carry
-	// none.
+	// chunks; otherwise every chunk index from the number written up to the
+	// last index that a write within MaxResponseCookieBytes can set, and
+	// any other chunk the request carried), whether or not the request
+	// carried them, and Destroy does the same from index 0. Two responses
+	// in flight at once (one writing three chunks, the other two) then
+	// cannot leave a stale chunk behind that joins into a value that does
+	// not open: no response can set an index beyond that reach. The cost is
+	// a short Set-Cookie line (Max-Age=0, no Expires) per such index on
+	// each response that writes the session; responses that only read it
+	// carry none.
 	MaxChunks int
 	// MaxResponseCookieBytes bounds the Set-Cookie block of a response
 	// that writes the session: every Set-Cookie line in the response
