@@ -61,7 +61,7 @@ func Binary(tb testing.TB) string {
 			return found
 		}
 	}
-	msg := fmt.Sprintf("nginxtest: nginx not found (%v); install it (Debian: apt-get install nginx-light, or nginx) or set %s", err, EnvBinary)
+	msg := fmt.Sprintf("nginxtest: nginx not found (%v); install it (Debian: apt-get install nginx) or set %s", err, EnvBinary)
 	if os.Getenv(EnvRequire) == "1" {
 		tb.Fatalf("%s; %s=1 requires it", msg, EnvRequire)
 	}
