@@ -51,19 +51,30 @@ const (
 	// DefaultMaxValueSize bounds an encoded value: a Set-Cookie line of
 	// 4096 bytes less room for the name and attributes.
 	DefaultMaxValueSize = 3800
+	// MaxTimeout bounds IdleTimeout and AbsoluteTimeout: browsers cap a
+	// cookie's lifetime at 400 days (RFC 6265bis §5.5, §5.6), so a longer
+	// session cannot outlive its cookie, and deadlines stay far from the
+	// largest time.Duration.
+	MaxTimeout = 400 * 24 * time.Hour
+	// MaxClockSkew bounds ClockSkew.
+	MaxClockSkew = time.Minute
 )
 
 // Options configures a Codec. The zero value is the safe default.
 type Options struct {
 	// IdleTimeout ends a session that no request refreshed for this long.
-	// Default 24h.
+	// Default 24h; at most MaxTimeout (400 days).
 	IdleTimeout time.Duration
 	// AbsoluteTimeout ends a session this long after it was issued,
-	// whatever its activity. Default 7 days.
+	// whatever its activity. Default 7 days; at most MaxTimeout (400
+	// days).
 	AbsoluteTimeout time.Duration
-	// ClockSkew is how far clocks of different instances may disagree.
-	// Deadlines are extended by it and timestamps may lie this far in the
-	// future. Default 30s; at most one minute.
+	// ClockSkew is how far the clocks of the instances sharing a keyring
+	// may disagree. Every comparison between a time a value carries and
+	// this instance's clock allows it: deadlines are extended by it,
+	// timestamps may lie this far in the future, and refreshed-at may lie
+	// this far before issued-at. Default 30s; at most MaxClockSkew (one
+	// minute).
 	ClockSkew time.Duration
 	// MaxValueSize bounds an encoded value in bytes. Default 3800, which
 	// keeps a Set-Cookie line under browsers' 4096 bytes. To spread larger
@@ -153,16 +164,25 @@ func New(keys keyring.Provider, purpose string, opts Options) (*Codec, error) {
 	switch {
 	case opts.IdleTimeout < 0 || opts.AbsoluteTimeout < 0:
 		return nil, errors.New("cookie: negative timeout")
-	case opts.ClockSkew < 0 || opts.ClockSkew > time.Minute:
+	case opts.IdleTimeout > MaxTimeout || opts.AbsoluteTimeout > MaxTimeout:
+		return nil, fmt.Errorf("cookie: IdleTimeout and AbsoluteTimeout must be at most %v (400 days, browsers' cap on a cookie's lifetime)", MaxTimeout)
+	case opts.ClockSkew < 0 || opts.ClockSkew > MaxClockSkew:
 		return nil, errors.New("cookie: clock skew must be within (0, 1m]")
 	case opts.MaxValueSize < base64.RawURLEncoding.EncodedLen(overhead) || opts.MaxValueSize > 1<<20:
 		return nil, errors.New("cookie: MaxValueSize out of range")
+	}
+	if err := checkEpochWindow(keys.Keyring(), opts); err != nil {
+		return nil, err
 	}
 	return &Codec{keys: keys, purpose: purpose, opts: opts, maxRaw: base64.RawURLEncoding.DecodedLen(opts.MaxValueSize)}, nil
 }
 
 // Seal seals payload into a cookie value. issuedAt is the session's
-// issue time; zero means now. The refreshed-at time is now.
+// issue time; zero means now. The refreshed-at time is now, or issuedAt
+// when that is later (issuedAt may come from an instance whose clock is
+// ahead of this one's), so refreshed-at is never before issued-at. An
+// issuedAt more than ClockSkew after now is refused: no instance would
+// open the value.
 func (c *Codec) Seal(payload []byte, issuedAt time.Time) (string, error) {
 	bp := c.getBuf()
 	defer c.bufs.Put(bp)
@@ -196,8 +216,9 @@ func (c *Codec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, err
 	}
 	kr := c.keys.Keyring()
 	now := c.opts.Now()
-	if issuedAt.IsZero() {
-		issuedAt = now
+	iat, rat, err := c.sealTimes(issuedAt, now)
+	if err != nil {
+		return dst, err
 	}
 	primaryID := kr.Primary().ID
 	epoch := kr.Epoch(now)
@@ -212,8 +233,8 @@ func (c *Codec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, err
 	raw = append(raw, Version1)
 	raw = binary.BigEndian.AppendUint32(raw, primaryID)
 	raw = binary.BigEndian.AppendUint32(raw, epoch)
-	raw = binary.BigEndian.AppendUint64(raw, uint64(issuedAt.UnixMilli()))
-	raw = binary.BigEndian.AppendUint64(raw, uint64(now.UnixMilli()))
+	raw = binary.BigEndian.AppendUint64(raw, uint64(iat))
+	raw = binary.BigEndian.AppendUint64(raw, uint64(rat))
 	raw = raw[:headerSize]
 	nonceSrc := rand.Reader
 	if c.testNonce != nil {
@@ -229,6 +250,26 @@ func (c *Codec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, err
 		c.opts.Usage.RecordSeal(primaryID, epoch)
 	}
 	return out[:start+encLen], nil
+}
+
+// sealTimes returns the issued-at and refreshed-at times, in Unix
+// milliseconds, that a value sealed at now for a session issued at
+// issuedAt carries: issued-at is issuedAt (now when zero) and
+// refreshed-at is the later of now and issued-at, so that every instance
+// whose clock is within ClockSkew opens the value.
+func (c *Codec) sealTimes(issuedAt, now time.Time) (iat, rat int64, err error) {
+	rat = now.UnixMilli()
+	iat = rat
+	if !issuedAt.IsZero() {
+		iat = issuedAt.UnixMilli()
+	}
+	switch {
+	case iat < 0 || rat < 0:
+		return 0, 0, errors.New("cookie: times must be after 1970")
+	case iat > rat+c.opts.ClockSkew.Milliseconds():
+		return 0, 0, fmt.Errorf("cookie: issued-at is more than ClockSkew (%v) after now", c.opts.ClockSkew)
+	}
+	return iat, max(rat, iat), nil
 }
 
 // grow returns b with room for n more bytes beyond len(b), whose length
@@ -317,23 +358,69 @@ func (c *Codec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 }
 
 // epochInWindow bounds the epochs a value may name before any key is
-// derived, so forged epochs cannot fill the keyring's cache.
+// derived, so forged epochs cannot fill the keyring's cache. See
+// epochRange.
 func (c *Codec) epochInWindow(kr *keyring.Keyring, epoch uint32, now time.Time) bool {
 	if kr.EpochPeriod() == 0 {
 		return epoch == 0
 	}
-	hi := kr.Epoch(now.Add(c.opts.ClockSkew))
-	lo := kr.Epoch(now.Add(-c.opts.AbsoluteTimeout - c.opts.ClockSkew))
+	lo, hi := c.epochRange(kr, now)
 	return epoch >= lo && epoch <= hi && epoch != 0
+}
+
+// epochRange returns the first and last epoch a value opened at now may
+// name. The window runs from the epoch of now - AbsoluteTimeout -
+// 2×ClockSkew (the sealing instance's clock may have been ClockSkew
+// behind the issued-at it kept, which may itself lie ClockSkew before
+// this clock) to the epoch of now + ClockSkew. New refuses options whose
+// window spans more than keyring.MaxEpochWindow epochs; a keyring
+// reloaded later with a shorter period is handled here instead: the
+// window keeps its newest MaxEpochWindow epochs, so older values are
+// refused rather than churning the derived-key cache.
+func (c *Codec) epochRange(kr *keyring.Keyring, now time.Time) (lo, hi uint32) {
+	skew := c.opts.ClockSkew
+	lo, hi = kr.Epoch(now.Add(-c.opts.AbsoluteTimeout-2*skew)), kr.Epoch(now.Add(skew))
+	if hi >= keyring.MaxEpochWindow && lo < hi-(keyring.MaxEpochWindow-1) {
+		lo = hi - (keyring.MaxEpochWindow - 1)
+	}
+	return lo, hi
+}
+
+// epochWindow is the number of epochs of period p that the window of
+// epochInWindow can span: the window's length over p, plus one for the
+// partial epochs at either end.
+func epochWindow(p time.Duration, opts Options) int64 {
+	return int64((opts.AbsoluteTimeout+3*opts.ClockSkew)/p) + 2
+}
+
+// checkEpochWindow refuses options under which one snapshot of kr would
+// accept more epochs than its derived-key cache holds (see
+// keyring.MaxEpochWindow): forged values naming distinct epochs would
+// then evict each other's keys, and every one would cost a derivation.
+func checkEpochWindow(kr *keyring.Keyring, opts Options) error {
+	p := kr.EpochPeriod()
+	if p == 0 {
+		return nil
+	}
+	if n := epochWindow(p, opts); n > keyring.MaxEpochWindow {
+		return fmt.Errorf("cookie: AbsoluteTimeout %v with epoch period %v spans %d epochs, more than the %d a keyring caches; use a longer epoch period", opts.AbsoluteTimeout, p, n, keyring.MaxEpochWindow)
+	}
+	return nil
 }
 
 // checkTimes applies the expiry rule: a value is expired when now is past
 // issued-at + AbsoluteTimeout + skew or refreshed-at + IdleTimeout + skew.
-// Timestamps more than skew in the future, or out of order, are invalid.
+// A timestamp more than skew after now, or a refreshed-at more than skew
+// before issued-at, is invalid. (Values sealed before refreshed-at was
+// raised to issued-at may carry a refreshed-at up to one skew early: the
+// sealing instance's clock was behind the one that issued the session.)
 func (c *Codec) checkTimes(m Meta, now time.Time) error {
 	skew := c.opts.ClockSkew
-	if m.RefreshedAt.Before(m.IssuedAt) || m.IssuedAt.After(now.Add(skew)) || m.RefreshedAt.After(now.Add(skew)) {
+	if m.IssuedAt.After(now.Add(skew)) || m.RefreshedAt.After(now.Add(skew)) {
 		return fmt.Errorf("%w: timestamps in the future", ErrInvalid)
+	}
+	if m.RefreshedAt.Before(m.IssuedAt.Add(-skew)) {
+		return fmt.Errorf("%w: refreshed-at before issued-at", ErrInvalid)
 	}
 	if now.After(m.IssuedAt.Add(c.opts.AbsoluteTimeout + skew)) {
 		return fmt.Errorf("%w: absolute timeout", ErrExpired)

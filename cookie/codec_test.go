@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cookieseal/cookieseal/internal/jsonplan"
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
@@ -424,7 +425,7 @@ func TestJSONPlanEligibility(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := newJSONPlan(tc.typ) != nil; got != tc.want {
+			if got := jsonplan.New(tc.typ) != nil; got != tc.want {
 				t.Fatalf("fast path for %v: %v, want %v", tc.typ, got, tc.want)
 			}
 		})
@@ -460,8 +461,8 @@ func openDiff[T comparable](t *testing.T, c *Codec, payload string) bool {
 		t.Fatalf("OpenJSON(%q):\n got %+v\nwant %+v", payload, got, want)
 	}
 	var fast T
-	pl := newJSONPlan(reflect.TypeFor[T]())
-	return pl != nil && pl.decode([]byte(payload), unsafe.Pointer(&fast))
+	pl := jsonplan.New(reflect.TypeFor[T]())
+	return pl != nil && pl.Decode([]byte(payload), unsafe.Pointer(&fast))
 }
 
 func TestOpenJSONMatchesEncodingJSON(t *testing.T) {
@@ -559,14 +560,14 @@ func TestSealJSONMatchesEncodingJSON(t *testing.T) {
 		{"U+2028", diffFlat{Name: "a\u2028b"}, false},
 		{"U+2029", diffFlat{Name: "a\u2029b"}, false},
 	}
-	pl := newJSONPlan(reflect.TypeFor[diffFlat]())
+	pl := jsonplan.New(reflect.TypeFor[diffFlat]())
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			want, err := json.Marshal(tc.v)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fast, ok := pl.appendJSON(nil, unsafe.Pointer(&tc.v)); ok != tc.fast || ok && string(fast) != string(want) {
+			if fast, ok := pl.AppendJSON(nil, unsafe.Pointer(&tc.v)); ok != tc.fast || ok && string(fast) != string(want) {
 				t.Fatalf("fast path: %q, %v; want %q, %v", fast, ok, want, tc.fast)
 			}
 			v, err := SealJSON(c, tc.v, time.Time{})
@@ -677,5 +678,65 @@ func TestRotationThroughAEADCache(t *testing.T) {
 	p.kr.Store(kr)
 	if _, _, err := c.Open(old); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("old value under a replaced secret: %v", err)
+	}
+}
+
+// TestJSONNumberFields: a json.Number field is a number to encoding/json,
+// though its kind is string, so SealJSON writes and OpenJSON reads it
+// exactly as encoding/json does, in both formats; a named string type
+// (even one defined as json.Number) is a string to both.
+func TestJSONNumberFields(t *testing.T) {
+	type numbers struct {
+		N  json.Number `json:"n"`
+		NO json.Number `json:"no,omitempty"`
+		S  string      `json:"s"`
+	}
+	type ownNumber json.Number
+	type owns struct {
+		N ownNumber `json:"n"`
+	}
+	if jsonplan.New(reflect.TypeFor[numbers]()) != nil {
+		t.Fatal("a struct with a json.Number field has a fast path")
+	}
+	kr := testKeyring(t)
+	clk := &clock{t0}
+	sealers := map[string]Sealer{"native": newCodec(t, kr, "s", clk), "jwe": newJWE(t, kr, "s", clk)}
+	for fname, s := range sealers {
+		for _, v := range []numbers{{N: "42", S: "x"}, {N: "-1.5e3", NO: "7"}, {N: "abc"}, {}} {
+			t.Run(fmt.Sprintf("%s/seal %+v", fname, v), func(t *testing.T) {
+				want, wantErr := json.Marshal(v)
+				sealed, err := SealJSON(s, v, time.Time{})
+				if (err != nil) != (wantErr != nil) {
+					t.Fatalf("SealJSON error %v, json.Marshal error %v", err, wantErr)
+				}
+				if err != nil {
+					return
+				}
+				p, _, err := s.Open(sealed)
+				if err != nil || !bytes.Equal(p, want) {
+					t.Fatalf("SealJSON wrote %s, %v; json.Marshal writes %s", p, err, want)
+				}
+			})
+		}
+		for _, payload := range []string{`{"n":42}`, `{"n":"42"}`, `{"n":"abc"}`, `{"n":-0.5e-3,"s":"x"}`, `{"n":null}`, `{"n":true}`, `{"no":1,"n":2}`} {
+			t.Run(fname+"/open "+payload, func(t *testing.T) {
+				var want numbers
+				wantErr := json.Unmarshal([]byte(payload), &want)
+				sealed, err := s.Seal([]byte(payload), time.Time{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _, err := OpenJSON[numbers](s, sealed)
+				if (err != nil) != (wantErr != nil) || err == nil && got != want {
+					t.Fatalf("OpenJSON = %+v, %v; json.Unmarshal = %+v, %v", got, err, want, wantErr)
+				}
+				var wantOwn owns
+				wantErr = json.Unmarshal([]byte(payload), &wantOwn)
+				gotOwn, _, err := OpenJSON[owns](s, sealed)
+				if (err != nil) != (wantErr != nil) || err == nil && gotOwn != wantOwn {
+					t.Fatalf("OpenJSON[named] = %+v, %v; json.Unmarshal = %+v, %v", gotOwn, err, wantOwn, wantErr)
+				}
+			})
+		}
 	}
 }

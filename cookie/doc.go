@@ -18,12 +18,48 @@
 // window, the key (looked up by ID, no trial decryption), the AEAD, and
 // only then the timestamps.
 //
+// # Time: one fleet, many clocks
+//
+// Every value carries its session's issued-at and refreshed-at times, to
+// the millisecond in both formats. The rules, for every Sealer:
+//
+//   - Open accepts a value while now ≤ issued-at + AbsoluteTimeout +
+//     ClockSkew and now ≤ refreshed-at + IdleTimeout + ClockSkew.
+//   - Every comparison between a time a value carries (written by any
+//     instance) and this instance's clock allows ClockSkew: issued-at and
+//     refreshed-at may lie up to ClockSkew after now, and refreshed-at may
+//     lie up to ClockSkew before issued-at (values an instance with a
+//     slower clock re-sealed before the next rule existed). Anything
+//     further out is ErrInvalid.
+//   - Seal never writes a pair another instance refuses: refreshed-at is
+//     the later of now and issued-at (issued-at may come from an instance
+//     whose clock is ahead), and an issued-at more than ClockSkew after
+//     now is refused with an error.
+//
+// So a value written by any instance opens on every instance whose clock
+// is within ClockSkew of the writer's, whichever instance issued the
+// session, re-sealed it, or rotated its key. ClockSkew is at most
+// MaxClockSkew (one minute); IdleTimeout and AbsoluteTimeout are at most
+// MaxTimeout (400 days, browsers' cap on a cookie's lifetime, RFC 6265bis),
+// which also keeps every deadline far from the largest time.Duration.
+//
+// With epoch keys, Open accepts the epochs from that of now −
+// AbsoluteTimeout − 2×ClockSkew (a sealing clock may trail the issued-at
+// it keeps by ClockSkew) to that of now + ClockSkew, and checks this
+// before deriving any key. New refuses options whose window spans more
+// than keyring.MaxEpochWindow epochs (1024; with the default 7 days,
+// periods from 10 minutes fit), so forged epochs cannot churn the
+// keyring's derived-key cache. A keyring reloaded later with a shorter
+// period (rotate.Holder) is handled at open time: the window keeps its
+// newest MaxEpochWindow epochs and values from older ones are refused.
+//
 // # JSON payloads
 //
 // SealJSON and OpenJSON seal and open a typed value as JSON: exactly what
 // encoding/json writes and reads, with integers exact (numbers in
 // interface values become json.Number). Flat structs of strings,
-// booleans and integers take a fast path that skips encoding/json's
+// booleans and integers (json.Number fields excepted: encoding/json
+// treats them as numbers) take a fast path that skips encoding/json's
 // reflection and gives every string field one shared allocation; any
 // payload the fast path does not handle is decoded by encoding/json, so
 // the result and the errors are always encoding/json's.

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -21,7 +20,7 @@ import (
 // exactly the members alg, enc, kid, iat and rat, in that order when we
 // write it:
 //
-//	{"alg":"dir","enc":"A256GCM","kid":"7","iat":1795428000,"rat":1795431600}
+//	{"alg":"dir","enc":"A256GCM","kid":"7","iat":1795428000,"rat":1795431600.503}
 const (
 	// JWEAlgorithm is the only JWE "alg" this format writes or accepts:
 	// direct use of a shared symmetric key.
@@ -29,8 +28,9 @@ const (
 	// JWEEncryption is the only JWE "enc" this format writes or accepts.
 	JWEEncryption = "A256GCM"
 	// JWERefreshedAtHeader is the private protected-header member that
-	// holds the refreshed-at time (NumericDate, seconds). The issued-at
-	// time is in the registered name "iat".
+	// holds the refreshed-at time (a NumericDate, seconds with up to
+	// three decimals). The issued-at time is in the registered name
+	// "iat".
 	JWERefreshedAtHeader = "rat"
 )
 
@@ -41,8 +41,12 @@ const (
 	// 97 bytes; anything much longer is not ours and is refused before
 	// it is parsed.
 	jweMaxHeader = 256
-	// jweMaxDigits bounds iat and rat: 12 digits reach the year 33658.
+	// jweMaxDigits bounds the integer part of iat and rat: 12 digits
+	// reach the year 33658.
 	jweMaxDigits = 12
+	// jweMaxFraction bounds the digits after the point that Open reads
+	// in iat and rat; only the first three count.
+	jweMaxFraction = 32
 )
 
 var (
@@ -73,9 +77,15 @@ var (
 //     when the keyring uses epoch keys ("7", or "7.20415" with epochs);
 //     canonical decimal, no sign and no leading zero;
 //   - "iat": the session's issued-at time and "rat" its refreshed-at
-//     time, as integer NumericDates (seconds since the Unix epoch). Times
-//     are truncated to the second, so Meta's times from Open are whole
-//     seconds.
+//     time, as NumericDates (RFC 7519 §2: seconds since the Unix epoch)
+//     with millisecond precision, as the native format: a JSON number
+//     with no sign and no exponent, written as an integer for a whole
+//     second and otherwise with one to three decimals and no trailing
+//     zero ("1795428000", "1795428000.5", "1795428000.503"). Open reads
+//     an integer or a number with a fraction; digits past the third
+//     decimal are truncated (toward the earlier millisecond), so Meta's
+//     times are whole milliseconds. Values written before millisecond
+//     precision carry whole seconds and read as before.
 //
 // The content key is derived from the keyring for keyring.A256GCM and the
 // codec's purpose, and epoch: a label of its own, so the JWE and native
@@ -85,7 +95,9 @@ var (
 //
 // Open accepts nothing else: any other alg or enc, a "zip" (compression)
 // or "crit" member, any member not listed above, a member given twice, a
-// string with escapes, a non-integer time, a non-empty encrypted key, an
+// string with escapes, a time that is not a plain non-negative JSON
+// number (a string, a sign, an exponent, NaN or Infinity, more than 12
+// integer digits or 32 decimals), a non-empty encrypted key, an
 // IV or tag of another size, or a value longer than MaxValueSize is
 // refused (ErrInvalid, or ErrTooLarge for the length, which is checked
 // first) before any key is derived or anything is decrypted. Members may
@@ -138,15 +150,34 @@ func jweKID(dst []byte, id, epoch uint32) []byte {
 	return dst
 }
 
-// appendJWEHeader appends the protected header's JSON.
+// appendJWEHeader appends the protected header's JSON; iat and rat are
+// Unix milliseconds.
 func appendJWEHeader(dst []byte, id, epoch uint32, iat, rat int64) []byte {
 	dst = append(dst, `{"alg":"`+JWEAlgorithm+`","enc":"`+JWEEncryption+`","kid":"`...)
 	dst = jweKID(dst, id, epoch)
 	dst = append(dst, `","iat":`...)
-	dst = strconv.AppendInt(dst, iat, 10)
+	dst = appendNumericDate(dst, iat)
 	dst = append(dst, `,"`+JWERefreshedAtHeader+`":`...)
-	dst = strconv.AppendInt(dst, rat, 10)
+	dst = appendNumericDate(dst, rat)
 	return append(dst, '}')
+}
+
+// appendNumericDate appends ms (non-negative Unix milliseconds) as a
+// NumericDate: whole seconds as an integer, otherwise with up to three
+// decimals and no trailing zero.
+func appendNumericDate(dst []byte, ms int64) []byte {
+	dst = strconv.AppendInt(dst, ms/1000, 10)
+	frac := ms % 1000
+	if frac == 0 {
+		return dst
+	}
+	d := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+	n := 3
+	for d[n-1] == '0' {
+		n--
+	}
+	dst = append(dst, '.')
+	return append(dst, d[:n]...)
 }
 
 // jweLen is the length of an encoded value with a header of hdrLen bytes
@@ -157,7 +188,9 @@ func jweLen(hdrLen, n int) int {
 }
 
 // Seal seals payload into a JWE compact value. issuedAt is the session's
-// issue time; zero means now. The refreshed-at time is now.
+// issue time; zero means now. The refreshed-at time is now, or issuedAt
+// when that is later, as for Codec.Seal; an issuedAt more than ClockSkew
+// after now, or before 1970, is refused.
 func (c *JWECodec) Seal(payload []byte, issuedAt time.Time) (string, error) {
 	bp := c.native.getBuf()
 	defer c.native.bufs.Put(bp)
@@ -175,16 +208,14 @@ func (c *JWECodec) Seal(payload []byte, issuedAt time.Time) (string, error) {
 func (c *JWECodec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, error) {
 	kr := c.keys.Keyring()
 	now := c.native.opts.Now()
-	if issuedAt.IsZero() {
-		issuedAt = now
-	}
-	if issuedAt.Unix() < 0 || now.Unix() < 0 {
-		return dst, errors.New("cookie: JWE times must be after 1970")
+	iat, rat, err := c.native.sealTimes(issuedAt, now)
+	if err != nil {
+		return dst, err
 	}
 	primary := kr.Primary()
 	epoch := kr.Epoch(now)
 	var hbuf [jweMaxHeader]byte
-	hdr := appendJWEHeader(hbuf[:0], primary.ID, epoch, issuedAt.Unix(), now.Unix())
+	hdr := appendJWEHeader(hbuf[:0], primary.ID, epoch, iat, rat)
 	encLen := jweLen(len(hdr), len(payload))
 	if encLen > c.native.opts.MaxValueSize {
 		return dst, fmt.Errorf("%w: %d-byte payload", ErrTooLarge, len(payload))
@@ -316,6 +347,8 @@ var (
 	errJWEHeader = fmt.Errorf("%w: malformed JWE header", ErrInvalid)
 	// errJWEAlgorithm reports an alg or enc off the allow-list.
 	errJWEAlgorithm = fmt.Errorf("%w: JWE alg or enc not allowed", ErrInvalid)
+	// errJWETime reports an iat or rat that is not a NumericDate we read.
+	errJWETime = fmt.Errorf("%w: JWE iat or rat is not a non-negative NumericDate without exponent", ErrInvalid)
 )
 
 // parseJWEHeader applies the allow-list to a decoded protected header and
@@ -324,8 +357,8 @@ var (
 // It is a small strict JSON reader rather than encoding/json, so that
 // Open allocates nothing: the header must be one object whose members are
 // exactly alg, enc, kid, iat and rat, in any order and each once, with
-// string values free of escapes and integer times. A "zip" or "crit"
-// member is refused by name.
+// string values free of escapes and NumericDate times (see
+// jsonScanner.numericDate). A "zip" or "crit" member is refused by name.
 func parseJWEHeader(b []byte) (Meta, error) {
 	const (
 		hasAlg = 1 << iota
@@ -372,13 +405,13 @@ func parseJWEHeader(b []byte) (Meta, error) {
 			}
 		case "iat":
 			bit = hasIAT
-			if iat, ok = s.int(); !ok {
-				return Meta{}, malformed
+			if iat, ok = s.numericDate(); !ok {
+				return Meta{}, errJWETime
 			}
 		case JWERefreshedAtHeader:
 			bit = hasRAT
-			if rat, ok = s.int(); !ok {
-				return Meta{}, malformed
+			if rat, ok = s.numericDate(); !ok {
+				return Meta{}, errJWETime
 			}
 		case "zip":
 			return Meta{}, fmt.Errorf("%w: compressed JWE refused", ErrInvalid)
@@ -406,7 +439,7 @@ func parseJWEHeader(b []byte) (Meta, error) {
 	if !ok {
 		return Meta{}, fmt.Errorf("%w: malformed JWE kid", ErrInvalid)
 	}
-	return Meta{KeyID: id, Epoch: epoch, IssuedAt: time.Unix(iat, 0), RefreshedAt: time.Unix(rat, 0)}, nil
+	return Meta{KeyID: id, Epoch: epoch, IssuedAt: time.UnixMilli(iat), RefreshedAt: time.UnixMilli(rat)}, nil
 }
 
 // jsonScanner reads the few JSON forms a JWE header may hold. Each method
@@ -457,24 +490,48 @@ func (s *jsonScanner) str() ([]byte, bool) {
 	return nil, false
 }
 
-// int reads a non-negative integer of at most jweMaxDigits digits, with
-// no sign, fraction, exponent or leading zero; the next byte must not
-// continue a number.
-func (s *jsonScanner) int() (int64, bool) {
+// numericDate reads a NumericDate as Unix milliseconds: a non-negative
+// JSON number with at most jweMaxDigits integer digits and no leading
+// zero, optionally a '.' and one to jweMaxFraction decimals, of which
+// digits past the third are truncated; no sign or exponent. Only white
+// space, ',' or '}' may follow.
+func (s *jsonScanner) numericDate() (int64, bool) {
 	s.ws()
 	start := s.i
-	var v int64
+	var sec int64
 	for ; s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9'; s.i++ {
-		v = v*10 + int64(s.b[s.i]-'0')
+		sec = sec*10 + int64(s.b[s.i]-'0')
 	}
 	n := s.i - start
 	if n == 0 || n > jweMaxDigits || (n > 1 && s.b[start] == '0') {
 		return 0, false
 	}
-	if s.i < len(s.b) && (s.b[s.i] == '.' || s.b[s.i] == 'e' || s.b[s.i] == 'E') {
-		return 0, false
+	var ms int64
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		fstart := s.i
+		for ; s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9'; s.i++ {
+			if d := s.i - fstart; d < 3 {
+				ms = ms*10 + int64(s.b[s.i]-'0')
+			}
+		}
+		nf := s.i - fstart
+		if nf == 0 || nf > jweMaxFraction {
+			return 0, false
+		}
+		for k := nf; k < 3; k++ {
+			ms *= 10
+		}
 	}
-	return v, true
+	// Only white space, ',' or '}' may follow.
+	if s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r', ',', '}':
+		default:
+			return 0, false
+		}
+	}
+	return sec*1000 + ms, true
 }
 
 // parseJWEKID parses "<id>" or "<id>.<epoch>" in canonical decimal, both
@@ -529,8 +586,8 @@ func (c *JWECodec) InsecureExportJWKSet() ([]byte, error) {
 	epochs := []uint32{0}
 	if kr.EpochPeriod() != 0 {
 		epochs = epochs[:0]
-		hi := kr.Epoch(now.Add(c.native.opts.ClockSkew))
-		lo := max(kr.Epoch(now.Add(-c.native.opts.AbsoluteTimeout-c.native.opts.ClockSkew)), 1)
+		lo, hi := c.native.epochRange(kr, now)
+		lo = max(lo, 1)
 		for e := lo; e <= hi; e++ {
 			epochs = append(epochs, e)
 		}

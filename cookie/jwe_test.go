@@ -92,7 +92,7 @@ func TestJWERoundTrip(t *testing.T) {
 			}
 			h := jweHeader(t, v)
 			want := map[string]any{"alg": "dir", "enc": "A256GCM", "kid": tc.wantKID,
-				"iat": float64(t0.Add(-time.Minute).Unix()), "rat": float64(t0.Unix() + 1)} // truncated to the second
+				"iat": float64(t0.Add(-time.Minute).Unix()), "rat": float64(t0.Unix()) + 1.5} // millisecond precision
 			if len(h) != len(want) {
 				t.Fatalf("header %v, want %v", h, want)
 			}
@@ -109,10 +109,10 @@ func TestJWERoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			if string(p) != `{"user_id":123456}` || m.KeyID != 1 || m.Epoch != tc.wantEpoch ||
-				!m.IssuedAt.Equal(t0.Add(-time.Minute)) || !m.RefreshedAt.Equal(t0.Add(time.Second)) {
+				!m.IssuedAt.Equal(t0.Add(-time.Minute)) || !m.RefreshedAt.Equal(t0.Add(1500*time.Millisecond)) {
 				t.Fatalf("Open = %q, %+v", p, m)
 			}
-			if d := c.Deadline(m); !d.Equal(t0.Add(time.Hour + time.Second)) {
+			if d := c.Deadline(m); !d.Equal(t0.Add(time.Hour + 1500*time.Millisecond)) {
 				t.Fatalf("Deadline = %v", d)
 			}
 			// Append forms keep dst's prefix.
@@ -299,7 +299,7 @@ func TestJWEStrictDecode(t *testing.T) {
 		{"kid overflow", raw(`{"alg":"dir","enc":"A256GCM","kid":"4294967296"` + iat), ErrInvalid},
 		{"kid unknown", raw(`{"alg":"dir","enc":"A256GCM","kid":"9"` + iat), ErrInvalid},
 		{"epoch without epoch keys", raw(`{"alg":"dir","enc":"A256GCM","kid":"1.5"` + iat), ErrInvalid},
-		{"iat fraction", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":1795428000.5,"rat":1795428000}`), ErrInvalid},
+		{"iat fraction without digits", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":1795428000.,"rat":1795428000}`), ErrInvalid},
 		{"iat exponent", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":1.795428e9,"rat":1795428000}`), ErrInvalid},
 		{"iat negative", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":-1,"rat":1795428000}`), ErrInvalid},
 		{"iat string", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":"1795428000","rat":1795428000}`), ErrInvalid},
@@ -384,7 +384,8 @@ func TestJWEExpiryBoundaries(t *testing.T) {
 		{"absolute past", t0, t0.Add(-23 * time.Hour), t0.Add(time.Hour + 2*time.Second), ErrExpired},
 		{"future beyond skew", t0, t0, t0.Add(-2 * time.Second), ErrInvalid},
 		{"future within skew", t0, t0, t0.Add(-time.Second), nil},
-		{"issued after refreshed", t0, t0.Add(time.Second), t0, ErrInvalid},
+		// Seal raises refreshed-at to an issued-at ahead of its clock.
+		{"issued ahead of the sealing clock", t0, t0.Add(time.Second), t0, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := &clock{tc.sealAt}
@@ -463,6 +464,28 @@ func makeJWEVectors(t *testing.T) []vector {
 	valid := seal(kr, time.Time{})
 	old := seal(kr, t0.Add(-23*time.Hour))
 	epoch := seal(ekr, time.Time{})
+	// Millisecond times (issue 9): sealed at t0+503ms for a session
+	// issued at t0+500ms.
+	clk.t = t0.Add(503 * time.Millisecond)
+	ms := seal(kr, t0.Add(500*time.Millisecond))
+	clk.t = t0
+	// rawHeader seals the payload under key 1 with any header and the
+	// vectors' fixed IV.
+	rawHeader := func(h string) string {
+		aead, err := kr.AEAD(keyring.A256GCM, "session", 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := base64.RawURLEncoding.EncodeToString
+		hb := enc([]byte(h))
+		iv := bytes.Repeat([]byte{0x24}, 12)
+		sealed := aead.Seal(nil, iv, []byte(payload), []byte(hb))
+		n := len(sealed) - 16
+		return hb + ".." + enc(iv) + "." + enc(sealed[:n]) + "." + enc(sealed[n:])
+	}
+	times := func(iat, rat string) string {
+		return rawHeader(`{"alg":"dir","enc":"A256GCM","kid":"1","iat":` + iat + `,"rat":` + rat + `}`)
+	}
 	parts := strings.Split(valid, ".")
 	flip := func(part int) string {
 		p := slices.Clone(parts)
@@ -501,6 +524,18 @@ func makeJWEVectors(t *testing.T) []vector {
 		v("unknown-key", "invalid", "session", vectorKeys, t0, withHeader(`{"alg":"dir","enc":"A256GCM","kid":"9","iat":1795428000,"rat":1795428000}`)),
 		v("truncated", "invalid", "session", vectorKeys, t0, valid[:len(valid)-10]),
 		v("oversized", "too large", "session", vectorKeys, t0, strings.Repeat("A", DefaultMaxValueSize+1)),
+		// Added with issue 9: iat and rat carry milliseconds, written with
+		// up to three decimals; more decimals are truncated on read; an
+		// old value's refreshed-at may lie up to ClockSkew before iat.
+		withTimes(v("valid-ms", "valid", "session", vectorKeys, t0.Add(30*time.Minute), ms), t0.Add(500*time.Millisecond), t0.Add(503*time.Millisecond)),
+		withTimes(v("valid-ms-truncated", "valid", "session", vectorKeys, t0.Add(30*time.Minute), times("1795428000.5039", "1795428000.0419999")),
+			t0.Add(503*time.Millisecond), t0.Add(41*time.Millisecond)),
+		withTimes(v("valid-refreshed-before-issued", "valid", "session", vectorKeys, t0.Add(30*time.Minute), times("1795428000.5", "1795427999.5")),
+			t0.Add(500*time.Millisecond), t0.Add(-500*time.Millisecond)),
+		v("refreshed-too-long-before-issued", "invalid", "session", vectorKeys, t0.Add(30*time.Minute), times("1795428000.5", "1795427999.499")),
+		v("iat-exponent", "invalid", "session", vectorKeys, t0.Add(30*time.Minute), times("1.7954280005e9", "1795428000.5")),
+		v("iat-negative", "invalid", "session", vectorKeys, t0.Add(30*time.Minute), times("-1795428000", "1795428000")),
+		v("iat-string", "invalid", "session", vectorKeys, t0.Add(30*time.Minute), times(`"1795428000"`, "1795428000")),
 	}
 }
 
@@ -514,7 +549,7 @@ func TestJWEVectors(t *testing.T) {
 // still gives the frozen values byte for byte.
 func TestJWEVectorsAreCurrent(t *testing.T) {
 	for _, v := range makeJWEVectors(t) {
-		if v.name != "valid" && v.name != "valid-epoch" {
+		if v.name != "valid" && v.name != "valid-epoch" && v.name != "valid-ms" {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join("testdata", "jwe", v.name+".txt"))

@@ -26,11 +26,14 @@ var updateVectors = flag.Bool("update-vectors", false, "rewrite cookie/testdata/
 //	now: the time to open at (RFC 3339)
 //	keys: the key set, in keyring.ParseString's compact form
 //	payload: the payload, for valid vectors
+//	issued-at: Meta.IssuedAt that Open returns (RFC 3339, optional)
+//	refreshed-at: Meta.RefreshedAt that Open returns (RFC 3339, optional)
 //
 // Every vector uses IdleTimeout 1h, AbsoluteTimeout 24h, ClockSkew 1s.
 type vector struct {
 	name, expect, purpose, keys, payload string
 	now                                  time.Time
+	issuedAt, refreshedAt                time.Time // zero: not checked
 	value                                string
 }
 
@@ -56,6 +59,10 @@ func makeVectors(t *testing.T) []vector {
 		t.Fatal(err)
 	}
 	old, err := c.Seal([]byte(payload), t0.Add(-23*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ahead, err := c.Seal([]byte(payload), t0.Add(500*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +93,21 @@ func makeVectors(t *testing.T) []vector {
 		v("truncated", "invalid", "session", t0, valid[:len(valid)-10]),
 		v("bad-version", "invalid", "session", t0, enc(badVersion)),
 		v("oversized", "too large", "session", t0, strings.Repeat("A", DefaultMaxValueSize+1)),
+		// Added with issue 9: refreshed-at is raised to an issued-at
+		// ahead of the sealing clock, and values from before that rule
+		// (refreshed-at up to ClockSkew before issued-at) still open.
+		withTimes(v("valid-issued-ahead", "valid", "session", t0.Add(30*time.Minute), ahead), t0.Add(500*time.Millisecond), t0.Add(500*time.Millisecond)),
+		withTimes(v("valid-refreshed-before-issued", "valid", "session", t0.Add(30*time.Minute),
+			sealRawNative(t, kr, "session", t0.UnixMilli()+500, t0.UnixMilli()-500, []byte(payload))), t0.Add(500*time.Millisecond), t0.Add(-500*time.Millisecond)),
+		v("refreshed-too-long-before-issued", "invalid", "session", t0.Add(30*time.Minute),
+			sealRawNative(t, kr, "session", t0.UnixMilli()+500, t0.UnixMilli()-501, []byte(payload))),
 	}
+}
+
+// withTimes sets the times a valid vector's Open must return.
+func withTimes(v vector, issuedAt, refreshedAt time.Time) vector {
+	v.issuedAt, v.refreshedAt = issuedAt.UTC(), refreshedAt.UTC()
+	return v
 }
 
 func (v vector) encode() []byte {
@@ -94,6 +115,12 @@ func (v vector) encode() []byte {
 	fmt.Fprintf(&b, "expect: %s\npurpose: %s\nnow: %s\nkeys: %s\n", v.expect, v.purpose, v.now.Format(time.RFC3339), v.keys)
 	if v.payload != "" {
 		fmt.Fprintf(&b, "payload: %s\n", v.payload)
+	}
+	if !v.issuedAt.IsZero() {
+		fmt.Fprintf(&b, "issued-at: %s\n", v.issuedAt.Format(time.RFC3339Nano))
+	}
+	if !v.refreshedAt.IsZero() {
+		fmt.Fprintf(&b, "refreshed-at: %s\n", v.refreshedAt.Format(time.RFC3339Nano))
 	}
 	fmt.Fprintf(&b, "\n%s\n", v.value)
 	return b.Bytes()
@@ -125,12 +152,12 @@ func parseVector(t *testing.T, name string, data []byte) vector {
 			v.keys = val
 		case "payload":
 			v.payload = val
-		case "now":
-			tm, err := time.Parse(time.RFC3339, val)
+		case "now", "issued-at", "refreshed-at":
+			tm, err := time.Parse(time.RFC3339Nano, val)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			v.now = tm
+			*map[string]*time.Time{"now": &v.now, "issued-at": &v.issuedAt, "refreshed-at": &v.refreshedAt}[k] = tm
 		default:
 			t.Fatalf("%s: unknown header %q", name, k)
 		}
@@ -184,12 +211,15 @@ func runVectorFiles(t *testing.T, dir string, vectors []vector, newSealer func(k
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, _, err := newSealer(kr, v.purpose, &clock{v.now}).Open(v.value)
+			p, m, err := newSealer(kr, v.purpose, &clock{v.now}).Open(v.value)
 			want := map[string]error{"invalid": ErrInvalid, "expired": ErrExpired, "too large": ErrTooLarge}[v.expect]
 			switch {
 			case v.expect == "valid":
 				if err != nil || string(p) != v.payload {
 					t.Fatalf("Open = %q, %v; want %q", p, err, v.payload)
+				}
+				if !v.issuedAt.IsZero() && !m.IssuedAt.Equal(v.issuedAt) || !v.refreshedAt.IsZero() && !m.RefreshedAt.Equal(v.refreshedAt) {
+					t.Fatalf("Open times %v, %v; want %v, %v", m.IssuedAt, m.RefreshedAt, v.issuedAt, v.refreshedAt)
 				}
 			case want == nil:
 				t.Fatalf("unknown expectation %q", v.expect)

@@ -12,4 +12,10 @@
 // (cookie.Gorilla on authentic cookies holding any gob stream). Their
 // seeds include multi-kilobyte values, whose minimization can stall the
 // run for a minute: add -fuzzminimizetime 5s to keep fuzzing.
+//
+// FuzzJSONPlanGenerated drives the JSON fast path of cookie.SealJSON and
+// cookie.OpenJSON (internal/jsonplan) over struct types it builds with
+// reflect.StructOf from the input, against encoding/json both ways;
+// FuzzJSONNumberDifferential does the same through SealJSON and OpenJSON
+// themselves for json.Number fields.
 package fuzz

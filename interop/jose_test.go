@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +60,9 @@ func TestNodeJoseOpensOurJWE(t *testing.T) {
 	needNode(t)
 	for _, tc := range []struct{ name, epoch string }{{"plain keys", ""}, {"epoch keys", ",epoch=1h"}} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := &clock{time.Now().Truncate(time.Second)}
+			// Millisecond times: the header carries them as NumericDates
+			// with up to three decimals.
+			clk := &clock{time.Now().Truncate(time.Second).Add(503 * time.Millisecond)}
 			kr, rotated := testKeys(t, tc.epoch)
 			c := newJWE(t, kr, "session", clk)
 			payloads := []string{`{"user_id":123456,"role":"admin"}`, `{"name":"Zoë 🍪","n":9007199254740993}`, `{"blob":"` + strings.Repeat("x", 2500) + `"}`}
@@ -109,7 +113,7 @@ func TestNodeJoseOpensOurJWE(t *testing.T) {
 				kid := fmtKID(m)
 				h := r.ProtectedHeader
 				if h["alg"] != "dir" || h["enc"] != "A256GCM" || h["kid"] != kid ||
-					h["iat"] != float64(m.IssuedAt.Unix()) || h["rat"] != float64(m.RefreshedAt.Unix()) || len(h) != 5 {
+					h["iat"] != float64(m.IssuedAt.UnixMilli())/1000 || h["rat"] != float64(m.RefreshedAt.UnixMilli())/1000 || len(h) != 5 {
 					t.Fatalf("token %d: Node saw header %v, want kid %s and our times", i, h, kid)
 				}
 			}
@@ -171,7 +175,9 @@ func TestOurJWEOpensNodeJose(t *testing.T) {
 		{"extra typ", jwk, hdr(map[string]any{"typ": "JWT"}), cookie.ErrInvalid},
 		{"no kid", jwk, hdr(map[string]any{"kid": nil}), cookie.ErrInvalid},
 		{"kid of another key", jwk, hdr(map[string]any{"kid": "2"}), cookie.ErrInvalid},
-		{"fractional iat", jwk, hdr(map[string]any{"iat": float64(now.Unix()) + 0.5}), cookie.ErrInvalid},
+		{"fractional iat", jwk, hdr(map[string]any{"iat": float64(now.Add(-time.Hour).Unix()) + 0.503}), nil},
+		{"string iat", jwk, hdr(map[string]any{"iat": strconv.FormatInt(now.Unix(), 10)}), cookie.ErrInvalid},
+		{"negative iat", jwk, hdr(map[string]any{"iat": -1}), cookie.ErrInvalid},
 		{"enc A256CBC-HS512", jwk64, hdr(map[string]any{"enc": "A256CBC-HS512"}), cookie.ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -186,8 +192,14 @@ func TestOurJWEOpensNodeJose(t *testing.T) {
 				t.Fatalf("Open = %q, %v; want %v", p, err, tc.want)
 			}
 			if tc.want == nil {
-				iat, _ := tc.header["iat"].(int64)
-				if string(p) != `{"from":"node"}` || m.KeyID != 1 || m.IssuedAt.Unix() != iat {
+				var iatMS int64
+				switch iat := tc.header["iat"].(type) {
+				case int64:
+					iatMS = iat * 1000
+				case float64:
+					iatMS = int64(math.Round(iat * 1000))
+				}
+				if string(p) != `{"from":"node"}` || m.KeyID != 1 || m.IssuedAt.UnixMilli() != iatMS {
 					t.Fatalf("Open = %q, %+v", p, m)
 				}
 			}

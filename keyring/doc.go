@@ -25,7 +25,17 @@
 // key, epoch) gets its own key from HKDF-SHA256 with a versioned label, so
 // a value sealed for one cookie cannot be opened as another, and the JWE
 // and native formats never share a key. Derived keys are computed once and
-// cached on the snapshot, never per request.
+// cached on the snapshot, never per request. The cache holds two full
+// epoch windows (MaxEpochWindow epochs) per enabled key, at least 4096
+// and at most 16384 keys; the cookie package refuses configurations whose
+// window is longer, so forged epochs never evict valid keys.
+//
+// # Parsing
+//
+// ParseKeyFile and ParseString take exactly one key set and nothing after
+// it but white space: a stray '}' or ']' after a key file, a trailing
+// comma or field in the compact form, or a secret in a second spelling
+// (unused base64 bits set, a line break) is refused with ErrInvalidKeySet.
 //
 // # Key material
 //

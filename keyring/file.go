@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -67,9 +68,11 @@ func (s Set) MarshalKeyFile() ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
-// ParseKeyFile decodes and validates a key set file. Unknown fields, a
-// wrong version, a malformed secret or any broken rule is refused with an
-// error matching ErrInvalidKeySet. Errors never quote the file's contents.
+// ParseKeyFile decodes and validates a key set file: exactly one JSON
+// object, followed by nothing but white space. Trailing data, unknown
+// fields, a wrong version, a malformed secret or any broken rule is
+// refused with an error matching ErrInvalidKeySet. Errors never quote the
+// file's contents.
 func ParseKeyFile(data []byte) (Set, error) {
 	if len(data) > MaxFileSize {
 		return Set{}, fmt.Errorf("%w: file larger than %d bytes", ErrInvalidKeySet, MaxFileSize)
@@ -80,7 +83,9 @@ func ParseKeyFile(data []byte) (Set, error) {
 	if err := dec.Decode(&f); err != nil {
 		return Set{}, fmt.Errorf("%w: %s", ErrInvalidKeySet, describeJSONError(err))
 	}
-	if dec.More() {
+	// One value and nothing after it but white space: Decode stops after
+	// the first value, and More() is false before a stray '}' or ']'.
+	if _, err := dec.Token(); err != io.EOF {
 		return Set{}, fmt.Errorf("%w: trailing data after the key set", ErrInvalidKeySet)
 	}
 	if f.Version != FileVersion {
@@ -109,9 +114,15 @@ func ParseKeyFile(data []byte) (Set, error) {
 	return s, nil
 }
 
+// secretEncoding is the secrets' text form: unpadded base64url, strict
+// (the unused low bits of the last character must be zero), so that a
+// secret has one spelling and nothing can trail it.
+var secretEncoding = base64.RawURLEncoding.Strict()
+
 func keyFromText(id uint32, status Status, secret string) (Key, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(secret)
-	if err != nil || len(raw) != SecretSize {
+	raw, err := secretEncoding.DecodeString(secret)
+	// encoding/base64 skips CR and LF; refuse them.
+	if err != nil || len(raw) != SecretSize || strings.ContainsAny(secret, "\r\n") {
 		return Key{}, fmt.Errorf("%w: key %d: secret is not %d bytes of unpadded base64url", ErrInvalidKeySet, id, SecretSize)
 	}
 	defer clear(raw)
@@ -146,7 +157,12 @@ func describeJSONError(err error) string {
 //     "epoch=<duration>", e.g.
 //     "7:primary:<43 chars>,3:decrypt-only:<43 chars>,epoch=24h".
 //
-// Surrounding white space is ignored. Errors never quote a secret.
+// Surrounding white space is ignored (around the string and around each
+// entry); anything else after a value is refused, as ParseKeyFile
+// refuses data after the key set: an empty entry (a trailing comma), a
+// fourth ":" field, characters after the secret's 43 (or a secret whose
+// last character has unused bits set), a line break inside a secret.
+// Errors match ErrInvalidKeySet and never quote a secret.
 func ParseString(s string) (Set, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "{") {

@@ -66,10 +66,30 @@ func (a Algorithm) String() string {
 	return fmt.Sprintf("Algorithm(%d)", uint8(a))
 }
 
-// maxCached bounds the derived-key cache of one snapshot. Epoch keys and
-// purposes are few in practice; the bound stops a flood of distinct epochs
-// from growing memory without limit.
-const maxCached = 4096
+// MaxEpochWindow is the most epochs that a reader of one purpose may
+// accept at once (the cookie package's window runs from
+// AbsoluteTimeout + 2×ClockSkew before now to ClockSkew after it). The
+// derived-key cache holds at least two such windows per enabled key, so
+// that values naming any accepted epoch, forged or not, never evict each
+// other's keys. With the default 7-day AbsoluteTimeout, epoch periods
+// from 10 minutes fit.
+const MaxEpochWindow = 1024
+
+// Bounds of the derived-key cache of one snapshot: 2 × MaxEpochWindow
+// entries per enabled key (two purposes or algorithms, each with a full
+// window), at least minCached and at most maxCached. The bound stops a
+// flood of distinct epochs from growing memory without limit; when the
+// cache is full it is emptied.
+const (
+	minCached = 4096
+	maxCached = 16384
+)
+
+// cacheBound returns the derived-key cache bound for a snapshot with n
+// enabled keys.
+func cacheBound(n int) int {
+	return min(max(2*MaxEpochWindow*n, minCached), maxCached)
+}
 
 // MaxEpochPeriod and MinEpochPeriod bound Set.EpochPeriod.
 const (
@@ -137,8 +157,9 @@ type Keyring struct {
 	primary     int   // index into keys
 	epochPeriod time.Duration
 
-	mu    sync.RWMutex
-	cache map[cacheKey]*derived
+	mu       sync.RWMutex
+	cache    map[cacheKey]*derived
+	cacheMax int // see cacheBound
 }
 
 type cacheKey struct {
@@ -170,11 +191,16 @@ func New(set Set) (*Keyring, error) {
 	keys := slices.Clone(set.Keys)
 	slices.SortFunc(keys, func(a, b Key) int { return int64cmp(int64(a.ID), int64(b.ID)) })
 	kr := &Keyring{keys: keys, epochPeriod: set.EpochPeriod, cache: make(map[cacheKey]*derived)}
+	enabled := 0
 	for i, k := range keys {
 		if k.Status == StatusPrimary {
 			kr.primary = i
 		}
+		if k.Status != StatusDisabled {
+			enabled++
+		}
 	}
+	kr.cacheMax = cacheBound(enabled)
 	return kr, nil
 }
 
@@ -315,7 +341,7 @@ func (kr *Keyring) derive(alg Algorithm, purpose string, id, epoch uint32) (*der
 	if prev := kr.cache[ck]; prev != nil {
 		d = prev
 	} else {
-		if len(kr.cache) >= maxCached {
+		if len(kr.cache) >= kr.cacheMax {
 			clear(kr.cache)
 		}
 		kr.cache[ck] = d

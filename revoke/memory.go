@@ -3,6 +3,7 @@ package revoke
 import (
 	"container/heap"
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -14,11 +15,27 @@ import (
 // that are not yet forgotten already have no effect on Check.
 const pruneBatch = 32
 
+// DefaultMaxEntries is the cap of a Memory whose MemoryOptions.MaxEntries
+// is zero: a million entries, about 150 MB with 22-byte ids. A single
+// instance with 100k logouts a day and a 7-day absolute timeout holds about
+// 700k; one that needs more sets MaxEntries, or is a fleet and uses
+// revoke/redis.
+const DefaultMaxEntries = 1_000_000
+
 // MemoryOptions configures a Memory. The zero value is ready to use.
 type MemoryOptions struct {
 	// Now returns the current time. Nil means time.Now. Tests inject a clock
 	// here instead of sleeping.
 	Now func() time.Time
+
+	// MaxEntries caps the number of entries held, sessions and subjects
+	// together. Default DefaultMaxEntries; negative means no cap. When a
+	// revocation would add an entry to a full list, Memory first forgets
+	// every expired entry, and if the list is still full the revocation
+	// fails with an error matching ErrFull: a live revocation is never
+	// dropped to make room. Revoking an entry already held (a later until,
+	// a later before) always succeeds.
+	MaxEntries int
 }
 
 // Memory is an in-process revocation list, the default Revoker for a single
@@ -26,10 +43,15 @@ type MemoryOptions struct {
 // forgotten a few at a time during later calls, so every call does bounded
 // work. The zero value is not usable; call NewMemory.
 //
+// Memory holds at most MemoryOptions.MaxEntries entries (DefaultMaxEntries
+// by default); a revocation that would exceed the cap fails with ErrFull
+// rather than forget a live one. Stats reports the size.
+//
 // Memory is safe for concurrent use. Its entries are lost when the process
 // exits and are not shared between instances; a fleet uses revoke/redis.
 type Memory struct {
 	now func() time.Time
+	max int // cap on len(sessions)+len(subjects); 0: none
 
 	// next is the earliest until (Unix nanoseconds) in exp, or MaxInt64. It
 	// lets Check see without the lock that there is nothing to prune.
@@ -39,6 +61,7 @@ type Memory struct {
 	sessions map[sessionKey]int64 // until, Unix nanoseconds
 	subjects map[string]subjectEntry
 	exp      expiryHeap
+	rejected uint64 // revocations refused with ErrFull
 }
 
 var _ Revoker = (*Memory)(nil)
@@ -60,8 +83,28 @@ func NewMemory(opts MemoryOptions) *Memory {
 	if m.now == nil {
 		m.now = time.Now
 	}
+	switch {
+	case opts.MaxEntries == 0:
+		m.max = DefaultMaxEntries
+	case opts.MaxEntries > 0:
+		m.max = opts.MaxEntries
+	}
 	m.next.Store(math.MaxInt64)
 	return m
+}
+
+// roomLocked makes room for one new entry: if the list is at its cap, it
+// forgets every expired entry, and returns ErrFull if that was not enough.
+func (m *Memory) roomLocked(now int64) error {
+	if m.max == 0 || len(m.sessions)+len(m.subjects) < m.max {
+		return nil
+	}
+	m.pruneLocked(now, math.MaxInt)
+	if len(m.sessions)+len(m.subjects) < m.max {
+		return nil
+	}
+	m.rejected++
+	return fmt.Errorf("%w: %d live entries, MaxEntries %d", ErrFull, len(m.sessions)+len(m.subjects), m.max)
 }
 
 // Check returns ErrRevoked if s was revoked by id (with its subject) or if
@@ -74,7 +117,7 @@ func (m *Memory) Check(_ context.Context, s Session) error {
 	}
 	now := m.now().UnixNano()
 	if m.next.Load() <= now && m.mu.TryLock() {
-		m.pruneLocked(now)
+		m.pruneLocked(now, pruneBatch)
 		m.mu.Unlock()
 	}
 	m.mu.RLock()
@@ -104,10 +147,16 @@ func (m *Memory) RevokeSession(_ context.Context, id, subject string, until time
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.pruneLocked(now)
+	m.pruneLocked(now, pruneBatch)
 	k := sessionKey{subject, id}
-	if cur, ok := m.sessions[k]; ok && cur >= u {
+	cur, ok := m.sessions[k]
+	if ok && cur >= u {
 		return nil
+	}
+	if !ok {
+		if err := m.roomLocked(now); err != nil {
+			return err
+		}
 	}
 	m.sessions[k] = u
 	m.pushLocked(expiry{until: u, key: k})
@@ -129,8 +178,13 @@ func (m *Memory) RevokeSubject(_ context.Context, subject string, before, until 
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.pruneLocked(now)
+	m.pruneLocked(now, pruneBatch)
 	cur, ok := m.subjects[subject]
+	if !ok {
+		if err := m.roomLocked(now); err != nil {
+			return err
+		}
+	}
 	if ok {
 		e.beforeMS = max(e.beforeMS, cur.beforeMS)
 		if cur.until >= e.until {
@@ -145,21 +199,56 @@ func (m *Memory) RevokeSubject(_ context.Context, subject string, before, until 
 }
 
 // Len returns the number of entries held, sessions and subjects together,
-// including expired ones not yet forgotten.
+// including expired ones not yet forgotten. It is Stats().Entries.
 func (m *Memory) Len() int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return len(m.sessions) + len(m.subjects)
 }
 
+// Stats is a snapshot of a revocation list's size, for metrics and health
+// checks. Suggested metric names (OpenTelemetry style) are given with each
+// field.
+type Stats struct {
+	// Entries is the number of entries held, sessions and subjects,
+	// including expired ones not yet forgotten (cookieseal.revoke.entries).
+	Entries int
+	// MaxEntries is the cap (cookieseal.revoke.entries.limit); 0 means none.
+	MaxEntries int
+	// Rejected counts revocations refused with ErrFull since creation
+	// (cookieseal.revoke.rejected). Any rise deserves an alert: a full list
+	// refuses logouts.
+	Rejected uint64
+}
+
+// Stats returns a snapshot of the list's size. It is safe for concurrent use.
+func (m *Memory) Stats() Stats {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return Stats{Entries: len(m.sessions) + len(m.subjects), MaxEntries: m.max, Rejected: m.rejected}
+}
+
 func (m *Memory) pushLocked(e expiry) {
 	heap.Push(&m.exp, e)
+	// An entry revoked again leaves its older expiry in the heap; rebuild
+	// the heap from the maps when such leftovers outnumber the entries, so
+	// that the heap stays within twice the cap.
+	if n := len(m.sessions) + len(m.subjects); len(m.exp) > 2*n+64 {
+		m.exp = m.exp[:0]
+		for k, u := range m.sessions {
+			m.exp = append(m.exp, expiry{until: u, key: k})
+		}
+		for s, e := range m.subjects {
+			m.exp = append(m.exp, expiry{until: e.until, key: sessionKey{subject: s}, isSubject: true})
+		}
+		heap.Init(&m.exp)
+	}
 	m.next.Store(m.exp[0].until)
 }
 
-// pruneLocked forgets at most pruneBatch entries whose until is at or before now.
-func (m *Memory) pruneLocked(now int64) {
-	for range pruneBatch {
+// pruneLocked forgets at most limit entries whose until is at or before now.
+func (m *Memory) pruneLocked(now int64, limit int) {
+	for range limit {
 		if len(m.exp) == 0 || m.exp[0].until > now {
 			break
 		}

@@ -251,3 +251,104 @@ func TestMemoryConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestMemoryCap: a full list refuses a new entry with ErrFull rather than
+// forget a live one, after forgetting every expired entry first; updating
+// an entry already held always works.
+func TestMemoryCap(t *testing.T) {
+	ctx := context.Background()
+	const limit = 4
+	tests := []struct {
+		name     string
+		expire   int  // how many of the filled entries have expired at the write
+		subject  bool // the new entry is a subject entry
+		wantFull bool
+	}{
+		{"full of live entries: session refused", 0, false, true},
+		{"full of live entries: subject refused", 0, true, true},
+		{"one expired entry makes room", 1, false, false},
+		{"every expired entry is forgotten, not just a batch", limit, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock(t0)
+			m := NewMemory(MemoryOptions{Now: clk.Now, MaxEntries: limit})
+			for i := range limit {
+				until := t0.Add(time.Hour)
+				if i < tt.expire {
+					until = t0.Add(time.Minute)
+				}
+				if err := m.RevokeSession(ctx, fmt.Sprint("s", i), "alice", until); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clk.Add(2 * time.Minute)
+			var err error
+			if tt.subject {
+				err = m.RevokeSubject(ctx, "bob", t0, t0.Add(time.Hour))
+			} else {
+				err = m.RevokeSession(ctx, "new", "bob", t0.Add(time.Hour))
+			}
+			if got := errors.Is(err, ErrFull); got != tt.wantFull || errors.Is(err, ErrRevoked) || (err != nil && !got) {
+				t.Fatalf("revoke on a full list = %v; want ErrFull=%v", err, tt.wantFull)
+			}
+			st := m.Stats()
+			if st.MaxEntries != limit || st.Entries > limit || (st.Rejected == 1) != tt.wantFull {
+				t.Fatalf("Stats = %+v", st)
+			}
+			// No live revocation was forgotten.
+			for i := tt.expire; i < limit; i++ {
+				if err := m.Check(ctx, Session{ID: fmt.Sprint("s", i), Subject: "alice", IssuedAt: t0}); !errors.Is(err, ErrRevoked) {
+					t.Fatalf("live entry s%d: %v", i, err)
+				}
+			}
+			// Strengthening an entry already held works on a full list.
+			if err := m.RevokeSession(ctx, fmt.Sprint("s", limit-1), "alice", t0.Add(2*time.Hour)); err != nil {
+				t.Fatalf("extend a held entry: %v", err)
+			}
+		})
+	}
+	t.Run("default and unlimited", func(t *testing.T) {
+		if got := NewMemory(MemoryOptions{}).Stats().MaxEntries; got != DefaultMaxEntries {
+			t.Fatalf("default MaxEntries = %d; want %d", got, DefaultMaxEntries)
+		}
+		m := NewMemory(MemoryOptions{MaxEntries: -1, Now: newClock(t0).Now})
+		for i := range 100 {
+			if err := m.RevokeSession(ctx, fmt.Sprint(i), "", t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st := m.Stats(); st.Entries != 100 || st.MaxEntries != 0 {
+			t.Fatalf("unlimited: Stats = %+v", st)
+		}
+	})
+}
+
+// TestMemoryHeapBounded: revoking the same entries again and again (each
+// time with a later until) does not grow the expiry heap without bound.
+func TestMemoryHeapBounded(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock(t0)
+	m := NewMemory(MemoryOptions{Now: clk.Now})
+	for i := range 10_000 {
+		if err := m.RevokeSession(ctx, fmt.Sprint(i%10), "", t0.Add(time.Hour+time.Duration(i)*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.mu.RLock()
+	n, h := len(m.sessions), len(m.exp)
+	m.mu.RUnlock()
+	if n != 10 || h > 2*n+64+1 {
+		t.Fatalf("%d entries, %d heap items; want 10 and a bounded heap", n, h)
+	}
+	// The rebuilt heap still expires entries at their latest until.
+	clk.Add(time.Hour + 10*time.Second)
+	for i := range 10 {
+		if err := m.Check(ctx, Session{ID: fmt.Sprint(i), IssuedAt: t0}); err != nil {
+			t.Fatalf("entry %d after its latest until: %v", i, err)
+		}
+	}
+	for m.Len() > 0 {
+		_ = m.Check(ctx, Session{ID: "x", IssuedAt: t0})
+	}
+}

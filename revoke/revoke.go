@@ -9,6 +9,12 @@ import (
 // ErrRevoked is returned (possibly wrapped) by Check when the session is revoked.
 var ErrRevoked = errors.New("revoke: session revoked")
 
+// ErrFull is returned (wrapped) by RevokeSession and RevokeSubject when the
+// list is at its cap (MemoryOptions.MaxEntries) and holds no expired entry
+// to forget: the revocation did not happen, and the caller must treat it as
+// a failed logout, not a done one. errors.Is(err, ErrRevoked) is false.
+var ErrFull = errors.New("revoke: revocation list full")
+
 // ErrInvalidArgument is returned (wrapped, with the offending argument named)
 // when a Revoker method is called with an argument it cannot accept, such as an
 // empty session id or subject, or a zero time. It is a caller bug, not a

@@ -34,8 +34,9 @@
 // if it was the primary, puts a new one in its place in one step.
 //
 // Two guards keep every valid session working. Promote refuses a key
-// added less than Policy.RolloutDelay ago (ErrTooSoon): an instance that
-// has not loaded it yet would reject the values it seals. Remove and
+// added or enabled less than Policy.RolloutDelay ago (ErrTooSoon): an
+// instance that has not loaded it yet, or still holds it disabled, would
+// reject the values it seals. Remove and
 // Disable refuse a key demoted less than RolloutDelay + MaxSessionAge +
 // ClockSkew ago (ErrInUse): a value it sealed may still be valid. Each
 // guard has an override named for what it is for,
@@ -44,6 +45,16 @@
 //
 // The steps are pure: they take a keyring.Set and an explicit time and
 // return a new Set that passes Set.Validate, never changing their input.
+//
+// # Key set files
+//
+// WriteKeyFile and UpdateKeyFile replace a key set file atomically
+// (temporary file, sync, rename). UpdateKeyFile holds an advisory lock
+// (flock on "<file>.lock") across its read, edit and write, so concurrent
+// cookieseal commands never lose an edit; where flock does not exist the
+// lock is skipped and a read-compare check is the only guard. A key set
+// file reached through a symbolic link is replaced where the link points,
+// and the link is kept.
 //
 // # Epoch keys
 //

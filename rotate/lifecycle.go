@@ -16,8 +16,9 @@ var (
 	// promoting a disabled key, removing the primary, and the like.
 	ErrState = errors.New("rotate: key is in the wrong state for this step")
 	// ErrTooSoon reports a promotion before the roll-out delay has passed
-	// since the key was added: some instance may not have loaded the key
-	// yet, and would reject every value sealed under it.
+	// since the key was added or last enabled: some instance may not have
+	// loaded it in its usable state yet, and would reject every value
+	// sealed under it.
 	ErrTooSoon = errors.New("rotate: too soon to promote key")
 	// ErrInUse reports a removal or disable while a cookie sealed under the
 	// key may still be valid: it would log those sessions out.
@@ -49,7 +50,8 @@ type Policy struct {
 	// RolloutDelay is how long a change to the key set takes to reach
 	// every instance: the reload interval, or the time a deploy takes when
 	// keys come from the environment, plus a margin. A key is promoted no
-	// sooner than this after it was added, and a demoted key is counted as
+	// sooner than this after it was added or last enabled (see
+	// UsableSince), and a demoted key is counted as
 	// sealing for this long after its demotion. Default 1h.
 	RolloutDelay time.Duration
 	// MaxSessionAge is the longest AbsoluteTimeout of any codec or session
@@ -99,16 +101,26 @@ func (p Policy) Validate() error {
 	return err
 }
 
+// UsableSince returns when k last became usable, the time from which
+// every roll-out guard counts: when it was added, or when Enable last
+// brought it back from disabled. Enable records that time in k.Added
+// (keyring.Key has no separate field for it): a disabled key opens
+// nothing, so for the guards enabling it is adding it again. It is zero
+// when the key has no recorded time (keys parsed from the compact
+// environment form carry none).
+func UsableSince(k keyring.Key) time.Time { return k.Added }
+
 // PromotableAt returns the earliest time k may be promoted without the
-// emergency override: RolloutDelay after it was added. ok is false when the
-// key has no recorded Added time (keys parsed from the compact
-// environment form carry none), so no wait can be proven enough.
+// emergency override: RolloutDelay after UsableSince(k), the step that
+// made it usable (add or enable). ok is false when that time is not
+// recorded, so no wait can be proven enough.
 func (p Policy) PromotableAt(k keyring.Key) (t time.Time, ok bool) {
 	p, err := p.withDefaults()
-	if err != nil || k.Added.IsZero() {
+	since := UsableSince(k)
+	if err != nil || since.IsZero() {
 		return time.Time{}, false
 	}
-	return k.Added.Add(p.RolloutDelay + stampPrecision), true
+	return since.Add(p.RolloutDelay + stampPrecision), true
 }
 
 // RemovableAt returns the earliest time k may be removed or disabled
@@ -134,7 +146,7 @@ func (p Policy) RemovableAt(k keyring.Key) (t time.Time, ok bool) {
 		return time.Time{}, false
 	case !k.Demoted.IsZero():
 		return k.Demoted.Add(p.RolloutDelay + p.MaxSessionAge + p.ClockSkew + stampPrecision), true
-	case k.Promoted.IsZero() && !k.Added.IsZero():
+	case k.Promoted.IsZero() && !UsableSince(k).IsZero():
 		return time.Time{}, true
 	}
 	return time.Time{}, false
@@ -194,8 +206,9 @@ func Add(set keyring.Set, now time.Time) (keyring.Set, keyring.Key, error) {
 
 // Promote returns a copy of set in which key id is the primary, promoted
 // at now, and the old primary is decrypt-only, demoted at now. The key
-// must be decrypt-only and, unless p.EmergencySkipRolloutDelay, added at
-// least p.RolloutDelay ago; otherwise the error matches ErrTooSoon.
+// must be decrypt-only and, unless p.EmergencySkipRolloutDelay, added or
+// enabled at least p.RolloutDelay ago (Policy.PromotableAt); otherwise
+// the error matches ErrTooSoon.
 func Promote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
 	out, i, err := find(set, id)
 	if err != nil {
@@ -214,10 +227,10 @@ func Promote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, 
 	if !p.EmergencySkipRolloutDelay {
 		at, ok := p.PromotableAt(k)
 		if !ok {
-			return keyring.Set{}, fmt.Errorf("%w: key %d has no recorded time of addition, so its roll-out cannot be proven; use the emergency override", ErrTooSoon, id)
+			return keyring.Set{}, fmt.Errorf("%w: key %d has no recorded time of addition or enabling, so its roll-out cannot be proven; use the emergency override", ErrTooSoon, id)
 		}
 		if now.Before(at) {
-			return keyring.Set{}, fmt.Errorf("%w: key %d was added at %s; promote it at %s or later, once every instance has loaded it", ErrTooSoon, id, k.Added.Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+			return keyring.Set{}, fmt.Errorf("%w: key %d was added or enabled at %s; promote it at %s or later, once every instance has loaded it", ErrTooSoon, id, UsableSince(k).UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
 		}
 	}
 	ts := stamp(now)
@@ -231,8 +244,8 @@ func Promote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, 
 
 // Demote returns a copy of set in which the primary key id is
 // decrypt-only and its successor is the primary. The successor is the one
-// decrypt-only key with a recorded Added time that has never been primary
-// (a key added for this rotation); with none or several, it fails with
+// decrypt-only key with a recorded UsableSince time that has never been
+// primary (a key added for this rotation); with none or several, it fails with
 // ErrState, and Promote picks one by ID. The roll-out guard is Promote's.
 func Demote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
 	out, i, err := find(set, id)
@@ -244,7 +257,7 @@ func Demote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, e
 	}
 	var candidates []uint32
 	for _, k := range out.Keys {
-		if k.Status == keyring.StatusDecryptOnly && k.Promoted.IsZero() && k.Demoted.IsZero() && !k.Added.IsZero() {
+		if k.Status == keyring.StatusDecryptOnly && k.Promoted.IsZero() && k.Demoted.IsZero() && !UsableSince(k).IsZero() {
 			candidates = append(candidates, k.ID)
 		}
 	}
@@ -273,8 +286,11 @@ func Disable(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, 
 }
 
 // Enable returns a copy of set in which the disabled key id is
-// decrypt-only again. Values sealed under it open again.
-func Enable(set keyring.Set, id uint32) (keyring.Set, error) {
+// decrypt-only again, enabled at now: values sealed under it open again.
+// Enable records now as the key's Added time (see UsableSince), so that
+// Promote waits RolloutDelay from now, as after Add: instances that still
+// hold the key disabled would reject every value it sealed.
+func Enable(set keyring.Set, id uint32, now time.Time) (keyring.Set, error) {
 	out, i, err := find(set, id)
 	if err != nil {
 		return keyring.Set{}, err
@@ -283,6 +299,7 @@ func Enable(set keyring.Set, id uint32) (keyring.Set, error) {
 		return keyring.Set{}, fmt.Errorf("%w: key %d is %v, not disabled", ErrState, id, out.Keys[i].Status)
 	}
 	out.Keys[i].Status = keyring.StatusDecryptOnly
+	out.Keys[i].Added = stamp(now)
 	return checked(out)
 }
 

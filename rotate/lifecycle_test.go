@@ -135,10 +135,10 @@ func TestLifecycleSteps(t *testing.T) {
 			return Disable(s, 4, t0, testPolicy)
 		}, ErrState, 0, nil},
 		{"enable a disabled key", func(s keyring.Set) (keyring.Set, error) {
-			return Enable(s, 4)
+			return Enable(s, 4, t0)
 		}, nil, 1, func(s keyring.Set) bool { return keyByIDOrZero(s, 4).Status == keyring.StatusDecryptOnly }},
 		{"enable a decrypt-only key", func(s keyring.Set) (keyring.Set, error) {
-			return Enable(s, 3)
+			return Enable(s, 3, t0)
 		}, ErrState, 0, nil},
 		{"negative policy", func(s keyring.Set) (keyring.Set, error) {
 			return Remove(s, 3, t0, Policy{MaxSessionAge: -1})
@@ -297,4 +297,98 @@ func TestEmergencyReplace(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Every roll-out guard counts from the step that made the key usable:
+// Add, or Enable of a disabled key. Each case enables key 4 (disabled in
+// lifecycleSet) or a key with another history at tE and tries a step at
+// tE + d.
+func TestGuardsCountFromEnable(t *testing.T) {
+	tE := t0.Add(48 * time.Hour)
+	delay := testPolicy.RolloutDelay + time.Second // the guard adds the stamp precision
+	old := t0.Add(-30 * 24 * time.Hour)
+	histories := []struct {
+		name string
+		key  keyring.Key
+	}{
+		{"once primary, demoted long ago", testKey(t, 4, keyring.StatusDisabled, old, old, old)},
+		{"never primary", testKey(t, 4, keyring.StatusDisabled, old, time.Time{}, time.Time{})},
+		{"no recorded history (compact form)", testKey(t, 4, keyring.StatusDisabled, time.Time{}, time.Time{}, time.Time{})},
+	}
+	for _, h := range histories {
+		set := lifecycleSet(t)
+		set.Keys[3] = h.key
+		enabled, err := Enable(set, 4, tE.Add(999*time.Millisecond)) // stamped to whole seconds
+		if err != nil {
+			t.Fatalf("%s: Enable: %v", h.name, err)
+		}
+		if got := keyByID(t, enabled, 4); got.Status != keyring.StatusDecryptOnly || !UsableSince(got).Equal(tE) {
+			t.Fatalf("%s: enabled key = %v, usable since %v, want decrypt-only since %v", h.name, got, UsableSince(got), tE)
+		}
+		if at, ok := testPolicy.PromotableAt(keyByID(t, enabled, 4)); !ok || !at.Equal(tE.Add(delay)) {
+			t.Fatalf("%s: PromotableAt = %v, %v; want %v", h.name, at, ok, tE.Add(delay))
+		}
+		cases := []struct {
+			name string
+			at   time.Time
+			want error
+		}{
+			{"promote one nanosecond early", tE.Add(delay - time.Nanosecond), ErrTooSoon},
+			{"promote at the boundary", tE.Add(delay), nil},
+			{"promote long after", tE.Add(24 * time.Hour), nil},
+		}
+		for _, c := range cases {
+			t.Run(h.name+"/"+c.name, func(t *testing.T) {
+				out, err := Promote(enabled, 4, c.at, testPolicy)
+				if !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
+					t.Fatalf("Promote = %v, want %v", err, c.want)
+				}
+				if err == nil && keyByID(t, out, 4).Status != keyring.StatusPrimary {
+					t.Fatalf("key 4 not primary: %v", out.Keys)
+				}
+			})
+		}
+	}
+
+	t.Run("the emergency override still skips it", func(t *testing.T) {
+		enabled, err := Enable(lifecycleSet(t), 4, tE)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := testPolicy
+		p.EmergencySkipRolloutDelay = true
+		if _, err := Promote(enabled, 4, tE, p); err != nil {
+			t.Fatalf("emergency promote: %v", err)
+		}
+	})
+	t.Run("demote picks an enabled, never promoted key after its delay only", func(t *testing.T) {
+		set := lifecycleSet(t)
+		set, err := Remove(set, 2, t0, testPolicy) // the other rolling-out key
+		if err != nil {
+			t.Fatal(err)
+		}
+		set.Keys[2] = testKey(t, 4, keyring.StatusDisabled, old, time.Time{}, time.Time{})
+		enabled, err := Enable(set, 4, tE)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Demote(enabled, 1, tE.Add(delay-time.Nanosecond), testPolicy); !errors.Is(err, ErrTooSoon) {
+			t.Fatalf("early demote = %v, want ErrTooSoon", err)
+		}
+		out, err := Demote(enabled, 1, tE.Add(delay), testPolicy)
+		if err != nil || keyByID(t, out, 4).Status != keyring.StatusPrimary {
+			t.Fatalf("demote at the boundary = %v", err)
+		}
+	})
+	t.Run("an enabled key that never sealed may be removed at once", func(t *testing.T) {
+		set := lifecycleSet(t)
+		set.Keys[3] = testKey(t, 4, keyring.StatusDisabled, time.Time{}, time.Time{}, time.Time{})
+		enabled, err := Enable(set, 4, tE)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Remove(enabled, 4, tE, testPolicy); err != nil {
+			t.Fatalf("Remove = %v", err)
+		}
+	})
 }

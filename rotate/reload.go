@@ -63,7 +63,8 @@ type Change struct {
 	// Warnings lists what in the change can end valid sessions, each
 	// matching ErrInUse (a key removed or disabled while cookies sealed
 	// under it may be valid), ErrTooSoon (a primary promoted before its
-	// roll-out delay, or one this instance had not loaded before) or
+	// roll-out delay counted from its add or enable, or one this instance
+	// had not loaded, or held disabled, before) or
 	// ErrEpochChange.
 	Warnings []error
 }
@@ -262,10 +263,14 @@ func diff(old, next *keyring.Keyring, now time.Time, p Policy) (*Change, error) 
 	}
 	if np := next.Primary(); np.ID != old.Primary().ID {
 		ch.Primary = np.ID
-		if _, known := old.Lookup(np.ID); !known {
+		o, known := old.Lookup(np.ID)
+		switch at, ok := p.PromotableAt(np); {
+		case !known:
 			ch.Warnings = append(ch.Warnings, fmt.Errorf("%w: key %d became primary before this instance had loaded it", ErrTooSoon, np.ID))
-		} else if at, ok := p.PromotableAt(np); !ok || np.Promoted.Before(at) {
-			ch.Warnings = append(ch.Warnings, fmt.Errorf("%w: key %d was promoted before its roll-out delay had passed", ErrTooSoon, np.ID))
+		case o.Status == keyring.StatusDisabled:
+			ch.Warnings = append(ch.Warnings, fmt.Errorf("%w: key %d became primary while this instance still held it disabled", ErrTooSoon, np.ID))
+		case !ok || np.Promoted.Before(at):
+			ch.Warnings = append(ch.Warnings, fmt.Errorf("%w: key %d was promoted before its roll-out delay had passed since it was added or enabled", ErrTooSoon, np.ID))
 		}
 	}
 	if old.EpochPeriod() != next.EpochPeriod() {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -300,5 +301,61 @@ func TestHolder(t *testing.T) {
 	}
 	if h.Keyring() != b {
 		t.Fatal("a refused Store changed the keyring")
+	}
+}
+
+// The reloader's early-promotion warning counts from the enable too, and
+// warns when this instance still held the new primary disabled.
+func TestReloadWarnsOnPromotionSoonAfterEnable(t *testing.T) {
+	tE := t0.Add(48 * time.Hour)
+	delay := testPolicy.RolloutDelay + time.Second
+	emergency := testPolicy
+	emergency.EmergencySkipRolloutDelay = true
+	enabledAt := func(t testing.TB) keyring.Set {
+		s, err := Enable(lifecycleSet(t), 4, tE)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	cases := []struct {
+		name string
+		base func(testing.TB) keyring.Set // what this instance holds
+		at   time.Time                    // when the key is promoted
+		warn string                       // in the one warning; "" for none
+	}{
+		{"held disabled, enabled and promoted in one change", lifecycleSet, tE.Add(24 * time.Hour), "still held it disabled"},
+		{"held enabled, promoted one second early", enabledAt, tE.Add(delay - time.Second), "since it was added or enabled"},
+		{"held enabled, promoted at the boundary", enabledAt, tE.Add(delay), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h, r, rec, path := newTestReloader(t, c.base(t), func() time.Time { return c.at }, nil)
+			next := h.Keyring().Set()
+			if keyByID(t, next, 4).Status == keyring.StatusDisabled {
+				var err error
+				if next, err = Enable(next, 4, c.at); err != nil {
+					t.Fatal(err)
+				}
+			}
+			next, err := Promote(next, 4, c.at, emergency)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeSet(t, path, next)
+			if err := r.Reload(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.changes) != 1 || rec.changes[0].Primary != 4 {
+				t.Fatalf("changes = %+v", rec.changes)
+			}
+			w := rec.changes[0].Warnings
+			switch {
+			case c.warn == "" && len(w) != 0:
+				t.Fatalf("warnings = %v, want none", w)
+			case c.warn != "" && (len(w) != 1 || !errors.Is(w[0], ErrTooSoon) || !strings.Contains(w[0].Error(), c.warn)):
+				t.Fatalf("warnings = %v, want one ErrTooSoon saying %q", w, c.warn)
+			}
+		})
 	}
 }

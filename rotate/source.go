@@ -190,6 +190,12 @@ func ReadKeyFile(path string) (keyring.Set, error) {
 // and syncs the directory, so a reader or a crash sees the old file or the
 // new one, never half of one. A new file gets mode 0600; an existing one
 // keeps its owner, group and mode, less any permission for others.
+//
+// When path is a symbolic link, the file it points to is replaced and the
+// link kept: the temporary file is made in the target's directory, so
+// every reader of the link or of the target sees the new keys. A link to
+// a missing file is refused (ErrSource). The write holds the same lock
+// as UpdateKeyFile.
 func WriteKeyFile(path string, set keyring.Set) error {
 	return writeKeyFile(path, set, true)
 }
@@ -200,13 +206,24 @@ func CreateKeyFile(path string, set keyring.Set) error {
 	return writeKeyFile(path, set, false)
 }
 
-func writeKeyFile(path string, set keyring.Set, replace bool) (err error) {
+func writeKeyFile(path string, set keyring.Set, replace bool) error {
 	data, err := set.MarshalKeyFile()
 	if err != nil {
 		return err
 	}
 	defer clear(data)
-	dir, base := filepath.Split(path)
+	target, unlock, err := lockKeyFile(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return writeTarget(path, target, data, replace)
+}
+
+// writeTarget writes data to target, the resolved file behind path (which
+// only names the file in errors), under the caller's lock.
+func writeTarget(path, target string, data []byte, replace bool) (err error) {
+	dir, base := filepath.Split(target)
 	if dir == "" {
 		dir = "."
 	}
@@ -223,7 +240,7 @@ func writeKeyFile(path string, set keyring.Set, replace bool) (err error) {
 	mode := os.FileMode(0o600)
 	var prev os.FileInfo
 	if replace {
-		if fi, serr := os.Stat(path); serr == nil {
+		if fi, serr := os.Stat(target); serr == nil {
 			prev = fi
 			mode = fi.Mode().Perm() &^ 0o007
 		}
@@ -246,15 +263,15 @@ func writeKeyFile(path string, set keyring.Set, replace bool) (err error) {
 		return fmt.Errorf("rotate: writing %s: %w", path, err)
 	}
 	if replace {
-		err = os.Rename(tmp.Name(), path)
+		err = os.Rename(tmp.Name(), target)
 	} else {
-		// A hard link fails if path exists, where a rename would replace
-		// it. Where hard links are not supported, fall back to a check
-		// and a rename.
-		err = os.Link(tmp.Name(), path)
+		// A hard link fails if target exists, where a rename would
+		// replace it. Where hard links are not supported, fall back to a
+		// check and a rename.
+		err = os.Link(tmp.Name(), target)
 		if err != nil && !errors.Is(err, fs.ErrExist) {
-			if _, serr := os.Lstat(path); errors.Is(serr, fs.ErrNotExist) {
-				err = os.Rename(tmp.Name(), path)
+			if _, serr := os.Lstat(target); errors.Is(serr, fs.ErrNotExist) {
+				err = os.Rename(tmp.Name(), target)
 			}
 		} else if err == nil {
 			os.Remove(tmp.Name())
@@ -268,11 +285,30 @@ func writeKeyFile(path string, set keyring.Set, replace bool) (err error) {
 }
 
 // UpdateKeyFile applies edit to the key set in the file at path and
-// writes the result atomically with WriteKeyFile. If the file changed
-// between the read and the write, nothing is written and the error
-// matches ErrConflict. Errors from edit are returned as they are.
+// writes the result atomically as WriteKeyFile does, symbolic links
+// included.
+//
+// The read, the edit and the write happen under an advisory lock, an
+// exclusive flock(2) on the file "<target>.lock" beside the key set file
+// (created with mode 0600 and left in place), so concurrent updates, from
+// goroutines or from processes such as two cookieseal commands, run one
+// after the other and none is lost. Every writer in this package takes
+// the lock. On systems without flock (Windows, Plan 9, AIX, Solaris,
+// wasm) there is no lock: the check below is then the only guard, and two
+// updates at the same instant can still lose one.
+//
+// A writer that ignores the lock (an editor, another tool) is caught by a
+// check instead: if the file changed between the read and the write,
+// nothing is written and the error matches ErrConflict. Errors from edit
+// are returned as they are. edit must not write the file itself: it would
+// wait for the lock that its caller holds, forever.
 func UpdateKeyFile(path string, edit func(keyring.Set) (keyring.Set, error)) error {
-	before, err := readLimited(path)
+	target, unlock, err := lockKeyFile(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	before, err := readLimited(target)
 	if err != nil {
 		return err
 	}
@@ -285,7 +321,12 @@ func UpdateKeyFile(path string, edit func(keyring.Set) (keyring.Set, error)) err
 	if err != nil {
 		return err
 	}
-	now, err := readLimited(path)
+	data, err := next.MarshalKeyFile()
+	if err != nil {
+		return err
+	}
+	defer clear(data)
+	now, err := readLimited(target)
 	if err != nil {
 		return err
 	}
@@ -293,5 +334,79 @@ func UpdateKeyFile(path string, edit func(keyring.Set) (keyring.Set, error)) err
 	if subtle.ConstantTimeCompare(before, now) != 1 {
 		return fmt.Errorf("%w: %s", ErrConflict, path)
 	}
-	return WriteKeyFile(path, next)
+	return writeTarget(path, target, data, true)
+}
+
+// lockSuffix is appended to a key set file's resolved path to name its
+// lock file.
+const lockSuffix = ".lock"
+
+// maxRelock bounds the retries of lockKeyFile when a symbolic link is
+// re-pointed while it waits for the lock.
+const maxRelock = 8
+
+// lockKeyFile resolves path to the file it names and takes that file's
+// lock. It returns the resolved path and the function that releases the
+// lock. The link is resolved again once the lock is held: if it was
+// re-pointed meanwhile, the lock is taken on the new target instead.
+func lockKeyFile(path string) (target string, unlock func(), err error) {
+	for range maxRelock {
+		target, err := resolveKeyFile(path)
+		if err != nil {
+			return "", nil, err
+		}
+		unlock, err := lockTarget(path, target)
+		if err != nil {
+			return "", nil, err
+		}
+		again, err := resolveKeyFile(path)
+		if err == nil && again == target {
+			return target, unlock, nil
+		}
+		unlock()
+		if err != nil {
+			return "", nil, err
+		}
+	}
+	return "", nil, fmt.Errorf("rotate: locking %s: the symbolic link keeps changing", path)
+}
+
+// resolveKeyFile follows symbolic links in path. A path that does not
+// exist is returned as it is (a new file); a link to a missing file is
+// refused, since writing there would create a file the link's readers
+// may not expect.
+func resolveKeyFile(path string) (string, error) {
+	target, err := filepath.EvalSymlinks(path)
+	if err == nil {
+		return target, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, lerr := os.Lstat(path); errors.Is(lerr, fs.ErrNotExist) {
+			return path, nil
+		}
+		return "", fmt.Errorf("%w: %s is a symbolic link to a missing file", ErrSource, path)
+	}
+	return "", fmt.Errorf("%w: %w", ErrSource, err)
+}
+
+// lockTarget takes the lock of the key set file target.
+func lockTarget(path, target string) (unlock func(), err error) {
+	if !haveLock {
+		return func() {}, nil
+	}
+	f, err := os.OpenFile(target+lockSuffix, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("rotate: locking %s: %w", path, err)
+	}
+	if fi, serr := os.Stat(target); serr == nil {
+		_ = chownLike(f, fi) // best effort, as for the key set file
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("rotate: locking %s: %w", path, err)
+	}
+	return func() {
+		_ = unlockFile(f)
+		f.Close()
+	}, nil
 }

@@ -180,8 +180,17 @@ func TestWriteKeyFile(t *testing.T) {
 	if err != nil || got.Keys[0].ID != 2 {
 		t.Fatalf("ReadKeyFile = %v, %v", got.Keys, err)
 	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 1 {
+	// The key file and, where there is a lock, its lock file, empty and
+	// private; no temporary file.
+	want := 1
+	if haveLock {
+		want = 2
+		fi, err := os.Stat(path + lockSuffix)
+		if err != nil || fi.Size() != 0 || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("lock file: %v %v", fi, err)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != want {
 		t.Fatalf("temporary files left behind: %v", ents)
 	}
 }
@@ -204,10 +213,17 @@ func TestUpdateKeyFile(t *testing.T) {
 	if !errors.Is(err, ErrState) {
 		t.Fatalf("err = %v", err)
 	}
-	// A concurrent edit between read and write is detected.
+	// An edit between read and write by a writer that ignores the lock
+	// (an editor, another tool) is detected.
 	err = UpdateKeyFile(path, func(s keyring.Set) (keyring.Set, error) {
-		writeSet(t, path, oneKeySet(t, 9))
-		return Enable(s, 4)
+		data, err := oneKeySet(t, 9).MarshalKeyFile()
+		if err == nil {
+			err = os.WriteFile(path, data, 0o600)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+		return Enable(s, 4, t0)
 	})
 	if !errors.Is(err, ErrConflict) {
 		t.Fatalf("err = %v, want ErrConflict", err)

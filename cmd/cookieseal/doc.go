@@ -3,40 +3,82 @@
 // lifecycle with the guards of package rotate, opens a cookie value for
 // debugging, and forces logout through a fleet's Redis revocation list.
 //
-//	cookieseal keygen -out FILE [-epoch 24h] [-force]
-//	cookieseal keys list -file FILE [-json]
-//	cookieseal keys add -file FILE
-//	cookieseal keys promote -file FILE -id N [-rollout-delay 1h] [-emergency]
-//	cookieseal keys demote -file FILE -id N [-rollout-delay 1h] [-emergency]
-//	cookieseal keys disable|remove -file FILE -id N [-max-session-age 168h] [-emergency]
-//	cookieseal keys enable -file FILE -id N
-//	cookieseal keys emergency-replace -file FILE -id LEAKED
-//	cookieseal keys export-env -file FILE -i-know-this-prints-secrets
-//	cookieseal inspect -file FILE -name COOKIE [-value V]
+//	cookieseal keygen -out FILE [-epoch 24h] [-force] [-json]
+//	cookieseal keys list (-file FILE | -env NAME) [-json]
+//	cookieseal keys add -file FILE [-json]
+//	cookieseal keys promote -file FILE -id N [-rollout-delay 1h] [-emergency] [-json]
+//	cookieseal keys demote -file FILE -id N [-rollout-delay 1h] [-emergency] [-json]
+//	cookieseal keys disable|remove -file FILE -id N [-max-session-age 168h] [-emergency] [-json]
+//	cookieseal keys enable -file FILE -id N [-rollout-delay 1h] [-json]
+//	cookieseal keys emergency-replace -file FILE -id LEAKED [-json]
+//	cookieseal keys import (-file FILE | -env NAME) -out NEW [-force] [-json]
+//	cookieseal keys export-env (-file FILE | -env NAME) -i-know-this-prints-secrets
+//	cookieseal inspect (-file FILE | -env NAME) -name COOKIE < VALUE
 //	cookieseal revoke subject -redis ADDR[,ADDR...] -subject S [-at T] [-max-session-age 168h]
 //	cookieseal revoke session -redis ADDR[,ADDR...] -id ID [-subject S] [-until T | -max-session-age 168h]
+//	cookieseal version [-json]
+//	cookieseal help [COMMAND [STEP]]
+//
+// # Key set files
 //
 // Key set files are written atomically (a temporary file in the same
-// directory, synced, then renamed), with mode 0600 for a new file. Key
-// material reaches standard output only from keygen -out - and from
-// keys export-env, which says so on standard error.
+// directory, synced, then renamed), with mode 0600 for a new file. Every
+// step that edits a file holds an advisory lock (flock on FILE.lock, an
+// empty file left beside it) from its read to its rename, so two
+// commands run at once both take effect, one after the other; where the
+// system has no flock (Windows, Plan 9, AIX, Solaris) a change made
+// between the read and the write is still detected and refused, but two
+// writes in the same instant can lose one. A FILE that is a symbolic
+// link is edited where it points: the link stays, and the lock and the
+// temporary file sit beside the target. Key material reaches standard
+// output only from keygen -out - and from keys export-env, which say so
+// on standard error.
 //
-// Every step prints what it did and what comes next, never a secret.
-// The guards are package rotate's: promote waits -rollout-delay after
-// add, and remove and disable wait until no cookie sealed under the key
-// can be valid. -emergency turns a guard off for a leaked key, and
-// emergency-replace removes a leaked key and replaces it in one write.
-// The guards' durations default to $COOKIESEAL_ROLLOUT_DELAY,
-// $COOKIESEAL_MAX_SESSION_AGE and $COOKIESEAL_CLOCK_SKEW when set (else
-// 1h, 168h and 30s); set them once for a fleet whose sessions live longer
-// than seven days, or every removal could come too soon.
+// The commands that only read keys (keys list, keys import, keys
+// export-env, inspect) take them in every form the library reads: a key
+// set file, or the one-line form of $COOKIESEAL_KEYS
+// ("id:status:secret,…"), from -file or from the environment variable
+// named by -env. The steps that change keys edit a key set file only,
+// since the one-line form records none of the dates the guards need;
+// they refuse the one-line form, and keys import makes a key set file of
+// it, dating its keys cautiously (added now; a decrypt-only key demoted
+// now).
 //
-// inspect warns on standard error that it handles secrets. It prints the
-// header and payload of an authentic value as JSON; for an expired one it
-// says so and still shows them; for anything else it shows only the
-// error. Pass the value on standard input (a bare value or a whole Cookie
-// header) rather than with -value, which other users can see in the
-// process list.
+// # Key steps
+//
+// Every step prints what it did and what comes next, never a secret; with
+// -json it prints an object instead, with the ID of the key it made or
+// changed in "key_id", that key's dates and guards in "key", the primary
+// in "primary_id", the old primary in "demoted" after a promotion, and
+// the key taken out in "removed_id".
+//
+// The guards are package rotate's, and each counts from the step that
+// made the key usable: promote (and demote) wait -rollout-delay after
+// add or after enable, since an instance still holding the key disabled
+// would reject every cookie it seals; keys enable records its time in
+// the key's "added" date for that reason, and keys list shows an enabled
+// key as rolling out again. remove and disable wait until no cookie
+// sealed under the key can be valid. -emergency turns a guard off for a
+// leaked key, and emergency-replace removes a leaked key and replaces it
+// in one write. The guards' durations default to
+// $COOKIESEAL_ROLLOUT_DELAY, $COOKIESEAL_MAX_SESSION_AGE and
+// $COOKIESEAL_CLOCK_SKEW when set (else 1h, 168h and 30s); set them once
+// for a fleet whose sessions live longer than seven days, or every
+// removal could come too soon.
+//
+// # Inspect
+//
+// inspect reads the cookie from standard input, a bare value or a whole
+// Cookie header (chunk cookies NAME.0, NAME.1, … are joined). It warns on
+// standard error that it handles secrets. It prints the header and
+// payload of an authentic value as JSON; for an expired one it says so
+// and still shows them; for anything else it shows only the error. A
+// value given with -value would sit on the command line, where every
+// user of the host sees it in the process list and the shell keeps it in
+// its history: -value is refused unless -insecure-value-in-argv accepts
+// that risk, and then warned about.
+//
+// # Revoke
 //
 // revoke writes to the revocation list of package revoke/redis, which
 // every instance of the fleet checks (the flags -sentinel-master, -prefix,
@@ -52,6 +94,16 @@
 // $COOKIESEAL_REDIS_USERNAME, never from a flag. An entry is never
 // weakened by a later one, so a revoke that failed or timed out may be
 // run again.
+//
+// # Help, version and exit status
+//
+// Help asked for (-h, -help, --help, a lone help argument, or cookieseal
+// help COMMAND [STEP]) prints on standard output with exit status 0, for
+// a group (keys, revoke) as for a step. A usage error prints the error
+// and the usage on standard error. version prints the module version the
+// Go toolchain recorded in the binary (a tag such as v1.2.0 after go
+// install, a pseudo-version from a checkout's VCS state), "(devel)" when
+// none was recorded, and the Go version.
 //
 // Exit status: 0 on success, 1 when the step failed or was refused (for
 // revoke, also when Redis could not be reached in time),

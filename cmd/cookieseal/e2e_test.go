@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,20 +19,54 @@ import (
 	"github.com/cookieseal/cookieseal/rotate"
 )
 
-// buildBinary builds the command once per test into a temporary directory.
+// binDir holds the command built once for the end-to-end tests; see
+// buildBinary.
+var (
+	binDir   string
+	binOnce  sync.Once
+	binPath  string
+	binError error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cookieseal-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildBinary builds the command once per test binary, on first use.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "cookieseal")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	binOnce.Do(func() {
+		bin := filepath.Join(binDir, "cookieseal")
+		out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+		if err != nil {
+			binError = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		binPath = bin
+	})
+	if binError != nil {
+		t.Fatal(binError)
 	}
-	return bin
+	return binPath
 }
 
 func execBin(t *testing.T, bin, stdin string, args ...string) result {
 	t.Helper()
+	return execBinEnv(t, bin, nil, stdin, args...)
+}
+
+// execBinEnv runs the binary with extra environment variables.
+func execBinEnv(t *testing.T, bin string, env []string, stdin string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -97,8 +133,8 @@ func TestBinaryEndToEnd(t *testing.T) {
 	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file mode after edits: %v %v", fi.Mode(), err)
 	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
-		t.Fatalf("files left behind: %v", ents)
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Fatalf("files left behind: %v; want the key file and its lock", ents)
 	}
 
 	// Inspect a value sealed under the demoted key, which still opens.

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
-	"github.com/cookieseal/cookieseal/rotate"
 )
 
 // maxInput bounds what inspect reads from standard input: a Cookie header
@@ -43,19 +43,27 @@ type inspected struct {
 }
 
 func (e *env) inspect(args []string) error {
-	fs := e.newFlags("inspect", "inspect -file FILE -name COOKIE [-value VALUE] [-idle D] [-absolute D] [-skew D] [-format native|jwe]")
-	file := fs.String("file", "", "the key set file (required)")
+	fs := e.newFlags("inspect", "inspect (-file FILE | -env NAME) -name COOKIE [-idle D] [-absolute D] [-skew D] [-format native|jwe] < VALUE")
+	var ks keySource
+	ks.add(fs, "the keys to open the value with")
 	name := fs.String("name", "", "the cookie's name, which is its purpose (required)")
-	value := fs.String("value", "", "the cookie value; without it, read from standard input a value or a Cookie header (chunk cookies NAME.0, NAME.1, … are joined)")
+	value := fs.String("value", "", "the cookie value, refused without -insecure-value-in-argv; by default inspect reads from standard input a value or a Cookie header (chunk cookies NAME.0, NAME.1, … are joined)")
+	insecure := fs.Bool("insecure-value-in-argv", false, "accept -value, though every user of this host can read the command line in the process list, and the shell keeps it in its history: the value is a live session")
 	idle := fs.Duration("idle", cookie.DefaultIdleTimeout, "the codec's IdleTimeout")
 	absolute := fs.Duration("absolute", cookie.DefaultAbsoluteTimeout, "the codec's AbsoluteTimeout")
 	skew := fs.Duration("skew", cookie.DefaultClockSkew, "the codec's ClockSkew")
 	format := fs.String("format", "native", "the value's format: native or jwe")
-	if err := parse(fs, args); err != nil {
+	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	if *file == "" || *name == "" {
-		return usagef("-file and -name are required")
+	if err := ks.check(); err != nil {
+		return err
+	}
+	if *name == "" {
+		return usagef("-name is required")
+	}
+	if *value != "" && !*insecure {
+		return usagef("-value puts a live session on the command line, where other users see it in the process list; write the value to standard input instead (or accept the risk with -insecure-value-in-argv)")
 	}
 	if *idle <= 0 || *absolute <= 0 || *skew <= 0 {
 		return usagef("-idle, -absolute and -skew must be positive")
@@ -69,17 +77,23 @@ func (e *env) inspect(args []string) error {
 	default:
 		return usagef("-format must be native or jwe")
 	}
-	fmt.Fprintln(e.stderr, "cookieseal inspect: warning: this decrypts with the secret keys of "+*file+" and prints the session's contents; treat the output as secret")
+	fmt.Fprintln(e.stderr, "cookieseal inspect: warning: this decrypts with the secret keys of "+ks.name()+" and prints the session's contents; treat the output as secret")
 
 	v := *value
-	if v == "" {
+	if v != "" {
+		fmt.Fprintln(e.stderr, "cookieseal inspect: warning: -value: the session cookie is visible in the process list and shell history; consider it leaked and revoke the session if this host is shared")
+	} else {
+		if f, ok := e.stdin.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				fmt.Fprintln(e.stderr, "cookieseal inspect: paste the cookie value or Cookie header, then press Ctrl-D")
+			}
+		}
 		var err error
 		if v, err = readValue(e.stdin, *name); err != nil {
 			return err
 		}
 	}
-	e.warnMode(*file)
-	set, err := rotate.ReadKeyFile(*file)
+	set, err := e.readKeys(ks)
 	if err != nil {
 		return err
 	}
@@ -101,8 +115,14 @@ func (e *env) inspect(args []string) error {
 		// Open it again with no deadline: if it opens, it is authentic
 		// but expired (past a deadline, or from an epoch older than any
 		// valid value's), and its header and payload are shown.
+		// The longest timeouts a codec accepts: 400 days, and with epoch
+		// keys no more epochs than the keyring caches.
 		lenient := opts
-		lenient.IdleTimeout, lenient.AbsoluteTimeout = 100*365*24*time.Hour, 100*365*24*time.Hour
+		longest := cookie.MaxTimeout
+		if p := kr.EpochPeriod(); p != 0 {
+			longest = min(longest, p*(keyring.MaxEpochWindow-2)-3*cookie.MaxClockSkew)
+		}
+		lenient.IdleTimeout, lenient.AbsoluteTimeout = longest, longest
 		ls, lerr := cookie.NewSealer(f, kr, *name, lenient)
 		if lerr != nil {
 			return lerr
@@ -113,7 +133,7 @@ func (e *env) inspect(args []string) error {
 			if werr := writeJSON(e.stdout, out); werr != nil {
 				return werr
 			}
-			return fmt.Errorf("the value does not open with the keys of %s as cookie %q: %w", *file, *name, err)
+			return fmt.Errorf("the value does not open with the keys of %s as cookie %q: %w", ks.name(), *name, err)
 		}
 		m = lm
 		out.Status = "expired"
@@ -159,7 +179,7 @@ func readValue(r io.Reader, name string) (string, error) {
 	}
 	s := string(bytes.TrimSpace(data))
 	if s == "" {
-		return "", usagef("no cookie value: pass -value or write it to standard input")
+		return "", usagef("no cookie value on standard input: write the value or a Cookie header to it, e.g. cookieseal inspect -file keys.json -name session < cookie.txt")
 	}
 	// A native value is unpadded base64url and a JWE one is dot-separated
 	// base64url: neither holds '=' or ';', which a Cookie header does.
@@ -196,5 +216,5 @@ func readValue(r io.Reader, name string) (string, error) {
 	case 1:
 		return found[0], nil
 	}
-	return "", usagef("%d cookies named %q in the Cookie header; pass the one to open with -value", len(found), name)
+	return "", usagef("%d cookies named %q in the Cookie header; write only the one to open to standard input", len(found), name)
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
-	"encoding/json"
+	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -28,21 +30,32 @@ steps:
   emergency-replace
               for a leaked key -id: remove it and, if it is the primary, put a new
               primary in its place, in one write with both guards off
+  import      make a key set file (-out) from keys in the one-line form of
+              $COOKIESEAL_KEYS, read from -file or from -env NAME
   export-env  print the key set in the one-line form for an environment variable (secrets!)
+
+list, import and export-env read keys in either form, from -file or -env NAME.
+The steps that change keys edit a key set file (JSON), which records the
+dates the guards need, and print what they did; -json prints it as JSON with
+the key's ID in "key_id".
 
 Run "cookieseal keys <step> -h" for a step's flags.
 `
 
 func (e *env) keygen(args []string) error {
-	fl := e.newFlags("keygen", "keygen -out FILE [-epoch DURATION] [-force]")
+	fl := e.newFlags("keygen", "keygen -out FILE [-epoch DURATION] [-force] [-json]")
 	out := fl.String("out", "", "the key set file to write (required); - writes the key set, secrets included, to standard output")
 	epoch := fl.Duration("epoch", 0, "turn on automatic epoch keys with this period, e.g. 24h (0: off)")
 	force := fl.Bool("force", false, "replace an existing file")
-	if err := parse(fl, args); err != nil {
+	asJSON := fl.Bool("json", false, `print the result as JSON, the new key's ID in "key_id"`)
+	if err := e.parse(fl, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usagef("-out is required")
+	}
+	if *out == "-" && *asJSON {
+		return usagef("-json and -out - both want standard output")
 	}
 	k, err := keyring.GenerateKey(keyring.StatusPrimary, e.now())
 	if err != nil {
@@ -72,6 +85,9 @@ func (e *env) keygen(args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return e.printStep("keygen", *out, k.ID, set, rotate.Policy{})
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: primary key %d", *out, k.ID)
 	if *epoch != 0 {
@@ -154,8 +170,9 @@ func (p *policyFlags) policy() (rotate.Policy, error) {
 
 // keyFlags holds the flags every keys step shares.
 type keyFlags struct {
-	file string
-	id   uint64
+	file   string
+	id     uint64
+	asJSON bool
 }
 
 func (k *keyFlags) add(fs *flag.FlagSet, withID bool) {
@@ -163,6 +180,11 @@ func (k *keyFlags) add(fs *flag.FlagSet, withID bool) {
 	if withID {
 		fs.Uint64Var(&k.id, "id", 0, "the key's ID (required)")
 	}
+}
+
+// addJSON defines -json on a step that changes keys.
+func (k *keyFlags) addJSON(fs *flag.FlagSet) {
+	fs.BoolVar(&k.asJSON, "json", false, `print the result as JSON, the key's ID in "key_id"`)
 }
 
 func (k *keyFlags) check(withID bool) (uint32, error) {
@@ -179,10 +201,11 @@ func (k *keyFlags) check(withID bool) (uint32, error) {
 }
 
 // stepFlags are the flags of a keys step that edits or reads a file under
-// the lifecycle guards: -file, -id when the step names a key, and the
-// guards' settings.
+// the lifecycle guards: -file, -id when the step names a key, -json, and
+// the guards' settings.
 type stepFlags struct {
 	keyFlags
+	e      *env
 	guards *policyFlags
 	withID bool
 }
@@ -190,7 +213,7 @@ type stepFlags struct {
 // newStepFlags defines a step's flags on fs; see addPolicyFlags for drain
 // and emergencyDoc. The caller may define more flags before parse.
 func (e *env) newStepFlags(fs *flag.FlagSet, withID, drain bool, emergencyDoc string) (*stepFlags, error) {
-	sf := &stepFlags{withID: withID}
+	sf := &stepFlags{e: e, withID: withID}
 	sf.add(fs, withID)
 	guards, err := e.addPolicyFlags(fs, drain, emergencyDoc)
 	if err != nil {
@@ -203,7 +226,7 @@ func (e *env) newStepFlags(fs *flag.FlagSet, withID, drain bool, emergencyDoc st
 // parse parses args and returns the key ID (0 for a step without -id) and
 // the guards' policy.
 func (sf *stepFlags) parse(fs *flag.FlagSet, args []string) (uint32, rotate.Policy, error) {
-	if err := parse(fs, args); err != nil {
+	if err := sf.e.parse(fs, args); err != nil {
 		return 0, rotate.Policy{}, err
 	}
 	id, err := sf.check(sf.withID)
@@ -214,20 +237,95 @@ func (sf *stepFlags) parse(fs *flag.FlagSet, args []string) (uint32, rotate.Poli
 	return id, pol, err
 }
 
-// parseIDStep parses the args of a step whose only flags are -file and
-// -id, and returns the key ID.
-func (k *keyFlags) parseIDStep(fs *flag.FlagSet, args []string) (uint32, error) {
-	if err := parse(fs, args); err != nil {
-		return 0, err
-	}
-	return k.check(true)
-}
-
 // warnMode warns when a key set file is readable by anyone.
 func (e *env) warnMode(path string) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o007 != 0 {
 		fmt.Fprintf(e.stderr, "cookieseal: warning: %s holds secret keys and is accessible to every user (mode %v); chmod o-rwx it\n", path, fi.Mode().Perm())
 	}
+}
+
+// keySource is where a read-only command takes its keys: -file FILE or
+// -env NAME, in either form the library reads.
+type keySource struct{ file, env string }
+
+func (ks *keySource) add(fs *flag.FlagSet, what string) {
+	fs.StringVar(&ks.file, "file", "", what+": a key set file, or a file holding the one-line form of $COOKIESEAL_KEYS")
+	fs.StringVar(&ks.env, "env", "", "read the keys from this environment variable instead of -file, e.g. COOKIESEAL_KEYS (either form)")
+}
+
+// name describes the source in messages.
+func (ks *keySource) name() string {
+	if ks.env != "" {
+		return "$" + ks.env
+	}
+	return ks.file
+}
+
+func (ks *keySource) check() error {
+	if (ks.file == "") == (ks.env == "") {
+		return usagef("give -file or -env (one of them)")
+	}
+	return nil
+}
+
+// readKeys reads the key set of a read-only command: a key set file or
+// the compact form, from a file or an environment variable, as
+// keyring.ParseString reads them.
+func (e *env) readKeys(ks keySource) (keyring.Set, error) {
+	if ks.env != "" {
+		src := rotate.EnvSource{Name: ks.env, Lookup: func(n string) (string, bool) {
+			v := e.getenv(n)
+			return v, v != ""
+		}}
+		return src.Load(context.Background())
+	}
+	e.warnMode(ks.file)
+	data, err := readFile(ks.file)
+	if err != nil {
+		return keyring.Set{}, err
+	}
+	defer clear(data)
+	set, err := keyring.ParseString(string(data))
+	if err != nil {
+		return keyring.Set{}, fmt.Errorf("%s: %w", ks.file, err)
+	}
+	return set, nil
+}
+
+// readFile reads a key file of at most keyring.MaxFileSize bytes. A
+// missing or unreadable file matches rotate.ErrSource.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", rotate.ErrSource, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, keyring.MaxFileSize+1))
+	if err != nil {
+		clear(data)
+		return nil, fmt.Errorf("%w: reading %s: %w", rotate.ErrSource, path, err)
+	}
+	return data, nil
+}
+
+// errCompactFile explains why the steps that change keys refuse a file in
+// the compact form.
+var errCompactFile = errors.New("holds keys in the one-line form of $COOKIESEAL_KEYS, which records no lifecycle dates, so the guards cannot work; make a key set file of it with: cookieseal keys import -file FILE -out NEW.json")
+
+// checkEditable refuses a file that parses as the compact form, with an
+// explanation in place of the key file parser's complaint about JSON.
+func checkEditable(path string) error {
+	data, err := readFile(path)
+	if err != nil {
+		return err
+	}
+	defer clear(data)
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] != '{' {
+		if _, perr := keyring.ParseString(string(t)); perr == nil {
+			return fmt.Errorf("%s %w", path, errCompactFile)
+		}
+	}
+	return nil
 }
 
 func (e *env) keys(step string, args []string) error {
@@ -244,6 +342,8 @@ func (e *env) keys(step string, args []string) error {
 		return e.keysEnable(args)
 	case "emergency-replace":
 		return e.keysEmergencyReplace(args)
+	case "import":
+		return e.keysImport(args)
 	case "export-env":
 		return e.keysExportEnv(args)
 	case "-h", "-help", "--help", "help":
@@ -257,6 +357,9 @@ func (e *env) keys(step string, args []string) error {
 // update applies edit to the file and returns the set before and after.
 func (e *env) update(path string, edit func(keyring.Set) (keyring.Set, error)) (before, after keyring.Set, err error) {
 	e.warnMode(path)
+	if err := checkEditable(path); err != nil {
+		return keyring.Set{}, keyring.Set{}, err
+	}
 	err = rotate.UpdateKeyFile(path, func(s keyring.Set) (keyring.Set, error) {
 		before = s.Clone()
 		after, err = edit(s)
@@ -265,24 +368,64 @@ func (e *env) update(path string, edit func(keyring.Set) (keyring.Set, error)) (
 	return before, after, err
 }
 
+// stepResult is what a step that creates or changes keys prints with
+// -json. KeyID is the key the step created, or else the one it changed.
+type stepResult struct {
+	Step string `json:"step"`
+	File string `json:"file"`
+	// KeyID is the key made (keygen, add, the new primary of
+	// emergency-replace), promoted, or changed (enable, disable,
+	// remove, and demote's successor).
+	KeyID uint32 `json:"key_id"`
+	// Key is that key after the step, with its dates and when it may be
+	// promoted or removed; absent once removed.
+	Key *listedKey `json:"key,omitempty"`
+	// PrimaryID is the primary after the step.
+	PrimaryID uint32 `json:"primary_id"`
+	// Demoted is the old primary after a promotion.
+	Demoted *listedKey `json:"demoted,omitempty"`
+	// RemovedID is the key a remove or emergency-replace took out.
+	RemovedID uint32 `json:"removed_id,omitempty"`
+}
+
+// printStep prints a step's result as JSON.
+func (e *env) printStep(step, file string, id uint32, after keyring.Set, pol rotate.Policy) error {
+	return e.printResult(e.result(step, file, id, after, pol))
+}
+
+func (e *env) result(step, file string, id uint32, after keyring.Set, pol rotate.Policy) stepResult {
+	r := stepResult{Step: step, File: file, KeyID: id, PrimaryID: primaryOf(after).ID}
+	if k, ok := findKey(after, id); ok {
+		lk := describe(k, pol, e.now())
+		r.Key = &lk
+	}
+	return r
+}
+
+func (e *env) printResult(r stepResult) error { return writeJSON(e.stdout, r) }
+
 func (e *env) keysAdd(args []string) error {
-	fs := e.newFlags("keys add", "keys add -file FILE [-rollout-delay D]")
+	fs := e.newFlags("keys add", "keys add -file FILE [-rollout-delay D] [-json]")
 	kf, err := e.newStepFlags(fs, false, false, "")
 	if err != nil {
 		return err
 	}
+	kf.addJSON(fs)
 	_, pol, err := kf.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	var added keyring.Key
-	_, _, err = e.update(kf.file, func(s keyring.Set) (keyring.Set, error) {
+	_, after, err := e.update(kf.file, func(s keyring.Set) (keyring.Set, error) {
 		s, k, err := rotate.Add(s, e.now())
 		added = k
 		return s, err
 	})
 	if err != nil {
 		return err
+	}
+	if kf.asJSON {
+		return e.printStep("add", kf.file, added.ID, after, pol)
 	}
 	at, _ := pol.PromotableAt(added)
 	fmt.Fprintf(e.stdout, "added key %d (decrypt-only) to %s\n", added.ID, kf.file)
@@ -291,11 +434,12 @@ func (e *env) keysAdd(args []string) error {
 }
 
 func (e *env) keysPromote(step string, args []string) error {
-	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-rollout-delay D] [-emergency]")
+	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-rollout-delay D] [-emergency] [-json]")
 	kf, err := e.newStepFlags(fs, true, true, "EMERGENCY (a leaked key): promote before the roll-out delay; instances that have not loaded the key reject its cookies until they do")
 	if err != nil {
 		return err
 	}
+	kf.addJSON(fs)
 	id, pol, err := kf.parse(fs, args)
 	if err != nil {
 		return err
@@ -314,7 +458,13 @@ func (e *env) keysPromote(step string, args []string) error {
 		return err
 	}
 	oldP, newP := primaryOf(before), primaryOf(after)
-	demoted := keyOf(after, oldP.ID)
+	demoted, _ := findKey(after, oldP.ID)
+	if kf.asJSON {
+		r := e.result(step, kf.file, newP.ID, after, pol)
+		d := describe(demoted, pol, e.now())
+		r.Demoted = &d
+		return e.printResult(r)
+	}
 	at, _ := pol.RemovableAt(demoted)
 	fmt.Fprintf(e.stdout, "key %d is the primary of %s; key %d is decrypt-only\n", newP.ID, kf.file, oldP.ID)
 	fmt.Fprintf(e.stdout, "key %d's cookies may stay valid until %s; remove it then:\n  cookieseal keys remove -file %s -id %d\n", oldP.ID, fmtTime(at), kf.file, oldP.ID)
@@ -322,11 +472,12 @@ func (e *env) keysPromote(step string, args []string) error {
 }
 
 func (e *env) keysRetire(step string, args []string) error {
-	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-max-session-age D] [-rollout-delay D] [-emergency]")
+	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-max-session-age D] [-rollout-delay D] [-emergency] [-json]")
 	kf, err := e.newStepFlags(fs, true, true, "EMERGENCY (a leaked key): "+step+" the key while its cookies may be valid; those sessions end at once")
 	if err != nil {
 		return err
 	}
+	kf.addJSON(fs)
 	id, pol, err := kf.parse(fs, args)
 	if err != nil {
 		return err
@@ -335,7 +486,7 @@ func (e *env) keysRetire(step string, args []string) error {
 		pol.EmergencyRemove = true
 		fmt.Fprintf(e.stderr, "cookieseal: EMERGENCY: %s key %d even if its cookies may be valid; their sessions end\n", step, id)
 	}
-	_, _, err = e.update(kf.file, func(s keyring.Set) (keyring.Set, error) {
+	_, after, err := e.update(kf.file, func(s keyring.Set) (keyring.Set, error) {
 		if step == "disable" {
 			return rotate.Disable(s, id, e.now(), pol)
 		}
@@ -344,36 +495,57 @@ func (e *env) keysRetire(step string, args []string) error {
 	if err != nil {
 		return err
 	}
+	if kf.asJSON {
+		r := e.result(step, kf.file, id, after, pol)
+		if step == "remove" {
+			r.RemovedID = id
+		}
+		return e.printResult(r)
+	}
 	past := map[string]string{"disable": "disabled", "remove": "removed"}[step]
 	fmt.Fprintf(e.stdout, "%s key %d in %s\n", past, id, kf.file)
 	return nil
 }
 
 func (e *env) keysEnable(args []string) error {
-	fs := e.newFlags("keys enable", "keys enable -file FILE -id N")
-	var kf keyFlags
-	kf.add(fs, true)
-	id, err := kf.parseIDStep(fs, args)
+	fs := e.newFlags("keys enable", "keys enable -file FILE -id N [-rollout-delay D] [-json]")
+	kf, err := e.newStepFlags(fs, true, false, "")
 	if err != nil {
 		return err
 	}
-	if _, _, err := e.update(kf.file, func(s keyring.Set) (keyring.Set, error) { return rotate.Enable(s, id) }); err != nil {
+	kf.addJSON(fs)
+	id, pol, err := kf.parse(fs, args)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "key %d in %s is decrypt-only again\n", id, kf.file)
+	_, after, err := e.update(kf.file, func(s keyring.Set) (keyring.Set, error) { return rotate.Enable(s, id, e.now()) })
+	if err != nil {
+		return err
+	}
+	if kf.asJSON {
+		return e.printStep("enable", kf.file, id, after, pol)
+	}
+	k, _ := findKey(after, id)
+	at, _ := pol.PromotableAt(k)
+	fmt.Fprintf(e.stdout, "key %d in %s is decrypt-only again, enabled at %s\n", id, kf.file, fmtTime(rotate.UsableSince(k)))
+	fmt.Fprintf(e.stdout, "instances holding it disabled reject its cookies until they reload; roll it out to every instance, then promote it at %s or later:\n  cookieseal keys promote -file %s -id %d\n", fmtTime(at), kf.file, id)
 	return nil
 }
 
 func (e *env) keysEmergencyReplace(args []string) error {
-	fs := e.newFlags("keys emergency-replace", "keys emergency-replace -file FILE -id LEAKED")
+	fs := e.newFlags("keys emergency-replace", "keys emergency-replace -file FILE -id LEAKED [-json]")
 	var kf keyFlags
 	kf.add(fs, true)
-	id, err := kf.parseIDStep(fs, args)
+	kf.addJSON(fs)
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	id, err := kf.check(true)
 	if err != nil {
 		return err
 	}
 	var fresh keyring.Key
-	_, _, err = e.update(kf.file, func(s keyring.Set) (keyring.Set, error) {
+	_, after, err := e.update(kf.file, func(s keyring.Set) (keyring.Set, error) {
 		s, k, err := rotate.EmergencyReplace(s, id, e.now())
 		fresh = k
 		return s, err
@@ -382,6 +554,15 @@ func (e *env) keysEmergencyReplace(args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "cookieseal: EMERGENCY: key %d is gone from %s and every session sealed under it has ended; reload every instance now\n", id, kf.file)
+	if kf.asJSON {
+		keyID := fresh.ID
+		if keyID == 0 {
+			keyID = id
+		}
+		r := e.result("emergency-replace", kf.file, keyID, after, rotate.Policy{})
+		r.RemovedID = id
+		return e.printResult(r)
+	}
 	fmt.Fprintf(e.stdout, "removed key %d from %s\n", id, kf.file)
 	if fresh.ID != 0 {
 		fmt.Fprintf(e.stdout, "key %d is the new primary\n", fresh.ID)
@@ -389,11 +570,72 @@ func (e *env) keysEmergencyReplace(args []string) error {
 	return nil
 }
 
-// listedKey is keys list -json's shape of a key: no secret.
+// keysImport makes a key set file from keys in either form. Keys without
+// dates (the compact form records none) get the cautious ones: added now,
+// so that a promotion waits the roll-out delay; a primary promoted now;
+// a decrypt-only key demoted now, so that its removal waits until every
+// cookie it may have sealed has expired.
+func (e *env) keysImport(args []string) error {
+	fl := e.newFlags("keys import", "keys import (-file FILE | -env NAME) -out NEW [-force] [-json]")
+	var ks keySource
+	ks.add(fl, "the keys to import")
+	out := fl.String("out", "", "the key set file to write (required)")
+	force := fl.Bool("force", false, "replace an existing -out file")
+	asJSON := fl.Bool("json", false, `print the result as JSON, the primary's ID in "key_id"`)
+	if err := e.parse(fl, args); err != nil {
+		return err
+	}
+	if err := ks.check(); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usagef("-out is required")
+	}
+	set, err := e.readKeys(ks)
+	if err != nil {
+		return err
+	}
+	now := e.now().UTC().Truncate(time.Second)
+	dated := 0
+	for i := range set.Keys {
+		k := &set.Keys[i]
+		if !k.Added.IsZero() || !k.Promoted.IsZero() || !k.Demoted.IsZero() {
+			continue
+		}
+		dated++
+		k.Added = now
+		switch k.Status {
+		case keyring.StatusPrimary:
+			k.Promoted = now
+		case keyring.StatusDecryptOnly:
+			k.Demoted = now
+		}
+	}
+	if *force {
+		err = rotate.WriteKeyFile(*out, set)
+	} else if err = rotate.CreateKeyFile(*out, set); errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s exists; use -force to replace it (every key in it is lost)", *out)
+	}
+	if err != nil {
+		return err
+	}
+	primary := primaryOf(set).ID
+	if *asJSON {
+		return e.printStep("import", *out, primary, set, rotate.Policy{})
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: %d keys from %s, primary key %d\n", *out, len(set.Keys), ks.name(), primary)
+	if dated > 0 {
+		fmt.Fprintf(e.stdout, "%d keys had no dates and count from now: promotion waits the roll-out delay, removal a full drain\n", dated)
+	}
+	return nil
+}
+
+// listedKey is the JSON shape of a key in keys list -json and in a
+// step's -json result: no secret.
 type listedKey struct {
 	ID           uint32     `json:"id"`
 	Status       string     `json:"status"`
-	Added        *time.Time `json:"added,omitempty"`
+	Added        *time.Time `json:"added,omitempty"` // added or last enabled
 	Promoted     *time.Time `json:"promoted,omitempty"`
 	Demoted      *time.Time `json:"demoted,omitempty"`
 	PromotableAt *time.Time `json:"promotable_at,omitempty"`
@@ -401,19 +643,59 @@ type listedKey struct {
 	Note         string     `json:"note"`
 }
 
+// describe returns k as listed, with when the guards let it be promoted
+// or removed.
+func describe(k keyring.Key, pol rotate.Policy, now time.Time) listedKey {
+	r := listedKey{ID: k.ID, Status: k.Status.String(), Added: opt(rotate.UsableSince(k)), Promoted: opt(k.Promoted), Demoted: opt(k.Demoted)}
+	promotable, canPromote := pol.PromotableAt(k)
+	switch {
+	case k.Status == keyring.StatusPrimary:
+		r.Note = "seals new cookies"
+	case k.Status == keyring.StatusDisabled:
+		r.Note = "opens nothing; may be removed"
+		r.RemovableAt = opt(now.UTC().Truncate(time.Second))
+	case k.Promoted.IsZero() && k.Demoted.IsZero() && canPromote:
+		r.PromotableAt = opt(promotable)
+		r.Note = "rolling out; promotable " + when(promotable, now)
+	default:
+		if canPromote && now.Before(promotable) {
+			// Enabled again after it sealed: it rolls out again.
+			r.PromotableAt = opt(promotable)
+		}
+		at, ok := pol.RemovableAt(k)
+		if !ok {
+			r.Note = "history unknown; guards need -emergency"
+			break
+		}
+		r.RemovableAt = opt(at)
+		r.Note = "draining; removable " + when(at, now)
+		if r.PromotableAt != nil {
+			r.Note = "enabled, rolling out; promotable " + when(promotable, now) + "; removable " + when(at, now)
+		}
+	}
+	return r
+}
+
 func (e *env) keysList(args []string) error {
-	fs := e.newFlags("keys list", "keys list -file FILE [-json] [-rollout-delay D] [-max-session-age D]")
-	kf, err := e.newStepFlags(fs, false, true, "")
+	fs := e.newFlags("keys list", "keys list (-file FILE | -env NAME) [-json] [-rollout-delay D] [-max-session-age D]")
+	var ks keySource
+	ks.add(fs, "the keys to list")
+	guards, err := e.addPolicyFlags(fs, true, "")
 	if err != nil {
 		return err
 	}
 	asJSON := fs.Bool("json", false, "print JSON")
-	_, pol, err := kf.parse(fs, args)
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if err := ks.check(); err != nil {
+		return err
+	}
+	pol, err := guards.policy()
 	if err != nil {
 		return err
 	}
-	e.warnMode(kf.file)
-	set, err := rotate.ReadKeyFile(kf.file)
+	set, err := e.readKeys(ks)
 	if err != nil {
 		return err
 	}
@@ -424,36 +706,14 @@ func (e *env) keysList(args []string) error {
 	now := e.now()
 	var rows []listedKey
 	for _, k := range kr.Keys() {
-		r := listedKey{ID: k.ID, Status: k.Status.String(), Added: opt(k.Added), Promoted: opt(k.Promoted), Demoted: opt(k.Demoted)}
-		switch {
-		case k.Status == keyring.StatusPrimary:
-			r.Note = "seals new cookies"
-		case k.Status == keyring.StatusDisabled:
-			r.Note = "opens nothing; may be removed"
-			r.RemovableAt = opt(now.UTC().Truncate(time.Second))
-		case k.Promoted.IsZero() && k.Demoted.IsZero() && !k.Added.IsZero():
-			at, _ := pol.PromotableAt(k)
-			r.PromotableAt = opt(at)
-			r.Note = "rolling out; promotable " + when(at, now)
-		default:
-			at, ok := pol.RemovableAt(k)
-			if !ok {
-				r.Note = "history unknown; guards need -emergency"
-				break
-			}
-			r.RemovableAt = opt(at)
-			r.Note = "draining; removable " + when(at, now)
-		}
-		rows = append(rows, r)
+		rows = append(rows, describe(k, pol, now))
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+		return writeJSON(e.stdout, struct {
 			File        string      `json:"file"`
 			EpochPeriod string      `json:"epoch_period,omitempty"`
 			Keys        []listedKey `json:"keys"`
-		}{kf.file, durOrEmpty(kr.EpochPeriod()), rows})
+		}{ks.name(), durOrEmpty(kr.EpochPeriod()), rows})
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tADDED\tPROMOTED\tDEMOTED\tNOTE")
@@ -473,21 +733,20 @@ func (e *env) keysList(args []string) error {
 }
 
 func (e *env) keysExportEnv(args []string) error {
-	fs := e.newFlags("keys export-env", "keys export-env -file FILE -i-know-this-prints-secrets")
-	var kf keyFlags
-	kf.add(fs, false)
+	fs := e.newFlags("keys export-env", "keys export-env (-file FILE | -env NAME) -i-know-this-prints-secrets")
+	var ks keySource
+	ks.add(fs, "the keys to export")
 	ok := fs.Bool("i-know-this-prints-secrets", false, "required: the output holds every secret key")
-	if err := parse(fs, args); err != nil {
+	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	if _, err := kf.check(false); err != nil {
+	if err := ks.check(); err != nil {
 		return err
 	}
 	if !*ok {
 		return usagef("the output holds every secret key; pass -i-know-this-prints-secrets and send it only to a secret store")
 	}
-	e.warnMode(kf.file)
-	set, err := rotate.ReadKeyFile(kf.file)
+	set, err := e.readKeys(ks)
 	if err != nil {
 		return err
 	}
@@ -509,13 +768,13 @@ func primaryOf(s keyring.Set) keyring.Key {
 	return keyring.Key{}
 }
 
-func keyOf(s keyring.Set, id uint32) keyring.Key {
+func findKey(s keyring.Set, id uint32) (keyring.Key, bool) {
 	for _, k := range s.Keys {
 		if k.ID == id {
-			return k
+			return k, true
 		}
 	}
-	return keyring.Key{}
+	return keyring.Key{}, false
 }
 
 func opt(t time.Time) *time.Time {

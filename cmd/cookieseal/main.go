@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -57,10 +60,13 @@ commands:
   keygen      make a new key set file with one primary key
   keys        list and edit the keys of a key set file:
                 list, add, promote, demote, disable, enable, remove,
-                emergency-replace, export-env
-  inspect     open a cookie value with a key set and print it as JSON
+                emergency-replace, import, export-env
+  inspect     open a cookie value (read from standard input) with a key set
+              and print it as JSON
   revoke      force logout through a fleet's Redis revocation list:
                 subject (every session of a user), session (one session id)
+  version     print the command's module version
+  help        print this help, or a command's: cookieseal help keys add
 
 Run "cookieseal <command> -h" for a command's flags.
 `
@@ -93,7 +99,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 		}
 		name = "revoke " + args[1]
 		err = e.revoke(args[1], args[2:])
+	case "version", "-version", "--version":
+		err = e.version(args[1:])
 	case "help", "-h", "-help", "--help":
+		if name == "help" && len(args) > 1 {
+			// "help keys add" is "keys add -h": the same text, on
+			// standard output.
+			return run(append(slices.Clone(args[1:]), "-h"), stdin, stdout, stderr, now)
+		}
 		fmt.Fprint(stdout, topUsage)
 		return exitOK
 	default:
@@ -120,28 +133,81 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 	return exitFail
 }
 
-// newFlags returns a flag set for a command, writing its help to stderr.
+// newFlags returns a flag set for a command. Its help goes to standard
+// output when asked for and to standard error with a usage error; see
+// parse.
 func (e *env) newFlags(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: cookieseal %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "usage: cookieseal %s\n", synopsis)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprint(fs.Output(), "\nflags:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }
 
-// parse parses args into fs. A flag error has been printed with the
-// command's usage by the flag package already; it becomes a usage error.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{msg: err.Error(), printed: true}
+// parse parses args into fs. Help asked for (-h, -help, --help, or a
+// lone "help" argument) is printed on standard output and returns
+// flag.ErrHelp, exit status 0; a bad flag is printed on standard error
+// with the command's usage and returns a usage error, exit status 2.
+func (e *env) parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() == 1 && fs.Arg(0) == "help" {
+		err = flag.ErrHelp
 	}
-	if fs.NArg() > 0 {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(e.stdout)
+		fs.Usage()
+		return flag.ErrHelp
+	case err != nil:
+		fmt.Fprintf(e.stderr, "cookieseal %s: %v\n", fs.Name(), err)
+		fs.SetOutput(e.stderr)
+		fs.Usage()
+		return usageError{msg: err.Error(), printed: true}
+	case fs.NArg() > 0:
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
+}
+
+// version prints the module version the binary was built from, as the Go
+// toolchain recorded it: a release tag such as v1.2.0 when built with go
+// install, a pseudo-version from the VCS state of a checkout, or "(devel)"
+// when nothing was recorded.
+func (e *env) version(args []string) error {
+	fs := e.newFlags("version", "version [-json]")
+	asJSON := fs.Bool("json", false, "print JSON: version, go")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	v, goVersion := moduleVersion()
+	if *asJSON {
+		return writeJSON(e.stdout, struct {
+			Version string `json:"version"`
+			Go      string `json:"go"`
+		}{v, goVersion})
+	}
+	_, err := fmt.Fprintf(e.stdout, "cookieseal %s %s\n", v, goVersion)
+	return err
+}
+
+// moduleVersion returns the main module's version from the build
+// information, "(devel)" when there is none, and the Go version.
+func moduleVersion() (version, goVersion string) {
+	version, goVersion = "(devel)", runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		if bi.GoVersion != "" {
+			goVersion = bi.GoVersion
+		}
+	}
+	return version, goVersion
 }

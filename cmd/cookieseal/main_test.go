@@ -239,9 +239,8 @@ func TestKeygen(t *testing.T) {
 	if r.code != exitOK || err != nil || len(set.Keys) != 1 || !strings.Contains(r.stderr, "secret") {
 		t.Fatalf("keygen -out -: %v %+v", err, r)
 	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 1 {
-		t.Fatalf("files left behind: %v", ents)
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 || ents[1].Name() != "keys.json.lock" {
+		t.Fatalf("files left behind: %v; want the key file and its lock", ents)
 	}
 }
 
@@ -262,7 +261,9 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown step", []string{"keys", "rotate", "-file", file}, exitUsage, "unknown step"},
 		{"unknown flag", []string{"keys", "list", "-file", file, "-frob"}, exitUsage, "not defined"},
 		{"stray argument", []string{"keys", "list", "-file", file, "extra"}, exitUsage, "unexpected argument"},
-		{"no file", []string{"keys", "list"}, exitUsage, "-file is required"},
+		{"no file", []string{"keys", "list"}, exitUsage, "give -file or -env"},
+		{"file and env", []string{"keys", "list", "-file", file, "-env", "COOKIESEAL_KEYS"}, exitUsage, "give -file or -env"},
+		{"no file for an edit", []string{"keys", "add"}, exitUsage, "-file is required"},
 		{"no id", []string{"keys", "remove", "-file", file}, exitUsage, "-id is required"},
 		{"id too large", []string{"keys", "remove", "-file", file, "-id", "4294967296"}, exitUsage, "-id is required"},
 		{"id not a number", []string{"keys", "remove", "-file", file, "-id", "abc"}, exitUsage, "invalid value"},
@@ -271,8 +272,9 @@ func TestUsageErrors(t *testing.T) {
 		{"keygen without -out", []string{"keygen"}, exitUsage, "-out is required"},
 		{"keygen with a bad epoch", []string{"keygen", "-out", file + ".2", "-epoch", "30s"}, exitUsage, "-epoch"},
 		{"export-env without consent", []string{"keys", "export-env", "-file", file}, exitUsage, "-i-know-this-prints-secrets"},
-		{"inspect without -name", []string{"inspect", "-file", file, "-value", "x"}, exitUsage, "-name"},
-		{"inspect with an unknown format", []string{"inspect", "-file", file, "-name", "s", "-value", "x", "-format", "gob"}, exitUsage, "-format"},
+		{"inspect without -name", []string{"inspect", "-file", file}, exitUsage, "-name"},
+		{"inspect with an unknown format", []string{"inspect", "-file", file, "-name", "s", "-format", "gob"}, exitUsage, "-format"},
+		{"inspect -value without consent", []string{"inspect", "-file", file, "-name", "s", "-value", "x"}, exitUsage, "-insecure-value-in-argv"},
 		{"missing key file", []string{"keys", "list", "-file", file + ".missing"}, exitFail, "unavailable"},
 		{"help", []string{"help"}, exitOK, ""},
 		{"step help", []string{"keys", "add", "-h"}, exitOK, "-file"},
@@ -280,8 +282,12 @@ func TestUsageErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := runAt(t, t0, "", c.args...)
-			if r.code != c.code || !strings.Contains(r.stderr, c.msg) {
-				t.Fatalf("exit %d, want %d with %q on stderr: %+v", r.code, c.code, c.msg, r)
+			out := r.stderr // help asked for goes to stdout, errors to stderr
+			if c.code == exitOK {
+				out = r.stdout
+			}
+			if r.code != c.code || !strings.Contains(out, c.msg) {
+				t.Fatalf("exit %d, want %d with %q: %+v", r.code, c.code, c.msg, r)
 			}
 		})
 	}
@@ -348,16 +354,17 @@ func TestInspect(t *testing.T) {
 		want   []string // substrings of stdout
 		absent []string
 	}{
-		{"valid", t0.Add(time.Hour), []string{"-value", v}, "", exitOK, "valid",
+		{"valid", t0.Add(time.Hour), nil, v, exitOK, "valid",
 			[]string{`"user_id": 123456789012345678`, `"key_id": ` + id, `"key_status": "primary"`, `"issued_at": "2026-11-23T10:00:00Z"`}, nil},
-		{"from stdin", t0.Add(time.Hour), nil, v + "\n", exitOK, "valid", []string{`"user_id"`}, nil},
+		{"with a newline", t0.Add(time.Hour), nil, v + "\n", exitOK, "valid", []string{`"user_id"`}, nil},
+		{"from -value, risk accepted", t0.Add(time.Hour), []string{"-value", v, "-insecure-value-in-argv"}, "", exitOK, "valid", []string{`"user_id"`}, nil},
 		{"from a Cookie header", t0.Add(time.Hour), nil, "Cookie: theme=dark; session=" + v + "; x=1", exitOK, "valid", []string{`"user_id"`}, nil},
-		{"binary payload", t0, []string{"-value", bin}, "", exitOK, "valid", []string{`"payload_base64": "AAFiaW5hcnk="`}, nil},
-		{"expired idle", t0.Add(25 * time.Hour), []string{"-value", v}, "", exitExpired, "expired", []string{`"reason": "idle timeout"`, `"user_id"`}, nil},
-		{"expired absolute", t0.Add(8 * 24 * time.Hour), []string{"-value", v, "-idle", "720h"}, "", exitExpired, "expired", []string{`"reason": "absolute timeout"`}, nil},
-		{"tampered", t0, []string{"-value", string(tampered)}, "", exitFail, "invalid", nil, []string{"key_id", "user_id"}},
-		{"another cookie's value", t0, []string{"-value", v, "-name", "other"}, "", exitFail, "invalid", nil, []string{"key_id", "user_id"}},
-		{"garbage", t0, []string{"-value", "not a cookie"}, "", exitFail, "invalid", nil, []string{"key_id"}},
+		{"binary payload", t0, nil, bin, exitOK, "valid", []string{`"payload_base64": "AAFiaW5hcnk="`}, nil},
+		{"expired idle", t0.Add(25 * time.Hour), nil, v, exitExpired, "expired", []string{`"reason": "idle timeout"`, `"user_id"`}, nil},
+		{"expired absolute", t0.Add(8 * 24 * time.Hour), []string{"-idle", "720h"}, v, exitExpired, "expired", []string{`"reason": "absolute timeout"`}, nil},
+		{"tampered", t0, nil, string(tampered), exitFail, "invalid", nil, []string{"key_id", "user_id"}},
+		{"another cookie's value", t0, []string{"-name", "other"}, v, exitFail, "invalid", nil, []string{"key_id", "user_id"}},
+		{"garbage", t0, nil, "not-a-cookie", exitFail, "invalid", nil, []string{"key_id"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -481,11 +488,11 @@ func TestInspectExpiredEpoch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runAt(t, t0.Add(72*time.Hour), "", "inspect", "-file", file, "-name", "session", "-value", v, "-absolute", "24h")
+	r := runAt(t, t0.Add(72*time.Hour), v, "inspect", "-file", file, "-name", "session", "-absolute", "24h")
 	if r.code != exitExpired || !strings.Contains(r.stdout, `"status": "expired"`) || !strings.Contains(r.stdout, `"reason": "epoch out of range"`) {
 		t.Fatalf("%+v", r)
 	}
-	r = runAt(t, t0.Add(time.Hour), "", "inspect", "-file", file, "-name", "session", "-value", v)
+	r = runAt(t, t0.Add(time.Hour), v, "inspect", "-file", file, "-name", "session")
 	if r.code != exitOK || !strings.Contains(r.stdout, `"epoch": `+strconv.Itoa(int(kr.Epoch(t0)))) || kr.Epoch(t0) == 0 {
 		t.Fatalf("%+v", r)
 	}

@@ -182,7 +182,7 @@ func (e *env) revokeSubject(args []string) error {
 	}
 	subject := fs.String("subject", "", "the subject (user) whose sessions to revoke, as the sessions carry it (required)")
 	at := fs.String("at", "", "revoke the sessions issued before this RFC 3339 time instead of before now; it must not be in the future")
-	if err := parse(fs, args); err != nil {
+	if err := e.parse(fs, args); err != nil {
 		return err
 	}
 	addrs, err := rf.check()
@@ -226,7 +226,7 @@ func (e *env) revokeSession(args []string) error {
 	id := fs.String("id", "", "the session id (required)")
 	subject := fs.String("subject", "", "the subject the session carries, exactly (see inspect's payload); empty for a session without one. An entry with another subject does not match the session")
 	untilFlag := fs.String("until", "", "the session's absolute deadline, RFC 3339 (issued-at + AbsoluteTimeout + skew): keep the entry until then")
-	if err := parse(fs, args); err != nil {
+	if err := e.parse(fs, args); err != nil {
 		return err
 	}
 	addrs, err := rf.check()

@@ -80,8 +80,12 @@ func TestRevokeUsageErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := runAt(t, t0, "", c.args...)
-			if r.code != c.code || !strings.Contains(r.stderr, c.msg) || strings.Contains(r.stderr, "unavailable") {
-				t.Fatalf("exit %d, want %d with %q on stderr: %+v", r.code, c.code, c.msg, r)
+			out := r.stderr // help asked for goes to stdout, errors to stderr
+			if c.code == exitOK {
+				out = r.stdout
+			}
+			if r.code != c.code || !strings.Contains(out, c.msg) || strings.Contains(r.stderr, "unavailable") {
+				t.Fatalf("exit %d, want %d with %q: %+v", r.code, c.code, c.msg, r)
 			}
 		})
 	}
@@ -122,10 +126,11 @@ func TestRevokeSubjectRedis(t *testing.T) {
 	wantRevoked(t, d, revoke.Session{ID: "old", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}, true)
 	wantRevoked(t, d, revoke.Session{ID: "new", Subject: "alice", IssuedAt: t0.Add(time.Millisecond)}, false)
 	wantRevoked(t, d, revoke.Session{ID: "old", Subject: "bob", IssuedAt: t0.Add(-time.Hour)}, false)
-	// The entry is the documented layout, with until = before +
-	// max-session-age + skew and a TTL to match.
-	key := redis.DefaultPrefix + "{alice}:u"
-	if v, err := client.Get(ctx, key).Result(); err != nil || v != fmt.Sprintf("%d:%d", t0.UnixMilli(), until.UnixMilli()) {
+	// The entry is the documented layout (v2: field "u:alice" of alice's
+	// bucket), with until = before + max-session-age + skew and a TTL to
+	// match.
+	key := redis.DefaultPrefix + "v2:{047}"
+	if v, err := client.HGet(ctx, key, "u:alice").Result(); err != nil || v != fmt.Sprintf("%d:%d", t0.UnixMilli(), until.UnixMilli()) {
 		t.Fatalf("entry %s = %q, %v", key, v, err)
 	}
 	if ttl, err := client.PTTL(ctx, key).Result(); err != nil || ttl <= 7*24*time.Hour || ttl > 7*24*time.Hour+30*time.Second {
@@ -176,7 +181,7 @@ func TestRevokeSessionRedis(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	wantRevoked(t, d, revoke.Session{ID: "anon", IssuedAt: t0}, true)
-	if v, err := client.Get(ctx, redis.DefaultPrefix+"s:anon").Result(); err != nil || v != fmt.Sprint(t0.Add(7*24*time.Hour+30*time.Second).UnixMilli()) {
+	if v, err := client.HGet(ctx, redis.DefaultPrefix+"v2:{267}", "s::anon").Result(); err != nil || v != fmt.Sprint(t0.Add(7*24*time.Hour+30*time.Second).UnixMilli()) {
 		t.Fatalf("entry = %q, %v", v, err)
 	}
 }

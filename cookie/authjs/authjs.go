@@ -31,6 +31,16 @@ var (
 	ErrExpired = errors.New("authjs: token expired")
 	// ErrNoToken reports a request that carries no session cookie.
 	ErrNoToken = errors.New("authjs: no session token")
+	// ErrDuplicate reports a request that carries the session more than
+	// once: a session cookie name twice, a chunk index twice, both the
+	// whole cookie and its chunks, or tokens under both standard cookie
+	// names. A sibling host can plant such a cookie for the parent
+	// domain; taking whichever copy authenticates would let it swap the
+	// user into its own session, so the request has no session. It
+	// matches ErrInvalid too. (Auth.js itself expires every cookie of the
+	// session's name when it next writes the session, which clears a
+	// stray copy it set.)
+	ErrDuplicate = fmt.Errorf("%w: session cookie sent more than once", ErrInvalid)
 )
 
 const (
@@ -217,47 +227,34 @@ func (r *Reader) Open(token string) (Claims, error) {
 // and opens it with the keys for that cookie name. As Auth.js's getToken,
 // a request with no session cookie may carry the token in an
 // "Authorization: Bearer" header instead (URL-encoded). It returns
-// ErrNoToken when the request carries neither; other errors match
-// ErrInvalid or ErrExpired.
+// ErrNoToken when the request carries neither, and ErrDuplicate (which
+// matches ErrInvalid) when it carries the session more than once; other
+// errors match ErrInvalid or ErrExpired.
 func (r *Reader) OpenRequest(req *http.Request) (Claims, error) {
 	cookies := req.Cookies()
-	var firstErr error
-	found := false
+	var token, tokenName string
 	for _, name := range r.names {
-		tokens, err := r.tokens(cookies, name)
-		if err != nil && firstErr == nil {
-			firstErr = err
+		t, ok, err := r.token(cookies, name)
+		if err != nil {
+			return Claims{}, err
 		}
-		for _, t := range tokens {
-			found = true
-			c, err := r.open(t, name)
-			if err == nil {
-				return c, nil
-			}
-			if firstErr == nil {
-				firstErr = err
-			}
+		if !ok {
+			continue
 		}
-	}
-	if !found && firstErr == nil {
-		// As Auth.js's getToken: with no session cookie, a token may come
-		// as "Authorization: Bearer <token, URL-encoded>".
-		if token, ok := bearer(req); ok {
-			found = true
-			c, err := r.open(token, "")
-			if err == nil {
-				return c, nil
-			}
-			firstErr = err
+		if tokenName != "" {
+			return Claims{}, fmt.Errorf("%w: tokens under both %q and %q", ErrDuplicate, tokenName, name)
 		}
+		token, tokenName = t, name
 	}
-	if firstErr != nil {
-		return Claims{}, firstErr
+	if tokenName != "" {
+		return r.open(token, tokenName)
 	}
-	if !found {
-		return Claims{}, ErrNoToken
+	// As Auth.js's getToken: with no session cookie, a token may come as
+	// "Authorization: Bearer <token, URL-encoded>".
+	if token, ok := bearer(req); ok {
+		return r.open(token, "")
 	}
-	return Claims{}, ErrInvalid
+	return Claims{}, ErrNoToken
 }
 
 // bearer returns the URL-decoded token of an "Authorization: Bearer"
@@ -271,30 +268,54 @@ func bearer(req *http.Request) (string, bool) {
 	return t, err == nil
 }
 
-// tokens returns the candidate tokens for one cookie name: the joined
-// chunks first, if any, then each whole cookie of that name. Chunks are
-// joined by cookie.Join's rules: contiguous from .0, none sent twice, at
-// most MaxChunks of them.
-func (r *Reader) tokens(cookies []*http.Cookie, name string) ([]string, error) {
-	var out []string
-	joined, _, err := cookie.Join(cookies, name, r.maxChunks, r.maxChunks*ChunkSize)
-	switch {
-	case err == nil:
-		out = append(out, joined)
-	case errors.Is(err, cookie.ErrNoChunks):
-		err = nil
-		if len(cookie.StaleChunks(cookies, name, 0)) > 0 {
-			err = fmt.Errorf("%w: chunks without a first chunk", ErrInvalid)
+// token returns the session token that cookies carry under name: the
+// joined chunks, or the whole cookie. ok is false when there is neither.
+// Chunks are joined by cookie.Join's rules: contiguous from .0, at most
+// MaxChunks of them. The name sent twice, a chunk index sent twice, or
+// the whole cookie beside a complete set of chunks is ErrDuplicate;
+// chunks without a .0 beside a whole cookie are stale and ignored, and
+// alone are ErrInvalid.
+func (r *Reader) token(cookies []*http.Cookie, name string) (token string, ok bool, err error) {
+	chunks := cookie.StaleChunks(cookies, name, 0) // each chunk name once
+	var seen map[string]bool                       // chunk name → sent already
+	if len(chunks) > 0 {
+		seen = make(map[string]bool, len(chunks))
+		for _, n := range chunks {
+			seen[n] = false
 		}
-	default:
-		err = fmt.Errorf("%w: chunks: %v", ErrInvalid, err)
 	}
+	nplain := 0
 	for _, c := range cookies {
 		if c.Name == name {
-			out = append(out, c.Value)
+			nplain++
+			token = c.Value
+			continue
+		}
+		if sent, isChunk := seen[c.Name]; isChunk {
+			if sent {
+				return "", false, fmt.Errorf("%w: chunk %q", ErrDuplicate, c.Name)
+			}
+			seen[c.Name] = true
 		}
 	}
-	return out, err
+	if nplain > 1 {
+		return "", false, fmt.Errorf("%w: %q", ErrDuplicate, name)
+	}
+	if len(chunks) > 0 {
+		joined, _, err := cookie.Join(cookies, name, r.maxChunks, r.maxChunks*ChunkSize)
+		switch {
+		case err == nil:
+			if nplain > 0 {
+				return "", false, fmt.Errorf("%w: both %q and its chunks", ErrDuplicate, name)
+			}
+			return joined, true, nil
+		case !errors.Is(err, cookie.ErrNoChunks):
+			return "", false, fmt.Errorf("%w: chunks: %v", ErrInvalid, err)
+		case nplain == 0:
+			return "", false, fmt.Errorf("%w: chunks without a first chunk", ErrInvalid)
+		}
+	}
+	return token, nplain == 1, nil
 }
 
 // open opens token with the keys of cookie name, or of every name when

@@ -171,7 +171,7 @@ func TestAuthjsChunkRules(t *testing.T) {
 		{"duplicate chunk", [][2]string{{c0.Name, c0.Value}, {c1.Name, c1.Value}, {c1.Name, c1.Value}}, 0, ErrInvalid},
 		{"over MaxChunks", [][2]string{{c0.Name, c0.Value}, {c1.Name, c1.Value}}, 1, ErrInvalid},
 		{"non-canonical index ignored", [][2]string{{c0.Name, c0.Value}, {c1.Name, c1.Value}, {v.CookieName + ".01", "x"}}, 0, nil},
-		{"stale whole cookie beside chunks", [][2]string{{v.CookieName, "stale"}, {c0.Name, c0.Value}, {c1.Name, c1.Value}}, 0, nil},
+		{"stale whole cookie beside chunks", [][2]string{{v.CookieName, "stale"}, {c0.Name, c0.Value}, {c1.Name, c1.Value}}, 0, ErrDuplicate},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newReader(t, []string{vs.Secret}, Options{Now: at(v.IAT + 60), MaxChunks: tc.max})
@@ -352,6 +352,70 @@ func TestAuthjsBearer(t *testing.T) {
 			}
 			if err == nil && c.Subject != "user-42" {
 				t.Fatalf("claims %+v", c)
+			}
+		})
+	}
+}
+
+// TestAuthjsDuplicates: a request that carries the session more than once
+// has no session (ErrDuplicate, which matches ErrInvalid), whichever copy
+// comes first and whether or not each copy authenticates: otherwise a
+// sibling host that plants its own valid token for the parent domain
+// swaps the user into its session. Stale chunks without a first chunk
+// beside a whole cookie are not a second copy.
+func TestAuthjsDuplicates(t *testing.T) {
+	vs := loadVectors(t)
+	small, chunked, other := vs.Vectors[0], vs.Vectors[1], vs.Vectors[2]
+	if small.CookieName != CookieName || other.CookieName != CookieName || chunked.CookieName != SecureCookieName {
+		t.Fatal("vector cookie names changed")
+	}
+	now := at(small.IAT + 60)
+	c0, c1 := chunked.Cookies[0], chunked.Cookies[1]
+	// The small token's claims, sealed for the other standard name.
+	planted := func() string {
+		r := newReader(t, []string{vs.Secret}, Options{Now: now})
+		c, err := r.Open(small.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims, _ := json.Marshal(c.Raw)
+		return seal(t, vs.Secret, SecureCookieName, jose.A256CBC_HS512, string(claims), nil, true)
+	}()
+	type ck = [2]string
+	for _, tc := range []struct {
+		name    string
+		cookies []ck
+		want    error
+	}{
+		{"one whole cookie", []ck{{CookieName, small.Token}}, nil},
+		{"one set of chunks", []ck{{c0.Name, c0.Value}, {c1.Name, c1.Value}}, nil},
+		{"the same cookie twice", []ck{{CookieName, small.Token}, {CookieName, small.Token}}, ErrDuplicate},
+		{"the user's then another session", []ck{{CookieName, small.Token}, {CookieName, other.Token}}, ErrDuplicate},
+		{"another session then the user's", []ck{{CookieName, other.Token}, {CookieName, small.Token}}, ErrDuplicate},
+		{"a valid and a garbage copy", []ck{{CookieName, "garbage"}, {CookieName, small.Token}}, ErrDuplicate},
+		{"first chunk twice", []ck{{c0.Name, c0.Value}, {c0.Name, c0.Value}, {c1.Name, c1.Value}}, ErrDuplicate},
+		{"last chunk twice", []ck{{c0.Name, c0.Value}, {c1.Name, c1.Value}, {c1.Name, "planted"}}, ErrDuplicate},
+		{"whole cookie beside chunks", []ck{{SecureCookieName, planted}, {c0.Name, c0.Value}, {c1.Name, c1.Value}}, ErrDuplicate},
+		{"chunks beside a whole cookie", []ck{{c0.Name, c0.Value}, {c1.Name, c1.Value}, {SecureCookieName, planted}}, ErrDuplicate},
+		{"tokens under both standard names", []ck{{CookieName, small.Token}, {SecureCookieName, planted}}, ErrDuplicate},
+		{"chunks and a token under the other name", []ck{{c0.Name, c0.Value}, {c1.Name, c1.Value}, {CookieName, small.Token}}, ErrDuplicate},
+		{"stale chunk without a first beside a whole cookie", []ck{{CookieName, small.Token}, {CookieName + ".1", "stale"}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newReader(t, []string{vs.Secret}, Options{Now: now})
+			req := httptest.NewRequest("GET", "/", nil)
+			for _, c := range tc.cookies {
+				req.AddCookie(&http.Cookie{Name: c[0], Value: c[1]})
+			}
+			_, err := r.OpenRequest(req)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("OpenRequest = %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("OpenRequest = %v, want %v (and ErrInvalid)", err, tc.want)
 			}
 		})
 	}

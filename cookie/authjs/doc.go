@@ -21,6 +21,18 @@
 // "crit" header, is refused. As Auth.js's getToken, a request without a
 // session cookie may carry the token as "Authorization: Bearer <token>".
 //
+// # One session per request
+//
+// A host can set cookies for its parent domain, so a sibling host can
+// plant its own valid token beside the user's. OpenRequest therefore
+// refuses a request that carries the session more than once, with
+// ErrDuplicate (which matches ErrInvalid): a cookie name twice, a chunk
+// index twice, the whole cookie beside a complete set of its chunks, or
+// tokens under both standard names. It never picks "the copy that
+// authenticates". Chunks without a .0 beside a whole cookie are stale
+// leftovers and ignored. The session manager of package middleware
+// follows the same rule.
+//
 // The key is Auth.js's own derivation (getDerivedEncryptionKey in
 // @auth/core's jwt.ts): HKDF-SHA256 of the secret with the cookie name as
 // salt and the info "Auth.js Generated Encryption Key (<cookie name>)",
@@ -43,8 +55,8 @@
 //
 // # Errors
 //
-// ErrInvalid and ErrExpired (and ErrNoToken from OpenRequest) are the
-// sentinels to test with errors.Is. Neither errors nor String ever show a
+// ErrInvalid and ErrExpired (and ErrNoToken and ErrDuplicate from
+// OpenRequest) are the sentinels to test with errors.Is. Neither errors nor String ever show a
 // token or a secret.
 //
 // The older next-auth v4 format (salt-less HKDF with another info string,

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"net"
 	"strconv"
@@ -24,10 +25,24 @@ const (
 	minBackoff = 50 * time.Millisecond
 	maxBackoff = time.Second
 	// pruneOnApply bounds how many entries one applied message examines
-	// for expiry; a full load prunes them all.
+	// for expiry.
 	pruneOnApply = 16
-	// scanCount is the COUNT hint of one SCAN call during a load.
-	scanCount = 1000
+	// loadPageCount is the COUNT of one HSCAN page during a load.
+	loadPageCount = 1000
+	// loadWorkers is how many buckets a load reads at once.
+	loadWorkers = 8
+	// pageRetries is how many times a load retries one page that failed
+	// before the load attempt reports the fault; the next attempt resumes
+	// where this one stopped.
+	pageRetries = 3
+	// resyncDuty stretches the periodic reload of a large list: the next
+	// one starts no sooner than resyncDuty times the last load's duration
+	// after it, so that reloads take at most 1/resyncDuty of the time of
+	// each instance and of Redis.
+	resyncDuty = 60
+	// loadPoll bounds how long Run waits for a message while a load runs,
+	// so that it sees the load finish promptly.
+	loadPoll = 50 * time.Millisecond
 )
 
 // never is the confirmation time of a cache that Run has not loaded yet.
@@ -41,24 +56,40 @@ const never = math.MinInt64
 // error matching ErrStale instead of guessing. Create it with NewCached and
 // start Run yourself.
 //
+// Memory holds each entry under a 128-bit seeded hash of its field
+// (hash/maphash, two random seeds per Cached), not its strings: about 40
+// bytes an entry, so 10 million entries fit in about half a gigabyte. Two
+// fields would have to collide in 128 bits for one entry to revoke another
+// session; the seeds are secret and random per process.
+//
 // Cached is safe for concurrent use.
 type Cached struct {
 	s    store
 	opts CachedOptions
+	seed [2]maphash.Seed
 
 	running   atomic.Bool
 	confirmed atomic.Int64 // Unix ns of the last confirmation, or never
 
-	mu       sync.RWMutex
-	sessions map[sessionKey]int64 // until, Unix ms
-	subjects map[string]subjectEntry
+	mu      sync.RWMutex
+	entries map[hkey]entry
+	bad     map[hkey]int64 // malformed entries, held as revoked; value: Unix ns last seen
+
+	stats struct {
+		sync.Mutex
+		loads, loadFailures, resubscriptions, unknownFields, skippedBuckets uint64
+		lastLoadDuration                                                    time.Duration
+		lastLoadEntries                                                     int
+	}
 }
 
 var _ revoke.Revoker = (*Cached)(nil)
 
-type sessionKey struct{ subject, id string }
+// hkey is the 128-bit seeded hash of a field.
+type hkey struct{ a, b uint64 }
 
-type subjectEntry struct{ beforeMS, untilMS int64 }
+// entry is what memory holds for a field: a session entry has beforeMS 0.
+type entry struct{ beforeMS, untilMS int64 }
 
 // NewCached returns a Cached on client, with the same requirements on client
 // as NewDirect. It makes no Redis call and starts no goroutine: until Run has
@@ -74,19 +105,48 @@ func NewCached(client goredis.UniversalClient, opts CachedOptions) (*Cached, err
 		return nil, err
 	}
 	c := &Cached{
-		s:        s,
-		opts:     opts,
-		sessions: make(map[sessionKey]int64),
-		subjects: make(map[string]subjectEntry),
+		s:       s,
+		opts:    opts,
+		seed:    [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		entries: make(map[hkey]entry),
+		bad:     make(map[hkey]int64),
 	}
 	c.confirmed.Store(never)
 	return c, nil
 }
 
+// hashField returns the hkey of a field as Redis holds it.
+func (c *Cached) hashField(field string) hkey {
+	return hkey{maphash.String(c.seed[0], field), maphash.String(c.seed[1], field)}
+}
+
+// hashParts returns hashField(fieldSession or fieldSubject + escaped subject
+// [+ ":" + id]) without building the string: a check allocates nothing.
+func (c *Cached) hashParts(kind, subject string, withID bool, id string) hkey {
+	var k [2]uint64
+	for i := range k {
+		var h maphash.Hash
+		h.SetSeed(c.seed[i])
+		h.WriteString(kind)
+		if strings.ContainsAny(subject, "%:") {
+			h.WriteString(escapeSubject(subject))
+		} else {
+			h.WriteString(subject)
+		}
+		if withID {
+			h.WriteByte(':')
+			h.WriteString(id)
+		}
+		k[i] = h.Sum64()
+	}
+	return hkey{k[0], k[1]}
+}
+
 // Check reports whether s is revoked, from memory. It returns nil,
 // revoke.ErrRevoked, or an error matching ErrStale (and ErrUnavailable) when
 // Run has not loaded the list yet or has not confirmed it within
-// StalenessBound. It makes no Redis call.
+// StalenessBound. It makes no Redis call and does not allocate. An entry
+// that Redis holds in a form this version cannot parse revokes what it names.
 func (c *Cached) Check(_ context.Context, s revoke.Session) error {
 	if err := checkSession(s); err != nil {
 		return err
@@ -100,15 +160,26 @@ func (c *Cached) Check(_ context.Context, s revoke.Session) error {
 		return &staleError{fmt.Sprintf("%v: last confirmed %v ago, bound %v", ErrStale, age.Round(time.Millisecond), c.opts.StalenessBound)}
 	}
 	nowMS := now.UnixMilli()
+	sk := c.hashParts(fieldSession, s.Subject, true, s.ID)
+	var uk hkey
+	if s.Subject != "" {
+		uk = c.hashParts(fieldSubject, s.Subject, false, "")
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	if e, ok := c.entries[sk]; ok && e.untilMS > nowMS {
+		return revoke.ErrRevoked
+	}
+	if _, ok := c.bad[sk]; ok {
+		return errMalformedRevoked
+	}
 	if s.Subject != "" {
-		if e, ok := c.subjects[s.Subject]; ok && e.untilMS > nowMS && s.IssuedAt.UnixMilli() < e.beforeMS {
+		if e, ok := c.entries[uk]; ok && e.untilMS > nowMS && s.IssuedAt.UnixMilli() < e.beforeMS {
 			return revoke.ErrRevoked
 		}
-	}
-	if until, ok := c.sessions[sessionKey{s.Subject, s.ID}]; ok && until > nowMS {
-		return revoke.ErrRevoked
+		if _, ok := c.bad[uk]; ok {
+			return errMalformedRevoked
+		}
 	}
 	return nil
 }
@@ -116,40 +187,106 @@ func (c *Cached) Check(_ context.Context, s revoke.Session) error {
 // RevokeSession is Direct.RevokeSession; the entry also takes effect in
 // this Cached's memory as soon as Redis has it.
 func (c *Cached) RevokeSession(ctx context.Context, id, subject string, until time.Time) error {
-	key, value, done, err := c.s.revokeSession(ctx, id, subject, until)
+	field, value, done, err := c.s.revokeSession(ctx, id, subject, until)
 	if err != nil || !done {
 		return err
 	}
-	return c.apply(key, value)
+	c.apply(field, value)
+	return nil
 }
 
 // RevokeSubject is Direct.RevokeSubject; the entry also takes effect in
 // this Cached's memory as soon as Redis has it.
 func (c *Cached) RevokeSubject(ctx context.Context, subject string, before, until time.Time) error {
-	key, value, done, err := c.s.revokeSubject(ctx, subject, before, until)
+	field, value, done, err := c.s.revokeSubject(ctx, subject, before, until)
 	if err != nil || !done {
 		return err
 	}
-	return c.apply(key, value)
+	c.apply(field, value)
+	return nil
 }
 
 // Len returns the number of entries in memory, sessions and subjects
-// together, including expired ones not yet pruned.
+// together, including expired ones not yet pruned. It is Stats().Entries.
 func (c *Cached) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return len(c.sessions) + len(c.subjects)
+	return len(c.entries)
+}
+
+// Stats is a snapshot of a Cached, for metrics and health checks. Suggested
+// metric names (OpenTelemetry style) are given with each field.
+type Stats struct {
+	// Entries is the number of entries in memory, sessions and subjects,
+	// including expired ones not yet pruned (cookieseal.revoke.entries).
+	Entries int
+	// Malformed is the number of entries whose value did not parse, each
+	// held as revoked for as long as Redis holds it
+	// (cookieseal.revoke.entries.malformed).
+	Malformed int
+	// Staleness is the age of the last confirmation (a full load or an
+	// answered heartbeat) by the clock of Options.Now; Check fails with
+	// ErrStale once it exceeds StalenessBound. -1 before the first load
+	// (cookieseal.revoke.staleness, seconds).
+	Staleness time.Duration
+	// LastLoadDuration is the wall time of the last completed full load,
+	// from its first page to its last, retries included
+	// (cookieseal.revoke.load.duration, seconds). 0 before the first.
+	LastLoadDuration time.Duration
+	// LastLoadEntries is the number of fields the last completed load read.
+	LastLoadEntries int
+	// Loads counts completed full loads; LoadFailures counts load attempts
+	// that failed (the next attempt resumes from the failed page).
+	Loads, LoadFailures uint64
+	// Resubscriptions counts the times the subscription was re-established
+	// under Run (a reconnect by go-redis, a failover, a maintenance
+	// handoff); each forces a full load before heartbeats vouch again.
+	Resubscriptions uint64
+	// UnknownFields counts fields skipped because this version does not
+	// know their kind (a newer version's, or foreign data in a bucket);
+	// SkippedBuckets counts bucket keys skipped because they do not hold a
+	// hash. Both are cumulative, and both are reported to OnError.
+	UnknownFields, SkippedBuckets uint64
+}
+
+// Stats returns a snapshot of the cache's size and freshness. It is safe to
+// call at any time and makes no Redis call.
+func (c *Cached) Stats() Stats {
+	c.mu.RLock()
+	st := Stats{Entries: len(c.entries), Malformed: len(c.bad)}
+	c.mu.RUnlock()
+	st.Staleness = -1
+	if conf := c.confirmed.Load(); conf != never {
+		st.Staleness = time.Duration(c.s.opts.Now().UnixNano() - conf)
+	}
+	c.stats.Lock()
+	defer c.stats.Unlock()
+	st.LastLoadDuration = c.stats.lastLoadDuration
+	st.LastLoadEntries = c.stats.lastLoadEntries
+	st.Loads, st.LoadFailures = c.stats.loads, c.stats.loadFailures
+	st.Resubscriptions = c.stats.resubscriptions
+	st.UnknownFields, st.SkippedBuckets = c.stats.unknownFields, c.stats.skippedBuckets
+	return st
 }
 
 // Run keeps the cache in step with Redis until ctx is done, then returns
 // ctx's error. It subscribes to the prefix's channel, loads the whole list
-// (SCAN over the prefix; on a Cluster, over every master), then applies
-// every published entry, pings the subscription every HeartbeatInterval and
-// reloads every ResyncInterval. On a fault it reports to
-// CachedOptions.OnError, backs off (50ms doubling to 1s) and starts over
-// with a new subscription and a full load; checks keep being answered from
-// memory until StalenessBound passes. Run returns an error at once if it is
-// already running.
+// (HSCAN of the 1024 buckets, resumable page by page), then applies every
+// published entry, pings the subscription every HeartbeatInterval and
+// reloads every ResyncInterval, the loads running beside the subscription.
+//
+// A heartbeat's reply vouches for the cache only if a full load has
+// completed since the subscription was (re-)established: when go-redis
+// re-subscribes on its own (a reconnect, a maintenance handoff), messages
+// may have been missed, so Run starts a full load and no heartbeat confirms
+// until it completes. A periodic reload that fails is reported and retried
+// from the page that failed; it does not end the session, and heartbeats
+// keep the cache fresh meanwhile.
+//
+// On a fault of the subscription it reports to CachedOptions.OnError, backs
+// off (50ms doubling to 1s) and starts over with a new subscription and a
+// full load; checks keep being answered from memory until StalenessBound
+// passes. Run returns an error at once if it is already running.
 func (c *Cached) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("revoke/redis: Cached.Run is already running")
@@ -162,9 +299,7 @@ func (c *Cached) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if c.opts.OnError != nil {
-			c.opts.OnError(err)
-		}
+		c.report(err)
 		if time.Since(start) > c.opts.StalenessBound {
 			backoff = minBackoff // it was healthy for a while
 		}
@@ -180,10 +315,25 @@ func (c *Cached) Run(ctx context.Context) error {
 	}
 }
 
+func (c *Cached) report(err error) {
+	if c.opts.OnError != nil && err != nil {
+		c.opts.OnError(err)
+	}
+}
+
+// channels returns the channels Run subscribes to.
+func (c *Cached) channels() []string {
+	if c.s.opts.V1Compat {
+		return []string{c.s.keys.channel, c.s.v1.channel}
+	}
+	return []string{c.s.keys.channel}
+}
+
 // session runs one subscription until a fault or ctx is done.
 func (c *Cached) session(ctx context.Context) (err error) {
+	channels := c.channels()
 	subCtx, cancel := context.WithTimeout(ctx, c.opts.SyncTimeout)
-	ps := c.s.client.Subscribe(subCtx, c.s.keys.channel)
+	ps := c.s.client.Subscribe(subCtx, channels...)
 	cancel()
 	// Closing the PubSub is what unblocks a pending receive when ctx is done.
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
@@ -195,34 +345,79 @@ func (c *Cached) session(ctx context.Context) (err error) {
 
 	// Wait for the subscription to be in place before loading, so that no
 	// revocation falls between the load and the subscription.
-	msg, err := ps.ReceiveTimeout(ctx, c.opts.SyncTimeout)
-	if err != nil {
-		return unavailable(fmt.Errorf("subscribe: %w", err))
-	}
-	if _, ok := msg.(*goredis.Subscription); !ok {
-		return unavailable(fmt.Errorf("subscribe: unexpected %T", msg))
-	}
-	if err := c.load(ctx); err != nil {
-		return err
+	for range channels {
+		msg, err := ps.ReceiveTimeout(ctx, c.opts.SyncTimeout)
+		if err != nil {
+			return unavailable(fmt.Errorf("subscribe: %w", err))
+		}
+		if _, ok := msg.(*goredis.Subscription); !ok {
+			return unavailable(fmt.Errorf("subscribe: unexpected %T", msg))
+		}
 	}
 
 	var (
+		gen         = 1     // subscription generation: bumped at each re-subscription
+		synced      = false // a full load completed in this generation
+		awaitingSub = false // a receive failed; wait for go-redis's re-subscription
+		errStreak   int     // receive errors in a row
+		load        *loadRun
+		prog        = c.newProgress(gen)
+		loadAt      time.Time // earliest start of the next load attempt
+		loadBackoff = minBackoff
+
 		token      int
 		pending    bool      // a heartbeat is waiting for its reply
+		pingGen    int       // generation the pending heartbeat was sent in
 		pingSentAt time.Time // clock time the pending heartbeat was sent
 		pongBy     time.Time // wall time by which it must be answered
 		nextPing   = time.Now().Add(c.opts.HeartbeatInterval)
-		nextResync = time.Now().Add(c.opts.ResyncInterval)
+		nextResync time.Time
 	)
+	defer func() {
+		if load != nil {
+			load.cancel()
+			<-load.done
+		}
+	}()
+	restartLoad := func() {
+		if load != nil {
+			load.cancel()
+			<-load.done
+			load = nil
+		}
+		prog = c.newProgress(gen)
+		loadAt = time.Time{}
+		loadBackoff = minBackoff
+	}
 	for {
 		now := time.Now()
-		if !now.Before(nextResync) {
-			if err := c.load(ctx); err != nil {
-				return err
+		// Collect a finished load.
+		if load != nil {
+			select {
+			case r := <-load.done:
+				load = nil
+				if r.err != nil {
+					c.countLoadFailure()
+					c.report(r.err)
+					loadAt = time.Now().Add(loadBackoff/2 + jitter(loadBackoff/2+1))
+					loadBackoff = min(2*loadBackoff, maxBackoff)
+				} else if r.prog.gen == gen {
+					synced = true
+					took := c.finishLoad(r.prog)
+					prog = nil
+					loadBackoff = minBackoff
+					nextResync = time.Now().Add(max(c.opts.ResyncInterval, resyncDuty*took))
+				}
+			default:
 			}
-			nextResync = time.Now().Add(c.opts.ResyncInterval)
 		}
-		if !pending && !now.Before(nextPing) {
+		if prog == nil && synced && !now.Before(nextResync) {
+			prog = c.newProgress(gen)
+		}
+		if load == nil && prog != nil && !awaitingSub && !now.Before(loadAt) {
+			load = c.startLoad(ctx, prog)
+		}
+		if !pending && !awaitingSub && !now.Before(nextPing) {
 			token++
 			pingSentAt = c.s.opts.Now()
 			pctx, cancel := context.WithTimeout(ctx, c.opts.SyncTimeout)
@@ -231,16 +426,22 @@ func (c *Cached) session(ctx context.Context) (err error) {
 			if err != nil {
 				return unavailable(fmt.Errorf("heartbeat: %w", err))
 			}
-			pending = true
+			pending, pingGen = true, gen
 			pongBy = now.Add(c.opts.SyncTimeout)
 			nextPing = now.Add(c.opts.HeartbeatInterval)
 		}
 		wait := nextPing
-		if nextResync.Before(wait) {
+		if synced && prog == nil && nextResync.Before(wait) {
 			wait = nextResync
 		}
-		if pending {
+		if pending && pongBy.Before(wait) {
 			wait = pongBy
+		}
+		if load != nil || (prog != nil && !awaitingSub) {
+			wait = earliest(wait, now.Add(loadPoll))
+			if load == nil && loadAt.After(now) {
+				wait = earliest(wait, loadAt)
+			}
 		}
 		timeout := max(time.Until(wait), time.Millisecond)
 		msg, err := ps.ReceiveTimeout(ctx, timeout)
@@ -251,26 +452,65 @@ func (c *Cached) session(ctx context.Context) (err error) {
 				}
 				continue
 			}
-			return unavailable(fmt.Errorf("receive: %w", err))
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// go-redis has dropped the connection and re-subscribes on the
+			// next receive; what was published meanwhile is lost to us.
+			// Wait for its confirmation once, then reload; a second error
+			// in a row ends the session.
+			if errStreak++; errStreak > 1 {
+				return unavailable(fmt.Errorf("receive: %w", err))
+			}
+			c.report(unavailable(fmt.Errorf("receive: %w", err)))
+			gen++
+			synced, awaitingSub, pending = false, true, false
+			restartLoad()
+			continue
 		}
+		errStreak = 0
 		switch m := msg.(type) {
 		case *goredis.Message:
-			value, key, ok := strings.Cut(m.Payload, "\n")
+			value, field, ok := strings.Cut(m.Payload, "\n")
 			if !ok {
-				return unavailable(fmt.Errorf("malformed message %q", m.Payload))
+				c.report(unavailable(fmt.Errorf("malformed message on %s", m.Channel)))
+				continue
 			}
-			if err := c.apply(key, value); err != nil {
-				return err
+			if m.Channel != c.s.keys.channel { // v1 channel (V1Compat)
+				if field, ok = c.s.v1.field(field); !ok {
+					continue
+				}
 			}
+			c.apply(field, value)
+		case *goredis.Subscription:
+			if m.Kind != "subscribe" {
+				continue
+			}
+			// A new confirmation: go-redis re-subscribed on a new
+			// connection. Messages may have been missed: nothing vouches
+			// for the cache until a full load of this generation completes.
+			c.countResubscription()
+			gen++
+			synced, awaitingSub, pending = false, false, false
+			restartLoad()
 		case *goredis.Pong:
 			// Redis answers in order: every entry published before the
 			// ping reached it has been applied above.
 			if pending && m.Payload == strconv.Itoa(token) {
 				pending = false
-				c.confirm(pingSentAt)
+				if synced && pingGen == gen {
+					c.confirm(pingSentAt)
+				}
 			}
 		}
 	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func isTimeout(err error) bool {
@@ -289,167 +529,95 @@ func (c *Cached) confirm(t time.Time) {
 	}
 }
 
-// apply merges one entry into memory, keeping the later times.
-func (c *Cached) apply(key, value string) error {
-	kind, subject, id := c.s.keys.parse(key)
+// apply merges one entry into memory, keeping the later times. A value
+// that does not parse holds the entry as revoked; a field of unknown kind
+// is skipped and counted.
+func (c *Cached) apply(field, value string) {
 	nowMS := c.s.opts.Now().UnixMilli()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch kind {
-	case kindSession:
-		u, ok := parseSession(value)
-		if !ok {
-			return malformed(key, value)
-		}
-		mergeSession(c.sessions, sessionKey{subject, id}, u)
-	case kindSubject:
-		b, u, ok := parseSubject(value)
-		if !ok {
-			return malformed(key, value)
-		}
-		mergeSubject(c.subjects, subject, subjectEntry{b, u})
-	default:
-		return malformed(key, value)
+	switch c.mergeLocked(field, value, c.s.opts.Now().UnixNano()) {
+	case mergeUnknown:
+		c.countUnknown(1)
+		c.report(unknownField(field))
 	}
 	c.pruneLocked(nowMS, pruneOnApply)
-	return nil
 }
 
-func mergeSession(m map[sessionKey]int64, k sessionKey, u int64) {
-	if cur, ok := m[k]; !ok || u > cur {
-		m[k] = u
+type mergeResult int
+
+const (
+	mergeOK mergeResult = iota
+	mergeMalformed
+	mergeUnknown
+)
+
+// mergeLocked merges one field into memory; seen is the Unix ns recorded
+// for a malformed entry.
+func (c *Cached) mergeLocked(field, value string, seen int64) mergeResult {
+	kind, _, _ := parseField(field)
+	if kind == kindUnknown {
+		return mergeUnknown
 	}
-}
-
-func mergeSubject(m map[string]subjectEntry, subject string, e subjectEntry) {
-	if cur, ok := m[subject]; ok {
+	k := c.hashField(field)
+	var e entry
+	var ok bool
+	if kind == kindSession {
+		e.untilMS, ok = parseSession(value)
+	} else {
+		e.beforeMS, e.untilMS, ok = parseSubject(value)
+	}
+	if !ok {
+		c.bad[k] = seen
+		return mergeMalformed
+	}
+	delete(c.bad, k)
+	if cur, ok := c.entries[k]; ok {
 		e.beforeMS = max(e.beforeMS, cur.beforeMS)
 		e.untilMS = max(e.untilMS, cur.untilMS)
 	}
-	m[subject] = e
+	c.entries[k] = e
+	return mergeOK
 }
 
-// pruneLocked examines at most limit entries of each map (in Go's random
+// pruneLocked examines at most limit entries (from a random point of Go's
 // map order) and deletes the expired ones.
 func (c *Cached) pruneLocked(nowMS int64, limit int) {
 	n := 0
-	for k, u := range c.sessions {
-		if n++; n > limit {
-			break
-		}
-		if u <= nowMS {
-			delete(c.sessions, k)
-		}
-	}
-	n = 0
-	for k, e := range c.subjects {
+	for k, e := range c.entries {
 		if n++; n > limit {
 			break
 		}
 		if e.untilMS <= nowMS {
-			delete(c.subjects, k)
+			delete(c.entries, k)
 		}
 	}
 }
 
-// load reads every entry under the prefix, merges it into memory, prunes
-// expired entries and confirms the cache as of the load's start. Entries in
-// memory that Redis no longer has are kept until they expire: entries only
-// leave Redis by expiring, unless its data was lost, and then keeping them
-// is the safe side.
-func (c *Cached) load(ctx context.Context) error {
-	start := c.s.opts.Now()
-	ctx, cancel := context.WithTimeout(ctx, c.opts.SyncTimeout)
-	defer cancel()
+func unknownField(field string) error {
+	kind, _, _ := strings.Cut(field, ":")
+	if len(kind) > 8 {
+		kind = kind[:8]
+	}
+	return fmt.Errorf("revoke/redis: skipped a field of unknown kind %q (a newer version's?)", kind)
+}
 
-	var (
-		mu       sync.Mutex
-		sessions = make(map[sessionKey]int64)
-		subjects = make(map[string]subjectEntry)
-	)
-	scan := func(ctx context.Context, cl goredis.Cmdable) error {
-		var cursor uint64
-		for {
-			keys, next, err := cl.Scan(ctx, cursor, c.s.keys.match, scanCount).Result()
-			if err != nil {
-				return unavailable(fmt.Errorf("load: %w", err))
-			}
-			if len(keys) > 0 {
-				pipe := cl.Pipeline()
-				cmds := make([]*goredis.StringCmd, len(keys))
-				for i, k := range keys {
-					cmds[i] = pipe.Get(ctx, k)
-				}
-				if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
-					return unavailable(fmt.Errorf("load: %w", err))
-				}
-				mu.Lock()
-				for i, cmd := range cmds {
-					v, err := cmd.Result()
-					if errors.Is(err, goredis.Nil) {
-						continue // expired since SCAN
-					}
-					if err != nil {
-						mu.Unlock()
-						return unavailable(fmt.Errorf("load: %w", err))
-					}
-					switch kind, subject, id := c.s.keys.parse(keys[i]); kind {
-					case kindSession:
-						u, ok := parseSession(v)
-						if !ok {
-							mu.Unlock()
-							return malformed(keys[i], v)
-						}
-						mergeSession(sessions, sessionKey{subject, id}, u)
-					case kindSubject:
-						b, u, ok := parseSubject(v)
-						if !ok {
-							mu.Unlock()
-							return malformed(keys[i], v)
-						}
-						mergeSubject(subjects, subject, subjectEntry{b, u})
-					default:
-						mu.Unlock()
-						return malformed(keys[i], v)
-					}
-				}
-				mu.Unlock()
-			}
-			if next == 0 {
-				return nil
-			}
-			cursor = next
-		}
-	}
-	var err error
-	switch cl := c.s.client.(type) {
-	case *goredis.ClusterClient:
-		err = cl.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error { return scan(ctx, node) })
-	case *goredis.Ring:
-		err = cl.ForEachShard(ctx, func(ctx context.Context, shard *goredis.Client) error { return scan(ctx, shard) })
-	default:
-		err = scan(ctx, cl)
-	}
-	if err != nil {
-		if !errors.Is(err, ErrUnavailable) {
-			err = unavailable(fmt.Errorf("load: %w", err))
-		}
-		return err
-	}
+func (c *Cached) countUnknown(n int) {
+	c.stats.Lock()
+	c.stats.unknownFields += uint64(n)
+	c.stats.Unlock()
+}
 
-	nowMS := c.s.opts.Now().UnixMilli()
-	c.mu.Lock()
-	for k, u := range c.sessions {
-		mergeSession(sessions, k, u)
-	}
-	for s, e := range c.subjects {
-		mergeSubject(subjects, s, e)
-	}
-	c.sessions, c.subjects = sessions, subjects
-	c.pruneLocked(nowMS, math.MaxInt)
-	c.mu.Unlock()
-	c.confirm(start)
-	return nil
+func (c *Cached) countLoadFailure() {
+	c.stats.Lock()
+	c.stats.loadFailures++
+	c.stats.Unlock()
+}
+
+func (c *Cached) countResubscription() {
+	c.stats.Lock()
+	c.stats.resubscriptions++
+	c.stats.Unlock()
 }
 
 // jitter returns a random duration in [0, n), from crypto/rand like every

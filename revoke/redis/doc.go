@@ -10,40 +10,116 @@
 // # What a check costs
 //
 //   - Direct: one round trip per check, bounded by Options.CheckTimeout
-//     (100ms by default). A session with a subject costs one MGET of two keys
-//     in one hash slot (the session's entry and the subject's entry); a
-//     session without a subject costs one GET.
+//     (100ms by default): one HMGET of two fields of one key (a session with
+//     a subject: the session's entry and the subject's entry) or one HGET (a
+//     session without subject). See the key layout below.
 //   - Cached: no round trip. Checks are answered from memory that Run keeps
 //     in step with Redis; a check costs about what revoke.Memory's does.
 //
 // A revocation (RevokeSession, RevokeSubject) is one round trip on either,
 // bounded by Options.WriteTimeout (1s): a Lua script that writes the entry,
-// keeps the later before and until of an existing one, sets the TTL and
-// publishes the entry on the prefix's channel, atomically.
+// keeps the later before and until of an existing one, lengthens the
+// bucket's TTL, sweeps a few expired entries and publishes the entry on the
+// prefix's channel, atomically.
 //
-// # Key layout
+// # Key layout (v2)
 //
-// With the default prefix "cookieseal:revoke:":
+// The list lives in 1024 Redis hashes, the buckets. With the default
+// prefix "cookieseal:revoke:" (P below), bucket b (0 to 1023) is the key
 //
-//	cookieseal:revoke:{<subject>}:u       "<beforeMS>:<untilMS>"  subject entry
-//	cookieseal:revoke:{<subject>}:s:<id>  "<untilMS>"             session with a subject
-//	cookieseal:revoke:s:<id>              "<untilMS>"             session without a subject
-//	cookieseal:revoke:events              pub/sub channel (PUBLISH "<value>\n<key>")
+//	P + "v2:{" + b as 3 lowercase hex digits + "}"     cookieseal:revoke:v2:{000} … cookieseal:revoke:v2:{3ff}
 //
-// Times are Unix milliseconds. In <subject>, the characters '%', '{' and '}'
-// are percent-encoded, so the braces are always the key's Cluster hash tag:
-// a subject's entry and its sessions' entries share one slot, and the check
-// for a request is one command on one node. Every key has a TTL of until −
-// now, rounded up to the millisecond, so the list cleans itself: nothing
-// needs to delete entries.
+// An entry is one field of one bucket:
 //
-// A session entry is found by the pair (subject, id): RevokeSession must be
-// given the subject the session carries, as the middleware does.
+//	field "u:" + esub               value "<beforeMS>:<untilMS>"   subject entry
+//	field "s:" + esub + ":" + id    value "<untilMS>"              session entry (esub is "" without subject)
+//
+// and every write is published on the channel P + "v2:events" as the
+// message value + "\n" + field.
+//
+//   - Times are Unix milliseconds, decimal integers (an optional '-', then
+//     digits). A subject entry revokes every session of the subject issued
+//     strictly before beforeMS; both kinds stop mattering at untilMS.
+//   - esub is the subject with '%' written "%25" and ':' written "%3A" (upper
+//     case hex), so that in a session field the first ':' after "s:" ends
+//     the subject; the id follows as is and may contain anything. Subjects and
+//     ids are bytes: Redis fields are binary-safe.
+//   - The bucket of an entry is crc32(subject) & 1023, or crc32(id) & 1023 for
+//     a session without subject, where crc32 is the IEEE CRC-32 of the raw
+//     bytes (Go's hash/crc32.ChecksumIEEE, Python's zlib.crc32). A subject's
+//     entry and all its sessions' entries are therefore in one hash, one key,
+//     one Cluster slot. The hash tag "{bbb}" spreads the 1024 buckets over the
+//     slots, so a Cluster's masters share the list.
+//
+// A check is one command on one key, so one round trip and one slot:
+//
+//	HMGET <bucket(subject)> "u:"+esub "s:"+esub+":"+id   session with a subject
+//	HGET  <bucket(id)> "s::"+id                          session without subject
+//
+// The session is revoked if the session field holds an untilMS later than
+// now, or the subject field holds an untilMS later than now and a beforeMS
+// later than the session's issued-at (both in Unix ms). A field whose value
+// does not parse revokes what it names (fail closed for that one entry) for
+// as long as Redis holds it; a missing field revokes nothing.
+//
+// A revocation is one script call (EVALSHA) on the entry's bucket that,
+// atomically: merges the new entry with the existing field (keeping the
+// later beforeMS and the later untilMS; a malformed existing value is
+// replaced), writes it with HSET, sets the bucket's TTL to at least
+// untilMS − now (PEXPIRE, only ever lengthened, so that a bucket nobody
+// writes to any more vanishes once its last entry has expired), deletes
+// expired entries among up to 16 fields read from a random HSCAN cursor
+// (HDEL of fields whose untilMS ≤ now; fields it cannot parse are left
+// alone), and publishes the entry. now is the writer's clock. Fields carry
+// no TTL of their own (Redis 7.0 has no HEXPIRE): a field past its untilMS
+// has no effect on any check, and the sampled sweep on every write keeps the
+// expired share of a bucket small, while the bucket TTL bounds an idle
+// bucket's life.
+//
+// A full load (Cached) reads the 1024 buckets with HSCAN, 1000 fields a page
+// (COUNT 1000), several buckets in flight at once. Its cost is proportional
+// to the list, not to the database: no SCAN of the keyspace. Each page is
+// one call with its own timeout, retried on its own; a bucket that is not a
+// hash, a field of a kind this version does not know (a newer version's),
+// and a field it cannot parse are skipped and counted in Stats, never a
+// failed load.
+//
+// Why hashes in fixed buckets: one key per check keeps Direct at one round
+// trip on every deployment; a load walks a known set of keys, so unrelated
+// data in the same database costs nothing; a bucket with up to 128 entries
+// (hash-max-listpack-entries) is stored as a compact listpack, which covers
+// lists up to about 100k entries at the Redis defaults; and the layout needs
+// nothing newer than Redis 6.2. A sorted set scored by expiry was the other
+// candidate: exact cleanup, but it stores each entry twice (member and
+// score index) for no gain in check or load cost.
+//
+// # Versions and upgrade from v1
+//
+// The "v2:" segment names the layout version; a later layout takes another
+// segment and this version ignores it. The v1 layout (cookieseal before
+// this version) kept one string key per entry:
+//
+//	P + "{" + subject + "}:u"        "<beforeMS>:<untilMS>"   (subject with %, {, } percent-encoded)
+//	P + "{" + subject + "}:s:" + id  "<untilMS>"
+//	P + "s:" + id                    "<untilMS>"
+//	P + "events"                     channel, message value + "\n" + key
+//
+// with a TTL of untilMS − now. Upgrading loses no revocation if you:
+//
+//  1. deploy this version with Options.V1Compat set: it writes every
+//     revocation in both layouts (so instances still on v1 see it), Direct
+//     checks read both (pipelined, still one round trip on one server), and
+//     Cached subscribes to both channels and copies the v1 entries into v2
+//     before each full load (a SCAN over the keyspace: the v1 cost, only
+//     during the window);
+//  2. once no v1 instance is left, run MigrateV1 once (it copies every v1
+//     entry into v2, keeping the later times; safe to repeat or run
+//     concurrently), then turn V1Compat off. The v1 keys expire by their TTL.
 //
 // # Staleness bound (Cached)
 //
-// Run confirms the cache in two ways: a full load (SCAN over the prefix,
-// on a Cluster over every master), and a heartbeat PING on the subscription
+// Run confirms the cache in two ways: a full load (HSCAN of the 1024
+// buckets), and a heartbeat PING on the subscription
 // every HeartbeatInterval, whose reply proves that every entry published
 // before it has been applied. If neither has happened within
 // CachedOptions.StalenessBound (30s by default), Check returns an error

@@ -1,94 +1,115 @@
 package redis
 
 import (
+	"hash/crc32"
 	"strconv"
 	"strings"
 )
 
-// Key layout. With the default prefix "cookieseal:revoke:":
+// Key layout v2. With the default prefix "cookieseal:revoke:" (doc.go has
+// the full specification, which a reader in another language follows):
 //
-//	cookieseal:revoke:{<subject>}:u       subject entry  "<beforeMS>:<untilMS>"
-//	cookieseal:revoke:{<subject>}:s:<id>  session entry  "<untilMS>"  (session with a subject)
-//	cookieseal:revoke:s:<id>              session entry  "<untilMS>"  (session without a subject)
-//	cookieseal:revoke:events              pub/sub channel (not a key)
+//	cookieseal:revoke:v2:{<bbb>}   hash, one of 1024 buckets; <bbb> = 3 lowercase hex digits
+//	  field "u:<esubject>"          subject entry   value "<beforeMS>:<untilMS>"
+//	  field "s:<esubject>:<id>"     session entry   value "<untilMS>"
+//	  field "s::<id>"               session entry of a session without subject
+//	cookieseal:revoke:v2:events    pub/sub channel, message "<value>\n<field>"
 //
-// Times are Unix milliseconds in decimal. <subject> is the subject with '%',
-// '{' and '}' percent-encoded, so that the braces around it are the key's
-// Cluster hash tag: a subject's entry and its sessions' entries share one
-// slot. <id> is the session id as is.
+// bucket = crc32(IEEE)(subject, or id when the subject is empty) & 0x3ff.
+// <esubject> is the subject with '%' and ':' percent-encoded (%25, %3A), so
+// that the first ':' after "s:" ends it. Times are Unix milliseconds in
+// decimal.
 const (
-	subjectSuffix = ":u"
-	sessionInfix  = ":s:"
-	bareSession   = "s:"
-	channelSuffix = "events"
+	// Buckets is the number of bucket hashes in layout v2. It is part of the
+	// layout: every instance and every tool must use the same number.
+	Buckets = 1024
+
+	layoutV2      = "v2:"
+	v2Channel     = layoutV2 + "events"
+	fieldSubject  = "u:"
+	fieldSession  = "s:"
+	bucketKeyHexW = 3 // hex digits in a bucket's hash tag
 )
 
-// keys builds and parses the keys under one prefix.
+// keys builds and parses the layout v2 keys and fields under one prefix.
 type keys struct {
 	prefix  string
 	channel string
-	match   string // SCAN MATCH pattern for every key under prefix
+	buckets [Buckets]string // bucket keys, by bucket number
 }
 
-func newKeys(prefix string) keys {
-	return keys{prefix: prefix, channel: prefix + channelSuffix, match: globEscape(prefix) + "*"}
-}
-
-func (k keys) subject(subject string) string {
-	return k.prefix + "{" + escapeSubject(subject) + "}" + subjectSuffix
-}
-
-func (k keys) session(subject, id string) string {
-	if subject == "" {
-		return k.prefix + bareSession + id
+func newKeys(prefix string) *keys {
+	k := &keys{prefix: prefix, channel: prefix + v2Channel}
+	for b := range Buckets {
+		k.buckets[b] = prefix + layoutV2 + "{" + hex3(b) + "}"
 	}
-	return k.prefix + "{" + escapeSubject(subject) + "}" + sessionInfix + id
+	return k
 }
 
-// entryKind tells what a key holds.
+func hex3(b int) string {
+	s := strconv.FormatInt(int64(b), 16)
+	return strings.Repeat("0", bucketKeyHexW-len(s)) + s
+}
+
+// bucketOf returns the bucket of an entry: by subject, or by id for a
+// session without subject. A subject's entry and its sessions' entries are
+// therefore in one hash, and a check reads one key.
+func bucketOf(subject, id string) int {
+	src := subject
+	if src == "" {
+		src = id
+	}
+	return int(crc32.ChecksumIEEE([]byte(src)) & (Buckets - 1))
+}
+
+// bucketKey returns the key of the hash that holds (subject, id)'s entries.
+func (k *keys) bucketKey(subject, id string) string { return k.buckets[bucketOf(subject, id)] }
+
+// subjectField is the field of subject's entry.
+func subjectField(subject string) string { return fieldSubject + escapeSubject(subject) }
+
+// sessionField is the field of the session entry (subject, id); subject may
+// be empty.
+func sessionField(subject, id string) string {
+	return fieldSession + escapeSubject(subject) + ":" + id
+}
+
+// entryKind tells what a field holds.
 type entryKind int
 
 const (
-	kindInvalid entryKind = iota
+	kindUnknown entryKind = iota // not a kind this version knows: skipped
 	kindSubject
 	kindSession
 )
 
-// parse splits a key built by subject or session back into its parts.
-func (k keys) parse(key string) (kind entryKind, subject, id string) {
-	rest, ok := strings.CutPrefix(key, k.prefix)
-	if !ok {
-		return kindInvalid, "", ""
-	}
-	if id, ok := strings.CutPrefix(rest, bareSession); ok {
-		if id == "" {
-			return kindInvalid, "", ""
+// parseField splits a field back into its parts. A field this version
+// cannot parse is kindUnknown: it may belong to a newer version.
+func parseField(field string) (kind entryKind, subject, id string) {
+	if esc, ok := strings.CutPrefix(field, fieldSubject); ok {
+		subject, ok := unescapeSubject(esc)
+		if !ok || subject == "" {
+			return kindUnknown, "", ""
 		}
-		return kindSession, "", id
-	}
-	rest, ok = strings.CutPrefix(rest, "{")
-	if !ok {
-		return kindInvalid, "", ""
-	}
-	esc, rest, ok := strings.Cut(rest, "}")
-	if !ok {
-		return kindInvalid, "", ""
-	}
-	subject, ok = unescapeSubject(esc)
-	if !ok || subject == "" {
-		return kindInvalid, "", ""
-	}
-	if rest == subjectSuffix {
 		return kindSubject, subject, ""
 	}
-	if id, ok := strings.CutPrefix(rest, sessionInfix); ok && id != "" {
-		return kindSession, subject, id
+	rest, ok := strings.CutPrefix(field, fieldSession)
+	if !ok {
+		return kindUnknown, "", ""
 	}
-	return kindInvalid, "", ""
+	esc, id, ok := strings.Cut(rest, ":")
+	if !ok || id == "" {
+		return kindUnknown, "", ""
+	}
+	subject, ok = unescapeSubject(esc)
+	if !ok {
+		return kindUnknown, "", ""
+	}
+	return kindSession, subject, id
 }
 
 func escapeSubject(s string) string {
-	if !strings.ContainsAny(s, "%{}") {
+	if !strings.ContainsAny(s, "%:") {
 		return s
 	}
 	var b strings.Builder
@@ -96,10 +117,8 @@ func escapeSubject(s string) string {
 		switch c := s[i]; c {
 		case '%':
 			b.WriteString("%25")
-		case '{':
-			b.WriteString("%7B")
-		case '}':
-			b.WriteString("%7D")
+		case ':':
+			b.WriteString("%3A")
 		default:
 			b.WriteByte(c)
 		}
@@ -123,31 +142,14 @@ func unescapeSubject(s string) (string, bool) {
 		switch s[i+1 : i+3] {
 		case "25":
 			b.WriteByte('%')
-		case "7B":
-			b.WriteByte('{')
-		case "7D":
-			b.WriteByte('}')
+		case "3A":
+			b.WriteByte(':')
 		default:
 			return "", false
 		}
 		i += 2
 	}
 	return b.String(), true
-}
-
-// globEscape escapes the characters that SCAN MATCH treats as a pattern.
-func globEscape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '*', '?', '[', ']', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }
 
 // parseSession parses a session entry's value: its until in Unix ms.

@@ -8,8 +8,72 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-func TestKeysRoundTrip(t *testing.T) {
+// TestKeysV2 pins layout v2 (doc.go): bucket keys, fields, and the bucket
+// function. The expected buckets were computed with Python's zlib.crc32,
+// as a reader in another language would.
+func TestKeysV2(t *testing.T) {
 	k := newKeys(DefaultPrefix)
+	tests := []struct {
+		name, subject, id string
+		wantBucket        string
+		wantSubjectField  string
+		wantSessionField  string
+	}{
+		{"plain", "alice", "AAAAAAAAAAAAAAAAAAAAAA",
+			"cookieseal:revoke:v2:{047}", "u:alice", "s:alice:AAAAAAAAAAAAAAAAAAAAAA"},
+		{"no subject: bucket by id", "", "id-1", "cookieseal:revoke:v2:{2bc}", "", "s::id-1"},
+		{"braces need no escape", "a}b{c", "id", "cookieseal:revoke:v2:{230}", "u:a}b{c", "s:a}b{c:id"},
+		{"percent escaped", "100%", "id", "cookieseal:revoke:v2:{3fc}", "u:100%25", "s:100%25:id"},
+		{"colons escaped, id as is", "u:1 :s:x", "i:d", "cookieseal:revoke:v2:{036}", "u:u%3A1 %3As%3Ax", "s:u%3A1 %3As%3Ax:i:d"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := k.bucketKey(tt.subject, tt.id); got != tt.wantBucket {
+				t.Errorf("bucket = %q; want %q", got, tt.wantBucket)
+			}
+			if tt.subject != "" {
+				f := subjectField(tt.subject)
+				if f != tt.wantSubjectField {
+					t.Errorf("subject field = %q; want %q", f, tt.wantSubjectField)
+				}
+				if kind, subj, id := parseField(f); kind != kindSubject || subj != tt.subject || id != "" {
+					t.Errorf("parseField(%q) = %v, %q, %q", f, kind, subj, id)
+				}
+			}
+			f := sessionField(tt.subject, tt.id)
+			if f != tt.wantSessionField {
+				t.Errorf("session field = %q; want %q", f, tt.wantSessionField)
+			}
+			if kind, subj, id := parseField(f); kind != kindSession || subj != tt.subject || id != tt.id {
+				t.Errorf("parseField(%q) = %v, %q, %q", f, kind, subj, id)
+			}
+		})
+	}
+	if k.buckets[0] != "cookieseal:revoke:v2:{000}" || k.buckets[Buckets-1] != "cookieseal:revoke:v2:{3ff}" {
+		t.Fatalf("bucket keys run %q … %q", k.buckets[0], k.buckets[Buckets-1])
+	}
+	if k.channel != "cookieseal:revoke:v2:events" {
+		t.Fatalf("channel = %q", k.channel)
+	}
+}
+
+// TestParseFieldUnknown: fields this version cannot read are of unknown
+// kind (skipped by a load), never mistaken for an entry.
+func TestParseFieldUnknown(t *testing.T) {
+	for _, f := range []string{
+		"", "g", "g:alice", "x:7", "u:", "s:", "s:alice", "s:alice:", "s::",
+		"u:a%", "u:a%41", "s:a%3:id", "U:alice", "S::id",
+	} {
+		t.Run(f, func(t *testing.T) {
+			if kind, _, _ := parseField(f); kind != kindUnknown {
+				t.Fatalf("parseField(%q) = %v; want unknown", f, kind)
+			}
+		})
+	}
+}
+
+func TestKeysV1RoundTrip(t *testing.T) {
+	k := newV1Keys(DefaultPrefix)
 	tests := []struct {
 		name, subject, id string
 		wantSubjectKey    string
@@ -21,7 +85,6 @@ func TestKeysRoundTrip(t *testing.T) {
 		{"braces escaped", "a}b{c", "id",
 			"cookieseal:revoke:{a%7Db%7Bc}:u", "cookieseal:revoke:{a%7Db%7Bc}:s:id"},
 		{"percent escaped", "100%", "id", "cookieseal:revoke:{100%25}:u", "cookieseal:revoke:{100%25}:s:id"},
-		{"leading brace", "}x", "id", "cookieseal:revoke:{%7Dx}:u", "cookieseal:revoke:{%7Dx}:s:id"},
 		{"colons and spaces", "u:1 :s:x", "i:d", "cookieseal:revoke:{u:1 :s:x}:u", "cookieseal:revoke:{u:1 :s:x}:s:i:d"},
 	}
 	for _, tt := range tests {
@@ -31,45 +94,32 @@ func TestKeysRoundTrip(t *testing.T) {
 				if sk != tt.wantSubjectKey {
 					t.Errorf("subject key = %q; want %q", sk, tt.wantSubjectKey)
 				}
-				if kind, subj, id := k.parse(sk); kind != kindSubject || subj != tt.subject || id != "" {
-					t.Errorf("parse(%q) = %v, %q, %q", sk, kind, subj, id)
+				if f, ok := k.field(sk); !ok || f != subjectField(tt.subject) {
+					t.Errorf("field(%q) = %q, %v", sk, f, ok)
 				}
 			}
 			key := k.session(tt.subject, tt.id)
 			if key != tt.wantSessionKey {
 				t.Errorf("session key = %q; want %q", key, tt.wantSessionKey)
 			}
-			if kind, subj, id := k.parse(key); kind != kindSession || subj != tt.subject || id != tt.id {
-				t.Errorf("parse(%q) = %v, %q, %q", key, kind, subj, id)
+			if f, ok := k.field(key); !ok || f != sessionField(tt.subject, tt.id) {
+				t.Errorf("field(%q) = %q, %v", key, f, ok)
 			}
 		})
 	}
-}
-
-func TestKeysParseRejects(t *testing.T) {
-	k := newKeys(DefaultPrefix)
 	for _, key := range []string{
-		"other:revoke:{a}:u",
-		"cookieseal:revoke:",
-		"cookieseal:revoke:s:",
-		"cookieseal:revoke:{a}",
-		"cookieseal:revoke:{a}:x",
-		"cookieseal:revoke:{a}:s:",
-		"cookieseal:revoke:{}:u",
-		"cookieseal:revoke:{a%}:u",
-		"cookieseal:revoke:{a%41}:u",
-		"cookieseal:revoke:events",
+		"other:revoke:{a}:u", "cookieseal:revoke:", "cookieseal:revoke:s:", "cookieseal:revoke:{a}",
+		"cookieseal:revoke:{a}:x", "cookieseal:revoke:{a}:s:", "cookieseal:revoke:{}:u",
+		"cookieseal:revoke:{a%}:u", "cookieseal:revoke:{a%41}:u", "cookieseal:revoke:events",
+		"cookieseal:revoke:v2:{047}", "cookieseal:revoke:v2:events",
 	} {
-		t.Run(key, func(t *testing.T) {
-			if kind, _, _ := k.parse(key); kind != kindInvalid {
-				t.Fatalf("parse(%q) = %v; want invalid", key, kind)
+		t.Run("rejects "+key, func(t *testing.T) {
+			if _, ok := k.field(key); ok {
+				t.Fatalf("field(%q) accepted; want rejected", key)
 			}
 		})
 	}
-}
-
-func TestGlobEscape(t *testing.T) {
-	if got, want := newKeys(`a*b?[c]\`).match, `a\*b\?\[c\]\\*`; got != want {
+	if got, want := newV1Keys(`a*b?[c]\`).match, `a\*b\?\[c\]\\*`; got != want {
 		t.Fatalf("match = %q; want %q", got, want)
 	}
 }

@@ -40,6 +40,13 @@ type Options struct {
 	// Now returns the current time, used for the TTLs of new entries and,
 	// in a Cached, for expiry and staleness. Nil means time.Now.
 	Now func() time.Time
+
+	// V1Compat is for the rolling upgrade from key layout v1 (doc.go,
+	// "Versions and upgrade from v1"): revocations are written in both
+	// layouts, Direct checks read both, and a Cached copies the v1 entries
+	// into v2 before each full load and listens on both channels. Default
+	// false: layout v2 only.
+	V1Compat bool
 }
 
 // CachedOptions configures a Cached. The zero value is the documented

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -181,72 +184,151 @@ func TestInvalidArguments(t *testing.T) {
 	}
 }
 
+// TestTTL checks layout v2's expiry rules on a real server: a bucket's TTL
+// covers its longest-lived entry and only grows, a write whose until has
+// passed writes nothing, and every key under the prefix expires.
 func TestTTL(t *testing.T) {
 	s := redistest.Start(t)
 	client := s.Client(t)
 	ctx := context.Background()
 	now := time.Now()
-	prefix := "test:ttl:"
+	type step struct {
+		name      string
+		call      func(d *redis.Direct) error
+		bucket    string // subject or id the bucket is chosen by
+		field     string
+		value     string
+		bucketTTL time.Duration // the bucket's TTL must be in (want-1s, want]
+	}
+	ms := func(d time.Duration) string { return fmt.Sprint(now.Add(d).UnixMilli()) }
+	scenarios := []struct {
+		name  string
+		steps []step
+	}{
+		{"session", []step{
+			{"write", func(d *redis.Direct) error { return d.RevokeSession(ctx, "id1", "alice", now.Add(time.Hour)) },
+				"alice", redis.SessionField("alice", "id1"), ms(time.Hour), time.Hour},
+			{"shorter until keeps the later until and the longer TTL", func(d *redis.Direct) error { return d.RevokeSession(ctx, "id1", "alice", now.Add(time.Minute)) },
+				"alice", redis.SessionField("alice", "id1"), ms(time.Hour), time.Hour},
+			{"longer until extends both", func(d *redis.Direct) error { return d.RevokeSession(ctx, "id1", "alice", now.Add(2*time.Hour)) },
+				"alice", redis.SessionField("alice", "id1"), ms(2 * time.Hour), 2 * time.Hour},
+			{"a shorter entry in the same bucket keeps the bucket's TTL", func(d *redis.Direct) error { return d.RevokeSession(ctx, "id2", "alice", now.Add(time.Minute)) },
+				"alice", redis.SessionField("alice", "id2"), ms(time.Minute), 2 * time.Hour},
+		}},
+		{"sessionless", []step{
+			{"write", func(d *redis.Direct) error { return d.RevokeSession(ctx, "id2", "", now.Add(time.Minute)) },
+				"id2", redis.SessionField("", "id2"), ms(time.Minute), time.Minute},
+		}},
+		{"subject", []step{
+			{"write", func(d *redis.Direct) error { return d.RevokeSubject(ctx, "alice", now, now.Add(24*time.Hour)) },
+				"alice", redis.SubjectField("alice"), fmt.Sprintf("%d:%s", now.UnixMilli(), ms(24*time.Hour)), 24 * time.Hour},
+			{"earlier before and shorter until keep the later ones", func(d *redis.Direct) error {
+				return d.RevokeSubject(ctx, "alice", now.Add(-time.Hour), now.Add(time.Hour))
+			}, "alice", redis.SubjectField("alice"), fmt.Sprintf("%d:%s", now.UnixMilli(), ms(24*time.Hour)), 24 * time.Hour},
+		}},
+		{"ttl rounds up to whole ms", []step{
+			{"write", func(d *redis.Direct) error { return d.RevokeSession(ctx, "id3", "", now.Add(1500*time.Microsecond)) },
+				"id3", "", "", 2 * time.Millisecond},
+		}},
+	}
+	for i, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			prefix := fmt.Sprintf("test:ttl:%d:", i)
+			d, err := redis.NewDirect(client, redis.Options{Prefix: prefix, Now: fixed(now)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range sc.steps {
+				if err := st.call(d); err != nil {
+					t.Fatalf("%s: %v", st.name, err)
+				}
+				bucket := redis.BucketKey(prefix, "", st.bucket)
+				if st.field != "" {
+					if v, err := client.HGet(ctx, bucket, st.field).Result(); err != nil || v != st.value {
+						t.Fatalf("%s: HGET %s %q = %q, %v; want %q", st.name, bucket, st.field, v, err, st.value)
+					}
+				}
+				got, err := client.PTTL(ctx, bucket).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Redis counts down from the write; allow for the time the test took since.
+				lo := max(st.bucketTTL-time.Second, 0)
+				if got > st.bucketTTL || got < lo && got != -2 { // -2: a ms-short bucket already gone
+					t.Fatalf("%s: PTTL %s = %v; want in [%v, %v]", st.name, bucket, got, lo, st.bucketTTL)
+				}
+			}
+		})
+	}
+	// A revocation whose until has passed writes nothing.
+	prefix := "test:ttl:past:"
 	d, err := redis.NewDirect(client, redis.Options{Prefix: prefix, Now: fixed(now)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pttl := func(key string) time.Duration {
-		t.Helper()
-		v, err := client.PTTL(ctx, key).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	steps := []struct {
-		name    string
-		call    func() error
-		key     string
-		wantTTL time.Duration // upper bound; the key must have a TTL in (want-1s, want]
-	}{
-		{"session", func() error { return d.RevokeSession(ctx, "id1", "alice", now.Add(time.Hour)) },
-			prefix + "{alice}:s:id1", time.Hour},
-		{"session: shorter until keeps the longer TTL", func() error { return d.RevokeSession(ctx, "id1", "alice", now.Add(time.Minute)) },
-			prefix + "{alice}:s:id1", time.Hour},
-		{"session: longer until extends", func() error { return d.RevokeSession(ctx, "id1", "alice", now.Add(2*time.Hour)) },
-			prefix + "{alice}:s:id1", 2 * time.Hour},
-		{"sessionless", func() error { return d.RevokeSession(ctx, "id2", "", now.Add(time.Minute)) },
-			prefix + "s:id2", time.Minute},
-		{"subject", func() error { return d.RevokeSubject(ctx, "alice", now, now.Add(24*time.Hour)) },
-			prefix + "{alice}:u", 24 * time.Hour},
-		{"subject: shorter until keeps the longer TTL", func() error { return d.RevokeSubject(ctx, "alice", now, now.Add(time.Hour)) },
-			prefix + "{alice}:u", 24 * time.Hour},
-		{"ttl rounds up to whole ms", func() error { return d.RevokeSession(ctx, "id3", "", now.Add(1500*time.Microsecond)) },
-			prefix + "s:id3", 2 * time.Millisecond},
-	}
-	for _, st := range steps {
-		if err := st.call(); err != nil {
-			t.Fatalf("%s: %v", st.name, err)
-		}
-		got := pttl(st.key)
-		// Redis counts down from the write; allow for the time the test took since.
-		lo := max(st.wantTTL-time.Second, 0)
-		if got > st.wantTTL || got < lo && got != -2 { // -2: a ms-short entry already gone
-			t.Fatalf("%s: PTTL %s = %v; want in [%v, %v]", st.name, st.key, got, lo, st.wantTTL)
-		}
-	}
-	// A revocation whose until has passed writes nothing.
 	if err := d.RevokeSession(ctx, "gone", "", now.Add(-time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := client.Exists(ctx, prefix+"s:gone").Result(); err != nil || n != 0 {
+	if n, err := client.Exists(ctx, redis.BucketKey(prefix, "", "gone")).Result(); err != nil || n != 0 {
 		t.Fatalf("EXISTS after a past-until revoke = %d, %v; want 0", n, err)
 	}
-	// Every key under the prefix has a TTL: the list cleans itself.
-	keys, err := client.Keys(ctx, prefix+"*").Result()
+	// Every key under the test prefixes has a TTL: the list cleans itself.
+	keys, err := client.Keys(ctx, "test:ttl:*").Result()
 	if err != nil || len(keys) == 0 {
 		t.Fatalf("KEYS = %v, %v", keys, err)
 	}
 	for _, k := range keys {
-		if v := pttl(k); v == -1 {
-			t.Fatalf("key %s has PTTL %v; every key must expire", k, v)
+		if v, err := client.PTTL(ctx, k).Result(); err != nil || v == -1 {
+			t.Fatalf("key %s has PTTL %v, %v; every key must expire", k, v, err)
 		}
+	}
+}
+
+// TestWriteSweepsExpired: each write deletes expired entries of its bucket
+// (all of them here: a small bucket's HSCAN returns every field) and
+// leaves live entries and fields it does not know alone.
+func TestWriteSweepsExpired(t *testing.T) {
+	s := redistest.Start(t)
+	client := s.Client(t)
+	ctx := context.Background()
+	var now atomic.Int64
+	now.Store(t0.UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	prefix := "test:sweep:"
+	d, err := redis.NewDirect(client, redis.Options{Prefix: prefix, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := redis.BucketKey(prefix, "alice", "")
+	for i := range 10 {
+		if err := d.RevokeSession(ctx, fmt.Sprint("short", i), "alice", t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.RevokeSubject(ctx, "alice", t0, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RevokeSession(ctx, "long", "alice", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.HSet(ctx, bucket, "g:newer-kind", "7").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n := client.HLen(ctx, bucket).Val(); n != 13 {
+		t.Fatalf("HLEN before = %d; want 13", n)
+	}
+	now.Add(int64(2 * time.Minute)) // the short entries have expired
+	if err := d.RevokeSession(ctx, "new", "alice", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	fields, err := client.HKeys(ctx, bucket).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(fields)
+	want := []string{"g:newer-kind", redis.SessionField("alice", "long"), redis.SessionField("alice", "new")}
+	if !slices.Equal(fields, want) {
+		t.Fatalf("fields after the sweep = %q; want %q", fields, want)
 	}
 }
 
@@ -270,38 +352,101 @@ func TestRedisExpiry(t *testing.T) {
 	waitFor(t, 2*time.Second, "Redis expiry", func() bool { return d.Check(ctx, sess) == nil })
 }
 
-func TestMalformedEntryIsAFault(t *testing.T) {
+// TestForeignData: what this version cannot read never fails a load or a
+// check. Unknown kinds and non-hash buckets are skipped and counted; a
+// malformed value revokes the one entry it names, on Direct and Cached
+// alike, and nothing else.
+func TestForeignData(t *testing.T) {
 	s := redistest.Start(t)
 	client := s.Client(t)
 	ctx := context.Background()
-	prefix := "test:malformed:"
-	if err := client.Set(ctx, prefix+"{alice}:u", "garbage", time.Hour).Err(); err != nil {
-		t.Fatal(err)
+	prefix := "test:foreign:"
+	issued := time.Now().Add(-time.Minute)
+	day := time.Now().Add(24 * time.Hour)
+	bucket := func(subject, id string) string { return redis.BucketKey(prefix, subject, id) }
+	// Foreign data, as a newer version or an operator's mistake would leave it.
+	setup := []struct {
+		name string
+		cmd  func() error
+	}{
+		{"a key of a kind nobody reads", func() error { return client.Set(ctx, prefix+"v2:{alice}:g", "7", time.Hour).Err() }},
+		{"an unknown field kind in a bucket", func() error { return client.HSet(ctx, bucket("carol", ""), "g:carol", "7").Err() }},
+		{"a field with a bad escape", func() error { return client.HSet(ctx, bucket("carol", ""), "u:a%zz", "1:2").Err() }},
+		{"a bucket that is not a hash", func() error { return client.Set(ctx, bucket("dave", ""), "x", time.Hour).Err() }},
+		{"a malformed session value", func() error {
+			return client.HSet(ctx, bucket("erin", ""), redis.SessionField("erin", "bad"), "soon").Err()
+		}},
+		{"a malformed subject value", func() error {
+			return client.HSet(ctx, bucket("frank", ""), redis.SubjectField("frank"), "yesterday").Err()
+		}},
+		{"a malformed sessionless value", func() error {
+			return client.HSet(ctx, bucket("", "anon-bad"), redis.SessionField("", "anon-bad"), "").Err()
+		}},
+		{"a later layout's key", func() error { return client.HSet(ctx, prefix+"v3:{000}", "u:alice", "1").Err() }},
 	}
-	d, err := redis.NewDirect(client, redis.Options{Prefix: prefix})
-	if err != nil {
-		t.Fatal(err)
+	for _, st := range setup {
+		if err := st.cmd(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
 	}
-	err = d.Check(ctx, revoke.Session{ID: "x", Subject: "alice", IssuedAt: time.Now()})
-	if !errors.Is(err, redis.ErrUnavailable) || errors.Is(err, revoke.ErrRevoked) {
-		t.Fatalf("Check = %v; want ErrUnavailable", err)
-	}
-	// A Cached refuses to vouch for a list it cannot read.
 	var reported atomic.Int32
-	c, err := redis.NewCached(client, redis.CachedOptions{Options: redis.Options{Prefix: prefix},
-		OnError: func(error) { reported.Add(1) }})
+	opts := redis.CachedOptions{Options: redis.Options{Prefix: prefix}, OnError: func(error) { reported.Add(1) }}
+	d, err := redis.NewDirect(client, opts.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx2, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx2) }()
-	waitFor(t, 5*time.Second, "OnError report", func() bool { return reported.Load() > 0 })
-	if err := c.Check(ctx, revoke.Session{ID: "x", Subject: "bob", IssuedAt: time.Now()}); !errors.Is(err, redis.ErrStale) {
-		t.Fatalf("Cached.Check = %v; want ErrStale", err)
+	c := startCached(t, client, opts)
+	// A valid revocation next to the foreign data works as usual.
+	if err := d.RevokeSession(ctx, "ok-revoked", "carol", day); err != nil {
+		t.Fatal(err)
 	}
-	cancel()
-	<-done
+	tests := []struct {
+		name    string
+		sess    revoke.Session
+		revoked bool
+	}{
+		{"alice untouched by the foreign key", revoke.Session{ID: "a", Subject: "alice", IssuedAt: issued}, false},
+		{"carol's valid session", revoke.Session{ID: "fine", Subject: "carol", IssuedAt: issued}, false},
+		{"carol's revoked session", revoke.Session{ID: "ok-revoked", Subject: "carol", IssuedAt: issued}, true},
+		{"the malformed session entry revokes its session", revoke.Session{ID: "bad", Subject: "erin", IssuedAt: issued}, true},
+		{"and no other session of the subject", revoke.Session{ID: "good", Subject: "erin", IssuedAt: issued}, false},
+		{"the malformed subject entry revokes the subject", revoke.Session{ID: "any", Subject: "frank", IssuedAt: issued}, true},
+		{"the malformed sessionless entry revokes its session", revoke.Session{ID: "anon-bad", IssuedAt: issued}, true},
+		{"another sessionless session", revoke.Session{ID: "anon-good", IssuedAt: issued}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, r := range []struct {
+				name string
+				r    revoke.Revoker
+			}{{"direct", d}, {"cached", c}} {
+				var err error
+				if r.name == "cached" && tt.revoked {
+					waitFor(t, 2*time.Second, "cached sees it", func() bool { return errors.Is(r.r.Check(ctx, tt.sess), revoke.ErrRevoked) })
+				}
+				err = r.r.Check(ctx, tt.sess)
+				if got := errors.Is(err, revoke.ErrRevoked); got != tt.revoked || (err != nil && !got) {
+					t.Fatalf("%s: Check = %v; want revoked=%v", r.name, err, tt.revoked)
+				}
+			}
+		})
+	}
+	st := c.Stats()
+	if st.UnknownFields != 2 || st.SkippedBuckets != 1 || st.Malformed != 3 || st.Loads < 1 {
+		t.Fatalf("Stats = %+v; want 2 unknown fields, 1 skipped bucket, 3 malformed, a load", st)
+	}
+	if reported.Load() == 0 {
+		t.Fatal("nothing reported to OnError")
+	}
+	// Repairing a malformed entry (any write of it) lifts the fail-closed
+	// verdict on the next write's message.
+	if err := d.RevokeSession(ctx, "bad", "erin", time.Now().Add(time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "repaired entry expires", func() bool {
+		return c.Check(ctx, revoke.Session{ID: "bad", Subject: "erin", IssuedAt: issued}) == nil &&
+			d.Check(ctx, revoke.Session{ID: "bad", Subject: "erin", IssuedAt: issued}) == nil
+	})
 }
 
 func TestCachedPropagation(t *testing.T) {
@@ -572,8 +717,8 @@ func outage(t *testing.T, mode string) {
 }
 
 // TestClusterHashTags checks the key layout on a real Cluster: a subject's
-// entry and its sessions' entries share a slot (one MGET per check), while
-// subjects spread over the cluster.
+// entry and its sessions' entries are in one bucket (one HMGET per check),
+// while buckets spread over the cluster's masters.
 func TestClusterHashTags(t *testing.T) {
 	cl := redistest.StartCluster(t)
 	client := cl.Client(t)
@@ -584,7 +729,6 @@ func TestClusterHashTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	day := time.Now().Add(24 * time.Hour)
-	slots := map[int64]bool{}
 	masters := map[string]bool{}
 	for i := range 12 {
 		subj := fmt.Sprintf("user-%d", i)
@@ -595,19 +739,15 @@ func TestClusterHashTags(t *testing.T) {
 		if err := d.RevokeSubject(ctx, subj, time.Now(), day); err != nil {
 			t.Fatal(err)
 		}
-		us, err := client.ClusterKeySlot(ctx, prefix+"{"+subj+"}:u").Result()
-		if err != nil {
-			t.Fatal(err)
+		bucket := redis.BucketKey(prefix, subj, "")
+		n, err := client.HExists(ctx, bucket, redis.SessionField(subj, id)).Result()
+		if err != nil || !n {
+			t.Fatalf("subject %s: session field not in bucket %s: %v", subj, bucket, err)
 		}
-		ss, err := client.ClusterKeySlot(ctx, prefix+"{"+subj+"}:s:"+id).Result()
-		if err != nil {
-			t.Fatal(err)
+		if n, err := client.HExists(ctx, bucket, redis.SubjectField(subj)).Result(); err != nil || !n {
+			t.Fatalf("subject %s: subject field not in bucket %s: %v", subj, bucket, err)
 		}
-		if us != ss {
-			t.Fatalf("subject %s: keys in slots %d and %d", subj, us, ss)
-		}
-		slots[us] = true
-		node, err := client.MasterForKey(ctx, prefix+"{"+subj+"}:u")
+		node, err := client.MasterForKey(ctx, bucket)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -622,7 +762,230 @@ func TestClusterHashTags(t *testing.T) {
 			t.Fatalf("fresh session of %s: %v", subj, err)
 		}
 	}
-	if len(slots) < 10 || len(masters) < 2 {
-		t.Fatalf("12 subjects landed in %d slots on %d masters; want them spread", len(slots), len(masters))
+	if len(masters) < 2 {
+		t.Fatalf("12 subjects landed on %d masters; want them spread", len(masters))
+	}
+}
+
+// TestResubscribeForcesReload kills the cache's pub/sub connection on a
+// real server. go-redis reconnects and re-subscribes; a revocation written
+// while nobody listened (here: written without a message at all, the worst
+// case of a gap) must be in the cache once it vouches again, because the new
+// subscription forces a full load.
+func TestResubscribeForcesReload(t *testing.T) {
+	s := redistest.Start(t)
+	client := s.Client(t)
+	ctx := context.Background()
+	prefix := "test:resub:"
+	c := startCached(t, s.Client(t), redis.CachedOptions{
+		Options:           redis.Options{Prefix: prefix},
+		HeartbeatInterval: 100 * time.Millisecond,
+		ResyncInterval:    time.Hour, // no periodic reload: only the re-subscription can find the entry
+	})
+	before := c.Stats()
+	sess := revoke.Session{ID: "gap", Subject: "alice", IssuedAt: time.Now().Add(-time.Minute)}
+	until := time.Now().Add(time.Hour).UnixMilli()
+	if err := client.HSet(ctx, redis.BucketKey(prefix, "alice", ""), redis.SessionField("alice", "gap"), until).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Heartbeats keep vouching, but they cannot know about the silent write.
+	waitFor(t, 5*time.Second, "a heartbeat after the write", func() bool {
+		return c.Stats().Staleness < 50*time.Millisecond
+	})
+	if err := c.Check(ctx, sess); err != nil {
+		t.Fatalf("before the re-subscription: %v (the write was silent; only a load can see it)", err)
+	}
+	if n, err := client.ClientKillByFilter(ctx, "TYPE", "pubsub").Result(); err != nil || n != 1 {
+		t.Fatalf("CLIENT KILL TYPE pubsub = %d, %v; want 1 connection killed", n, err)
+	}
+	waitFor(t, 10*time.Second, "reload after re-subscription", func() bool {
+		return errors.Is(c.Check(ctx, sess), revoke.ErrRevoked) && c.Stats().Loads > before.Loads
+	})
+	after := c.Stats()
+	if after.Resubscriptions <= before.Resubscriptions || after.Loads <= before.Loads {
+		t.Fatalf("Stats before %+v, after %+v: want a re-subscription and a load counted", before, after)
+	}
+}
+
+// TestUpgradeFromV1 writes entries the way the previous cookieseal did
+// (layout v1, through its script) and checks that none is lost: during the
+// window (V1Compat) without migration, after MigrateV1 with V1Compat off,
+// on Direct and Cached, on one server and on a Cluster.
+func TestUpgradeFromV1(t *testing.T) {
+	t.Run("standalone", func(t *testing.T) {
+		s := redistest.Start(t)
+		upgrade(t, func() goredis.UniversalClient { return s.Client(t) })
+	})
+	t.Run("cluster", func(t *testing.T) {
+		c := redistest.StartCluster(t)
+		upgrade(t, func() goredis.UniversalClient { return c.Client(t) })
+	})
+}
+
+func upgrade(t *testing.T, newClient func() goredis.UniversalClient) {
+	client := newClient()
+	ctx := context.Background()
+	prefix := "test:upgrade:"
+	issued := time.Now().Add(-time.Minute)
+	day := time.Now().Add(24 * time.Hour)
+	// The v1 writer, as the previous version ran it: one key per entry.
+	v1 := []struct {
+		key, value string
+		ttl        time.Duration
+	}{
+		{redis.V1SessionKey(prefix, "alice", "s1"), fmt.Sprint(day.UnixMilli()), 24 * time.Hour},
+		{redis.V1SessionKey(prefix, "", "anon"), fmt.Sprint(day.UnixMilli()), 24 * time.Hour},
+		{redis.V1SubjectKey(prefix, "b{o}b%"), fmt.Sprintf("%d:%d", time.Now().UnixMilli(), day.UnixMilli()), 24 * time.Hour},
+		{redis.V1SessionKey(prefix, "carol", "broken"), "garbage", time.Hour},
+	}
+	for _, e := range v1 {
+		if err := client.Set(ctx, e.key, e.value, e.ttl).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	revoked := []revoke.Session{
+		{ID: "s1", Subject: "alice", IssuedAt: issued},
+		{ID: "anon", IssuedAt: issued},
+		{ID: "any", Subject: "b{o}b%", IssuedAt: issued},
+		{ID: "broken", Subject: "carol", IssuedAt: issued}, // malformed: fail closed for this entry
+	}
+	valid := []revoke.Session{
+		{ID: "s2", Subject: "alice", IssuedAt: issued},
+		{ID: "other", Subject: "carol", IssuedAt: issued},
+		{ID: "new", Subject: "b{o}b%", IssuedAt: time.Now().Add(time.Second)},
+	}
+	verify := func(t *testing.T, name string, r revoke.Revoker) {
+		t.Helper()
+		for _, s := range revoked {
+			if err := r.Check(ctx, s); !errors.Is(err, revoke.ErrRevoked) {
+				t.Errorf("%s: %+v: %v; want revoked", name, s, err)
+			}
+		}
+		for _, s := range valid {
+			if err := r.Check(ctx, s); err != nil {
+				t.Errorf("%s: %+v: %v; want valid", name, s, err)
+			}
+		}
+	}
+	compat := redis.Options{Prefix: prefix, V1Compat: true}
+	t.Run("window", func(t *testing.T) {
+		d, err := redis.NewDirect(newClient(), compat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verify(t, "direct", d)
+		verify(t, "cached", startCached(t, newClient(), redis.CachedOptions{Options: compat}))
+		// A revocation by a v2 instance in the window reaches v1 readers.
+		if err := d.RevokeSession(ctx, "s3", "alice", day); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := client.Exists(ctx, redis.V1SessionKey(prefix, "alice", "s3")).Result(); err != nil || n != 1 {
+			t.Fatalf("v1 key of a write in the window: EXISTS = %d, %v", n, err)
+		}
+		// A revocation by a v1 instance in the window reaches the v2 cache
+		// through the v1 channel.
+		c := startCached(t, newClient(), redis.CachedOptions{Options: compat})
+		key := redis.V1SessionKey(prefix, "alice", "s4")
+		if err := client.Set(ctx, key, day.UnixMilli(), time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := client.Publish(ctx, prefix+"events", fmt.Sprintf("%d\n%s", day.UnixMilli(), key)).Err(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 2*time.Second, "v1 message applied", func() bool {
+			return errors.Is(c.Check(ctx, revoke.Session{ID: "s4", Subject: "alice", IssuedAt: issued}), revoke.ErrRevoked)
+		})
+	})
+	t.Run("migrated", func(t *testing.T) {
+		res, err := redis.MigrateV1(ctx, newClient(), redis.Options{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Copied < 3 || res.Malformed != 1 {
+			t.Fatalf("MigrateV1 = %+v; want ≥3 copied, 1 malformed", res)
+		}
+		v2 := redis.Options{Prefix: prefix}
+		d, err := redis.NewDirect(newClient(), v2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verify(t, "direct", d)
+		verify(t, "cached", startCached(t, newClient(), redis.CachedOptions{Options: v2}))
+		// The v1 keys keep their TTL: the old layout cleans itself.
+		if ttl := client.PTTL(ctx, v1[0].key).Val(); ttl <= 0 {
+			t.Fatalf("v1 key PTTL = %v after migration; want it left to expire", ttl)
+		}
+		// Migrating again changes nothing.
+		if _, err := redis.MigrateV1(ctx, newClient(), redis.Options{Prefix: prefix}); err != nil {
+			t.Fatal(err)
+		}
+		verify(t, "direct after a second migration", d)
+	})
+}
+
+// TestLoadResumes makes a quarter of the buckets readable and the rest
+// refused (a Redis ACL on key patterns, so the server really fails those
+// pages), then lifts the refusal. The failed load attempts must resume
+// where they stopped: the server counts exactly one successful HSCAN per
+// bucket over all attempts, not a fresh pass per attempt.
+func TestLoadResumes(t *testing.T) {
+	s := redistest.Start(t)
+	admin := s.Client(t)
+	ctx := context.Background()
+	prefix := "test:resume:"
+	d, err := redis.NewDirect(admin, redis.Options{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var revoked []revoke.Session
+	for i := range 200 {
+		sess := revoke.Session{ID: fmt.Sprint("id", i), Subject: fmt.Sprint("user", i), IssuedAt: time.Now()}
+		if err := d.RevokeSession(ctx, sess.ID, sess.Subject, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		revoked = append(revoked, sess)
+	}
+	// Buckets 000 to 0ff only (and every channel).
+	if err := admin.Do(ctx, "ACL", "SETUSER", "loader", "on", ">pw", "+@all", "~"+prefix+"v2:{0*", "&*").Err(); err != nil {
+		t.Fatal(err)
+	}
+	hscans := func() int64 {
+		info := admin.Info(ctx, "commandstats").Val()
+		for line := range strings.Lines(info) {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_hscan:calls="); ok {
+				n, _ := strconv.ParseInt(rest[:strings.IndexByte(rest, ',')], 10, 64)
+				return n
+			}
+		}
+		return 0
+	}
+	base := hscans()
+	opts := s.Options()
+	opts.Username, opts.Password = "loader", "pw"
+	loader := goredis.NewClient(opts)
+	defer loader.Close()
+	c, err := redis.NewCached(loader, redis.CachedOptions{Options: redis.Options{Prefix: prefix}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, 10*time.Second, "two failed attempts", func() bool { return c.Stats().LoadFailures >= 2 })
+	if err := c.Check(ctx, revoked[0]); !errors.Is(err, redis.ErrStale) {
+		t.Fatalf("Check during failed loads = %v; want ErrStale", err)
+	}
+	if err := admin.Do(ctx, "ACL", "SETUSER", "loader", "~*").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "load completes", func() bool { return c.Stats().Loads == 1 })
+	if got := hscans() - base; got != redis.Buckets {
+		t.Fatalf("%d successful HSCAN pages over all attempts; want %d, one per bucket", got, redis.Buckets)
+	}
+	for _, sess := range revoked {
+		if err := c.Check(ctx, sess); !errors.Is(err, revoke.ErrRevoked) {
+			t.Fatalf("%+v: %v", sess, err)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,53 +10,12 @@ import (
 	"github.com/cookieseal/cookieseal/revoke"
 )
 
-// revokeSessionScript writes a session entry keeping the later until and
-// the longer TTL, and publishes the resulting entry, in one round trip.
-// KEYS[1] = entry key; ARGV = untilMS, ttlMS, channel.
-var revokeSessionScript = goredis.NewScript(`
-local u = tonumber(ARGV[1])
-local ttl = tonumber(ARGV[2])
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local cu = tonumber(cur)
-  if cu and cu > u then u = cu end
-  local pttl = redis.call('PTTL', KEYS[1])
-  if pttl > ttl then ttl = pttl end
-end
-local v = string.format('%.0f', u)
-redis.call('SET', KEYS[1], v, 'PX', ttl)
-redis.call('PUBLISH', ARGV[3], v .. '\n' .. KEYS[1])
-return v
-`)
-
-// revokeSubjectScript writes a subject entry keeping the later before, the
-// later until and the longer TTL, and publishes the resulting entry, in one
-// round trip. KEYS[1] = entry key; ARGV = beforeMS, untilMS, ttlMS, channel.
-var revokeSubjectScript = goredis.NewScript(`
-local b = tonumber(ARGV[1])
-local u = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local cb, cu = string.match(cur, '^(%-?%d+):(%-?%d+)$')
-  cb = tonumber(cb)
-  cu = tonumber(cu)
-  if cb and cb > b then b = cb end
-  if cu and cu > u then u = cu end
-  local pttl = redis.call('PTTL', KEYS[1])
-  if pttl > ttl then ttl = pttl end
-end
-local v = string.format('%.0f:%.0f', b, u)
-redis.call('SET', KEYS[1], v, 'PX', ttl)
-redis.call('PUBLISH', ARGV[4], v .. '\n' .. KEYS[1])
-return v
-`)
-
 // store is the Redis side shared by Direct and Cached: keys, writes, options.
 type store struct {
 	client goredis.UniversalClient
 	opts   Options
-	keys   keys
+	keys   *keys
+	v1     *v1Keys // layout v1, read and written only with Options.V1Compat
 }
 
 func newStore(client goredis.UniversalClient, opts Options) (store, error) {
@@ -68,7 +26,7 @@ func newStore(client goredis.UniversalClient, opts Options) (store, error) {
 	if err != nil {
 		return store{}, err
 	}
-	return store{client: client, opts: opts, keys: newKeys(opts.Prefix)}, nil
+	return store{client: client, opts: opts, keys: newKeys(opts.Prefix), v1: newV1Keys(opts.Prefix)}, nil
 }
 
 // ttl returns until-now rounded up to the millisecond, or 0 if until has passed.
@@ -80,7 +38,7 @@ func ttl(until, now time.Time) int64 {
 	return int64((d + time.Millisecond - 1) / time.Millisecond)
 }
 
-// revokeSession writes a session entry and returns its key and resulting
+// revokeSession writes a session entry and returns its field and resulting
 // value; done is false if until had passed and nothing was written.
 func (s *store) revokeSession(ctx context.Context, id, subject string, until time.Time) (key, value string, done bool, err error) {
 	switch {
@@ -95,15 +53,14 @@ func (s *store) revokeSession(ctx context.Context, id, subject string, until tim
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
-	key = s.keys.session(subject, id)
-	value, err = revokeSessionScript.Run(ctx, s.client, []string{key}, until.UnixMilli(), t, s.keys.channel).Text()
+	key, value, err = s.write(ctx, subject, id, 0, until.UnixMilli(), t)
 	if err != nil {
-		return "", "", false, unavailable(err)
+		return "", "", false, err
 	}
 	return key, value, true, nil
 }
 
-// revokeSubject writes a subject entry and returns its key and resulting
+// revokeSubject writes a subject entry and returns its field and resulting
 // value; done is false if until had passed and nothing was written.
 func (s *store) revokeSubject(ctx context.Context, subject string, before, until time.Time) (key, value string, done bool, err error) {
 	switch {
@@ -120,10 +77,9 @@ func (s *store) revokeSubject(ctx context.Context, subject string, before, until
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
-	key = s.keys.subject(subject)
-	value, err = revokeSubjectScript.Run(ctx, s.client, []string{key}, before.UnixMilli(), until.UnixMilli(), t, s.keys.channel).Text()
+	key, value, err = s.write(ctx, subject, "", before.UnixMilli(), until.UnixMilli(), t)
 	if err != nil {
-		return "", "", false, unavailable(err)
+		return "", "", false, err
 	}
 	return key, value, true, nil
 }
@@ -139,8 +95,8 @@ func checkSession(s revoke.Session) error {
 	return nil
 }
 
-// Direct is a Revoker that asks Redis on every Check: one GET, or one MGET of
-// two keys in one hash slot when the session has a subject. It holds no state
+// Direct is a Revoker that asks Redis on every Check: one HGET, or one HMGET
+// of two fields of one key when the session has a subject. It holds no state
 // of its own and starts no goroutine. Create it with NewDirect.
 //
 // Direct is safe for concurrent use.
@@ -174,41 +130,7 @@ func (d *Direct) Check(ctx context.Context, s revoke.Session) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.s.opts.CheckTimeout)
 	defer cancel()
-	sessKey := d.s.keys.session(s.Subject, s.ID)
-	if s.Subject == "" {
-		err := d.s.client.Get(ctx, sessKey).Err()
-		switch {
-		case err == nil:
-			return revoke.ErrRevoked
-		case errors.Is(err, goredis.Nil):
-			return nil
-		default:
-			return unavailable(err)
-		}
-	}
-	subjKey := d.s.keys.subject(s.Subject)
-	vals, err := d.s.client.MGet(ctx, subjKey, sessKey).Result()
-	if err != nil {
-		return unavailable(err)
-	}
-	if len(vals) != 2 {
-		return unavailable(fmt.Errorf("MGET returned %d values for 2 keys", len(vals)))
-	}
-	if vals[1] != nil {
-		return revoke.ErrRevoked
-	}
-	if vals[0] == nil {
-		return nil
-	}
-	v, _ := vals[0].(string)
-	beforeMS, _, ok := parseSubject(v)
-	if !ok {
-		return malformed(subjKey, v)
-	}
-	if s.IssuedAt.UnixMilli() < beforeMS {
-		return revoke.ErrRevoked
-	}
-	return nil
+	return d.s.check(ctx, s)
 }
 
 // RevokeSession revokes the session (subject, id) until until, in one round
