@@ -161,8 +161,10 @@ type Options struct {
 	// beyond the per-line ones (about MaxChunks × 4.1 KB), because chunked
 	// sessions need a tuned proxy anyway: set it to your proxy's buffer
 	// less your other headers (see the README's proxy recipe). New refuses
-	// a bound too small for the smallest session's lines or for the
-	// lines that Destroy sends.
+	// a negative bound, one too small for the smallest session's lines,
+	// and, with MaxChunks above 1, one that holds no write of two chunks.
+	// With chunking, a write also clears only the chunk indices that some
+	// write within the bound can set (and any the request carried).
 	MaxResponseCookieBytes int
 	// Usage, if set, is told of each seal and open by key ID and epoch, so
 	// an operator can see when an old key has drained.
