@@ -181,6 +181,18 @@ func TestMeasuredLimits(t *testing.T) {
 				if v.want.cookieH1 != 0 && (n != v.want.cookieH1 || refusal != "400") {
 					t.Errorf("%s %s: Cookie header %d, beyond %s; want %d, 400", tt.name, v.proto, n, refusal, v.want.cookieH1)
 				}
+				if v.h2 {
+					// The same with a value of one repeated letter, whose
+					// Huffman code is 7 bits: the bound is on the coded size.
+					refusal = ""
+					vs := largest(t, 1, 64<<10, func(n int) bool {
+						return passes(c, v.s.URL+"/", "v="+strings.Repeat("v", n), &refusal)
+					})
+					t.Logf("%s %s: one cookie v=vvv…: value <= %d bytes", tt.name, v.proto, vs)
+					if tt.name == "default" && vs != 9360 {
+						t.Errorf("%s %s: a %d-byte v=vvv… passes; want 9360 (about 8192 bytes at 7 bits a letter)", tt.name, v.proto, vs)
+					}
+				}
 				// Request: how many 3800-byte cookies (chunks) pass.
 				refusal = ""
 				chunks := largest(t, 1, 16, func(n int) bool {
