@@ -81,6 +81,12 @@
 // chunk is cleared; a longer one goes in chunks and the plain cookie is
 // cleared.
 //
+// The browser is not the only bound: a reverse proxy limits the request's
+// Cookie header and the response's whole header block (a default nginx:
+// 8 KB per request header line, 4 KB for all the response headers).
+// DefaultMaxChunks says what passes where; the session manager budgets
+// the Set-Cookie lines of a response as a whole.
+//
 // # Errors
 //
 // ErrTooLarge, ErrInvalid and ErrExpired are the sentinels to test with

@@ -224,7 +224,7 @@ func TestLongDomainLineTooLarge(t *testing.T) {
 		t.Fatalf("domain is %d bytes", len(longDomain))
 	}
 	clk := newClock()
-	opts := middleware.Options{Now: clk.Now, Domain: longDomain}
+	opts := middleware.Options{Now: clk.Now, Domain: longDomain, MaxResponseCookieBytes: noBudget}
 	attrs := attrLen("session", opts)
 	// The largest stored value whose sealed value is within MaxValueSize:
 	// that value fits the default budget, but not the line with this
@@ -245,7 +245,7 @@ func TestLongDomainLineTooLarge(t *testing.T) {
 	value := strings.Repeat("v", n)
 
 	// Without the Domain, it saves.
-	plain := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+	plain := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxResponseCookieBytes: noBudget})
 	if w := do(t, plain.Handler(app(t)), "GET", "/set?k="+value); w.Code != http.StatusOK || len(setCookies(w)["session"].Value) != sealed {
 		t.Fatalf("no Domain: %d", w.Code)
 	}
@@ -269,7 +269,7 @@ func TestLineLimitBoundary(t *testing.T) {
 	sealed := sealedLen(t, 2000)
 	for _, browserSession := range []bool{false, true} {
 		t.Run(fmt.Sprintf("BrowserSession=%v", browserSession), func(t *testing.T) {
-			base := middleware.Options{Now: clk.Now, BrowserSession: browserSession}
+			base := middleware.Options{Now: clk.Now, BrowserSession: browserSession, MaxResponseCookieBytes: noBudget}
 			// Path "/" + pad: the line grows by exactly len(pad).
 			pad := lineLimit - sealed - attrLen("session", base)
 			if pad < 1 {
@@ -362,11 +362,11 @@ func TestNewRefusesAttributesTooLong(t *testing.T) {
 	// Path "/" + pad: the line grows by exactly len(pad).
 	pad := lineLimit - attrs - minimal
 	fits := "/" + strings.Repeat("p", pad)
-	if _, err := middleware.New(kr, "session", middleware.Options{Path: fits}); err != nil {
+	if _, err := middleware.New(kr, "session", middleware.Options{Path: fits, MaxResponseCookieBytes: noBudget}); err != nil {
 		t.Fatalf("%d-byte Path refused: %v", len(fits), err)
 	}
 	long := fits + "p"
-	_, err := middleware.New(kr, "session", middleware.Options{Path: long})
+	_, err := middleware.New(kr, "session", middleware.Options{Path: long, MaxResponseCookieBytes: noBudget})
 	if err == nil || !strings.Contains(err.Error(), "Set-Cookie line") {
 		t.Fatalf("%d-byte Path: %v", len(long), err)
 	}

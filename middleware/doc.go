@@ -43,10 +43,13 @@
 // sealed under a key or epoch that is no longer current (rotation), or a
 // bad cookie must be cleared. A change made after the response started
 // returns ErrResponseStarted. Every response whose handler touched the
-// session carries Vary: Cookie, and every one that writes a cookie also
-// Cache-Control: no-cache="Set-Cookie" (added to the handler's own
-// directives), so no shared cache hands one user's page or cookie to
-// another. The wrapper keeps
+// session carries Vary: Cookie; every one that writes a cookie also
+// Cache-Control: no-cache="Set-Cookie"; and every one that depends on a
+// real session (the request carried a session cookie, or the response
+// sets one) also Cache-Control: private, all added to the handler's own
+// directives, so no shared cache hands one user's page or cookie to
+// another, even one that ignores Vary. A handler that looked for a
+// session and found none leaves its page cacheable. The wrapper keeps
 // http.ResponseController (Flush, Hijack, deadlines) and io.ReaderFrom
 // working.
 //
@@ -121,6 +124,16 @@
 // expires the session's cookie names it does not use, whether or not the
 // request carried them, so that two responses in flight at once cannot
 // leave a stale chunk behind.
+//
+// A reverse proxy bounds the whole response header: a default nginx
+// answers 502 when the upstream's header block passes 4096 bytes. So the
+// Set-Cookie lines of a response are budgeted together
+// (Options.MaxResponseCookieBytes, default 3072 bytes without chunking,
+// leaving 1 KB for the status line and every other header), and a
+// session over the budget goes to the ErrorHandler with
+// cookie.ErrTooLarge before any byte is sent, instead of a 502 from the
+// proxy. Chunked sessions need a tuned proxy in both directions; the
+// README gives a tested nginx recipe and the measured limits.
 //
 // # Migrating from another library
 //

@@ -33,6 +33,10 @@ type Manager struct {
 	chunkNames  []string
 	clearPlain  string
 	clearChunks []string
+	// reach is how many chunk indices a write within
+	// MaxResponseCookieBytes can set (see chunkReach); indices from
+	// reach on are cleared only when the request carried them.
+	reach int
 }
 
 // New returns a manager for the cookie name, sealed under the keyring that
@@ -70,6 +74,10 @@ func New(keys keyring.Provider, name string, opts Options) (*Manager, error) {
 			m.chunkNames[i] = cookie.ChunkName(name, i)
 			m.clearChunks[i] = m.clearLine(m.chunkNames[i])
 		}
+	}
+	m.reach = m.chunkReach()
+	if err := m.fitsBudget(keys); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -294,28 +302,34 @@ func (m *Manager) clearCookie(h http.Header, name string) {
 	h.Add("Set-Cookie", m.clearLine(name))
 }
 
-// clearLine is the Set-Cookie line that deletes name.
+// clearLine is the Set-Cookie line that deletes name: Max-Age=0 with the
+// attributes that select the cookie to delete (Path, Domain, Partitioned)
+// or that a browser checks before accepting it (Secure for a __Host- or
+// __Secure- name, SameSite=None in a cross-site context). No Expires:
+// every browser honours Max-Age, which RFC 6265 §5.3 puts first, and the
+// 40 bytes saved count on every chunked write (see
+// Options.MaxResponseCookieBytes).
 func (m *Manager) clearLine(name string) string {
 	c := m.cfg.baseCookie(name, "")
 	c.MaxAge = -1
-	c.Expires = time.Unix(0, 0).UTC()
 	return c.String()
 }
 
 // clearUnused expires the chunk cookies from index from on: with
-// chunking, every index up to MaxChunks-1 whether or not the request
-// carried it (another response in flight may have set it); and any other
-// chunk cookie of the name that the request carried (an index past
-// MaxChunks, or any index when chunking is off).
+// chunking, every index that a write can set (below m.reach) whether or
+// not the request carried it (another response in flight may have set
+// it); and any other chunk cookie of the name that the request carried
+// (an index no write of this manager reaches, or any index when chunking
+// is off).
 func (m *Manager) clearUnused(h http.Header, carried []*http.Cookie, from int) {
-	for i := from; i < len(m.clearChunks); i++ {
+	for i := from; i < m.reach; i++ {
 		h.Add("Set-Cookie", m.clearChunks[i])
 	}
 	if carried == nil {
 		return
 	}
 	for _, n := range cookie.StaleChunks(carried, m.name, from) {
-		if !slices.Contains(m.chunkNames, n) {
+		if i := slices.Index(m.chunkNames, n); i < 0 || i >= m.reach {
 			m.clearCookie(h, n)
 		}
 	}

@@ -3,6 +3,7 @@ package middleware
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -23,6 +24,16 @@ const (
 	// cookie, and some count the attributes too, so a longer line may be
 	// dropped.
 	maxCookieLine = 4096
+	// DefaultMaxResponseCookieBytes is Options.MaxResponseCookieBytes
+	// without chunking: three quarters of the 4096-byte page that a
+	// default nginx gives the whole header block of an upstream response
+	// (proxy_buffer_size), leaving 1 KB for the status line and every
+	// other header (Date, Content-Type, Vary, Cache-Control and the
+	// application's own: CSP, HSTS, Referrer-Policy, …).
+	DefaultMaxResponseCookieBytes = 3072
+	// setCookieOverhead is what each Set-Cookie line adds to its value on
+	// the HTTP/1.1 wire: "Set-Cookie: " and CRLF.
+	setCookieOverhead = len("Set-Cookie: \r\n")
 )
 
 // LegacyDecoder reads a session cookie written by an older library;
@@ -102,6 +113,10 @@ type Options struct {
 	// is within MaxValueSize; a long Domain or Path leaves less room for
 	// the value. New refuses attributes so long that not even an empty
 	// session fits.
+	//
+	// With MaxChunks 1 the tighter bound is usually the response's:
+	// MaxResponseCookieBytes (default 3072) caps the line at 3058 bytes,
+	// so a default manager's largest cookie is about 2950 bytes.
 	MaxValueSize int
 	// MaxChunks is how many cookies (name.0, name.1, …) one session may be
 	// spread over when its sealed value does not fit in one cookie (longer
@@ -110,20 +125,47 @@ type Options struct {
 	// "name.N", value and attributes) would pass 4096 bytes. Default 1: no
 	// chunking, and a session that outgrows one cookie fails to save (see
 	// ErrorHandler). Every chunk travels on every request, and proxies
-	// limit the Cookie header (nginx 8 KB by default): see
-	// cookie.DefaultMaxChunks before raising it. At most MaxMaxChunks.
+	// limit both directions: a default nginx passes two 3800-byte chunks
+	// in a request over HTTP/1.1 (400 beyond, before the application sees
+	// it) and no chunked write at all (its 4 KB response buffer; see
+	// MaxResponseCookieBytes). Tune the proxy first (the README's recipe)
+	// and set MaxResponseCookieBytes to match. At most MaxMaxChunks.
 	//
 	// With MaxChunks above 1, every response that writes the session also
 	// expires the cookies it does not use (the plain cookie when it writes
-	// chunks; every chunk index from the number written up to MaxChunks-1
-	// otherwise), whether or not the request carried them, and Destroy
-	// expires the plain cookie and every chunk index. Two responses in
-	// flight at once (one writing three chunks, the other two) then cannot
-	// leave a stale chunk behind that joins into a value that does not
-	// open. The cost is up to MaxChunks short Set-Cookie lines on each
-	// response that writes the session; responses that only read it carry
-	// none.
+	// chunks; otherwise every chunk index from the number written up to the
+	// last index that a write within MaxResponseCookieBytes can set, and
+	// any other chunk the request carried), whether or not the request
+	// carried them, and Destroy does the same from index 0. Two responses
+	// in flight at once (one writing three chunks, the other two) then
+	// cannot leave a stale chunk behind that joins into a value that does
+	// not open: no response can set an index beyond that reach. The cost is
+	// a short Set-Cookie line (Max-Age=0, no Expires) per such index on
+	// each response that writes the session; responses that only read it
+	// carry none.
 	MaxChunks int
+	// MaxResponseCookieBytes bounds the Set-Cookie block of a response
+	// that writes the session: every Set-Cookie line in the response
+	// header when the session is committed (the manager's own, the
+	// handler's, other managers'), counted as sent on HTTP/1.1, that is
+	// "Set-Cookie: " + line + CRLF. A reverse proxy must hold the whole
+	// header block of an upstream response in one buffer (nginx:
+	// proxy_buffer_size, one 4 KB page by default) and answers 502 Bad
+	// Gateway when it does not fit; a session whose block would pass this
+	// bound is not written, and goes to ErrorHandler with an error
+	// matching cookie.ErrTooLarge before any byte is sent.
+	//
+	// Default, with MaxChunks 1: DefaultMaxResponseCookieBytes (3072),
+	// which leaves 1 KB of a default nginx's buffer to the status line and
+	// every other header. With MaxChunks above 1 the default is no bound
+	// beyond the per-line ones (about MaxChunks × 4.1 KB), because chunked
+	// sessions need a tuned proxy anyway: set it to your proxy's buffer
+	// less your other headers (see the README's proxy recipe). New refuses
+	// a negative bound, one too small for the smallest session's lines,
+	// and, with MaxChunks above 1, one that holds no write of two chunks.
+	// With chunking, a write also clears only the chunk indices that some
+	// write within the bound can set (and any the request carried).
+	MaxResponseCookieBytes int
 	// Usage, if set, is told of each seal and open by key ID and epoch, so
 	// an operator can see when an old key has drained.
 	Usage keyring.UsageRecorder
@@ -180,6 +222,7 @@ type config struct {
 	secure   bool
 	httpOnly bool
 	maxLen   int // bound on the whole sealed value, over every chunk
+	budget   int // MaxResponseCookieBytes resolved
 	// lineAttrs is the length of the cookie's Set-Cookie line less its
 	// name, its value and the digits of its Max-Age: "=" and every
 	// attribute, Expires included (its format has a fixed width). The
@@ -259,6 +302,14 @@ func resolve(name string, o Options) (config, error) {
 	if c.MaxChunks == 0 {
 		c.MaxChunks = 1
 	}
+	switch {
+	case c.MaxResponseCookieBytes != 0:
+		c.budget = c.MaxResponseCookieBytes
+	case c.MaxChunks <= 1:
+		c.budget = DefaultMaxResponseCookieBytes
+	default:
+		c.budget = math.MaxInt // the per-line limits bound it
+	}
 	if c.RevokeTimeout == 0 {
 		c.RevokeTimeout = DefaultRevokeTimeout
 	}
@@ -281,6 +332,8 @@ func resolve(name string, o Options) (config, error) {
 		return fail("RefreshAfter %v must be less than IdleTimeout %v", c.RefreshAfter, c.IdleTimeout)
 	case c.MaxChunks < 0 || c.MaxChunks > MaxMaxChunks:
 		return fail("MaxChunks %d out of range [1, %d]", c.MaxChunks, MaxMaxChunks)
+	case c.MaxResponseCookieBytes < 0:
+		return fail("negative MaxResponseCookieBytes %d", c.MaxResponseCookieBytes)
 	case c.MaxValueSize < 0 || len(name)+len(".00=")+c.MaxValueSize > maxCookieLine:
 		return fail("MaxValueSize %d: name and value must fit in %d bytes", c.MaxValueSize, maxCookieLine)
 	case c.SameSite == http.SameSiteDefaultMode:

@@ -36,7 +36,7 @@ func TestCookieAttributesDefault(t *testing.T) {
 	if got := w.Header().Get("Vary"); got != "Cookie" {
 		t.Errorf("Vary = %q", got)
 	}
-	if got := w.Header().Get("Cache-Control"); got != `no-cache="Set-Cookie"` {
+	if got := w.Header().Get("Cache-Control"); got != `no-cache="Set-Cookie", private` {
 		t.Errorf("Cache-Control = %q", got)
 	}
 }
@@ -80,8 +80,8 @@ func TestCacheHeadersMerge(t *testing.T) {
 		wantCC         string
 		wantVary       []string
 	}{
-		{"none", "", "", `no-cache="Set-Cookie"`, []string{"Cookie"}},
-		{"public", "public, max-age=60", "Accept-Encoding", `public, max-age=60, no-cache="Set-Cookie"`, []string{"Accept-Encoding", "Cookie"}},
+		{"none", "", "", `no-cache="Set-Cookie", private`, []string{"Cookie"}},
+		{"public", "public, max-age=60", "Accept-Encoding", `public, max-age=60, no-cache="Set-Cookie", private`, []string{"Accept-Encoding", "Cookie"}},
 		{"no-store kept", "no-store", "cookie", "no-store", []string{"cookie"}},
 	}
 	for _, tt := range tests {
@@ -516,11 +516,11 @@ func TestVaryCookieOnRead(t *testing.T) {
 	tests := []struct {
 		name, path string
 		cookies    []*http.Cookie
-		want       string
+		want, cc   string
 	}{
-		{"read with session", "/get?k=k", []*http.Cookie{c}, "Cookie"},
-		{"read without session", "/get?k=k", nil, "Cookie"},
-		{"untouched", "/none", []*http.Cookie{c}, ""},
+		{"read with session", "/get?k=k", []*http.Cookie{c}, "Cookie", "private"},
+		{"read without session", "/get?k=k", nil, "Cookie", ""},
+		{"untouched", "/none", []*http.Cookie{c}, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -528,7 +528,7 @@ func TestVaryCookieOnRead(t *testing.T) {
 			if got := strings.Join(w.Header().Values("Vary"), ","); got != tt.want {
 				t.Fatalf("Vary %q, want %q", got, tt.want)
 			}
-			if len(w.Result().Cookies()) != 0 || w.Header().Get("Cache-Control") != "" {
+			if len(w.Result().Cookies()) != 0 || w.Header().Get("Cache-Control") != tt.cc {
 				t.Fatalf("cookie headers on a read: %v", w.Header())
 			}
 		})

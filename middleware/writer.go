@@ -37,13 +37,22 @@ func (w *writer) start() bool {
 	}
 	w.started = true
 	s := w.st.sess
+	h := w.ResponseWriter.Header()
+	before := len(h["Set-Cookie"])
 	s.mu.Lock()
 	err := w.st.commit()
+	private := err == nil && w.st.dependsOnSession()
 	s.unlock()
+	if err == nil {
+		err = w.st.m.checkBudget(h, before)
+	}
 	if err != nil {
 		w.failed = true
 		w.st.m.cfg.ErrorHandler(w.ResponseWriter, w.st.r, err)
 		return false
+	}
+	if private {
+		privateCache(h)
 	}
 	return true
 }
