@@ -1,6 +1,9 @@
 package middleware
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrNoMiddleware is returned when a session is asked of a request that
@@ -46,3 +49,7 @@ var (
 	// configured.
 	ErrNoRevoker = errors.New("middleware: no Revoker configured")
 )
+
+// errFrozen is the ErrRevokeFault that a change to the session answers
+// when the request's revocation check faulted (fail closed).
+var errFrozen = fmt.Errorf("%w: the session could not be checked", ErrRevokeFault)
