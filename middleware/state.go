@@ -515,6 +515,11 @@ func (st *state) commit() error {
 		// never writes over, or clears, the user's cookie.
 		return nil
 	}
+	// Copies of a duplicate case go first: a client that files a Domain
+	// cookie naming its own host under the host-only cookie's key then
+	// keeps the session this response writes after them.
+	lines := len(h["Set-Cookie"])
+	st.expireCopies(h)
 	switch {
 	case st.dirty:
 		st.ensure()
@@ -522,8 +527,8 @@ func (st *state) commit() error {
 			payload := encodeEnvelope(nil, st.id, st.sub, st.data, st.flashes)
 			err := st.write(h, payload, st.issuedAt)
 			if err == nil || len(st.flashes) == 0 || !errors.Is(err, cookie.ErrTooLarge) {
-				if err == nil {
-					st.expireCopies(h)
+				if err != nil && lines < len(h["Set-Cookie"]) {
+					h["Set-Cookie"] = h["Set-Cookie"][:lines]
 				}
 				return err
 			}
@@ -542,6 +547,9 @@ func (st *state) commit() error {
 			// its issued-at (even one from an instance whose clock is
 			// ahead: the codec then writes refreshed-at = issued-at).
 			if err := st.write(h, st.payload, st.meta.IssuedAt); err != nil {
+				if lines < len(h["Set-Cookie"]) {
+					h["Set-Cookie"] = h["Set-Cookie"][:lines]
+				}
 				return err
 			}
 		}
@@ -560,7 +568,6 @@ func (st *state) commit() error {
 			noStoreCookie(h)
 		}
 	}
-	st.expireCopies(h)
 	return nil
 }
 
