@@ -150,8 +150,10 @@ type Options struct {
 	Usage keyring.UsageRecorder
 
 	// Revoker, if set, is consulted for every session the manager opens
-	// (after the cookie authenticates); Destroy revokes the session's id
-	// and Renew the old id. Default nil: no revocation.
+	// (after the cookie authenticates and passes the expiry rule, whatever
+	// its format) and again by Renew; Destroy revokes the session's id
+	// when it has a subject, and Renew the old id. Default nil: no
+	// revocation.
 	Revoker revoke.Revoker
 	// RevokeTimeout bounds each call to the Revoker. Default 100ms.
 	RevokeTimeout time.Duration
@@ -159,8 +161,9 @@ type Options struct {
 	// failed with a fault (not revoke.ErrRevoked): availability over
 	// forced logout while the store is down. The fault still goes to
 	// OnFault. Default false: fail closed, the request is treated as having
-	// no session (its cookie is kept, so the user is back once the store
-	// answers).
+	// no session and its response never writes over or clears the cookie
+	// (changes return ErrRevokeFault; Destroy still clears it), so the user
+	// is back once the store answers.
 	InsecureRevokeFailOpen bool
 
 	// Legacy, if set, is tried once on a session cookie that fails to open
