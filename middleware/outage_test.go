@@ -218,6 +218,22 @@ func TestUntrustedRepetition(t *testing.T) {
 			}
 		})
 	}
+	t.Run("MaxFlashes keeps the newest", func(t *testing.T) {
+		m := newManager(t, testKeyring(t), middleware.Options{MaxFlashes: 3})
+		var got []int
+		do(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, _ := middleware.From(r)
+			for i := range 5 {
+				if err := s.AddFlash(i); err != nil {
+					t.Error(err)
+				}
+			}
+			got, _ = middleware.PopFlashes[int](s)
+		})), "GET", "/")
+		if fmt.Sprint(got) != "[2 3 4]" {
+			t.Fatalf("flashes %v", got)
+		}
+	})
 	t.Run("anonymous logout writes no entry", func(t *testing.T) {
 		clk := newClock()
 		rv := newSwitchRevoker(clk.Now)

@@ -280,11 +280,9 @@ func (s *Session) AddFlash(v any) error {
 	defer s.unlock()
 	st.ensure()
 	if over := len(st.flashes) + 1 - st.m.cfg.MaxFlashes; over > 0 {
-		st.flashes = slices.Delete(st.flashes, 0, min(over, len(st.flashes)))
+		st.flashes = slices.Delete(st.flashes, 0, min(over, len(st.flashes))) // the oldest go
 	}
-	if st.m.cfg.MaxFlashes > 0 {
-		st.flashes = append(st.flashes, raw)
-	}
+	st.flashes = append(st.flashes, raw)
 	st.dirty = true
 	return nil
 }
