@@ -176,6 +176,23 @@ func TestDuplicateCookies(t *testing.T) {
 		}
 	})
 
+	t.Run("expired copies are bounded", func(t *testing.T) {
+		m := newManager(t, testKeyring(t), middleware.Options{MaxChunks: 4,
+			FormerDomains: []string{"a.com", "b.com", "c.com", "d.com"}, FormerPaths: []string{"/a", "/b", "/c", "/d"}})
+		r := httptest.NewRequest("GET", "https://a.b.c.d.example.com/whoami", nil)
+		r.Header.Add("Cookie", "session=a; session=b; session.0=x; session.0=y; session.1=z")
+		w := httptest.NewRecorder()
+		m.Handler(userApp(m)).ServeHTTP(w, r)
+		extra := 0
+		for _, c := range w.Result().Cookies() {
+			if c.Domain != "" || c.Path != "/" {
+				extra++
+			}
+		}
+		if extra == 0 || extra > 24 {
+			t.Fatalf("%d expiries beyond the configured cookie", extra)
+		}
+	})
 	t.Run("expired copies", func(t *testing.T) {
 		tests := []struct {
 			name, host string

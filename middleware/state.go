@@ -593,24 +593,36 @@ func (st *state) expireCopies(h http.Header) {
 	domains = append(domains, m.cfg.FormerDomains...)
 	paths := append([]string{m.cfg.Path}, m.cfg.FormerPaths...)
 	seen := map[[2]string]bool{{strings.TrimPrefix(strings.ToLower(m.cfg.Domain), "."), m.cfg.Path}: true}
-	for _, d := range domains {
-		for _, p := range paths {
+	lines := 0
+	for _, p := range paths {
+		for _, d := range domains {
 			k := [2]string{strings.TrimPrefix(strings.ToLower(d), "."), p}
 			if seen[k] {
 				continue
 			}
 			seen[k] = true
 			for _, n := range names {
+				if lines == maxExpiries {
+					noStoreCookie(h)
+					return
+				}
 				c := m.cfg.baseCookie(n, "")
 				c.Domain, c.Path = d, p
 				c.MaxAge = -1
 				c.Expires = time.Unix(0, 0).UTC()
 				h.Add("Set-Cookie", c.String())
+				lines++
 			}
 		}
 	}
 	noStoreCookie(h)
 }
+
+// maxExpiries bounds the Set-Cookie lines expireCopies adds to one
+// response (about 130 bytes each), so that a request with duplicates
+// cannot push a response past a proxy's header buffer. The configured
+// Path's copies come first.
+const maxExpiries = 24
 
 // maxParents bounds the parent domains expireCopies reaches.
 const maxParents = 4
