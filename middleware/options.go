@@ -201,7 +201,9 @@ type Options struct {
 	// copies this host can reach: the cookie's name (and chunk names) for
 	// every combination of a Domain (host-only, the configured Domain,
 	// every parent domain of the request's host, and FormerDomains) and a
-	// Path (the configured Path and FormerPaths). Default none.
+	// Path (the configured Path and FormerPaths), at most 24 lines, the
+	// configured Path's first. A "__Host-" cookie has no such copies.
+	// Default none.
 	FormerDomains []string
 	FormerPaths   []string
 
