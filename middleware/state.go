@@ -526,6 +526,9 @@ func (st *state) commit() error {
 		for {
 			payload := encodeEnvelope(nil, st.id, st.sub, st.data, st.flashes)
 			err := st.write(h, payload, st.issuedAt)
+			if err == nil {
+				err = m.fitsResponse(h, lines)
+			}
 			if err == nil || len(st.flashes) == 0 || !errors.Is(err, cookie.ErrTooLarge) {
 				if err != nil && lines < len(h["Set-Cookie"]) {
 					h["Set-Cookie"] = h["Set-Cookie"][:lines]
