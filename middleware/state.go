@@ -322,7 +322,6 @@ func (st *state) admit(f found) {
 	} else {
 		st.payload, st.env = f.payload, f.env
 		st.buf = f.payload[:0] // keep a grown buffer; reset wipes it
-
 	}
 	if m.cfg.Revoker != nil {
 		rs := revoke.Session{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: f.meta.IssuedAt}
