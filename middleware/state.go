@@ -104,6 +104,7 @@ func (st *state) reset() {
 	if cap(fields) > 256 {
 		fields = nil
 	}
+	clear(st.own)
 	own := st.own[:0]
 	*st = state{buf: buf, pending: pending, env: envelope{fields: fields}, own: own}
 }
