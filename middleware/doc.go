@@ -127,10 +127,10 @@
 //     (a password change) keeps its own session.
 //   - Entries last until the last instant a copy could open anywhere:
 //     issued-at + AbsoluteTimeout + 2×ClockSkew + 1s.
-//   - Strangers cost nothing: Destroy of a session without a subject
-//     writes no entry (it grants nothing, and anyone can get one); Destroy
-//     after SetSubject revokes both the old and the new (subject, id)
-//     pair.
+//   - Logout: Destroy revokes the (subject, id) pair the cookie carried
+//     and, after a SetSubject in the same request, the new pair too. A
+//     session without a subject writes no entry: it grants nothing and
+//     anyone can get one, so strangers cannot grow the list.
 //   - Clocks: RevokeSubject revokes sessions issued before its caller's
 //     clock, so revocation ordering across instances assumes clocks
 //     synchronised to NTP precision. ClockSkew is an acceptance tolerance,
