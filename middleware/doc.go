@@ -46,13 +46,14 @@
 // session carries Vary: Cookie, and every one that writes a cookie also
 // Cache-Control: no-cache="Set-Cookie" (added to the handler's own
 // directives), so no shared cache hands one user's page or cookie to
-// another. A session first touched after the response started (its
-// headers are gone) cannot add Vary or a cookie: its reads still answer,
-// its changes return ErrResponseStarted, and the response carries no Vary
-// for it; touch the session before writing when the response depends on
-// it. The wrapper keeps
+// another. The wrapper keeps
 // http.ResponseController (Flush, Hijack, deadlines) and io.ReaderFrom
 // working.
+//
+// A session first touched after the response started (its headers are
+// gone) cannot add Vary or a cookie: its reads still answer, its changes
+// return ErrResponseStarted, and the response carries no Vary for it.
+// Touch the session before writing when the response depends on it.
 //
 // # Expiry
 //
