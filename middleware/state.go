@@ -146,15 +146,15 @@ func (st *state) load() {
 	case n == 1 && !st.dup:
 		var f found
 		if chunk != "" {
-			f, err = st.open(st.buf[:0], st.env.fields, chunk, false)
+			err = st.open(&f, st.buf[:0], st.env.fields, chunk, false)
 		} else {
-			f, err = st.open(st.buf[:0], st.env.fields, plains[0], true)
+			err = st.open(&f, st.buf[:0], st.env.fields, plains[0], true)
 		}
 		if err != nil {
 			st.invalid(err)
 			return
 		}
-		st.admit(f)
+		st.admit(&f)
 		return
 	}
 	st.dup = true
@@ -162,8 +162,8 @@ func (st *state) load() {
 	var lastErr error
 	opened, ambiguous := 0, false
 	try := func(value string, plain bool) {
-		f, err := st.open(nil, nil, value, plain)
-		if err != nil {
+		var f found
+		if err := st.open(&f, nil, nil, value, plain); err != nil {
 			lastErr = err
 			return
 		}
@@ -189,7 +189,7 @@ func (st *state) load() {
 	case opened == 0:
 		st.invalid(fmt.Errorf("%w: no copy opens: %w", ErrDuplicateCookie, lastErr))
 	default:
-		st.admit(best)
+		st.admit(&best)
 		st.reseal = st.valid
 	}
 }
@@ -221,11 +221,10 @@ func (f *found) sessionID() string {
 // open authenticates value and applies the expiry rule to it, in the
 // native format (the configured one) and, for a plain cookie that does
 // not open (malformed or unauthentic, not expired), through
-// Options.Legacy. The payload is appended to dst, its members indexed in
-// fields.
-func (st *state) open(dst []byte, fields []field, value string, plain bool) (found, error) {
+// Options.Legacy, into f. The payload is appended to dst, its members
+// indexed in fields.
+func (st *state) open(f *found, dst []byte, fields []field, value string, plain bool) error {
 	m := st.m
-	var f found
 	var err error
 	if plain && len(value) > m.cfg.MaxValueSize {
 		// Never written by this manager; it may still be a legacy cookie.
@@ -235,12 +234,12 @@ func (st *state) open(dst []byte, fields []field, value string, plain bool) (fou
 	}
 	if err == nil {
 		f.env, err = parseEnvelope(f.payload, fields)
-		return f, err
+		return err
 	}
 	if m.cfg.Legacy != nil && plain && !errors.Is(err, cookie.ErrExpired) {
-		return st.openLegacy(value)
+		*f, err = st.openLegacy(value)
 	}
-	return f, err
+	return err
 }
 
 // legacyFlashKey is where gorilla/sessions keeps flashes.
@@ -315,7 +314,7 @@ func (st *state) openLegacy(value string) (found, error) {
 // A revoked session is refused and its cookie cleared; a fault follows
 // the policy: fail closed leaves the request with no session and freezes
 // the cookie (kept as it is), fail open accepts the session.
-func (st *state) admit(f found) {
+func (st *state) admit(f *found) {
 	m := st.m
 	st.meta = f.meta
 	if f.legacy != nil {
@@ -518,11 +517,17 @@ func (st *state) commit() error {
 	// Copies of a duplicate case go first: a client that files a Domain
 	// cookie naming its own host under the host-only cookie's key then
 	// keeps the session this response writes after them.
-	lines := len(h["Set-Cookie"])
-	st.expireCopies(h)
+	lines := -1 // Set-Cookie lines before this commit's, once counted
+	if st.dup {
+		lines = len(h["Set-Cookie"])
+		st.expireCopies(h)
+	}
 	switch {
 	case st.dirty:
 		st.ensure()
+		if lines < 0 {
+			lines = len(h["Set-Cookie"])
+		}
 		for {
 			payload := encodeEnvelope(nil, st.id, st.sub, st.data, st.flashes)
 			err := st.write(h, payload, st.issuedAt)
@@ -550,7 +555,7 @@ func (st *state) commit() error {
 			// its issued-at (even one from an instance whose clock is
 			// ahead: the codec then writes refreshed-at = issued-at).
 			if err := st.write(h, st.payload, st.meta.IssuedAt); err != nil {
-				if lines < len(h["Set-Cookie"]) {
+				if lines >= 0 && lines < len(h["Set-Cookie"]) {
 					h["Set-Cookie"] = h["Set-Cookie"][:lines]
 				}
 				return err
