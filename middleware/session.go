@@ -398,8 +398,9 @@ func (s *Session) Renew() error {
 // cookie (every chunk included). Storing something afterwards starts a new
 // session with a new id.
 //
-// With a Revoker, a session that has a subject is revoked until its
-// absolute deadline, so a copy of the cookie stops working too: both the
+// With a Revoker, a session that has a subject is revoked until no copy
+// of it can open on any instance, so a copy of the cookie stops working
+// too: both the
 // (subject, id) pair its cookie carried and, after a SetSubject in this
 // request, the new pair. If that fails (the store is down), the cookie is
 // cleared anyway and the error matches ErrRevokeFault: the revocation did
