@@ -176,6 +176,25 @@ func TestDuplicateCookies(t *testing.T) {
 		}
 	})
 
+	t.Run("a plain cookie beside a broken chunk set", func(t *testing.T) {
+		m := newManager(t, testKeyring(t), middleware.Options{MaxChunks: 4})
+		h := m.Handler(userApp(m))
+		j := jar{}
+		j.update(do(t, h, "GET", "/login?user=alice"))
+		w := do(t, h, "GET", "/whoami", j["session"], &http.Cookie{Name: "session.0", Value: "stale"}, &http.Cookie{Name: "session.2", Value: "stale"})
+		if w.Body.String() != "alice/alice" {
+			t.Fatalf("got %q", w.Body.String())
+		}
+		cleared := map[string]bool{}
+		for _, c := range w.Result().Cookies() {
+			if c.MaxAge < 0 && c.Domain == "" {
+				cleared[c.Name] = true
+			}
+		}
+		if !cleared["session.0"] || !cleared["session.2"] {
+			t.Fatalf("stale chunks not cleared: %q", w.Header().Values("Set-Cookie"))
+		}
+	})
 	t.Run("expired copies are bounded", func(t *testing.T) {
 		m := newManager(t, testKeyring(t), middleware.Options{MaxChunks: 4,
 			FormerDomains: []string{"a.com", "b.com", "c.com", "d.com"}, FormerPaths: []string{"/a", "/b", "/c", "/d"}})

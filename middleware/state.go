@@ -397,9 +397,14 @@ func (st *state) read(plains []string) (_ []string, chunk string, err error) {
 		// the session is next written.
 		return plains, "", nil
 	}
-	if repeatedChunk(st.cookies, name) {
+	switch {
+	case repeatedChunk(st.cookies, name):
 		st.dup = true
 		err = fmt.Errorf("%w: a chunk of %q more than once: %w", ErrDuplicateCookie, name, err)
+	case len(plains) > 0:
+		// A plain cookie beside a chunk set that does not join: two
+		// copies, of which at most the plain one can open.
+		st.dup = true
 	}
 	return plains, "", err
 }
