@@ -29,3 +29,24 @@ func ExampleGorilla_DecodeLegacy() {
 	// Output:
 	// 42 admin <nil>
 }
+
+// DecodeSession also gives the cookie's timestamp, which a migrated
+// session keeps as its issued-at, and, with SubjectKey, its user: what
+// middleware.Options.Legacy needs for revocation.
+func ExampleGorilla_DecodeSession() {
+	hashKey := []byte("an old app's 32-byte hash key...")
+	blockKey := []byte("an old app's 32-byte AES key....")
+	old, err := securecookie.New(hashKey, blockKey).Encode("session", map[any]any{"user_id": 42})
+	if err != nil {
+		panic(err)
+	}
+
+	g, err := cookie.NewGorilla(hashKey, blockKey, cookie.GorillaOptions{SubjectKey: "user_id"})
+	if err != nil {
+		panic(err)
+	}
+	s, err := g.DecodeSession("session", old)
+	fmt.Println(s.Subject, time.Since(s.IssuedAt) < time.Minute, err)
+	// Output:
+	// 42 true <nil>
+}

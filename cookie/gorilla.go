@@ -38,6 +38,26 @@ type GorillaOptions struct {
 	ClockSkew time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// SubjectKey, if set, names the session value that holds the user
+	// (for example "user_id"): DecodeSession returns it as the session's
+	// subject, so that revocation by subject reaches migrated sessions. A
+	// string is taken as is, an integer in decimal; any other type fails
+	// with ErrLegacyType. The value also stays among the session's values.
+	// Default "": legacy sessions have no subject.
+	SubjectKey string
+}
+
+// LegacySession is a session decoded from a legacy cookie.
+type LegacySession struct {
+	// Values are the session's values, converted as Gorilla describes.
+	Values map[string]any
+	// IssuedAt is the cookie's own timestamp: for gorilla/sessions, when
+	// the old app last saved the session, in whole seconds. A migrated
+	// session keeps it, so its absolute timeout does not restart.
+	IssuedAt time.Time
+	// Subject is the user the session belongs to, or "" (see
+	// GorillaOptions.SubjectKey).
+	Subject string
 }
 
 // Gorilla reads the session cookies that gorilla/sessions' CookieStore
@@ -74,6 +94,7 @@ type Gorilla struct {
 	maxAge int64 // seconds
 	skew   int64 // seconds, rounded up
 	now    func() time.Time
+	subKey string
 }
 
 // NewGorilla returns a decoder for cookies written with the given hash key
@@ -122,6 +143,7 @@ func NewGorilla(hashKey, blockKey []byte, opts GorillaOptions) (*Gorilla, error)
 		maxAge: int64(opts.MaxAge / time.Second),
 		skew:   int64((opts.ClockSkew + time.Second - 1) / time.Second),
 		now:    opts.Now,
+		subKey: opts.SubjectKey,
 	}, nil
 }
 
@@ -131,48 +153,80 @@ func NewGorilla(hashKey, blockKey []byte, opts GorillaOptions) (*Gorilla, error)
 // ErrExpired (older than MaxAge) or ErrLegacyType (authentic, but holding
 // a value that cannot be converted; it matches ErrInvalid too).
 func (g *Gorilla) DecodeLegacy(name, value string) (map[string]any, error) {
+	s, err := g.DecodeSession(name, value)
+	return s.Values, err
+}
+
+// DecodeSession is DecodeLegacy returning the session's timestamp and
+// subject too (see LegacySession); it is what middleware.Options.Legacy
+// calls. Errors are DecodeLegacy's; a SubjectKey value of another type
+// than a string or an integer fails with ErrLegacyType.
+func (g *Gorilla) DecodeSession(name, value string) (LegacySession, error) {
+	values, ts, err := g.decode(name, value)
+	if err != nil {
+		return LegacySession{}, err
+	}
+	s := LegacySession{Values: values, IssuedAt: time.Unix(ts, 0)}
+	if g.subKey != "" {
+		switch v := values[g.subKey].(type) {
+		case nil:
+		case string:
+			s.Subject = v
+		case int64:
+			s.Subject = strconv.FormatInt(v, 10)
+		case uint64:
+			s.Subject = strconv.FormatUint(v, 10)
+		default:
+			return LegacySession{}, fmt.Errorf("%w: subject key %q holds a %T", ErrLegacyType, g.subKey, v)
+		}
+	}
+	return s, nil
+}
+
+// decode is DecodeLegacy returning the timestamp too.
+func (g *Gorilla) decode(name, value string) (map[string]any, int64, error) {
 	if len(value) > gorillaMaxLength {
-		return nil, ErrTooLarge
+		return nil, 0, ErrTooLarge
 	}
 	// securecookie's base64 skips CR and LF; refuse them, as the native
 	// and JWE formats do, so that no value has two spellings.
 	if hasCRLF(value) {
-		return nil, fmt.Errorf("%w: gorilla cookie: line break", ErrInvalid)
+		return nil, 0, fmt.Errorf("%w: gorilla cookie: line break", ErrInvalid)
 	}
 	var raw []byte
 	if err := g.sc.Decode(name, value, &raw); err != nil {
-		return nil, fmt.Errorf("%w: gorilla cookie: authentication failed", ErrInvalid)
+		return nil, 0, fmt.Errorf("%w: gorilla cookie: authentication failed", ErrInvalid)
 	}
 	// The MAC that Decode verified covers "name|timestamp|value", so the
 	// timestamp read here is authentic.
 	ts, ok := gorillaTimestamp(value)
 	if !ok {
-		return nil, fmt.Errorf("%w: gorilla cookie: malformed timestamp", ErrInvalid)
+		return nil, 0, fmt.Errorf("%w: gorilla cookie: malformed timestamp", ErrInvalid)
 	}
 	now := g.now().Unix()
 	if ts > now+g.skew {
-		return nil, fmt.Errorf("%w: gorilla cookie: timestamp in the future", ErrInvalid)
+		return nil, 0, fmt.Errorf("%w: gorilla cookie: timestamp in the future", ErrInvalid)
 	}
 	if ts < now-g.maxAge {
-		return nil, fmt.Errorf("%w: gorilla cookie older than MaxAge", ErrExpired)
+		return nil, 0, fmt.Errorf("%w: gorilla cookie older than MaxAge", ErrExpired)
 	}
 	values, err := gobDecodeValues(raw)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := make(map[string]any, len(values))
 	for k, v := range values {
 		ks, ok := k.(string)
 		if !ok {
-			return nil, fmt.Errorf("%w: session key of type %T", ErrLegacyType, k)
+			return nil, 0, fmt.Errorf("%w: session key of type %T", ErrLegacyType, k)
 		}
 		cv, err := convertLegacy(reflect.ValueOf(v))
 		if err != nil {
-			return nil, fmt.Errorf("%w: session key %q: %s", ErrLegacyType, ks, err)
+			return nil, 0, fmt.Errorf("%w: session key %q: %s", ErrLegacyType, ks, err)
 		}
 		out[ks] = cv
 	}
-	return out, nil
+	return out, ts, nil
 }
 
 // gorillaTimestamp reads the timestamp of a securecookie value:

@@ -190,3 +190,52 @@ func TestGorillaCopiesKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// DecodeSession returns the cookie's authenticated timestamp as issued-at
+// and, with SubjectKey, the user.
+func TestGorillaDecodeSession(t *testing.T) {
+	tests := []struct {
+		name    string
+		key     string
+		values  map[any]any
+		wantSub string
+		wantErr error
+	}{
+		{"no subject key", "", map[any]any{"user": "alice"}, "", nil},
+		{"string subject", "user", map[any]any{"user": "alice"}, "alice", nil},
+		{"int subject", "uid", map[any]any{"uid": 42}, "42", nil},
+		{"uint64 subject", "uid", map[any]any{"uid": uint64(1<<64 - 1)}, "18446744073709551615", nil},
+		{"absent subject", "user", map[any]any{"other": 1}, "", nil},
+		{"subject of another type", "user", map[any]any{"user": 1.5}, "", ErrLegacyType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := time.Now().Truncate(time.Second)
+			v := gorillaEncode(t, "session", gorillaHash, gorillaBlock, tt.values)
+			after := time.Now()
+			g, err := NewGorilla(gorillaHash, gorillaBlock, GorillaOptions{SubjectKey: tt.key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := g.DecodeSession("session", v)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrInvalid) || s.Values != nil {
+					t.Fatalf("failure returned %v, %v", s, err)
+				}
+				return
+			}
+			if s.Subject != tt.wantSub {
+				t.Fatalf("subject %q, want %q", s.Subject, tt.wantSub)
+			}
+			if s.IssuedAt.Before(before) || s.IssuedAt.After(after) {
+				t.Fatalf("issued-at %v outside [%v, %v]", s.IssuedAt, before, after)
+			}
+			if len(s.Values) != len(tt.values) {
+				t.Fatalf("values %v", s.Values)
+			}
+		})
+	}
+}

@@ -64,8 +64,8 @@ func TestBadCookies(t *testing.T) {
 		{"garbage", []*http.Cookie{ck("session", "garbage!")}, cookie.ErrInvalid, []string{"session"}},
 		{"empty", []*http.Cookie{ck("session", "")}, cookie.ErrInvalid, []string{"session"}},
 		{"oversized", []*http.Cookie{ck("session", strings.Repeat("A", 3801))}, cookie.ErrTooLarge, []string{"session"}},
-		{"duplicated", []*http.Cookie{ck("session", valid), ck("session", valid)}, middleware.ErrDuplicateCookie, []string{"session"}},
-		{"plain and chunks", []*http.Cookie{ck("session", valid), ck("session.0", valid)}, middleware.ErrDuplicateCookie, []string{"session", "session.0"}},
+		{"duplicated, neither opens", []*http.Cookie{ck("session", string(tampered)), ck("session", "garbage!")}, middleware.ErrDuplicateCookie, []string{"session"}},
+		{"plain and chunks, neither opens", []*http.Cookie{ck("session", string(tampered)), ck("session.0", string(tampered))}, middleware.ErrDuplicateCookie, []string{"session", "session.0"}},
 		{"chunk gap", []*http.Cookie{ck("session.0", valid[:20]), ck("session.2", valid[20:])}, cookie.ErrInvalid, []string{"session.0", "session.2"}},
 		{"duplicate chunk", []*http.Cookie{ck("session.0", valid[:20]), ck("session.0", valid[:20]), ck("session.1", valid[20:])}, cookie.ErrInvalid, []string{"session.0", "session.1"}},
 		{"too many chunks", []*http.Cookie{ck("session.0", "a"), ck("session.1", "b"), ck("session.2", "c"), ck("session.3", "d"), ck("session.4", "e")}, cookie.ErrInvalid, []string{"session.0", "session.1", "session.2", "session.3", "session.4"}},
@@ -94,7 +94,9 @@ func TestBadCookies(t *testing.T) {
 				if c.MaxAge != -1 || c.Value != "" {
 					t.Fatalf("Set-Cookie %v is not a deletion", c)
 				}
-				cleared = append(cleared, c.Name)
+				if c.Domain == "" { // duplicates also expire parent-domain copies: see duplicates_test.go
+					cleared = append(cleared, c.Name)
+				}
 			}
 			slices.Sort(cleared)
 			if !slices.Equal(cleared, tt.wantClear) {

@@ -53,6 +53,11 @@
 // http.ResponseController (Flush, Hijack, deadlines) and io.ReaderFrom
 // working.
 //
+// A session first touched after the response started (its headers are
+// gone) cannot add Vary or a cookie: its reads still answer, its changes
+// return ErrResponseStarted, and the response carries no Vary for it.
+// Touch the session before writing when the response depends on it.
+//
 // # Expiry
 //
 // A session ends IdleTimeout after its last refresh or AbsoluteTimeout
@@ -69,10 +74,26 @@
 // # Bad cookies and faults
 //
 // A cookie that is tampered with, expired, sealed for another cookie or
-// under an unknown key, malformed, oversized, sent twice, or split into an
-// incomplete set of chunks means "no session": the request goes on, the
-// bad cookie is cleared, and Options.OnInvalid is told why. It is never a
-// 500 and never a panic. System faults have their own hooks: a session
+// under an unknown key, malformed, oversized, or split into an incomplete
+// set of chunks means "no session": the request goes on, the bad cookie is
+// cleared, and Options.OnInvalid is told why. It is never a 500 and never
+// a panic.
+//
+// A cookie sent more than once (an app that moved from a Domain cookie to
+// a host-only one, a legacy cookie set for a parent domain, a cookie a
+// sibling host planted) is resolved, not refused: if exactly one copy
+// opens it is the session; if several open and carry the same session id,
+// the one refreshed last is; otherwise there is no session
+// (ErrDuplicateCookie), so a sibling's planted session never replaces the
+// user's. In every such case the response expires the copies this host
+// can reach (host-only, every parent domain of the request's host,
+// Options.FormerDomains and FormerPaths) and writes the chosen session
+// back, so the next request carries one cookie and nobody stays locked
+// out.
+//
+// A client that repeats a request without reading its flashes cannot grow
+// its session: past Options.MaxFlashes, or when they would not fit in the
+// cookie, the oldest flashes are dropped. System faults have their own hooks: a session
 // that cannot be saved goes to Options.ErrorHandler (default: 500), a
 // revocation store that fails goes to Options.OnFault.
 //
@@ -84,9 +105,40 @@
 // authenticates; Destroy revokes the session's id and Renew the old id, so
 // a stolen copy of the cookie stops working, and Manager.RevokeSubject logs
 // a user out everywhere. When the store fails, the policy is explicit: by
-// default fail closed (the request has no session; its cookie is kept, so
-// the user is back when the store answers), or, with
-// InsecureRevokeFailOpen, accept the session. Either way OnFault is told.
+// default fail closed, or, with InsecureRevokeFailOpen, accept the
+// session. Either way OnFault is told.
+//
+// What holds across instances and during outages:
+//
+//   - One door: every format (native, chunked, JWE, legacy) passes the same
+//     checks in the same order: authenticate, the expiry rule, revocation.
+//     Nothing but Renew resets issued-at.
+//   - One fleet, many clocks: a cookie written by one instance opens on
+//     every instance within ClockSkew of it; a re-seal keeps issued-at and
+//     writes refreshed-at = max(now, issued-at).
+//   - Fail closed keeps the cookie: the request has no session, and its
+//     response never writes over or clears the cookie; Set, AddFlash and
+//     every other change return an error matching ErrRevokeFault (the
+//     change is dropped, never silently). The user is back when the store
+//     answers.
+//   - No false success: Destroy during a store fault clears the cookie in
+//     this browser and returns ErrRevokeFault, because no revocation
+//     happened and a copy opens again once the store is back.
+//   - No check-then-act gap: Renew checks the session again and issues the
+//     new one at the instant that check started, so a revocation that lands
+//     during or after it still covers the renewed session. The request's
+//     own RevokeSubject is exempt, so "RevokeSubject, Renew, SetSubject"
+//     (a password change) keeps its own session.
+//   - Entries last until the last instant a copy could open anywhere:
+//     issued-at + AbsoluteTimeout + 2×ClockSkew + 1s.
+//   - Logout: Destroy revokes the (subject, id) pair the cookie carried
+//     and, after a SetSubject in the same request, the new pair too. A
+//     session without a subject writes no entry: it grants nothing and
+//     anyone can get one, so strangers cannot grow the list.
+//   - Clocks: RevokeSubject revokes sessions issued before its caller's
+//     clock, so revocation ordering across instances assumes clocks
+//     synchronised to NTP precision. ClockSkew is an acceptance tolerance,
+//     not a revocation window.
 //
 // # Routers and CSRF
 //
@@ -139,6 +191,11 @@
 //
 // Options.Legacy takes a LegacyDecoder (see the cookie package's decoder
 // for gorilla/sessions): a cookie that does not open natively is handed to
-// it once, and its values become a new native session on that response,
-// so nobody is logged out by the move.
+// it once, and its values become a native session on that response, so
+// nobody is logged out by the move. The legacy cookie passes the same door
+// as a native one: its timestamp is the session's issued-at (the absolute
+// timeout does not restart), the expiry rule and Options.LegacyNotBefore
+// apply to it, and the Revoker checks it under an id derived from the
+// legacy value and the subject the decoder found, so a replay after
+// Destroy or RevokeSubject is refused.
 package middleware

@@ -1,6 +1,9 @@
 package middleware
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrNoMiddleware is returned when a session is asked of a request that
@@ -29,7 +32,9 @@ var (
 
 	// ErrDuplicateCookie is told to Options.OnInvalid when a request carries
 	// the session cookie more than once (for example one set for a parent
-	// domain by a sibling host). Such a request has no session.
+	// domain by a sibling host) and no single session can be chosen: copies
+	// of different sessions, or none that opens. Such a request has no
+	// session, and its response expires every copy it can reach.
 	ErrDuplicateCookie = errors.New("middleware: session cookie sent more than once")
 
 	// ErrPayload is told to Options.OnInvalid when a cookie authenticates but
@@ -39,10 +44,17 @@ var (
 
 	// ErrRevokeFault wraps a fault of the Revoker (a store that is down or too
 	// slow), as told to Options.OnFault or returned by Renew, Destroy and
-	// RevokeSubject. It never matches revoke.ErrRevoked.
+	// RevokeSubject, and by every change (Set, AddFlash, Delete, Clear,
+	// SetSubject, Renew) to the session of a request whose revocation check
+	// faulted under fail closed: the change is dropped and the cookie kept.
+	// It never matches revoke.ErrRevoked.
 	ErrRevokeFault = errors.New("middleware: revocation store fault")
 
 	// ErrNoRevoker is returned by Manager.RevokeSubject when no Revoker is
 	// configured.
 	ErrNoRevoker = errors.New("middleware: no Revoker configured")
 )
+
+// errFrozen is the ErrRevokeFault that a change to the session answers
+// when the request's revocation check faulted (fail closed).
+var errFrozen = fmt.Errorf("%w: the session could not be checked", ErrRevokeFault)

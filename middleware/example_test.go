@@ -10,6 +10,7 @@ import (
 
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
+	"github.com/cookieseal/cookieseal/revoke"
 )
 
 func Example() {
@@ -140,4 +141,59 @@ func ExampleGet() {
 	// Output:
 	// [tea] 9007199254740993 true <nil>
 	// true
+}
+
+// The password change: log out every other session of the user, keep
+// this one. The request's own RevokeSubject does not catch the session
+// it then renews; the phone's session, issued before, is refused.
+func ExampleManager_RevokeSubject_passwordChange() {
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now } // moved by hand below
+	kr, _ := keyring.Generate(now)
+	sessions, _ := middleware.New(kr, "session", middleware.Options{
+		Now:     clock,
+		Revoker: revoke.NewMemory(revoke.MemoryOptions{Now: clock}),
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := sessions.Session(r)
+		sess.Renew()
+		sess.SetSubject("alice")
+	})
+	mux.HandleFunc("/password", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := sessions.Session(r)
+		err := errors.Join(
+			sessions.RevokeSubject(r.Context(), sess.Subject()), // every session of alice issued before now
+			sess.Renew(), // a new id, issued no earlier than that revocation
+			sess.SetSubject("alice"),
+		)
+		fmt.Println("password changed:", err)
+	})
+	mux.HandleFunc("/whoami", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := sessions.Session(r)
+		fmt.Fprint(w, sess.Subject())
+	})
+	h := sessions.Handler(mux)
+	visit := func(path string, c *http.Cookie) (*http.Cookie, string) {
+		r := httptest.NewRequest("GET", path, nil)
+		if c != nil {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		for _, nc := range w.Result().Cookies() {
+			c = nc
+		}
+		return c, w.Body.String()
+	}
+	phone, _ := visit("/login", nil)
+	laptop, _ := visit("/login", nil)
+	now = now.Add(time.Minute)
+	laptop, _ = visit("/password", laptop)
+	_, onLaptop := visit("/whoami", laptop)
+	_, onPhone := visit("/whoami", phone)
+	fmt.Printf("laptop %q, phone %q\n", onLaptop, onPhone)
+	// Output:
+	// password changed: <nil>
+	// laptop "alice", phone ""
 }

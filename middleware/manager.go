@@ -148,26 +148,53 @@ func (m *Manager) Session(r *http.Request) (*Session, error) {
 
 // RevokeSubject logs subject out everywhere: every session of subject
 // issued before now is rejected from now on, on every instance that shares
-// the Revoker. The entry lasts AbsoluteTimeout (plus ClockSkew), after
-// which every such session has expired anyway. Sessions issued after the
-// call (a new login) are not affected. The error matches ErrNoRevoker when
-// no Revoker is configured, revoke.ErrInvalidArgument for an empty
-// subject, and ErrRevokeFault when the store fails.
+// the Revoker. The entry lasts until no such session can open anywhere:
+// AbsoluteTimeout plus twice ClockSkew plus a second. Sessions issued
+// after the call (a new login) are not affected. The error matches
+// ErrNoRevoker when no Revoker is configured, revoke.ErrInvalidArgument
+// for an empty subject, and ErrRevokeFault when the store fails.
+//
+// "Now" is this instance's clock: revocation ordering across a fleet
+// assumes clocks synchronised to NTP precision (milliseconds), as
+// ordering by time always does. ClockSkew is an acceptance tolerance for
+// cookies, not a revocation window: a session issued on an instance whose
+// clock runs ahead, in the instants just before the call, is issued
+// "after" it and survives, by at most that clock's lead.
+//
+// Called with the context of a request that passed through m.Handler
+// (r.Context()), the revocation is remembered for that request: a Renew
+// afterwards in the same request keeps the session (see Session.Renew),
+// which is the password-change flow.
 func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	if m.cfg.Revoker == nil {
 		return ErrNoRevoker
 	}
 	now := m.cfg.Now()
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
+	cctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
 	defer cancel()
-	err := m.cfg.Revoker.RevokeSubject(ctx, subject, now, now.Add(m.cfg.AbsoluteTimeout+m.cfg.ClockSkew))
+	err := m.cfg.Revoker.RevokeSubject(cctx, subject, now, now.Add(m.revokeTTL()))
 	switch {
 	case err == nil:
+		if s, ok := ctx.Value(managerKey{m}).(*Session); ok {
+			s.mu.Lock()
+			if s.st != nil {
+				s.st.own = append(s.st.own, ownRevocation{subject: subject, before: now})
+			}
+			s.mu.Unlock()
+		}
 		return nil
 	case errors.Is(err, revoke.ErrInvalidArgument):
 		return fmt.Errorf("middleware: %w", err) // a caller bug, not a store fault
 	}
 	return fmt.Errorf("%w: %w", ErrRevokeFault, err)
+}
+
+// revokeTTL is how long after a session's issued-at it may still open on
+// some instance: AbsoluteTimeout, plus ClockSkew for the instance that
+// reads it, plus ClockSkew for a revocation store whose clock is behind,
+// plus revokeMargin for truncation. A revocation entry lasts that long.
+func (m *Manager) revokeTTL() time.Duration {
+	return m.cfg.AbsoluteTimeout + 2*m.cfg.ClockSkew + revokeMargin
 }
 
 // From returns the session of r. The error matches ErrNoMiddleware (never
@@ -253,11 +280,12 @@ func (m *Manager) check(r *http.Request, s revoke.Session) (revoked, fault error
 	return nil, fmt.Errorf("%w: check: %w", ErrRevokeFault, err)
 }
 
-// revokeSession revokes one session until its absolute deadline.
+// revokeSession revokes one session until no copy of it can open on any
+// instance (revokeTTL after its issued-at).
 func (m *Manager) revokeSession(r *http.Request, id, subject string, issuedAt time.Time) error {
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.RevokeTimeout)
 	defer cancel()
-	until := issuedAt.Add(m.cfg.AbsoluteTimeout + m.cfg.ClockSkew)
+	until := issuedAt.Add(m.revokeTTL())
 	if err := m.cfg.Revoker.RevokeSession(ctx, id, subject, until); err != nil {
 		return fmt.Errorf("%w: revoking session: %w", ErrRevokeFault, err)
 	}

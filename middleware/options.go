@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,19 @@ const (
 	DefaultRevokeTimeout = 100 * time.Millisecond
 	// MaxMaxChunks caps Options.MaxChunks.
 	MaxMaxChunks = 16
+	// DefaultMaxFlashes is Options.MaxFlashes' default.
+	DefaultMaxFlashes = 32
+	// MaxTimeout bounds IdleTimeout and AbsoluteTimeout: browsers cap a
+	// cookie's lifetime at 400 days (RFC 6265bis), so a longer session
+	// would outlive its cookie, and a deadline near the largest Duration
+	// would overflow.
+	MaxTimeout = 400 * 24 * time.Hour
+	// MaxFormer caps Options.FormerDomains and Options.FormerPaths.
+	MaxFormer = 4
+	// revokeMargin is added to every revocation entry's until, past the
+	// last instant a revoked cookie could still open (timestamps are
+	// truncated to the millisecond, stores to the second).
+	revokeMargin = time.Second
 	// maxCookieLine bounds one Set-Cookie line, name, value and attributes
 	// together: RFC 6265 §6.1 has browsers keep at least 4096 bytes of a
 	// cookie, and some count the attributes too, so a longer line may be
@@ -39,9 +53,12 @@ const (
 // LegacyDecoder reads a session cookie written by an older library;
 // cookie.Gorilla reads gorilla/sessions' CookieStore cookies.
 type LegacyDecoder interface {
-	// DecodeLegacy returns the values of a legacy cookie value of the named
-	// cookie, or an error when it is not a valid, unexpired legacy cookie.
-	DecodeLegacy(name, value string) (map[string]any, error)
+	// DecodeSession returns the session held by a legacy cookie value of
+	// the named cookie: its values, its timestamp (which the migrated
+	// session keeps as its issued-at; it must not be zero) and its subject
+	// ("" for none). It returns an error when the value is not an
+	// authentic, unexpired legacy cookie.
+	DecodeSession(name, value string) (cookie.LegacySession, error)
 }
 
 // Options configures a Manager. The zero value is the safe default: a
@@ -78,10 +95,10 @@ type Options struct {
 	InsecureNoHTTPOnly bool
 
 	// IdleTimeout ends a session that no request refreshed for this long.
-	// Default 24h.
+	// Default 24h, at most MaxTimeout (400 days).
 	IdleTimeout time.Duration
 	// AbsoluteTimeout ends a session this long after it was issued (at
-	// login, or the last Renew), whatever its activity. Default 7 days. It
+	// login, or the last Renew), whatever its activity. Default 7 days, at most MaxTimeout. It
 	// must be at least IdleTimeout.
 	AbsoluteTimeout time.Duration
 	// RefreshAfter throttles the sliding refresh: a valid session is
@@ -93,7 +110,11 @@ type Options struct {
 	// time.Nanosecond to refresh on every request that reads the session.
 	RefreshAfter time.Duration
 	// ClockSkew is how far the clocks of instances may disagree; see
-	// cookie.Options. Default 30s, at most 1m.
+	// cookie.Options. Every comparison between a time written by one
+	// instance and the clock of another allows it, and no instance writes
+	// timestamps that another instance within ClockSkew refuses. It is an
+	// acceptance tolerance, not a revocation window: see
+	// Manager.RevokeSubject. Default 30s, at most 1m.
 	ClockSkew time.Duration
 	// Now is the clock. Default time.Now. Tests inject one here.
 	Now func() time.Time
@@ -171,8 +192,10 @@ type Options struct {
 	Usage keyring.UsageRecorder
 
 	// Revoker, if set, is consulted for every session the manager opens
-	// (after the cookie authenticates); Destroy revokes the session's id
-	// and Renew the old id. Default nil: no revocation.
+	// (after the cookie authenticates and passes the expiry rule, whatever
+	// its format) and again by Renew; Destroy revokes the session's id
+	// when it has a subject, and Renew the old id. Default nil: no
+	// revocation.
 	Revoker revoke.Revoker
 	// RevokeTimeout bounds each call to the Revoker. Default 100ms.
 	RevokeTimeout time.Duration
@@ -180,18 +203,51 @@ type Options struct {
 	// failed with a fault (not revoke.ErrRevoked): availability over
 	// forced logout while the store is down. The fault still goes to
 	// OnFault. Default false: fail closed, the request is treated as having
-	// no session (its cookie is kept, so the user is back once the store
-	// answers).
+	// no session and its response never writes over or clears the cookie
+	// (changes return ErrRevokeFault; Destroy still clears it), so the user
+	// is back once the store answers.
 	InsecureRevokeFailOpen bool
 
 	// Legacy, if set, is tried once on a session cookie that fails to open
-	// in the native format (malformed or unauthentic, not expired). Its
-	// values become a new session (new id, issued now) that is re-sealed in
-	// the native format on that response; a "_flash" list (gorilla/sessions'
-	// flashes) becomes the session's flashes. A value that does not encode
-	// as JSON leaves the request with no session, and OnInvalid is told
-	// (ErrValue). Default nil.
+	// in the native format (malformed or unauthentic, not expired). What
+	// it decodes passes the same checks as a native session, in the same
+	// order: the decoder authenticates, then the expiry rule applies to
+	// the legacy timestamp (issued-at and refreshed-at both), then
+	// LegacyNotBefore, then the Revoker. Its values become the session,
+	// re-sealed in the native format on that response with the legacy
+	// timestamp as issued-at (the absolute timeout does not restart) and
+	// an id derived from the legacy value (so that revoking it, by Destroy
+	// or RevokeSubject, also stops a replay of the legacy cookie); a
+	// "_flash" list (gorilla/sessions' flashes) becomes the session's
+	// flashes. A value that does not encode as JSON leaves the request
+	// with no session, and OnInvalid is told (ErrValue). Default nil.
 	Legacy LegacyDecoder
+	// LegacyNotBefore, if not zero, refuses legacy cookies whose
+	// timestamp is before it (OnInvalid is told, cookie.ErrExpired): set it
+	// to cut off sessions of the old app, for example after a leak of its
+	// keys. Default: zero, no cut-off.
+	LegacyNotBefore time.Time
+
+	// MaxFlashes bounds the flashes a session queues: AddFlash past it
+	// drops the oldest. A session whose flashes make it too large for its
+	// cookie also drops its oldest flashes, one at a time, until it fits
+	// (if data alone is too large, the save fails as before). So a client
+	// that never reads its flashes (one that does not follow redirects)
+	// cannot grow its session, or turn its responses into 500s. Default
+	// DefaultMaxFlashes.
+	MaxFlashes int
+
+	// FormerDomains and FormerPaths name Domain and Path values this
+	// cookie was set with before (at most MaxFormer each). When a request
+	// carries the session cookie more than once, the response expires the
+	// copies this host can reach: the cookie's name (and chunk names) for
+	// every combination of a Domain (host-only, the configured Domain,
+	// every parent domain of the request's host, and FormerDomains) and a
+	// Path (the configured Path and FormerPaths), at most 24 lines, the
+	// configured Path's first. A "__Host-" cookie has no such copies.
+	// Default none.
+	FormerDomains []string
+	FormerPaths   []string
 
 	// OnInvalid, if set, is told why a request's session cookie was
 	// rejected: errors matching cookie.ErrInvalid, cookie.ErrExpired,
@@ -313,6 +369,9 @@ func resolve(name string, o Options) (config, error) {
 	if c.RevokeTimeout == 0 {
 		c.RevokeTimeout = DefaultRevokeTimeout
 	}
+	if c.MaxFlashes == 0 {
+		c.MaxFlashes = DefaultMaxFlashes
+	}
 	if c.OnFault == nil {
 		c.OnFault = logFault
 	}
@@ -326,6 +385,14 @@ func resolve(name string, o Options) (config, error) {
 	switch {
 	case c.IdleTimeout < 0 || c.AbsoluteTimeout < 0 || c.RefreshAfter < 0 || c.ClockSkew < 0 || c.RevokeTimeout < 0:
 		return fail("negative duration")
+	case c.IdleTimeout > MaxTimeout || c.AbsoluteTimeout > MaxTimeout:
+		return fail("IdleTimeout %v and AbsoluteTimeout %v must be at most 400 days (browsers cap cookie lifetimes there)", c.IdleTimeout, c.AbsoluteTimeout)
+	case c.MaxFlashes < 0:
+		return fail("negative MaxFlashes")
+	case len(c.FormerDomains) > MaxFormer || len(c.FormerPaths) > MaxFormer:
+		return fail("at most %d FormerDomains and %d FormerPaths", MaxFormer, MaxFormer)
+	case strings.HasPrefix(name, "__Host-") && len(c.FormerDomains)+len(c.FormerPaths) > 0:
+		return fail("a __Host- cookie never had another Domain or Path")
 	case c.AbsoluteTimeout < c.IdleTimeout:
 		return fail("AbsoluteTimeout %v is shorter than IdleTimeout %v; raise AbsoluteTimeout", c.AbsoluteTimeout, c.IdleTimeout)
 	case c.RefreshAfter >= c.IdleTimeout:
@@ -365,6 +432,19 @@ func resolve(name string, o Options) (config, error) {
 	if !strings.HasPrefix(c.Path, "/") {
 		return fail("Path %q must start with '/'", c.Path)
 	}
+	for _, d := range c.FormerDomains {
+		if !validDomain(strings.TrimPrefix(d, ".")) {
+			return fail("FormerDomains: %q is not a domain name", d)
+		}
+	}
+	for _, p := range c.FormerPaths {
+		probe := http.Cookie{Name: name, Value: "x", Path: p}
+		if err := probe.Valid(); err != nil || !strings.HasPrefix(p, "/") {
+			return fail("FormerPaths: %q is not a cookie path starting with '/'", p)
+		}
+	}
+	c.FormerDomains = slices.Clone(c.FormerDomains)
+	c.FormerPaths = slices.Clone(c.FormerPaths)
 	c.maxLen = c.MaxValueSize * c.MaxChunks
 	// Measure the line once, with a one-digit Max-Age and an empty value.
 	line := c.baseCookie(name, "")
@@ -399,6 +479,30 @@ func isTokenChar(c byte) bool {
 		return true
 	}
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// validDomain reports whether d is a domain name a cookie's Domain may
+// name: dot-separated labels of letters, digits and hyphens, 1 to 63 bytes
+// each, 253 in all, not starting or ending with a hyphen; not an IP
+// address (its last label is not all digits).
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	last := ""
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+		last = label
+	}
+	return strings.Trim(last, "0123456789") != ""
 }
 
 // looksLikeChunk reports whether name ends in "." and digits.

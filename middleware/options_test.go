@@ -49,6 +49,14 @@ func TestNewRefusesUnsafeConfiguration(t *testing.T) {
 		{"bad domain", "s", middleware.Options{Domain: "exa mple.com"}, "domain"},
 		{"fail open without revoker", "s", middleware.Options{InsecureRevokeFailOpen: true}, "without a Revoker"},
 		{"chunk-like name with chunking", "s.1", middleware.Options{MaxChunks: 2}, "collides"},
+		{"absolute past 400 days", "s", middleware.Options{AbsoluteTimeout: middleware.MaxTimeout + time.Second}, "400 days"},
+		{"absolute near the largest Duration", "s", middleware.Options{AbsoluteTimeout: 1<<63 - 1}, "400 days"},
+		{"negative MaxFlashes", "s", middleware.Options{MaxFlashes: -1}, "MaxFlashes"},
+		{"bad former domain", "s", middleware.Options{FormerDomains: []string{"exa mple.com"}}, "FormerDomains"},
+		{"former domain an IP", "s", middleware.Options{FormerDomains: []string{"10.0.0.1"}}, "FormerDomains"},
+		{"bad former path", "s", middleware.Options{FormerPaths: []string{"app"}}, "FormerPaths"},
+		{"too many former domains", "s", middleware.Options{FormerDomains: []string{"a.com", "b.com", "c.com", "d.com", "e.com"}}, "FormerDomains"},
+		{"host prefix with former values", "__Host-s", middleware.Options{FormerPaths: []string{"/app"}}, "__Host-"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

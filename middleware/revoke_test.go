@@ -239,27 +239,30 @@ func TestRevocationFaultPolicy(t *testing.T) {
 	})
 }
 
-// fakeLegacy accepts values "legacy:<k>=<v>" and, for "legacy:chan", a
-// value JSON cannot encode.
-type fakeLegacy struct{ calls int }
+// fakeLegacy accepts values "legacy.<k>.<v>" and, for "legacy.chan", a
+// value JSON cannot encode. Its sessions are issued at now().
+type fakeLegacy struct {
+	calls int
+	now   func() time.Time
+}
 
-func (f *fakeLegacy) DecodeLegacy(name, value string) (map[string]any, error) {
+func (f *fakeLegacy) DecodeSession(name, value string) (cookie.LegacySession, error) {
 	f.calls++
 	rest, ok := strings.CutPrefix(value, "legacy.")
 	if !ok || name != "session" {
-		return nil, errors.New("not a legacy cookie")
+		return cookie.LegacySession{}, errors.New("not a legacy cookie")
 	}
 	if rest == "chan" {
-		return map[string]any{"c": make(chan int)}, nil
+		return cookie.LegacySession{Values: map[string]any{"c": make(chan int)}, IssuedAt: f.now()}, nil
 	}
 	rest, _, _ = strings.Cut(rest, "~") // "~…" pads a value
 	k, v, _ := strings.Cut(rest, ".")
-	return map[string]any{k: v, "user_id": int64(1<<53 + 1)}, nil
+	return cookie.LegacySession{Values: map[string]any{k: v, "user_id": int64(1<<53 + 1)}, IssuedAt: f.now()}, nil
 }
 
 func TestLegacyMigration(t *testing.T) {
 	clk := newClock()
-	dec := &fakeLegacy{}
+	dec := &fakeLegacy{now: clk.Now}
 	rec := &recorder{}
 	kr := testKeyring(t)
 	m := newManager(t, kr, middleware.Options{Now: clk.Now, Legacy: dec, OnInvalid: rec.onInvalid})

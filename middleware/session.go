@@ -3,6 +3,7 @@ package middleware
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/internal/jsonexact"
+	"github.com/cookieseal/cookieseal/revoke"
 )
 
 // Session is one request's session. Reach it with From (or
@@ -64,8 +66,14 @@ func (s *Session) unlock() {
 }
 
 // mutate locks s for a change: the session is materialized and the
-// response must not have started.
+// response must not have started. A request whose revocation check
+// faulted (fail closed) refuses every change but Destroy, with an error
+// matching ErrRevokeFault: writing it would replace the user's cookie.
 func (s *Session) mutate() (*state, error) {
+	return s.mutateFrozen(false)
+}
+
+func (s *Session) mutateFrozen(allowFrozen bool) (*state, error) {
 	st, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -73,6 +81,11 @@ func (s *Session) mutate() (*state, error) {
 	if st.committed {
 		s.unlock()
 		return nil, ErrResponseStarted
+	}
+	if st.frozen && !allowFrozen {
+		err := fmt.Errorf("%w; the change is dropped and the cookie kept: %w", errFrozen, st.fault)
+		s.unlock()
+		return nil, err
 	}
 	if err := st.materialize(); err != nil {
 		s.unlock()
@@ -250,7 +263,11 @@ func (s *Session) Values() (map[string]any, error) {
 }
 
 // AddFlash queues a one-time message (any JSON-encodable value) for a
-// later request, which reads it with PopFlashes or Session.Flashes.
+// later request, which reads it with PopFlashes or Session.Flashes. At
+// most Options.MaxFlashes are kept: past it, and whenever the flashes
+// would make the session too large for its cookie, the oldest are
+// dropped, so repetition by a client that never reads them cannot grow
+// the session or fail the response.
 func (s *Session) AddFlash(v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -262,6 +279,9 @@ func (s *Session) AddFlash(v any) error {
 	}
 	defer s.unlock()
 	st.ensure()
+	if over := len(st.flashes) + 1 - st.m.cfg.MaxFlashes; over > 0 {
+		st.flashes = slices.Delete(st.flashes, 0, min(over, len(st.flashes))) // the oldest go
+	}
 	st.flashes = append(st.flashes, raw)
 	st.dirty = true
 	return nil
@@ -309,43 +329,113 @@ func (s *Session) Flashes() ([]any, error) {
 // learned the old id (session fixation) is left holding a session that no
 // longer exists. The absolute timeout restarts from now.
 //
-// With a Revoker, the old id is revoked until its absolute deadline; if
-// that fails, the session is renewed anyway and the error matches
-// ErrRevokeFault.
+// With a Revoker, Renew first checks the session again (a revocation may
+// have landed since the request opened it), and the renewed session's
+// issue time is the instant that check started, so a revocation that
+// lands during or after the check still covers it: there is no gap
+// between check and renewal. A revoked session cannot be renewed: the
+// error matches revoke.ErrRevoked and the session becomes empty (its
+// cookie is cleared). When the check faults, the fail policy applies:
+// fail closed, the error matches ErrRevokeFault, the request has no
+// session and its cookie is left as it is; with InsecureRevokeFailOpen,
+// the session is renewed and the error matches ErrRevokeFault.
+//
+// The request's own revocation is the exception: after this request
+// called Manager.RevokeSubject for the session's subject ("log out my
+// other sessions"), the check treats the session as issued at that
+// revocation's instant, and the renewed session is issued no earlier, so
+// the flow RevokeSubject, Renew, SetSubject keeps the user logged in
+// while every other session, and any revocation from elsewhere, still
+// holds.
+//
+// Then the old id is revoked until no copy of it can open, whether or
+// not the session has a subject (a planted anonymous id is what session
+// fixation uses): call Renew after authenticating someone, not on
+// requests any stranger can make. If that fails, the session is renewed
+// anyway and the error matches ErrRevokeFault.
 func (s *Session) Renew() error {
 	st, err := s.mutate()
 	if err != nil {
 		return err
 	}
 	defer s.unlock()
-	rerr := st.revokeOpened()
+	m := st.m
+	start := m.now()
+	issued := start
+	for _, o := range st.own {
+		issued = laterOf(issued, time.UnixMilli(o.before.UnixMilli()))
+	}
+	var ferr error
+	if m.cfg.Revoker != nil && st.valid && !st.retired {
+		rs := revoke.Session{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: st.meta.IssuedAt}
+		for _, o := range st.own {
+			if o.subject == rs.Subject && o.before.After(rs.IssuedAt) {
+				rs.IssuedAt = o.before
+			}
+		}
+		revoked, fault := m.check(st.r, rs)
+		switch {
+		case revoked != nil:
+			st.empty()
+			st.clear = true
+			return fmt.Errorf("middleware: renew: %w", revoked)
+		case fault != nil && !m.cfg.InsecureRevokeFailOpen:
+			st.empty()
+			st.frozen, st.fault = true, fault
+			return fault
+		case fault != nil:
+			ferr = fault
+		}
+	}
+	rerr := st.retire(true)
 	st.id = newID()
-	st.issuedAt = st.m.now()
+	st.issuedAt = issued
 	st.dirty = true
-	return rerr
+	return errors.Join(ferr, rerr)
 }
 
 // Destroy ends the session: its data goes, and the response clears its
 // cookie (every chunk included). Storing something afterwards starts a new
 // session with a new id.
 //
-// With a Revoker, the session's id is revoked until its absolute deadline,
-// so a copy of the cookie stops working too; if that fails the session is
-// destroyed anyway and the error matches ErrRevokeFault.
+// With a Revoker, a session that has a subject is revoked until no copy
+// of it can open on any instance, so a copy of the cookie stops working
+// too: both the
+// (subject, id) pair its cookie carried and, after a SetSubject in this
+// request, the new pair. If that fails (the store is down), the cookie is
+// cleared anyway and the error matches ErrRevokeFault: the revocation did
+// not happen, and a copy of the cookie opens again once the store is
+// back. This holds too when the request's own revocation check faulted.
+//
+// A session without a subject writes no revocation entry: it is
+// anonymous, it grants nothing, and anyone can get one, so revoking it
+// would let unauthenticated clients grow the revocation list without
+// bound. Give every session that grants something a subject
+// (SetSubject). A session migrated from a legacy cookie is revoked in the
+// request that migrates it, subject or not, so that the legacy cookie
+// cannot be replayed.
 func (s *Session) Destroy() error {
-	st, err := s.mutate()
+	st, err := s.mutateFrozen(true)
 	if err != nil {
 		return err
 	}
 	defer s.unlock()
-	rerr := st.revokeOpened()
-	st.valid = false
-	st.id, st.sub, st.issuedAt = "", "", time.Time{}
-	st.data, st.flashes = nil, nil
-	st.dirty = false
+	rerr := st.retire(false)
+	st.empty()
+	st.frozen = false
 	st.clear = true
 	st.destroyed = true
 	return rerr
+}
+
+// empty leaves the request with no session.
+func (st *state) empty() {
+	st.valid = false
+	st.payload = nil
+	st.id, st.sub, st.issuedAt = "", "", time.Time{}
+	st.data, st.flashes = nil, nil
+	st.dirty = false
+	st.reseal = false
 }
 
 // decode decodes raw JSON into *v: the common scalar types take a fast
@@ -456,11 +546,26 @@ func (m *Manager) holdsInterface(t reflect.Type) bool {
 	return r
 }
 
-// revokeOpened revokes the session the request's cookie carried, if a
-// Revoker is configured; Renew and Destroy both retire that id.
-func (st *state) revokeOpened() error {
-	if !st.valid || st.m.cfg.Revoker == nil {
+// retire revokes the session the request's cookie carried (opened, or
+// refused only because its check faulted), once: the pair (subject, id)
+// it carried and, after SetSubject, the pair with the current subject. A
+// pair without a subject is skipped unless anonymous is set (Renew) or
+// the session is a legacy one (see Destroy).
+func (st *state) retire(anonymous bool) error {
+	m := st.m
+	if m.cfg.Revoker == nil || st.retired || !(st.valid || st.frozen) || st.openID == "" {
 		return nil
 	}
-	return st.m.revokeSession(st.r, st.rawID(), st.rawSub(), st.meta.IssuedAt)
+	id, iat := st.openID, st.meta.IssuedAt
+	legacy := st.valid && !st.env.id.ok()
+	var errs []error
+	if st.openSub != "" || legacy || anonymous {
+		errs = append(errs, m.revokeSession(st.r, id, st.openSub, iat))
+	}
+	if st.mat && st.id == id && st.sub != st.openSub && st.sub != "" {
+		errs = append(errs, m.revokeSession(st.r, id, st.sub, iat))
+	}
+	err := errors.Join(errs...)
+	st.retired = err == nil
+	return err
 }

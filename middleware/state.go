@@ -2,11 +2,15 @@ package middleware
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +41,22 @@ type state struct {
 	meta    cookie.Meta
 	env     envelope
 
+	// frozen: the revocation check of the cookie faulted (fail closed).
+	// The request has no session and the response leaves the cookie as
+	// it is: no write, no clear (until Destroy). fault is that error.
+	frozen bool
+	fault  error
+	// dup: the request carried the session cookie more than once; the
+	// response expires every copy it does not write (expireCopies).
+	dup bool
+	// reseal: write the opened session back even if no refresh is due.
+	reseal bool
+	// retired: the opened session's id is revoked (Renew or Destroy ran).
+	retired bool
+	// own lists the subjects this request revoked through
+	// Manager.RevokeSubject, with their before.
+	own []ownRevocation
+
 	// The session as changed by the handler, once materialized.
 	mat      bool
 	id, sub  string
@@ -52,6 +72,12 @@ type state struct {
 	committed bool // the response started; no more changes
 
 	pending []pendingCall // hooks to run once the lock is released
+}
+
+// ownRevocation is a Manager.RevokeSubject made by the request itself.
+type ownRevocation struct {
+	subject string
+	before  time.Time
 }
 
 type pendingCall struct {
@@ -78,51 +104,227 @@ func (st *state) reset() {
 	if cap(fields) > 256 {
 		fields = nil
 	}
-	*st = state{buf: buf, pending: pending, env: envelope{fields: fields}}
+	clear(st.own)
+	own := st.own[:0]
+	*st = state{buf: buf, pending: pending, env: envelope{fields: fields}, own: own}
 }
+
+// maxCopies bounds how many copies of the session cookie one request may
+// carry that are tried; more is a duplicate case with no session.
+const maxCopies = 4
 
 // load reads and opens the request's cookie once. Bad cookies leave no
 // session and are cleared at commit; OnInvalid is told after the lock is
 // released.
+//
+// A request that carries the cookie more than once (the plain cookie
+// several times, or it and a set of chunks, or a chunk index twice) is
+// a duplicate case: if exactly one copy opens, it is the session; if
+// several open and all carry the same session id, the one refreshed last
+// is; otherwise there is no session (a cookie planted for a parent domain
+// by a sibling host must not swap the user into another session). In
+// every duplicate case the response expires the copies it can reach
+// (expireCopies) and writes the chosen session back, so the next request
+// carries one cookie.
 func (st *state) load() {
 	if st.loaded {
 		return
 	}
 	st.loaded = true
-	m := st.m
-	value, fromPlain, err := st.read()
-	if err != nil {
+	var copies [maxCopies]string
+	plains, chunk, err := st.read(copies[:0])
+	n := len(plains)
+	if chunk != "" {
+		n++
+	}
+	switch {
+	case n == 0 && err != nil:
 		st.invalid(err)
 		return
-	}
-	if value == "" && !fromPlain {
+	case n == 0:
 		return // no cookie: a new, empty session
+	case n == 1 && !st.dup:
+		var f found
+		if chunk != "" {
+			err = st.open(&f, st.buf[:0], st.env.fields, chunk, false)
+		} else {
+			err = st.open(&f, st.buf[:0], st.env.fields, plains[0], true)
+		}
+		if err != nil {
+			st.invalid(err)
+			return
+		}
+		st.admit(&f)
+		return
 	}
-	var payload []byte
-	var meta cookie.Meta
-	if fromPlain && len(value) > m.cfg.MaxValueSize {
+	st.dup = true
+	var best found
+	var lastErr error
+	opened, ambiguous := 0, false
+	try := func(value string, plain bool) {
+		var f found
+		if err := st.open(&f, nil, nil, value, plain); err != nil {
+			lastErr = err
+			return
+		}
+		switch {
+		case opened == 0:
+			best = f
+		case f.sessionID() != best.sessionID():
+			ambiguous = true
+		case f.meta.RefreshedAt.After(best.meta.RefreshedAt):
+			best = f
+		}
+		opened++
+	}
+	for _, v := range plains {
+		try(v, true)
+	}
+	if chunk != "" {
+		try(chunk, false)
+	}
+	switch {
+	case ambiguous:
+		st.invalid(fmt.Errorf("%w: copies of different sessions", ErrDuplicateCookie))
+	case opened == 0:
+		st.invalid(fmt.Errorf("%w: no copy opens: %w", ErrDuplicateCookie, lastErr))
+	default:
+		st.admit(&best)
+		st.reseal = st.valid
+	}
+}
+
+// found is a cookie value that authenticated and passed the expiry rule:
+// a native (or JWE) payload, or a legacy session.
+type found struct {
+	payload []byte
+	meta    cookie.Meta
+	env     envelope
+	legacy  *legacySession
+}
+
+// legacySession is a legacy cookie's session, converted.
+type legacySession struct {
+	id, sub string
+	data    map[string]json.RawMessage
+	flashes []json.RawMessage
+}
+
+// sessionID is the id f carries.
+func (f *found) sessionID() string {
+	if f.legacy != nil {
+		return f.legacy.id
+	}
+	return unquote(f.payload[f.env.id.start+1 : f.env.id.end-1])
+}
+
+// open authenticates value and applies the expiry rule to it, in the
+// native format (the configured one) and, for a plain cookie that does
+// not open (malformed or unauthentic, not expired), through
+// Options.Legacy, into f. The payload is appended to dst, its members
+// indexed in fields.
+func (st *state) open(f *found, dst []byte, fields []field, value string, plain bool) error {
+	m := st.m
+	var err error
+	if plain && len(value) > m.cfg.MaxValueSize {
 		// Never written by this manager; it may still be a legacy cookie.
 		err = fmt.Errorf("%w: %d-byte cookie", cookie.ErrTooLarge, len(value))
 	} else {
-		payload, meta, err = m.sealer.AppendOpen(st.buf[:0], value)
+		f.payload, f.meta, err = m.sealer.AppendOpen(dst, value)
 	}
+	if err == nil {
+		f.env, err = parseEnvelope(f.payload, fields)
+		return err
+	}
+	if m.cfg.Legacy != nil && plain && !errors.Is(err, cookie.ErrExpired) {
+		*f, err = st.openLegacy(value)
+	}
+	return err
+}
+
+// legacyFlashKey is where gorilla/sessions keeps flashes.
+const legacyFlashKey = "_flash"
+
+// legacyIDLabel separates the derivation of legacy session ids.
+const legacyIDLabel = "cookieseal legacy session id v1\x00"
+
+// openLegacy decodes a cookie of an older library and applies the expiry
+// rule to its timestamp, which stands for both issued-at and
+// refreshed-at; then LegacyNotBefore. Its id is derived from the value
+// (SHA-256, 128 bits, in the native id's form), so the same legacy cookie
+// is the same session every time it is replayed.
+func (st *state) openLegacy(value string) (found, error) {
+	m := st.m
+	ls, err := m.cfg.Legacy.DecodeSession(m.name, value)
 	if err != nil {
-		if m.cfg.Legacy != nil && fromPlain && !errors.Is(err, cookie.ErrExpired) {
-			st.legacy(value)
-			return
+		return found{}, fmt.Errorf("%w: legacy cookie: %w", cookie.ErrInvalid, err)
+	}
+	if ls.IssuedAt.IsZero() {
+		return found{}, fmt.Errorf("%w: legacy cookie without a timestamp", cookie.ErrInvalid)
+	}
+	at := time.UnixMilli(ls.IssuedAt.UnixMilli())
+	now, skew := m.cfg.Now(), m.cfg.ClockSkew
+	switch {
+	case at.After(now.Add(skew)):
+		return found{}, fmt.Errorf("%w: legacy cookie: timestamp in the future", cookie.ErrInvalid)
+	case now.After(at.Add(m.cfg.AbsoluteTimeout + skew)):
+		return found{}, fmt.Errorf("%w: legacy cookie: absolute timeout", cookie.ErrExpired)
+	case now.After(at.Add(m.cfg.IdleTimeout + skew)):
+		return found{}, fmt.Errorf("%w: legacy cookie: idle timeout", cookie.ErrExpired)
+	case !m.cfg.LegacyNotBefore.IsZero() && at.Before(m.cfg.LegacyNotBefore):
+		return found{}, fmt.Errorf("%w: legacy cookie issued before LegacyNotBefore", cookie.ErrExpired)
+	}
+	vals := ls.Values
+	// gorilla/sessions keeps flashes under "_flash": they become flashes.
+	var flashes []json.RawMessage
+	if fl, ok := vals[legacyFlashKey].([]any); ok {
+		for _, f := range fl {
+			raw, err := json.Marshal(f)
+			if err != nil {
+				return found{}, fmt.Errorf("%w: legacy flash: %w", ErrValue, err)
+			}
+			flashes = append(flashes, raw)
 		}
-		st.invalid(err)
-		return
 	}
-	st.buf = payload[:0]
-	env, err := parseEnvelope(payload, st.env.fields)
-	if err != nil {
-		st.invalid(err)
-		return
+	data := make(map[string]json.RawMessage, len(vals))
+	for k, v := range vals {
+		if k == legacyFlashKey && flashes != nil {
+			continue
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return found{}, fmt.Errorf("%w: legacy value %q: %w", ErrValue, k, err)
+		}
+		data[k] = raw
 	}
-	st.payload, st.meta, st.env = payload, meta, env
+	sum := sha256.Sum256([]byte(legacyIDLabel + m.name + "\x00" + value))
+	return found{
+		meta: cookie.Meta{IssuedAt: at, RefreshedAt: at},
+		legacy: &legacySession{
+			id:      base64.RawURLEncoding.EncodeToString(sum[:16]),
+			sub:     ls.Subject,
+			data:    data,
+			flashes: flashes,
+		},
+	}, nil
+}
+
+// admit is the one door into a session: every format comes through it,
+// after authentication and the expiry rule, for the revocation check.
+// A revoked session is refused and its cookie cleared; a fault follows
+// the policy: fail closed leaves the request with no session and freezes
+// the cookie (kept as it is), fail open accepts the session.
+func (st *state) admit(f *found) {
+	m := st.m
+	st.meta = f.meta
+	if f.legacy != nil {
+		st.openID, st.openSub = f.legacy.id, f.legacy.sub
+	} else {
+		st.payload, st.env = f.payload, f.env
+		st.buf = f.payload[:0] // keep a grown buffer; reset wipes it
+	}
 	if m.cfg.Revoker != nil {
-		rs := revoke.Session{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: meta.IssuedAt}
+		rs := revoke.Session{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: f.meta.IssuedAt}
 		revoked, fault := m.check(st.r, rs)
 		switch {
 		case revoked != nil:
@@ -132,22 +334,33 @@ func (st *state) load() {
 		case fault != nil:
 			st.pending = append(st.pending, pendingCall{fault: true, err: fault})
 			if !m.cfg.InsecureRevokeFailOpen {
-				// Fail closed: no session for this request, but the cookie
-				// is kept, so the user is back once the store answers.
+				// Fail closed: no session for this request, and the cookie
+				// is kept as it is, so the user is back once the store
+				// answers.
 				st.payload = nil
+				st.frozen, st.fault = true, fault
 				return
 			}
 		}
 	}
 	st.valid = true
+	if l := f.legacy; l != nil {
+		// A legacy session becomes native on this response.
+		st.mat = true
+		st.id, st.sub, st.issuedAt = l.id, l.sub, f.meta.IssuedAt
+		st.data, st.flashes = l.data, l.flashes
+		st.dirty = true
+		st.clear = true // a write supersedes it; chunks of the old one go
+	}
 }
 
-// read finds the session's cookie value: the joined chunks when the
-// request has a name.0, else the plain cookie. fromPlain reports that a
-// plain cookie was found (its value may be empty).
-func (st *state) read() (value string, fromPlain bool, err error) {
+// read finds the copies of the session's cookie the request carries: the
+// plain cookie's values (at most maxCopies, appended to plains), and the
+// joined chunks when the request has a name.0. A request with more copies
+// than that, or with a chunk index twice, is marked dup; err is a chunk
+// set that does not join.
+func (st *state) read(plains []string) (_ []string, chunk string, err error) {
 	name := st.m.name
-	var plain string
 	for _, line := range st.r.Header["Cookie"] {
 		for len(line) > 0 {
 			var part string
@@ -158,37 +371,54 @@ func (st *state) read() (value string, fromPlain bool, err error) {
 			switch {
 			case k == name:
 				st.nplain++
-				plain = v
+				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+					v = v[1 : len(v)-1]
+				}
+				if len(plains) < maxCopies {
+					plains = append(plains, v)
+				} else {
+					st.dup = true
+				}
 			case len(k) > len(name)+1 && k[len(name)] == '.' && k[:len(name)] == name:
 				st.chunked = true
 			}
 		}
 	}
-	if st.chunked {
-		st.cookies = st.r.Cookies()
-		v, _, err := cookie.Join(st.cookies, name, st.m.cfg.MaxChunks, st.m.cfg.maxLen)
-		switch {
-		case err == nil:
-			if st.nplain > 0 {
-				return "", false, fmt.Errorf("%w: both %q and its chunks", ErrDuplicateCookie, name)
-			}
-			return v, false, nil
-		case !errors.Is(err, cookie.ErrNoChunks):
-			return "", false, err
-		}
+	if !st.chunked {
+		return plains, "", nil
+	}
+	st.cookies = st.r.Cookies()
+	v, _, err := cookie.Join(st.cookies, name, st.m.cfg.MaxChunks, st.m.cfg.maxLen)
+	switch {
+	case err == nil:
+		return plains, v, nil
+	case errors.Is(err, cookie.ErrNoChunks):
 		// Only stray chunks: read the plain cookie; they are cleared when
 		// the session is next written.
+		return plains, "", nil
 	}
-	switch st.nplain {
-	case 0:
-		return "", false, nil
-	case 1:
-		if len(plain) > 1 && plain[0] == '"' && plain[len(plain)-1] == '"' {
-			plain = plain[1 : len(plain)-1]
+	switch {
+	case repeatedChunk(st.cookies, name):
+		st.dup = true
+		err = fmt.Errorf("%w: a chunk of %q more than once: %w", ErrDuplicateCookie, name, err)
+	case len(plains) > 0:
+		// A plain cookie beside a chunk set that does not join: two
+		// copies, of which at most the plain one can open.
+		st.dup = true
+	}
+	return plains, "", err
+}
+
+// repeatedChunk reports whether some chunk name of name comes twice.
+func repeatedChunk(cookies []*http.Cookie, name string) bool {
+	names := cookie.StaleChunks(cookies, name, 0)
+	n := 0
+	for _, c := range cookies {
+		if len(c.Name) > len(name)+1 && c.Name[:len(name)+1] == name+"." && slices.Contains(names, c.Name) {
+			n++
 		}
-		return plain, true, nil
 	}
-	return "", false, ErrDuplicateCookie
+	return n > len(names)
 }
 
 // invalid records a rejected cookie: no session, clear it, tell OnInvalid.
@@ -197,46 +427,6 @@ func (st *state) invalid(err error) {
 	if st.m.cfg.OnInvalid != nil {
 		st.pending = append(st.pending, pendingCall{err: err})
 	}
-}
-
-// legacyFlashKey is where gorilla/sessions keeps flashes.
-const legacyFlashKey = "_flash"
-
-// legacy turns a cookie of an older library into a new session.
-func (st *state) legacy(value string) {
-	vals, err := st.m.cfg.Legacy.DecodeLegacy(st.m.name, value)
-	if err != nil {
-		st.invalid(fmt.Errorf("%w: legacy cookie: %w", cookie.ErrInvalid, err))
-		return
-	}
-	// gorilla/sessions keeps flashes under "_flash": they become flashes.
-	var flashes []json.RawMessage
-	if fl, ok := vals[legacyFlashKey].([]any); ok {
-		for _, f := range fl {
-			raw, err := json.Marshal(f)
-			if err != nil {
-				st.invalid(fmt.Errorf("%w: legacy flash: %w", ErrValue, err))
-				return
-			}
-			flashes = append(flashes, raw)
-		}
-		delete(vals, legacyFlashKey)
-	}
-	data := make(map[string]json.RawMessage, len(vals))
-	for k, v := range vals {
-		raw, err := json.Marshal(v)
-		if err != nil {
-			st.invalid(fmt.Errorf("%w: legacy value %q: %w", ErrValue, k, err))
-			return
-		}
-		data[k] = raw
-	}
-	st.mat = true
-	st.data, st.flashes = data, flashes
-	st.id = newID()
-	st.issuedAt = st.m.now()
-	st.dirty = true
-	st.clear = true // a write supersedes it; chunks of the old one go
 }
 
 // rawID returns the id the cookie carried.
@@ -324,21 +514,57 @@ func (st *state) commit() error {
 	// The handler looked at the session, so the response may depend on
 	// the Cookie header: shared caches must key on it.
 	varyCookie(h)
+	if st.frozen {
+		// The revocation check faulted: this response has no session and
+		// never writes over, or clears, the user's cookie.
+		return nil
+	}
+	// Copies of a duplicate case go first: a client that files a Domain
+	// cookie naming its own host under the host-only cookie's key then
+	// keeps the session this response writes after them.
+	lines := -1 // Set-Cookie lines before this commit's, once counted
+	if st.dup {
+		lines = len(h["Set-Cookie"])
+		st.expireCopies(h)
+	}
 	switch {
 	case st.dirty:
 		st.ensure()
-		payload := encodeEnvelope(nil, st.id, st.sub, st.data, st.flashes)
-		return st.write(h, payload, st.issuedAt)
+		if lines < 0 {
+			lines = len(h["Set-Cookie"])
+		}
+		for {
+			payload := encodeEnvelope(nil, st.id, st.sub, st.data, st.flashes)
+			err := st.write(h, payload, st.issuedAt)
+			if err == nil {
+				err = m.fitsResponse(h, lines)
+			}
+			if err == nil || len(st.flashes) == 0 || !errors.Is(err, cookie.ErrTooLarge) {
+				if err != nil && lines < len(h["Set-Cookie"]) {
+					h["Set-Cookie"] = h["Set-Cookie"][:lines]
+				}
+				return err
+			}
+			// Too large: drop the oldest flash and try again (MaxFlashes).
+			st.flashes = st.flashes[1:]
+		}
 	case st.valid:
 		now := m.cfg.Now()
 		kr := m.keys.Keyring()
-		due := now.Sub(st.meta.RefreshedAt) >= m.cfg.RefreshAfter ||
+		due := st.reseal || now.Sub(st.meta.RefreshedAt) >= m.cfg.RefreshAfter ||
 			st.meta.KeyID != kr.Primary().ID ||
 			(kr.EpochPeriod() != 0 && st.meta.Epoch != kr.Epoch(now))
 		if due {
 			// Only the timestamps (and perhaps the key) change: re-seal the
-			// payload as it is, without decoding or encoding it.
-			return st.write(h, st.payload, st.meta.IssuedAt)
+			// payload as it is, without decoding or encoding it, keeping
+			// its issued-at (even one from an instance whose clock is
+			// ahead: the codec then writes refreshed-at = issued-at).
+			if err := st.write(h, st.payload, st.meta.IssuedAt); err != nil {
+				if lines >= 0 && lines < len(h["Set-Cookie"]) {
+					h["Set-Cookie"] = h["Set-Cookie"][:lines]
+				}
+				return err
+			}
 		}
 	case st.clear && st.destroyed && m.cfg.MaxChunks > 1:
 		// Whatever the request carried, another response in flight may
@@ -356,6 +582,83 @@ func (st *state) commit() error {
 		}
 	}
 	return nil
+}
+
+// expireCopies, in a duplicate case (st.dup), expires the copies of the
+// session's cookies that other Domain and Path values may hold: the plain
+// name and the chunk names the request carried, for every Domain
+// (host-only, the configured one, each parent domain of the request's
+// host, FormerDomains) and Path (the configured one, FormerPaths), but
+// the configured pair, which the normal write or clear handles. A host
+// may expire a cookie of its parent domain, so no copy it cannot clear
+// is left to lock the user out.
+func (st *state) expireCopies(h http.Header) {
+	if !st.dup || strings.HasPrefix(st.m.name, "__Host-") {
+		return
+	}
+	st.dup = false // once
+	m := st.m
+	names := st.present()
+	if !slices.Contains(names, m.name) {
+		names = append(names, m.name)
+	}
+	domains := append([]string{"", m.cfg.Domain}, parentDomains(st.r.Host)...)
+	domains = append(domains, m.cfg.FormerDomains...)
+	paths := append([]string{m.cfg.Path}, m.cfg.FormerPaths...)
+	seen := map[[2]string]bool{{strings.TrimPrefix(strings.ToLower(m.cfg.Domain), "."), m.cfg.Path}: true}
+	lines := 0
+	for _, p := range paths {
+		for _, d := range domains {
+			k := [2]string{strings.TrimPrefix(strings.ToLower(d), "."), p}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			for _, n := range names {
+				if lines == maxExpiries {
+					noStoreCookie(h)
+					return
+				}
+				c := m.cfg.baseCookie(n, "")
+				c.Domain, c.Path = d, p
+				c.MaxAge = -1
+				c.Expires = time.Unix(0, 0).UTC()
+				h.Add("Set-Cookie", c.String())
+				lines++
+			}
+		}
+	}
+	noStoreCookie(h)
+}
+
+// maxExpiries bounds the Set-Cookie lines expireCopies adds to one
+// response (about 130 bytes each), so that a request with duplicates
+// cannot push a response past a proxy's header buffer. The configured
+// Path's copies come first.
+const maxExpiries = 24
+
+// maxParents bounds the parent domains expireCopies reaches.
+const maxParents = 4
+
+// parentDomains lists the host of hostport itself and its parent domains
+// with at least two labels, nearest first (a.b.example.com:
+// a.b.example.com, b.example.com, example.com), at most maxParents; none
+// for an IP address, a one-label host or a malformed one.
+func parentDomains(hostport string) []string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(host, ".")
+	if !validDomain(host) || !strings.Contains(host, ".") {
+		return nil
+	}
+	var out []string
+	for d := host; strings.Contains(d, ".") && len(out) < maxParents; {
+		out = append(out, d)
+		_, d, _ = strings.Cut(d, ".")
+	}
+	return out
 }
 
 // write seals payload and sets the cookie (or its chunks), clearing
@@ -378,7 +681,10 @@ func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error 
 	}
 	value := string(sealed)
 	now := m.now()
-	deadline := m.sealer.Deadline(cookie.Meta{IssuedAt: time.UnixMilli(issuedAt.UnixMilli()), RefreshedAt: now})
+	// The codec writes refreshed-at = max(now, issued-at): an issued-at
+	// from an instance whose clock is ahead never makes the pair refused.
+	iat := time.UnixMilli(issuedAt.UnixMilli())
+	deadline := m.sealer.Deadline(cookie.Meta{IssuedAt: iat, RefreshedAt: laterOf(now, iat)})
 	maxAge := m.maxAge(now, deadline)
 	var pieces []string // nil: the plain cookie
 	if line := m.cfg.lineLen(len(m.name), len(value), maxAge); len(value) > m.cfg.MaxValueSize || line > maxCookieLine {
@@ -405,6 +711,14 @@ func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error 
 	}
 	noStoreCookie(h)
 	return nil
+}
+
+// laterOf returns the later of a and b.
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // present lists the session cookies the request carried.

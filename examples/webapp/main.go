@@ -264,9 +264,11 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A new session id at login: whatever id the visitor had before
-	// (perhaps planted by an attacker) is worth nothing now.
-	if err := s.Renew(); err != nil && !errors.Is(err, middleware.ErrRevokeFault) {
-		http.Error(w, "internal error", http.StatusInternalServerError)
+	// (perhaps planted by an attacker) is worth nothing now. Renew fails
+	// only when the revocation store does (or the old session was
+	// revoked): then no login, and the visitor's cookie is left as it is.
+	if err := s.Renew(); err != nil {
+		unavailable(w, err)
 		return
 	}
 	s.SetSubject(user)
@@ -283,7 +285,13 @@ func (a *app) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	user, _, _ := middleware.Get[string](s, "user")
 	if user == "" {
-		s.AddFlash("Please log in first.")
+		// During a revocation-store outage the request has no session and
+		// AddFlash says so: the user is not logged out, only unchecked, so
+		// say "try again" rather than show the login form.
+		if err := s.AddFlash("Please log in first."); err != nil {
+			unavailable(w, err)
+			return
+		}
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
@@ -306,9 +314,24 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.Destroy() // revokes this session's id, so a copy of the cookie is dead too
-	s.AddFlash("You are logged out.")
+	// Destroy revokes this session's id, so a copy of the cookie is dead
+	// too; the cookie goes from this browser even when the revocation
+	// store fails, but then a copy still works, and the user is told.
+	if err := s.Destroy(); err != nil {
+		s.AddFlash("You are logged out in this browser, but the server could not revoke the session: a copy of it stays valid until it expires.")
+	} else {
+		s.AddFlash("You are logged out.")
+	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// unavailable answers 503 for a revocation-store fault, 500 otherwise.
+func unavailable(w http.ResponseWriter, err error) {
+	if errors.Is(err, middleware.ErrRevokeFault) {
+		http.Error(w, "sessions are unavailable for a moment; try again", http.StatusServiceUnavailable)
+		return
+	}
+	http.Error(w, "internal error", http.StatusInternalServerError)
 }
 
 func (a *app) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
@@ -322,8 +345,11 @@ func (a *app) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.Destroy()
-	s.AddFlash("You are logged out on every device.")
+	if err := s.Destroy(); err != nil {
+		s.AddFlash("You are logged out on every other device; this session could not be revoked.")
+	} else {
+		s.AddFlash("You are logged out on every device.")
+	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 

@@ -1,0 +1,274 @@
+package middleware_test
+
+import (
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/middleware"
+)
+
+// browser is a client with net/http/cookiejar's RFC 6265 jar: it keeps
+// host-only and Domain cookies apart, as a browser does.
+type browser struct {
+	jar  *cookiejar.Jar
+	host string
+}
+
+func newBrowser(t *testing.T, host string) *browser {
+	j, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &browser{jar: j, host: host}
+}
+
+func (b *browser) url() *url.URL { return &url.URL{Scheme: "https", Host: b.host, Path: "/"} }
+
+func (b *browser) do(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest("GET", "https://"+b.host+path, nil)
+	for _, c := range b.jar.Cookies(b.url()) {
+		r.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	b.jar.SetCookies(b.url(), w.Result().Cookies())
+	return w
+}
+
+// count returns how many cookies called name the browser sends.
+func (b *browser) count(name string) int {
+	n := 0
+	for _, c := range b.jar.Cookies(b.url()) {
+		if c.Name == name {
+			n++
+		}
+	}
+	return n
+}
+
+// §4: cookies this host cannot clear with its own attributes never lock
+// the user out, and a sibling's planted session is still refused.
+func TestDuplicateCookies(t *testing.T) {
+	const host = "app.example.com"
+	t.Run("Domain to host-only migration", func(t *testing.T) {
+		clk := newClock()
+		kr := testKeyring(t)
+		rv := newSwitchRevoker(clk.Now)
+		oldM := newManager(t, kr, middleware.Options{Domain: "example.com", Now: clk.Now, Revoker: rv})
+		newM := newManager(t, kr, middleware.Options{Now: clk.Now, Revoker: rv})
+		old, neu := oldM.Handler(userApp(oldM)), newM.Handler(userApp(newM))
+		b := newBrowser(t, host)
+		b.do(t, old, "/login?user=alice")
+		dups := 0
+		for i := range 8 {
+			clk.Advance(7 * time.Hour) // past RefreshAfter: each request writes
+			if b.count("session") > 1 {
+				dups++
+			}
+			path := "/whoami"
+			if i%2 == 0 {
+				path = "/set?n=" + string(rune('a'+i))
+			}
+			w := b.do(t, neu, path)
+			if i%2 == 1 && w.Body.String() != "alice/alice" {
+				t.Fatalf("request %d: no session (%q); Set-Cookie %q", i, w.Body.String(), w.Header().Values("Set-Cookie"))
+			}
+			if i%2 == 0 && w.Code != http.StatusOK {
+				t.Fatalf("request %d: %d %q", i, w.Code, w.Body.String())
+			}
+		}
+		if dups > 1 || b.count("session") != 1 {
+			t.Fatalf("%d requests carried duplicates; %d cookies left", dups, b.count("session"))
+		}
+	})
+
+	t.Run("gorilla cookie with a Domain", func(t *testing.T) {
+		clk := &clock{t: time.Now()} // securecookie stamps with the real clock
+		hashKey, blockKey := make([]byte, 32), make([]byte, 32)
+		rand.Read(hashKey)
+		rand.Read(blockKey)
+		store := sessions.NewCookieStore(hashKey, blockKey)
+		store.Options.Domain = "example.com"
+		b := newBrowser(t, host)
+		legacy := gorillaCookie(t, store, map[any]any{"user": "alice"})
+		b.jar.SetCookies(b.url(), []*http.Cookie{legacy})
+		dec, err := cookie.NewGorilla(hashKey, blockKey, cookie.GorillaOptions{Now: clk.Now, SubjectKey: "user"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Legacy: dec, Revoker: newSwitchRevoker(clk.Now)})
+		h := m.Handler(userApp(m))
+		dups := 0
+		for i := range 6 {
+			if b.count("session") > 1 {
+				dups++
+			}
+			if got := b.do(t, h, "/whoami").Body.String(); got != "alice/alice" {
+				t.Fatalf("request %d: %q", i, got)
+			}
+			clk.Advance(7 * time.Hour)
+		}
+		if dups > 1 || b.count("session") != 1 {
+			t.Fatalf("%d requests carried duplicates; %d cookies left", dups, b.count("session"))
+		}
+	})
+
+	t.Run("a sibling's planted session is refused", func(t *testing.T) {
+		clk := newClock()
+		kr := testKeyring(t)
+		rec := &recorder{}
+		victimM := newManager(t, kr, middleware.Options{Now: clk.Now, OnInvalid: rec.onInvalid})
+		siblingM := newManager(t, kr, middleware.Options{Domain: "example.com", Now: clk.Now})
+		victim, sibling := victimM.Handler(userApp(victimM)), siblingM.Handler(userApp(siblingM))
+		b := newBrowser(t, host)
+		b.do(t, victim, "/login?user=alice")
+		attacker := newBrowser(t, "evil.example.com")
+		attacker.do(t, sibling, "/login?user=mallory")
+		planted := attacker.jar.Cookies(attacker.url())[0]
+		planted.Domain = "example.com" // what the sibling's manager set
+		b.jar.SetCookies(&url.URL{Scheme: "https", Host: "evil.example.com"}, []*http.Cookie{planted})
+		if b.count("session") != 2 {
+			t.Fatalf("setup: %d cookies", b.count("session"))
+		}
+		w := b.do(t, victim, "/whoami")
+		if w.Body.String() != "-" {
+			t.Fatalf("swapped into %q", w.Body.String())
+		}
+		if len(rec.invalid) != 1 || !errors.Is(rec.invalid[0], middleware.ErrDuplicateCookie) {
+			t.Fatalf("OnInvalid told %v", rec.invalid)
+		}
+		if b.count("session") != 0 {
+			t.Fatalf("%d copies left", b.count("session"))
+		}
+		b.do(t, victim, "/login?user=alice")
+		if got := b.do(t, victim, "/whoami").Body.String(); got != "alice/alice" {
+			t.Fatalf("after logging in again: %q", got)
+		}
+	})
+
+	t.Run("same session twice, the latest refresh wins", func(t *testing.T) {
+		clk := newClock()
+		m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+		h := m.Handler(userApp(m))
+		j := jar{}
+		j.update(do(t, h, "GET", "/login?user=alice"))
+		older := j["session"]
+		clk.Advance(time.Minute)
+		j.update(do(t, h, "GET", "/set?user=bob", j.list()...)) // the same id, a newer value
+		w := do(t, h, "GET", "/whoami", &http.Cookie{Name: "session", Value: older.Value}, &http.Cookie{Name: "session", Value: j["session"].Value})
+		if w.Body.String() != "alice/bob" {
+			t.Fatalf("got %q", w.Body.String())
+		}
+		if c := w.Result().Cookies(); len(c) == 0 || c[len(c)-1].MaxAge <= 0 || c[len(c)-1].Domain != "" {
+			t.Fatalf("the chosen copy is not written back last: %q", w.Header().Values("Set-Cookie"))
+		}
+	})
+
+	t.Run("a plain cookie beside a broken chunk set", func(t *testing.T) {
+		m := newManager(t, testKeyring(t), middleware.Options{MaxChunks: 4})
+		h := m.Handler(userApp(m))
+		j := jar{}
+		j.update(do(t, h, "GET", "/login?user=alice"))
+		w := do(t, h, "GET", "/whoami", j["session"], &http.Cookie{Name: "session.0", Value: "stale"}, &http.Cookie{Name: "session.2", Value: "stale"})
+		if w.Body.String() != "alice/alice" {
+			t.Fatalf("got %q", w.Body.String())
+		}
+		cleared := map[string]bool{}
+		for _, c := range w.Result().Cookies() {
+			if c.MaxAge < 0 && c.Domain == "" {
+				cleared[c.Name] = true
+			}
+		}
+		if !cleared["session.0"] || !cleared["session.2"] {
+			t.Fatalf("stale chunks not cleared: %q", w.Header().Values("Set-Cookie"))
+		}
+	})
+	t.Run("expired copies are bounded", func(t *testing.T) {
+		m := newManager(t, testKeyring(t), middleware.Options{MaxChunks: 4,
+			FormerDomains: []string{"a.com", "b.com", "c.com", "d.com"}, FormerPaths: []string{"/a", "/b", "/c", "/d"}})
+		r := httptest.NewRequest("GET", "https://a.b.c.d.example.com/whoami", nil)
+		r.Header.Add("Cookie", "session=a; session=b; session.0=x; session.0=y; session.1=z")
+		w := httptest.NewRecorder()
+		m.Handler(userApp(m)).ServeHTTP(w, r)
+		extra := 0
+		for _, c := range w.Result().Cookies() {
+			if c.Domain != "" || c.Path != "/" {
+				extra++
+			}
+		}
+		if extra == 0 || extra > 24 {
+			t.Fatalf("%d expiries beyond the configured cookie", extra)
+		}
+	})
+	t.Run("expired copies", func(t *testing.T) {
+		tests := []struct {
+			name, host string
+			opts       middleware.Options
+			want       []string // Domain|Path of every extra expiry
+		}{
+			{"parents", "a.b.example.com:8443", middleware.Options{},
+				[]string{"a.b.example.com|/", "b.example.com|/", "example.com|/"}},
+			{"configured Domain kept out", "a.example.com", middleware.Options{Domain: "example.com"},
+				[]string{"|/", "a.example.com|/"}},
+			{"former values", "a.example.com", middleware.Options{FormerDomains: []string{"example.com", "legacy.example.com"}, FormerPaths: []string{"/app"}},
+				[]string{"|/app", "a.example.com|/", "a.example.com|/app", "example.com|/", "example.com|/app", "legacy.example.com|/", "legacy.example.com|/app"}},
+			{"IP address", "127.0.0.1:80", middleware.Options{}, nil},
+			{"one label", "localhost", middleware.Options{}, nil},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				m := newManager(t, testKeyring(t), tt.opts)
+				r := httptest.NewRequest("GET", "http://"+tt.host+"/whoami", nil)
+				r.Header.Add("Cookie", "session=a; session=b")
+				w := httptest.NewRecorder()
+				m.Handler(userApp(m)).ServeHTTP(w, r)
+				var got []string
+				for _, c := range w.Result().Cookies() {
+					if c.MaxAge != -1 {
+						t.Fatalf("not an expiry: %v", c)
+					}
+					if c.Domain != tt.opts.Domain || c.Path != "/" {
+						got = append(got, c.Domain+"|"+c.Path)
+					}
+				}
+				slices.Sort(got)
+				slices.Sort(tt.want)
+				if !slices.Equal(got, tt.want) {
+					t.Fatalf("expired %q, want %q", got, tt.want)
+				}
+			})
+		}
+	})
+}
+
+// gorillaCookie is the cookie a gorilla/sessions CookieStore writes for
+// values, as the old app did.
+func gorillaCookie(t *testing.T, store *sessions.CookieStore, values map[any]any) *http.Cookie {
+	t.Helper()
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/", nil)
+	gs, _ := store.Get(r, "session")
+	for k, v := range values {
+		gs.Values[k] = v
+	}
+	if err := gs.Save(r, w); err != nil {
+		t.Fatal(err)
+	}
+	c := w.Result().Cookies()[0]
+	if strings.Contains(c.Value, ";") {
+		t.Fatal("bad cookie")
+	}
+	return c
+}
