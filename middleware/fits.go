@@ -7,8 +7,8 @@ import "net/http"
 // do not, it removes them and returns an error matching
 // cookie.ErrTooLarge, so that commit can drop the oldest flashes and try
 // again (Options.MaxFlashes). Every line write adds is already within
-// 4096 bytes, so there is nothing more to check here: a response-wide
-// budget (a proxy's header buffer) plugs in at this point.
+// 4096 bytes; what is checked here is the response-wide budget
+// (Options.MaxResponseCookieBytes, a proxy's header buffer).
 func (m *Manager) fitsResponse(h http.Header, before int) error {
-	return nil
+	return m.checkBudget(h, before)
 }
