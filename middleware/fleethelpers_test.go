@@ -161,11 +161,10 @@ func userApp(m *middleware.Manager) http.Handler {
 // formats lists the wire formats every fleet rule is tested over.
 var formats = []cookie.Format{cookie.Native, cookie.JWE}
 
-// skipUnlessSkewSafe skips when format's codec still writes a
-// refreshed-at before an issued-at that lies ahead of its clock (the
-// codec half of issue 9 fixes that; this branch only has the manager's).
-// Once both are merged it never skips.
-func skipUnlessSkewSafe(t *testing.T, f cookie.Format) {
+// requireSkewSafe fails when format's codec refuses its own seal of an
+// issued-at that lies ahead of its clock (within ClockSkew), the codec
+// half of the fleet rule the manager's tests build on.
+func requireSkewSafe(t *testing.T, f cookie.Format) {
 	t.Helper()
 	clk := newClock()
 	s, err := cookie.NewSealer(f, testKeyring(t), "probe", cookie.Options{Now: clk.Now})
@@ -177,13 +176,13 @@ func skipUnlessSkewSafe(t *testing.T, f cookie.Format) {
 		t.Fatal(err)
 	}
 	if _, _, err := s.Open(v); err != nil {
-		t.Skipf("the %v codec refuses its own seal of an issued-at 2s ahead (%v): needs the codec fix of issue 9 §1", f, err)
+		t.Fatalf("the %v codec refuses its own seal of an issued-at 2s ahead: %v", f, err)
 	}
 }
 
-// skipUnlessMillis skips when format's codec keeps less than millisecond
-// precision (JWE before the codec half of issue 9).
-func skipUnlessMillis(t *testing.T, f cookie.Format) {
+// requireMillis fails when format's codec keeps less than millisecond
+// precision, which the revocation-order rules need.
+func requireMillis(t *testing.T, f cookie.Format) {
 	t.Helper()
 	clk := newClock()
 	s, err := cookie.NewSealer(f, testKeyring(t), "probe", cookie.Options{Now: clk.Now})
@@ -196,7 +195,7 @@ func skipUnlessMillis(t *testing.T, f cookie.Format) {
 		t.Fatal(err)
 	}
 	if _, meta, err := s.Open(v); err != nil || !meta.IssuedAt.Equal(at) {
-		t.Skipf("the %v codec does not keep milliseconds (%v, %v): needs the codec fix of issue 9 §2", f, meta.IssuedAt, err)
+		t.Fatalf("the %v codec does not keep milliseconds: issued-at %v, %v", f, meta.IssuedAt, err)
 	}
 }
 

@@ -22,7 +22,7 @@ func TestSkewAcrossInstances(t *testing.T) {
 	for _, f := range formats {
 		for _, off := range []time.Duration{2 * time.Second, -2 * time.Second, skew, -skew} {
 			t.Run(fmt.Sprintf("%v/B%+v", f, off), func(t *testing.T) {
-				skipUnlessSkewSafe(t, f)
+				requireSkewSafe(t, f)
 				base := newClock()
 				kr := testKeyring(t)
 				keys := &swapKeys{kr: kr}
@@ -142,7 +142,7 @@ func TestRenewAgainstRevocation(t *testing.T) {
 			}
 		})
 		t.Run(f.String()+"/own RevokeSubject then Renew keeps the user", func(t *testing.T) {
-			skipUnlessMillis(t, f)
+			requireMillis(t, f)
 			clk, _, _, h := setup(t)
 			laptop := login(t, clk, h)
 			phone := login(t, clk, h)
