@@ -136,9 +136,9 @@ func Join(cookies []*http.Cookie, name string, maxChunks, maxLen int) (value str
 	case !have0:
 		return "", 0, ErrNoChunks
 	case tooMany || n > maxChunks:
-		return "", n, fmt.Errorf("%w: more than %d chunks of %q", ErrInvalid, maxChunks, name)
+		return "", n, Reject(ReasonMalformed, fmt.Errorf("%w: more than %d chunks of %q", ErrInvalid, maxChunks, name))
 	case maxIdx >= n:
-		return "", n, fmt.Errorf("%w: missing chunk of %q", ErrInvalid, name)
+		return "", n, Reject(ReasonMalformed, fmt.Errorf("%w: missing chunk of %q", ErrInvalid, name))
 	}
 	// Second pass: n chunks, every index below n; each index must come
 	// once, and then all of 0 … n-1 are there.
@@ -156,7 +156,7 @@ func Join(cookies []*http.Cookie, name string, maxChunks, maxLen int) (value str
 			continue
 		}
 		if slots[i] != nil {
-			return "", n, fmt.Errorf("%w: duplicate chunk of %q", ErrInvalid, name)
+			return "", n, Reject(ReasonDuplicate, fmt.Errorf("%w: duplicate chunk of %q", ErrInvalid, name))
 		}
 		slots[i] = c
 		total += len(c.Value)

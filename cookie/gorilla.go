@@ -191,21 +191,21 @@ func (g *Gorilla) decode(name, value string) (map[string]any, int64, error) {
 	// securecookie's base64 skips CR and LF; refuse them, as the native
 	// and JWE formats do, so that no value has two spellings.
 	if hasCRLF(value) {
-		return nil, 0, fmt.Errorf("%w: gorilla cookie: line break", ErrInvalid)
+		return nil, 0, Reject(ReasonMalformed, fmt.Errorf("%w: gorilla cookie: line break", ErrInvalid))
 	}
 	var raw []byte
 	if err := g.sc.Decode(name, value, &raw); err != nil {
-		return nil, 0, fmt.Errorf("%w: gorilla cookie: authentication failed", ErrInvalid)
+		return nil, 0, Reject(ReasonTampered, fmt.Errorf("%w: gorilla cookie: authentication failed", ErrInvalid))
 	}
 	// The MAC that Decode verified covers "name|timestamp|value", so the
 	// timestamp read here is authentic.
 	ts, ok := gorillaTimestamp(value)
 	if !ok {
-		return nil, 0, fmt.Errorf("%w: gorilla cookie: malformed timestamp", ErrInvalid)
+		return nil, 0, Reject(ReasonMalformed, fmt.Errorf("%w: gorilla cookie: malformed timestamp", ErrInvalid))
 	}
 	now := g.now().Unix()
 	if ts > now+g.skew {
-		return nil, 0, fmt.Errorf("%w: gorilla cookie: timestamp in the future", ErrInvalid)
+		return nil, 0, Reject(ReasonTimestamps, fmt.Errorf("%w: gorilla cookie: timestamp in the future", ErrInvalid))
 	}
 	if ts < now-g.maxAge {
 		return nil, 0, fmt.Errorf("%w: gorilla cookie older than MaxAge", ErrExpired)
