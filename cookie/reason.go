@@ -141,8 +141,7 @@ func ReasonOf(err error) Reason {
 	if err == nil {
 		return ReasonNone
 	}
-	var re *RejectError
-	if errors.As(err, &re) {
+	if re := RejectOf(err); re != nil {
 		return re.Reason
 	}
 	switch {
@@ -154,6 +153,30 @@ func ReasonOf(err error) Reason {
 		return ReasonInvalid
 	}
 	return ReasonNone
+}
+
+// RejectOf returns the outermost RejectError in err's tree (depth first,
+// as errors.As walks it), or nil. Unlike errors.As it allocates nothing,
+// so observers may call it on every rejection.
+func RejectOf(err error) *RejectError {
+	for err != nil {
+		switch e := err.(type) {
+		case *RejectError:
+			return e
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				if re := RejectOf(inner); re != nil {
+					return re
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
+	}
+	return nil
 }
 
 // Rejections with a fixed text are built once: rejecting costs no

@@ -298,6 +298,10 @@ func logFault(r *http.Request, err error) {
 
 func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	slog.Default().ErrorContext(r.Context(), "cookieseal: session not saved", "method", r.Method, "path", r.URL.Path, "err", err)
+	internalError(w, r, err)
+}
+
+func internalError(w http.ResponseWriter, _ *http.Request, _ error) {
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }
 

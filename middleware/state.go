@@ -72,6 +72,9 @@ type state struct {
 	committed bool // the response started; no more changes
 
 	pending []pendingCall // hooks to run once the lock is released
+	// committedEv is what commit wrote, told to the observers once the
+	// response's cookies pass the budget (writer.start).
+	committedEv Event
 }
 
 // ownRevocation is a Manager.RevokeSubject made by the request itself.
@@ -82,7 +85,8 @@ type ownRevocation struct {
 
 type pendingCall struct {
 	fault bool
-	err   error
+	err   error // for OnFault (fault) or OnInvalid; nil: neither
+	ev    Event // for the observers, when ev.Kind is set
 }
 
 func (st *state) begin(m *Manager, s *Session, w http.ResponseWriter, r *http.Request) {
@@ -266,13 +270,13 @@ func (st *state) openLegacy(value string) (found, error) {
 	now, skew := m.cfg.Now(), m.cfg.ClockSkew
 	switch {
 	case at.After(now.Add(skew)):
-		return found{}, fmt.Errorf("%w: legacy cookie: timestamp in the future", cookie.ErrInvalid)
+		return found{}, cookie.Reject(cookie.ReasonTimestamps, fmt.Errorf("%w: legacy cookie: timestamp in the future", cookie.ErrInvalid))
 	case now.After(at.Add(m.cfg.AbsoluteTimeout + skew)):
-		return found{}, fmt.Errorf("%w: legacy cookie: absolute timeout", cookie.ErrExpired)
+		return found{}, cookie.Reject(cookie.ReasonAbsoluteExpired, fmt.Errorf("%w: legacy cookie: absolute timeout", cookie.ErrExpired))
 	case now.After(at.Add(m.cfg.IdleTimeout + skew)):
-		return found{}, fmt.Errorf("%w: legacy cookie: idle timeout", cookie.ErrExpired)
+		return found{}, cookie.Reject(cookie.ReasonIdleExpired, fmt.Errorf("%w: legacy cookie: idle timeout", cookie.ErrExpired))
 	case !m.cfg.LegacyNotBefore.IsZero() && at.Before(m.cfg.LegacyNotBefore):
-		return found{}, fmt.Errorf("%w: legacy cookie issued before LegacyNotBefore", cookie.ErrExpired)
+		return found{}, cookie.Reject(cookie.ReasonLegacyRefused, fmt.Errorf("%w: legacy cookie issued before LegacyNotBefore", cookie.ErrExpired))
 	}
 	vals := ls.Values
 	// gorilla/sessions keeps flashes under "_flash": they become flashes.
@@ -325,14 +329,14 @@ func (st *state) admit(f *found) {
 	}
 	if m.cfg.Revoker != nil {
 		rs := revoke.Session{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: f.meta.IssuedAt}
-		revoked, fault := m.check(st.r, rs)
+		revoked, fault := st.checkRevoked(rs)
 		switch {
 		case revoked != nil:
 			st.payload = nil
-			st.invalid(revoked)
+			st.invalid(cookie.Reject(cookie.ReasonRevoked, revoked))
 			return
 		case fault != nil:
-			st.pending = append(st.pending, pendingCall{fault: true, err: fault})
+			st.pending = append(st.pending, pendingCall{fault: true, err: fault, ev: Event{Kind: EventRevokeFault, Err: fault, Request: st.r}})
 			if !m.cfg.InsecureRevokeFailOpen {
 				// Fail closed: no session for this request, and the cookie
 				// is kept as it is, so the user is back once the store
@@ -344,6 +348,9 @@ func (st *state) admit(f *found) {
 		}
 	}
 	st.valid = true
+	if m.observing() {
+		st.queue(Event{Kind: EventOpened, KeyID: f.meta.KeyID, Epoch: f.meta.Epoch, SessionID: st.rawID(), Subject: st.rawSub()})
+	}
 	if l := f.legacy; l != nil {
 		// A legacy session becomes native on this response.
 		st.mat = true
@@ -424,8 +431,13 @@ func repeatedChunk(cookies []*http.Cookie, name string) bool {
 // invalid records a rejected cookie: no session, clear it, tell OnInvalid.
 func (st *state) invalid(err error) {
 	st.clear = true
-	if st.m.cfg.OnInvalid != nil {
-		st.pending = append(st.pending, pendingCall{err: err})
+	if st.m.cfg.OnInvalid != nil || st.m.observing() {
+		e := pendingCall{err: err}
+		if st.m.observing() {
+			e.ev = rejected(err)
+			e.ev.Request = st.r
+		}
+		st.pending = append(st.pending, e)
 	}
 }
 
@@ -543,6 +555,9 @@ func (st *state) commit() error {
 				if err != nil && lines < len(h["Set-Cookie"]) {
 					h["Set-Cookie"] = h["Set-Cookie"][:lines]
 				}
+				if err == nil {
+					st.commitEvent(cookie.Meta{}, EventSaved)
+				}
 				return err
 			}
 			// Too large: drop the oldest flash and try again (MaxFlashes).
@@ -565,6 +580,11 @@ func (st *state) commit() error {
 				}
 				return err
 			}
+			kind := EventRefreshed
+			if st.meta.KeyID != kr.Primary().ID || (kr.EpochPeriod() != 0 && st.meta.Epoch != kr.Epoch(now)) {
+				kind = EventResealed
+			}
+			st.commitEvent(st.meta, kind)
 		}
 	case st.clear && st.destroyed && m.cfg.MaxChunks > 1:
 		// Whatever the request carried, another response in flight may
