@@ -54,24 +54,24 @@ const (
 	// Key usage (keyring.UsageRecorder): {cookieseal.key.id, cookieseal.key.epoch, cookieseal.operation: seal, open}.
 	NameKeyUsage = "cookieseal.key.usage"
 	// Gauges of the revocation list (revoke.Memory, revoke/redis Cached).
-	NameRevokeEntries    = "cookieseal.revoke.entries"
-	NameRevokeLimit      = "cookieseal.revoke.entries.limit"
-	NameRevokeMalformed  = "cookieseal.revoke.entries.malformed"
-	NameRevokeFull       = "cookieseal.revoke.rejected" // revocations refused: list full
-	NameRevokeStaleness  = "cookieseal.revoke.staleness" // s since the cache was last confirmed
-	NameRevokeLoads      = "cookieseal.revoke.loads"
-	NameRevokeLoadFail   = "cookieseal.revoke.load_failures"
-	NameRevokeLoadTime   = "cookieseal.revoke.load.duration" // s
-	NameRevokeResubs     = "cookieseal.revoke.resubscriptions"
-	NameActiveSessions   = "cookieseal.sessions.active" // {cookieseal.window: 5m, 1h, 1d}
-	NameActiveSubjects   = "cookieseal.subjects.active" // {cookieseal.window}
-	attrReason           = "cookieseal.reason"
-	attrWrite            = "cookieseal.write"
-	attrOutcome          = "cookieseal.outcome"
-	attrKeyID            = "cookieseal.key.id"
-	attrEpoch            = "cookieseal.key.epoch"
-	attrOperation        = "cookieseal.operation"
-	attrWindow           = "cookieseal.window"
+	NameRevokeEntries   = "cookieseal.revoke.entries"
+	NameRevokeLimit     = "cookieseal.revoke.entries.limit"
+	NameRevokeMalformed = "cookieseal.revoke.entries.malformed"
+	NameRevokeFull      = "cookieseal.revoke.rejected"  // revocations refused: list full
+	NameRevokeStaleness = "cookieseal.revoke.staleness" // s since the cache was last confirmed
+	NameRevokeLoads     = "cookieseal.revoke.loads"
+	NameRevokeLoadFail  = "cookieseal.revoke.load_failures"
+	NameRevokeLoadTime  = "cookieseal.revoke.load.duration" // s
+	NameRevokeResubs    = "cookieseal.revoke.resubscriptions"
+	NameActiveSessions  = "cookieseal.sessions.active" // {cookieseal.window: 5m, 1h, 1d}
+	NameActiveSubjects  = "cookieseal.subjects.active" // {cookieseal.window}
+	attrReason          = "cookieseal.reason"
+	attrWrite           = "cookieseal.write"
+	attrOutcome         = "cookieseal.outcome"
+	attrKeyID           = "cookieseal.key.id"
+	attrEpoch           = "cookieseal.key.epoch"
+	attrOperation       = "cookieseal.operation"
+	attrWindow          = "cookieseal.window"
 )
 
 // Names lists every metric this package can export.
