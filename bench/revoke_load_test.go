@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,12 +64,18 @@ func BenchmarkRevokeLoad(b *testing.B) {
 			perEntry := fillList(b, s, client, redis.DefaultPrefix, sz.n)
 			fillUnrelated(b, s, sz.n)
 			var heap uint64
+			var cpu time.Duration
+			loads := 0
 			b.ResetTimer()
 			for b.Loop() {
+				before := redisCPU(b, client)
 				heap = timeLoad(b, client, sz.n)
+				cpu += redisCPU(b, client) - before
+				loads++
 			}
 			b.ReportMetric(perEntry, "redis-B/entry")
 			b.ReportMetric(float64(heap)/float64(sz.n), "heap-B/entry")
+			b.ReportMetric(cpu.Seconds()/float64(loads), "redis-cpu-s/op")
 		})
 	}
 }
@@ -102,6 +109,7 @@ func TestRevokeLoad(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	cpu, self := redisCPU(t, client), processCPU()
 	start = time.Now()
 	go func() { done <- c.Run(ctx) }()
 	defer func() { cancel(); <-done }()
@@ -112,7 +120,8 @@ func TestRevokeLoad(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	st := c.Stats()
-	t.Logf("fresh after %v; Stats %+v", time.Since(start).Round(time.Millisecond), st)
+	t.Logf("fresh after %v (CPU: Redis %v, this process %v); Stats %+v", time.Since(start).Round(time.Millisecond),
+		(redisCPU(t, client) - cpu).Round(time.Millisecond), (processCPU() - self).Round(time.Millisecond), st)
 	if st.LastLoadEntries != n || st.Entries != n || st.UnknownFields != 0 || st.Malformed != 0 {
 		t.Fatalf("Stats = %+v; want %d entries read and held", st, n)
 	}
@@ -319,6 +328,38 @@ func writeCmd(w *bufio.Writer, args ...string) {
 		w.WriteString(a)
 		w.WriteString("\r\n")
 	}
+}
+
+// redisCPU returns the CPU time the server has used (INFO cpu,
+// used_cpu_user + used_cpu_sys), which a shared machine disturbs less than
+// wall time.
+func redisCPU(tb testing.TB, client goredis.UniversalClient) time.Duration {
+	tb.Helper()
+	info, err := client.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var total float64
+	for line := range strings.Lines(info) {
+		name, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if name == "used_cpu_user" || name == "used_cpu_sys" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
+// processCPU returns the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func usedMemory(tb testing.TB, client goredis.UniversalClient) int64 {

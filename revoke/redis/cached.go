@@ -71,9 +71,7 @@ type Cached struct {
 	running   atomic.Bool
 	confirmed atomic.Int64 // Unix ns of the last confirmation, or never
 
-	mu      sync.RWMutex
-	entries map[hkey]entry
-	bad     map[hkey]int64 // malformed entries, held as revoked; value: Unix ns last seen
+	shards [shardCount]shard
 
 	stats struct {
 		sync.Mutex
@@ -84,6 +82,19 @@ type Cached struct {
 }
 
 var _ revoke.Revoker = (*Cached)(nil)
+
+// shardCount is the number of independently locked parts of memory, so
+// that a load's workers merge pages in parallel and checks rarely wait.
+const shardCount = 16
+
+// shard is one part of memory, chosen by hkey.a.
+type shard struct {
+	mu      sync.RWMutex
+	entries map[hkey]entry
+	bad     map[hkey]int64 // malformed entries, held as revoked; value: Unix ns last seen
+}
+
+func (c *Cached) shard(k hkey) *shard { return &c.shards[k.a%shardCount] }
 
 // hkey is the 128-bit seeded hash of a field.
 type hkey struct{ a, b uint64 }
@@ -105,11 +116,13 @@ func NewCached(client goredis.UniversalClient, opts CachedOptions) (*Cached, err
 		return nil, err
 	}
 	c := &Cached{
-		s:       s,
-		opts:    opts,
-		seed:    [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
-		entries: make(map[hkey]entry),
-		bad:     make(map[hkey]int64),
+		s:    s,
+		opts: opts,
+		seed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+	}
+	for i := range c.shards {
+		c.shards[i].entries = make(map[hkey]entry)
+		c.shards[i].bad = make(map[hkey]int64)
 	}
 	c.confirmed.Store(never)
 	return c, nil
@@ -165,21 +178,27 @@ func (c *Cached) Check(_ context.Context, s revoke.Session) error {
 	if s.Subject != "" {
 		uk = c.hashParts(fieldSubject, s.Subject, false, "")
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if e, ok := c.entries[sk]; ok && e.untilMS > nowMS {
-		return revoke.ErrRevoked
-	}
-	if _, ok := c.bad[sk]; ok {
-		return errMalformedRevoked
+	if err := c.lookup(sk, func(e entry) bool { return e.untilMS > nowMS }); err != nil {
+		return err
 	}
 	if s.Subject != "" {
-		if e, ok := c.entries[uk]; ok && e.untilMS > nowMS && s.IssuedAt.UnixMilli() < e.beforeMS {
-			return revoke.ErrRevoked
-		}
-		if _, ok := c.bad[uk]; ok {
-			return errMalformedRevoked
-		}
+		issuedMS := s.IssuedAt.UnixMilli()
+		return c.lookup(uk, func(e entry) bool { return e.untilMS > nowMS && issuedMS < e.beforeMS })
+	}
+	return nil
+}
+
+// lookup returns revoke.ErrRevoked if memory holds k and revokes(k's
+// entry), an error matching it if k is held as malformed, and nil otherwise.
+func (c *Cached) lookup(k hkey, revokes func(entry) bool) error {
+	sh := c.shard(k)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	if e, ok := sh.entries[k]; ok && revokes(e) {
+		return revoke.ErrRevoked
+	}
+	if _, ok := sh.bad[k]; ok {
+		return errMalformedRevoked
 	}
 	return nil
 }
@@ -209,9 +228,14 @@ func (c *Cached) RevokeSubject(ctx context.Context, subject string, before, unti
 // Len returns the number of entries in memory, sessions and subjects
 // together, including expired ones not yet pruned. It is Stats().Entries.
 func (c *Cached) Len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.entries)
+	n := 0
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		n += len(sh.entries)
+		sh.mu.RUnlock()
+	}
+	return n
 }
 
 // Stats is a snapshot of a Cached, for metrics and health checks. Suggested
@@ -252,9 +276,14 @@ type Stats struct {
 // Stats returns a snapshot of the cache's size and freshness. It is safe to
 // call at any time and makes no Redis call.
 func (c *Cached) Stats() Stats {
-	c.mu.RLock()
-	st := Stats{Entries: len(c.entries), Malformed: len(c.bad)}
-	c.mu.RUnlock()
+	var st Stats
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		st.Entries += len(sh.entries)
+		st.Malformed += len(sh.bad)
+		sh.mu.RUnlock()
+	}
 	st.Staleness = -1
 	if conf := c.confirmed.Load(); conf != never {
 		st.Staleness = time.Duration(c.s.opts.Now().UnixNano() - conf)
@@ -533,63 +562,73 @@ func (c *Cached) confirm(t time.Time) {
 // that does not parse holds the entry as revoked; a field of unknown kind
 // is skipped and counted.
 func (c *Cached) apply(field, value string) {
-	nowMS := c.s.opts.Now().UnixMilli()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch c.mergeLocked(field, value, c.s.opts.Now().UnixNano()) {
-	case mergeUnknown:
+	it, ok := c.parseEntry(field, value)
+	if !ok {
 		c.countUnknown(1)
 		c.report(unknownField(field))
+		return
 	}
-	c.pruneLocked(nowMS, pruneOnApply)
+	nowMS := c.s.opts.Now().UnixMilli()
+	sh := c.shard(it.k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.mergeLocked(it, c.s.opts.Now().UnixNano())
+	sh.pruneLocked(nowMS, pruneOnApply)
 }
 
-type mergeResult int
+// item is one parsed field, ready to merge.
+type item struct {
+	k   hkey
+	e   entry
+	bad bool // the value did not parse: held as revoked
+}
 
-const (
-	mergeOK mergeResult = iota
-	mergeMalformed
-	mergeUnknown
-)
-
-// mergeLocked merges one field into memory; seen is the Unix ns recorded
-// for a malformed entry.
-func (c *Cached) mergeLocked(field, value string, seen int64) mergeResult {
+// parseEntry parses one field and its value; ok is false for a field of
+// unknown kind.
+func (c *Cached) parseEntry(field, value string) (it item, ok bool) {
 	kind, _, _ := parseField(field)
 	if kind == kindUnknown {
-		return mergeUnknown
+		return item{}, false
 	}
-	k := c.hashField(field)
-	var e entry
-	var ok bool
+	it.k = c.hashField(field)
+	var good bool
 	if kind == kindSession {
-		e.untilMS, ok = parseSession(value)
+		it.e.untilMS, good = parseSession(value)
 	} else {
-		e.beforeMS, e.untilMS, ok = parseSubject(value)
+		it.e.beforeMS, it.e.untilMS, good = parseSubject(value)
 	}
-	if !ok {
-		c.bad[k] = seen
-		return mergeMalformed
+	it.bad = !good
+	return it, true
+}
+
+// mergeLocked merges one item; seen is the Unix ns recorded for a
+// malformed entry.
+func (sh *shard) mergeLocked(it item, seen int64) {
+	if it.bad {
+		sh.bad[it.k] = seen
+		return
 	}
-	delete(c.bad, k)
-	if cur, ok := c.entries[k]; ok {
+	if len(sh.bad) > 0 {
+		delete(sh.bad, it.k)
+	}
+	e := it.e
+	if cur, ok := sh.entries[it.k]; ok {
 		e.beforeMS = max(e.beforeMS, cur.beforeMS)
 		e.untilMS = max(e.untilMS, cur.untilMS)
 	}
-	c.entries[k] = e
-	return mergeOK
+	sh.entries[it.k] = e
 }
 
 // pruneLocked examines at most limit entries (from a random point of Go's
 // map order) and deletes the expired ones.
-func (c *Cached) pruneLocked(nowMS int64, limit int) {
+func (sh *shard) pruneLocked(nowMS int64, limit int) {
 	n := 0
-	for k, e := range c.entries {
+	for k, e := range sh.entries {
 		if n++; n > limit {
 			break
 		}
 		if e.untilMS <= nowMS {
-			delete(c.entries, k)
+			delete(sh.entries, k)
 		}
 	}
 }

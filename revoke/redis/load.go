@@ -61,6 +61,7 @@ func (c *Cached) loadAttempt(ctx context.Context, p *progress) error {
 		}
 		p.v1Done = true
 	}
+	c.presize(ctx)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -141,26 +142,74 @@ func (c *Cached) loadBucket(ctx context.Context, p *progress, b int) error {
 	return nil
 }
 
-// mergePage merges one HSCAN page (field, value, field, value, …).
+// mergePage merges one HSCAN page (field, value, field, value, …): parsed
+// and hashed outside any lock, then merged shard by shard.
 func (c *Cached) mergePage(p *progress, kv []string) {
 	if len(kv) == 0 {
 		return
 	}
+	var byShard [shardCount][]item
+	unknown := 0
+	for i := 0; i+1 < len(kv); i += 2 {
+		it, ok := c.parseEntry(kv[i], kv[i+1])
+		if !ok {
+			unknown++
+			continue
+		}
+		n := it.k.a % shardCount
+		byShard[n] = append(byShard[n], it)
+	}
 	nowMS := c.s.opts.Now().UnixMilli()
 	seen := p.start.UnixNano()
-	unknown := 0
-	c.mu.Lock()
-	for i := 0; i+1 < len(kv); i += 2 {
-		if c.mergeLocked(kv[i], kv[i+1], seen) == mergeUnknown {
-			unknown++
+	for n, items := range byShard {
+		if len(items) == 0 {
+			continue
 		}
+		sh := &c.shards[n]
+		sh.mu.Lock()
+		for _, it := range items {
+			sh.mergeLocked(it, seen)
+		}
+		sh.pruneLocked(nowMS, pruneOnApply)
+		sh.mu.Unlock()
 	}
-	c.pruneLocked(nowMS, len(kv))
-	c.mu.Unlock()
 	p.fields.Add(int64(len(kv) / 2))
 	if unknown > 0 {
 		c.countUnknown(unknown)
 		c.report(fmt.Errorf("revoke/redis: load skipped %d fields of unknown kind (a newer version's?)", unknown))
+	}
+}
+
+// presize sizes empty memory for the list about to be loaded (HLEN of
+// every bucket, one pipeline), so that a first load of millions of entries
+// does not grow its maps step by step. A failure only skips the sizing.
+func (c *Cached) presize(ctx context.Context) {
+	if c.Len() > 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.SyncTimeout)
+	defer cancel()
+	pipe := c.s.client.Pipeline()
+	cmds := make([]*goredis.IntCmd, Buckets)
+	for b := range Buckets {
+		cmds[b] = pipe.HLen(ctx, c.s.keys.buckets[b])
+	}
+	_, _ = pipe.Exec(ctx)
+	var total int64
+	for _, cmd := range cmds {
+		total += cmd.Val() // 0 for a failed command
+	}
+	per := int(total/shardCount + total/(4*shardCount))
+	if per < 1024 {
+		return
+	}
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		if len(sh.entries) == 0 {
+			sh.entries = make(map[hkey]entry, per)
+		}
+		sh.mu.Unlock()
 	}
 }
 
@@ -169,13 +218,16 @@ func (c *Cached) mergePage(p *progress, kv []string) {
 // It returns the load's duration.
 func (c *Cached) finishLoad(p *progress) time.Duration {
 	start := p.start.UnixNano()
-	c.mu.Lock()
-	for k, seen := range c.bad {
-		if seen < start {
-			delete(c.bad, k)
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		for k, seen := range sh.bad {
+			if seen < start {
+				delete(sh.bad, k)
+			}
 		}
+		sh.mu.Unlock()
 	}
-	c.mu.Unlock()
 	took := time.Since(p.wallStart)
 	c.stats.Lock()
 	c.stats.loads++
