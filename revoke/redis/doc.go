@@ -119,9 +119,9 @@
 // # Staleness bound (Cached)
 //
 // Run confirms the cache in two ways: a full load (HSCAN of the 1024
-// buckets), and a heartbeat PING on the subscription
-// every HeartbeatInterval, whose reply proves that every entry published
-// before it has been applied. If neither has happened within
+// buckets), and a heartbeat PING on the subscription every
+// HeartbeatInterval, whose reply proves that every entry published before it
+// has been applied. If neither has happened within
 // CachedOptions.StalenessBound (30s by default), Check returns an error
 // matching ErrStale (and ErrUnavailable) instead of answering from memory
 // that may miss revocations; so does a Cached whose Run has not completed
@@ -131,15 +131,51 @@
 // about a millisecond. On a Cluster, PUBLISH is relayed between nodes over
 // the cluster bus, which adds that bus's delay.
 //
+// A heartbeat vouches only for a stream with no gap. When the subscription
+// is re-established (go-redis reconnects and re-subscribes on its own after
+// a dropped connection, a failover or a maintenance handoff, and the
+// subscription's new confirmation message arrives), messages may have been
+// lost, so Run starts a full load and no heartbeat confirms anything until
+// that load completes; Stats.Resubscriptions counts these. A periodic
+// reload that fails does not end the subscription: it is reported, retried
+// from the page that failed, and heartbeats keep the cache fresh meanwhile.
+//
+// # Foreign data
+//
+// Nothing a newer version or an operator leaves in Redis can stop a load.
+// A load reads only the 1024 bucket keys; a field of a kind this version
+// does not know is skipped, as is a bucket key that is not a hash, and both
+// are counted (Stats.UnknownFields, Stats.SkippedBuckets) and reported to
+// OnError. A field of a known kind whose value does not parse revokes what
+// it names, on Direct and Cached alike, for as long as Redis holds it (fail
+// closed for that one entry); the next write of that entry replaces it.
+//
+// # Size, load time and metrics
+//
+// Layout v2 costs Redis about 53 bytes an entry at 100k entries (compact
+// listpack buckets) and 105 to 115 bytes from a million on; a Cached holds
+// about 70 to 85 bytes of Go heap an entry. A full load costs Redis about
+// 0.5 µs of CPU an entry and the loading process about 0.8 µs, whatever
+// else the database holds; measured figures and the commands that
+// reproduce them are in the README ("Forced logout") and in package bench.
+// Periodic reloads are stretched to 60 times the last load's duration when
+// that exceeds ResyncInterval, so reloading a large list takes at most a
+// sixtieth of the time of an instance and of Redis.
+//
+// Cached.Stats gives the list size, the last load's duration and the
+// cache's staleness age, with the counters above; revoke.Memory.Stats gives
+// the size of an in-process list.
+//
 // # Failure policy
 //
-// Check returns nil, revoke.ErrRevoked, or a fault: an error matching
-// ErrUnavailable (Redis unreachable or slow, malformed data), ErrStale
-// (Cached only), or revoke.ErrInvalidArgument. This package never decides
-// what a fault means: the middleware applies its policy, fail closed
-// (reject the request; the default, and what a revocation list is for) or
-// fail open (accept it; availability over forced logout). With Cached, a
-// Redis outage shorter than the staleness bound is invisible to requests.
+// Check returns nil, revoke.ErrRevoked (or an error matching it, for a
+// malformed entry), or a fault: an error matching ErrUnavailable (Redis
+// unreachable or slow), ErrStale (Cached only), or
+// revoke.ErrInvalidArgument. This package never decides what a fault
+// means: the middleware applies its policy, fail closed (reject the
+// request; the default, and what a revocation list is for) or fail open
+// (accept it; availability over forced logout). With Cached, a Redis outage
+// shorter than the staleness bound is invisible to requests.
 //
 // Redis should persist its data (appendonly yes): a server that restarts
 // empty has forgotten every revocation. A Cached that was running keeps the
