@@ -990,3 +990,44 @@ func TestLoadResumes(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedResyncKeepsFreshness refuses HSCAN (a Redis ACL) after the first
+// load, so that every periodic reload fails, and checks that the cache
+// stays fresh on heartbeats for several staleness bounds: a failed reload
+// is a reported fault, not a reason to stop vouching for a stream with no
+// gap.
+func TestFailedResyncKeepsFreshness(t *testing.T) {
+	s := redistest.Start(t)
+	admin := s.Client(t)
+	ctx := context.Background()
+	if err := admin.Do(ctx, "ACL", "SETUSER", "loader", "on", ">pw", "+@all", "~*", "&*").Err(); err != nil {
+		t.Fatal(err)
+	}
+	opts := s.Options()
+	opts.Username, opts.Password = "loader", "pw"
+	loader := goredis.NewClient(opts)
+	defer loader.Close()
+	const bound = 3 * time.Second
+	c := startCached(t, loader, redis.CachedOptions{
+		Options:        redis.Options{Prefix: "test:resync:"},
+		StalenessBound: bound,
+		ResyncInterval: time.Millisecond, // as often as the duty stretch allows
+	})
+	if err := admin.Do(ctx, "ACL", "SETUSER", "loader", "-hscan").Err(); err != nil {
+		t.Fatal(err)
+	}
+	refused := time.Now()
+	sess := revoke.Session{ID: "x", Subject: "alice", IssuedAt: time.Now()}
+	for time.Since(refused) < 3*bound || c.Stats().LoadFailures < 2 {
+		if err := c.Check(ctx, sess); err != nil {
+			t.Fatalf("%v after reloads started failing (Stats %+v): %v", time.Since(refused), c.Stats(), err)
+		}
+		if time.Since(refused) > 30*time.Second {
+			t.Fatalf("no failed reload within 30s: %+v", c.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := c.Stats(); st.Loads != 1 || st.Staleness > bound {
+		t.Fatalf("Stats = %+v; want the first load only, and fresh", st)
+	}
+}
