@@ -133,19 +133,15 @@ func (c *Cached) hashField(field string) hkey {
 	return hkey{maphash.String(c.seed[0], field), maphash.String(c.seed[1], field)}
 }
 
-// hashParts returns hashField(fieldSession or fieldSubject + escaped subject
-// [+ ":" + id]) without building the string: a check allocates nothing.
-func (c *Cached) hashParts(kind, subject string, withID bool, id string) hkey {
+// hashParts returns hashField(kind + esub [+ ":" + id]) without building
+// the string, so that a check allocates nothing; esub is the escaped subject.
+func (c *Cached) hashParts(kind, esub string, withID bool, id string) hkey {
 	var k [2]uint64
 	for i := range k {
 		var h maphash.Hash
 		h.SetSeed(c.seed[i])
 		h.WriteString(kind)
-		if strings.ContainsAny(subject, "%:") {
-			h.WriteString(escapeSubject(subject))
-		} else {
-			h.WriteString(subject)
-		}
+		h.WriteString(esub)
 		if withID {
 			h.WriteByte(':')
 			h.WriteString(id)
@@ -158,7 +154,8 @@ func (c *Cached) hashParts(kind, subject string, withID bool, id string) hkey {
 // Check reports whether s is revoked, from memory. It returns nil,
 // revoke.ErrRevoked, or an error matching ErrStale (and ErrUnavailable) when
 // Run has not loaded the list yet or has not confirmed it within
-// StalenessBound. It makes no Redis call and does not allocate. An entry
+// StalenessBound. It makes no Redis call, and does not allocate unless the
+// subject holds '%' or ':'. An entry
 // that Redis holds in a form this version cannot parse revokes what it names.
 func (c *Cached) Check(_ context.Context, s revoke.Session) error {
 	if err := checkSession(s); err != nil {
@@ -173,10 +170,14 @@ func (c *Cached) Check(_ context.Context, s revoke.Session) error {
 		return &staleError{fmt.Sprintf("%v: last confirmed %v ago, bound %v", ErrStale, age.Round(time.Millisecond), c.opts.StalenessBound)}
 	}
 	nowMS := now.UnixMilli()
-	sk := c.hashParts(fieldSession, s.Subject, true, s.ID)
+	esub := s.Subject
+	if strings.IndexByte(esub, '%') >= 0 || strings.IndexByte(esub, ':') >= 0 {
+		esub = escapeSubject(esub)
+	}
+	sk := c.hashParts(fieldSession, esub, true, s.ID)
 	var uk hkey
 	if s.Subject != "" {
-		uk = c.hashParts(fieldSubject, s.Subject, false, "")
+		uk = c.hashParts(fieldSubject, esub, false, "")
 	}
 	if err := c.lookup(sk, func(e entry) bool { return e.untilMS > nowMS }); err != nil {
 		return err
