@@ -76,13 +76,15 @@
 // expired share of a bucket small, while the bucket TTL bounds an idle
 // bucket's life.
 //
-// A full load (Cached) reads the 1024 buckets with HSCAN, 1000 fields a page
-// (COUNT 1000), several buckets in flight at once. Its cost is proportional
-// to the list, not to the database: no SCAN of the keyspace. Each page is
-// one call with its own timeout, retried on its own; a bucket that is not a
-// hash, a field of a kind this version does not know (a newer version's),
-// and a field it cannot parse are skipped and counted in Stats, never a
-// failed load.
+// A full load (Cached) reads the 1024 buckets, eight at a time: HLEN of
+// every bucket (one pipeline), then each bucket in one HGETALL, or, if it
+// holds more than 50,000 fields, page by page with HSCAN (COUNT 1000). Its
+// cost is proportional to the list, not to the database: no SCAN of the
+// keyspace. Each bucket or page is one call with its own timeout
+// (SyncTimeout), retried on its own; an attempt that still fails leaves its
+// progress, and the next attempt resumes there. A bucket that is not a
+// hash and a field of a kind this version does not know (a newer
+// version's) are skipped and counted in Stats, never a failed load.
 //
 // Why hashes in fixed buckets: one key per check keeps Direct at one round
 // trip on every deployment; a load walks a known set of keys, so unrelated
@@ -118,8 +120,8 @@
 //
 // # Staleness bound (Cached)
 //
-// Run confirms the cache in two ways: a full load (HSCAN of the 1024
-// buckets), and a heartbeat PING on the subscription every
+// Run confirms the cache in two ways: a full load (of the 1024 buckets),
+// and a heartbeat PING on the subscription every
 // HeartbeatInterval, whose reply proves that every entry published before it
 // has been applied. If neither has happened within
 // CachedOptions.StalenessBound (30s by default), Check returns an error

@@ -61,7 +61,8 @@ func (c *Cached) loadAttempt(ctx context.Context, p *progress) error {
 		}
 		p.v1Done = true
 	}
-	c.presize(ctx)
+	lens := c.bucketLens(ctx)
+	c.presize(lens)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -80,7 +81,7 @@ func (c *Cached) loadAttempt(ctx context.Context, p *progress) error {
 				if p.done[b] {
 					continue
 				}
-				if err := c.loadBucket(ctx, p, b); err != nil {
+				if err := c.loadBucket(ctx, p, b, lens[b]); err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })
 					return
 				}
@@ -91,11 +92,14 @@ func (c *Cached) loadAttempt(ctx context.Context, p *progress) error {
 	return firstErr
 }
 
-// loadBucket reads bucket b from where p stands to its end, page by page.
-// A page that fails is retried on its own (pageRetries times, with
-// backoff); a bucket that is not a hash is skipped and counted.
-func (c *Cached) loadBucket(ctx context.Context, p *progress, b int) error {
+// loadBucket reads bucket b from where p stands to its end: in one HGETALL
+// if it holds at most wholeBucketMax fields (hlen, from bucketLens), page
+// by page with HSCAN otherwise. A page that fails is retried on its own
+// (pageRetries times, with backoff); a bucket that is not a hash is
+// skipped and counted.
+func (c *Cached) loadBucket(ctx context.Context, p *progress, b int, hlen int64) error {
 	key := c.s.keys.buckets[b]
+	whole := hlen <= wholeBucketMax && p.cursor[b] == 0
 	for !p.done[b] {
 		var (
 			kv   []string
@@ -105,7 +109,16 @@ func (c *Cached) loadBucket(ctx context.Context, p *progress, b int) error {
 		backoff := minBackoff
 		for try := 0; ; try++ {
 			pctx, cancel := context.WithTimeout(ctx, c.opts.SyncTimeout)
-			kv, next, err = c.s.client.HScan(pctx, key, p.cursor[b], "", loadPageCount).Result()
+			if whole {
+				var m map[string]string
+				m, err = c.s.client.HGetAll(pctx, key).Result()
+				kv = kv[:0]
+				for f, v := range m {
+					kv = append(kv, f, v)
+				}
+			} else {
+				kv, next, err = c.s.client.HScan(pctx, key, p.cursor[b], "", loadPageCount).Result()
+			}
 			cancel()
 			if err == nil {
 				break
@@ -180,13 +193,10 @@ func (c *Cached) mergePage(p *progress, kv []string) {
 	}
 }
 
-// presize sizes empty memory for the list about to be loaded (HLEN of
-// every bucket, one pipeline), so that a first load of millions of entries
-// does not grow its maps step by step. A failure only skips the sizing.
-func (c *Cached) presize(ctx context.Context) {
-	if c.Len() > 0 {
-		return
-	}
+// bucketLens returns the number of fields of every bucket (HLEN, one
+// pipeline). A bucket whose HLEN failed reads as 0.
+func (c *Cached) bucketLens(ctx context.Context) *[Buckets]int64 {
+	var lens [Buckets]int64
 	ctx, cancel := context.WithTimeout(ctx, c.opts.SyncTimeout)
 	defer cancel()
 	pipe := c.s.client.Pipeline()
@@ -195,9 +205,21 @@ func (c *Cached) presize(ctx context.Context) {
 		cmds[b] = pipe.HLen(ctx, c.s.keys.buckets[b])
 	}
 	_, _ = pipe.Exec(ctx)
+	for b, cmd := range cmds {
+		lens[b] = cmd.Val() // 0 for a failed command
+	}
+	return &lens
+}
+
+// presize sizes empty memory for the list about to be loaded, so that a
+// first load of millions of entries does not grow its maps step by step.
+func (c *Cached) presize(lens *[Buckets]int64) {
+	if c.Len() > 0 {
+		return
+	}
 	var total int64
-	for _, cmd := range cmds {
-		total += cmd.Val() // 0 for a failed command
+	for _, n := range lens {
+		total += n
 	}
 	per := int(total/shardCount + total/(4*shardCount))
 	if per < 1024 {
