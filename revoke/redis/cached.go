@@ -393,6 +393,7 @@ func (c *Cached) session(ctx context.Context) (err error) {
 		gen         = 1     // subscription generation: bumped at each re-subscription
 		synced      = false // a full load completed in this generation
 		awaitingSub = false // a receive failed; wait for go-redis's re-subscription
+		awaitBy     time.Time
 		errStreak   int     // receive errors in a row
 		load        *loadRun
 		prog        = c.newProgress(gen)
@@ -477,6 +478,9 @@ func (c *Cached) session(ctx context.Context) (err error) {
 		if pending && pongBy.Before(wait) {
 			wait = pongBy
 		}
+		if awaitingSub {
+			wait = earliest(wait, awaitBy)
+		}
 		if load != nil || (prog != nil && !awaitingSub) {
 			wait = earliest(wait, now.Add(loadPoll))
 			if load == nil && loadAt.After(now) {
@@ -489,6 +493,9 @@ func (c *Cached) session(ctx context.Context) (err error) {
 			if isTimeout(err) && ctx.Err() == nil {
 				if pending && !time.Now().Before(pongBy) {
 					return unavailable(errors.New("heartbeat: no reply within SyncTimeout"))
+				}
+				if awaitingSub && !time.Now().Before(awaitBy) {
+					return unavailable(errors.New("no re-subscription within SyncTimeout"))
 				}
 				continue
 			}
@@ -505,6 +512,7 @@ func (c *Cached) session(ctx context.Context) (err error) {
 			c.report(unavailable(fmt.Errorf("receive: %w", err)))
 			gen++
 			synced, awaitingSub, pending = false, true, false
+			awaitBy = time.Now().Add(c.opts.SyncTimeout)
 			restartLoad()
 			continue
 		}
