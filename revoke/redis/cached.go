@@ -305,9 +305,11 @@ func (c *Cached) Stats() Stats {
 
 // Run keeps the cache in step with Redis until ctx is done, then returns
 // ctx's error. It subscribes to the prefix's channel, loads the whole list
-// (the 1024 buckets, resumable bucket by bucket and page by page), then applies every
-// published entry, pings the subscription every HeartbeatInterval and
-// reloads every ResyncInterval, the loads running beside the subscription.
+// (the 1024 buckets, resumable bucket by bucket and page by page), then
+// applies every published entry, pings the subscription every
+// HeartbeatInterval and reloads every ResyncInterval (or 60 times the last
+// load's duration, if longer: a list that takes 5s to load is reloaded
+// every 5 minutes), the loads running beside the subscription.
 //
 // A heartbeat's reply vouches for the cache only if a full load has
 // completed since the subscription was (re-)established: when go-redis
