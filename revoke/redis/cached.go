@@ -396,7 +396,7 @@ func (c *Cached) session(ctx context.Context) (err error) {
 		synced      = false // a full load completed in this generation
 		awaitingSub = false // a receive failed; wait for go-redis's re-subscription
 		awaitBy     time.Time
-		errStreak   int     // receive errors in a row
+		errStreak   int // receive errors in a row
 		load        *loadRun
 		prog        = c.newProgress(gen)
 		loadAt      time.Time // earliest start of the next load attempt
