@@ -431,6 +431,16 @@ func TestForeignData(t *testing.T) {
 			}
 		})
 	}
+	// A bucket overwritten with another type holds no entry: the cache
+	// skips it, Direct reports the fault (its policy decides), nothing
+	// reads it as a revocation.
+	dave := revoke.Session{ID: "d", Subject: "dave", IssuedAt: issued}
+	if err := c.Check(ctx, dave); err != nil {
+		t.Fatalf("cached, non-hash bucket: %v; want nil", err)
+	}
+	if err := d.Check(ctx, dave); !errors.Is(err, redis.ErrUnavailable) || errors.Is(err, revoke.ErrRevoked) {
+		t.Fatalf("direct, non-hash bucket: %v; want ErrUnavailable", err)
+	}
 	st := c.Stats()
 	if st.UnknownFields != 2 || st.SkippedBuckets != 1 || st.Malformed != 3 || st.Loads < 1 {
 		t.Fatalf("Stats = %+v; want 2 unknown fields, 1 skipped bucket, 3 malformed, a load", st)
