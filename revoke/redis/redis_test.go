@@ -818,8 +818,9 @@ func TestResubscribeForcesReload(t *testing.T) {
 	}
 }
 
-// TestUpgradeFromV1 writes entries the way the previous cookieseal did
-// (layout v1, through its script) and checks that none is lost: during the
+// TestUpgradeFromV1 writes entries exactly as the previous cookieseal stored
+// them (layout v1: its key names, values and TTLs) and checks that none is
+// lost: during the
 // window (V1Compat) without migration, after MigrateV1 with V1Compat off,
 // on Direct and Cached, on one server and on a Cluster.
 func TestUpgradeFromV1(t *testing.T) {
