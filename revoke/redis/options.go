@@ -68,11 +68,14 @@ type CachedOptions struct {
 	HeartbeatInterval time.Duration
 
 	// ResyncInterval is how often Run reloads the whole list, as a safety
-	// net behind the subscription. Default DefaultResyncInterval (1m).
+	// net behind the subscription. Default DefaultResyncInterval (1m). A
+	// reload starts no sooner than 60 times the last load's duration, so a
+	// large list is reloaded less often.
 	ResyncInterval time.Duration
 
-	// SyncTimeout bounds each Redis call Run makes: one full load, one
-	// subscribe, and the wait for a heartbeat's reply. Default the smaller of
+	// SyncTimeout bounds each Redis call Run makes: one bucket or page of a
+	// load (each retried on its own), one subscribe, and the wait for a
+	// heartbeat's reply. Default the smaller of
 	// DefaultSyncTimeout (5s) and StalenessBound/3.
 	SyncTimeout time.Duration
 
