@@ -80,36 +80,19 @@ func StartSentinel(tb testing.TB, opts SentinelOptions) *Sentinel {
 	if opts.DownAfter == 0 {
 		opts.DownAfter = time.Second
 	}
-	// Without a delay, a replica's first full sync starts at once rather
-	// than after repl-diskless-sync-delay (5s by default).
+	// Without a delay, a full sync (a replica's first, or the old master
+	// rejoining) starts at once rather than after repl-diskless-sync-delay
+	// (5s by default) on whichever server is master.
 	common := []string{"--repl-diskless-sync-delay", "0"}
 	sn := &Sentinel{DownAfter: opts.DownAfter}
 	sn.Master = start(tb, false, common...)
 	for range opts.Replicas {
-		link := NewLink(tb, sn.Master.Addr)
-		host, port, _ := net.SplitHostPort(link.Addr)
+		r, link := startReplica(tb, sn.Master, common...)
+		sn.Replicas = append(sn.Replicas, r)
 		sn.Links = append(sn.Links, link)
-		sn.Replicas = append(sn.Replicas, start(tb, false, append(common, "--replicaof", host, port)...))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*startTimeout)
 	defer cancel()
-	for _, r := range sn.Replicas {
-		c := goredis.NewClient(&goredis.Options{Addr: r.Addr, DisableIdentity: true})
-		err := poll(ctx, func() error {
-			info, err := c.Info(ctx, "replication").Result()
-			if err != nil {
-				return err
-			}
-			if v := infoField(info, "master_link_status"); v != "up" {
-				return fmt.Errorf("master_link_status %q", v)
-			}
-			return nil
-		})
-		_ = c.Close()
-		if err != nil {
-			tb.Fatalf("redistest: replica %s not in sync: %v\n%s", r.Addr, err, r.log())
-		}
-	}
 	for range 3 {
 		sn.Sentinels = append(sn.Sentinels, startSentinel(tb, sbin, sn.Master.Port, opts.DownAfter))
 	}
@@ -131,6 +114,46 @@ func StartSentinel(tb testing.TB, opts SentinelOptions) *Sentinel {
 		}
 	}
 	return sn
+}
+
+// StartReplica starts a replica of master that replicates through a new
+// Link, and waits until it is in sync. Both are stopped by tb.Cleanup.
+func StartReplica(tb testing.TB, master *Server) (*Server, *Link) {
+	tb.Helper()
+	return startReplica(tb, master, "--repl-diskless-sync-delay", "0")
+}
+
+func startReplica(tb testing.TB, master *Server, args ...string) (*Server, *Link) {
+	tb.Helper()
+	// The first full sync would otherwise wait repl-diskless-sync-delay
+	// (5s by default) on the master.
+	mc := goredis.NewClient(&goredis.Options{Addr: master.Addr, DisableIdentity: true})
+	err := mc.ConfigSet(context.Background(), "repl-diskless-sync-delay", "0").Err()
+	_ = mc.Close()
+	if err != nil {
+		tb.Fatalf("redistest: %v", err)
+	}
+	link := NewLink(tb, master.Addr)
+	host, port, _ := net.SplitHostPort(link.Addr)
+	r := start(tb, false, append(args, "--replicaof", host, port)...)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*startTimeout)
+	defer cancel()
+	c := goredis.NewClient(&goredis.Options{Addr: r.Addr, DisableIdentity: true})
+	defer c.Close()
+	err = poll(ctx, func() error {
+		info, err := c.Info(ctx, "replication").Result()
+		if err != nil {
+			return err
+		}
+		if v := infoField(info, "master_link_status"); v != "up" {
+			return fmt.Errorf("master_link_status %q", v)
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("redistest: replica %s not in sync: %v\n%s", r.Addr, err, r.log())
+	}
+	return r, link
 }
 
 func startSentinel(tb testing.TB, bin string, masterPort int, downAfter time.Duration) *Server {

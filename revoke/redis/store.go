@@ -68,6 +68,9 @@ func newStore(client goredis.UniversalClient, opts Options) (store, error) {
 	if err != nil {
 		return store{}, err
 	}
+	if opts.WaitReplicas, err = waitReplicas(client, opts.WaitReplicas); err != nil {
+		return store{}, err
+	}
 	return store{client: client, opts: opts, keys: newKeys(opts.Prefix)}, nil
 }
 
@@ -96,9 +99,9 @@ func (s *store) revokeSession(ctx context.Context, id, subject string, until tim
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
 	key = s.keys.session(subject, id)
-	value, err = revokeSessionScript.Run(ctx, s.client, []string{key}, until.UnixMilli(), t, s.keys.channel).Text()
+	value, err = s.eval(ctx, revokeSessionScript, key, until.UnixMilli(), t, s.keys.channel)
 	if err != nil {
-		return "", "", false, unavailable(err)
+		return "", "", false, err
 	}
 	return key, value, true, nil
 }
@@ -121,9 +124,9 @@ func (s *store) revokeSubject(ctx context.Context, subject string, before, until
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
 	key = s.keys.subject(subject)
-	value, err = revokeSubjectScript.Run(ctx, s.client, []string{key}, before.UnixMilli(), until.UnixMilli(), t, s.keys.channel).Text()
+	value, err = s.eval(ctx, revokeSubjectScript, key, before.UnixMilli(), until.UnixMilli(), t, s.keys.channel)
 	if err != nil {
-		return "", "", false, unavailable(err)
+		return "", "", false, err
 	}
 	return key, value, true, nil
 }
