@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -207,5 +208,173 @@ func failoverLoad(t *testing.T, wait, replicas int) {
 	}
 	if replicas == 2 && promoted != sn.Replicas[1].Addr {
 		t.Errorf("promoted %s; want the replica in sync, %s", promoted, sn.Replicas[1].Addr)
+	}
+}
+
+// window records what one checker answered for a valid session: how many
+// checks refused it (a fault, which fail closed turns into "no session"),
+// and when the first and last refusals were, relative to the kill.
+type window struct {
+	name        string
+	c           revoke.Revoker
+	checks      int
+	refused     int
+	first, last time.Duration
+	lastErr     error
+}
+
+func (w *window) String() string {
+	if w.refused == 0 {
+		return fmt.Sprintf("%s: 0 of %d checks refused", w.name, w.checks)
+	}
+	return fmt.Sprintf("%s: %d of %d checks refused, from %v to %v after the kill (%v); last fault: %v",
+		w.name, w.refused, w.checks, w.first.Round(time.Millisecond), w.last.Round(time.Millisecond),
+		(w.last - w.first).Round(time.Millisecond), w.lastErr)
+}
+
+// TestFailoverWhatUsersSee measures what requests see during a routine
+// Sentinel failover (master killed, two replicas, three Sentinels): how
+// long Direct and Cached refuse a valid session under fail closed, and
+// how long revocations fail. Down-after is 1s; with
+// COOKIESEAL_FAILOVER_LONG=1 it is Sentinel's default, 30s. It asserts
+// what the package promises: a revoked session is never accepted, and a
+// Cached with the default StalenessBound refuses no valid session.
+func TestFailoverWhatUsersSee(t *testing.T) {
+	downAfter := time.Second
+	if os.Getenv(envFailoverLong) == "1" {
+		downAfter = 30 * time.Second
+	}
+	sn := redistest.StartSentinel(t, redistest.SentinelOptions{Replicas: 2, DownAfter: downAfter})
+	ctx := context.Background()
+	direct, err := redis.NewDirect(failoverClient(t, sn), redis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	windows := []*window{
+		{name: "Direct", c: direct},
+		{name: fmt.Sprintf("Cached (default StalenessBound %v)", redis.DefaultStalenessBound),
+			c: startCached(t, failoverClient(t, sn), redis.CachedOptions{})},
+		{name: "Cached (StalenessBound 30s)",
+			c: startCached(t, failoverClient(t, sn), redis.CachedOptions{StalenessBound: 30 * time.Second})},
+	}
+	writer, err := redis.NewDirect(failoverClient(t, sn), redis.Options{}) // auto: WAIT 1
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := &window{name: "RevokeSession (WaitReplicas auto = 1)"}
+	valid := revoke.Session{ID: "valid", Subject: "bob", IssuedAt: time.Now()}
+	revoked := revoke.Session{ID: "gone", Subject: "bob", IssuedAt: time.Now()}
+	if err := writer.RevokeSession(ctx, revoked.ID, revoked.Subject, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "caches see the revocation", func() bool {
+		return errors.Is(windows[1].c.Check(ctx, revoked), revoke.ErrRevoked) &&
+			errors.Is(windows[2].c.Check(ctx, revoked), revoke.ErrRevoked)
+	})
+
+	// Each checker, and the writer, runs in its own loop, so that a slow
+	// call (a check bounded by 100ms, a write by 1s) does not hold up the
+	// others' sampling.
+	old := sn.Master.Addr
+	kill := time.Now()
+	sn.Master.Kill()
+	var (
+		mu         sync.Mutex
+		promotedAt time.Duration
+		stop       = make(chan struct{})
+		wg         sync.WaitGroup
+	)
+	observe := func(w *window, call func(n int) error, every time.Duration) {
+		defer wg.Done()
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			err := call(n)
+			now := time.Since(kill)
+			mu.Lock()
+			w.checks++
+			if err != nil {
+				if w.refused == 0 {
+					w.first = now
+				}
+				w.refused++
+				w.last, w.lastErr = now, err
+			}
+			mu.Unlock()
+			time.Sleep(every)
+		}
+	}
+	var leaked []string
+	for _, w := range windows {
+		wg.Add(1)
+		go observe(w, func(int) error {
+			if err := w.c.Check(ctx, revoked); err == nil {
+				mu.Lock()
+				leaked = append(leaked, fmt.Sprintf("%s at %v", w.name, time.Since(kill)))
+				mu.Unlock()
+			}
+			return w.c.Check(ctx, valid)
+		}, 10*time.Millisecond)
+	}
+	wg.Add(1)
+	go observe(writes, func(n int) error {
+		return writer.RevokeSession(ctx, fmt.Sprintf("w-%d", n), "carol", time.Now().Add(time.Hour))
+	}, 100*time.Millisecond)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			a, err := sn.MasterAddr(ctx)
+			if err == nil && a != old {
+				mu.Lock()
+				promotedAt = time.Since(kill)
+				mu.Unlock()
+				t.Logf("promoted %s at %v", a, promotedAt.Round(time.Millisecond))
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	// Observe until the failover is over and every loop has gone 3s
+	// without a refusal, but at least down-after + 5s (so that a cache's
+	// staleness bound can run out), and at most down-after + 30s.
+	minEnd, maxEnd := downAfter+5*time.Second, downAfter+30*time.Second
+	for {
+		time.Sleep(50 * time.Millisecond)
+		now := time.Since(kill)
+		mu.Lock()
+		quiet := promotedAt > 0 && now > minEnd
+		for _, w := range append(windows, writes) {
+			if w.refused > 0 && now-w.last < 3*time.Second {
+				quiet = false
+			}
+		}
+		mu.Unlock()
+		if quiet || now > maxEnd {
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+	for _, l := range leaked {
+		t.Errorf("a revoked session was accepted: %s", l)
+	}
+	t.Logf("down-after-milliseconds %d; promotion seen %v after the kill", downAfter.Milliseconds(), promotedAt.Round(time.Millisecond))
+	for _, w := range append(windows, writes) {
+		t.Log(w)
+	}
+	if promotedAt == 0 {
+		t.Fatal("no promotion")
+	}
+	if w := windows[1]; w.refused != 0 {
+		t.Errorf("%v; want none: a routine failover must not refuse valid sessions", w)
 	}
 }
