@@ -209,3 +209,32 @@ func TestClusterWaitGoesToTheSlotMaster(t *testing.T) {
 		t.Fatalf("revocations reached %d masters; want 3", len(seen))
 	}
 }
+
+// TestMinReplicasToWrite checks the server-side companion that failover.go
+// documents: a master with min-replicas-to-write 1 and no replica refuses
+// the revocation, and the error is a store fault, not a revocation.
+func TestMinReplicasToWrite(t *testing.T) {
+	s := redistest.Start(t)
+	c := s.Client(t)
+	ctx := context.Background()
+	if err := c.ConfigSet(ctx, "min-replicas-to-write", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"direct", "cached"} {
+		for _, w := range writers() {
+			t.Run(kind+"/"+w.name, func(t *testing.T) {
+				sess, err := w.write(ctx, newRevoker(t, kind, c, redis.Options{}), 1)
+				if !errors.Is(err, redis.ErrUnavailable) || errors.Is(err, revoke.ErrRevoked) {
+					t.Fatalf("write without replicas: %v; want ErrUnavailable (NOREPLICAS)", err)
+				}
+				d, err := redis.NewDirect(c, redis.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := d.Check(ctx, sess); err != nil {
+					t.Fatalf("refused write left an entry: Check = %v", err)
+				}
+			})
+		}
+	}
+}
