@@ -33,7 +33,7 @@ package redis
 //     promotion.
 //
 // Operator guidance: use Cached, and keep StalenessBound above
-// 1.5 × (down-after-milliseconds + 2s + the list's load time) if you raise
+// 1.5 × (down-after-milliseconds + 3s + the list's load time) if you raise
 // down-after-milliseconds or the list grows; run two replicas; lower
 // down-after-milliseconds (5000 is common) where Direct is used or fail
 // closed must not last 30s, at the price of failovers on shorter network
