@@ -7,8 +7,8 @@ package redis
 // to detect the failure, then about 1.5s to agree and promote. Measured
 // with one master, two replicas and three Sentinels on loopback, the
 // master killed with SIGKILL (TestFailoverWhatUsersSee): promotion at
-// 2.3s with down-after-milliseconds 1000, at 30.6–31.4s with Sentinel's
-// default 30000. What requests see meanwhile:
+// 2.2–2.5s with down-after-milliseconds 1000, at 30.6–31.4s with
+// Sentinel's default 30000. What requests see meanwhile:
 //
 //   - Cached: nothing. It answers from memory while its last confirmation
 //     is younger than StalenessBound, then reloads from the new master. The
@@ -16,11 +16,13 @@ package redis
 //     takes up to 40s minus the list's load time; no valid session was
 //     refused at either detection setting, even with the last heartbeat
 //     20s before the kill. The former default, 30s, refused every valid
-//     session for about 1.1–1.5s at the 30000 setting.
+//     session at the 30000 setting: for 1.1–1.8s when confirmed at the
+//     kill, for 11.5s when confirmed 10s before it.
 //   - Direct: a fault on every check from the kill until the client reaches
-//     the new master, 1–2s after the promotion (go-redis stops dialling
-//     after PoolSize failed dials and then probes once a second): measured
-//     2.5–4.0s at down-after-milliseconds 1000, 31.5–32.6s at 30000. Under
+//     the new master, up to 1.7s after the promotion (go-redis stops
+//     dialling after PoolSize failed dials and then probes once a second):
+//     measured 2.1–4.0s at down-after-milliseconds 1000, 31.5–32.7s at
+//     30000. Under
 //     fail closed every request in that window has no session (its cookie
 //     is kept: the user is back after it); under fail open every revoked
 //     session is accepted. Only shorter detection shortens it.
@@ -30,7 +32,7 @@ package redis
 //     old master is back as a replica (measured: 12.3s after the kill when
 //     restarted at the promotion, Sentinel noticing it on its 10s INFO
 //     round); with two replicas, writes were acknowledged again at the
-//     promotion.
+//     promotion (2.2–2.4s).
 //
 // Operator guidance: use Cached, and keep StalenessBound above
 // 1.5 × (down-after-milliseconds + 3s + the list's load time) if you raise
@@ -49,9 +51,10 @@ const (
 	// Why: Redis replicates asynchronously, and a Sentinel failover
 	// promotes a replica, so a revocation that the master acknowledged but
 	// had not yet sent is lost with the master, and every session it
-	// revoked is accepted again (measured: 21 of 92 acknowledged
-	// revocations lost with NoWait, 0 of 73 with WAIT, replica lagging,
-	// TestFailoverKeepsAcknowledgedRevocations). A Sentinel deployment has
+	// revoked is accepted again (TestFailoverKeepsAcknowledgedRevocations,
+	// replica lagging: with NoWait, every revocation acknowledged while it
+	// lagged was lost, 10–48 per run; with WAIT, none of 72–130). A
+	// Sentinel deployment has
 	// replicas by definition, so waiting for one is always possible and
 	// costs one replica round trip per revocation (revocations are rare:
 	// logouts, password changes). A standalone server has no replica:
