@@ -55,8 +55,8 @@ type writeLog struct {
 	mu       sync.Mutex
 	acked    []revoke.Session
 	ackedAt  [][2]time.Time // start and end of the call
-	notRepl  int // ErrNotReplicated results
-	faults   int // other errors
+	notRepl  int            // ErrNotReplicated results
+	faults   int            // other errors
 	attempts int
 	reached  [][2]time.Time // nil or ErrNotReplicated: a master ran the write
 }
