@@ -117,7 +117,10 @@ func (w *writeLog) reachedAfter(t time.Time) time.Time {
 
 func failoverLoad(t *testing.T, wait, replicas int) {
 	sn := redistest.StartSentinel(t, redistest.SentinelOptions{Replicas: replicas, DownAfter: time.Second})
-	client := failoverClient(t, sn)
+	// Through NewUniversalClient with MasterName, as the README sets it up;
+	// WaitReplicasAuto must see a Sentinel client in it.
+	client := goredis.NewUniversalClient(sn.UniversalOptions())
+	t.Cleanup(func() { _ = client.Close() })
 	d, err := redis.NewDirect(client, redis.Options{WaitReplicas: wait, WaitTimeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
