@@ -67,7 +67,7 @@ type CachedOptions struct {
 	// successful load) is older, Check returns an error matching ErrStale.
 	// Default DefaultStalenessBound (1m): a cache confirmed at most
 	// HeartbeatInterval (20s) before a Sentinel failover with the default
-	// down-after-milliseconds (30s; measured 31.4s to promotion) stays
+	// down-after-milliseconds (30s; promotion measured at 30.6–31.4s) stays
 	// fresh through it.
 	StalenessBound time.Duration
 
