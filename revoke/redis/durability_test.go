@@ -83,7 +83,7 @@ func TestWaitReplicas(t *testing.T) {
 		{"link cut, NoWait", mc, redis.Options{WaitReplicas: redis.NoWait}, true, false, 0, nil},
 		{"link cut, auto on a plain client is NoWait", mc, redis.Options{}, true, false, 0, nil},
 		{"no script cache, wait 1", mc, redis.Options{WaitReplicas: 1, WaitTimeout: wait}, false, true, 0, nil},
-		{"link cut, context shorter than WaitTimeout", mc, redis.Options{WaitReplicas: 1}, true, false, 100 * time.Millisecond, redis.ErrNotReplicated},
+		{"link cut, context shorter than WaitTimeout", mc, redis.Options{WaitReplicas: 1}, true, false, 300 * time.Millisecond, redis.ErrNotReplicated},
 		{"no replica, wait 1", ac, redis.Options{WaitReplicas: 1, WaitTimeout: wait}, false, false, 0, redis.ErrNotReplicated},
 		{"no replica, auto", ac, redis.Options{}, false, false, 0, nil},
 	}
