@@ -47,9 +47,8 @@ func (o Options) normalizeWait() (Options, error) {
 		return o, configError("negative WaitTimeout %v", o.WaitTimeout)
 	case o.WaitTimeout == 0:
 		o.WaitTimeout = o.WriteTimeout / 2
-	}
-	if o.WaitTimeout < time.Millisecond || o.WaitTimeout >= o.WriteTimeout {
-		return o, configError("WaitTimeout %v must be at least 1ms and below WriteTimeout %v", o.WaitTimeout, o.WriteTimeout)
+	case o.WaitTimeout >= o.WriteTimeout:
+		return o, configError("WaitTimeout %v must be below WriteTimeout %v", o.WaitTimeout, o.WriteTimeout)
 	}
 	return o, nil
 }
@@ -72,8 +71,9 @@ func waitReplicas(client goredis.UniversalClient, n int) (int, error) {
 
 // isSentinelClient reports whether c is a go-redis failover client
 // (NewFailoverClient, or NewUniversalClient with MasterName): go-redis
-// builds its Options with the Addr "FailoverClient". A test in this
-// package breaks if go-redis changes that.
+// builds its Options with the Addr "FailoverClient". If go-redis changes
+// that, TestFailoverKeepsAcknowledgedRevocations fails (auto would no
+// longer wait).
 func isSentinelClient(c goredis.UniversalClient) bool {
 	cl, ok := c.(*goredis.Client)
 	return ok && cl.Options().Addr == "FailoverClient"

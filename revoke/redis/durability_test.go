@@ -146,7 +146,6 @@ func TestWaitReplicasConfig(t *testing.T) {
 		{"negative WaitTimeout", c, redis.Options{WaitTimeout: -time.Second}},
 		{"WaitTimeout equal to WriteTimeout", c, redis.Options{WaitTimeout: time.Second}},
 		{"WaitTimeout above a set WriteTimeout", c, redis.Options{WriteTimeout: 100 * time.Millisecond, WaitTimeout: 200 * time.Millisecond}},
-		{"WaitTimeout below 1ms", c, redis.Options{WaitTimeout: time.Microsecond}},
 		{"wait on a Ring", ring, redis.Options{WaitReplicas: 1}},
 	}
 	for _, tc := range tests {
