@@ -473,7 +473,9 @@ func TestClusterCachedPropagation(t *testing.T) {
 // through any of them shows on the others promptly.
 func propagation(t *testing.T, ca, cb, cd goredis.UniversalClient) {
 	ctx := context.Background()
-	opts := redis.CachedOptions{Options: redis.Options{Prefix: "test:prop:"}}
+	// Generous timeouts: this test is about propagation, not latency, and
+	// a loaded CI machine can take more than the 100ms default per call.
+	opts := redis.CachedOptions{Options: redis.Options{Prefix: "test:prop:", CheckTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second}}
 	a := startCached(t, ca, opts)
 	b := startCached(t, cb, opts)
 	d, err := redis.NewDirect(cd, opts.Options)
