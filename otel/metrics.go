@@ -39,39 +39,68 @@ import (
 // ScopeName is the instrumentation scope of the meter.
 const ScopeName = "github.com/cookieseal/cookieseal/otel"
 
-// Metric names, as OpenTelemetry instruments.
+// Metric names, as OpenTelemetry instruments. The Prometheus exporter
+// replaces dots with underscores and adds _total to counters and the unit
+// (_seconds) where there is one. Attributes are named in each comment.
 const (
-	// Counters of session events (middleware.Event).
-	NameOpened       = "cookieseal.session.opened"        // sessions admitted
-	NameRejected     = "cookieseal.session.rejected"      // {cookieseal.reason}
-	NameWrites       = "cookieseal.session.writes"        // {cookieseal.write: saved, refreshed, resealed}
-	NameSaveFailures = "cookieseal.session.save_failures" // responses that were a 500
-	NameRenewed      = "cookieseal.session.renewed"
-	NameDestroyed    = "cookieseal.session.destroyed"
-	// Revocation.
-	NameRevokeDuration = "cookieseal.revoke.check.duration" // histogram, s, {cookieseal.outcome: ok, revoked, fault}
-	NameRevokeFaults   = "cookieseal.revoke.faults"         // checks and writes that failed
-	// Key usage (keyring.UsageRecorder): {cookieseal.key.id, cookieseal.key.epoch, cookieseal.operation: seal, open}.
+	// NameOpened counts sessions admitted (authentic, unexpired, not
+	// revoked).
+	NameOpened = "cookieseal.session.opened"
+	// NameRejected counts session cookies refused, by cookieseal.reason
+	// (cookie.Reason's names).
+	NameRejected = "cookieseal.session.rejected"
+	// NameWrites counts session cookies written, by cookieseal.write:
+	// saved (after a change), refreshed (sliding), resealed (rotation).
+	NameWrites = "cookieseal.session.writes"
+	// NameSaveFailures counts sessions that could not be saved: 500s.
+	NameSaveFailures = "cookieseal.session.save_failures"
+	// NameRenewed counts Session.Renew calls.
+	NameRenewed = "cookieseal.session.renewed"
+	// NameDestroyed counts Session.Destroy calls.
+	NameDestroyed = "cookieseal.session.destroyed"
+	// NameRevokeDuration is the revocation check latency histogram in
+	// seconds, by cookieseal.outcome: ok, revoked, fault.
+	NameRevokeDuration = "cookieseal.revoke.check.duration"
+	// NameRevokeFaults counts revocation store calls that failed.
+	NameRevokeFaults = "cookieseal.revoke.faults"
+	// NameKeyUsage counts seals and opens by cookieseal.key.id,
+	// cookieseal.key.epoch and cookieseal.operation (seal, open).
 	NameKeyUsage = "cookieseal.key.usage"
-	// Gauges of the revocation list (revoke.Memory, revoke/redis Cached).
-	NameRevokeEntries   = "cookieseal.revoke.entries"
-	NameRevokeLimit     = "cookieseal.revoke.entries.limit"
+	// NameRevokeEntries is the revocation list's size (gauge).
+	NameRevokeEntries = "cookieseal.revoke.entries"
+	// NameRevokeLimit is revoke.Memory's cap; 0 means none (gauge).
+	NameRevokeLimit = "cookieseal.revoke.entries.limit"
+	// NameRevokeMalformed is the Redis cache's unparsable entries (gauge).
 	NameRevokeMalformed = "cookieseal.revoke.entries.malformed"
-	NameRevokeFull      = "cookieseal.revoke.rejected"  // revocations refused: list full
-	NameRevokeStaleness = "cookieseal.revoke.staleness" // s since the cache was last confirmed
-	NameRevokeLoads     = "cookieseal.revoke.loads"
-	NameRevokeLoadFail  = "cookieseal.revoke.load_failures"
-	NameRevokeLoadTime  = "cookieseal.revoke.load.duration" // s
-	NameRevokeResubs    = "cookieseal.revoke.resubscriptions"
-	NameActiveSessions  = "cookieseal.sessions.active" // {cookieseal.window: 5m, 1h, 1d}
-	NameActiveSubjects  = "cookieseal.subjects.active" // {cookieseal.window}
-	attrReason          = "cookieseal.reason"
-	attrWrite           = "cookieseal.write"
-	attrOutcome         = "cookieseal.outcome"
-	attrKeyID           = "cookieseal.key.id"
-	attrEpoch           = "cookieseal.key.epoch"
-	attrOperation       = "cookieseal.operation"
-	attrWindow          = "cookieseal.window"
+	// NameRevokeFull counts revocations refused because the list was full.
+	NameRevokeFull = "cookieseal.revoke.rejected"
+	// NameRevokeStaleness is the age in seconds of the Redis cache's last
+	// confirmation (gauge); -1 before the first load.
+	NameRevokeStaleness = "cookieseal.revoke.staleness"
+	// NameRevokeLoads counts the Redis cache's completed full loads.
+	NameRevokeLoads = "cookieseal.revoke.loads"
+	// NameRevokeLoadFail counts its failed load attempts.
+	NameRevokeLoadFail = "cookieseal.revoke.load_failures"
+	// NameRevokeLoadTime is the last full load's wall time in seconds.
+	NameRevokeLoadTime = "cookieseal.revoke.load.duration"
+	// NameRevokeResubs counts its re-established subscriptions.
+	NameRevokeResubs = "cookieseal.revoke.resubscriptions"
+	// NameActiveSessions is the estimated distinct active sessions, by
+	// cookieseal.window (5m, 1h, 1d) (gauge).
+	NameActiveSessions = "cookieseal.sessions.active"
+	// NameActiveSubjects is the estimated distinct active subjects
+	// (users), by cookieseal.window (gauge).
+	NameActiveSubjects = "cookieseal.subjects.active"
+)
+
+const (
+	attrReason    = "cookieseal.reason"
+	attrWrite     = "cookieseal.write"
+	attrOutcome   = "cookieseal.outcome"
+	attrKeyID     = "cookieseal.key.id"
+	attrEpoch     = "cookieseal.key.epoch"
+	attrOperation = "cookieseal.operation"
+	attrWindow    = "cookieseal.window"
 )
 
 // Names lists every metric this package can export.
@@ -209,7 +238,9 @@ func (m *Metrics) recordKey(k keyUse) {
 
 // ObserveRevokeList registers gauges for an in-memory revocation list
 // (revoke.Memory's Stats): entries, limit, and revocations refused because
-// it was full. Unregister with the returned Registration.
+// it was full. Unregister with the returned Registration. Register one
+// list source per Metrics: ObserveRevokeList or ObserveRevokeCache (both
+// report NameRevokeEntries).
 func (m *Metrics) ObserveRevokeList(stats func() revoke.Stats) (metric.Registration, error) {
 	entries, e1 := m.meter.Int64ObservableGauge(NameRevokeEntries, metric.WithDescription("Revocation entries held."), metric.WithUnit("{entry}"))
 	limit, e2 := m.meter.Int64ObservableGauge(NameRevokeLimit, metric.WithDescription("Cap on revocation entries; 0 means none."), metric.WithUnit("{entry}"))
