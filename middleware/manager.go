@@ -186,7 +186,11 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	case errors.Is(err, revoke.ErrInvalidArgument):
 		return fmt.Errorf("middleware: %w", err) // a caller bug, not a store fault
 	}
-	return fmt.Errorf("%w: %w", ErrRevokeFault, err)
+	err = fmt.Errorf("%w: %w", ErrRevokeFault, err)
+	if m.observing() {
+		m.emit(Event{Kind: EventRevokeFault, Err: err})
+	}
+	return err
 }
 
 // revokeTTL is how long after a session's issued-at it may still open on

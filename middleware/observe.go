@@ -31,9 +31,10 @@ const (
 	// long it took (wall time, the process's monotonic clock), Err is nil,
 	// or matches revoke.ErrRevoked or ErrRevokeFault.
 	EventRevokeChecked
-	// EventRevokeFault: a Revoker call failed (a check, or the
-	// revocation that Renew and Destroy write); Err matches
-	// ErrRevokeFault. A failed check is also told to Options.OnFault.
+	// EventRevokeFault: a Revoker call failed (a check, the revocation
+	// that Renew and Destroy write, or Manager.RevokeSubject, whose event
+	// has no Request); Err matches ErrRevokeFault. A failed check while
+	// loading the session is also told to Options.OnFault.
 	EventRevokeFault
 	// EventRefreshed: a valid, unchanged session was re-sealed because
 	// RefreshAfter passed (the sliding refresh).
@@ -184,6 +185,9 @@ func (st *state) checkRevoked(rs revoke.Session) (revoked, fault error) {
 		err = fault
 	}
 	st.queue(Event{Kind: EventRevokeChecked, Duration: time.Since(start), Err: err})
+	if fault != nil {
+		st.queue(Event{Kind: EventRevokeFault, Err: fault})
+	}
 	return revoked, fault
 }
 

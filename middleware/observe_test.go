@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -218,5 +219,36 @@ func TestObserverEvents(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestObserverHearsEveryRevocationFault: a failed check (loading the
+// session, and again in Renew) and a failed RevokeSubject are each one
+// EventRevokeFault, whatever path met it.
+func TestObserverHearsEveryRevocationFault(t *testing.T) {
+	rec := &events{}
+	clk := newClock()
+	keys := &swapKeys{kr: keyringOf(t, fixedKey(t, 1, keyring.StatusPrimary))}
+	m := newManager(t, keys, middleware.Options{Now: clk.Now, Observer: rec, Revoker: &faulty{}, InsecureRevokeFailOpen: true, OnFault: func(*http.Request, error) {}})
+	if err := m.RevokeSubject(context.Background(), "alice"); !errors.Is(err, middleware.ErrRevokeFault) {
+		t.Fatal(err)
+	}
+	if k := kinds(rec.take()); k != "revoke_fault" {
+		t.Fatalf("RevokeSubject: %q", k)
+	}
+	h := m.Handler(app(t))
+	c := do(t, h, "GET", "/set?k=v").Result().Cookies()[0]
+	rec.take()
+	r := httptest.NewRequest("GET", "/renew", nil)
+	r.AddCookie(c)
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.From(r)
+		s.Renew() // fail open: renewed, with the faults reported
+	})).ServeHTTP(httptest.NewRecorder(), r)
+	// Load: check, fault, opened (fail open). Renew: check, fault; its
+	// revocation of the old id: fault; renewed; saved.
+	want := "revoke_checked revoke_fault opened revoke_checked revoke_fault revoke_fault renewed saved"
+	if k := kinds(rec.take()); k != want {
+		t.Fatalf("events %q, want %q", k, want)
 	}
 }

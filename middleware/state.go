@@ -336,7 +336,7 @@ func (st *state) admit(f *found) {
 			st.invalid(cookie.Reject(cookie.ReasonRevoked, revoked))
 			return
 		case fault != nil:
-			st.pending = append(st.pending, pendingCall{fault: true, err: fault, ev: Event{Kind: EventRevokeFault, Err: fault, Request: st.r}})
+			st.pending = append(st.pending, pendingCall{fault: true, err: fault})
 			if !m.cfg.InsecureRevokeFailOpen {
 				// Fail closed: no session for this request, and the cookie
 				// is kept as it is, so the user is back once the store
