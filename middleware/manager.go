@@ -314,10 +314,10 @@ func (m *Manager) maxAge(now, deadline time.Time) int {
 }
 
 // setCookie adds a Set-Cookie for name with value and maxAge (from
-// Manager.maxAge; a browser-session cookie when so configured).
+// state.maxAge; 0 for a browser-session cookie).
 func (m *Manager) setCookie(h http.Header, name, value string, now time.Time, maxAge int) {
 	c := m.cfg.baseCookie(name, value)
-	if !m.cfg.BrowserSession {
+	if maxAge > 0 {
 		c.MaxAge = maxAge
 		c.Expires = now.Add(time.Duration(maxAge) * time.Second).UTC()
 	}
