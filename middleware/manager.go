@@ -132,7 +132,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		st.begin(m, &rc.sess, w, r)
 		defer m.release(rc, st)
 		next.ServeHTTP(&st.w, r)
-		st.w.start()
+		st.w.finish()
 	})
 }
 
