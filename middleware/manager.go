@@ -303,16 +303,6 @@ func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 
 // cookie building
 
-// maxAge is the Max-Age of a cookie set at now for a session ending at
-// deadline: whole seconds, at least 1. Unused for a browser-session
-// cookie.
-func (m *Manager) maxAge(now, deadline time.Time) int {
-	if m.cfg.BrowserSession {
-		return 0
-	}
-	return max(int(deadline.Sub(now)/time.Second), 1)
-}
-
 // setCookie adds a Set-Cookie for name with value and maxAge (from
 // state.maxAge; 0 for a browser-session cookie).
 func (m *Manager) setCookie(h http.Header, name, value string, now time.Time, maxAge int) {
