@@ -378,3 +378,48 @@ func TestSetDeadlineRefusesPast(t *testing.T) {
 	}))
 	do(t, h, "GET", "/")
 }
+
+// TestLifetimeAcrossRenewAndDestroy: Renew keeps the session's own
+// deadline and cookie kind; Destroy drops them with the session, so the
+// next session starts with the manager's.
+func TestLifetimeAcrossRenewAndDestroy(t *testing.T) {
+	for _, f := range lifetimeFormats {
+		t.Run(f.String(), func(t *testing.T) {
+			clk := newClock()
+			m := newManager(t, testKeyring(t), middleware.Options{Format: f, Now: clk.Now, IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs, ClockSkew: lifeSkew})
+			var deadline time.Time
+			var remember bool
+			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s, _ := middleware.From(r)
+				switch r.URL.Path {
+				case "/guest":
+					s.Set("k", "v")
+					s.SetDeadline(clk.Now().Add(lifeGuest))
+					s.SetRememberMe(false)
+				case "/renew":
+					s.Renew()
+				case "/destroy-and-start":
+					s.Destroy()
+					s.Set("k", "v")
+				}
+				deadline, remember = s.Deadline(), s.RememberMe()
+			}))
+			j := jar{}
+			t0 := clk.Now()
+			j.update(do(t, h, "GET", "/guest"))
+			clk.Advance(time.Minute)
+			w := do(t, h, "GET", "/renew", j.list()...)
+			if !deadline.Equal(t0.Add(lifeGuest)) || remember {
+				t.Fatalf("after Renew: deadline %v remember %v, want %v false", deadline, remember, t0.Add(lifeGuest))
+			}
+			if c := setCookies(w)["session"]; c == nil || c.MaxAge != 0 || strings.Contains(w.Header().Get("Set-Cookie"), "Max-Age") {
+				t.Fatalf("renewed cookie %v: want a browser-session cookie", w.Header().Values("Set-Cookie"))
+			}
+			j.update(w)
+			do(t, h, "GET", "/destroy-and-start", j.list()...)
+			if !deadline.Equal(clk.Now().Add(lifeAbs)) || !remember {
+				t.Fatalf("after Destroy: deadline %v remember %v, want the manager's", deadline, remember)
+			}
+		})
+	}
+}
