@@ -151,7 +151,7 @@ func TestRevokeSubjectRedis(t *testing.T) {
 
 	// A flag wins over the environment.
 	r = runAt(t, t0, "", "revoke", "subject", "-redis", srv.Addr, "-subject", "dave", "-max-session-age", "1h", "-skew", "0s")
-	if r.code != exitOK || !strings.Contains(r.stdout, "until 2026-11-23T11:00:00Z") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "until 2026-11-23T11:00:01Z") {
 		t.Fatalf("%+v", r)
 	}
 }
