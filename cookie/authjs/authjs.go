@@ -271,7 +271,7 @@ func bearer(req *http.Request) (string, bool) {
 
 // token returns the session token that cookies carry under name: the
 // joined chunks, or the whole cookie. ok is false when there is neither.
-// Chunks are joined by cookie.Join's rules: contiguous from .0, at most
+// Chunks are joined by chunk.Join's rules: contiguous from .0, at most
 // MaxChunks of them. The name sent twice, a chunk index sent twice, or
 // the whole cookie beside a complete set of chunks is ErrDuplicate;
 // chunks without a .0 beside a whole cookie are stale and ignored, and
