@@ -13,7 +13,6 @@ import (
 	"unsafe"
 
 	"github.com/cookieseal/cookieseal/keyring"
-	jose "github.com/go-jose/go-jose/v4"
 )
 
 // The JWE format's fixed parameters. A value's protected header holds
@@ -107,7 +106,7 @@ var (
 // AES-256-GCM, rather than through go-jose's generic JWE object, which
 // allocates dozens of times per value and measured several times slower;
 // go-jose and Node's jose check it both ways in the tests (see the
-// interop package), and go-jose marshals the exported key set.
+// interop package), and they read the exported key set.
 //
 // AES-GCM's random 96-bit IVs are safe for about 2^32 seals per key:
 // rotate the primary key, or use epoch keys, well before one key seals
@@ -585,7 +584,7 @@ func parseCanonicalUint32(s []byte) (uint32, bool) {
 func (c *JWECodec) InsecureExportJWKSet() ([]byte, error) {
 	kr := c.keys.Keyring()
 	now := c.native.opts.Now()
-	var set jose.JSONWebKeySet
+	var set jwkSet
 	epochs := []uint32{0}
 	if kr.EpochPeriod() != 0 {
 		epochs = epochs[:0]
@@ -604,8 +603,24 @@ func (c *JWECodec) InsecureExportJWKSet() ([]byte, error) {
 			if err != nil {
 				return nil, fmt.Errorf("cookie: %w", err)
 			}
-			set.Keys = append(set.Keys, jose.JSONWebKey{Key: key, KeyID: string(jweKID(nil, k.ID, e)), Algorithm: JWEAlgorithm, Use: "enc"})
+			set.Keys = append(set.Keys, jwk{Kty: "oct", Use: "enc", Kid: string(jweKID(nil, k.ID, e)), Alg: JWEAlgorithm, K: base64.RawURLEncoding.EncodeToString(key)})
 		}
 	}
 	return json.Marshal(set)
+}
+
+// jwkSet and jwk are the JSON Web Key Set and the "oct" key of RFC 7517
+// §5 and RFC 7518 §6.4, written here rather than through a JOSE library
+// so that the codec links none (interop checks go-jose, Node's jose and
+// Python read the output).
+type jwkSet struct {
+	Keys []jwk `json:"keys"`
+}
+
+type jwk struct {
+	Kty string `json:"kty"`
+	Use string `json:"use"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	K   string `json:"k"` // base64url without padding (RFC 7518 §6.4.1)
 }

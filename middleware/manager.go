@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/chunk"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/revoke"
 )
@@ -354,7 +355,7 @@ func (m *Manager) clearUnused(h http.Header, carried []*http.Cookie, from int) {
 	if carried == nil {
 		return
 	}
-	for _, n := range cookie.StaleChunks(carried, m.name, from) {
+	for _, n := range chunk.Stale(carried, m.name, from) {
 		if i := slices.Index(m.chunkNames, n); i < 0 || i >= m.reach {
 			m.clearCookie(h, n)
 		}

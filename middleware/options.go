@@ -52,7 +52,8 @@ const (
 )
 
 // LegacyDecoder reads a session cookie written by an older library;
-// cookie.Gorilla reads gorilla/sessions' CookieStore cookies.
+// gorilla.Decoder (package cookie/gorilla) reads gorilla/sessions'
+// CookieStore cookies.
 type LegacyDecoder interface {
 	// DecodeSession returns the session held by a legacy cookie value of
 	// the named cookie: its values, its timestamp (which the migrated

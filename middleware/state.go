@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/chunk"
 	"github.com/cookieseal/cookieseal/revoke"
 )
 
@@ -374,7 +375,7 @@ func (st *state) admit(f *found) {
 // joined chunks when the request has a name.0. A request with more copies
 // than that, or with a chunk index twice, is marked dup; err is a chunk
 // set that does not join.
-func (st *state) read(plains []string) (_ []string, chunk string, err error) {
+func (st *state) read(plains []string) (_ []string, joined string, err error) {
 	name := st.m.name
 	for _, line := range st.r.Header["Cookie"] {
 		for len(line) > 0 {
@@ -403,7 +404,7 @@ func (st *state) read(plains []string) (_ []string, chunk string, err error) {
 		return plains, "", nil
 	}
 	st.cookies = st.r.Cookies()
-	v, _, err := cookie.Join(st.cookies, name, st.m.cfg.MaxChunks, st.m.cfg.maxLen)
+	v, _, err := chunk.Join(st.cookies, name, st.m.cfg.MaxChunks, st.m.cfg.maxLen)
 	switch {
 	case err == nil:
 		return plains, v, nil
@@ -426,7 +427,7 @@ func (st *state) read(plains []string) (_ []string, chunk string, err error) {
 
 // repeatedChunk reports whether some chunk name of name comes twice.
 func repeatedChunk(cookies []*http.Cookie, name string) bool {
-	names := cookie.StaleChunks(cookies, name, 0)
+	names := chunk.Stale(cookies, name, 0)
 	n := 0
 	for _, c := range cookies {
 		if len(c.Name) > len(name)+1 && c.Name[:len(name)+1] == name+"." && slices.Contains(names, c.Name) {
@@ -755,5 +756,5 @@ func (st *state) present() []string {
 	if st.nplain > 0 {
 		names = append(names, st.m.name)
 	}
-	return append(names, cookie.StaleChunks(st.cookies, st.m.name, 0)...)
+	return append(names, chunk.Stale(st.cookies, st.m.name, 0)...)
 }
