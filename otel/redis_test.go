@@ -47,14 +47,16 @@ func TestRedisCacheGauges(t *testing.T) {
 	ctx := context.Background()
 	client := goredis.NewClient(srv.Options())
 	defer client.Close()
-	direct, err := redis.NewDirect(client, redis.Options{})
+	// Seconds, not the 100ms defaults: gauges, not latency, are under test.
+	slow := redis.Options{CheckTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+	direct, err := redis.NewDirect(client, slow)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := direct.RevokeSubject(ctx, "alice", time.Now(), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	cached, err := redis.NewCached(client, redis.CachedOptions{})
+	cached, err := redis.NewCached(client, redis.CachedOptions{Options: slow})
 	if err != nil {
 		t.Fatal(err)
 	}
