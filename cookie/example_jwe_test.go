@@ -9,12 +9,11 @@ import (
 
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
-	jose "github.com/go-jose/go-jose/v4"
 )
 
-// A session sealed as JWE, read back by cookieseal and by another JOSE
-// library (here go-jose; Node's jose or Python's joserfc work the same way)
-// given the exported key set.
+// A session sealed as JWE and read back. Another JOSE library (go-jose,
+// Node's jose, Python's joserfc: see the interop tests) opens it given the
+// exported key set.
 func ExampleNewJWE() {
 	kr, err := keyring.Generate(time.Now())
 	if err != nil {
@@ -39,16 +38,13 @@ func ExampleNewJWE() {
 	if err != nil {
 		panic(err)
 	}
-	var set jose.JSONWebKeySet
+	var set struct {
+		Keys []struct{ Kty, Alg, Kid string }
+	}
 	if err := json.Unmarshal(js, &set); err != nil {
 		panic(err)
 	}
-	obj, err := jose.ParseEncryptedCompact(v, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
-	if err != nil {
-		panic(err)
-	}
-	plain, err := obj.Decrypt(set.Key(obj.Header.KeyID)[0].Key)
-	fmt.Println(string(plain), err)
+	fmt.Println(len(set.Keys), "key:", set.Keys[0].Kty, set.Keys[0].Alg)
 
 	// A value sealed for another purpose does not open.
 	other, err := cookie.NewJWE(kr, "csrf", cookie.Options{})
@@ -60,6 +56,6 @@ func ExampleNewJWE() {
 	// Output:
 	// 4 dots
 	// {"user_id":123456} <nil>
-	// {"user_id":123456} <nil>
+	// 1 key: oct dir
 	// true
 }

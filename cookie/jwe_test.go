@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/keyring"
-	jose "github.com/go-jose/go-jose/v4"
 )
 
 func newJWE(t testing.TB, kr keyring.Provider, purpose string, clk *clock) *JWECodec {
@@ -147,56 +146,6 @@ func TestNewSealerJWE(t *testing.T) {
 	}
 }
 
-// TestJWEGoJoseInterop checks our values against go-jose, an independent
-// JOSE implementation, both ways.
-func TestJWEGoJoseInterop(t *testing.T) {
-	clk := &clock{t0}
-	kr := epochKeyring(t)
-	c := newJWE(t, kr, "session", clk)
-	v, err := c.Seal([]byte(`{"a":1}`), time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var set jose.JSONWebKeySet
-	js, err := c.InsecureExportJWKSet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(js, &set); err != nil {
-		t.Fatal(err)
-	}
-	obj, err := jose.ParseEncryptedCompact(v, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256GCM})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := set.Key(obj.Header.KeyID)
-	if len(keys) != 1 {
-		t.Fatalf("kid %q: %d keys in the exported set of %d", obj.Header.KeyID, len(keys), len(set.Keys))
-	}
-	p, err := obj.Decrypt(keys[0].Key)
-	if err != nil || string(p) != `{"a":1}` {
-		t.Fatalf("go-jose Decrypt = %q, %v", p, err)
-	}
-	// And go-jose seals a value we open, given our headers.
-	opts := (&jose.EncrypterOptions{}).WithHeader("iat", t0.Unix()).WithHeader("rat", t0.Unix())
-	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.DIRECT, Key: keys[0].Key, KeyID: obj.Header.KeyID}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := enc.Encrypt([]byte(`{"b":2}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gv, err := o.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, m, err := c.Open(gv)
-	if err != nil || string(p) != `{"b":2}` || !m.IssuedAt.Equal(t0) {
-		t.Fatalf("Open(go-jose value) = %q, %+v, %v", p, m, err)
-	}
-}
-
 func TestJWEExportJWKSet(t *testing.T) {
 	clk := &clock{t0}
 	kr := testKeyring(t, keyring.StatusPrimary, keyring.StatusDecryptOnly, keyring.StatusDisabled)
@@ -246,30 +195,11 @@ func TestJWEStrictDecode(t *testing.T) {
 	parts := strings.Split(good, ".")
 	iat := `,"iat":1795428000,"rat":1795428000}`
 	raw := func(header string) string { return sealRawJWE(t, kr, "session", 1, 0, header, []byte("payload")) }
-	goJose := func(enc jose.ContentEncryption, key []byte, opts *jose.EncrypterOptions) string {
-		e, err := jose.NewEncrypter(enc, jose.Recipient{Algorithm: jose.DIRECT, Key: key, KeyID: "1"}, opts.WithHeader("iat", t0.Unix()).WithHeader("rat", t0.Unix()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := e.Encrypt([]byte("payload"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := o.CompactSerialize()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	key, err := kr.InsecureExportDerivedKey(keyring.A256GCM, "session", 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Sanity: our raw sealer and go-jose with the right key and headers pass.
+	// Sanity: our raw sealer with the right key and headers passes (values
+	// sealed by go-jose are checked in interop, which requires it).
 	for name, v := range map[string]string{
 		"raw":                   raw(`{"alg":"dir","enc":"A256GCM","kid":"1"` + iat),
 		"white space and order": raw(" {\n \"rat\" : 1795428000 ,\t\"kid\":\"1\", \"iat\":1795428000,\"enc\":\"A256GCM\",\"alg\":\"dir\"}\r\n"),
-		"go-jose":               goJose(jose.A256GCM, key, &jose.EncrypterOptions{}),
 	} {
 		if _, _, err := c.Open(v); err != nil {
 			t.Fatalf("%s control value refused: %v", name, err)
@@ -283,9 +213,9 @@ func TestJWEStrictDecode(t *testing.T) {
 	}{
 		{"alg A256KW", raw(`{"alg":"A256KW","enc":"A256GCM","kid":"1"` + iat), ErrInvalid},
 		{"alg none", raw(`{"alg":"none","enc":"A256GCM","kid":"1"` + iat), ErrInvalid},
-		{"enc A128GCM", goJose(jose.A128GCM, key[:16], &jose.EncrypterOptions{}), ErrInvalid},
-		{"enc A256CBC-HS512", goJose(jose.A256CBC_HS512, append(bytes.Clone(key), key...), &jose.EncrypterOptions{}), ErrInvalid},
-		{"zip DEF", goJose(jose.A256GCM, key, &jose.EncrypterOptions{Compression: jose.DEFLATE}), ErrInvalid},
+		{"enc A128GCM", raw(`{"alg":"dir","enc":"A128GCM","kid":"1"` + iat), ErrInvalid},
+		{"enc A256CBC-HS512", raw(`{"alg":"dir","enc":"A256CBC-HS512","kid":"1"` + iat), ErrInvalid},
+		{"zip DEF", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","zip":"DEF"` + iat), ErrInvalid},
 		{"zip bomb", sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A256GCM","kid":"1","zip":"DEF"`+iat, bomb[:2000]), ErrInvalid},
 		{"crit", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","crit":["rat"]` + iat), ErrInvalid},
 		{"extra member", raw(`{"alg":"dir","enc":"A256GCM","kid":"1","typ":"JWT"` + iat), ErrInvalid},

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
@@ -49,26 +47,6 @@ func TestServeMuxPatterns(t *testing.T) {
 	})))
 	if w := do(t, mux2, "GET", "/only/z"); len(w.Result().Cookies()) != 1 {
 		t.Fatal("no cookie from a per-route middleware")
-	}
-}
-
-func TestChi(t *testing.T) {
-	m := newManager(t, testKeyring(t), middleware.Options{})
-	r := chi.NewRouter()
-	r.Use(m.Handler)
-	r.Post("/items/{id}", func(w http.ResponseWriter, r *http.Request) {
-		s, _ := middleware.From(r)
-		s.Set("last", chi.URLParam(r, "id"))
-	})
-	r.Get("/items/{id}", func(w http.ResponseWriter, r *http.Request) {
-		s, _ := middleware.From(r)
-		last, _, _ := middleware.Get[string](s, "last")
-		fmt.Fprintf(w, "%s after %s", chi.URLParam(r, "id"), last)
-	})
-	j := jar{}
-	j.update(do(t, r, "POST", "/items/7"))
-	if got := do(t, r, "GET", "/items/8", j.list()...).Body.String(); got != "8 after 7" {
-		t.Fatalf("got %q", got)
 	}
 }
 

@@ -16,11 +16,9 @@ require (
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
-	github.com/gorilla/securecookie v1.1.2 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
@@ -36,3 +34,12 @@ require (
 )
 
 replace github.com/cookieseal/cookieseal => ../
+
+require (
+	github.com/cookieseal/cookieseal/internal/redistest v0.0.0
+	github.com/cookieseal/cookieseal/revoke/redis v0.0.0
+)
+
+replace github.com/cookieseal/cookieseal/revoke/redis => ../revoke/redis
+
+replace github.com/cookieseal/cookieseal/internal/redistest => ../internal/redistest

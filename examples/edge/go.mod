@@ -6,6 +6,7 @@ require (
 	github.com/aws/aws-lambda-go v1.55.1
 	github.com/awslabs/aws-lambda-go-api-proxy v0.16.2
 	github.com/cookieseal/cookieseal v0.0.0
+	github.com/tetratelabs/wazero v1.12.0
 )
 
 require (
