@@ -197,13 +197,25 @@ func (e *env) version(args []string) error {
 	return err
 }
 
-// moduleVersion returns the main module's version from the build
-// information, "(devel)" when there is none, and the Go version.
+// moduleVersion returns the version of the library module
+// (github.com/cookieseal/cookieseal, a dependency of this command's own
+// module) from the build information, "(devel)" when there is none, and
+// the Go version.
 func moduleVersion() (version, goVersion string) {
 	version, goVersion = "(devel)", runtime.Version()
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			version = bi.Main.Version
+		mods := append([]*debug.Module{&bi.Main}, bi.Deps...)
+		for _, m := range mods {
+			if m.Path != "github.com/cookieseal/cookieseal" {
+				continue
+			}
+			if m.Replace != nil {
+				m = m.Replace // a directory has no version: "(devel)"
+			}
+			if m.Version != "" {
+				version = m.Version
+			}
+			break
 		}
 		if bi.GoVersion != "" {
 			goVersion = bi.GoVersion
