@@ -94,7 +94,7 @@ func TestBadCookies(t *testing.T) {
 				if c.MaxAge != -1 || c.Value != "" {
 					t.Fatalf("Set-Cookie %v is not a deletion", c)
 				}
-				if c.Domain == "" { // duplicates also expire parent-domain copies: see duplicates_test.go
+				if c.Domain == "" { // duplicates also expire parent-domain copies: see interop/middleware_duplicates_test.go
 					cleared = append(cleared, c.Name)
 				}
 			}
