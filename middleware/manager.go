@@ -346,9 +346,13 @@ func (m *Manager) clearLine(name string) string {
 // clearUnused expires the chunk cookies from index from on: with
 // chunking, every index that a write can set (below m.reach) whether or
 // not the request carried it (another response in flight may have set
-// it); and any other chunk cookie of the name that the request carried
-// (an index no write of this manager reaches, or any index when chunking
-// is off).
+// it); and any other chunk name of this manager (an index below
+// MaxChunks that no write reaches) that the request carried. A chunk
+// name this manager never writes (an index of MaxChunks or more, any
+// index when chunking is off) is not its cookie and is ignored: a
+// stranger who plants many of them for a parent domain must not be able
+// to grow the response (see Options.MaxResponseCookieBytes), so at most
+// MaxChunks clearing lines are ever added.
 func (m *Manager) clearUnused(h http.Header, carried []*http.Cookie, from int) {
 	for i := from; i < m.reach; i++ {
 		h.Add("Set-Cookie", m.clearChunks[i])
@@ -356,8 +360,8 @@ func (m *Manager) clearUnused(h http.Header, carried []*http.Cookie, from int) {
 	if carried == nil {
 		return
 	}
-	for _, n := range cookie.StaleChunks(carried, m.name, from) {
-		if i := slices.Index(m.chunkNames, n); i < 0 || i >= m.reach {
+	for _, n := range cookie.StaleChunks(carried, m.name, max(from, m.reach)) {
+		if i := slices.Index(m.chunkNames, n); i >= m.reach {
 			m.clearCookie(h, n)
 		}
 	}

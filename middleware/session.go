@@ -396,7 +396,10 @@ func (s *Session) Renew() error {
 
 // Destroy ends the session: its data goes, and the response clears its
 // cookie (every chunk included). Storing something afterwards starts a new
-// session with a new id.
+// session with a new id. When the clearing lines cannot fit the response
+// beside the Set-Cookie lines the handler already added
+// (Options.MaxResponseCookieBytes), the error matches cookie.ErrTooLarge:
+// the cookie would not be cleared, and the response fails.
 //
 // With a Revoker, a session that has a subject is revoked until no copy
 // of it can open on any instance, so a copy of the cookie stops working
@@ -425,7 +428,7 @@ func (s *Session) Destroy() error {
 	st.frozen = false
 	st.clear = true
 	st.destroyed = true
-	return rerr
+	return errors.Join(rerr, st.clearFits())
 }
 
 // empty leaves the request with no session.

@@ -522,10 +522,17 @@ func (st *state) commit() error {
 	// Copies of a duplicate case go first: a client that files a Domain
 	// cookie naming its own host under the host-only cookie's key then
 	// keeps the session this response writes after them.
+	//
+	// Those expiries are the response's least important lines: a stranger
+	// can cause them (by planting copies), so they never cost the
+	// session's own write its place. When the write does not fit with
+	// them, it is made without them.
 	lines := -1 // Set-Cookie lines before this commit's, once counted
+	expired := false
 	if st.dup {
 		lines = len(h["Set-Cookie"])
 		st.expireCopies(h)
+		expired = len(h["Set-Cookie"]) > lines
 	}
 	switch {
 	case st.dirty:
@@ -538,6 +545,13 @@ func (st *state) commit() error {
 			err := st.write(h, payload, st.issuedAt)
 			if err == nil {
 				err = m.fitsResponse(h, lines)
+			}
+			if err != nil && expired && errors.Is(err, cookie.ErrTooLarge) {
+				// Drop the expiries (fitsResponse removed every line of
+				// this commit, or write added none) and write alone.
+				h["Set-Cookie"] = h["Set-Cookie"][:lines]
+				expired = false
+				continue
 			}
 			if err == nil || len(st.flashes) == 0 || !errors.Is(err, cookie.ErrTooLarge) {
 				if err != nil && lines < len(h["Set-Cookie"]) {
@@ -559,27 +573,68 @@ func (st *state) commit() error {
 			// payload as it is, without decoding or encoding it, keeping
 			// its issued-at (even one from an instance whose clock is
 			// ahead: the codec then writes refreshed-at = issued-at).
-			if err := st.write(h, st.payload, st.meta.IssuedAt); err != nil {
+			err := st.write(h, st.payload, st.meta.IssuedAt)
+			if err == nil && expired {
+				if err = m.fitsResponse(h, lines); err != nil && errors.Is(err, cookie.ErrTooLarge) {
+					// The session first: write it without the expiries.
+					h["Set-Cookie"] = h["Set-Cookie"][:lines]
+					err = st.write(h, st.payload, st.meta.IssuedAt)
+				}
+			}
+			if err != nil {
 				if lines >= 0 && lines < len(h["Set-Cookie"]) {
 					h["Set-Cookie"] = h["Set-Cookie"][:lines]
 				}
 				return err
 			}
 		}
-	case st.clear && st.destroyed && m.cfg.MaxChunks > 1:
+	case st.clear:
+		if expired {
+			// The clear first: without the expiries when they do not
+			// fit together.
+			n := len(h["Set-Cookie"])
+			st.addClear(h)
+			if setCookieBlockLen(h) > m.cfg.budget {
+				h["Set-Cookie"] = append(h["Set-Cookie"][:lines], h["Set-Cookie"][n:]...)
+			}
+		} else {
+			st.addClear(h)
+		}
+	}
+	return nil
+}
+
+// addClear adds the lines that clear the session's cookies.
+func (st *state) addClear(h http.Header) {
+	m := st.m
+	if st.destroyed && m.cfg.MaxChunks > 1 {
 		// Whatever the request carried, another response in flight may
 		// have set the plain cookie or any chunk: expire them all.
 		h.Add("Set-Cookie", m.clearPlain)
 		m.clearUnused(h, st.cookies, 0)
 		noStoreCookie(h)
-	case st.clear:
-		names := st.present()
-		for _, n := range names {
-			m.clearCookie(h, n)
-		}
-		if len(names) > 0 {
-			noStoreCookie(h)
-		}
+		return
+	}
+	names := st.present()
+	for _, n := range names {
+		m.clearCookie(h, n)
+	}
+	if len(names) > 0 {
+		noStoreCookie(h)
+	}
+}
+
+// clearFits reports whether the lines that clear the session's cookies
+// fit the response beside those the handler already set: an error
+// matching cookie.ErrTooLarge when they do not, for Destroy to report
+// (the response would then fail instead of clearing the cookie).
+func (st *state) clearFits() error {
+	h := http.Header{}
+	before := st.w.ResponseWriter.Header()["Set-Cookie"]
+	h["Set-Cookie"] = slices.Clone(before)
+	st.addClear(h)
+	if err := st.m.checkBudget(h, len(before)); err != nil {
+		return fmt.Errorf("middleware: destroy: the cookie cannot be cleared: %w", err)
 	}
 	return nil
 }
@@ -721,11 +776,19 @@ func laterOf(a, b time.Time) time.Time {
 	return a
 }
 
-// present lists the session cookies the request carried.
+// present lists the session cookies the request carried: the plain
+// cookie and the chunk names this manager can write (indices below
+// MaxChunks). Other chunk names are never this manager's and are left
+// alone, so their number does not grow the response.
 func (st *state) present() []string {
 	var names []string
 	if st.nplain > 0 {
 		names = append(names, st.m.name)
 	}
-	return append(names, cookie.StaleChunks(st.cookies, st.m.name, 0)...)
+	for _, n := range cookie.StaleChunks(st.cookies, st.m.name, 0) {
+		if slices.Contains(st.m.chunkNames, n) {
+			names = append(names, n)
+		}
+	}
+	return names
 }

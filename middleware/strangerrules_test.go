@@ -1,0 +1,116 @@
+package middleware_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/middleware"
+)
+
+// Rules against what a stranger (a sibling host of a parent domain) can
+// plant in the user's cookie jar: what it causes is bounded, never fails
+// a legitimate session write, and never locks the user out.
+
+// strayChunks returns n tiny chunk cookies of "session" from index from,
+// planted for the parent domain.
+func strayChunks(from, n int) []*http.Cookie {
+	var cs []*http.Cookie
+	for i := from; i < from+n; i++ {
+		cs = append(cs, &http.Cookie{Name: fmt.Sprintf("session.%d", i), Value: "x", Domain: "example.com", Path: "/", MaxAge: 400 * 86400})
+	}
+	return cs
+}
+
+// TestStrayChunksCannotLockOut: 40 stray chunk names planted for the
+// parent domain never push the session's write over
+// MaxResponseCookieBytes, with chunking off (none is the manager's) and on
+// (only indices below MaxChunks are, and their clearing lines are bounded).
+func TestStrayChunksCannotLockOut(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts middleware.Options
+		big  bool
+	}{
+		{"chunking off", middleware.Options{}, false},
+		{"chunking on, small session", middleware.Options{MaxChunks: 4, MaxResponseCookieBytes: 16000}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := newClock()
+			tc.opts.Now = clk.Now
+			m := newManager(t, testKeyring(t), tc.opts)
+			h := m.Handler(userApp(m))
+			b := newBrowser(t, "app.example.com")
+			b.jar.SetCookies(&url.URL{Scheme: "https", Host: "evil.example.com", Path: "/"}, strayChunks(1, 40))
+			for round := range 3 {
+				w := b.do(t, h, "/login?user=alice")
+				if w.Code != http.StatusOK {
+					t.Fatalf("round %d: login answered %d", round, w.Code)
+				}
+				if n := len(w.Header().Values("Set-Cookie")); n > 4+24 {
+					t.Errorf("round %d: %d Set-Cookie lines: the stray names grow the response", round, n)
+				}
+				if tc.big {
+					if w := b.do(t, h, "/set?big="+strings.Repeat("x", 4000)); w.Code != http.StatusOK {
+						t.Fatalf("round %d: chunked write answered %d", round, w.Code)
+					}
+				}
+				if got := b.do(t, h, "/whoami").Body.String(); got != "alice/alice" {
+					t.Errorf("round %d: whoami %q, want alice/alice", round, got)
+				}
+			}
+		})
+	}
+}
+
+// TestDestroyClearsDespiteStrayChunks: with stray chunk names in the
+// request and no Revoker, Destroy's success means the cookie is cleared.
+func TestDestroyClearsDespiteStrayChunks(t *testing.T) {
+	clk := newClock()
+	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+	h := m.Handler(userApp(m))
+	j := jar{}
+	j.update(do(t, h, "GET", "/login?user=alice"))
+	cs := j.list()
+	for i := 1; i <= 40; i++ {
+		cs = append(cs, &http.Cookie{Name: fmt.Sprintf("session.%d", i), Value: "x"})
+	}
+	w := do(t, h, "GET", "/logout", cs...)
+	if w.Code != http.StatusOK {
+		t.Fatalf("logout answered %d: %q", w.Code, w.Body.String())
+	}
+	j.update(w)
+	if got := do(t, h, "GET", "/whoami", j.list()...).Body.String(); got != "-" {
+		t.Errorf("after logout the session still opens: %q", got)
+	}
+}
+
+// TestDestroyReportsUnsentClear: when the clearing lines cannot fit the
+// response (the handler already filled the budget), Destroy says so
+// instead of reporting a logout that does not happen.
+func TestDestroyReportsUnsentClear(t *testing.T) {
+	clk := newClock()
+	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+	h := m.Handler(userApp(m))
+	j := jar{}
+	j.update(do(t, h, "GET", "/login?user=alice"))
+	var derr error
+	d := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "other="+strings.Repeat("y", middleware.DefaultMaxResponseCookieBytes))
+		s, _ := m.Session(r)
+		derr = s.Destroy()
+	}))
+	r := httptest.NewRequest("GET", "https://app.example.com/", nil)
+	for _, c := range j.list() {
+		r.AddCookie(c)
+	}
+	d.ServeHTTP(httptest.NewRecorder(), r)
+	if !errors.Is(derr, cookie.ErrTooLarge) {
+		t.Errorf("Destroy = %v, want an error matching cookie.ErrTooLarge", derr)
+	}
+}
