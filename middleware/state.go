@@ -132,9 +132,9 @@ func (st *state) load() {
 	}
 	st.loaded = true
 	var copies [maxCopies]string
-	plains, chunk, err := st.read(copies[:0])
+	plains, chunks, err := st.read(copies[:0], nil)
 	n := len(plains)
-	if chunk != "" {
+	if len(chunks) > 0 {
 		n++
 	}
 	switch {
@@ -145,8 +145,21 @@ func (st *state) load() {
 		return // no cookie: a new, empty session
 	case n == 1 && !st.dup:
 		var f found
-		if chunk != "" {
-			err = st.open(&f, st.buf[:0], st.env.fields, chunk, false)
+		if len(chunks) > 0 {
+			err = st.open(&f, st.buf[:0], st.env.fields, chunks[0], false)
+			if err != nil && len(chunks) > 1 {
+				// A chunk index beyond the user's set (planted for a
+				// parent domain) makes the set longer: try the shorter
+				// ones, and expire the extra names if one opens.
+				for _, v := range chunks[1:] {
+					var g found
+					if st.open(&g, nil, nil, v, false) == nil {
+						f, err = g, nil
+						st.dup = true
+						break
+					}
+				}
+			}
 		} else {
 			err = st.open(&f, st.buf[:0], st.env.fields, plains[0], true)
 		}
@@ -155,6 +168,9 @@ func (st *state) load() {
 			return
 		}
 		st.admit(&f)
+		if st.dup {
+			st.reseal = st.valid
+		}
 		return
 	}
 	st.dup = true
@@ -180,8 +196,11 @@ func (st *state) load() {
 	for _, v := range plains {
 		try(v, true)
 	}
-	if chunk != "" {
-		try(chunk, false)
+	for _, v := range chunks {
+		try(v, false)
+	}
+	if opened == 0 && err != nil {
+		lastErr = err
 	}
 	switch {
 	case ambiguous:
@@ -359,7 +378,7 @@ func (st *state) admit(f *found) {
 // joined chunks when the request has a name.0. A request with more copies
 // than that, or with a chunk index twice, is marked dup; err is a chunk
 // set that does not join.
-func (st *state) read(plains []string) (_ []string, chunk string, err error) {
+func (st *state) read(plains, chunks []string) (_, _ []string, err error) {
 	name := st.m.name
 	for _, line := range st.r.Header["Cookie"] {
 		for len(line) > 0 {
@@ -385,40 +404,88 @@ func (st *state) read(plains []string) (_ []string, chunk string, err error) {
 		}
 	}
 	if !st.chunked {
-		return plains, "", nil
+		return plains, nil, nil
 	}
 	st.cookies = st.r.Cookies()
-	v, _, err := cookie.Join(st.cookies, name, st.m.cfg.MaxChunks, st.m.cfg.maxLen)
-	switch {
-	case err == nil:
-		return plains, v, nil
-	case errors.Is(err, cookie.ErrNoChunks):
-		// Only stray chunks: read the plain cookie; they are cleared when
-		// the session is next written.
-		return plains, "", nil
-	}
-	switch {
-	case repeatedChunk(st.cookies, name):
-		st.dup = true
-		err = fmt.Errorf("%w: a chunk of %q more than once: %w", ErrDuplicateCookie, name, err)
-	case len(plains) > 0:
-		// A plain cookie beside a chunk set that does not join: two
-		// copies, of which at most the plain one can open.
+	chunks, irregular, err := st.chunkSets(chunks)
+	if irregular || (len(chunks) > 0 && len(plains) > 0) {
+		// Chunk indices carried twice, or beside indices the chunk set
+		// does not reach, or a plain cookie beside a chunk set: several
+		// copies, handled like duplicates.
 		st.dup = true
 	}
-	return plains, "", err
+	return plains, chunks, err
 }
 
-// repeatedChunk reports whether some chunk name of name comes twice.
-func repeatedChunk(cookies []*http.Cookie, name string) bool {
-	names := cookie.StaleChunks(cookies, name, 0)
-	n := 0
-	for _, c := range cookies {
-		if len(c.Name) > len(name)+1 && c.Name[:len(name)+1] == name+"." && slices.Contains(names, c.Name) {
-			n++
+// maxChunkSets bounds the chunk sets one request may make load try.
+const maxChunkSets = 2 * MaxMaxChunks
+
+// chunkSets lists, appended to sets, the chunk sets of the request to
+// try: chunk names of this manager only (an index below MaxChunks; any
+// other name is never its cookie and is ignored), each set joined over
+// indices 0 … k-1, for k from the longest contiguous run from 0 down to
+// 1 (a stranger's extra index must not hide the user's shorter set), with
+// the first value of an index carried more than once, then its last (a
+// planted copy may come before or after the user's own). The first set
+// is what cookie.Join would return for a regular request. irregular
+// reports an index carried twice or one beyond the run; err is the
+// reason no set could be formed (a joined value over the size bound).
+func (st *state) chunkSets(sets []string) (_ []string, irregular bool, err error) {
+	m := st.m
+	name := m.name
+	limit := m.cfg.MaxChunks
+	var first, last [MaxMaxChunks]string
+	var seen [MaxMaxChunks]int
+	if limit > len(seen) {
+		limit = len(seen)
+	}
+	present := 0
+	for _, c := range st.cookies {
+		i := -1
+		if c.Name == name+".0" {
+			i = 0
+		} else if j := slices.Index(m.chunkNames, c.Name); j > 0 {
+			i = j
+		}
+		if i < 0 || i >= limit {
+			continue
+		}
+		if seen[i] == 0 {
+			first[i] = c.Value
+			present++
+		} else {
+			irregular = true
+		}
+		last[i] = c.Value
+		seen[i]++
+	}
+	run := 0
+	for run < limit && seen[run] > 0 {
+		run++
+	}
+	if run < present {
+		irregular = true
+	}
+	for _, vals := range [][MaxMaxChunks]string{first, last} {
+		total := 0
+		for k := 0; k < run; k++ {
+			total += len(vals[k])
+		}
+		for k := run; k > 0 && len(sets) < maxChunkSets; k-- {
+			if k < run {
+				total -= len(vals[k])
+			}
+			if total > m.cfg.maxLen {
+				err = fmt.Errorf("%w: %d-byte chunked value", cookie.ErrTooLarge, total)
+				continue
+			}
+			v := strings.Join(vals[:k], "")
+			if !slices.Contains(sets, v) {
+				sets = append(sets, v)
+			}
 		}
 	}
-	return n > len(names)
+	return sets, irregular, err
 }
 
 // invalid records a rejected cookie: no session, clear it, tell OnInvalid.

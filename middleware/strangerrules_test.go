@@ -114,3 +114,82 @@ func TestDestroyReportsUnsentClear(t *testing.T) {
 		t.Errorf("Destroy = %v, want an error matching cookie.ErrTooLarge", derr)
 	}
 }
+
+// TestStrayChunkCannotLogOut: a chunked session stays open when one junk
+// chunk is planted beside it — an index carried twice (before or after
+// the user's), one past the user's set, one past MaxChunks — and the
+// junk is expired on the parent domain; a real cookie jar keeps the user
+// logged in across rounds.
+func TestStrayChunkCannotLogOut(t *testing.T) {
+	clk := newClock()
+	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 4, MaxResponseCookieBytes: 16000})
+	h := m.Handler(userApp(m))
+	j := jar{}
+	j.update(do(t, h, "GET", "/login?user=alice"))
+	j.update(do(t, h, "GET", "/set?big="+strings.Repeat("x", 4000), j.list()...))
+	if _, ok := j["session.1"]; !ok {
+		t.Fatalf("setup: not chunked: %v", j.list())
+	}
+	for _, tc := range []struct {
+		name    string
+		planted *http.Cookie
+		before  bool // sent before the user's cookies (a longer Path)
+		expired bool // the response expires it on the parent domain
+	}{
+		{"repeated index first", &http.Cookie{Name: "session.0", Value: "garbage"}, true, true},
+		{"repeated index last", &http.Cookie{Name: "session.1", Value: "garbage"}, false, true},
+		{"extra index", &http.Cookie{Name: "session.2", Value: "garbage"}, true, true},
+		{"index past MaxChunks", &http.Cookie{Name: "session.9", Value: "garbage"}, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "https://app.example.com/whoami", nil)
+			if tc.before {
+				r.AddCookie(tc.planted)
+			}
+			for _, c := range j.list() {
+				r.AddCookie(c)
+			}
+			if !tc.before {
+				r.AddCookie(tc.planted)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if got := w.Body.String(); got != "alice/alice" {
+				t.Errorf("whoami %q, want alice/alice", got)
+			}
+			expired := false
+			for _, c := range w.Result().Cookies() {
+				if c.Name == tc.planted.Name && c.Domain == "example.com" && c.MaxAge < 0 {
+					expired = true
+				}
+			}
+			if expired != tc.expired {
+				t.Errorf("planted %s expired on example.com: %v, want %v (%q)", tc.planted.Name, expired, tc.expired, w.Header().Values("Set-Cookie"))
+			}
+		})
+	}
+	t.Run("browser", func(t *testing.T) {
+		b := newBrowser(t, "app.example.com")
+		b.jar.SetCookies(&url.URL{Scheme: "https", Host: "evil.example.com", Path: "/"}, strayChunks(2, 1))
+		for round := range 3 {
+			b.do(t, h, "/login?user=alice")
+			b.do(t, h, "/set?big="+strings.Repeat("x", 4000))
+			if got := b.do(t, h, "/whoami").Body.String(); got != "alice/alice" {
+				t.Errorf("round %d: whoami %q, want alice/alice", round, got)
+			}
+		}
+	})
+	t.Run("40 stray names", func(t *testing.T) {
+		b := newBrowser(t, "app.example.com")
+		b.jar.SetCookies(&url.URL{Scheme: "https", Host: "evil.example.com", Path: "/"}, strayChunks(1, 40))
+		for round := range 3 {
+			b.do(t, h, "/login?user=alice")
+			if w := b.do(t, h, "/set?big="+strings.Repeat("x", 4000)); w.Code != http.StatusOK {
+				t.Fatalf("round %d: chunked write answered %d", round, w.Code)
+			}
+			if got := b.do(t, h, "/whoami").Body.String(); got != "alice/alice" {
+				t.Errorf("round %d: whoami %q, want alice/alice", round, got)
+			}
+		}
+	})
+}
