@@ -118,8 +118,9 @@ const maxCopies = 4
 // released.
 //
 // A request that carries the cookie more than once (the plain cookie
-// several times, or it and a set of chunks, or a chunk index twice) is
-// a duplicate case: if exactly one copy opens, it is the session; if
+// several times, or it and a set of chunks, or a chunk index twice, or
+// a chunk index beyond the set that opens) is a duplicate case; each
+// consistent chunk set (see chunkSets) is a copy: if exactly one copy opens, it is the session; if
 // several open and all carry the same session id, the one refreshed last
 // is; otherwise there is no session (a cookie planted for a parent domain
 // by a sibling host must not swap the user into another session). In
