@@ -164,10 +164,29 @@ func (m *Manager) Session(r *http.Request) (*Session, error) {
 // Called with the context of a request that passed through m.Handler
 // (r.Context()), the revocation is remembered for that request: a Renew
 // afterwards in the same request keeps the session (see Session.Renew),
-// which is the password-change flow.
+// which is the password-change flow. That exemption is granted only when
+// the request's session of subject is checked, just before the write,
+// and found not revoked (one more round trip to the store); a session
+// already revoked from elsewhere stays revoked.
 func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	if m.cfg.Revoker == nil {
 		return ErrNoRevoker
+	}
+	// The request's own session of subject earns Renew's exemption only
+	// if it is not revoked right now, so that this call never erases a
+	// revocation from elsewhere that landed earlier (see Session.Renew).
+	s, own := ctx.Value(managerKey{m}).(*Session)
+	verified := false
+	if own {
+		if st, err := s.lock(); err == nil {
+			rs, ok := st.current()
+			r := st.r
+			s.unlock()
+			if ok && rs.Subject == subject {
+				revoked, fault := m.check(r, rs)
+				verified = revoked == nil && fault == nil
+			}
+		}
 	}
 	now := m.cfg.Now()
 	cctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
@@ -175,10 +194,10 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	err := m.cfg.Revoker.RevokeSubject(cctx, subject, now, now.Add(m.revokeTTL()))
 	switch {
 	case err == nil:
-		if s, ok := ctx.Value(managerKey{m}).(*Session); ok {
+		if own {
 			s.mu.Lock()
 			if s.st != nil {
-				s.st.own = append(s.st.own, ownRevocation{subject: subject, before: now})
+				s.st.own = append(s.st.own, ownRevocation{subject: subject, before: now, verified: verified})
 			}
 			s.mu.Unlock()
 		}

@@ -340,13 +340,24 @@ func (s *Session) Flashes() ([]any, error) {
 // session and its cookie is left as it is; with InsecureRevokeFailOpen,
 // the session is renewed and the error matches ErrRevokeFault.
 //
+// Every Renew checks, a second one in the same request included: it
+// checks the session the first one issued, so a revocation that landed
+// between them still holds. The renewed session is issued one
+// millisecond before the check starts, so a revocation in the same
+// millisecond covers it too.
+//
 // The request's own revocation is the exception: after this request
 // called Manager.RevokeSubject for the session's subject ("log out my
-// other sessions"), the check treats the session as issued at that
-// revocation's instant, and the renewed session is issued no earlier, so
-// the flow RevokeSubject, Renew, SetSubject keeps the user logged in
-// while every other session, and any revocation from elsewhere, still
-// holds.
+// other sessions"), and that call found the session not revoked just
+// before writing its revocation, the check treats the session as issued
+// at that revocation's instant, and the renewed session is issued no
+// earlier, so the flow RevokeSubject, Renew, SetSubject keeps the user
+// logged in while every other session, and any revocation from
+// elsewhere, still holds. A session already revoked when the request's
+// RevokeSubject ran gets no exemption: Renew fails with
+// revoke.ErrRevoked. What remains is the window between that call's
+// check and its write (one round trip to the store): a revocation from
+// elsewhere landing inside it is erased for this session.
 //
 // Then the old id is revoked until no copy of it can open, whether or
 // not the session has a subject (a planted anonymous id is what session
@@ -361,15 +372,18 @@ func (s *Session) Renew() error {
 	defer s.unlock()
 	m := st.m
 	start := m.now()
-	issued := start
+	// One millisecond before the check starts: a revocation whose instant
+	// falls in the same millisecond as the check (instants are kept to
+	// the millisecond, and a session is revoked when issued strictly
+	// before) still covers the renewed session.
+	issued := start.Add(-time.Millisecond)
 	for _, o := range st.own {
 		issued = laterOf(issued, time.UnixMilli(o.before.UnixMilli()))
 	}
 	var ferr error
-	if m.cfg.Revoker != nil && st.valid && !st.retired {
-		rs := revoke.Session{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: st.meta.IssuedAt}
+	if rs, ok := st.current(); m.cfg.Revoker != nil && ok {
 		for _, o := range st.own {
-			if o.subject == rs.Subject && o.before.After(rs.IssuedAt) {
+			if o.verified && o.subject == rs.Subject && o.before.After(rs.IssuedAt) {
 				rs.IssuedAt = o.before
 			}
 		}
@@ -429,6 +443,20 @@ func (s *Session) Destroy() error {
 	st.clear = true
 	st.destroyed = true
 	return errors.Join(rerr, st.clearFits())
+}
+
+// current returns the session a revocation check must cover now: the
+// one the cookie carried, or, once a Renew in this request retired it,
+// the renewed one (its id, subject and issue time). ok is false when the
+// request holds no such session.
+func (st *state) current() (rs revoke.Session, ok bool) {
+	switch {
+	case st.retired && st.mat && st.id != "" && !st.issuedAt.IsZero():
+		return revoke.Session{ID: st.id, Subject: st.sub, IssuedAt: st.issuedAt}, true
+	case st.valid && !st.retired:
+		return revoke.Session{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: st.meta.IssuedAt}, true
+	}
+	return revoke.Session{}, false
 }
 
 // empty leaves the request with no session.

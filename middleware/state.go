@@ -78,6 +78,10 @@ type state struct {
 type ownRevocation struct {
 	subject string
 	before  time.Time
+	// verified: the request's session had subject and was checked not
+	// revoked just before this revocation was written; only then does
+	// Renew exempt it (see Session.Renew).
+	verified bool
 }
 
 type pendingCall struct {
