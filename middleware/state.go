@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -715,7 +716,8 @@ func (st *state) clearFits() error {
 // session's cookies that other Domain and Path values may hold: the plain
 // name and the chunk names the request carried, for every Domain
 // (host-only, the configured one, each parent domain of the request's
-// host, FormerDomains) and Path (the configured one, FormerPaths), but
+// host, FormerDomains) and Path (the configured one, FormerPaths, the
+// prefixes of the request's path: see requestPaths), but
 // the configured pair, which the normal write or clear handles. A host
 // may expire a cookie of its parent domain, so no copy it cannot clear
 // is left to lock the user out.
@@ -732,6 +734,7 @@ func (st *state) expireCopies(h http.Header) {
 	domains := append([]string{"", m.cfg.Domain}, parentDomains(st.r.Host)...)
 	domains = append(domains, m.cfg.FormerDomains...)
 	paths := append([]string{m.cfg.Path}, m.cfg.FormerPaths...)
+	paths = append(paths, requestPaths(st.r)...)
 	seen := map[[2]string]bool{{strings.TrimPrefix(strings.ToLower(m.cfg.Domain), "."), m.cfg.Path}: true}
 	lines := 0
 	for _, p := range paths {
@@ -756,6 +759,37 @@ func (st *state) expireCopies(h http.Header) {
 		}
 	}
 	noStoreCookie(h)
+}
+
+// maxPathSegments bounds the prefixes of the request's path that
+// expireCopies reaches.
+const maxPathSegments = 4
+
+// requestPaths lists the Path values under which a cookie planted for
+// the request's directory is sent: each directory prefix of the path as
+// the client sent it (RequestURI, before any prefix stripping), for its
+// first maxPathSegments segments, with and without a trailing slash
+// ("/a/b/c": /a, /a/, /a/b, /a/b/); "/" itself is left to the configured
+// Path. The last segment (the resource itself) is left out, so that
+// every duplicate case does not add lines for each page: a copy planted
+// with one page's exact path is not expired (that page alone stays
+// ambiguous). `__Host-` names rule all of this out.
+func requestPaths(r *http.Request) []string {
+	p := r.URL.Path
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil && u.Path != "" {
+		p = u.Path
+	}
+	var out []string
+	for i, seg := 1, 0; i < len(p) && seg < maxPathSegments; i++ {
+		if p[i] != '/' {
+			continue
+		}
+		if i > 1 && p[i-1] != '/' {
+			out = append(out, p[:i], p[:i]+"/")
+			seg++
+		}
+	}
+	return out
 }
 
 // maxExpiries bounds the Set-Cookie lines expireCopies adds to one

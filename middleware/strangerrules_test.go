@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -192,4 +193,55 @@ func TestStrayChunkCannotLogOut(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPlantedPathCopyIsExpired: a valid session of this app planted for
+// the parent domain with Path=/app (or /app/) makes the first request
+// under /app ambiguous, and that response expires the planted copy, so
+// logging in again works: no lockout. The request's path is read as the
+// client sent it, before prefix stripping.
+func TestPlantedPathCopyIsExpired(t *testing.T) {
+	for _, plantedPath := range []string{"/app", "/app/", "/app/v1"} {
+		t.Run(plantedPath, func(t *testing.T) {
+			clk := newClock()
+			m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+			app := m.Handler(userApp(m))
+			mux := http.NewServeMux()
+			mux.Handle("/app/", http.StripPrefix("/app", app))
+			mux.Handle("/app/v1/", http.StripPrefix("/app/v1", app))
+			mux.Handle("/", app)
+			stranger := jar{}
+			stranger.update(do(t, app, "GET", "/flash")) // a stranger's anonymous session
+			cj, err := cookiejar.New(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cj.SetCookies(&url.URL{Scheme: "https", Host: "evil.example.com", Path: "/"}, []*http.Cookie{{
+				Name: "session", Value: stranger["session"].Value, Domain: "example.com", Path: plantedPath, MaxAge: 400 * 86400,
+			}})
+			get := func(path string) string {
+				r := httptest.NewRequest("GET", "https://app.example.com"+path, nil)
+				u := r.URL
+				for _, c := range cj.Cookies(u) {
+					r.AddCookie(c)
+				}
+				w := httptest.NewRecorder()
+				mux.ServeHTTP(w, r)
+				cj.SetCookies(u, w.Result().Cookies())
+				return w.Body.String()
+			}
+			ok := false
+			for round := range 3 {
+				get("/login?user=alice")
+				if get("/app/v1/whoami") == "alice/alice" {
+					ok = true
+					break
+				}
+				t.Logf("round %d: ambiguous (expected once)", round)
+			}
+			if !ok {
+				t.Errorf("planted copy with Path=%s is never expired: alice is locked out under /app", plantedPath)
+			}
+		})
+	}
 }
