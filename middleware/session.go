@@ -428,9 +428,15 @@ func (s *Session) Renew() error {
 // anonymous, it grants nothing, and anyone can get one, so revoking it
 // would let unauthenticated clients grow the revocation list without
 // bound. Give every session that grants something a subject
-// (SetSubject). A session migrated from a legacy cookie is revoked in the
-// request that migrates it, subject or not, so that the legacy cookie
-// cannot be replayed.
+// (SetSubject). With a Revoker, a legacy cookie is retired by the request
+// that migrates it (the first that opens it): its derived id is revoked,
+// subject or not, and the native session gets another id, so the legacy
+// cookie cannot be replayed, even after a Destroy of the (anonymous)
+// native session. The cost: a request carrying the same legacy cookie
+// concurrently with the migrating one has no session. When that
+// revocation faults, the request has no session and the legacy cookie is
+// kept, to migrate once the store answers (InsecureRevokeFailOpen:
+// migrated anyway, keeping the legacy id).
 func (s *Session) Destroy() error {
 	st, err := s.mutateFrozen(true)
 	if err != nil {

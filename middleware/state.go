@@ -231,6 +231,9 @@ type found struct {
 // legacySession is a legacy cookie's session, converted.
 type legacySession struct {
 	id, sub string
+	// native is the id the session has once migrated: with a Revoker,
+	// derived from id (the legacy id is revoked at migration), else id.
+	native  string
 	data    map[string]json.RawMessage
 	flashes []json.RawMessage
 }
@@ -238,7 +241,7 @@ type legacySession struct {
 // sessionID is the id f carries.
 func (f *found) sessionID() string {
 	if f.legacy != nil {
-		return f.legacy.id
+		return f.legacy.native
 	}
 	return unquote(f.payload[f.env.id.start+1 : f.env.id.end-1])
 }
@@ -272,6 +275,12 @@ const legacyFlashKey = "_flash"
 
 // legacyIDLabel separates the derivation of legacy session ids.
 const legacyIDLabel = "cookieseal legacy session id v1\x00"
+
+// migratedIDLabel separates the derivation of a migrated session's
+// native id from its legacy id. It is derived, not random, so that a
+// copy of the legacy cookie beside the native one is the same session
+// (the duplicate rule), while the legacy id itself is revoked.
+const migratedIDLabel = "cookieseal migrated session id v1\x00"
 
 // openLegacy decodes a cookie of an older library and applies the expiry
 // rule to its timestamp, which stands for both issued-at and
@@ -323,10 +332,17 @@ func (st *state) openLegacy(value string) (found, error) {
 		data[k] = raw
 	}
 	sum := sha256.Sum256([]byte(legacyIDLabel + m.name + "\x00" + value))
+	id := base64.RawURLEncoding.EncodeToString(sum[:16])
+	native := id
+	if m.cfg.Revoker != nil {
+		sum := sha256.Sum256([]byte(migratedIDLabel + id))
+		native = base64.RawURLEncoding.EncodeToString(sum[:16])
+	}
 	return found{
 		meta: cookie.Meta{IssuedAt: at, RefreshedAt: at},
 		legacy: &legacySession{
-			id:      base64.RawURLEncoding.EncodeToString(sum[:16]),
+			native:  native,
+			id:      id,
 			sub:     ls.Subject,
 			data:    data,
 			flashes: flashes,
@@ -376,6 +392,26 @@ func (st *state) admit(f *found) {
 		st.data, st.flashes = l.data, l.flashes
 		st.dirty = true
 		st.clear = true // a write supersedes it; chunks of the old one go
+		if m.cfg.Revoker != nil {
+			// Migration retires the legacy cookie: its derived id is
+			// revoked now, subject or not, and the native session gets
+			// another id (derived from it: see migratedIDLabel), so the
+			// legacy cookie cannot be replayed, whatever
+			// the native session later becomes (Destroy of an anonymous
+			// session writes nothing).
+			if err := st.retire(true); err != nil {
+				st.pending = append(st.pending, pendingCall{fault: true, err: err})
+				if !m.cfg.InsecureRevokeFailOpen {
+					// Fail closed: no session, the legacy cookie kept as
+					// it is, migrated once the store answers.
+					st.valid, st.mat, st.dirty, st.clear = false, false, false, false
+					st.id, st.sub, st.issuedAt, st.data, st.flashes = "", "", time.Time{}, nil, nil
+					st.frozen, st.fault = true, err
+				}
+				return
+			}
+			st.id = l.native
+		}
 	}
 }
 
