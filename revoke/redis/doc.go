@@ -222,6 +222,10 @@
 //	if err != nil { ... }
 //	go rv.Run(ctx) // returns when ctx is done
 //
+// The package is named redis after its directory, as go-redis's is: a
+// program that imports both aliases go-redis as goredis, as this
+// documentation does (the API names go-redis's types that way too).
+//
 // All instances that share a list must use the same Options.Prefix. The
 // package keeps no global state and starts no goroutine except inside Run.
 package redis
