@@ -342,8 +342,8 @@ func (s *Session) Flashes() ([]any, error) {
 //
 // Every Renew checks, a second one in the same request included: it
 // checks the session the first one issued, so a revocation that landed
-// between them still holds. The renewed session is issued one
-// millisecond before the check starts, so a revocation in the same
+// between them still holds. With a Revoker, the renewed session is issued
+// one millisecond before the check starts, so a revocation in the same
 // millisecond covers it too.
 //
 // The request's own revocation is the exception: after this request
@@ -372,11 +372,14 @@ func (s *Session) Renew() error {
 	defer s.unlock()
 	m := st.m
 	start := m.now()
-	// One millisecond before the check starts: a revocation whose instant
-	// falls in the same millisecond as the check (instants are kept to
-	// the millisecond, and a session is revoked when issued strictly
-	// before) still covers the renewed session.
-	issued := start.Add(-time.Millisecond)
+	// With a Revoker, one millisecond before the check starts: a
+	// revocation whose instant falls in the same millisecond as the check
+	// (instants are kept to the millisecond, and a session is revoked
+	// when issued strictly before) still covers the renewed session.
+	issued := start
+	if m.cfg.Revoker != nil {
+		issued = start.Add(-time.Millisecond)
+	}
 	for _, o := range st.own {
 		issued = laterOf(issued, time.UnixMilli(o.before.UnixMilli()))
 	}
