@@ -342,9 +342,10 @@ func (s *Session) Flashes() ([]any, error) {
 //
 // Every Renew checks, a second one in the same request included: it
 // checks the session the first one issued, so a revocation that landed
-// between them still holds. With a Revoker, the renewed session is issued
-// one millisecond before the check starts, so a revocation in the same
-// millisecond covers it too.
+// between them still holds. A session with a subject is then renewed as
+// issued one millisecond before the check starts, so a RevokeSubject in
+// the same millisecond covers it too (an anonymous session, or none, is
+// renewed as issued at the instant Renew starts).
 //
 // The request's own revocation is the exception: after this request
 // called Manager.RevokeSubject for the session's subject ("log out my
@@ -372,19 +373,24 @@ func (s *Session) Renew() error {
 	defer s.unlock()
 	m := st.m
 	start := m.now()
-	// With a Revoker, one millisecond before the check starts: a
-	// revocation whose instant falls in the same millisecond as the check
-	// (instants are kept to the millisecond, and a session is revoked
-	// when issued strictly before) still covers the renewed session.
+	rs, checked := st.current()
+	checked = checked && m.cfg.Revoker != nil
+	// When a session with a subject is checked, the renewed one is issued
+	// a millisecond before the check starts: a RevokeSubject whose instant
+	// falls in the same millisecond as the check (instants are kept to
+	// the millisecond, and a session is revoked when issued strictly
+	// before) still covers it. An anonymous session has no subject to
+	// revoke (and its id is revoked below), and a new login right after a
+	// "log out everywhere" must not be covered by it.
 	issued := start
-	if m.cfg.Revoker != nil {
+	if checked && rs.Subject != "" {
 		issued = start.Add(-time.Millisecond)
 	}
 	for _, o := range st.own {
 		issued = laterOf(issued, time.UnixMilli(o.before.UnixMilli()))
 	}
 	var ferr error
-	if rs, ok := st.current(); m.cfg.Revoker != nil && ok {
+	if checked {
 		for _, o := range st.own {
 			if o.verified && o.subject == rs.Subject && o.before.After(rs.IssuedAt) {
 				rs.IssuedAt = o.before
