@@ -663,11 +663,18 @@ func (st *state) commit() error {
 			if err == nil {
 				err = m.fitsResponse(h, lines)
 			}
-			if err != nil && expired && errors.Is(err, cookie.ErrTooLarge) {
-				// Drop the expiries (fitsResponse removed every line of
-				// this commit, or write added none) and write alone.
+			if err != nil && errors.Is(err, cookie.ErrTooLarge) && (expired || st.carriedBeyondReach()) {
+				// Drop the expiries, then the clears of carried chunk
+				// names no write reaches (fitsResponse removed every line
+				// of this commit, or write added none), and write again:
+				// lines a stranger can cause never cost the session its
+				// write.
 				h["Set-Cookie"] = h["Set-Cookie"][:lines]
-				expired = false
+				if expired {
+					expired = false
+				} else {
+					st.cookies = nil
+				}
 				continue
 			}
 			if err == nil || len(st.flashes) == 0 || !errors.Is(err, cookie.ErrTooLarge) {
@@ -690,13 +697,23 @@ func (st *state) commit() error {
 			// payload as it is, without decoding or encoding it, keeping
 			// its issued-at (even one from an instance whose clock is
 			// ahead: the codec then writes refreshed-at = issued-at).
+			if lines < 0 {
+				lines = len(h["Set-Cookie"])
+			}
 			err := st.write(h, st.payload, st.meta.IssuedAt)
-			if err == nil && expired {
-				if err = m.fitsResponse(h, lines); err != nil && errors.Is(err, cookie.ErrTooLarge) {
-					// The session first: write it without the expiries.
-					h["Set-Cookie"] = h["Set-Cookie"][:lines]
-					err = st.write(h, st.payload, st.meta.IssuedAt)
+			for err == nil && (expired || st.carriedBeyondReach()) {
+				if err = m.fitsResponse(h, lines); err == nil || !errors.Is(err, cookie.ErrTooLarge) {
+					break
 				}
+				// The session first: write it without the expiries, then
+				// without the clears of carried names no write reaches.
+				h["Set-Cookie"] = h["Set-Cookie"][:lines]
+				if expired {
+					expired = false
+				} else {
+					st.cookies = nil
+				}
+				err = st.write(h, st.payload, st.meta.IssuedAt)
 			}
 			if err != nil {
 				if lines >= 0 && lines < len(h["Set-Cookie"]) {
@@ -719,6 +736,22 @@ func (st *state) commit() error {
 		}
 	}
 	return nil
+}
+
+// carriedBeyondReach reports whether the request carried a chunk name of
+// this manager that no write within the budget reaches (write clears
+// those only because the request carried them).
+func (st *state) carriedBeyondReach() bool {
+	m := st.m
+	if st.cookies == nil {
+		return false
+	}
+	for _, n := range cookie.StaleChunks(st.cookies, m.name, m.reach) {
+		if slices.Contains(m.chunkNames, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // addClear adds the lines that clear the session's cookies.

@@ -245,3 +245,23 @@ func TestPlantedPathCopyIsExpired(t *testing.T) {
 		})
 	}
 }
+
+// TestCarriedChunkClearsGiveWay: with a budget that no write of MaxChunks
+// chunks fits (the last index is cleared only when carried), a stray
+// chunk of that index planted beside the session does not turn the
+// largest session's write into a failure: its clearing line gives way.
+func TestCarriedChunkClearsGiveWay(t *testing.T) {
+	clk := newClock()
+	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 4, MaxResponseCookieBytes: 10000})
+	h := m.Handler(app(t))
+	n := largestSaved(t, h, 16000)
+	if w := do(t, h, "GET", "/set?k="+strings.Repeat("v", n)); chunkCount(w) < 2 {
+		t.Fatalf("setup: the largest session is not chunked: %q", w.Header().Values("Set-Cookie"))
+	}
+	for _, stray := range []string{"session.3", "session.9"} {
+		w := do(t, h, "GET", "/set?k="+strings.Repeat("v", n), &http.Cookie{Name: stray, Value: "x"})
+		if w.Code != http.StatusOK || chunkCount(w) < 2 {
+			t.Errorf("stray %s: the largest session's write answered %d: %q", stray, w.Code, w.Header().Values("Set-Cookie"))
+		}
+	}
+}
