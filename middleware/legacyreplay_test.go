@@ -8,7 +8,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
-	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/gorilla"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
@@ -24,7 +24,7 @@ func TestLegacyCookieCannotReplayAfterDestroy(t *testing.T) {
 		rand.Read(blockKey)
 		store := sessions.NewCookieStore(hashKey, blockKey)
 		legacy := gorillaCookie(t, store, map[any]any{"user": "alice"})
-		dec, err := cookie.NewGorilla(hashKey, blockKey, cookie.GorillaOptions{Now: clk.Now, SubjectKey: subjectKey})
+		dec, err := gorilla.New(hashKey, blockKey, gorilla.Options{Now: clk.Now, SubjectKey: subjectKey})
 		if err != nil {
 			t.Fatal(err)
 		}

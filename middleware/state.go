@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/chunk"
 	"github.com/cookieseal/cookieseal/revoke"
 )
 
@@ -74,6 +75,9 @@ type state struct {
 	committed bool // the response started; no more changes
 
 	pending []pendingCall // hooks to run once the lock is released
+	// committedEv is what commit wrote, told to the observers once the
+	// response's cookies pass the budget (writer.start).
+	committedEv Event
 }
 
 // ownRevocation is a Manager.RevokeSubject made by the request itself.
@@ -88,7 +92,8 @@ type ownRevocation struct {
 
 type pendingCall struct {
 	fault bool
-	err   error
+	err   error // for OnFault (fault) or OnInvalid; nil: neither
+	ev    Event // for the observers, when ev.Kind is set
 }
 
 func (st *state) begin(m *Manager, s *Session, w http.ResponseWriter, r *http.Request) {
@@ -308,13 +313,13 @@ func (st *state) openLegacy(value string) (found, error) {
 	now, skew := m.cfg.Now(), m.cfg.ClockSkew
 	switch {
 	case at.After(now.Add(skew)):
-		return found{}, fmt.Errorf("%w: legacy cookie: timestamp in the future", cookie.ErrInvalid)
+		return found{}, cookie.Reject(cookie.ReasonTimestamps, fmt.Errorf("%w: legacy cookie: timestamp in the future", cookie.ErrInvalid))
 	case now.After(at.Add(m.cfg.AbsoluteTimeout + skew)):
-		return found{}, fmt.Errorf("%w: legacy cookie: absolute timeout", cookie.ErrExpired)
+		return found{}, cookie.Reject(cookie.ReasonAbsoluteExpired, fmt.Errorf("%w: legacy cookie: absolute timeout", cookie.ErrExpired))
 	case now.After(at.Add(m.cfg.IdleTimeout + skew)):
-		return found{}, fmt.Errorf("%w: legacy cookie: idle timeout", cookie.ErrExpired)
+		return found{}, cookie.Reject(cookie.ReasonIdleExpired, fmt.Errorf("%w: legacy cookie: idle timeout", cookie.ErrExpired))
 	case !m.cfg.LegacyNotBefore.IsZero() && at.Before(m.cfg.LegacyNotBefore):
-		return found{}, fmt.Errorf("%w: legacy cookie issued before LegacyNotBefore", cookie.ErrExpired)
+		return found{}, cookie.Reject(cookie.ReasonLegacyRefused, fmt.Errorf("%w: legacy cookie issued before LegacyNotBefore", cookie.ErrExpired))
 	}
 	vals := ls.Values
 	// gorilla/sessions keeps flashes under "_flash": they become flashes.
@@ -374,11 +379,11 @@ func (st *state) admit(f *found) {
 	}
 	if m.cfg.Revoker != nil {
 		rs := revoke.Session{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: f.meta.IssuedAt}
-		revoked, fault := m.check(st.r, rs)
+		revoked, fault := st.checkRevoked(rs)
 		switch {
 		case revoked != nil:
 			st.payload = nil
-			st.invalid(revoked)
+			st.invalid(cookie.Reject(cookie.ReasonRevoked, revoked))
 			return
 		case fault != nil:
 			st.pending = append(st.pending, pendingCall{fault: true, err: fault})
@@ -393,6 +398,9 @@ func (st *state) admit(f *found) {
 		}
 	}
 	st.valid = true
+	if m.observing() {
+		st.queue(Event{Kind: EventOpened, KeyID: f.meta.KeyID, Epoch: f.meta.Epoch, SessionID: st.rawID(), Subject: st.rawSub()})
+	}
 	if l := f.legacy; l != nil {
 		// A legacy session becomes native on this response.
 		st.mat = true
@@ -541,8 +549,13 @@ func (st *state) chunkSets(sets []string) (_ []string, irregular bool, err error
 // invalid records a rejected cookie: no session, clear it, tell OnInvalid.
 func (st *state) invalid(err error) {
 	st.clear = true
-	if st.m.cfg.OnInvalid != nil {
-		st.pending = append(st.pending, pendingCall{err: err})
+	if st.m.cfg.OnInvalid != nil || st.m.observing() {
+		e := pendingCall{err: err}
+		if st.m.observing() {
+			e.ev = rejected(err)
+			e.ev.Request = st.r
+		}
+		st.pending = append(st.pending, e)
 	}
 }
 
@@ -681,6 +694,9 @@ func (st *state) commit() error {
 				if err != nil && lines < len(h["Set-Cookie"]) {
 					h["Set-Cookie"] = h["Set-Cookie"][:lines]
 				}
+				if err == nil {
+					st.commitEvent(cookie.Meta{}, EventSaved)
+				}
 				return err
 			}
 			// Too large: drop the oldest flash and try again (MaxFlashes).
@@ -721,6 +737,11 @@ func (st *state) commit() error {
 				}
 				return err
 			}
+			kind := EventRefreshed
+			if st.meta.KeyID != kr.Primary().ID || (kr.EpochPeriod() != 0 && st.meta.Epoch != kr.Epoch(now)) {
+				kind = EventResealed
+			}
+			st.commitEvent(st.meta, kind)
 		}
 	case st.clear:
 		if expired {
@@ -746,7 +767,7 @@ func (st *state) carriedBeyondReach() bool {
 	if st.cookies == nil {
 		return false
 	}
-	for _, n := range cookie.StaleChunks(st.cookies, m.name, m.reach) {
+	for _, n := range chunk.Stale(st.cookies, m.name, m.reach) {
 		if slices.Contains(m.chunkNames, n) {
 			return true
 		}
@@ -968,7 +989,7 @@ func (st *state) present() []string {
 	if st.nplain > 0 {
 		names = append(names, st.m.name)
 	}
-	for _, n := range cookie.StaleChunks(st.cookies, st.m.name, 0) {
+	for _, n := range chunk.Stale(st.cookies, st.m.name, 0) {
 		if slices.Contains(st.m.chunkNames, n) {
 			names = append(names, n)
 		}
