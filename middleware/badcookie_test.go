@@ -67,8 +67,8 @@ func TestBadCookies(t *testing.T) {
 		{"duplicated, neither opens", []*http.Cookie{ck("session", string(tampered)), ck("session", "garbage!")}, middleware.ErrDuplicateCookie, []string{"session"}},
 		{"plain and chunks, neither opens", []*http.Cookie{ck("session", string(tampered)), ck("session.0", string(tampered))}, middleware.ErrDuplicateCookie, []string{"session", "session.0"}},
 		{"chunk gap", []*http.Cookie{ck("session.0", valid[:20]), ck("session.2", valid[20:])}, cookie.ErrInvalid, []string{"session.0", "session.2"}},
-		{"duplicate chunk", []*http.Cookie{ck("session.0", valid[:20]), ck("session.0", valid[:20]), ck("session.1", valid[20:])}, cookie.ErrInvalid, []string{"session.0", "session.1"}},
-		{"too many chunks", []*http.Cookie{ck("session.0", "a"), ck("session.1", "b"), ck("session.2", "c"), ck("session.3", "d"), ck("session.4", "e")}, cookie.ErrInvalid, []string{"session.0", "session.1", "session.2", "session.3", "session.4"}},
+		{"duplicate chunk, no set opens", []*http.Cookie{ck("session.0", valid[:19]), ck("session.0", valid[:21]), ck("session.1", valid[20:])}, cookie.ErrInvalid, []string{"session.0", "session.1"}},
+		{"too many chunks", []*http.Cookie{ck("session.0", "a"), ck("session.1", "b"), ck("session.2", "c"), ck("session.3", "d"), ck("session.4", "e")}, cookie.ErrInvalid, []string{"session.0", "session.1", "session.2", "session.3"}}, // session.4: past MaxChunks, never this manager's
 		{"truncated chunks", []*http.Cookie{ck("session.0", valid[:30])}, cookie.ErrInvalid, []string{"session.0"}},
 		{"not an envelope", []*http.Cookie{ck("session", seal(codec, `[1,2]`, time.Time{}))}, middleware.ErrPayload, []string{"session"}},
 		{"envelope without id", []*http.Cookie{ck("session", seal(codec, `{"d":{"k":"v"}}`, time.Time{}))}, cookie.ErrInvalid, []string{"session"}},

@@ -96,9 +96,14 @@
 // (ErrDuplicateCookie), so a sibling's planted session never replaces the
 // user's. In every such case the response expires the copies this host
 // can reach (host-only, every parent domain of the request's host,
-// Options.FormerDomains and FormerPaths) and writes the chosen session
-// back, so the next request carries one cookie and nobody stays locked
-// out.
+// Options.FormerDomains and FormerPaths, the request's directory
+// prefixes) and writes the chosen session back, so the next request
+// carries one cookie and nobody stays locked out. A chunk index carried
+// twice or beyond the user's set is such a copy. What a stranger can
+// plant is bounded: chunk names past MaxChunks are ignored, expiries are
+// capped and give way to the session's own write, so no planted cookie
+// turns a save into a failure. A "__Host-" name rules all of this out;
+// use one with chunking or FormerDomains.
 //
 // A client that repeats a request without reading its flashes cannot grow
 // its session: past Options.MaxFlashes, or when they would not fit in the
@@ -142,11 +147,15 @@
 //   - No false success: Destroy during a store fault clears the cookie in
 //     this browser and returns ErrRevokeFault, because no revocation
 //     happened and a copy opens again once the store is back.
-//   - No check-then-act gap: Renew checks the session again and issues the
-//     new one at the instant that check started, so a revocation that lands
+//   - No check-then-act gap: every Renew (a second one in the same request
+//     too) checks the current session again and issues the new one a
+//     millisecond before that check started, so a revocation that lands
 //     during or after it still covers the renewed session. The request's
 //     own RevokeSubject is exempt, so "RevokeSubject, Renew, SetSubject"
-//     (a password change) keeps its own session.
+//     (a password change) keeps its own session, but only when that call
+//     found the session not already revoked: a revocation from elsewhere
+//     is never erased (except inside that call's one round trip between
+//     check and write).
 //   - Entries last until the last instant a copy could open anywhere:
 //     issued-at + AbsoluteTimeout + 2×ClockSkew + 1s.
 //   - Logout: Destroy revokes the (subject, id) pair the cookie carried
@@ -221,6 +230,8 @@
 // as a native one: its timestamp is the session's issued-at (the absolute
 // timeout does not restart), the expiry rule and Options.LegacyNotBefore
 // apply to it, and the Revoker checks it under an id derived from the
-// legacy value and the subject the decoder found, so a replay after
-// Destroy or RevokeSubject is refused.
+// legacy value and the subject the decoder found. With a Revoker, the
+// request that migrates it revokes that id (subject or not) and gives the
+// native session another one, so the legacy cookie never replays, even
+// after a Destroy of an anonymous native session.
 package middleware

@@ -165,10 +165,29 @@ func (m *Manager) Session(r *http.Request) (*Session, error) {
 // Called with the context of a request that passed through m.Handler
 // (r.Context()), the revocation is remembered for that request: a Renew
 // afterwards in the same request keeps the session (see Session.Renew),
-// which is the password-change flow.
+// which is the password-change flow. That exemption is granted only when
+// the request's session of subject is checked, just before the write,
+// and found not revoked (one more round trip to the store); a session
+// already revoked from elsewhere stays revoked.
 func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	if m.cfg.Revoker == nil {
 		return ErrNoRevoker
+	}
+	// The request's own session of subject earns Renew's exemption only
+	// if it is not revoked right now, so that this call never erases a
+	// revocation from elsewhere that landed earlier (see Session.Renew).
+	s, own := ctx.Value(managerKey{m}).(*Session)
+	verified := false
+	if own {
+		if st, err := s.lock(); err == nil {
+			rs, ok := st.current()
+			r := st.r
+			s.unlock()
+			if ok && rs.Subject == subject {
+				revoked, fault := m.check(r, rs)
+				verified = revoked == nil && fault == nil
+			}
+		}
 	}
 	now := m.cfg.Now()
 	cctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
@@ -176,10 +195,10 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	err := m.cfg.Revoker.RevokeSubject(cctx, subject, now, now.Add(m.revokeTTL()))
 	switch {
 	case err == nil:
-		if s, ok := ctx.Value(managerKey{m}).(*Session); ok {
+		if own {
 			s.mu.Lock()
 			if s.st != nil {
-				s.st.own = append(s.st.own, ownRevocation{subject: subject, before: now})
+				s.st.own = append(s.st.own, ownRevocation{subject: subject, before: now, verified: verified})
 			}
 			s.mu.Unlock()
 		}
@@ -345,9 +364,13 @@ func (m *Manager) clearLine(name string) string {
 // clearUnused expires the chunk cookies from index from on: with
 // chunking, every index that a write can set (below m.reach) whether or
 // not the request carried it (another response in flight may have set
-// it); and any other chunk cookie of the name that the request carried
-// (an index no write of this manager reaches, or any index when chunking
-// is off).
+// it); and any other chunk name of this manager (an index below
+// MaxChunks that no write reaches) that the request carried. A chunk
+// name this manager never writes (an index of MaxChunks or more, any
+// index when chunking is off) is not its cookie and is ignored: a
+// stranger who plants many of them for a parent domain must not be able
+// to grow the response (see Options.MaxResponseCookieBytes), so at most
+// MaxChunks clearing lines are ever added.
 func (m *Manager) clearUnused(h http.Header, carried []*http.Cookie, from int) {
 	for i := from; i < m.reach; i++ {
 		h.Add("Set-Cookie", m.clearChunks[i])
@@ -355,8 +378,8 @@ func (m *Manager) clearUnused(h http.Header, carried []*http.Cookie, from int) {
 	if carried == nil {
 		return
 	}
-	for _, n := range chunk.Stale(carried, m.name, from) {
-		if i := slices.Index(m.chunkNames, n); i < 0 || i >= m.reach {
+	for _, n := range chunk.Stale(carried, m.name, max(from, m.reach)) {
+		if i := slices.Index(m.chunkNames, n); i >= m.reach {
 			m.clearCookie(h, n)
 		}
 	}

@@ -165,7 +165,11 @@ type Options struct {
 	// not open: no response can set an index beyond that reach. The cost is
 	// a short Set-Cookie line (Max-Age=0, no Expires) per such index on
 	// each response that writes the session; responses that only read it
-	// carry none.
+	// carry none. Chunk names with an index of MaxChunks or more are never
+	// this manager's and are ignored; a chunk index carried twice, or
+	// beyond the set that opens, is a duplicate copy (see FormerDomains).
+	// Prefer a "__Host-" name with chunking: a sibling host cannot plant
+	// chunks for it.
 	MaxChunks int
 	// MaxResponseCookieBytes bounds the Set-Cookie block of a response
 	// that writes the session: every Set-Cookie line in the response
@@ -245,8 +249,13 @@ type Options struct {
 	// copies this host can reach: the cookie's name (and chunk names) for
 	// every combination of a Domain (host-only, the configured Domain,
 	// every parent domain of the request's host, and FormerDomains) and a
-	// Path (the configured Path and FormerPaths), at most 24 lines, the
-	// configured Path's first. A "__Host-" cookie has no such copies.
+	// Path (the configured Path, FormerPaths, and the request's directory
+	// prefixes up to 4 segments), at most 24 lines, the configured
+	// Path's first; they give way to the session's own write when both
+	// do not fit MaxResponseCookieBytes. A "__Host-" cookie has no such
+	// copies: no sibling host can plant one for a parent domain or
+	// another path. Use a "__Host-" name whenever MaxChunks is above 1 or
+	// FormerDomains is set.
 	// Default none.
 	FormerDomains []string
 	FormerPaths   []string

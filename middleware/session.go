@@ -348,13 +348,25 @@ func (s *Session) Flashes() ([]any, error) {
 // session and its cookie is left as it is; with InsecureRevokeFailOpen,
 // the session is renewed and the error matches ErrRevokeFault.
 //
+// Every Renew checks, a second one in the same request included: it
+// checks the session the first one issued, so a revocation that landed
+// between them still holds. A session with a subject is then renewed as
+// issued one millisecond before the check starts, so a RevokeSubject in
+// the same millisecond covers it too (an anonymous session, or none, is
+// renewed as issued at the instant Renew starts).
+//
 // The request's own revocation is the exception: after this request
 // called Manager.RevokeSubject for the session's subject ("log out my
-// other sessions"), the check treats the session as issued at that
-// revocation's instant, and the renewed session is issued no earlier, so
-// the flow RevokeSubject, Renew, SetSubject keeps the user logged in
-// while every other session, and any revocation from elsewhere, still
-// holds.
+// other sessions"), and that call found the session not revoked just
+// before writing its revocation, the check treats the session as issued
+// at that revocation's instant, and the renewed session is issued no
+// earlier, so the flow RevokeSubject, Renew, SetSubject keeps the user
+// logged in while every other session, and any revocation from
+// elsewhere, still holds. A session already revoked when the request's
+// RevokeSubject ran gets no exemption: Renew fails with
+// revoke.ErrRevoked. What remains is the window between that call's
+// check and its write (one round trip to the store): a revocation from
+// elsewhere landing inside it is erased for this session.
 //
 // Then the old id is revoked until no copy of it can open, whether or
 // not the session has a subject (a planted anonymous id is what session
@@ -369,15 +381,26 @@ func (s *Session) Renew() error {
 	defer s.unlock()
 	m := st.m
 	start := m.now()
+	rs, checked := st.current()
+	checked = checked && m.cfg.Revoker != nil
+	// When a session with a subject is checked, the renewed one is issued
+	// a millisecond before the check starts: a RevokeSubject whose instant
+	// falls in the same millisecond as the check (instants are kept to
+	// the millisecond, and a session is revoked when issued strictly
+	// before) still covers it. An anonymous session has no subject to
+	// revoke (and its id is revoked below), and a new login right after a
+	// "log out everywhere" must not be covered by it.
 	issued := start
+	if checked && rs.Subject != "" {
+		issued = start.Add(-time.Millisecond)
+	}
 	for _, o := range st.own {
 		issued = laterOf(issued, time.UnixMilli(o.before.UnixMilli()))
 	}
 	var ferr error
-	if m.cfg.Revoker != nil && st.valid && !st.retired {
-		rs := revoke.Session{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: st.meta.IssuedAt}
+	if checked {
 		for _, o := range st.own {
-			if o.subject == rs.Subject && o.before.After(rs.IssuedAt) {
+			if o.verified && o.subject == rs.Subject && o.before.After(rs.IssuedAt) {
 				rs.IssuedAt = o.before
 			}
 		}
@@ -405,7 +428,10 @@ func (s *Session) Renew() error {
 
 // Destroy ends the session: its data goes, and the response clears its
 // cookie (every chunk included). Storing something afterwards starts a new
-// session with a new id.
+// session with a new id. When the clearing lines cannot fit the response
+// beside the Set-Cookie lines the handler already added
+// (Options.MaxResponseCookieBytes), the error matches cookie.ErrTooLarge:
+// the cookie would not be cleared, and the response fails.
 //
 // With a Revoker, a session that has a subject is revoked until no copy
 // of it can open on any instance, so a copy of the cookie stops working
@@ -420,9 +446,15 @@ func (s *Session) Renew() error {
 // anonymous, it grants nothing, and anyone can get one, so revoking it
 // would let unauthenticated clients grow the revocation list without
 // bound. Give every session that grants something a subject
-// (SetSubject). A session migrated from a legacy cookie is revoked in the
-// request that migrates it, subject or not, so that the legacy cookie
-// cannot be replayed.
+// (SetSubject). With a Revoker, a legacy cookie is retired by the request
+// that migrates it (the first that opens it): its derived id is revoked,
+// subject or not, and the native session gets another id, so the legacy
+// cookie cannot be replayed, even after a Destroy of the (anonymous)
+// native session. The cost: a request carrying the same legacy cookie
+// concurrently with the migrating one has no session. When that
+// revocation faults, the request has no session and the legacy cookie is
+// kept, to migrate once the store answers (InsecureRevokeFailOpen:
+// migrated anyway, keeping the legacy id).
 func (s *Session) Destroy() error {
 	st, err := s.mutateFrozen(true)
 	if err != nil {
@@ -435,7 +467,21 @@ func (s *Session) Destroy() error {
 	st.clear = true
 	st.destroyed = true
 	st.queueRetire(EventDestroyed, rerr)
-	return rerr
+	return errors.Join(rerr, st.clearFits())
+}
+
+// current returns the session a revocation check must cover now: the
+// one the cookie carried, or, once a Renew in this request retired it,
+// the renewed one (its id, subject and issue time). ok is false when the
+// request holds no such session.
+func (st *state) current() (rs revoke.Session, ok bool) {
+	switch {
+	case st.retired && st.mat && st.id != "" && !st.issuedAt.IsZero():
+		return revoke.Session{ID: st.id, Subject: st.sub, IssuedAt: st.issuedAt}, true
+	case st.valid && !st.retired:
+		return revoke.Session{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: st.meta.IssuedAt}, true
+	}
+	return revoke.Session{}, false
 }
 
 // empty leaves the request with no session.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -83,6 +84,10 @@ type state struct {
 type ownRevocation struct {
 	subject string
 	before  time.Time
+	// verified: the request's session had subject and was checked not
+	// revoked just before this revocation was written; only then does
+	// Renew exempt it (see Session.Renew).
+	verified bool
 }
 
 type pendingCall struct {
@@ -124,8 +129,9 @@ const maxCopies = 4
 // released.
 //
 // A request that carries the cookie more than once (the plain cookie
-// several times, or it and a set of chunks, or a chunk index twice) is
-// a duplicate case: if exactly one copy opens, it is the session; if
+// several times, or it and a set of chunks, or a chunk index twice, or
+// a chunk index beyond the set that opens) is a duplicate case; each
+// consistent chunk set (see chunkSets) is a copy: if exactly one copy opens, it is the session; if
 // several open and all carry the same session id, the one refreshed last
 // is; otherwise there is no session (a cookie planted for a parent domain
 // by a sibling host must not swap the user into another session). In
@@ -138,9 +144,9 @@ func (st *state) load() {
 	}
 	st.loaded = true
 	var copies [maxCopies]string
-	plains, chunk, err := st.read(copies[:0])
+	plains, chunks, err := st.read(copies[:0], nil)
 	n := len(plains)
-	if chunk != "" {
+	if len(chunks) > 0 {
 		n++
 	}
 	switch {
@@ -151,8 +157,21 @@ func (st *state) load() {
 		return // no cookie: a new, empty session
 	case n == 1 && !st.dup:
 		var f found
-		if chunk != "" {
-			err = st.open(&f, st.buf[:0], st.env.fields, chunk, false)
+		if len(chunks) > 0 {
+			err = st.open(&f, st.buf[:0], st.env.fields, chunks[0], false)
+			if err != nil && len(chunks) > 1 {
+				// A chunk index beyond the user's set (planted for a
+				// parent domain) makes the set longer: try the shorter
+				// ones, and expire the extra names if one opens.
+				for _, v := range chunks[1:] {
+					var g found
+					if st.open(&g, nil, nil, v, false) == nil {
+						f, err = g, nil
+						st.dup = true
+						break
+					}
+				}
+			}
 		} else {
 			err = st.open(&f, st.buf[:0], st.env.fields, plains[0], true)
 		}
@@ -161,6 +180,9 @@ func (st *state) load() {
 			return
 		}
 		st.admit(&f)
+		if st.dup {
+			st.reseal = st.valid
+		}
 		return
 	}
 	st.dup = true
@@ -186,8 +208,11 @@ func (st *state) load() {
 	for _, v := range plains {
 		try(v, true)
 	}
-	if chunk != "" {
-		try(chunk, false)
+	for _, v := range chunks {
+		try(v, false)
+	}
+	if opened == 0 && err != nil {
+		lastErr = err
 	}
 	switch {
 	case ambiguous:
@@ -213,6 +238,9 @@ type found struct {
 // legacySession is a legacy cookie's session, converted.
 type legacySession struct {
 	id, sub string
+	// native is the id the session has once migrated: with a Revoker,
+	// derived from id (the legacy id is revoked at migration), else id.
+	native  string
 	data    map[string]json.RawMessage
 	flashes []json.RawMessage
 }
@@ -220,7 +248,7 @@ type legacySession struct {
 // sessionID is the id f carries.
 func (f *found) sessionID() string {
 	if f.legacy != nil {
-		return f.legacy.id
+		return f.legacy.native
 	}
 	return unquote(f.payload[f.env.id.start+1 : f.env.id.end-1])
 }
@@ -260,6 +288,12 @@ const legacyFlashKey = "_flash"
 
 // legacyIDLabel separates the derivation of legacy session ids.
 const legacyIDLabel = "cookieseal legacy session id v1\x00"
+
+// migratedIDLabel separates the derivation of a migrated session's
+// native id from its legacy id. It is derived, not random, so that a
+// copy of the legacy cookie beside the native one is the same session
+// (the duplicate rule), while the legacy id itself is revoked.
+const migratedIDLabel = "cookieseal migrated session id v1\x00"
 
 // openLegacy decodes a cookie of an older library and applies the expiry
 // rule to its timestamp, which stands for both issued-at and
@@ -311,10 +345,17 @@ func (st *state) openLegacy(value string) (found, error) {
 		data[k] = raw
 	}
 	sum := sha256.Sum256([]byte(legacyIDLabel + m.name + "\x00" + value))
+	id := base64.RawURLEncoding.EncodeToString(sum[:16])
+	native := id
+	if m.cfg.Revoker != nil {
+		sum := sha256.Sum256([]byte(migratedIDLabel + id))
+		native = base64.RawURLEncoding.EncodeToString(sum[:16])
+	}
 	return found{
 		meta: cookie.Meta{IssuedAt: at, RefreshedAt: at},
 		legacy: &legacySession{
-			id:      base64.RawURLEncoding.EncodeToString(sum[:16]),
+			native:  native,
+			id:      id,
 			sub:     ls.Subject,
 			data:    data,
 			flashes: flashes,
@@ -367,6 +408,26 @@ func (st *state) admit(f *found) {
 		st.data, st.flashes = l.data, l.flashes
 		st.dirty = true
 		st.clear = true // a write supersedes it; chunks of the old one go
+		if m.cfg.Revoker != nil {
+			// Migration retires the legacy cookie: its derived id is
+			// revoked now, subject or not, and the native session gets
+			// another id (derived from it: see migratedIDLabel), so the
+			// legacy cookie cannot be replayed, whatever
+			// the native session later becomes (Destroy of an anonymous
+			// session writes nothing).
+			if err := st.retire(true); err != nil {
+				st.pending = append(st.pending, pendingCall{fault: true, err: err})
+				if !m.cfg.InsecureRevokeFailOpen {
+					// Fail closed: no session, the legacy cookie kept as
+					// it is, migrated once the store answers.
+					st.valid, st.mat, st.dirty, st.clear = false, false, false, false
+					st.id, st.sub, st.issuedAt, st.data, st.flashes = "", "", time.Time{}, nil, nil
+					st.frozen, st.fault = true, err
+				}
+				return
+			}
+			st.id = l.native
+		}
 	}
 }
 
@@ -375,7 +436,7 @@ func (st *state) admit(f *found) {
 // joined chunks when the request has a name.0. A request with more copies
 // than that, or with a chunk index twice, is marked dup; err is a chunk
 // set that does not join.
-func (st *state) read(plains []string) (_ []string, joined string, err error) {
+func (st *state) read(plains, chunks []string) (_, _ []string, err error) {
 	name := st.m.name
 	for _, line := range st.r.Header["Cookie"] {
 		for len(line) > 0 {
@@ -401,40 +462,88 @@ func (st *state) read(plains []string) (_ []string, joined string, err error) {
 		}
 	}
 	if !st.chunked {
-		return plains, "", nil
+		return plains, nil, nil
 	}
 	st.cookies = st.r.Cookies()
-	v, _, err := chunk.Join(st.cookies, name, st.m.cfg.MaxChunks, st.m.cfg.maxLen)
-	switch {
-	case err == nil:
-		return plains, v, nil
-	case errors.Is(err, cookie.ErrNoChunks):
-		// Only stray chunks: read the plain cookie; they are cleared when
-		// the session is next written.
-		return plains, "", nil
-	}
-	switch {
-	case repeatedChunk(st.cookies, name):
-		st.dup = true
-		err = fmt.Errorf("%w: a chunk of %q more than once: %w", ErrDuplicateCookie, name, err)
-	case len(plains) > 0:
-		// A plain cookie beside a chunk set that does not join: two
-		// copies, of which at most the plain one can open.
+	chunks, irregular, err := st.chunkSets(chunks)
+	if irregular || (len(chunks) > 0 && len(plains) > 0) {
+		// Chunk indices carried twice, or beside indices the chunk set
+		// does not reach, or a plain cookie beside a chunk set: several
+		// copies, handled like duplicates.
 		st.dup = true
 	}
-	return plains, "", err
+	return plains, chunks, err
 }
 
-// repeatedChunk reports whether some chunk name of name comes twice.
-func repeatedChunk(cookies []*http.Cookie, name string) bool {
-	names := chunk.Stale(cookies, name, 0)
-	n := 0
-	for _, c := range cookies {
-		if len(c.Name) > len(name)+1 && c.Name[:len(name)+1] == name+"." && slices.Contains(names, c.Name) {
-			n++
+// maxChunkSets bounds the chunk sets one request may make load try.
+const maxChunkSets = 2 * MaxMaxChunks
+
+// chunkSets lists, appended to sets, the chunk sets of the request to
+// try: chunk names of this manager only (an index below MaxChunks; any
+// other name is never its cookie and is ignored), each set joined over
+// indices 0 … k-1, for k from the longest contiguous run from 0 down to
+// 1 (a stranger's extra index must not hide the user's shorter set), with
+// the first value of an index carried more than once, then its last (a
+// planted copy may come before or after the user's own). The first set
+// is what cookie.Join would return for a regular request. irregular
+// reports an index carried twice or one beyond the run; err is the
+// reason no set could be formed (a joined value over the size bound).
+func (st *state) chunkSets(sets []string) (_ []string, irregular bool, err error) {
+	m := st.m
+	name := m.name
+	limit := m.cfg.MaxChunks
+	var first, last [MaxMaxChunks]string
+	var seen [MaxMaxChunks]int
+	if limit > len(seen) {
+		limit = len(seen)
+	}
+	present := 0
+	for _, c := range st.cookies {
+		i := -1
+		if c.Name == name+".0" {
+			i = 0
+		} else if j := slices.Index(m.chunkNames, c.Name); j > 0 {
+			i = j
+		}
+		if i < 0 || i >= limit {
+			continue
+		}
+		if seen[i] == 0 {
+			first[i] = c.Value
+			present++
+		} else {
+			irregular = true
+		}
+		last[i] = c.Value
+		seen[i]++
+	}
+	run := 0
+	for run < limit && seen[run] > 0 {
+		run++
+	}
+	if run < present {
+		irregular = true
+	}
+	for _, vals := range [][MaxMaxChunks]string{first, last} {
+		total := 0
+		for k := 0; k < run; k++ {
+			total += len(vals[k])
+		}
+		for k := run; k > 0 && len(sets) < maxChunkSets; k-- {
+			if k < run {
+				total -= len(vals[k])
+			}
+			if total > m.cfg.maxLen {
+				err = fmt.Errorf("%w: %d-byte chunked value", cookie.ErrTooLarge, total)
+				continue
+			}
+			v := strings.Join(vals[:k], "")
+			if !slices.Contains(sets, v) {
+				sets = append(sets, v)
+			}
 		}
 	}
-	return n > len(names)
+	return sets, irregular, err
 }
 
 // invalid records a rejected cookie: no session, clear it, tell OnInvalid.
@@ -543,10 +652,17 @@ func (st *state) commit() error {
 	// Copies of a duplicate case go first: a client that files a Domain
 	// cookie naming its own host under the host-only cookie's key then
 	// keeps the session this response writes after them.
+	//
+	// Those expiries are the response's least important lines: a stranger
+	// can cause them (by planting copies), so they never cost the
+	// session's own write its place. When the write does not fit with
+	// them, it is made without them.
 	lines := -1 // Set-Cookie lines before this commit's, once counted
+	expired := false
 	if st.dup {
 		lines = len(h["Set-Cookie"])
 		st.expireCopies(h)
+		expired = len(h["Set-Cookie"]) > lines
 	}
 	switch {
 	case st.dirty:
@@ -559,6 +675,20 @@ func (st *state) commit() error {
 			err := st.write(h, payload, st.issuedAt)
 			if err == nil {
 				err = m.fitsResponse(h, lines)
+			}
+			if err != nil && errors.Is(err, cookie.ErrTooLarge) && (expired || st.carriedBeyondReach()) {
+				// Drop the expiries, then the clears of carried chunk
+				// names no write reaches (fitsResponse removed every line
+				// of this commit, or write added none), and write again:
+				// lines a stranger can cause never cost the session its
+				// write.
+				h["Set-Cookie"] = h["Set-Cookie"][:lines]
+				if expired {
+					expired = false
+				} else {
+					st.cookies = nil
+				}
+				continue
 			}
 			if err == nil || len(st.flashes) == 0 || !errors.Is(err, cookie.ErrTooLarge) {
 				if err != nil && lines < len(h["Set-Cookie"]) {
@@ -583,7 +713,25 @@ func (st *state) commit() error {
 			// payload as it is, without decoding or encoding it, keeping
 			// its issued-at (even one from an instance whose clock is
 			// ahead: the codec then writes refreshed-at = issued-at).
-			if err := st.write(h, st.payload, st.meta.IssuedAt); err != nil {
+			if lines < 0 {
+				lines = len(h["Set-Cookie"])
+			}
+			err := st.write(h, st.payload, st.meta.IssuedAt)
+			for err == nil && (expired || st.carriedBeyondReach()) {
+				if err = m.fitsResponse(h, lines); err == nil || !errors.Is(err, cookie.ErrTooLarge) {
+					break
+				}
+				// The session first: write it without the expiries, then
+				// without the clears of carried names no write reaches.
+				h["Set-Cookie"] = h["Set-Cookie"][:lines]
+				if expired {
+					expired = false
+				} else {
+					st.cookies = nil
+				}
+				err = st.write(h, st.payload, st.meta.IssuedAt)
+			}
+			if err != nil {
 				if lines >= 0 && lines < len(h["Set-Cookie"]) {
 					h["Set-Cookie"] = h["Set-Cookie"][:lines]
 				}
@@ -595,20 +743,69 @@ func (st *state) commit() error {
 			}
 			st.commitEvent(st.meta, kind)
 		}
-	case st.clear && st.destroyed && m.cfg.MaxChunks > 1:
+	case st.clear:
+		if expired {
+			// The clear first: without the expiries when they do not
+			// fit together.
+			n := len(h["Set-Cookie"])
+			st.addClear(h)
+			if setCookieBlockLen(h) > m.cfg.budget {
+				h["Set-Cookie"] = append(h["Set-Cookie"][:lines], h["Set-Cookie"][n:]...)
+			}
+		} else {
+			st.addClear(h)
+		}
+	}
+	return nil
+}
+
+// carriedBeyondReach reports whether the request carried a chunk name of
+// this manager that no write within the budget reaches (write clears
+// those only because the request carried them).
+func (st *state) carriedBeyondReach() bool {
+	m := st.m
+	if st.cookies == nil {
+		return false
+	}
+	for _, n := range chunk.Stale(st.cookies, m.name, m.reach) {
+		if slices.Contains(m.chunkNames, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// addClear adds the lines that clear the session's cookies.
+func (st *state) addClear(h http.Header) {
+	m := st.m
+	if st.destroyed && m.cfg.MaxChunks > 1 {
 		// Whatever the request carried, another response in flight may
 		// have set the plain cookie or any chunk: expire them all.
 		h.Add("Set-Cookie", m.clearPlain)
 		m.clearUnused(h, st.cookies, 0)
 		noStoreCookie(h)
-	case st.clear:
-		names := st.present()
-		for _, n := range names {
-			m.clearCookie(h, n)
-		}
-		if len(names) > 0 {
-			noStoreCookie(h)
-		}
+		return
+	}
+	names := st.present()
+	for _, n := range names {
+		m.clearCookie(h, n)
+	}
+	if len(names) > 0 {
+		noStoreCookie(h)
+	}
+}
+
+// clearFits reports whether the lines that clear the session's cookies
+// fit the response beside those the handler already set: an error
+// matching cookie.ErrTooLarge when they do not, for Destroy to report
+// (the response would then fail instead of clearing the cookie).
+func (st *state) clearFits() error {
+	h := http.Header{}
+	before := st.w.ResponseWriter.Header()["Set-Cookie"]
+	h["Set-Cookie"] = slices.Clone(before)
+	st.addClear(h)
+	if err := st.m.checkBudget(h, len(before)); err != nil {
+		return fmt.Errorf("middleware: destroy: the cookie cannot be cleared: %w", err)
 	}
 	return nil
 }
@@ -617,7 +814,8 @@ func (st *state) commit() error {
 // session's cookies that other Domain and Path values may hold: the plain
 // name and the chunk names the request carried, for every Domain
 // (host-only, the configured one, each parent domain of the request's
-// host, FormerDomains) and Path (the configured one, FormerPaths), but
+// host, FormerDomains) and Path (the configured one, FormerPaths, the
+// prefixes of the request's path: see requestPaths), but
 // the configured pair, which the normal write or clear handles. A host
 // may expire a cookie of its parent domain, so no copy it cannot clear
 // is left to lock the user out.
@@ -634,6 +832,7 @@ func (st *state) expireCopies(h http.Header) {
 	domains := append([]string{"", m.cfg.Domain}, parentDomains(st.r.Host)...)
 	domains = append(domains, m.cfg.FormerDomains...)
 	paths := append([]string{m.cfg.Path}, m.cfg.FormerPaths...)
+	paths = append(paths, requestPaths(st.r)...)
 	seen := map[[2]string]bool{{strings.TrimPrefix(strings.ToLower(m.cfg.Domain), "."), m.cfg.Path}: true}
 	lines := 0
 	for _, p := range paths {
@@ -658,6 +857,37 @@ func (st *state) expireCopies(h http.Header) {
 		}
 	}
 	noStoreCookie(h)
+}
+
+// maxPathSegments bounds the prefixes of the request's path that
+// expireCopies reaches.
+const maxPathSegments = 4
+
+// requestPaths lists the Path values under which a cookie planted for
+// the request's directory is sent: each directory prefix of the path as
+// the client sent it (RequestURI, before any prefix stripping), for its
+// first maxPathSegments segments, with and without a trailing slash
+// ("/a/b/c": /a, /a/, /a/b, /a/b/); "/" itself is left to the configured
+// Path. The last segment (the resource itself) is left out, so that
+// every duplicate case does not add lines for each page: a copy planted
+// with one page's exact path is not expired (that page alone stays
+// ambiguous). `__Host-` names rule all of this out.
+func requestPaths(r *http.Request) []string {
+	p := r.URL.Path
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil && u.Path != "" {
+		p = u.Path
+	}
+	var out []string
+	for i, seg := 1, 0; i < len(p) && seg < maxPathSegments; i++ {
+		if p[i] != '/' {
+			continue
+		}
+		if i > 1 && p[i-1] != '/' {
+			out = append(out, p[:i], p[:i]+"/")
+			seg++
+		}
+	}
+	return out
 }
 
 // maxExpiries bounds the Set-Cookie lines expireCopies adds to one
@@ -750,11 +980,19 @@ func laterOf(a, b time.Time) time.Time {
 	return a
 }
 
-// present lists the session cookies the request carried.
+// present lists the session cookies the request carried: the plain
+// cookie and the chunk names this manager can write (indices below
+// MaxChunks). Other chunk names are never this manager's and are left
+// alone, so their number does not grow the response.
 func (st *state) present() []string {
 	var names []string
 	if st.nplain > 0 {
 		names = append(names, st.m.name)
 	}
-	return append(names, chunk.Stale(st.cookies, st.m.name, 0)...)
+	for _, n := range chunk.Stale(st.cookies, st.m.name, 0) {
+		if slices.Contains(st.m.chunkNames, n) {
+			names = append(names, n)
+		}
+	}
+	return names
 }

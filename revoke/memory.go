@@ -35,6 +35,15 @@ type MemoryOptions struct {
 	// fails with an error matching ErrFull: a live revocation is never
 	// dropped to make room. Revoking an entry already held (a later until,
 	// a later before) always succeeds.
+	//
+	// The cap is shared by everyone: the session manager writes an entry
+	// on every Renew (each login) that lives about its AbsoluteTimeout, so
+	// one authenticated account logging in over and over can fill it, and
+	// then every logout fails with ErrFull until entries expire. Memory is
+	// for one instance: size MaxEntries for the logins and logouts of one
+	// AbsoluteTimeout with room to spare, rate-limit logins per account
+	// and per client, and watch Stats. A fleet uses revoke/redis, which
+	// has no cap.
 	MaxEntries int
 }
 

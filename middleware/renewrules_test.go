@@ -1,0 +1,143 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/cookieseal/cookieseal/middleware"
+	"github.com/cookieseal/cookieseal/revoke"
+)
+
+// Rules of Renew against revocations that land during the request.
+
+// TestRenewCoveredByRevocationInSameMillisecond: a RevokeSubject that
+// lands during Renew's check, in the same millisecond as the check
+// started (at its start, or half a millisecond later), covers the renewed
+// session.
+func TestRenewCoveredByRevocationInSameMillisecond(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		offset, lag time.Duration // clock offset within the ms; revocation lag after the check start
+	}{
+		{"at the check's start", 0, 0},
+		{"0.5 ms later", 100 * time.Microsecond, 500 * time.Microsecond},
+		{"end of the millisecond", 0, 999 * time.Microsecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := newClock()
+			clk.Advance(tc.offset)
+			rv := newSwitchRevoker(clk.Now)
+			m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv})
+			h := m.Handler(userApp(m))
+			j := jar{}
+			j.update(do(t, h, "GET", "/login?user=alice"))
+			clk.Advance(time.Hour)
+			mux := http.NewServeMux()
+			mux.HandleFunc("/renew", func(w http.ResponseWriter, r *http.Request) {
+				s, _ := m.Session(r)
+				_ = s.ID()
+				rv.hook(func() { // lands during Renew's check
+					clk.Advance(tc.lag)
+					if err := m.RevokeSubject(context.Background(), "alice"); err != nil {
+						t.Error(err)
+					}
+				})
+				if err := s.Renew(); err != nil {
+					t.Errorf("renew: %v", err)
+				}
+			})
+			j.update(do(t, m.Handler(mux), "GET", "/renew", j.list()...))
+			if got := do(t, h, "GET", "/whoami", j.list()...).Body.String(); got != "-" {
+				t.Errorf("the renewed session survives a RevokeSubject landed during the check: %q", got)
+			}
+		})
+	}
+}
+
+// TestOwnRevocationDoesNotEraseForeign: the request's own RevokeSubject
+// exempts its session only when that session was not already revoked: a
+// revocation from elsewhere that landed earlier in the request (a stolen
+// cookie's request while the victim changes her password) still holds,
+// and Renew fails with revoke.ErrRevoked. Without a foreign revocation
+// the password-change flow keeps the user logged in.
+func TestOwnRevocationDoesNotEraseForeign(t *testing.T) {
+	for _, foreign := range []bool{true, false} {
+		t.Run(fmt.Sprintf("foreign=%v", foreign), func(t *testing.T) {
+			clk := newClock()
+			rv := newSwitchRevoker(clk.Now)
+			m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv})
+			h := m.Handler(userApp(m))
+			thief := jar{}
+			thief.update(do(t, h, "GET", "/login?user=alice"))
+			clk.Advance(time.Minute)
+			var renewErr error
+			mux := http.NewServeMux()
+			mux.HandleFunc("/pw", func(w http.ResponseWriter, r *http.Request) {
+				s, _ := m.Session(r)
+				u := s.Subject()
+				clk.Advance(time.Second)
+				if foreign {
+					if err := m.RevokeSubject(context.Background(), "alice"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				clk.Advance(time.Second)
+				if err := m.RevokeSubject(r.Context(), u); err != nil {
+					t.Fatal(err)
+				}
+				if renewErr = s.Renew(); renewErr != nil {
+					return
+				}
+				s.SetSubject(u)
+				s.Set("user", u)
+			})
+			thief.update(do(t, m.Handler(mux), "GET", "/pw", thief.list()...))
+			clk.Advance(time.Second)
+			got := do(t, h, "GET", "/whoami", thief.list()...).Body.String()
+			switch {
+			case foreign && (got != "-" || !errors.Is(renewErr, revoke.ErrRevoked)):
+				t.Errorf("session revoked from elsewhere survives its own RevokeSubject: whoami %q, Renew %v", got, renewErr)
+			case !foreign && (got != "alice/alice" || renewErr != nil):
+				t.Errorf("password-change flow logs the user out: whoami %q, Renew %v", got, renewErr)
+			}
+		})
+	}
+}
+
+// TestEveryRenewChecks: a second Renew in the same request checks the
+// session the first one issued, so a RevokeSubject that landed between
+// them holds.
+func TestEveryRenewChecks(t *testing.T) {
+	clk := newClock()
+	rv := newSwitchRevoker(clk.Now)
+	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv})
+	h := m.Handler(userApp(m))
+	j := jar{}
+	j.update(do(t, h, "GET", "/login?user=alice"))
+	clk.Advance(time.Minute)
+	var second error
+	mux := http.NewServeMux()
+	mux.HandleFunc("/x", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := m.Session(r)
+		if err := s.Renew(); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Second)
+		if err := m.RevokeSubject(context.Background(), "alice"); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Second)
+		second = s.Renew()
+	})
+	j.update(do(t, m.Handler(mux), "GET", "/x", j.list()...))
+	if !errors.Is(second, revoke.ErrRevoked) {
+		t.Errorf("second Renew = %v, want revoke.ErrRevoked", second)
+	}
+	if got := do(t, h, "GET", "/whoami", j.list()...).Body.String(); got != "-" {
+		t.Errorf("second Renew escapes a RevokeSubject that landed after the first: %q", got)
+	}
+}
