@@ -1,4 +1,4 @@
-package middleware_test
+package interop_test
 
 import (
 	"crypto/rand"
