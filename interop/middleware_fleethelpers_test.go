@@ -11,11 +11,9 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
-	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
 )
@@ -40,14 +38,6 @@ var _ revoke.Revoker = (*switchRevoker)(nil)
 
 func newSwitchRevoker(now func() time.Time) *switchRevoker {
 	return &switchRevoker{mem: revoke.NewMemory(revoke.MemoryOptions{Now: now})}
-}
-
-// hook sets a function that the next Check runs once, between reading
-// the list and answering.
-func (s *switchRevoker) hook(f func()) {
-	s.mu.Lock()
-	s.onCheck = f
-	s.mu.Unlock()
 }
 
 func (s *switchRevoker) Check(ctx context.Context, rs revoke.Session) error {
@@ -165,79 +155,14 @@ func userApp(m *middleware.Manager) http.Handler {
 // formats lists the wire formats every fleet rule is tested over.
 var formats = []cookie.Format{cookie.Native, cookie.JWE}
 
-// requireSkewSafe fails when format's codec refuses its own seal of an
-// issued-at that lies ahead of its clock (within ClockSkew), the codec
-// half of the fleet rule the manager's tests build on.
-func requireSkewSafe(t *testing.T, f cookie.Format) {
-	t.Helper()
-	clk := newClock()
-	s, err := cookie.NewSealer(f, testKeyring(t), "probe", cookie.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := s.Seal([]byte(`{}`), clk.Now().Add(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.Open(v); err != nil {
-		t.Fatalf("the %v codec refuses its own seal of an issued-at 2s ahead: %v", f, err)
-	}
-}
-
-// requireMillis fails when format's codec keeps less than millisecond
-// precision, which the revocation-order rules need.
-func requireMillis(t *testing.T, f cookie.Format) {
-	t.Helper()
-	clk := newClock()
-	s, err := cookie.NewSealer(f, testKeyring(t), "probe", cookie.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := clk.Now().Add(-1500 * time.Millisecond)
-	v, err := s.Seal([]byte(`{}`), at)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, meta, err := s.Open(v); err != nil || !meta.IssuedAt.Equal(at) {
-		t.Fatalf("the %v codec does not keep milliseconds: issued-at %v, %v", f, meta.IssuedAt, err)
-	}
-}
-
-// rotated returns kr with a new primary key; kr's keys stay, decrypt-only.
-func rotated(t testing.TB, kr *keyring.Keyring) *keyring.Keyring {
-	t.Helper()
-	set := kr.Set().Clone()
-	for i := range set.Keys {
-		if set.Keys[i].Status == keyring.StatusPrimary {
-			set.Keys[i].Status = keyring.StatusDecryptOnly
-		}
-	}
-	k, err := keyring.GenerateKey(keyring.StatusPrimary, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	set.Keys = append(set.Keys, k)
-	out, err := keyring.New(set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // recorder collects what the hooks are told.
 type recorder struct {
-	mu              sync.Mutex
-	invalid, faults []error
+	mu      sync.Mutex
+	invalid []error
 }
 
 func (r *recorder) onInvalid(_ *http.Request, err error) {
 	r.mu.Lock()
 	r.invalid = append(r.invalid, err)
-	r.mu.Unlock()
-}
-
-func (r *recorder) onFault(_ *http.Request, err error) {
-	r.mu.Lock()
-	r.faults = append(r.faults, err)
 	r.mu.Unlock()
 }

@@ -7,7 +7,6 @@ package interop_test
 import (
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,24 +33,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
-}
-
-// swapKeys is a keyring.Provider whose keyring a test can swap.
-type swapKeys struct {
-	mu sync.Mutex
-	kr *keyring.Keyring
-}
-
-func (p *swapKeys) Keyring() *keyring.Keyring {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.kr
-}
-
-func (p *swapKeys) Set(kr *keyring.Keyring) {
-	p.mu.Lock()
-	p.kr = kr
-	p.mu.Unlock()
 }
 
 func testKeyring(t testing.TB) *keyring.Keyring {
@@ -178,14 +159,3 @@ func app(t testing.TB) http.Handler {
 	})
 	return mux
 }
-
-func hasAttr(line, attr string) bool {
-	for _, part := range strings.Split(line, ";") {
-		if strings.EqualFold(strings.TrimSpace(part), attr) {
-			return true
-		}
-	}
-	return false
-}
-
-func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

@@ -36,14 +36,3 @@ func (b *browser) do(t *testing.T, h http.Handler, path string) *httptest.Respon
 	b.jar.SetCookies(b.url(), w.Result().Cookies())
 	return w
 }
-
-// count returns how many cookies called name the browser sends.
-func (b *browser) count(name string) int {
-	n := 0
-	for _, c := range b.jar.Cookies(b.url()) {
-		if c.Name == name {
-			n++
-		}
-	}
-	return n
-}
