@@ -32,7 +32,7 @@ type state struct {
 	// What the request carried.
 	nplain  int            // plain cookies named name
 	chunked bool           // some cookie looked like a chunk of name
-	cookies []*http.Cookie // parsed only when chunked
+	cookies []*http.Cookie // those named name.*, parsed only when chunked
 
 	// The opened session, valid when valid is true.
 	valid   bool
@@ -387,7 +387,7 @@ func (st *state) read(plains []string) (_ []string, chunk string, err error) {
 	if !st.chunked {
 		return plains, "", nil
 	}
-	st.cookies = st.r.Cookies()
+	st.cookies = chunkCookies(st.r, name+".")
 	v, _, err := cookie.Join(st.cookies, name, st.m.cfg.MaxChunks, st.m.cfg.maxLen)
 	switch {
 	case err == nil:
@@ -706,7 +706,7 @@ func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error 
 		for i, p := range pieces {
 			m.setCookie(h, m.chunkNames[i], p, now, maxAge)
 		}
-		h.Add("Set-Cookie", m.clearPlain)
+		addSetCookie(h, m.clearPlain)
 		m.clearUnused(h, st.cookies, len(pieces))
 	}
 	noStoreCookie(h)
