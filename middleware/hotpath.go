@@ -45,7 +45,7 @@ func (m *Manager) setCookieLine(name, value string, now time.Time, maxAge int) s
 	if !c.BrowserSession {
 		var buf [len(http.TimeFormat)]byte
 		b.WriteString("; Expires=")
-		b.Write(now.Add(time.Duration(maxAge) * time.Second).UTC().AppendFormat(buf[:0], http.TimeFormat))
+		b.Write(now.Add(time.Duration(maxAge)*time.Second).UTC().AppendFormat(buf[:0], http.TimeFormat))
 		b.WriteString("; Max-Age=")
 		b.Write(strconv.AppendInt(buf[:0], int64(maxAge), 10))
 	}
