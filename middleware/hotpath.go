@@ -53,6 +53,15 @@ func (m *Manager) setCookieLine(name, value string, now time.Time, maxAge int) s
 	return b.String()
 }
 
+// keepScratch returns b emptied for reuse by the next request, or nil when
+// it grew past 64 KiB (a rare huge session should not pin its buffer).
+func keepScratch(b []byte) []byte {
+	if cap(b) > 64<<10 {
+		return nil
+	}
+	return b[:0]
+}
+
 // addSetCookie appends line to h's Set-Cookie lines (h.Add without
 // canonicalizing a key that already is).
 func addSetCookie(h http.Header, line string) {
@@ -122,12 +131,37 @@ func isToken(s string) bool {
 }
 
 // validCookieValue reports whether every byte of v may appear in a cookie
-// value as net/http reads one.
+// value as net/http reads one: 0x20 to 0x7e but '"', ';' and '\\'. Eight
+// bytes at a time (a sealed value is several kilobytes).
 func validCookieValue(v string) bool {
+	for ; len(v) >= 8; v = v[8:] {
+		_ = v[7]
+		x := uint64(v[0]) | uint64(v[1])<<8 | uint64(v[2])<<16 | uint64(v[3])<<24 |
+			uint64(v[4])<<32 | uint64(v[5])<<40 | uint64(v[6])<<48 | uint64(v[7])<<56
+		if hasLess(x, 0x20)|hasByte(x, '"')|hasByte(x, ';')|hasByte(x, '\\')|hasByte(x, 0x7f)|x&swarHi != 0 {
+			return false
+		}
+	}
 	for i := 0; i < len(v); i++ {
 		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
 			return false
 		}
 	}
 	return true
+}
+
+// Word-at-a-time byte tests: each is non-zero exactly when some byte of x
+// matches.
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// hasLess: some byte of x is below n (n <= 128).
+func hasLess(x uint64, n byte) uint64 { return (x - swarLo*uint64(n)) & ^x & swarHi }
+
+// hasByte: some byte of x is c.
+func hasByte(x uint64, c byte) uint64 {
+	y := x ^ (swarLo * uint64(c))
+	return (y - swarLo) & ^y & swarHi
 }

@@ -1,12 +1,14 @@
 package middleware
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cookieseal/cookieseal/keyring"
 )
@@ -180,4 +182,54 @@ func FuzzChunkCookies(f *testing.F) {
 			t.Fatalf("chunkCookies(%q)\n got %s\nwant %s", line, dump(got), dump(want))
 		}
 	})
+}
+
+// TestValidCookieValueEveryByte puts every byte value at every position of
+// a value long enough for the word-at-a-time path and its tail, and
+// compares with net/http's reading of the same cookie.
+func TestValidCookieValueEveryByte(t *testing.T) {
+	for n := 1; n <= 19; n++ {
+		for pos := range n {
+			for c := range 256 {
+				v := []byte(strings.Repeat("aZ0-_.", 4)[:n])
+				v[pos] = byte(c)
+				r := httptest.NewRequest("GET", "/", nil)
+				r.Header["Cookie"] = []string{"x=" + string(v)}
+				want := len(r.Cookies()) == 1 && r.Cookies()[0].Value == string(v)
+				if c == '"' && (pos == 0 || pos == n-1) {
+					continue // net/http unquotes; covered by cookieHeaders
+				}
+				if c == ';' || ((c == ' ' || c == '\t') && (pos == 0 || pos == n-1)) {
+					continue // a separator, or trimmed by the header parse: not a value byte
+				}
+				if got := validCookieValue(string(v)); got != want {
+					t.Fatalf("len %d, byte %#x at %d: validCookieValue %v, net/http %v", n, c, pos, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestSkipStringEveryByte puts every byte value at every position of a
+// string member long enough for skipString's word-at-a-time run, and
+// checks that the envelope is accepted exactly when it is valid JSON.
+func TestSkipStringEveryByte(t *testing.T) {
+	for n := 1; n <= 19; n++ {
+		for pos := range n {
+			for c := range 256 {
+				v := []byte(strings.Repeat("aZ0 é~", 4)[:n])
+				v[pos] = byte(c)
+				b := []byte(`{"id":"a","d":{"k":"` + string(v) + `"}}`)
+				_, err := parseEnvelope(b, nil)
+				// Invalid UTF-8 is the scanner's to refuse or accept as it
+				// did before (encoding/json accepts it); compare the rest.
+				if !utf8.Valid(b) {
+					continue
+				}
+				if valid := json.Valid(b); (err == nil) != valid {
+					t.Fatalf("%q: parseEnvelope error %v, json.Valid %v", b, err, valid)
+				}
+			}
+		}
+	}
 }

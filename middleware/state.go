@@ -72,6 +72,10 @@ type state struct {
 	committed bool // the response started; no more changes
 
 	pending []pendingCall // hooks to run once the lock is released
+
+	// Pooled scratch for a write: enc holds the encoded payload
+	// (plaintext, wiped by reset), sealed the sealed value.
+	enc, sealed []byte
 }
 
 // ownRevocation is a Manager.RevokeSubject made by the request itself.
@@ -106,7 +110,9 @@ func (st *state) reset() {
 	}
 	clear(st.own)
 	own := st.own[:0]
-	*st = state{buf: buf, pending: pending, env: envelope{fields: fields}, own: own}
+	clear(st.enc[:cap(st.enc)])
+	enc, sealed := keepScratch(st.enc), keepScratch(st.sealed)
+	*st = state{buf: buf, pending: pending, env: envelope{fields: fields}, own: own, enc: enc, sealed: sealed}
 }
 
 // maxCopies bounds how many copies of the session cookie one request may
@@ -534,7 +540,8 @@ func (st *state) commit() error {
 			lines = len(h["Set-Cookie"])
 		}
 		for {
-			payload := encodeEnvelope(nil, st.id, st.sub, st.data, st.flashes)
+			payload := encodeEnvelope(st.enc[:0], st.id, st.sub, st.data, st.flashes)
+			st.enc = payload
 			err := st.write(h, payload, st.issuedAt)
 			if err == nil {
 				err = m.fitsResponse(h, lines)
@@ -675,10 +682,11 @@ func parentDomains(hostport string) []string {
 // h on error.
 func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error {
 	m := st.m
-	sealed, err := m.sealer.AppendSeal(nil, payload, issuedAt)
+	sealed, err := m.sealer.AppendSeal(st.sealed[:0], payload, issuedAt)
 	if err != nil {
 		return fmt.Errorf("middleware: saving session: %w", err)
 	}
+	st.sealed = sealed
 	value := string(sealed)
 	now := m.now()
 	// The codec writes refreshed-at = max(now, issued-at): an issued-at
