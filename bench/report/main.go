@@ -64,7 +64,7 @@ func main() {
 	benchFile, wrkFile := filepath.Join(out, "bench.txt"), filepath.Join(out, "wrk.json")
 	if !*render {
 		args := []string{"test", ".", "-run", "^$", "-bench", "^Benchmark(Session|WriteParts|Request|Seal|Open)$",
-			"-benchmem", "-count", strconv.Itoa(*count), "-timeout", "2h"}
+			"-benchmem", "-cpu", "1", "-count", strconv.Itoa(*count), "-timeout", "2h"}
 		if *benchtime != "" {
 			args = append(args, "-benchtime", *benchtime)
 		}
@@ -182,9 +182,17 @@ func parseBench(file string) (benchResults, string, error) {
 		}
 		name := strings.TrimPrefix(fields[0], "Benchmark")
 		if i := strings.LastIndexByte(name, '-'); i > 0 {
-			name = name[:i]
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i] // the -GOMAXPROCS suffix
+			}
 		}
+		// Prefer CPU time (cpu-ns/op, see bench.cpuLoop) over wall time.
 		v, err := strconv.ParseFloat(fields[2], 64)
+		for i := 4; i+1 < len(fields); i += 2 {
+			if fields[i+1] == "cpu-ns/op" {
+				v, err = strconv.ParseFloat(fields[i], 64)
+			}
+		}
 		if err != nil {
 			continue
 		}
@@ -369,6 +377,7 @@ func markdown(b benchResults, w *wrkReport, machine string) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "# cookieseal against its peers\n\nGenerated %s by `go run ./bench/report` on %s, %d CPUs, %s/%s, %s. Medians; overheads are a library's time minus bare net/http's in the same run.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), machine, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	s.WriteString("Benchmarks run with -cpu 1; BenchmarkSession and BenchmarkWriteParts report CPU time per request (user + system, getrusage: time spent waiting for a shared core does not count), the others wall time.\n\n")
 	s.WriteString("![overhead](overhead.png)\n\n")
 	s.WriteString("## Overhead by session size (µs over bare; ratio to scs's)\n\n")
 	s.WriteString("| size | op | cookieseal | scs | gorilla/sessions | cookieseal / scs |\n|---|---|---:|---:|---:|---:|\n")
