@@ -5,6 +5,8 @@
 //	go test ./bench -run '^$' -bench '^Benchmark(Seal|Open)$' -benchmem -count 10   # the codec: cookieseal, securecookie (gob, JSON), go-jose JWE, cookieseal JWE, raw
 //	go test ./bench -run '^$' -bench '^BenchmarkRequest$' -benchmem -count 10       # a request: bare, cookieseal, cookieseal-write, gorilla/sessions, scs
 //	go test ./bench -run '^$' -bench RevokeCheck -benchmem -count 10                 # revocation: memory, redis-direct, redis-cached (needs redis-server)
+//	COOKIESEAL_BENCH_LOAD=10M go test ./bench -run '^$' -bench RevokeLoad -benchtime 1x -timeout 30m   # a new cache's load: time, Redis CPU, bytes per entry (100k, 1M, 10M)
+//	COOKIESEAL_REQUIRE_REDIS=1 COOKIESEAL_LOAD_ENTRIES=1000000 go test ./bench -run TestRevokeLoad -v  # the CI load test (needs redis-server and redis-cli)
 //	go test ./bench -run TestRefreshFraction -v                                       # how many responses carry a Set-Cookie
 //	go test ./bench -run '^$' -bench '^Benchmark(Session|WriteParts)$' -benchmem -count 10   # read and write by session size (small, 1KB, 3.8KB, 10KB chunked) against scs and gorilla/sessions, and a 3.8 KB write's parts
 //	COOKIESEAL_WRK=1 go test ./bench -run '^TestLoad$' -v -timeout 30m              # whole server under wrk (needs wrk, taskset; redis-server for scs's Redis store)

@@ -11,6 +11,11 @@ import (
 // the JWE codec share it, so the session manager works with either.
 // Implementations are safe for concurrent use and return errors matching
 // ErrTooLarge, ErrInvalid or ErrExpired.
+//
+// Use it, do not implement it: this package's codecs are its only
+// implementations, NewSealer returns them, and the interface may gain
+// methods as formats do. Nothing in the module accepts a Sealer of
+// another making (the session manager picks one by Options.Format).
 type Sealer interface {
 	// Seal seals payload; a zero issuedAt means now.
 	Seal(payload []byte, issuedAt time.Time) (string, error)

@@ -80,6 +80,8 @@ type pyResult struct {
 	KID     string          `json:"kid"`
 	IatMS   int64           `json:"iat_ms"`
 	RatMS   int64           `json:"rat_ms"`
+	DL      int64           `json:"dl"` // the envelope's "dl", 0 if none
+	P       *bool           `json:"p"`  // the envelope's "p", nil if none
 	Token   string          `json:"token"`
 	Cookies [][2]string     `json:"cookies"`
 	Revoked *bool           `json:"revoked"`

@@ -280,6 +280,13 @@ func (kr *Keyring) Format(f fmt.State, verb rune) { fmt.Fprint(f, kr.String()) }
 // The AEAD key is HKDF-SHA256(master, salt = nil, info = label ‖ 0x00 ‖
 // epoch (4 bytes, big-endian) ‖ purpose), where label is a versioned
 // constant per algorithm.
+//
+// It is the primitive the cookie formats are built on, and it stays
+// (the derivation is part of the wire format other languages implement),
+// but applications do not need it: seal with cookie.Codec or
+// middleware.Manager, which pick the key and epoch, draw nonces and
+// bind the header. A caller that seals with this AEAD directly owns
+// nonce uniqueness and the format of what it seals.
 func (kr *Keyring) AEAD(alg Algorithm, purpose string, id, epoch uint32) (cipher.AEAD, error) {
 	d, err := kr.derive(alg, purpose, id, epoch)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/middleware"
@@ -54,7 +55,12 @@ func TestBudgetDefault(t *testing.T) {
 	for _, f := range []cookie.Format{cookie.Native, cookie.JWE} {
 		t.Run(f.String(), func(t *testing.T) {
 			var got error
-			m := newManager(t, testKeyring(t), captureErrors(middleware.Options{Format: f}, &got))
+			// A fixed clock with a millisecond part: JWE writes iat and
+			// rat with 1 to 3 decimals, so the header's length (and the
+			// largest session that fits) depends on the millisecond.
+			clk := newClock()
+			clk.Advance(503 * time.Millisecond)
+			m := newManager(t, testKeyring(t), captureErrors(middleware.Options{Format: f, Now: clk.Now}, &got))
 			h := m.Handler(app(t))
 			n := largestSaved(t, h, 8<<10)
 			w := do(t, h, "GET", "/set?k="+strings.Repeat("v", n))
@@ -66,7 +72,7 @@ func TestBudgetDefault(t *testing.T) {
 			if w.Code != http.StatusInsufficientStorage || len(w.Header().Values("Set-Cookie")) != 0 || !errors.Is(got, cookie.ErrTooLarge) {
 				t.Fatalf("one byte more: %d %q %v", w.Code, w.Header().Values("Set-Cookie"), got)
 			}
-			unbounded := newManager(t, testKeyring(t), middleware.Options{Format: f, MaxResponseCookieBytes: noBudget})
+			unbounded := newManager(t, testKeyring(t), middleware.Options{Format: f, Now: clk.Now, MaxResponseCookieBytes: noBudget})
 			if w := do(t, unbounded.Handler(app(t)), "GET", "/set?k="+strings.Repeat("v", n+1)); w.Code != http.StatusOK {
 				t.Fatalf("the per-line limit refused it too: %d", w.Code)
 			}

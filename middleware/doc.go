@@ -71,6 +71,15 @@
 // ends with the browser session. Only requests that touch the session
 // refresh it.
 //
+// Each session may narrow this (a guest session, a "remember me" box):
+// Session.SetDeadline gives it its own absolute deadline, never later
+// than the manager's, and Session.SetRememberMe picks a persistent or a
+// browser-session cookie for it alone. Both are sealed in the envelope
+// (members "dl" and "p"), so the client cannot change them, and every
+// later write keeps them. Session.Deadline and Session.IdleDeadline say
+// when the session ends; Session.Status, what the response will do with
+// its cookie.
+//
 // # Bad cookies and faults
 //
 // A cookie that is tampered with, expired, sealed for another cookie or
@@ -144,7 +153,14 @@
 //
 // Handler is a plain func(http.Handler) http.Handler: it works with
 // http.ServeMux (Go 1.22 patterns such as "GET /items/{id}"), chi and any
-// router that takes such middleware. SameSite=Lax, the default, stops most
+// router that takes such middleware; gorilla/mux's Use and Echo's
+// WrapMiddleware take it as it is (for Echo's error responses see
+// examples/frameworks/echosession). Gin and other frameworks with their
+// own response writer must route that writer through the one Handler
+// passes on (examples/frameworks/ginsession): a response written around
+// it loses the cookie, and the loss is reported as ErrBypassed through
+// Options.OnFault. Beside chi, whose middleware package has the same
+// name, alias one of the two (the recipes import chi's as chimw). SameSite=Lax, the default, stops most
 // cross-site requests from carrying the cookie, but it is not a complete
 // CSRF defence (same-site subdomains, top-level GET navigations). Pair the
 // manager with http.CrossOriginProtection (Go 1.25):

@@ -30,19 +30,19 @@ func (c *config) lineParts() (mid, tail string) {
 }
 
 // setCookieLine is http.Cookie.String of m.cfg.baseCookie(name, value)
-// with MaxAge maxAge and Expires now+maxAge (neither for a
-// browser-session cookie), for a value that needs no sanitizing (a
+// with MaxAge maxAge and Expires now+maxAge when maxAge > 0 (neither for
+// a browser-session cookie, maxAge 0), for a value that needs no sanitizing (a
 // sealed value or a piece of one: http.Cookie.String would leave it as it
 // is).
 func (m *Manager) setCookieLine(name, value string, now time.Time, maxAge int) string {
 	c := &m.cfg
 	var b strings.Builder
-	b.Grow(c.lineLen(len(name), len(value), maxAge))
+	b.Grow(len(name) + 1 + len(value) + len(c.lineMid) + len(c.lineTail) + len("; Expires=; Max-Age=") + len(http.TimeFormat) + 20)
 	b.WriteString(name)
 	b.WriteByte('=')
 	b.WriteString(value)
 	b.WriteString(c.lineMid)
-	if !c.BrowserSession {
+	if maxAge > 0 {
 		var buf [len(http.TimeFormat)]byte
 		b.WriteString("; Expires=")
 		b.Write(now.Add(time.Duration(maxAge)*time.Second).UTC().AppendFormat(buf[:0], http.TimeFormat))

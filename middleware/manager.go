@@ -132,7 +132,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		st.begin(m, &rc.sess, w, r)
 		defer m.release(rc, st)
 		next.ServeHTTP(&st.w, r)
-		st.w.start()
+		st.w.finish()
 	})
 }
 
@@ -303,20 +303,10 @@ func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 
 // cookie building
 
-// maxAge is the Max-Age of a cookie set at now for a session ending at
-// deadline: whole seconds, at least 1. Unused for a browser-session
-// cookie.
-func (m *Manager) maxAge(now, deadline time.Time) int {
-	if m.cfg.BrowserSession {
-		return 0
-	}
-	return max(int(deadline.Sub(now)/time.Second), 1)
-}
-
 // setCookie adds a Set-Cookie for name with value and maxAge (from
-// Manager.maxAge; a browser-session cookie when so configured). value is
-// a sealed value or a piece of one, which needs no sanitizing: the line
-// is written directly (setCookieLine), as http.Cookie.String would.
+// state.maxAge; 0 for a browser-session cookie). value is a sealed
+// value or a piece of one, which needs no sanitizing: the line is written
+// directly (setCookieLine), as http.Cookie.String would.
 func (m *Manager) setCookie(h http.Header, name, value string, now time.Time, maxAge int) {
 	addSetCookie(h, m.setCookieLine(name, value, now, maxAge))
 }

@@ -16,10 +16,11 @@ import (
 
 // The session payload is a JSON object, the envelope:
 //
-//	{"id":"<22 base64url chars>","sub":"user-42","d":{"user_id":42},"f":["Saved."]}
+//	{"id":"<22 base64url chars>","sub":"user-42","d":{"user_id":42},"f":["Saved."],"dl":1767225600000,"p":true}
 //
 // id is a random 128-bit session id; sub (the subject), d (the data) and
-// f (the flashes) are left out when empty. Unknown members are ignored, so
+// f (the flashes) are left out when empty; dl and p (the session's own
+// deadline and cookie kind, see lifetime.go) when unset. Unknown members are ignored, so
 // a later version may add some. Values stay JSON text until a typed Get
 // decodes them, so 64-bit integers are exact.
 
@@ -35,6 +36,7 @@ type field struct{ key, val span }
 // envelope locates the members of a payload without copying anything.
 type envelope struct {
 	id, sub, data, flashes span
+	dl, p                  span    // the session's own lifetime (lifetime.go)
 	fields                 []field // the data object's members, in order
 }
 
@@ -104,6 +106,10 @@ func indexEnvelope(b []byte, fields []field) (envelope, error) {
 			want, dst = '"', &e.sub
 		case "f":
 			want, dst = '[', &e.flashes
+		case "dl":
+			dst = &e.dl // checked by parseLifetime
+		case "p":
+			dst = &e.p
 		default:
 			// encoding/json would match a known member case-insensitively
 			// or through escapes; this package never writes such keys, so
@@ -117,7 +123,7 @@ func indexEnvelope(b []byte, fields []field) (envelope, error) {
 				return e, err
 			}
 			if dst != nil {
-				if b[vs] != want || dst.ok() {
+				if (want != 0 && b[vs] != want) || dst.ok() {
 					return e, errSyntax
 				}
 				*dst = span{vs, ve}
@@ -139,9 +145,10 @@ func indexEnvelope(b []byte, fields []field) (envelope, error) {
 }
 
 // isEnvelopeKeyFold reports whether key equals an envelope member's name
-// under Unicode case folding (a differently spelled "id", "sub", "d" or "f").
+// under Unicode case folding (a differently spelled "id", "sub", "d", "f",
+// "dl" or "p").
 func isEnvelopeKeyFold(key []byte) bool {
-	for _, k := range [...]string{"d", "id", "sub", "f"} {
+	for _, k := range [...]string{"d", "id", "sub", "f", "dl", "p"} {
 		if bytes.EqualFold(key, []byte(k)) {
 			return true
 		}

@@ -433,6 +433,7 @@ func (st *state) empty() {
 	st.valid = false
 	st.payload = nil
 	st.id, st.sub, st.issuedAt = "", "", time.Time{}
+	st.life = lifetime{}
 	st.data, st.flashes = nil, nil
 	st.dirty = false
 	st.reseal = false

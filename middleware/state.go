@@ -40,6 +40,7 @@ type state struct {
 	payload []byte
 	meta    cookie.Meta
 	env     envelope
+	life    lifetime // the session's own deadline and cookie kind
 
 	// frozen: the revocation check of the cookie faulted (fail closed).
 	// The request has no session and the response leaves the cookie as
@@ -206,6 +207,7 @@ type found struct {
 	payload []byte
 	meta    cookie.Meta
 	env     envelope
+	life    lifetime
 	legacy  *legacySession
 }
 
@@ -240,6 +242,12 @@ func (st *state) open(f *found, dst []byte, fields []field, value string, plain 
 	}
 	if err == nil {
 		f.env, err = parseEnvelope(f.payload, fields)
+		if err == nil {
+			f.life, err = parseLifetime(f.payload, f.env)
+		}
+		if err == nil {
+			err = st.checkLifetime(f.life)
+		}
 		return err
 	}
 	if m.cfg.Legacy != nil && plain && !errors.Is(err, cookie.ErrExpired) {
@@ -326,7 +334,7 @@ func (st *state) admit(f *found) {
 	if f.legacy != nil {
 		st.openID, st.openSub = f.legacy.id, f.legacy.sub
 	} else {
-		st.payload, st.env = f.payload, f.env
+		st.payload, st.env, st.life = f.payload, f.env, f.life
 		st.buf = f.payload[:0] // keep a grown buffer; reset wipes it
 	}
 	if m.cfg.Revoker != nil {
@@ -540,7 +548,7 @@ func (st *state) commit() error {
 			lines = len(h["Set-Cookie"])
 		}
 		for {
-			payload := encodeEnvelope(st.enc[:0], st.id, st.sub, st.data, st.flashes)
+			payload := st.life.appendTo(encodeEnvelope(st.enc[:0], st.id, st.sub, st.data, st.flashes))
 			st.enc = payload
 			err := st.write(h, payload, st.issuedAt)
 			if err == nil {
@@ -692,16 +700,16 @@ func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error 
 	// The codec writes refreshed-at = max(now, issued-at): an issued-at
 	// from an instance whose clock is ahead never makes the pair refused.
 	iat := time.UnixMilli(issuedAt.UnixMilli())
-	deadline := m.sealer.Deadline(cookie.Meta{IssuedAt: iat, RefreshedAt: laterOf(now, iat)})
-	maxAge := m.maxAge(now, deadline)
+	deadline := st.life.capDeadline(m.sealer.Deadline(cookie.Meta{IssuedAt: iat, RefreshedAt: laterOf(now, iat)}))
+	maxAge := st.maxAge(now, deadline)
 	var pieces []string // nil: the plain cookie
-	if line := m.cfg.lineLen(len(m.name), len(value), maxAge); len(value) > m.cfg.MaxValueSize || line > maxCookieLine {
+	if line := st.lineLen(len(m.name), len(value), maxAge); len(value) > m.cfg.MaxValueSize || line > maxCookieLine {
 		if m.cfg.MaxChunks == 1 {
 			return fmt.Errorf("middleware: saving session: %w: %d-byte value, %d-byte Set-Cookie line (at most %d-byte value, %d-byte line)",
 				cookie.ErrTooLarge, len(value), line, m.cfg.MaxValueSize, maxCookieLine)
 		}
 		// Every chunk gets the room of the longest chunk name's line.
-		room := maxCookieLine - m.cfg.lineLen(len(m.chunkNames[len(m.chunkNames)-1]), 0, maxAge)
+		room := maxCookieLine - st.lineLen(len(m.chunkNames[len(m.chunkNames)-1]), 0, maxAge)
 		pieces, err = cookie.Split(value, min(m.cfg.MaxValueSize, room), m.cfg.MaxChunks)
 		if err != nil {
 			return fmt.Errorf("middleware: saving session: %w", err)

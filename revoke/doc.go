@@ -25,6 +25,15 @@
 // that are revoked and not yet expired. Revoking again never weakens an entry:
 // the later until and the later before are kept.
 //
+// # Size
+//
+// A list holds one entry per revoked, unexpired session or subject. Memory
+// caps it (MemoryOptions.MaxEntries, DefaultMaxEntries by default): at the
+// cap it forgets every expired entry, and if none is, the revocation fails
+// with ErrFull. A live revocation is never dropped to make room, and a
+// failed one is reported, never silently lost. Stats reports the size, the
+// cap and the refusals, for metrics and alerts.
+//
 // # Errors and failure policy
 //
 // Check returns nil, an error matching ErrRevoked, or any other error for a
@@ -32,6 +41,10 @@
 // do on a fault is the caller's policy, applied by the middleware: fail closed
 // (treat the fault as revoked, the default) or fail open (treat it as not
 // revoked). Memory never faults on valid input.
+//
+// RevokeSession and RevokeSubject fail with an error matching ErrFull when
+// a capped list is full of live entries: the logout did not happen, and
+// the caller must say so.
 //
 // Invalid input (an empty session id or subject, a zero time) returns an
 // error matching ErrInvalidArgument. An until that has already passed is not

@@ -62,3 +62,22 @@ func ExampleIssuedBefore() {
 	// false
 	// true
 }
+
+// A capped list refuses a new revocation rather than forget a live one;
+// Stats shows why.
+func ExampleMemory_Stats() {
+	ctx := context.Background()
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	rv := revoke.NewMemory(revoke.MemoryOptions{MaxEntries: 2, Now: func() time.Time { return now }})
+	until := now.Add(24 * time.Hour)
+	for _, id := range []string{"a", "b", "c"} {
+		err := rv.RevokeSession(ctx, id, "user-42", until)
+		fmt.Println(id, err, errors.Is(err, revoke.ErrFull))
+	}
+	fmt.Printf("%+v\n", rv.Stats())
+	// Output:
+	// a <nil> false
+	// b <nil> false
+	// c revoke: revocation list full: 2 live entries, MaxEntries 2 true
+	// {Entries:2 MaxEntries:2 Rejected:1}
+}

@@ -16,7 +16,7 @@ import (
 const pruneBatch = 32
 
 // DefaultMaxEntries is the cap of a Memory whose MemoryOptions.MaxEntries
-// is zero: a million entries, about 150 MB with 22-byte ids. A single
+// is zero: a million entries, about 200 MB with 22-byte ids. A single
 // instance with 100k logouts a day and a 7-day absolute timeout holds about
 // 700k; one that needs more sets MaxEntries, or is a fleet and uses
 // revoke/redis.

@@ -84,9 +84,10 @@
 // every instance of the fleet checks (the flags -sentinel-master, -prefix,
 // -tls and -timeout, 5s by default, say how to reach it). revoke subject
 // logs a user out everywhere: every session of the subject issued before
-// now, or before -at, is rejected until -max-session-age plus -skew after
-// that time, when all of them have expired anyway. revoke session revokes
-// one session id until -until, or until now + -max-session-age + -skew;
+// now, or before -at, is rejected until -max-session-age plus twice -skew
+// plus a second after that time, when every instance refuses all of them
+// anyway (the session manager's rule). revoke session revokes one session
+// id until -until, or until now + -max-session-age + 2×-skew + 1s;
 // give the -subject the session carries (inspect shows it), since an
 // entry is matched on the pair. -max-session-age must be at least the
 // fleet's AbsoluteTimeout. The Redis password comes from

@@ -70,6 +70,14 @@ type redisFlags struct {
 // newRedisFlags defines the shared flags on fs. -max-session-age and -skew
 // default to $COOKIESEAL_MAX_SESSION_AGE and $COOKIESEAL_CLOCK_SKEW, as
 // for the keys steps.
+// entryLife is how long after a session's issued-at an entry must last:
+// the session's lifetime, ClockSkew for the instance that reads it and
+// ClockSkew for a store whose clock is behind, plus a second for
+// truncation; the session manager's rule (middleware revokeTTL).
+func (rf *redisFlags) entryLife() time.Duration {
+	return rf.maxAge + 2*rf.skew + time.Second
+}
+
 func (e *env) newRedisFlags(fs *flag.FlagSet, maxAgeDoc string) (*redisFlags, error) {
 	rf := &redisFlags{}
 	var err error
@@ -202,7 +210,7 @@ func (e *env) revokeSubject(args []string) error {
 			return usagef("-at %s is in the future; it would also revoke sessions the user has not started yet", fmtMS(before))
 		}
 	}
-	until := before.Add(rf.maxAge + rf.skew)
+	until := before.Add(rf.entryLife())
 	if !until.After(now) {
 		fmt.Fprintf(e.stdout, "nothing to revoke: every session of subject %q issued before %s expired by %s\n", *subject, fmtMS(before), fmtMS(until))
 		return nil
@@ -219,7 +227,7 @@ func (e *env) revokeSubject(args []string) error {
 
 func (e *env) revokeSession(args []string) error {
 	fs := e.newFlags("revoke session", "revoke session -redis ADDR[,ADDR...] -id ID [-subject S] [-until T | -max-session-age D] [-sentinel-master NAME] [-prefix P] [-tls] [-timeout D]")
-	rf, err := e.newRedisFlags(fs, "without -until, keep the entry until now + this + -skew, past the deadline of any session issued by now")
+	rf, err := e.newRedisFlags(fs, "without -until, keep the entry until now + this + 2×-skew + 1s, past the last instant any instance opens a session issued by now")
 	if err != nil {
 		return err
 	}
@@ -237,7 +245,7 @@ func (e *env) revokeSession(args []string) error {
 		return usagef("-id is required")
 	}
 	now := e.now()
-	until := now.Add(rf.maxAge + rf.skew)
+	until := now.Add(rf.entryLife())
 	if *untilFlag != "" {
 		maxAgeSet := false
 		fs.Visit(func(f *flag.Flag) { maxAgeSet = maxAgeSet || f.Name == "max-session-age" })

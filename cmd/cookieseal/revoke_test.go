@@ -118,8 +118,8 @@ func TestRevokeSubjectRedis(t *testing.T) {
 	ctx := context.Background()
 
 	r := runAt(t, t0, "", "revoke", "subject", "-redis", srv.Addr, "-subject", "alice")
-	until := t0.Add(7*24*time.Hour + 30*time.Second)
-	want := fmt.Sprintf("revoked subject %q: sessions issued before %s are rejected until %s\n", "alice", "2026-11-23T10:00:00Z", "2026-11-30T10:00:30Z")
+	until := t0.Add(7*24*time.Hour + 2*30*time.Second + time.Second) // max age + 2×skew + 1s
+	want := fmt.Sprintf("revoked subject %q: sessions issued before %s are rejected until %s\n", "alice", "2026-11-23T10:00:00Z", "2026-11-30T10:01:01Z")
 	if r.code != exitOK || r.stdout != want || r.stderr != "" {
 		t.Fatalf("got %+v\nwant stdout %q", r, want)
 	}
@@ -127,13 +127,13 @@ func TestRevokeSubjectRedis(t *testing.T) {
 	wantRevoked(t, d, revoke.Session{ID: "new", Subject: "alice", IssuedAt: t0.Add(time.Millisecond)}, false)
 	wantRevoked(t, d, revoke.Session{ID: "old", Subject: "bob", IssuedAt: t0.Add(-time.Hour)}, false)
 	// The entry is the documented layout (v2: field "u:alice" of alice's
-	// bucket), with until = before + max-session-age + skew and a TTL to
+	// bucket), with until = before + max-session-age + 2×skew + 1s and a TTL to
 	// match.
 	key := redis.DefaultPrefix + "v2:{047}"
 	if v, err := client.HGet(ctx, key, "u:alice").Result(); err != nil || v != fmt.Sprintf("%d:%d", t0.UnixMilli(), until.UnixMilli()) {
 		t.Fatalf("entry %s = %q, %v", key, v, err)
 	}
-	if ttl, err := client.PTTL(ctx, key).Result(); err != nil || ttl <= 7*24*time.Hour || ttl > 7*24*time.Hour+30*time.Second {
+	if ttl, err := client.PTTL(ctx, key).Result(); err != nil || ttl <= 7*24*time.Hour || ttl > 7*24*time.Hour+61*time.Second {
 		t.Fatalf("TTL %v, %v", ttl, err)
 	}
 
@@ -141,7 +141,7 @@ func TestRevokeSubjectRedis(t *testing.T) {
 	t.Setenv(envMaxSessionAge, "24h")
 	at := t0.Add(-2 * time.Hour)
 	r = runAt(t, t0, "", "revoke", "subject", "-redis", srv.Addr, "-prefix", "app1:", "-subject", "carol", "-at", at.Format(time.RFC3339))
-	if r.code != exitOK || !strings.Contains(r.stdout, "before 2026-11-23T08:00:00Z are rejected until 2026-11-24T08:00:30Z") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "before 2026-11-23T08:00:00Z are rejected until 2026-11-24T08:01:01Z") {
 		t.Fatalf("%+v", r)
 	}
 	d1, _ := checker(t, srv.Addr, "app1:")
@@ -151,7 +151,7 @@ func TestRevokeSubjectRedis(t *testing.T) {
 
 	// A flag wins over the environment.
 	r = runAt(t, t0, "", "revoke", "subject", "-redis", srv.Addr, "-subject", "dave", "-max-session-age", "1h", "-skew", "0s")
-	if r.code != exitOK || !strings.Contains(r.stdout, "until 2026-11-23T11:00:00Z") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "until 2026-11-23T11:00:01Z") {
 		t.Fatalf("%+v", r)
 	}
 }
@@ -174,14 +174,14 @@ func TestRevokeSessionRedis(t *testing.T) {
 	wantRevoked(t, d, revoke.Session{ID: "s1", IssuedAt: t0}, false)
 	wantRevoked(t, d, revoke.Session{ID: "s1", Subject: "bob", IssuedAt: t0}, false)
 
-	// Without -until: now + max-session-age + skew. Without -subject: a
+	// Without -until: now + max-session-age + 2×skew + 1s. Without -subject: a
 	// session that carries none.
 	r = runAt(t, t0, "", "revoke", "session", "-redis", srv.Addr, "-id", "anon")
-	if r.code != exitOK || !strings.Contains(r.stdout, `session "anon" without a subject: rejected until 2026-11-30T10:00:30Z`) {
+	if r.code != exitOK || !strings.Contains(r.stdout, `session "anon" without a subject: rejected until 2026-11-30T10:01:01Z`) {
 		t.Fatalf("%+v", r)
 	}
 	wantRevoked(t, d, revoke.Session{ID: "anon", IssuedAt: t0}, true)
-	if v, err := client.HGet(ctx, redis.DefaultPrefix+"v2:{267}", "s::anon").Result(); err != nil || v != fmt.Sprint(t0.Add(7*24*time.Hour+30*time.Second).UnixMilli()) {
+	if v, err := client.HGet(ctx, redis.DefaultPrefix+"v2:{267}", "s::anon").Result(); err != nil || v != fmt.Sprint(t0.Add(7*24*time.Hour+61*time.Second).UnixMilli()) {
 		t.Fatalf("entry = %q, %v", v, err)
 	}
 }

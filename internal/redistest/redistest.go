@@ -65,6 +65,7 @@ type Server struct {
 	bin     string
 	dir     string
 	cluster bool
+	args    []string // extra redis-server arguments
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when cmd has exited
 }
@@ -76,9 +77,9 @@ func Start(tb testing.TB) *Server {
 	return start(tb, false)
 }
 
-func start(tb testing.TB, cluster bool) *Server {
+func start(tb testing.TB, cluster bool, args ...string) *Server {
 	tb.Helper()
-	s := &Server{tb: tb, bin: Binary(tb), dir: tb.TempDir(), cluster: cluster}
+	s := &Server{tb: tb, bin: Binary(tb), dir: tb.TempDir(), cluster: cluster, args: args}
 	var err error
 	for range 3 { // a free port may be taken between probe and bind
 		if s.Port, err = freePort(); err != nil {
@@ -116,6 +117,7 @@ func (s *Server) launch() error {
 		"--appendonly", "yes",
 		"--appendfsync", "always",
 	}
+	args = append(args, s.args...)
 	if s.cluster {
 		args = append(args,
 			"--cluster-enabled", "yes",
@@ -180,6 +182,15 @@ func (s *Server) running() bool {
 	default:
 		return true
 	}
+}
+
+// PID returns the process id of the running server, or 0 if it is not
+// running.
+func (s *Server) PID() int {
+	if !s.running() {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // Kill stops the server with SIGKILL, as a crash would, and waits for it to

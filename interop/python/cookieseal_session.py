@@ -196,14 +196,22 @@ class Session:
     data: dict = field(default_factory=dict)
     flashes: list = field(default_factory=list)
     header: Header = None
+    deadline_ms: int = 0  # "dl": the session's own deadline (Unix ms), 0 if none
+    persistent: bool = None  # "p": True persistent cookie, False browser-session, None the app's default
 
 
 def _no_constants(name):
     raise InvalidSession("%s is not JSON" % name)
 
 
-def parse_payload(plaintext, header=None):
-    """The session envelope {"id", "sub", "d", "f"} of a decrypted value."""
+ENVELOPE = ("id", "sub", "d", "f", "dl", "p")
+
+
+def parse_payload(plaintext, header=None, now_ms=None, skew=CLOCK_SKEW):
+    """The session envelope {"id", "sub", "d", "f", "dl", "p"} of a decrypted value.
+
+    A session past its own deadline ("dl" + skew) raises ExpiredSession.
+    """
     objects = []  # every object's members; the outermost object comes last
 
     def hook(pairs):
@@ -218,16 +226,27 @@ def parse_payload(plaintext, header=None):
         raise InvalidSession("payload is not a JSON object")
     names = [k for k, _ in objects[-1]]
     for k in names:
-        if k in ("id", "sub", "d", "f") and names.count(k) > 1:
+        if k in ENVELOPE and names.count(k) > 1:
             raise InvalidSession("envelope member %r given twice" % k)
-        if k not in ("id", "sub", "d", "f") and k.casefold() in ("id", "sub", "d", "f"):
+        if k not in ENVELOPE and k.casefold() in ENVELOPE:
             raise InvalidSession("member %r differs from an envelope member only by case" % k)
     sid, sub, d, f = p.get("id"), p.get("sub", ""), p.get("d", {}), p.get("f", [])
     if not isinstance(sid, str) or sid == "":
         raise InvalidSession("no session id")
     if not isinstance(sub, str) or not isinstance(d, dict) or not isinstance(f, list):
         raise InvalidSession("sub must be a string, d an object, f an array")
-    return Session(sid, sub, d, f, header)
+    dl, persistent = p.get("dl", 0), p.get("p")
+    # An integer of milliseconds (not a bool, not a float such as 1.0).
+    if "dl" in p and (type(dl) is not int or not 0 < dl < 1 << 63):
+        raise InvalidSession("dl is not a positive integer of milliseconds")
+    if "p" in p and type(persistent) is not bool:
+        raise InvalidSession("p is not a boolean")
+    if dl:
+        if now_ms is None:
+            now_ms = time.time_ns() // 1_000_000
+        if now_ms > dl + skew * 1000:
+            raise ExpiredSession("the session's own deadline")
+    return Session(sid, sub, d, f, header, dl, persistent)
 
 
 # Writing.

@@ -24,10 +24,11 @@ def do_open(op):
     token = op.get("token")
     if token is None:
         token = cs.join_chunks(op["cookies"], op["name"], max_chunks=op.get("max_chunks", cs.MAX_CHUNKS))
-    expiry = {k: op[k] for k in ("idle", "absolute", "now_ms") if k in op}
+    expiry = {k: op[k] for k in ("idle", "absolute", "now_ms", "skew") if k in op}
     s = LIBS[op["lib"]].open_session(token, op["jwks"], **expiry)
     h = s.header
-    return {"id": s.id, "sub": s.sub, "d": s.data, "f": s.flashes, "kid": h.kid, "iat_ms": h.iat_ms, "rat_ms": h.rat_ms}
+    return {"id": s.id, "sub": s.sub, "d": s.data, "f": s.flashes, "kid": h.kid, "iat_ms": h.iat_ms, "rat_ms": h.rat_ms,
+            "dl": s.deadline_ms, "p": s.persistent}
 
 
 def do_seal(op):

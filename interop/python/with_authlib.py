@@ -4,7 +4,7 @@ from authlib.jose import JsonWebEncryption, OctKey
 from authlib.jose.errors import JoseError
 from cryptography.exceptions import InvalidTag
 
-from cookieseal_session import InvalidSession, check_times, key_for, parse_payload, protected_header
+from cookieseal_session import CLOCK_SKEW, InvalidSession, check_times, key_for, parse_payload, protected_header
 
 JWE = JsonWebEncryption(algorithms=["dir", "A256GCM"], private_headers={"iat", "rat"})
 
@@ -17,7 +17,7 @@ def open_session(token, jwks, **expiry):
     except (JoseError, InvalidTag, ValueError) as e:  # a wrong tag is cryptography's InvalidTag
         raise InvalidSession("does not decrypt") from e
     check_times(header, **expiry)  # expiry is checked only once it is authentic
-    return parse_payload(plaintext, header)
+    return parse_payload(plaintext, header, now_ms=expiry.get("now_ms"), skew=expiry.get("skew", CLOCK_SKEW))
 
 
 def seal_session(payload, jwks, kid, iat, rat):

@@ -9,7 +9,7 @@ from jose import jwe
 from jose.exceptions import JOSEError
 from jose.utils import base64url_decode
 
-from cookieseal_session import InvalidSession, check_times, key_for, parse_payload, protected_header
+from cookieseal_session import CLOCK_SKEW, InvalidSession, check_times, key_for, parse_payload, protected_header
 
 
 def open_session(token, jwks, **expiry):
@@ -20,7 +20,7 @@ def open_session(token, jwks, **expiry):
     except (JOSEError, ValueError) as e:
         raise InvalidSession("does not decrypt") from e
     check_times(header, **expiry)  # expiry is checked only once it is authentic
-    return parse_payload(plaintext, header)
+    return parse_payload(plaintext, header, now_ms=expiry.get("now_ms"), skew=expiry.get("skew", CLOCK_SKEW))
 
 
 def seal_session_attempt(payload, jwks, kid):

@@ -5,7 +5,7 @@ import json
 from jwcrypto import jwe, jwk
 from jwcrypto.common import JWException
 
-from cookieseal_session import InvalidSession, check_times, key_for, parse_payload, protected_header
+from cookieseal_session import CLOCK_SKEW, InvalidSession, check_times, key_for, parse_payload, protected_header
 
 
 def open_session(token, jwks, **expiry):
@@ -18,7 +18,7 @@ def open_session(token, jwks, **expiry):
     except (JWException, ValueError) as e:
         raise InvalidSession("does not decrypt") from e
     check_times(header, **expiry)  # expiry is checked only once it is authentic
-    return parse_payload(obj.plaintext, header)
+    return parse_payload(obj.plaintext, header, now_ms=expiry.get("now_ms"), skew=expiry.get("skew", CLOCK_SKEW))
 
 
 def seal_session(payload, jwks, kid, iat, rat):

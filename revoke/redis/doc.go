@@ -14,7 +14,8 @@
 //     a subject: the session's entry and the subject's entry) or one HGET (a
 //     session without subject). See the key layout below.
 //   - Cached: no round trip. Checks are answered from memory that Run keeps
-//     in step with Redis; a check costs about what revoke.Memory's does.
+//     in step with Redis; a check costs a few hundred nanoseconds, about
+//     twice what revoke.Memory's does.
 //
 // A revocation (RevokeSession, RevokeSubject) is one round trip on either,
 // bounded by Options.WriteTimeout (1s): a Lua script that writes the entry,
@@ -37,9 +38,10 @@
 // and every write is published on the channel P + "v2:events" as the
 // message value + "\n" + field.
 //
-//   - Times are Unix milliseconds, decimal integers (an optional '-', then
-//     digits). A subject entry revokes every session of the subject issued
-//     strictly before beforeMS; both kinds stop mattering at untilMS.
+//   - Times are Unix milliseconds, decimal integers that fit in 64 bits
+//     (an optional '-', then ASCII digits; nothing else, no '+', no spaces).
+//     A subject entry revokes every session of the subject issued strictly
+//     before beforeMS; both kinds stop mattering at untilMS.
 //   - esub is the subject with '%' written "%25" and ':' written "%3A" (upper
 //     case hex), so that in a session field the first ':' after "s:" ends
 //     the subject; the id follows as is and may contain anything. Subjects and
@@ -57,10 +59,12 @@
 //	HGET  <bucket(id)> "s::"+id                          session without subject
 //
 // The session is revoked if the session field holds an untilMS later than
-// now, or the subject field holds an untilMS later than now and a beforeMS
-// later than the session's issued-at (both in Unix ms). A field whose value
-// does not parse revokes what it names (fail closed for that one entry) for
-// as long as Redis holds it; a missing field revokes nothing.
+// now (the checker's clock, in Unix ms), or the subject field holds an
+// untilMS later than now and a beforeMS later than the session's issued-at
+// in Unix ms. A field whose value does not parse revokes what it names (an
+// unparsable session field: that session; an unparsable subject field:
+// every session of the subject) for as long as Redis holds it: fail closed
+// for that one entry. A missing field, or a missing bucket, revokes nothing.
 //
 // A revocation is one script call (EVALSHA) on the entry's bucket that,
 // atomically: merges the new entry with the existing field (keeping the
@@ -76,13 +80,15 @@
 // expired share of a bucket small, while the bucket TTL bounds an idle
 // bucket's life.
 //
-// A full load (Cached) reads the 1024 buckets with HSCAN, 1000 fields a page
-// (COUNT 1000), several buckets in flight at once. Its cost is proportional
-// to the list, not to the database: no SCAN of the keyspace. Each page is
-// one call with its own timeout, retried on its own; a bucket that is not a
-// hash, a field of a kind this version does not know (a newer version's),
-// and a field it cannot parse are skipped and counted in Stats, never a
-// failed load.
+// A full load (Cached) reads the 1024 buckets, eight at a time: HLEN of
+// every bucket (one pipeline), then each bucket in one HGETALL, or, if it
+// holds more than 50,000 fields, page by page with HSCAN (COUNT 1000). Its
+// cost is proportional to the list, not to the database: no SCAN of the
+// keyspace. Each bucket or page is one call with its own timeout
+// (SyncTimeout), retried on its own; an attempt that still fails leaves its
+// progress, and the next attempt resumes there. A bucket that is not a
+// hash and a field of a kind this version does not know (a newer
+// version's) are skipped and counted in Stats, never a failed load.
 //
 // Why hashes in fixed buckets: one key per check keeps Direct at one round
 // trip on every deployment; a load walks a known set of keys, so unrelated
@@ -118,10 +124,10 @@
 //
 // # Staleness bound (Cached)
 //
-// Run confirms the cache in two ways: a full load (HSCAN of the 1024
-// buckets), and a heartbeat PING on the subscription
-// every HeartbeatInterval, whose reply proves that every entry published
-// before it has been applied. If neither has happened within
+// Run confirms the cache in two ways: a full load (of the 1024 buckets),
+// and a heartbeat PING on the subscription every
+// HeartbeatInterval, whose reply proves that every entry published before it
+// has been applied. If neither has happened within
 // CachedOptions.StalenessBound (30s by default), Check returns an error
 // matching ErrStale (and ErrUnavailable) instead of answering from memory
 // that may miss revocations; so does a Cached whose Run has not completed
@@ -131,15 +137,54 @@
 // about a millisecond. On a Cluster, PUBLISH is relayed between nodes over
 // the cluster bus, which adds that bus's delay.
 //
+// A heartbeat vouches only for a stream with no gap. When the subscription
+// is re-established (go-redis reconnects and re-subscribes on its own after
+// a dropped connection, a failover or a maintenance handoff, and the
+// subscription's new confirmation message arrives), messages may have been
+// lost, so Run starts a full load and no heartbeat confirms anything until
+// that load completes; Stats.Resubscriptions counts these. A periodic
+// reload that fails does not end the subscription: it is reported, retried
+// from the page that failed, and heartbeats keep the cache fresh meanwhile.
+//
+// # Foreign data
+//
+// Nothing a newer version or an operator leaves in Redis can stop a load.
+// A load reads only the 1024 bucket keys; a field of a kind this version
+// does not know is skipped, as is a bucket key that is not a hash, and both
+// are counted (Stats.UnknownFields, Stats.SkippedBuckets) and reported to
+// OnError. (A bucket key overwritten with another type holds no entry any
+// more; Direct's checks and every write on it fail with ErrUnavailable
+// until it is deleted, so the fault shows.) A field of a known kind whose value does not parse revokes what
+// it names, on Direct and Cached alike, for as long as Redis holds it (fail
+// closed for that one entry); the next write of that entry replaces it.
+//
+// # Size, load time and metrics
+//
+// Layout v2 costs Redis about 53 bytes an entry at 100k entries (compact
+// listpack buckets) and 105 to 115 bytes from a million on; a Cached holds
+// about 70 to 85 bytes of Go heap an entry. A full load costs Redis about
+// 0.3 µs of CPU an entry and the loading process about 0.9 µs, whatever
+// else the database holds: 10 million entries load in about 7 seconds on
+// two cores. Measured figures and the commands that reproduce them are in
+// the README ("Forced logout") and in package bench.
+// Periodic reloads are stretched to 60 times the last load's duration when
+// that exceeds ResyncInterval, so reloading a large list takes at most a
+// sixtieth of the time of an instance and of Redis.
+//
+// Cached.Stats gives the list size, the last load's duration and the
+// cache's staleness age, with the counters above; revoke.Memory.Stats gives
+// the size of an in-process list.
+//
 // # Failure policy
 //
-// Check returns nil, revoke.ErrRevoked, or a fault: an error matching
-// ErrUnavailable (Redis unreachable or slow, malformed data), ErrStale
-// (Cached only), or revoke.ErrInvalidArgument. This package never decides
-// what a fault means: the middleware applies its policy, fail closed
-// (reject the request; the default, and what a revocation list is for) or
-// fail open (accept it; availability over forced logout). With Cached, a
-// Redis outage shorter than the staleness bound is invisible to requests.
+// Check returns nil, revoke.ErrRevoked (or an error matching it, for a
+// malformed entry), or a fault: an error matching ErrUnavailable (Redis
+// unreachable or slow), ErrStale (Cached only), or
+// revoke.ErrInvalidArgument. This package never decides what a fault
+// means: the middleware applies its policy, fail closed (reject the
+// request; the default, and what a revocation list is for) or fail open
+// (accept it; availability over forced logout). With Cached, a Redis outage
+// shorter than the staleness bound is invisible to requests.
 //
 // Redis should persist its data (appendonly yes): a server that restarts
 // empty has forgotten every revocation. A Cached that was running keeps the
@@ -176,6 +221,10 @@
 //	rv, err := redis.NewCached(client, redis.CachedOptions{})
 //	if err != nil { ... }
 //	go rv.Run(ctx) // returns when ctx is done
+//
+// The package is named redis after its directory, as go-redis's is: a
+// program that imports both aliases go-redis as goredis, as this
+// documentation does (the API names go-redis's types that way too).
 //
 // All instances that share a list must use the same Options.Prefix. The
 // package keeps no global state and starts no goroutine except inside Run.

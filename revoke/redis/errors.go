@@ -6,9 +6,10 @@ import (
 )
 
 // ErrUnavailable is wrapped by the errors of Check, RevokeSession and
-// RevokeSubject for a store fault: Redis unreachable, a timeout, an entry it
-// holds that is not in this package's format. The underlying error is
-// wrapped too. It is never ErrRevoked: the caller's failure policy decides.
+// RevokeSubject for a store fault: Redis unreachable, a timeout, an error
+// reply. The underlying error is wrapped too. (An entry Redis holds in a
+// form this version cannot parse is not a fault: it revokes what it names.)
+// It is never ErrRevoked: the caller's failure policy decides.
 var ErrUnavailable = errors.New("revoke/redis: store unavailable")
 
 // ErrStale is matched by the error of a Cached's Check when the cache cannot
@@ -20,10 +21,6 @@ var ErrStale = errors.New("revoke/redis: revocation cache is stale")
 
 func unavailable(err error) error {
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
-}
-
-func malformed(key, value string) error {
-	return fmt.Errorf("%w: malformed entry %q = %q", ErrUnavailable, key, value)
 }
 
 // staleError matches both ErrStale and ErrUnavailable.

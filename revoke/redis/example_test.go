@@ -40,3 +40,22 @@ func ExampleNewCached() {
 	// true
 	// revoke/redis: invalid configuration: client options must set ContextTimeoutEnabled: true, so that the timeouts bound every call
 }
+
+// Stats is for metrics and health checks; before Run's first load the
+// cache holds nothing and has never been confirmed (Staleness -1).
+func ExampleCached_Stats() {
+	client := goredis.NewUniversalClient(&goredis.UniversalOptions{
+		Addrs:                 []string{"127.0.0.1:6379"},
+		ContextTimeoutEnabled: true,
+	})
+	defer client.Close()
+	rv, err := redis.NewCached(client, redis.CachedOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	st := rv.Stats()
+	fmt.Println(st.Entries, st.Loads, st.Staleness)
+	// Output:
+	// 0 0 -1ns
+}

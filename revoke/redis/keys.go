@@ -152,10 +152,19 @@ func unescapeSubject(s string) (string, bool) {
 	return b.String(), true
 }
 
+// parseMS parses a time of the layout: an optional '-', then ASCII digits,
+// within int64 (strconv.ParseInt alone would also take a '+').
+func parseMS(v string) (int64, bool) {
+	if v == "" || v[0] == '+' {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
+}
+
 // parseSession parses a session entry's value: its until in Unix ms.
 func parseSession(v string) (untilMS int64, ok bool) {
-	u, err := strconv.ParseInt(v, 10, 64)
-	return u, err == nil
+	return parseMS(v)
 }
 
 // parseSubject parses a subject entry's value: "<beforeMS>:<untilMS>".
@@ -164,7 +173,7 @@ func parseSubject(v string) (beforeMS, untilMS int64, ok bool) {
 	if !found {
 		return 0, 0, false
 	}
-	b, err1 := strconv.ParseInt(bs, 10, 64)
-	u, err2 := strconv.ParseInt(us, 10, 64)
-	return b, u, err1 == nil && err2 == nil
+	b, ok1 := parseMS(bs)
+	u, ok2 := parseMS(us)
+	return b, u, ok1 && ok2
 }

@@ -216,3 +216,34 @@ func TestJitterInRange(t *testing.T) {
 		t.Fatal("jitter of a non-positive bound must be 0")
 	}
 }
+
+func TestParseValues(t *testing.T) {
+	tests := []struct {
+		name, v string
+		session bool // parses as a session value
+		subject bool // parses as a subject value
+	}{
+		{"ms", "1749000000000", true, false},
+		{"negative", "-5", true, false},
+		{"pair", "1:2", false, true},
+		{"negative pair", "-1:-2", false, true},
+		{"empty", "", false, false},
+		{"plus", "+5", false, false},
+		{"plus in pair", "1:+2", false, false},
+		{"space", " 5", false, false},
+		{"words", "soon", false, false},
+		{"overflow", "99999999999999999999", false, false},
+		{"three parts", "1:2:3", false, false},
+		{"empty half", "1:", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, ok := parseSession(tt.v); ok != tt.session {
+				t.Errorf("parseSession(%q) ok = %v; want %v", tt.v, ok, tt.session)
+			}
+			if _, _, ok := parseSubject(tt.v); ok != tt.subject {
+				t.Errorf("parseSubject(%q) ok = %v; want %v", tt.v, ok, tt.subject)
+			}
+		})
+	}
+}

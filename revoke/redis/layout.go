@@ -89,10 +89,12 @@ func (s *store) writeV2(ctx context.Context, subject, id string, beforeMS, until
 	if id == "" {
 		kind, field = "u", subjectField(subject)
 	}
-	value, err = writeScript.Run(ctx, s.client, []string{s.keys.bucketKey(subject, id)},
-		kind, field, beforeMS, untilMS, ttlMS, s.opts.Now().UnixMilli(), sweepCursor(), s.keys.channel).Text()
+	// s.eval applies Options.WaitReplicas: with it, the write returns only
+	// once that many replicas hold it (ErrNotReplicated otherwise).
+	value, err = s.eval(ctx, writeScript, s.keys.bucketKey(subject, id),
+		kind, field, beforeMS, untilMS, ttlMS, s.opts.Now().UnixMilli(), sweepCursor(), s.keys.channel)
 	if err != nil {
-		return "", "", unavailable(err)
+		return "", "", err
 	}
 	return field, value, nil
 }

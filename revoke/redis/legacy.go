@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -249,7 +250,10 @@ func MigrateV1(ctx context.Context, client goredis.UniversalClient, opts Options
 }
 
 func (s *store) migrateV1(ctx context.Context, callTimeout time.Duration) (MigrateResult, error) {
-	var res MigrateResult
+	var (
+		mu  sync.Mutex // a Cluster's masters are scanned concurrently
+		res MigrateResult
+	)
 	scan := func(ctx context.Context, cl goredis.Cmdable) error {
 		var cursor uint64
 		for {
@@ -259,7 +263,14 @@ func (s *store) migrateV1(ctx context.Context, callTimeout time.Duration) (Migra
 			if err != nil {
 				return unavailable(fmt.Errorf("migrate v1: %w", err))
 			}
-			if err := s.migrateKeys(ctx, cl, keys, callTimeout, &res); err != nil {
+			var page MigrateResult
+			err = s.migrateKeys(ctx, cl, keys, callTimeout, &page)
+			mu.Lock()
+			res.Copied += page.Copied
+			res.Malformed += page.Malformed
+			res.Skipped += page.Skipped
+			mu.Unlock()
+			if err != nil {
 				return err
 			}
 			if next == 0 {

@@ -61,6 +61,8 @@ func (c *Cached) loadAttempt(ctx context.Context, p *progress) error {
 		}
 		p.v1Done = true
 	}
+	lens := c.bucketLens(ctx)
+	c.presize(lens)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -79,7 +81,7 @@ func (c *Cached) loadAttempt(ctx context.Context, p *progress) error {
 				if p.done[b] {
 					continue
 				}
-				if err := c.loadBucket(ctx, p, b); err != nil {
+				if err := c.loadBucket(ctx, p, b, lens[b]); err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })
 					return
 				}
@@ -90,11 +92,14 @@ func (c *Cached) loadAttempt(ctx context.Context, p *progress) error {
 	return firstErr
 }
 
-// loadBucket reads bucket b from where p stands to its end, page by page.
-// A page that fails is retried on its own (pageRetries times, with
-// backoff); a bucket that is not a hash is skipped and counted.
-func (c *Cached) loadBucket(ctx context.Context, p *progress, b int) error {
+// loadBucket reads bucket b from where p stands to its end: in one HGETALL
+// if it holds at most wholeBucketMax fields (hlen, from bucketLens), page
+// by page with HSCAN otherwise. A page that fails is retried on its own
+// (pageRetries times, with backoff); a bucket that is not a hash is
+// skipped and counted.
+func (c *Cached) loadBucket(ctx context.Context, p *progress, b int, hlen int64) error {
 	key := c.s.keys.buckets[b]
+	whole := hlen <= wholeBucketMax && p.cursor[b] == 0
 	for !p.done[b] {
 		var (
 			kv   []string
@@ -104,7 +109,16 @@ func (c *Cached) loadBucket(ctx context.Context, p *progress, b int) error {
 		backoff := minBackoff
 		for try := 0; ; try++ {
 			pctx, cancel := context.WithTimeout(ctx, c.opts.SyncTimeout)
-			kv, next, err = c.s.client.HScan(pctx, key, p.cursor[b], "", loadPageCount).Result()
+			if whole {
+				var m map[string]string
+				m, err = c.s.client.HGetAll(pctx, key).Result()
+				kv = kv[:0]
+				for f, v := range m {
+					kv = append(kv, f, v)
+				}
+			} else {
+				kv, next, err = c.s.client.HScan(pctx, key, p.cursor[b], "", loadPageCount).Result()
+			}
 			cancel()
 			if err == nil {
 				break
@@ -141,26 +155,83 @@ func (c *Cached) loadBucket(ctx context.Context, p *progress, b int) error {
 	return nil
 }
 
-// mergePage merges one HSCAN page (field, value, field, value, …).
+// mergePage merges one HSCAN page (field, value, field, value, …): parsed
+// and hashed outside any lock, then merged shard by shard.
 func (c *Cached) mergePage(p *progress, kv []string) {
 	if len(kv) == 0 {
 		return
 	}
+	var byShard [shardCount][]item
+	unknown := 0
+	for i := 0; i+1 < len(kv); i += 2 {
+		it, ok := c.parseEntry(kv[i], kv[i+1])
+		if !ok {
+			unknown++
+			continue
+		}
+		n := it.k.a % shardCount
+		byShard[n] = append(byShard[n], it)
+	}
 	nowMS := c.s.opts.Now().UnixMilli()
 	seen := p.start.UnixNano()
-	unknown := 0
-	c.mu.Lock()
-	for i := 0; i+1 < len(kv); i += 2 {
-		if c.mergeLocked(kv[i], kv[i+1], seen) == mergeUnknown {
-			unknown++
+	for n, items := range byShard {
+		if len(items) == 0 {
+			continue
 		}
+		sh := &c.shards[n]
+		sh.mu.Lock()
+		for _, it := range items {
+			sh.mergeLocked(it, seen)
+		}
+		sh.pruneLocked(nowMS, pruneOnApply)
+		sh.mu.Unlock()
 	}
-	c.pruneLocked(nowMS, len(kv))
-	c.mu.Unlock()
 	p.fields.Add(int64(len(kv) / 2))
 	if unknown > 0 {
 		c.countUnknown(unknown)
 		c.report(fmt.Errorf("revoke/redis: load skipped %d fields of unknown kind (a newer version's?)", unknown))
+	}
+}
+
+// bucketLens returns the number of fields of every bucket (HLEN, one
+// pipeline). A bucket whose HLEN failed reads as 0.
+func (c *Cached) bucketLens(ctx context.Context) *[Buckets]int64 {
+	var lens [Buckets]int64
+	ctx, cancel := context.WithTimeout(ctx, c.opts.SyncTimeout)
+	defer cancel()
+	pipe := c.s.client.Pipeline()
+	cmds := make([]*goredis.IntCmd, Buckets)
+	for b := range Buckets {
+		cmds[b] = pipe.HLen(ctx, c.s.keys.buckets[b])
+	}
+	_, _ = pipe.Exec(ctx)
+	for b, cmd := range cmds {
+		lens[b] = cmd.Val() // 0 for a failed command
+	}
+	return &lens
+}
+
+// presize sizes empty memory for the list about to be loaded, so that a
+// first load of millions of entries does not grow its maps step by step.
+func (c *Cached) presize(lens *[Buckets]int64) {
+	if c.Len() > 0 {
+		return
+	}
+	var total int64
+	for _, n := range lens {
+		total += n
+	}
+	per := int(total/shardCount + total/(4*shardCount))
+	if per < 1024 {
+		return
+	}
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		if len(sh.entries) == 0 {
+			sh.entries = make(map[hkey]entry, per)
+		}
+		sh.mu.Unlock()
 	}
 }
 
@@ -169,13 +240,16 @@ func (c *Cached) mergePage(p *progress, kv []string) {
 // It returns the load's duration.
 func (c *Cached) finishLoad(p *progress) time.Duration {
 	start := p.start.UnixNano()
-	c.mu.Lock()
-	for k, seen := range c.bad {
-		if seen < start {
-			delete(c.bad, k)
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		for k, seen := range sh.bad {
+			if seen < start {
+				delete(sh.bad, k)
+			}
 		}
+		sh.mu.Unlock()
 	}
-	c.mu.Unlock()
 	took := time.Since(p.wallStart)
 	c.stats.Lock()
 	c.stats.loads++

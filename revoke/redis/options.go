@@ -14,7 +14,7 @@ const (
 	DefaultPrefix         = "cookieseal:revoke:"
 	DefaultCheckTimeout   = 100 * time.Millisecond
 	DefaultWriteTimeout   = time.Second
-	DefaultStalenessBound = 30 * time.Second
+	DefaultStalenessBound = time.Minute
 	DefaultResyncInterval = time.Minute
 	DefaultSyncTimeout    = 5 * time.Second
 )
@@ -37,6 +37,20 @@ type Options struct {
 	// RevokeSubject. Default DefaultWriteTimeout (1s).
 	WriteTimeout time.Duration
 
+	// WaitReplicas is the durability option: how many replicas must have
+	// received a revocation (Redis WAIT, on the write's connection) before
+	// RevokeSession and RevokeSubject return nil; if fewer acknowledge
+	// within WaitTimeout, they return an error matching ErrNotReplicated.
+	// WaitReplicasAuto (0, the default) means 1 on a Sentinel client and
+	// NoWait otherwise; see WaitReplicasAuto for why, and for the server
+	// settings that go with it.
+	WaitReplicas int
+
+	// WaitTimeout bounds the WAIT of a revocation, and is cut to 3/4 of
+	// the time left before the context's deadline. Default WriteTimeout/2
+	// (500ms). It must be below WriteTimeout.
+	WaitTimeout time.Duration
+
 	// Now returns the current time, used for the TTLs of new entries and,
 	// in a Cached, for expiry and staleness. Nil means time.Now.
 	Now func() time.Time
@@ -58,7 +72,10 @@ type CachedOptions struct {
 	// without having confirmed that the memory is complete. When the last
 	// confirmation (a heartbeat answered on a healthy subscription, or a
 	// successful load) is older, Check returns an error matching ErrStale.
-	// Default DefaultStalenessBound (30s).
+	// Default DefaultStalenessBound (1m): a cache confirmed at most
+	// HeartbeatInterval (20s) before a Sentinel failover with the default
+	// down-after-milliseconds (30s; promotion measured at 30.6–31.4s) stays
+	// fresh through it.
 	StalenessBound time.Duration
 
 	// HeartbeatInterval is how often Run pings the subscription to confirm
@@ -68,11 +85,14 @@ type CachedOptions struct {
 	HeartbeatInterval time.Duration
 
 	// ResyncInterval is how often Run reloads the whole list, as a safety
-	// net behind the subscription. Default DefaultResyncInterval (1m).
+	// net behind the subscription. Default DefaultResyncInterval (1m). A
+	// reload starts no sooner than 60 times the last load's duration, so a
+	// large list is reloaded less often.
 	ResyncInterval time.Duration
 
-	// SyncTimeout bounds each Redis call Run makes: one full load, one
-	// subscribe, and the wait for a heartbeat's reply. Default the smaller of
+	// SyncTimeout bounds each Redis call Run makes: one bucket or page of a
+	// load (each retried on its own), one subscribe, and the wait for a
+	// heartbeat's reply. Default the smaller of
 	// DefaultSyncTimeout (5s) and StalenessBound/3.
 	SyncTimeout time.Duration
 
@@ -111,7 +131,7 @@ func (o Options) normalize() (Options, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return o, nil
+	return o.normalizeWait()
 }
 
 func (o CachedOptions) normalize() (CachedOptions, error) {

@@ -26,6 +26,9 @@ func newStore(client goredis.UniversalClient, opts Options) (store, error) {
 	if err != nil {
 		return store{}, err
 	}
+	if opts.WaitReplicas, err = waitReplicas(client, opts.WaitReplicas); err != nil {
+		return store{}, err
+	}
 	return store{client: client, opts: opts, keys: newKeys(opts.Prefix), v1: newV1Keys(opts.Prefix)}, nil
 }
 
@@ -138,6 +141,9 @@ func (d *Direct) Check(ctx context.Context, s revoke.Session) error {
 // every Cached on the same prefix. An until that has passed is a no-op.
 // Pass the subject the session carries: the entry is stored next to the
 // subject's (same hash slot) and found only by checks with that subject.
+// With Options.WaitReplicas (on by default on a Sentinel client), it
+// returns nil only once that many replicas hold the entry, else an error
+// matching ErrNotReplicated.
 func (d *Direct) RevokeSession(ctx context.Context, id, subject string, until time.Time) error {
 	_, _, _, err := d.s.revokeSession(ctx, id, subject, until)
 	return err
@@ -148,6 +154,8 @@ func (d *Direct) RevokeSession(ctx context.Context, id, subject string, until ti
 // one round trip bounded by Options.WriteTimeout that keeps the later before
 // and until of an existing entry atomically and publishes the result to
 // every Cached on the same prefix. An until that has passed is a no-op.
+// With Options.WaitReplicas, it returns nil only once that many replicas
+// hold the entry, else an error matching ErrNotReplicated.
 func (d *Direct) RevokeSubject(ctx context.Context, subject string, before, until time.Time) error {
 	_, _, _, err := d.s.revokeSubject(ctx, subject, before, until)
 	return err

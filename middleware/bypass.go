@@ -1,0 +1,48 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrBypassed reports, through Options.OnFault, a response that was
+// written around the session middleware: the handler wrote to the
+// ResponseWriter the middleware was given, not to the one it passed on,
+// so the Set-Cookie it had to add came too late and the session change
+// is lost. It is the first adapter most people write for a framework
+// with its own response writer (Gin: run Handler, call c.Next() inside;
+// the handlers keep writing to c.Writer). Route the framework's writer
+// through the one Handler passes on (see examples/frameworks for Gin and
+// Echo).
+var ErrBypassed = errors.New("middleware: the response was written around the session middleware: its cookie change is lost")
+
+// writtenReporter is what a framework's response writer tells about
+// itself: whether the header has been sent. Gin's gin.ResponseWriter has
+// it; the middleware imports no framework.
+type writtenReporter interface{ Written() bool }
+
+// finish ends the response after the handler returned: it commits the
+// session unless the response already went out around this writer, in
+// which case a change that needed writing is reported as ErrBypassed
+// instead of vanishing without a word.
+func (w *writer) finish() {
+	if !w.started {
+		if wr, ok := w.ResponseWriter.(writtenReporter); ok && wr.Written() {
+			w.started = true
+			s := w.st.sess
+			s.mu.Lock()
+			st := w.st
+			lost := Unmodified
+			if st.loaded {
+				lost = st.status()
+			}
+			st.committed = true
+			s.unlock()
+			if lost != Unmodified {
+				st.m.cfg.OnFault(st.r, fmt.Errorf("%w (session %v, %s %s)", ErrBypassed, lost, st.r.Method, st.r.URL.Path))
+			}
+			return
+		}
+	}
+	w.start()
+}
