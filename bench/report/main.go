@@ -234,8 +234,10 @@ var palette = []color.Color{
 // groupedBars adds one bar series per name to p, values[i][j] for name i
 // at category j, side by side.
 func groupedBars(p *plot.Plot, names []string, values [][]float64, colors []color.Color) error {
-	w := vg.Points(60 / float64(len(names)+1))
+	w := vg.Points(72 / float64(len(names)+1))
+	top := 0.0
 	for i, name := range names {
+		top = max(top, slices.Max(values[i]))
 		bars, err := plotter.NewBarChart(plotter.Values(values[i]), w)
 		if err != nil {
 			return err
@@ -248,6 +250,7 @@ func groupedBars(p *plot.Plot, names []string, values [][]float64, colors []colo
 	}
 	p.Legend.Top = true
 	p.Legend.Left = true
+	p.Y.Min, p.Y.Max = 0, top*1.35 // room for the legend above the bars
 	return nil
 }
 
@@ -255,8 +258,8 @@ func overheadChart(b benchResults, file string) error {
 	plots := make([][]*plot.Plot, 1)
 	for _, op := range ops {
 		p := plot.New()
-		p.Title.Text = "overhead over bare net/http, " + op
-		p.Y.Label.Text = "µs per request (median)"
+		p.Title.Text = "CPU time over bare net/http, " + op
+		p.Y.Label.Text = "µs per request (median of 10)"
 		p.X.Label.Text = "session size (cookieseal's cookie)"
 		var names []string
 		var values [][]float64
@@ -396,6 +399,7 @@ func markdown(b benchResults, w *wrkReport, machine string) string {
 			fmt.Fprintf(&s, "| %s | %s | %.1f | %.1f | %s | **%.2f** |\n", size, op, cs, sc, gs, cs/sc)
 		}
 	}
+	s.WriteString("\n—: gorilla/sessions' cookie exceeds its 4096-byte limit (securecookie's MaxLength, a browser's). cookieseal's 10KB session is three chunks.\n")
 	var sum float64
 	ok := true
 	for _, p := range parts {
