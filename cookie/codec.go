@@ -297,7 +297,9 @@ func (c *Codec) aad(dst, header []byte) []byte {
 }
 
 // Open authenticates value and returns its payload and header. Errors
-// match ErrTooLarge, ErrInvalid or ErrExpired.
+// match ErrTooLarge, ErrInvalid or ErrExpired, and carry a Reason (see
+// ReasonOf): malformed, bad version, unknown key, epoch out of window,
+// tampered, invalid timestamps, idle or absolute expiry, too large.
 func (c *Codec) Open(value string) ([]byte, Meta, error) {
 	return c.AppendOpen(nil, value)
 }
@@ -306,7 +308,7 @@ func (c *Codec) Open(value string) ([]byte, Meta, error) {
 // when dst has room for the decoded value and its scratch space.
 func (c *Codec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	if len(value) > c.opts.MaxValueSize {
-		return dst, Meta{}, ErrTooLarge
+		return dst, Meta{}, errTooLargeValue
 	}
 	start := len(dst)
 	rawMax := base64.RawURLEncoding.DecodedLen(len(value))
@@ -319,11 +321,11 @@ func (c *Codec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	// encoding/base64 skips CR and LF; refuse them so that no value has
 	// a second spelling.
 	if err != nil || n < overhead || hasCRLF(value) {
-		return dst, Meta{}, fmt.Errorf("%w: malformed", ErrInvalid)
+		return dst, Meta{}, errMalformed
 	}
 	raw := scratch[start : start+n]
 	if raw[0] != Version1 {
-		return dst, Meta{}, fmt.Errorf("%w: unknown version", ErrInvalid)
+		return dst, Meta{}, errBadVersion
 	}
 	m := Meta{
 		KeyID:       binary.BigEndian.Uint32(raw[1:]),
@@ -334,17 +336,17 @@ func (c *Codec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	kr := c.keys.Keyring()
 	now := c.opts.Now()
 	if !c.epochInWindow(kr, m.Epoch, now) {
-		return dst, Meta{}, fmt.Errorf("%w: epoch out of range", ErrInvalid)
+		return dst, Meta{}, errEpoch(m.KeyID, m.Epoch)
 	}
 	aead, err := c.aead(kr, m.KeyID, m.Epoch, false)
 	if err != nil {
-		return dst, Meta{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return dst, Meta{}, errKey(m.KeyID, m.Epoch, err)
 	}
 	aad := c.aad(scratch[start+rawMax:start+rawMax], raw)
 	body := raw[headerSize:]
 	plain, err := aead.Open(body[:0], raw[headerSize-nonceSize:headerSize], body, aad)
 	if err != nil {
-		return dst, Meta{}, fmt.Errorf("%w: authentication failed", ErrInvalid)
+		return dst, Meta{}, errTampered
 	}
 	if err := c.checkTimes(m, now); err != nil {
 		return dst, Meta{}, err
@@ -417,16 +419,16 @@ func checkEpochWindow(kr *keyring.Keyring, opts Options) error {
 func (c *Codec) checkTimes(m Meta, now time.Time) error {
 	skew := c.opts.ClockSkew
 	if m.IssuedAt.After(now.Add(skew)) || m.RefreshedAt.After(now.Add(skew)) {
-		return fmt.Errorf("%w: timestamps in the future", ErrInvalid)
+		return errFuture
 	}
 	if m.RefreshedAt.Before(m.IssuedAt.Add(-skew)) {
-		return fmt.Errorf("%w: refreshed-at before issued-at", ErrInvalid)
+		return errRefreshedFirst
 	}
 	if now.After(m.IssuedAt.Add(c.opts.AbsoluteTimeout + skew)) {
-		return fmt.Errorf("%w: absolute timeout", ErrExpired)
+		return errAbsolute
 	}
 	if now.After(m.RefreshedAt.Add(c.opts.IdleTimeout + skew)) {
-		return fmt.Errorf("%w: idle timeout", ErrExpired)
+		return errIdle
 	}
 	return nil
 }

@@ -74,8 +74,9 @@
 // A larger session can be spread over several cookies: raise MaxValueSize
 // to the chunk size times the chunk cap, cut the sealed value with Split
 // into name.0, name.1, … (at most DefaultMaxChunks by default), and
-// reassemble it with Join, which refuses gaps, duplicates, too many chunks
-// and too long a total before joining anything. StaleChunks names the
+// reassemble it with chunk.Join (package cookie/chunk, which takes
+// net/http's cookies), which refuses gaps, duplicates, too many chunks
+// and too long a total before joining anything. chunk.Stale names the
 // chunk cookies to expire when a value shrinks. The middleware package
 // follows this rule: a value that fits goes in the plain cookie and every
 // chunk is cleared; a longer one goes in chunks and the plain cookie is
@@ -91,5 +92,5 @@
 //
 // ErrTooLarge, ErrInvalid and ErrExpired are the sentinels to test with
 // errors.Is. Each of them means "no session" to a server. ErrNoChunks,
-// from Join, only means "read the plain cookie instead".
+// from chunk.Join, only means "read the plain cookie instead".
 package cookie

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/chunk"
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
@@ -90,13 +91,13 @@ func ExampleSplit() {
 		r.AddCookie(&http.Cookie{Name: cookie.ChunkName("session", i), Value: p})
 	}
 
-	joined, n, err := cookie.Join(r.Cookies(), "session", cookie.DefaultMaxChunks, cookie.DefaultMaxChunks*chunkSize)
+	joined, n, err := chunk.Join(r.Cookies(), "session", cookie.DefaultMaxChunks, cookie.DefaultMaxChunks*chunkSize)
 	fmt.Println(n, err)
 	payload, _, err := c.Open(joined)
 	fmt.Println(len(payload), err)
 	// The session shrinks and fits in the plain cookie again: expire
 	// every chunk the request carried.
-	fmt.Println(cookie.StaleChunks(r.Cookies(), "session", 0))
+	fmt.Println(chunk.Stale(r.Cookies(), "session", 0))
 	// Output:
 	// 2 <nil>
 	// 5000 <nil>

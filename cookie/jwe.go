@@ -13,7 +13,6 @@ import (
 	"unsafe"
 
 	"github.com/cookieseal/cookieseal/keyring"
-	jose "github.com/go-jose/go-jose/v4"
 )
 
 // The JWE format's fixed parameters. A value's protected header holds
@@ -107,7 +106,7 @@ var (
 // AES-256-GCM, rather than through go-jose's generic JWE object, which
 // allocates dozens of times per value and measured several times slower;
 // go-jose and Node's jose check it both ways in the tests (see the
-// interop package), and go-jose marshals the exported key set.
+// interop package), and they read the exported key set.
 //
 // AES-GCM's random 96-bit IVs are safe for about 2^32 seals per key:
 // rotate the primary key, or use epoch keys, well before one key seals
@@ -268,32 +267,35 @@ func (c *JWECodec) Open(value string) ([]byte, Meta, error) {
 // enough).
 func (c *JWECodec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	if len(value) > c.native.opts.MaxValueSize {
-		return dst, Meta{}, ErrTooLarge
+		return dst, Meta{}, errTooLargeValue
 	}
 	h, ek, ivs, cts, tags, ok := splitJWE(value)
 	// encoding/base64 skips CR and LF; refuse them so that no value has
 	// a second spelling.
 	if !ok || ek != "" || len(h) > jweMaxHeaderLen || len(ivs) != jweIVLen || len(tags) != jweTagLen ||
 		hasCRLF(value) {
-		return dst, Meta{}, fmt.Errorf("%w: malformed JWE", ErrInvalid)
+		return dst, Meta{}, Reject(ReasonMalformed, fmt.Errorf("%w: malformed JWE", ErrInvalid))
 	}
 	var hbuf [jweMaxHeader]byte
 	n, err := b64.Decode(hbuf[:], unsafe.Slice(unsafe.StringData(h), len(h)))
 	if err != nil {
-		return dst, Meta{}, fmt.Errorf("%w: malformed JWE header", ErrInvalid)
+		return dst, Meta{}, Reject(ReasonMalformed, fmt.Errorf("%w: malformed JWE header", ErrInvalid))
 	}
 	m, err := parseJWEHeader(hbuf[:n])
 	if err != nil {
+		if ReasonOf(err) == ReasonInvalid {
+			err = Reject(ReasonMalformed, err)
+		}
 		return dst, Meta{}, err
 	}
 	kr := c.keys.Keyring()
 	now := c.native.opts.Now()
 	if !c.native.epochInWindow(kr, m.Epoch, now) {
-		return dst, Meta{}, fmt.Errorf("%w: epoch out of range", ErrInvalid)
+		return dst, Meta{}, errEpoch(m.KeyID, m.Epoch)
 	}
 	aead, err := kr.AEAD(keyring.A256GCM, c.purpose, m.KeyID, m.Epoch)
 	if err != nil {
-		return dst, Meta{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return dst, Meta{}, errKey(m.KeyID, m.Epoch, err)
 	}
 	ctMax := base64.RawURLEncoding.DecodedLen(len(cts))
 	start := len(dst)
@@ -303,20 +305,20 @@ func (c *JWECodec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	iv := scratch[start+ctMax+jweTagSize:]
 	ctn, err := b64.Decode(body, unsafe.Slice(unsafe.StringData(cts), len(cts)))
 	if err != nil {
-		return dst, Meta{}, fmt.Errorf("%w: malformed JWE ciphertext", ErrInvalid)
+		return dst, Meta{}, Reject(ReasonMalformed, fmt.Errorf("%w: malformed JWE ciphertext", ErrInvalid))
 	}
 	if tn, err := b64.Decode(body[ctn:], unsafe.Slice(unsafe.StringData(tags), len(tags))); err != nil || tn != jweTagSize {
-		return dst, Meta{}, fmt.Errorf("%w: malformed JWE tag", ErrInvalid)
+		return dst, Meta{}, Reject(ReasonMalformed, fmt.Errorf("%w: malformed JWE tag", ErrInvalid))
 	}
 	if in, err := b64.Decode(iv, unsafe.Slice(unsafe.StringData(ivs), len(ivs))); err != nil || in != jweIVSize {
-		return dst, Meta{}, fmt.Errorf("%w: malformed JWE iv", ErrInvalid)
+		return dst, Meta{}, Reject(ReasonMalformed, fmt.Errorf("%w: malformed JWE iv", ErrInvalid))
 	}
 	// The additional data is the encoded header as sent; the AEAD only
 	// reads it.
 	aad := unsafe.Slice(unsafe.StringData(h), len(h))
 	plain, err := aead.Open(body[:0], iv, body[:ctn+jweTagSize], aad)
 	if err != nil {
-		return dst, Meta{}, fmt.Errorf("%w: authentication failed", ErrInvalid)
+		return dst, Meta{}, errTampered
 	}
 	if err := c.native.checkTimes(m, now); err != nil {
 		return dst, Meta{}, err
@@ -344,11 +346,11 @@ func splitJWE(v string) (h, ek, iv, ct, tag string, ok bool) {
 
 var (
 	// errJWEHeader reports a header that is not the JSON object we allow.
-	errJWEHeader = fmt.Errorf("%w: malformed JWE header", ErrInvalid)
+	errJWEHeader = Reject(ReasonMalformed, fmt.Errorf("%w: malformed JWE header", ErrInvalid))
 	// errJWEAlgorithm reports an alg or enc off the allow-list.
-	errJWEAlgorithm = fmt.Errorf("%w: JWE alg or enc not allowed", ErrInvalid)
+	errJWEAlgorithm = Reject(ReasonBadVersion, fmt.Errorf("%w: JWE alg or enc not allowed", ErrInvalid))
 	// errJWETime reports an iat or rat that is not a NumericDate we read.
-	errJWETime = fmt.Errorf("%w: JWE iat or rat is not a non-negative NumericDate without exponent", ErrInvalid)
+	errJWETime = Reject(ReasonMalformed, fmt.Errorf("%w: JWE iat or rat is not a non-negative NumericDate without exponent", ErrInvalid))
 )
 
 // parseJWEHeader applies the allow-list to a decoded protected header and
@@ -582,7 +584,7 @@ func parseCanonicalUint32(s []byte) (uint32, bool) {
 func (c *JWECodec) InsecureExportJWKSet() ([]byte, error) {
 	kr := c.keys.Keyring()
 	now := c.native.opts.Now()
-	var set jose.JSONWebKeySet
+	var set jwkSet
 	epochs := []uint32{0}
 	if kr.EpochPeriod() != 0 {
 		epochs = epochs[:0]
@@ -601,8 +603,24 @@ func (c *JWECodec) InsecureExportJWKSet() ([]byte, error) {
 			if err != nil {
 				return nil, fmt.Errorf("cookie: %w", err)
 			}
-			set.Keys = append(set.Keys, jose.JSONWebKey{Key: key, KeyID: string(jweKID(nil, k.ID, e)), Algorithm: JWEAlgorithm, Use: "enc"})
+			set.Keys = append(set.Keys, jwk{Kty: "oct", Use: "enc", Kid: string(jweKID(nil, k.ID, e)), Alg: JWEAlgorithm, K: base64.RawURLEncoding.EncodeToString(key)})
 		}
 	}
 	return json.Marshal(set)
+}
+
+// jwkSet and jwk are the JSON Web Key Set and the "oct" key of RFC 7517
+// §5 and RFC 7518 §6.4, written here rather than through a JOSE library
+// so that the codec links none (interop checks go-jose, Node's jose and
+// Python read the output).
+type jwkSet struct {
+	Keys []jwk `json:"keys"`
+}
+
+type jwk struct {
+	Kty string `json:"kty"`
+	Use string `json:"use"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	K   string `json:"k"` // base64url without padding (RFC 7518 §6.4.1)
 }

@@ -218,7 +218,7 @@ func TestJWEExportJWKSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := set.Keys[0]
-	if k["kty"] != "oct" || k["alg"] != "dir" || k["k"] != base64.RawURLEncoding.EncodeToString(want) {
+	if k["kty"] != "oct" || k["alg"] != "dir" || k["use"] != "enc" || k["k"] != base64.RawURLEncoding.EncodeToString(want) {
 		t.Fatalf("key 1 = %v", k["kty"]) // never print k
 	}
 	// Epoch keys: every epoch of the accepted window, nothing more.

@@ -8,8 +8,8 @@
 // The formats other than the native one have targets of their own:
 // FuzzJWEOpen (cookie.JWECodec, seeded from cookie/testdata/jwe),
 // FuzzAuthjsOpen (cookie/authjs, seeded from its testdata),
-// FuzzGorillaDecode (cookie.Gorilla on any value) and FuzzGorillaGob
-// (cookie.Gorilla on authentic cookies holding any gob stream). Their
+// FuzzGorillaDecode (gorilla.Decoder on any value) and FuzzGorillaGob
+// (gorilla.Decoder on authentic cookies holding any gob stream). Their
 // seeds include multi-kilobyte values, whose minimization can stall the
 // run for a minute: add -fuzzminimizetime 5s to keep fuzzing.
 //

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/cookie/authjs"
+	"github.com/cookieseal/cookieseal/cookie/gorilla"
 	"github.com/cookieseal/cookieseal/keyring"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/gorilla/securecookie"
@@ -378,15 +379,15 @@ var registerLegacyTypes = sync.OnceFunc(func() {
 type gorillaDecoder struct {
 	name                      string
 	hashKey, blockKey         []byte
-	g, forever, other, other2 *cookie.Gorilla
+	g, forever, other, other2 *gorilla.Decoder
 }
 
 // securecookie stamps values with time.Now, so the decoders read the same
 // clock.
 func newGorillaDecoders(f *testing.F) []gorillaDecoder {
 	registerLegacyTypes()
-	mk := func(h, b []byte, maxAge time.Duration) *cookie.Gorilla {
-		g, err := cookie.NewGorilla(h, b, cookie.GorillaOptions{MaxAge: maxAge})
+	mk := func(h, b []byte, maxAge time.Duration) *gorilla.Decoder {
+		g, err := gorilla.New(h, b, gorilla.Options{MaxAge: maxAge})
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -474,7 +475,7 @@ func FuzzGorillaDecode(f *testing.F) {
 			if m2, err := d.forever.DecodeLegacy(name, v); err != nil || !reflect.DeepEqual(m, m2) {
 				t.Fatalf("%s: decode without MaxAge = %#v, %v", d.name, m2, err)
 			}
-			for _, o := range []*cookie.Gorilla{d.other, d.other2} {
+			for _, o := range []*gorilla.Decoder{d.other, d.other2} {
 				if m2, err := o.DecodeLegacy(name, v); !errors.Is(err, cookie.ErrInvalid) || m2 != nil {
 					t.Fatalf("%s: decoded under another hash key: %#v, %v", d.name, m2, err)
 				}

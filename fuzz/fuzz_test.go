@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/chunk"
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
@@ -230,7 +231,7 @@ func FuzzJoin(f *testing.F) {
 	f.Add("s.0=ab\ns.0=cd", "s", uint8(4), uint16(10))
 	f.Fuzz(func(t *testing.T, data, name string, maxChunks uint8, maxLen uint16) {
 		cs := parseCookies(data)
-		got, n, err := cookie.Join(cs, name, int(maxChunks), int(maxLen))
+		got, n, err := chunk.Join(cs, name, int(maxChunks), int(maxLen))
 
 		// The expected outcome, computed directly.
 		var idx []int
@@ -287,13 +288,13 @@ func FuzzJoin(f *testing.F) {
 		if err != nil || got != want.String() || n != len(idx) || len(got) > int(maxLen) {
 			t.Fatalf("Join = %q, %d, %v; want %q, %d", got, n, err, want.String(), len(idx))
 		}
-		// What StaleChunks names for keep = n is exactly nothing, and for
+		// What chunk.Stale names for keep = n is exactly nothing, and for
 		// keep = 0 every chunk.
-		if s := cookie.StaleChunks(cs, name, n); s != nil {
-			t.Fatalf("StaleChunks(keep=n) = %q", s)
+		if s := chunk.Stale(cs, name, n); s != nil {
+			t.Fatalf("Stale(keep=n) = %q", s)
 		}
-		if s := cookie.StaleChunks(cs, name, 0); len(s) != n {
-			t.Fatalf("StaleChunks(keep=0) = %q, want %d names", s, n)
+		if s := chunk.Stale(cs, name, 0); len(s) != n {
+			t.Fatalf("Stale(keep=0) = %q, want %d names", s, n)
 		}
 	})
 }

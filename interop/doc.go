@@ -7,7 +7,7 @@
 //     Auth.js session tokens and cookies that cookie/authjs opens
 //     (authjs_test.go, authjs.mjs);
 //   - gorilla/sessions' CookieStore writes, through a real handler, the
-//     cookies that cookie.Gorilla migrates (gorilla_test.go);
+//     cookies that gorilla.Decoder migrates (gorilla_test.go);
 //   - Python's jwcrypto, Authlib and python-jose read, and the first two
 //     write, the JWE sessions; a Python check of the revoke/redis list
 //     agrees with Go's; a FastAPI page under uvicorn reads a Go login

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/gorilla"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/gorilla/sessions"
 )
@@ -32,7 +33,7 @@ func Example_gorillaMigration() {
 	old := rec.Result().Cookies()[0]
 
 	// The new app reads it once…
-	legacy, err := cookie.NewGorilla(hashKey, blockKey, cookie.GorillaOptions{MaxAge: time.Duration(store.Options.MaxAge) * time.Second})
+	legacy, err := gorilla.New(hashKey, blockKey, gorilla.Options{MaxAge: time.Duration(store.Options.MaxAge) * time.Second})
 	if err != nil {
 		panic(err)
 	}

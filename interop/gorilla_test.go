@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/gorilla"
 	"github.com/gorilla/sessions"
 )
 
@@ -64,7 +65,7 @@ func login(t *testing.T, store *sessions.CookieStore, set func(*sessions.Session
 }
 
 // TestGorillaSessionsMigrate checks that cookies written by gorilla/sessions'
-// CookieStore come out of cookie.Gorilla with their values intact.
+// CookieStore come out of gorilla.Decoder with their values intact.
 func TestGorillaSessionsMigrate(t *testing.T) {
 	// The old app registered these with encoding/gob, as gorilla/sessions
 	// requires for non-basic types; the migrating app keeps doing so.
@@ -87,7 +88,7 @@ func TestGorillaSessionsMigrate(t *testing.T) {
 		s.Values["prefs"] = map[string]any{"lang": "fr", "beta": false, "n": 3}
 		s.AddFlash("welcome back")
 	})
-	g, err := cookie.NewGorilla(legacyHash, legacyBlock, cookie.GorillaOptions{MaxAge: time.Duration(store.Options.MaxAge) * time.Second})
+	g, err := gorilla.New(legacyHash, legacyBlock, gorilla.Options{MaxAge: time.Duration(store.Options.MaxAge) * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func TestGorillaSessionsMigrate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := login(t, tc.store(), tc.set)
-			g, err := cookie.NewGorilla(legacyHash, legacyBlock, cookie.GorillaOptions{MaxAge: tc.maxAge, Now: func() time.Time { return time.Now().Add(tc.now) }})
+			g, err := gorilla.New(legacyHash, legacyBlock, gorilla.Options{MaxAge: tc.maxAge, Now: func() time.Time { return time.Now().Add(tc.now) }})
 			if err != nil {
 				t.Fatal(err)
 			}

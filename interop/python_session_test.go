@@ -46,6 +46,7 @@ func startGoApp(t *testing.T, kr *keyring.Keyring, rv revoke.Revoker) *goApp {
 	now := func() time.Time { return time.Now().Add(time.Duration(a.offset.Load())) }
 	m, err := middleware.New(kr, "session", middleware.Options{
 		Format: cookie.JWE, MaxChunks: 4, IdleTimeout: appIdle, AbsoluteTimeout: appAbsolute, Revoker: rv, Now: now,
+		RevokeTimeout: 5 * time.Second, // agreement, not latency, is under test
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -416,7 +417,9 @@ func uvicorn(t *testing.T, env ...string) string {
 func TestFastAPIReadsGoSession(t *testing.T) {
 	needPython(t)
 	srv := redistest.Start(t)
-	rv, err := rredis.NewDirect(srv.Client(t), rredis.Options{})
+	// Generous store timeouts: this test is about agreement between Go and
+	// Python, and a loaded CI machine can take more than the 100ms default.
+	rv, err := rredis.NewDirect(srv.Client(t), rredis.Options{CheckTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,6 +106,15 @@
 // that cannot be saved goes to Options.ErrorHandler (default: 500), a
 // revocation store that fails goes to Options.OnFault.
 //
+// Every rejection carries a typed reason (ReasonOf: tampered, unknown key,
+// epoch out of window, idle or absolute expiry, revoked, …). To watch a
+// fleet, set Options.Observer (one hook for every Event: rejections,
+// opens, revocation checks with their latency, faults, refreshes,
+// rotation re-seals, saves, renews, destroys; the otel module turns them
+// into metrics, package active into active-session counts) and
+// Options.Logger (log/slog at operator levels, never a cookie value, id
+// or subject). With neither, the request path builds no event.
+//
 // # Revocation
 //
 // A stateless cookie cannot be deleted from the server, but it can be

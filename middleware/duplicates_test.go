@@ -14,7 +14,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
-	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/gorilla"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
@@ -104,7 +104,7 @@ func TestDuplicateCookies(t *testing.T) {
 		b := newBrowser(t, host)
 		legacy := gorillaCookie(t, store, map[any]any{"user": "alice"})
 		b.jar.SetCookies(b.url(), []*http.Cookie{legacy})
-		dec, err := cookie.NewGorilla(hashKey, blockKey, cookie.GorillaOptions{Now: clk.Now, SubjectKey: "user"})
+		dec, err := gorilla.New(hashKey, blockKey, gorilla.Options{Now: clk.Now, SubjectKey: "user"})
 		if err != nil {
 			t.Fatal(err)
 		}

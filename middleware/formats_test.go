@@ -12,10 +12,11 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/gorilla"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
-var _ middleware.LegacyDecoder = (*cookie.Gorilla)(nil)
+var _ middleware.LegacyDecoder = (*gorilla.Decoder)(nil)
 
 // The manager behaves the same over every wire format: a read carries no
 // Set-Cookie (the format's header names the primary key and epoch), a
@@ -54,7 +55,7 @@ func TestFormats(t *testing.T) {
 	}
 }
 
-// A real gorilla/sessions CookieStore cookie, read through cookie.Gorilla
+// A real gorilla/sessions CookieStore cookie, read through gorilla.Decoder
 // as Options.Legacy, becomes a native session with the same values.
 func TestGorillaMigration(t *testing.T) {
 	hashKey, blockKey := make([]byte, 32), make([]byte, 32)
@@ -72,7 +73,7 @@ func TestGorillaMigration(t *testing.T) {
 	}
 	old := w.Result().Cookies()[0]
 
-	dec, err := cookie.NewGorilla(hashKey, blockKey, cookie.GorillaOptions{})
+	dec, err := gorilla.New(hashKey, blockKey, gorilla.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

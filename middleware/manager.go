@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/chunk"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/revoke"
 )
@@ -186,7 +187,11 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	case errors.Is(err, revoke.ErrInvalidArgument):
 		return fmt.Errorf("middleware: %w", err) // a caller bug, not a store fault
 	}
-	return fmt.Errorf("%w: %w", ErrRevokeFault, err)
+	err = fmt.Errorf("%w: %w", ErrRevokeFault, err)
+	if m.observing() {
+		m.emit(Event{Kind: EventRevokeFault, Err: err})
+	}
+	return err
 }
 
 // revokeTTL is how long after a session's issued-at it may still open on
@@ -298,6 +303,10 @@ func logFault(r *http.Request, err error) {
 
 func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	slog.Default().ErrorContext(r.Context(), "cookieseal: session not saved", "method", r.Method, "path", r.URL.Path, "err", err)
+	internalError(w, r, err)
+}
+
+func internalError(w http.ResponseWriter, _ *http.Request, _ error) {
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }
 
@@ -343,7 +352,7 @@ func (m *Manager) clearUnused(h http.Header, carried []*http.Cookie, from int) {
 	if carried == nil {
 		return
 	}
-	for _, n := range cookie.StaleChunks(carried, m.name, from) {
+	for _, n := range chunk.Stale(carried, m.name, from) {
 		if i := slices.Index(m.chunkNames, n); i < 0 || i >= m.reach {
 			m.clearCookie(h, n)
 		}

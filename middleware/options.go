@@ -3,6 +3,7 @@ package middleware
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"slices"
@@ -51,7 +52,8 @@ const (
 )
 
 // LegacyDecoder reads a session cookie written by an older library;
-// cookie.Gorilla reads gorilla/sessions' CookieStore cookies.
+// gorilla.Decoder (package cookie/gorilla) reads gorilla/sessions'
+// CookieStore cookies.
 type LegacyDecoder interface {
 	// DecodeSession returns the session held by a legacy cookie value of
 	// the named cookie: its values, its timestamp (which the migrated
@@ -252,8 +254,10 @@ type Options struct {
 	// OnInvalid, if set, is told why a request's session cookie was
 	// rejected: errors matching cookie.ErrInvalid, cookie.ErrExpired,
 	// cookie.ErrTooLarge, ErrDuplicateCookie, ErrPayload or
-	// revoke.ErrRevoked. The request goes on with no session and the bad
-	// cookie is cleared. It runs in the goroutine that first touched the
+	// revoke.ErrRevoked; ReasonOf(err) gives the typed reason (idle vs
+	// absolute expiry, unknown key vs epoch vs tampered, …). The request
+	// goes on with no session and the bad cookie is cleared. Observer
+	// hears the same rejections as EventRejected. It runs in the goroutine that first touched the
 	// session, after the session's lock is released; keep it fast.
 	// Default nil.
 	OnInvalid func(r *http.Request, err error)
@@ -270,6 +274,25 @@ type Options struct {
 	// discarded and its Write calls return an error. Default: log with
 	// slog.Default and respond 500 Internal Server Error.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Observer, if set, is told of every session event: rejections with
+	// their typed reason, opens, revocation checks (with latency) and
+	// faults, refreshes, rotation re-seals, saves and failed saves, renews
+	// and destroys (see Event). OnInvalid and OnFault keep working beside
+	// it, with the same errors: OnInvalid is a shortcut for EventRejected
+	// (cookie.ReasonOf(err) gives its reason), OnFault for a failed check.
+	// Combine several with Observers; the otel module adapts one to
+	// OpenTelemetry metrics. With no Observer and no Logger, the request
+	// path builds no event and allocates nothing for them. Default nil.
+	Observer Observer
+	// Logger, if set, logs the events an operator needs, at the levels
+	// documented in the README's "Operating cookieseal" (Debug: client
+	// junk; Warn: unknown keys, epochs, clocks; Error: revocation faults
+	// and failed saves), never a cookie value, key, payload, session id or
+	// subject. It then replaces slog.Default in the default OnFault and
+	// ErrorHandler, so each fault is logged once. Default nil: no event
+	// logs (faults and failed saves still go to slog.Default).
+	Logger *slog.Logger
 }
 
 // config is Options resolved and validated.
@@ -378,9 +401,15 @@ func resolve(name string, o Options) (config, error) {
 	}
 	if c.OnFault == nil {
 		c.OnFault = logFault
+		if c.Logger != nil {
+			c.OnFault = func(*http.Request, error) {} // the Logger logs the fault event
+		}
 	}
 	if c.ErrorHandler == nil {
 		c.ErrorHandler = defaultErrorHandler
+		if c.Logger != nil {
+			c.ErrorHandler = internalError // the Logger logs the save_failed event
+		}
 	}
 
 	fail := func(format string, args ...any) (config, error) {

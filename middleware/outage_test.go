@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/gorilla"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
 )
@@ -28,7 +29,7 @@ func TestLegacyDoor(t *testing.T) {
 	setup := func(t *testing.T, subjectKey string, opts middleware.Options) (*clock, *http.Cookie, *middleware.Manager, http.Handler, *recorder) {
 		clk := &clock{t: time.Now()} // securecookie stamps with the real clock
 		legacy := gorillaCookie(t, store, map[any]any{"user": "alice"})
-		dec, err := cookie.NewGorilla(hashKey, blockKey, cookie.GorillaOptions{Now: clk.Now, SubjectKey: subjectKey})
+		dec, err := gorilla.New(hashKey, blockKey, gorilla.Options{Now: clk.Now, SubjectKey: subjectKey})
 		if err != nil {
 			t.Fatal(err)
 		}

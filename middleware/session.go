@@ -52,15 +52,23 @@ func (s *Session) unlock() {
 		s.mu.Unlock()
 		return
 	}
-	calls := slices.Clone(st.pending)
+	var small [4]pendingCall // most requests queue fewer: no allocation
+	calls := append(small[:0], st.pending...)
+	clear(st.pending)
 	st.pending = st.pending[:0]
-	r, cfg := st.r, &st.m.cfg
+	r, m := st.r, st.m
+	cfg := &m.cfg
 	s.mu.Unlock()
 	for _, c := range calls {
-		if c.fault {
+		switch {
+		case c.err == nil:
+		case c.fault:
 			cfg.OnFault(r, c.err)
-		} else if cfg.OnInvalid != nil {
+		case cfg.OnInvalid != nil:
 			cfg.OnInvalid(r, c.err)
+		}
+		if c.ev.Kind != 0 {
+			m.emit(c.ev)
 		}
 	}
 }
@@ -373,7 +381,7 @@ func (s *Session) Renew() error {
 				rs.IssuedAt = o.before
 			}
 		}
-		revoked, fault := m.check(st.r, rs)
+		revoked, fault := st.checkRevoked(rs)
 		switch {
 		case revoked != nil:
 			st.empty()
@@ -391,6 +399,7 @@ func (s *Session) Renew() error {
 	st.id = newID()
 	st.issuedAt = issued
 	st.dirty = true
+	st.queueRetire(EventRenewed, rerr)
 	return errors.Join(ferr, rerr)
 }
 
@@ -425,6 +434,7 @@ func (s *Session) Destroy() error {
 	st.frozen = false
 	st.clear = true
 	st.destroyed = true
+	st.queueRetire(EventDestroyed, rerr)
 	return rerr
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/chunk"
 	"github.com/cookieseal/cookieseal/revoke"
 )
 
@@ -73,6 +74,9 @@ type state struct {
 	committed bool // the response started; no more changes
 
 	pending []pendingCall // hooks to run once the lock is released
+	// committedEv is what commit wrote, told to the observers once the
+	// response's cookies pass the budget (writer.start).
+	committedEv Event
 
 	// Pooled scratch for a write: enc holds the encoded payload
 	// (plaintext, wiped by reset), sealed the sealed value.
@@ -87,7 +91,8 @@ type ownRevocation struct {
 
 type pendingCall struct {
 	fault bool
-	err   error
+	err   error // for OnFault (fault) or OnInvalid; nil: neither
+	ev    Event // for the observers, when ev.Kind is set
 }
 
 func (st *state) begin(m *Manager, s *Session, w http.ResponseWriter, r *http.Request) {
@@ -280,13 +285,13 @@ func (st *state) openLegacy(value string) (found, error) {
 	now, skew := m.cfg.Now(), m.cfg.ClockSkew
 	switch {
 	case at.After(now.Add(skew)):
-		return found{}, fmt.Errorf("%w: legacy cookie: timestamp in the future", cookie.ErrInvalid)
+		return found{}, cookie.Reject(cookie.ReasonTimestamps, fmt.Errorf("%w: legacy cookie: timestamp in the future", cookie.ErrInvalid))
 	case now.After(at.Add(m.cfg.AbsoluteTimeout + skew)):
-		return found{}, fmt.Errorf("%w: legacy cookie: absolute timeout", cookie.ErrExpired)
+		return found{}, cookie.Reject(cookie.ReasonAbsoluteExpired, fmt.Errorf("%w: legacy cookie: absolute timeout", cookie.ErrExpired))
 	case now.After(at.Add(m.cfg.IdleTimeout + skew)):
-		return found{}, fmt.Errorf("%w: legacy cookie: idle timeout", cookie.ErrExpired)
+		return found{}, cookie.Reject(cookie.ReasonIdleExpired, fmt.Errorf("%w: legacy cookie: idle timeout", cookie.ErrExpired))
 	case !m.cfg.LegacyNotBefore.IsZero() && at.Before(m.cfg.LegacyNotBefore):
-		return found{}, fmt.Errorf("%w: legacy cookie issued before LegacyNotBefore", cookie.ErrExpired)
+		return found{}, cookie.Reject(cookie.ReasonLegacyRefused, fmt.Errorf("%w: legacy cookie issued before LegacyNotBefore", cookie.ErrExpired))
 	}
 	vals := ls.Values
 	// gorilla/sessions keeps flashes under "_flash": they become flashes.
@@ -339,11 +344,11 @@ func (st *state) admit(f *found) {
 	}
 	if m.cfg.Revoker != nil {
 		rs := revoke.Session{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: f.meta.IssuedAt}
-		revoked, fault := m.check(st.r, rs)
+		revoked, fault := st.checkRevoked(rs)
 		switch {
 		case revoked != nil:
 			st.payload = nil
-			st.invalid(revoked)
+			st.invalid(cookie.Reject(cookie.ReasonRevoked, revoked))
 			return
 		case fault != nil:
 			st.pending = append(st.pending, pendingCall{fault: true, err: fault})
@@ -358,6 +363,9 @@ func (st *state) admit(f *found) {
 		}
 	}
 	st.valid = true
+	if m.observing() {
+		st.queue(Event{Kind: EventOpened, KeyID: f.meta.KeyID, Epoch: f.meta.Epoch, SessionID: st.rawID(), Subject: st.rawSub()})
+	}
 	if l := f.legacy; l != nil {
 		// A legacy session becomes native on this response.
 		st.mat = true
@@ -373,7 +381,7 @@ func (st *state) admit(f *found) {
 // joined chunks when the request has a name.0. A request with more copies
 // than that, or with a chunk index twice, is marked dup; err is a chunk
 // set that does not join.
-func (st *state) read(plains []string) (_ []string, chunk string, err error) {
+func (st *state) read(plains []string) (_ []string, joined string, err error) {
 	name := st.m.name
 	for _, line := range st.r.Header["Cookie"] {
 		for len(line) > 0 {
@@ -402,7 +410,7 @@ func (st *state) read(plains []string) (_ []string, chunk string, err error) {
 		return plains, "", nil
 	}
 	st.cookies = chunkCookies(st.r, name+".")
-	v, _, err := cookie.Join(st.cookies, name, st.m.cfg.MaxChunks, st.m.cfg.maxLen)
+	v, _, err := chunk.Join(st.cookies, name, st.m.cfg.MaxChunks, st.m.cfg.maxLen)
 	switch {
 	case err == nil:
 		return plains, v, nil
@@ -425,7 +433,7 @@ func (st *state) read(plains []string) (_ []string, chunk string, err error) {
 
 // repeatedChunk reports whether some chunk name of name comes twice.
 func repeatedChunk(cookies []*http.Cookie, name string) bool {
-	names := cookie.StaleChunks(cookies, name, 0)
+	names := chunk.Stale(cookies, name, 0)
 	n := 0
 	for _, c := range cookies {
 		if len(c.Name) > len(name)+1 && c.Name[:len(name)+1] == name+"." && slices.Contains(names, c.Name) {
@@ -438,8 +446,13 @@ func repeatedChunk(cookies []*http.Cookie, name string) bool {
 // invalid records a rejected cookie: no session, clear it, tell OnInvalid.
 func (st *state) invalid(err error) {
 	st.clear = true
-	if st.m.cfg.OnInvalid != nil {
-		st.pending = append(st.pending, pendingCall{err: err})
+	if st.m.cfg.OnInvalid != nil || st.m.observing() {
+		e := pendingCall{err: err}
+		if st.m.observing() {
+			e.ev = rejected(err)
+			e.ev.Request = st.r
+		}
+		st.pending = append(st.pending, e)
 	}
 }
 
@@ -558,6 +571,9 @@ func (st *state) commit() error {
 				if err != nil && lines < len(h["Set-Cookie"]) {
 					h["Set-Cookie"] = h["Set-Cookie"][:lines]
 				}
+				if err == nil {
+					st.commitEvent(cookie.Meta{}, EventSaved)
+				}
 				return err
 			}
 			// Too large: drop the oldest flash and try again (MaxFlashes).
@@ -580,6 +596,11 @@ func (st *state) commit() error {
 				}
 				return err
 			}
+			kind := EventRefreshed
+			if st.meta.KeyID != kr.Primary().ID || (kr.EpochPeriod() != 0 && st.meta.Epoch != kr.Epoch(now)) {
+				kind = EventResealed
+			}
+			st.commitEvent(st.meta, kind)
 		}
 	case st.clear && st.destroyed && m.cfg.MaxChunks > 1:
 		// Whatever the request carried, another response in flight may
@@ -743,5 +764,5 @@ func (st *state) present() []string {
 	if st.nplain > 0 {
 		names = append(names, st.m.name)
 	}
-	return append(names, cookie.StaleChunks(st.cookies, st.m.name, 0)...)
+	return append(names, chunk.Stale(st.cookies, st.m.name, 0)...)
 }

@@ -42,14 +42,22 @@ func (w *writer) start() bool {
 	s.mu.Lock()
 	err := w.st.commit()
 	private := err == nil && w.st.dependsOnSession()
+	ev := w.st.committedEv
 	s.unlock()
 	if err == nil {
 		err = w.st.m.checkBudget(h, before)
 	}
 	if err != nil {
 		w.failed = true
+		if w.st.m.observing() {
+			w.st.m.emit(Event{Kind: EventSaveFailed, Err: err, Request: w.st.r})
+		}
 		w.st.m.cfg.ErrorHandler(w.ResponseWriter, w.st.r, err)
 		return false
+	}
+	if ev.Kind != 0 {
+		ev.Request = w.st.r
+		w.st.m.emit(ev)
 	}
 	if private {
 		privateCache(h)

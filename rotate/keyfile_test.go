@@ -295,7 +295,7 @@ func TestKeyFileThroughSymlink(t *testing.T) {
 				if fi, err := os.Lstat(lay.link); err != nil || fi.Mode().Type() != linkInfo.Mode().Type() {
 					t.Fatalf("the link became %v (%v), was %v", fi.Mode(), err, linkInfo.Mode())
 				}
-				if fi, err := os.Lstat(lay.target); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o640 {
+				if fi, err := os.Lstat(lay.target); err != nil || !fi.Mode().IsRegular() || chmodWorks && fi.Mode().Perm() != 0o640 {
 					t.Fatalf("target after the write: %v %v; want a regular file, mode 0640", fi.Mode(), err)
 				}
 				got, err := reader.Load(context.Background())

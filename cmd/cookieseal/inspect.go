@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/chunk"
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
@@ -197,7 +198,7 @@ func readValue(r io.Reader, name string) (string, error) {
 	}
 	// As the session manager reads: chunks name.0, name.1, … first, then
 	// the plain cookie.
-	joined, n, err := cookie.Join(cs, name, maxChunks, maxValue)
+	joined, n, err := chunk.Join(cs, name, maxChunks, maxValue)
 	switch {
 	case err == nil:
 		return joined, nil

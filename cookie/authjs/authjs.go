@@ -19,6 +19,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/chunk"
 )
 
 var (
@@ -270,14 +271,14 @@ func bearer(req *http.Request) (string, bool) {
 
 // token returns the session token that cookies carry under name: the
 // joined chunks, or the whole cookie. ok is false when there is neither.
-// Chunks are joined by cookie.Join's rules: contiguous from .0, at most
+// Chunks are joined by chunk.Join's rules: contiguous from .0, at most
 // MaxChunks of them. The name sent twice, a chunk index sent twice, or
 // the whole cookie beside a complete set of chunks is ErrDuplicate;
 // chunks without a .0 beside a whole cookie are stale and ignored, and
 // alone are ErrInvalid.
 func (r *Reader) token(cookies []*http.Cookie, name string) (token string, ok bool, err error) {
-	chunks := cookie.StaleChunks(cookies, name, 0) // each chunk name once
-	var seen map[string]bool                       // chunk name → sent already
+	chunks := chunk.Stale(cookies, name, 0) // each chunk name once
+	var seen map[string]bool                // chunk name → sent already
 	if len(chunks) > 0 {
 		seen = make(map[string]bool, len(chunks))
 		for _, n := range chunks {
@@ -302,7 +303,7 @@ func (r *Reader) token(cookies []*http.Cookie, name string) (token string, ok bo
 		return "", false, fmt.Errorf("%w: %q", ErrDuplicate, name)
 	}
 	if len(chunks) > 0 {
-		joined, _, err := cookie.Join(cookies, name, r.maxChunks, r.maxChunks*ChunkSize)
+		joined, _, err := chunk.Join(cookies, name, r.maxChunks, r.maxChunks*ChunkSize)
 		switch {
 		case err == nil:
 			if nplain > 0 {

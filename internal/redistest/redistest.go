@@ -200,7 +200,7 @@ func (s *Server) Kill() {
 	if !s.running() {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGCONT) // a paused process dies too
+	_ = s.cmd.Process.Signal(sigCont) // a paused process dies too
 	_ = s.cmd.Process.Kill()
 	<-s.done
 }
@@ -220,7 +220,7 @@ func (s *Server) Restart() {
 // undoes it.
 func (s *Server) Pause() {
 	s.tb.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := s.cmd.Process.Signal(sigStop); err != nil {
 		s.tb.Fatalf("redistest: pause: %v", err)
 	}
 }
@@ -228,7 +228,7 @@ func (s *Server) Pause() {
 // Resume continues a paused server.
 func (s *Server) Resume() {
 	s.tb.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := s.cmd.Process.Signal(sigCont); err != nil {
 		s.tb.Fatalf("redistest: resume: %v", err)
 	}
 }
@@ -237,7 +237,7 @@ func (s *Server) stop() {
 	if !s.running() {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGCONT)
+	_ = s.cmd.Process.Signal(sigCont)
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.done:

@@ -31,7 +31,7 @@ EXPIRY = {
 }
 MAX_CHUNKS = int(os.environ.get("COOKIESEAL_MAX_CHUNKS", cs.MAX_CHUNKS))
 V1_COMPAT = os.environ.get("COOKIESEAL_REVOKE_V1_COMPAT") == "1"
-REDIS = redis.Redis.from_url(os.environ["COOKIESEAL_REDIS_URL"], socket_timeout=0.1) if os.environ.get("COOKIESEAL_REDIS_URL") else None
+REDIS = redis.Redis.from_url(os.environ["COOKIESEAL_REDIS_URL"], socket_timeout=2) if os.environ.get("COOKIESEAL_REDIS_URL") else None
 
 app = FastAPI()
 

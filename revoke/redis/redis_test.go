@@ -338,7 +338,7 @@ func TestRedisExpiry(t *testing.T) {
 	s := redistest.Start(t)
 	client := s.Client(t)
 	ctx := context.Background()
-	d, err := redis.NewDirect(client, redis.Options{Prefix: "test:expiry:"})
+	d, err := redis.NewDirect(client, redis.Options{Prefix: "test:expiry:", CheckTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -948,7 +948,7 @@ func TestLoadResumes(t *testing.T) {
 	admin := s.Client(t)
 	ctx := context.Background()
 	prefix := "test:resume:"
-	d, err := redis.NewDirect(admin, redis.Options{Prefix: prefix})
+	d, err := redis.NewDirect(admin, redis.Options{Prefix: prefix, CheckTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,16 +1,16 @@
-package cookie_test
+package gorilla_test
 
 import (
 	"fmt"
 	"time"
 
-	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/gorilla"
 	"github.com/gorilla/securecookie"
 )
 
 // Reading a session cookie that gorilla/sessions' CookieStore wrote, with
 // the old app's hash and block keys.
-func ExampleGorilla_DecodeLegacy() {
+func ExampleDecoder_DecodeLegacy() {
 	hashKey := []byte("an old app's 32-byte hash key...")
 	blockKey := []byte("an old app's 32-byte AES key....")
 
@@ -20,7 +20,7 @@ func ExampleGorilla_DecodeLegacy() {
 		panic(err)
 	}
 
-	g, err := cookie.NewGorilla(hashKey, blockKey, cookie.GorillaOptions{MaxAge: 30 * 24 * time.Hour})
+	g, err := gorilla.New(hashKey, blockKey, gorilla.Options{MaxAge: 30 * 24 * time.Hour})
 	if err != nil {
 		panic(err)
 	}
@@ -33,7 +33,7 @@ func ExampleGorilla_DecodeLegacy() {
 // DecodeSession also gives the cookie's timestamp, which a migrated
 // session keeps as its issued-at, and, with SubjectKey, its user: what
 // middleware.Options.Legacy needs for revocation.
-func ExampleGorilla_DecodeSession() {
+func ExampleDecoder_DecodeSession() {
 	hashKey := []byte("an old app's 32-byte hash key...")
 	blockKey := []byte("an old app's 32-byte AES key....")
 	old, err := securecookie.New(hashKey, blockKey).Encode("session", map[any]any{"user_id": 42})
@@ -41,7 +41,7 @@ func ExampleGorilla_DecodeSession() {
 		panic(err)
 	}
 
-	g, err := cookie.NewGorilla(hashKey, blockKey, cookie.GorillaOptions{SubjectKey: "user_id"})
+	g, err := gorilla.New(hashKey, blockKey, gorilla.Options{SubjectKey: "user_id"})
 	if err != nil {
 		panic(err)
 	}

@@ -1,4 +1,10 @@
-package cookie
+// Package gorilla reads the session cookies that gorilla/sessions' CookieStore
+// wrote, so that an app can move to cookieseal without logging anyone out.
+//
+// It lives apart from package cookie because it links encoding/gob and
+// github.com/gorilla/securecookie, which a program that only seals and
+// opens native cookies should not carry.
+package gorilla
 
 import (
 	"bytes"
@@ -8,27 +14,23 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/gorilla/securecookie"
 )
 
-// ErrLegacyType reports an authentic gorilla/sessions cookie holding a
-// value that cannot be converted to a JSON session value: a struct, a
-// pointer, a complex number, a map with non-string keys, or a type not
-// registered with encoding/gob in this process. It matches ErrInvalid too.
-var ErrLegacyType = fmt.Errorf("%w: gorilla session value of an unsupported type", ErrInvalid)
-
-// DefaultGorillaMaxAge is gorilla/sessions' and gorilla/securecookie's
+// DefaultMaxAge is gorilla/sessions' and gorilla/securecookie's
 // default MaxAge: 30 days.
-const DefaultGorillaMaxAge = 30 * 24 * time.Hour
+const DefaultMaxAge = 30 * 24 * time.Hour
 
 // gorillaMaxLength is securecookie's default limit on an encoded value.
 const gorillaMaxLength = 4096
 
-// GorillaOptions configures a Gorilla decoder. The zero value is the
+// Options configures a Decoder. The zero value is the
 // default.
-type GorillaOptions struct {
+type Options struct {
 	// MaxAge is how old, since it was last written, a legacy cookie may
 	// be: the MaxAge the old app gave its CookieStore. Default 30 days,
 	// gorilla's default.
@@ -42,25 +44,12 @@ type GorillaOptions struct {
 	// (for example "user_id"): DecodeSession returns it as the session's
 	// subject, so that revocation by subject reaches migrated sessions. A
 	// string is taken as is, an integer in decimal; any other type fails
-	// with ErrLegacyType. The value also stays among the session's values.
+	// with cookie.ErrLegacyType. The value also stays among the session's values.
 	// Default "": legacy sessions have no subject.
 	SubjectKey string
 }
 
-// LegacySession is a session decoded from a legacy cookie.
-type LegacySession struct {
-	// Values are the session's values, converted as Gorilla describes.
-	Values map[string]any
-	// IssuedAt is the cookie's own timestamp: for gorilla/sessions, when
-	// the old app last saved the session, in whole seconds. A migrated
-	// session keeps it, so its absolute timeout does not restart.
-	IssuedAt time.Time
-	// Subject is the user the session belongs to, or "" (see
-	// GorillaOptions.SubjectKey).
-	Subject string
-}
-
-// Gorilla reads the session cookies that gorilla/sessions' CookieStore
+// Decoder reads the session cookies that gorilla/sessions' CookieStore
 // wrote, so that an app can move to cookieseal without logging anyone out.
 // It only reads: it never writes the legacy format. It is safe for
 // concurrent use.
@@ -79,7 +68,7 @@ type LegacySession struct {
 //     "_flash") arrive as []any;
 //   - time.Time becomes an RFC 3339 string with nanoseconds, in UTC;
 //   - anything else (a struct, a pointer, a complex number, a map with
-//     other keys) fails with an error matching ErrLegacyType that names
+//     other keys) fails with an error matching cookie.ErrLegacyType that names
 //     the session key and the Go type, never the value.
 //
 // encoding/gob decodes an interface value only when its type is
@@ -88,8 +77,8 @@ type LegacySession struct {
 // (gorilla's flashes) is registered by importing github.com/gorilla/sessions,
 // and time.Time and map[string]any need gob.Register in your main, as the
 // old app had. A cookie holding an unregistered type fails with
-// ErrLegacyType.
-type Gorilla struct {
+// cookie.ErrLegacyType.
+type Decoder struct {
 	sc     *securecookie.SecureCookie
 	maxAge int64 // seconds
 	skew   int64 // seconds, rounded up
@@ -97,36 +86,36 @@ type Gorilla struct {
 	subKey string
 }
 
-// NewGorilla returns a decoder for cookies written with the given hash key
+// New returns a decoder for cookies written with the given hash key
 // (at least 32 bytes) and block key (16, 24 or 32 bytes for AES, or nil
 // when the old app only authenticated its cookies). The keys are copied.
-func NewGorilla(hashKey, blockKey []byte, opts GorillaOptions) (*Gorilla, error) {
+func New(hashKey, blockKey []byte, opts Options) (*Decoder, error) {
 	if len(hashKey) < 32 {
-		return nil, errors.New("cookie: gorilla hash key shorter than 32 bytes")
+		return nil, errors.New("gorilla: gorilla hash key shorter than 32 bytes")
 	}
 	switch len(blockKey) {
 	case 0:
 		if blockKey != nil {
-			return nil, errors.New("cookie: empty gorilla block key (use nil for none)")
+			return nil, errors.New("gorilla: empty gorilla block key (use nil for none)")
 		}
 	case 16, 24, 32:
 	default:
-		return nil, errors.New("cookie: gorilla block key must be 16, 24 or 32 bytes")
+		return nil, errors.New("gorilla: gorilla block key must be 16, 24 or 32 bytes")
 	}
 	if opts.MaxAge == 0 {
-		opts.MaxAge = DefaultGorillaMaxAge
+		opts.MaxAge = DefaultMaxAge
 	}
 	if opts.ClockSkew == 0 {
-		opts.ClockSkew = DefaultClockSkew
+		opts.ClockSkew = cookie.DefaultClockSkew
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	switch {
 	case opts.MaxAge < time.Second:
-		return nil, errors.New("cookie: gorilla MaxAge must be at least one second")
+		return nil, errors.New("gorilla: gorilla MaxAge must be at least one second")
 	case opts.ClockSkew < 0 || opts.ClockSkew > time.Minute:
-		return nil, errors.New("cookie: clock skew must be within (0, 1m]")
+		return nil, errors.New("gorilla: clock skew must be within (0, 1m]")
 	}
 	var bk []byte
 	if blockKey != nil {
@@ -138,7 +127,7 @@ func NewGorilla(hashKey, blockKey []byte, opts GorillaOptions) (*Gorilla, error)
 	// applies MaxAge with the injected clock instead.
 	sc := securecookie.New(bytes.Clone(hashKey), bk).MaxAge(0).MaxLength(gorillaMaxLength)
 	sc.SetSerializer(securecookie.NopEncoder{})
-	return &Gorilla{
+	return &Decoder{
 		sc:     sc,
 		maxAge: int64(opts.MaxAge / time.Second),
 		skew:   int64((opts.ClockSkew + time.Second - 1) / time.Second),
@@ -148,25 +137,25 @@ func NewGorilla(hashKey, blockKey []byte, opts GorillaOptions) (*Gorilla, error)
 }
 
 // DecodeLegacy authenticates and decodes the value of the legacy cookie
-// called name and returns its session values. Errors match ErrTooLarge,
-// ErrInvalid (not a valid legacy cookie of this name under these keys),
-// ErrExpired (older than MaxAge) or ErrLegacyType (authentic, but holding
-// a value that cannot be converted; it matches ErrInvalid too).
-func (g *Gorilla) DecodeLegacy(name, value string) (map[string]any, error) {
+// called name and returns its session values. Errors match cookie.ErrTooLarge,
+// cookie.ErrInvalid (not a valid legacy cookie of this name under these keys),
+// cookie.ErrExpired (older than MaxAge) or cookie.ErrLegacyType (authentic, but holding
+// a value that cannot be converted; it matches cookie.ErrInvalid too).
+func (g *Decoder) DecodeLegacy(name, value string) (map[string]any, error) {
 	s, err := g.DecodeSession(name, value)
 	return s.Values, err
 }
 
 // DecodeSession is DecodeLegacy returning the session's timestamp and
-// subject too (see LegacySession); it is what middleware.Options.Legacy
+// subject too (see cookie.LegacySession); it is what middleware.Options.Legacy
 // calls. Errors are DecodeLegacy's; a SubjectKey value of another type
-// than a string or an integer fails with ErrLegacyType.
-func (g *Gorilla) DecodeSession(name, value string) (LegacySession, error) {
+// than a string or an integer fails with cookie.ErrLegacyType.
+func (g *Decoder) DecodeSession(name, value string) (cookie.LegacySession, error) {
 	values, ts, err := g.decode(name, value)
 	if err != nil {
-		return LegacySession{}, err
+		return cookie.LegacySession{}, err
 	}
-	s := LegacySession{Values: values, IssuedAt: time.Unix(ts, 0)}
+	s := cookie.LegacySession{Values: values, IssuedAt: time.Unix(ts, 0)}
 	if g.subKey != "" {
 		switch v := values[g.subKey].(type) {
 		case nil:
@@ -177,38 +166,38 @@ func (g *Gorilla) DecodeSession(name, value string) (LegacySession, error) {
 		case uint64:
 			s.Subject = strconv.FormatUint(v, 10)
 		default:
-			return LegacySession{}, fmt.Errorf("%w: subject key %q holds a %T", ErrLegacyType, g.subKey, v)
+			return cookie.LegacySession{}, fmt.Errorf("%w: subject key %q holds a %T", cookie.ErrLegacyType, g.subKey, v)
 		}
 	}
 	return s, nil
 }
 
 // decode is DecodeLegacy returning the timestamp too.
-func (g *Gorilla) decode(name, value string) (map[string]any, int64, error) {
+func (g *Decoder) decode(name, value string) (map[string]any, int64, error) {
 	if len(value) > gorillaMaxLength {
-		return nil, 0, ErrTooLarge
+		return nil, 0, cookie.ErrTooLarge
 	}
 	// securecookie's base64 skips CR and LF; refuse them, as the native
 	// and JWE formats do, so that no value has two spellings.
-	if hasCRLF(value) {
-		return nil, 0, fmt.Errorf("%w: gorilla cookie: line break", ErrInvalid)
+	if strings.ContainsAny(value, "\r\n") {
+		return nil, 0, cookie.Reject(cookie.ReasonMalformed, fmt.Errorf("%w: gorilla cookie: line break", cookie.ErrInvalid))
 	}
 	var raw []byte
 	if err := g.sc.Decode(name, value, &raw); err != nil {
-		return nil, 0, fmt.Errorf("%w: gorilla cookie: authentication failed", ErrInvalid)
+		return nil, 0, cookie.Reject(cookie.ReasonTampered, fmt.Errorf("%w: gorilla cookie: authentication failed", cookie.ErrInvalid))
 	}
 	// The MAC that Decode verified covers "name|timestamp|value", so the
 	// timestamp read here is authentic.
 	ts, ok := gorillaTimestamp(value)
 	if !ok {
-		return nil, 0, fmt.Errorf("%w: gorilla cookie: malformed timestamp", ErrInvalid)
+		return nil, 0, cookie.Reject(cookie.ReasonMalformed, fmt.Errorf("%w: gorilla cookie: malformed timestamp", cookie.ErrInvalid))
 	}
 	now := g.now().Unix()
 	if ts > now+g.skew {
-		return nil, 0, fmt.Errorf("%w: gorilla cookie: timestamp in the future", ErrInvalid)
+		return nil, 0, cookie.Reject(cookie.ReasonTimestamps, fmt.Errorf("%w: gorilla cookie: timestamp in the future", cookie.ErrInvalid))
 	}
 	if ts < now-g.maxAge {
-		return nil, 0, fmt.Errorf("%w: gorilla cookie older than MaxAge", ErrExpired)
+		return nil, 0, fmt.Errorf("%w: gorilla cookie older than MaxAge", cookie.ErrExpired)
 	}
 	values, err := gobDecodeValues(raw)
 	if err != nil {
@@ -218,11 +207,11 @@ func (g *Gorilla) decode(name, value string) (map[string]any, int64, error) {
 	for k, v := range values {
 		ks, ok := k.(string)
 		if !ok {
-			return nil, 0, fmt.Errorf("%w: session key of type %T", ErrLegacyType, k)
+			return nil, 0, fmt.Errorf("%w: session key of type %T", cookie.ErrLegacyType, k)
 		}
 		cv, err := convertLegacy(reflect.ValueOf(v))
 		if err != nil {
-			return nil, 0, fmt.Errorf("%w: session key %q: %s", ErrLegacyType, ks, err)
+			return nil, 0, fmt.Errorf("%w: session key %q: %s", cookie.ErrLegacyType, ks, err)
 		}
 		out[ks] = cv
 	}
@@ -250,19 +239,19 @@ func gorillaTimestamp(value string) (int64, bool) {
 func gobDecodeValues(raw []byte) (values map[any]any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			values, err = nil, fmt.Errorf("%w: gob decoder panicked", ErrLegacyType)
+			values, err = nil, fmt.Errorf("%w: gob decoder panicked", cookie.ErrLegacyType)
 		}
 	}()
 	if err := gob.NewDecoder(bytes.NewReader(raw)).Decode(&values); err != nil {
 		// gob's messages name types, never values.
-		return nil, fmt.Errorf("%w: %s (register the type with encoding/gob as the old app did, or drop it from the session)", ErrLegacyType, err)
+		return nil, fmt.Errorf("%w: %s (register the type with encoding/gob as the old app did, or drop it from the session)", cookie.ErrLegacyType, err)
 	}
 	return values, nil
 }
 
 var timeType = reflect.TypeFor[time.Time]()
 
-// convertLegacy converts one gob-decoded value; see Gorilla.
+// convertLegacy converts one gob-decoded value; see Decoder.
 func convertLegacy(v reflect.Value) (any, error) {
 	if !v.IsValid() {
 		return nil, nil

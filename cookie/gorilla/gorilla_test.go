@@ -1,4 +1,4 @@
-package cookie
+package gorilla
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/gorilla/securecookie"
 )
 
@@ -44,9 +45,9 @@ func gorillaEncodeRaw(t *testing.T, name string, raw []byte) string {
 	return v
 }
 
-func newGorilla(t *testing.T, offset time.Duration) *Gorilla {
+func newGorilla(t *testing.T, offset time.Duration) *Decoder {
 	t.Helper()
-	g, err := NewGorilla(gorillaHash, gorillaBlock, GorillaOptions{MaxAge: time.Hour, Now: func() time.Time { return time.Now().Add(offset) }})
+	g, err := New(gorillaHash, gorillaBlock, Options{MaxAge: time.Hour, Now: func() time.Time { return time.Now().Add(offset) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestGorillaConvertsBasicTypes(t *testing.T) {
 }
 
 func TestGorillaHashOnly(t *testing.T) {
-	g, err := NewGorilla(gorillaHash, nil, GorillaOptions{})
+	g, err := New(gorillaHash, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestGorillaHashOnly(t *testing.T) {
 		t.Fatalf("DecodeLegacy = %v, %v", got, err)
 	}
 	// A value encrypted under a block key does not pass as hash-only.
-	if _, err := g.DecodeLegacy("s", gorillaEncode(t, "s", gorillaHash, gorillaBlock, map[any]any{"a": 1})); !errors.Is(err, ErrInvalid) {
+	if _, err := g.DecodeLegacy("s", gorillaEncode(t, "s", gorillaHash, gorillaBlock, map[any]any{"a": 1})); !errors.Is(err, cookie.ErrInvalid) {
 		t.Fatalf("encrypted value under a hash-only decoder: %v", err)
 	}
 }
@@ -113,26 +114,26 @@ func TestGorillaRefusals(t *testing.T) {
 		want   error
 	}{
 		{"control", "session", good, 0, nil},
-		{"other cookie name", "other", good, 0, ErrInvalid},
-		{"other hash key", "session", gorillaEncode(t, "session", otherHash, gorillaBlock, map[any]any{"a": 1}), 0, ErrInvalid},
-		{"tampered", "session", good[:10] + string(good[10]^1) + good[11:], 0, ErrInvalid},
-		{"truncated", "session", good[:len(good)-8], 0, ErrInvalid},
-		{"not base64", "session", "!!!", 0, ErrInvalid},
-		{"line break inside", "session", good[:len(good)/2] + "\n" + good[len(good)/2:], 0, ErrInvalid},
-		{"CR LF at the end", "session", good + "\r\n", 0, ErrInvalid},
-		{"empty", "session", "", 0, ErrInvalid},
-		{"oversized", "session", strings.Repeat("A", 4097), 0, ErrTooLarge},
+		{"other cookie name", "other", good, 0, cookie.ErrInvalid},
+		{"other hash key", "session", gorillaEncode(t, "session", otherHash, gorillaBlock, map[any]any{"a": 1}), 0, cookie.ErrInvalid},
+		{"tampered", "session", good[:10] + string(good[10]^1) + good[11:], 0, cookie.ErrInvalid},
+		{"truncated", "session", good[:len(good)-8], 0, cookie.ErrInvalid},
+		{"not base64", "session", "!!!", 0, cookie.ErrInvalid},
+		{"line break inside", "session", good[:len(good)/2] + "\n" + good[len(good)/2:], 0, cookie.ErrInvalid},
+		{"CR LF at the end", "session", good + "\r\n", 0, cookie.ErrInvalid},
+		{"empty", "session", "", 0, cookie.ErrInvalid},
+		{"oversized", "session", strings.Repeat("A", 4097), 0, cookie.ErrTooLarge},
 		{"within MaxAge", "session", good, 59 * time.Minute, nil},
-		{"past MaxAge", "session", good, 61 * time.Minute, ErrExpired},
-		{"from the future", "session", good, -2 * time.Minute, ErrInvalid},
-		{"custom struct", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{"user": legacyUser{"ann"}}), 0, ErrLegacyType},
-		{"struct beside a valid value", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{"m": legacyUser{"ann"}, "n": 1}), 0, ErrLegacyType},
-		{"map with int keys", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{"m": map[int]string{1: "ann"}}), 0, ErrLegacyType},
-		{"complex", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{"c": 1i}), 0, ErrLegacyType},
-		{"non-string key", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{7: "x"}), 0, ErrLegacyType},
-		{"unregistered type", "session", gorillaEncodeRaw(t, "session", unregistered), 0, ErrLegacyType},
-		{"not gob", "session", gorillaEncodeRaw(t, "session", []byte("\xff\xff\xff\xffgarbage")), 0, ErrLegacyType},
-		{"not a map", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, "just a string"), 0, ErrLegacyType},
+		{"past MaxAge", "session", good, 61 * time.Minute, cookie.ErrExpired},
+		{"from the future", "session", good, -2 * time.Minute, cookie.ErrInvalid},
+		{"custom struct", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{"user": legacyUser{"ann"}}), 0, cookie.ErrLegacyType},
+		{"struct beside a valid value", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{"m": legacyUser{"ann"}, "n": 1}), 0, cookie.ErrLegacyType},
+		{"map with int keys", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{"m": map[int]string{1: "ann"}}), 0, cookie.ErrLegacyType},
+		{"complex", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{"c": 1i}), 0, cookie.ErrLegacyType},
+		{"non-string key", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, map[any]any{7: "x"}), 0, cookie.ErrLegacyType},
+		{"unregistered type", "session", gorillaEncodeRaw(t, "session", unregistered), 0, cookie.ErrLegacyType},
+		{"not gob", "session", gorillaEncodeRaw(t, "session", []byte("\xff\xff\xff\xffgarbage")), 0, cookie.ErrLegacyType},
+		{"not a map", "session", gorillaEncode(t, "session", gorillaHash, gorillaBlock, "just a string"), 0, cookie.ErrLegacyType},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := newGorilla(t, tc.offset).DecodeLegacy(tc.cookie, tc.value)
@@ -145,8 +146,8 @@ func TestGorillaRefusals(t *testing.T) {
 			if !errors.Is(err, tc.want) || got != nil {
 				t.Fatalf("DecodeLegacy = %v, %v; want %v", got, err, tc.want)
 			}
-			if errors.Is(tc.want, ErrLegacyType) && !errors.Is(err, ErrInvalid) {
-				t.Fatalf("ErrLegacyType does not match ErrInvalid: %v", err)
+			if errors.Is(tc.want, cookie.ErrLegacyType) && !errors.Is(err, cookie.ErrInvalid) {
+				t.Fatalf("cookie.ErrLegacyType does not match cookie.ErrInvalid: %v", err)
 			}
 			if strings.Contains(err.Error(), "ann") {
 				t.Fatalf("error quotes a session value: %v", err)
@@ -159,19 +160,19 @@ func TestNewGorillaRefusesBadConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
 		hashKey, block []byte
-		opts           GorillaOptions
+		opts           Options
 	}{
-		{"no hash key", nil, gorillaBlock, GorillaOptions{}},
-		{"short hash key", gorillaHash[:31], gorillaBlock, GorillaOptions{}},
-		{"empty block key", gorillaHash, []byte{}, GorillaOptions{}},
-		{"odd block key", gorillaHash, gorillaBlock[:20], GorillaOptions{}},
-		{"negative MaxAge", gorillaHash, gorillaBlock, GorillaOptions{MaxAge: -time.Hour}},
-		{"sub-second MaxAge", gorillaHash, gorillaBlock, GorillaOptions{MaxAge: time.Millisecond}},
-		{"huge skew", gorillaHash, gorillaBlock, GorillaOptions{ClockSkew: time.Hour}},
+		{"no hash key", nil, gorillaBlock, Options{}},
+		{"short hash key", gorillaHash[:31], gorillaBlock, Options{}},
+		{"empty block key", gorillaHash, []byte{}, Options{}},
+		{"odd block key", gorillaHash, gorillaBlock[:20], Options{}},
+		{"negative MaxAge", gorillaHash, gorillaBlock, Options{MaxAge: -time.Hour}},
+		{"sub-second MaxAge", gorillaHash, gorillaBlock, Options{MaxAge: time.Millisecond}},
+		{"huge skew", gorillaHash, gorillaBlock, Options{ClockSkew: time.Hour}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if g, err := NewGorilla(tc.hashKey, tc.block, tc.opts); err == nil || g != nil {
-				t.Fatalf("NewGorilla = %v, %v", g, err)
+			if g, err := New(tc.hashKey, tc.block, tc.opts); err == nil || g != nil {
+				t.Fatalf("New = %v, %v", g, err)
 			}
 		})
 	}
@@ -180,7 +181,7 @@ func TestNewGorillaRefusesBadConfig(t *testing.T) {
 // TestGorillaCopiesKeys checks that the caller's key slices are not kept.
 func TestGorillaCopiesKeys(t *testing.T) {
 	hk, bk := bytes.Clone(gorillaHash), bytes.Clone(gorillaBlock)
-	g, err := NewGorilla(hk, bk, GorillaOptions{})
+	g, err := New(hk, bk, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,14 +207,14 @@ func TestGorillaDecodeSession(t *testing.T) {
 		{"int subject", "uid", map[any]any{"uid": 42}, "42", nil},
 		{"uint64 subject", "uid", map[any]any{"uid": uint64(1<<64 - 1)}, "18446744073709551615", nil},
 		{"absent subject", "user", map[any]any{"other": 1}, "", nil},
-		{"subject of another type", "user", map[any]any{"user": 1.5}, "", ErrLegacyType},
+		{"subject of another type", "user", map[any]any{"user": 1.5}, "", cookie.ErrLegacyType},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := time.Now().Truncate(time.Second)
 			v := gorillaEncode(t, "session", gorillaHash, gorillaBlock, tt.values)
 			after := time.Now()
-			g, err := NewGorilla(gorillaHash, gorillaBlock, GorillaOptions{SubjectKey: tt.key})
+			g, err := New(gorillaHash, gorillaBlock, Options{SubjectKey: tt.key})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -222,7 +223,7 @@ func TestGorillaDecodeSession(t *testing.T) {
 				t.Fatalf("err %v, want %v", err, tt.wantErr)
 			}
 			if err != nil {
-				if !errors.Is(err, ErrInvalid) || s.Values != nil {
+				if !errors.Is(err, cookie.ErrInvalid) || s.Values != nil {
 					t.Fatalf("failure returned %v, %v", s, err)
 				}
 				return

@@ -1,0 +1,16 @@
+module github.com/cookieseal/cookieseal/examples/edge
+
+go 1.26
+
+require (
+	github.com/aws/aws-lambda-go v1.55.1
+	github.com/awslabs/aws-lambda-go-api-proxy v0.16.2
+	github.com/cookieseal/cookieseal v0.0.0
+)
+
+require (
+	golang.org/x/crypto v0.55.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+)
+
+replace github.com/cookieseal/cookieseal => ../..
