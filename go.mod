@@ -3,7 +3,6 @@ module github.com/cookieseal/cookieseal
 go 1.25.0
 
 require (
-	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/go-chi/chi/v5 v5.5.0
