@@ -1,6 +1,6 @@
 module github.com/cookieseal/cookieseal/interop
 
-go 1.26.0
+go 1.25.0
 
 require github.com/cookieseal/cookieseal v0.0.0
 
@@ -31,7 +31,7 @@ require (
 	github.com/redis/go-redis/v9 v9.22.0 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
 	golang.org/x/crypto v0.55.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
 )
 
 replace github.com/cookieseal/cookieseal/internal/redistest => ../internal/redistest

@@ -332,14 +332,11 @@ func internalError(w http.ResponseWriter, _ *http.Request, _ error) {
 // cookie building
 
 // setCookie adds a Set-Cookie for name with value and maxAge (from
-// state.maxAge; 0 for a browser-session cookie).
+// state.maxAge; 0 for a browser-session cookie). value is a sealed
+// value or a piece of one, which needs no sanitizing: the line is written
+// directly (setCookieLine), as http.Cookie.String would.
 func (m *Manager) setCookie(h http.Header, name, value string, now time.Time, maxAge int) {
-	c := m.cfg.baseCookie(name, value)
-	if maxAge > 0 {
-		c.MaxAge = maxAge
-		c.Expires = now.Add(time.Duration(maxAge) * time.Second).UTC()
-	}
-	h.Add("Set-Cookie", c.String())
+	addSetCookie(h, m.setCookieLine(name, value, now, maxAge))
 }
 
 // clearCookie adds a Set-Cookie that deletes name, with the same
@@ -373,7 +370,7 @@ func (m *Manager) clearLine(name string) string {
 // MaxChunks clearing lines are ever added.
 func (m *Manager) clearUnused(h http.Header, carried []*http.Cookie, from int) {
 	for i := from; i < m.reach; i++ {
-		h.Add("Set-Cookie", m.clearChunks[i])
+		addSetCookie(h, m.clearChunks[i])
 	}
 	if carried == nil {
 		return

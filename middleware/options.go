@@ -316,6 +316,10 @@ type config struct {
 	// attribute, Expires included (its format has a fixed width). The
 	// name and the attributes are fixed, so it is computed once.
 	lineAttrs int
+	// lineMid and lineTail are the attributes of every Set-Cookie line
+	// the manager writes, before and after Expires and Max-Age (see
+	// config.lineParts).
+	lineMid, lineTail string
 }
 
 // baseCookie is the cookie name=value with the configured attributes.
@@ -494,6 +498,7 @@ func resolve(name string, o Options) (config, error) {
 	if !c.BrowserSession {
 		c.lineAttrs -= decimalLen(line.MaxAge)
 	}
+	c.lineMid, c.lineTail = c.lineParts()
 	return c, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -252,7 +253,14 @@ func skipWS(b []byte, i int) int {
 // skipString returns the index after the string starting at b[i] == '"'.
 func skipString(b []byte, i, end int) (int, error) {
 	for i++; i < end; {
-		// Fast run over plain characters.
+		// Fast run over plain characters, eight at a time, then one.
+		for i+8 <= end {
+			x := binary.LittleEndian.Uint64(b[i:])
+			if hasLess(x, 0x20)|hasByte(x, '"')|hasByte(x, '\\') != 0 {
+				break
+			}
+			i += 8
+		}
 		for i < end && plainStringByte[b[i]] == 1 {
 			i++
 		}

@@ -34,7 +34,7 @@ type state struct {
 	// What the request carried.
 	nplain  int            // plain cookies named name
 	chunked bool           // some cookie looked like a chunk of name
-	cookies []*http.Cookie // parsed only when chunked
+	cookies []*http.Cookie // those named name.*, parsed only when chunked
 
 	// The opened session, valid when valid is true.
 	valid   bool
@@ -78,6 +78,10 @@ type state struct {
 	// committedEv is what commit wrote, told to the observers once the
 	// response's cookies pass the budget (writer.start).
 	committedEv Event
+
+	// Pooled scratch for a write: enc holds the encoded payload
+	// (plaintext, wiped by reset), sealed the sealed value.
+	enc, sealed []byte
 }
 
 // ownRevocation is a Manager.RevokeSubject made by the request itself.
@@ -117,7 +121,9 @@ func (st *state) reset() {
 	}
 	clear(st.own)
 	own := st.own[:0]
-	*st = state{buf: buf, pending: pending, env: envelope{fields: fields}, own: own}
+	clear(st.enc[:cap(st.enc)])
+	enc, sealed := keepScratch(st.enc), keepScratch(st.sealed)
+	*st = state{buf: buf, pending: pending, env: envelope{fields: fields}, own: own, enc: enc, sealed: sealed}
 }
 
 // maxCopies bounds how many copies of the session cookie one request may
@@ -464,7 +470,7 @@ func (st *state) read(plains, chunks []string) (_, _ []string, err error) {
 	if !st.chunked {
 		return plains, nil, nil
 	}
-	st.cookies = st.r.Cookies()
+	st.cookies = chunkCookies(st.r, name+".")
 	chunks, irregular, err := st.chunkSets(chunks)
 	if irregular || (len(chunks) > 0 && len(plains) > 0) {
 		// Chunk indices carried twice, or beside indices the chunk set
@@ -671,7 +677,8 @@ func (st *state) commit() error {
 			lines = len(h["Set-Cookie"])
 		}
 		for {
-			payload := st.life.appendTo(encodeEnvelope(nil, st.id, st.sub, st.data, st.flashes))
+			payload := st.life.appendTo(encodeEnvelope(st.enc[:0], st.id, st.sub, st.data, st.flashes))
+			st.enc = payload
 			err := st.write(h, payload, st.issuedAt)
 			if err == nil {
 				err = m.fitsResponse(h, lines)
@@ -934,10 +941,11 @@ func parentDomains(hostport string) []string {
 // h on error.
 func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error {
 	m := st.m
-	sealed, err := m.sealer.AppendSeal(nil, payload, issuedAt)
+	sealed, err := m.sealer.AppendSeal(st.sealed[:0], payload, issuedAt)
 	if err != nil {
 		return fmt.Errorf("middleware: saving session: %w", err)
 	}
+	st.sealed = sealed
 	value := string(sealed)
 	now := m.now()
 	// The codec writes refreshed-at = max(now, issued-at): an issued-at
@@ -965,7 +973,7 @@ func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error 
 		for i, p := range pieces {
 			m.setCookie(h, m.chunkNames[i], p, now, maxAge)
 		}
-		h.Add("Set-Cookie", m.clearPlain)
+		addSetCookie(h, m.clearPlain)
 		m.clearUnused(h, st.cookies, len(pieces))
 	}
 	noStoreCookie(h)

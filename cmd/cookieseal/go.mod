@@ -1,6 +1,6 @@
 module github.com/cookieseal/cookieseal/cmd/cookieseal
 
-go 1.26.0
+go 1.25.0
 
 require github.com/cookieseal/cookieseal v0.0.0
 
@@ -19,7 +19,7 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
 	golang.org/x/crypto v0.55.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
 )
 
 replace github.com/cookieseal/cookieseal/internal/redistest => ../../internal/redistest

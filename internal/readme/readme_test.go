@@ -128,6 +128,10 @@ func TestImporterModuleGraph(t *testing.T) {
 			if out, err := goCmd(dir, "mod", "tidy"); err != nil {
 				t.Fatalf("go mod tidy: %v\n%s", err, out)
 			}
+			// No requirement raises the Go version the README promises.
+			if mod, err := os.ReadFile(filepath.Join(dir, "go.mod")); err != nil || !strings.Contains(string(mod), "\ngo 1.25.0\n") {
+				t.Errorf("go mod tidy changed the go line (%v):\n%s", err, mod)
+			}
 			ours := func(m string) bool { return m == "example.com/importer" || m == cs || strings.HasPrefix(m, cs+"/") }
 			out, err := goCmd(dir, "mod", "graph")
 			if err != nil {

@@ -1,0 +1,167 @@
+package middleware
+
+import (
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The request's hot path without net/http's general-purpose cookie
+// handling, which re-validates what this package already knows: a sealed
+// value is base64url (or JWE compact: base64url and dots), so the
+// Set-Cookie line is written directly instead of through
+// http.Cookie.String (whose sanitizeCookieValue walks every byte again);
+// and a request's Cookie header is scanned once for the session's own
+// cookies instead of parsing every cookie with Request.Cookies. Both are
+// checked against net/http, byte for byte, by hotpath_test.go.
+
+// lineParts returns the attributes of the cookie's Set-Cookie lines as
+// http.Cookie.String writes them: mid (Path and Domain, which come before
+// Expires and Max-Age) and tail (HttpOnly, Secure, SameSite and
+// Partitioned, which come after). They are the same for every name.
+func (c *config) lineParts() (mid, tail string) {
+	base := c.baseCookie("x", "")
+	flags := http.Cookie{Name: "x", HttpOnly: base.HttpOnly, Secure: base.Secure, SameSite: base.SameSite, Partitioned: base.Partitioned}
+	tail = strings.TrimPrefix(flags.String(), "x=")
+	mid = strings.TrimSuffix(strings.TrimPrefix(base.String(), "x="), tail)
+	return mid, tail
+}
+
+// setCookieLine is http.Cookie.String of m.cfg.baseCookie(name, value)
+// with MaxAge maxAge and Expires now+maxAge when maxAge > 0 (neither for
+// a browser-session cookie, maxAge 0), for a value that needs no sanitizing (a
+// sealed value or a piece of one: http.Cookie.String would leave it as it
+// is).
+func (m *Manager) setCookieLine(name, value string, now time.Time, maxAge int) string {
+	c := &m.cfg
+	var b strings.Builder
+	b.Grow(len(name) + 1 + len(value) + len(c.lineMid) + len(c.lineTail) + len("; Expires=; Max-Age=") + len(http.TimeFormat) + 20)
+	b.WriteString(name)
+	b.WriteByte('=')
+	b.WriteString(value)
+	b.WriteString(c.lineMid)
+	if maxAge > 0 {
+		var buf [len(http.TimeFormat)]byte
+		b.WriteString("; Expires=")
+		b.Write(now.Add(time.Duration(maxAge)*time.Second).UTC().AppendFormat(buf[:0], http.TimeFormat))
+		b.WriteString("; Max-Age=")
+		b.Write(strconv.AppendInt(buf[:0], int64(maxAge), 10))
+	}
+	b.WriteString(c.lineTail)
+	return b.String()
+}
+
+// keepScratch returns b emptied for reuse by the next request, or nil when
+// it grew past 64 KiB (a rare huge session should not pin its buffer).
+func keepScratch(b []byte) []byte {
+	if cap(b) > 64<<10 {
+		return nil
+	}
+	return b[:0]
+}
+
+// addSetCookie appends line to h's Set-Cookie lines (h.Add without
+// canonicalizing a key that already is).
+func addSetCookie(h http.Header, line string) {
+	h["Set-Cookie"] = append(h["Set-Cookie"], line)
+}
+
+// scanCookiesMax is how many cookies a request may carry for
+// chunkCookies to scan it; past it, Request.Cookies decides (it returns
+// none past its own limit, 3000 by default, GODEBUG httpcookiemaxnum).
+// Browsers keep at most about 180 cookies per domain.
+const scanCookiesMax = 180
+
+// chunkCookies returns the cookies of the Cookie header lines whose names
+// start with prefix, exactly as Request.Cookies parses them (names that
+// are tokens, values unquoted and checked, in order), without parsing the
+// others' values or allocating for them.
+func chunkCookies(r *http.Request, prefix string) []*http.Cookie {
+	lines := r.Header["Cookie"]
+	n := 0
+	for _, line := range lines {
+		n += strings.Count(line, ";") + 1
+	}
+	if n > scanCookiesMax {
+		var out []*http.Cookie
+		for _, c := range r.Cookies() {
+			if strings.HasPrefix(c.Name, prefix) {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	var out []*http.Cookie
+	for _, line := range lines {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = textproto.TrimString(part)
+			k, v, _ := strings.Cut(part, "=")
+			k = textproto.TrimString(k)
+			if !strings.HasPrefix(k, prefix) || !isToken(k) {
+				continue
+			}
+			quoted := false
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v, quoted = v[1:len(v)-1], true
+			}
+			if !validCookieValue(v) {
+				continue
+			}
+			out = append(out, &http.Cookie{Name: k, Value: v, Quoted: quoted})
+		}
+	}
+	return out
+}
+
+// isToken reports whether s is a non-empty RFC 7230 token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// validCookieValue reports whether every byte of v may appear in a cookie
+// value as net/http reads one: 0x20 to 0x7e but '"', ';' and '\\'. Eight
+// bytes at a time (a sealed value is several kilobytes).
+func validCookieValue(v string) bool {
+	for ; len(v) >= 8; v = v[8:] {
+		_ = v[7]
+		x := uint64(v[0]) | uint64(v[1])<<8 | uint64(v[2])<<16 | uint64(v[3])<<24 |
+			uint64(v[4])<<32 | uint64(v[5])<<40 | uint64(v[6])<<48 | uint64(v[7])<<56
+		if hasLess(x, 0x20)|hasByte(x, '"')|hasByte(x, ';')|hasByte(x, '\\')|hasByte(x, 0x7f)|x&swarHi != 0 {
+			return false
+		}
+	}
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// Word-at-a-time byte tests: each is non-zero exactly when some byte of x
+// matches.
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// hasLess: some byte of x is below n (n <= 128).
+func hasLess(x uint64, n byte) uint64 { return (x - swarLo*uint64(n)) & ^x & swarHi }
+
+// hasByte: some byte of x is c.
+func hasByte(x uint64, c byte) uint64 {
+	y := x ^ (swarLo * uint64(c))
+	return (y - swarLo) & ^y & swarHi
+}

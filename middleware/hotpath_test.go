@@ -1,0 +1,237 @@
+package middleware
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cookieseal/cookieseal/keyring"
+)
+
+// The hot path's own cookie handling (hotpath.go) must give exactly what
+// net/http gives: the same Set-Cookie line as http.Cookie.String, and the
+// same cookies as Request.Cookies.
+
+func hotpathManager(t testing.TB, name string, opts Options) *Manager {
+	t.Helper()
+	kr, err := keyring.Generate(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(kr, name, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestSetCookieLineMatchesNetHTTP(t *testing.T) {
+	options := []struct {
+		name string
+		opts Options
+	}{
+		{"default", Options{}},
+		{"domain and path", Options{Domain: "example.com", Path: "/app"}},
+		{"leading-dot domain", Options{Domain: ".example.com"}},
+		{"path needing sanitizing", Options{Path: "/a b"}},
+		{"strict", Options{SameSite: http.SameSiteStrictMode}},
+		{"none, partitioned", Options{SameSite: http.SameSiteNoneMode, Partitioned: true}},
+		{"browser session", Options{BrowserSession: true}},
+		{"insecure flags", Options{InsecureNoSecure: true, InsecureNoHTTPOnly: true}},
+		{"chunked", Options{MaxChunks: 4, MaxResponseCookieBytes: 1 << 20}},
+	}
+	values := []struct{ name, value string }{
+		{"empty", ""},
+		{"base64url", "AQAAAAEAAAAAAAABk-uXq_8AAAGT65er_w"},
+		{"jwe compact", "eyJhbGciOiJkaXIifQ..bm9uY2U.Y3Q.dGFn"},
+		{"long", strings.Repeat("aZ09-_", 600)},
+	}
+	now := time.Date(2026, 11, 25, 10, 0, 0, 123e6, time.FixedZone("x", 3600))
+	for _, o := range options {
+		for _, cookieName := range []string{"session", "__Host-s"} {
+			if cookieName == "__Host-s" && (o.opts.Domain != "" || o.opts.Path != "" || o.opts.InsecureNoSecure) {
+				continue
+			}
+			m := hotpathManager(t, cookieName, o.opts)
+			names := append([]string{cookieName}, m.chunkNames...)
+			for _, n := range names {
+				for _, v := range values {
+					for _, maxAge := range []int{0, 1, 59, 86400, 400 * 86400} { // 0: a browser-session cookie
+						t.Run(o.name+"/"+n+"/"+v.name, func(t *testing.T) {
+							c := m.cfg.baseCookie(n, v.value)
+							if maxAge > 0 {
+								c.MaxAge = maxAge
+								c.Expires = now.Add(time.Duration(maxAge) * time.Second).UTC()
+							}
+							want := c.String()
+							got := m.setCookieLine(n, v.value, now, maxAge)
+							if got != want {
+								t.Fatalf("setCookieLine\n got %q\nwant %q", got, want)
+							}
+							if (maxAge > 0) != m.cfg.BrowserSession {
+								if l := m.cfg.lineLen(len(n), len(v.value), maxAge); l != len(want) {
+									t.Fatalf("lineLen %d, line is %d bytes", l, len(want))
+								}
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+// cookieHeaders are Cookie header lines, well and badly formed, for the
+// parser comparisons.
+var cookieHeaders = []struct {
+	name  string
+	lines []string
+}{
+	{"none", nil},
+	{"empty", []string{""}},
+	{"plain only", []string{"session=abc"}},
+	{"chunks", []string{"session.0=abc; session.1=def; other=x"}},
+	{"whitespace", []string{"  session.0 = abc ;\tsession.1=def\t;  other = y  "}},
+	{"no space", []string{"a=1;session.0=x;session.1=y"}},
+	{"quoted", []string{`session.0="abc"; session.1=""; session.2="`}},
+	{"quote inside", []string{`session.0=a"b; session.1="a"b"`}},
+	{"backslash", []string{`session.0=a\b; session.1=ok`}},
+	{"semicolon-free comma and space", []string{"session.0=a,b; session.1=a b"}},
+	{"control byte", []string{"session.0=a\x01b; session.1=ok\x7f"}},
+	{"non-ASCII value", []string{"session.0=caf\xc3\xa9; session.1=ok"}},
+	{"non-ASCII name", []string{"session.\xc3\xa9=x; session.1=ok"}},
+	{"bad name bytes", []string{"session.0 x=1; session.(1)=2; session.1=ok"}},
+	{"duplicates", []string{"session.0=a; session.0=b; session.1=c; session.0=d"}},
+	{"several lines", []string{"session.0=a; x=1", "session.1=b", "session.0=c"}},
+	{"empty parts", []string{";;session.0=a;; ;session.1=b;"}},
+	{"no equals", []string{"session.0; session.1=b; session.2"}},
+	{"empty name", []string{"=session.0; session.1=b"}},
+	{"prefix only", []string{"session.=x; session.1=b"}},
+	{"odd indices", []string{"session.x=1; session.01=2; session.0.1=3; session.-1=4; session.99=5"}},
+	{"other case", []string{"Session.0=a; SESSION.1=b; session.2=c"}},
+	{"other names", []string{"sessionx.0=a; session_0=b; sessions.1=c; xsession.0=d"}},
+	{"equals in value", []string{"session.0=a=b==; session.1=="}},
+	{"many cookies", []string{strings.Repeat("a=1; ", scanCookiesMax) + "session.0=a; session.1=b"}},
+	{"past net/http's limit", []string{strings.Repeat("a=1; ", 3000) + "session.0=a"}},
+	{"many lines", func() []string {
+		l := make([]string, scanCookiesMax+1)
+		for i := range l {
+			l[i] = "a=1"
+		}
+		return append(l, "session.0=z")
+	}()},
+}
+
+// netHTTPChunks is what chunkCookies must return: Request.Cookies,
+// filtered by name prefix.
+func netHTTPChunks(r *http.Request, prefix string) []*http.Cookie {
+	var out []*http.Cookie
+	for _, c := range r.Cookies() {
+		if strings.HasPrefix(c.Name, prefix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func TestChunkCookiesMatchesNetHTTP(t *testing.T) {
+	for _, tt := range cookieHeaders {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if tt.lines != nil {
+				r.Header["Cookie"] = tt.lines
+			}
+			want := netHTTPChunks(r, "session.")
+			got := chunkCookies(r, "session.")
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("chunkCookies\n got %s\nwant %s", dump(got), dump(want))
+			}
+		})
+	}
+}
+
+func dump(cs []*http.Cookie) string {
+	var b strings.Builder
+	for _, c := range cs {
+		b.WriteString("[" + c.Name + "=" + c.Value)
+		if c.Quoted {
+			b.WriteString(" quoted")
+		}
+		b.WriteString("]")
+	}
+	return b.String()
+}
+
+// FuzzChunkCookies compares chunkCookies with Request.Cookies on any
+// Cookie header line.
+func FuzzChunkCookies(f *testing.F) {
+	for _, tt := range cookieHeaders {
+		if len(tt.lines) == 1 && len(tt.lines[0]) < 200 {
+			f.Add(tt.lines[0])
+		}
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header["Cookie"] = []string{line}
+		want := netHTTPChunks(r, "session.")
+		got := chunkCookies(r, "session.")
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("chunkCookies(%q)\n got %s\nwant %s", line, dump(got), dump(want))
+		}
+	})
+}
+
+// TestValidCookieValueEveryByte puts every byte value at every position of
+// a value long enough for the word-at-a-time path and its tail, and
+// compares with net/http's reading of the same cookie.
+func TestValidCookieValueEveryByte(t *testing.T) {
+	for n := 1; n <= 19; n++ {
+		for pos := range n {
+			for c := range 256 {
+				v := []byte(strings.Repeat("aZ0-_.", 4)[:n])
+				v[pos] = byte(c)
+				r := httptest.NewRequest("GET", "/", nil)
+				r.Header["Cookie"] = []string{"x=" + string(v)}
+				want := len(r.Cookies()) == 1 && r.Cookies()[0].Value == string(v)
+				if c == '"' && (pos == 0 || pos == n-1) {
+					continue // net/http unquotes; covered by cookieHeaders
+				}
+				if c == ';' || ((c == ' ' || c == '\t') && (pos == 0 || pos == n-1)) {
+					continue // a separator, or trimmed by the header parse: not a value byte
+				}
+				if got := validCookieValue(string(v)); got != want {
+					t.Fatalf("len %d, byte %#x at %d: validCookieValue %v, net/http %v", n, c, pos, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestSkipStringEveryByte puts every byte value at every position of a
+// string member long enough for skipString's word-at-a-time run, and
+// checks that the envelope is accepted exactly when it is valid JSON.
+func TestSkipStringEveryByte(t *testing.T) {
+	for n := 1; n <= 19; n++ {
+		for pos := range n {
+			for c := range 256 {
+				v := []byte(strings.Repeat("aZ0 é~", 4)[:n])
+				v[pos] = byte(c)
+				b := []byte(`{"id":"a","d":{"k":"` + string(v) + `"}}`)
+				_, err := parseEnvelope(b, nil)
+				// Invalid UTF-8 is the scanner's to refuse or accept as it
+				// did before (encoding/json accepts it); compare the rest.
+				if !utf8.Valid(b) {
+					continue
+				}
+				if valid := json.Valid(b); (err == nil) != valid {
+					t.Fatalf("%q: parseEnvelope error %v, json.Valid %v", b, err, valid)
+				}
+			}
+		}
+	}
+}
