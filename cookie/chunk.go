@@ -37,7 +37,10 @@ import (
 // chunks ("a.1" is chunk 1 of "a"); do not chunk a cookie whose name is such
 // a chunk name of another.
 
-// DefaultMaxChunks is the default cap on chunk cookies per value.
+// DefaultMaxChunks is the default cap on chunk cookies per value, for
+// Split and for readers that join chunks (chunk.Join, the Python peer).
+// It is a reader's bound, not a writer's default: the session manager
+// writes one cookie unless its Options.MaxChunks asks for more.
 //
 // Browsers keep at least 50 cookies of 4096 bytes per domain (RFC 6265
 // §6.1), so the browser is not the limit: the proxies in between are, in

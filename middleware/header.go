@@ -53,7 +53,7 @@ func (m *Manager) LoadHeader(ctx context.Context, host string, cookieHeaders ...
 	rc := &reqCtx{Context: ctx, m: m}
 	rc.sess.st = st
 	r = r.WithContext(rc)
-	st.begin(m, &rc.sess, &headerSink{h: http.Header{}}, r)
+	st.begin(m, &rc.sess, &rc.w, &headerSink{h: http.Header{}}, r)
 	return &rc.sess, nil
 }
 

@@ -130,10 +130,10 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		rc := &reqCtx{Context: r.Context(), m: m}
 		rc.sess.st = st
 		r = r.WithContext(rc)
-		st.begin(m, &rc.sess, w, r)
+		st.begin(m, &rc.sess, &rc.w, w, r)
 		defer m.release(rc, st)
-		next.ServeHTTP(&st.w, r)
-		st.w.finish()
+		next.ServeHTTP(&rc.w, r)
+		rc.w.finish()
 	})
 }
 
@@ -250,6 +250,12 @@ type reqCtx struct {
 	context.Context
 	m    *Manager
 	sess Session
+	// w is the response writer handed to the handler. It lives here, with
+	// the request, not in the pooled state: a writer kept and used after
+	// the handler returned (a framework's late error write) must never
+	// reach the state, and so the response, of a later request. release
+	// detaches it.
+	w writer
 }
 
 func (c *reqCtx) Value(key any) any {
@@ -277,6 +283,8 @@ func (m *Manager) release(rc *reqCtx, st *state) {
 	rc.sess.mu.Lock()
 	rc.sess.st = nil
 	rc.sess.mu.Unlock()
+	rc.w.st = nil // later writes pass straight through (see writer.start)
+	rc.w.started = true
 	st.reset()
 	m.states.Put(st)
 }

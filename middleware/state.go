@@ -27,7 +27,7 @@ type state struct {
 	m    *Manager
 	sess *Session
 	r    *http.Request
-	w    writer
+	w    *writer // the request's writer (in its reqCtx); nil when pooled
 
 	loaded bool // the cookie was read (lazily, at first access)
 
@@ -100,9 +100,10 @@ type pendingCall struct {
 	ev    Event // for the observers, when ev.Kind is set
 }
 
-func (st *state) begin(m *Manager, s *Session, w http.ResponseWriter, r *http.Request) {
+func (st *state) begin(m *Manager, s *Session, wr *writer, w http.ResponseWriter, r *http.Request) {
 	st.m, st.sess, st.r = m, s, r
-	st.w = writer{ResponseWriter: w, st: st}
+	*wr = writer{ResponseWriter: w, st: st}
+	st.w = wr
 }
 
 // reset clears the state for reuse; buffers keep their capacity. The

@@ -35,6 +35,9 @@ func (w *writer) start() bool {
 	if w.started {
 		return !w.failed
 	}
+	if w.st == nil {
+		return true // released: the handler returned; nothing to commit
+	}
 	w.started = true
 	s := w.st.sess
 	h := w.ResponseWriter.Header()
@@ -115,6 +118,9 @@ func (w *writer) FlushError() error {
 // Hijack hands the connection over. No cookie can be written on it, so the
 // session is frozen: later changes return ErrResponseStarted.
 func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.st == nil { // released: the session was committed at return
+		return http.NewResponseController(w.ResponseWriter).Hijack()
+	}
 	s := w.st.sess
 	s.mu.Lock()
 	w.st.committed = true
