@@ -126,11 +126,26 @@ func escapeSubject(s string) string {
 	return b.String()
 }
 
+// unescapeSubject reverses escapeSubject (layout v2: %25 and %3A).
 func unescapeSubject(s string) (string, bool) {
+	return unescapePercent(s, pctEscape{"3A", ':'})
+}
+
+// pctEscape is one byte a layout writes as '%' and an upper-case hex pair.
+type pctEscape struct {
+	code string
+	c    byte
+}
+
+// unescapePercent reverses a subject escaping that writes '%' as "%25"
+// and each byte of escapes as its code; any other escape, or a '%'
+// without two characters after it, is malformed.
+func unescapePercent(s string, escapes ...pctEscape) (string, bool) {
 	if !strings.Contains(s, "%") {
 		return s, true
 	}
 	var b strings.Builder
+next:
 	for i := 0; i < len(s); i++ {
 		if s[i] != '%' {
 			b.WriteByte(s[i])
@@ -139,15 +154,19 @@ func unescapeSubject(s string) (string, bool) {
 		if i+2 >= len(s) {
 			return "", false
 		}
-		switch s[i+1 : i+3] {
-		case "25":
-			b.WriteByte('%')
-		case "3A":
-			b.WriteByte(':')
-		default:
-			return "", false
-		}
+		e := s[i+1 : i+3]
 		i += 2
+		if e == "25" {
+			b.WriteByte('%')
+			continue
+		}
+		for _, x := range escapes {
+			if e == x.code {
+				b.WriteByte(x.c)
+				continue next
+			}
+		}
+		return "", false
 	}
 	return b.String(), true
 }

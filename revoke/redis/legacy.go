@@ -98,31 +98,7 @@ func escapeV1Subject(s string) string {
 }
 
 func unescapeV1Subject(s string) (string, bool) {
-	if !strings.Contains(s, "%") {
-		return s, true
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b.WriteByte(s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", false
-		}
-		switch s[i+1 : i+3] {
-		case "25":
-			b.WriteByte('%')
-		case "7B":
-			b.WriteByte('{')
-		case "7D":
-			b.WriteByte('}')
-		default:
-			return "", false
-		}
-		i += 2
-	}
-	return b.String(), true
+	return unescapePercent(s, pctEscape{"7B", '{'}, pctEscape{"7D", '}'})
 }
 
 // globEscape escapes the characters that SCAN MATCH treats as a pattern.
