@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -15,48 +14,13 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/cookieseal/cookieseal/cookie/gorilla"
+	"github.com/cookieseal/cookieseal/internal/sessiontest"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
-// browser is a client with net/http/cookiejar's RFC 6265 jar: it keeps
-// host-only and Domain cookies apart, as a browser does.
-type browser struct {
-	jar  *cookiejar.Jar
-	host string
-}
-
-func newBrowser(t *testing.T, host string) *browser {
-	j, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &browser{jar: j, host: host}
-}
-
-func (b *browser) url() *url.URL { return &url.URL{Scheme: "https", Host: b.host, Path: "/"} }
-
-func (b *browser) do(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
-	t.Helper()
-	r := httptest.NewRequest("GET", "https://"+b.host+path, nil)
-	for _, c := range b.jar.Cookies(b.url()) {
-		r.AddCookie(c)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	b.jar.SetCookies(b.url(), w.Result().Cookies())
-	return w
-}
-
-// count returns how many cookies called name the browser sends.
-func (b *browser) count(name string) int {
-	n := 0
-	for _, c := range b.jar.Cookies(b.url()) {
-		if c.Name == name {
-			n++
-		}
-	}
-	return n
-}
+// newBrowser is a client with net/http/cookiejar's RFC 6265 jar
+// (internal/sessiontest, shared with middleware's tests).
+var newBrowser = sessiontest.NewBrowser
 
 // §4: cookies this host cannot clear with its own attributes never lock
 // the user out, and a sibling's planted session is still refused.
@@ -70,18 +34,18 @@ func TestDuplicateCookies(t *testing.T) {
 		newM := newManager(t, kr, middleware.Options{Now: clk.Now, Revoker: rv})
 		old, neu := oldM.Handler(userApp(oldM)), newM.Handler(userApp(newM))
 		b := newBrowser(t, host)
-		b.do(t, old, "/login?user=alice")
+		b.Do(t, old, "/login?user=alice")
 		dups := 0
 		for i := range 8 {
 			clk.Advance(7 * time.Hour) // past RefreshAfter: each request writes
-			if b.count("session") > 1 {
+			if b.Count("session") > 1 {
 				dups++
 			}
 			path := "/whoami"
 			if i%2 == 0 {
 				path = "/set?n=" + string(rune('a'+i))
 			}
-			w := b.do(t, neu, path)
+			w := b.Do(t, neu, path)
 			if i%2 == 1 && w.Body.String() != "alice/alice" {
 				t.Fatalf("request %d: no session (%q); Set-Cookie %q", i, w.Body.String(), w.Header().Values("Set-Cookie"))
 			}
@@ -89,13 +53,13 @@ func TestDuplicateCookies(t *testing.T) {
 				t.Fatalf("request %d: %d %q", i, w.Code, w.Body.String())
 			}
 		}
-		if dups > 1 || b.count("session") != 1 {
-			t.Fatalf("%d requests carried duplicates; %d cookies left", dups, b.count("session"))
+		if dups > 1 || b.Count("session") != 1 {
+			t.Fatalf("%d requests carried duplicates; %d cookies left", dups, b.Count("session"))
 		}
 	})
 
 	t.Run("gorilla cookie with a Domain", func(t *testing.T) {
-		clk := &clock{t: time.Now()} // securecookie stamps with the real clock
+		clk := sessiontest.ClockAt(time.Now()) // securecookie stamps with the real clock
 		hashKey, blockKey := make([]byte, 32), make([]byte, 32)
 		rand.Read(hashKey)
 		rand.Read(blockKey)
@@ -103,7 +67,7 @@ func TestDuplicateCookies(t *testing.T) {
 		store.Options.Domain = "example.com"
 		b := newBrowser(t, host)
 		legacy := gorillaCookie(t, store, map[any]any{"user": "alice"})
-		b.jar.SetCookies(b.url(), []*http.Cookie{legacy})
+		b.Jar.SetCookies(b.URL(), []*http.Cookie{legacy})
 		dec, err := gorilla.New(hashKey, blockKey, gorilla.Options{Now: clk.Now, SubjectKey: "user"})
 		if err != nil {
 			t.Fatal(err)
@@ -112,16 +76,16 @@ func TestDuplicateCookies(t *testing.T) {
 		h := m.Handler(userApp(m))
 		dups := 0
 		for i := range 6 {
-			if b.count("session") > 1 {
+			if b.Count("session") > 1 {
 				dups++
 			}
-			if got := b.do(t, h, "/whoami").Body.String(); got != "alice/alice" {
+			if got := b.Do(t, h, "/whoami").Body.String(); got != "alice/alice" {
 				t.Fatalf("request %d: %q", i, got)
 			}
 			clk.Advance(7 * time.Hour)
 		}
-		if dups > 1 || b.count("session") != 1 {
-			t.Fatalf("%d requests carried duplicates; %d cookies left", dups, b.count("session"))
+		if dups > 1 || b.Count("session") != 1 {
+			t.Fatalf("%d requests carried duplicates; %d cookies left", dups, b.Count("session"))
 		}
 	})
 
@@ -133,27 +97,27 @@ func TestDuplicateCookies(t *testing.T) {
 		siblingM := newManager(t, kr, middleware.Options{Domain: "example.com", Now: clk.Now})
 		victim, sibling := victimM.Handler(userApp(victimM)), siblingM.Handler(userApp(siblingM))
 		b := newBrowser(t, host)
-		b.do(t, victim, "/login?user=alice")
+		b.Do(t, victim, "/login?user=alice")
 		attacker := newBrowser(t, "evil.example.com")
-		attacker.do(t, sibling, "/login?user=mallory")
-		planted := attacker.jar.Cookies(attacker.url())[0]
+		attacker.Do(t, sibling, "/login?user=mallory")
+		planted := attacker.Jar.Cookies(attacker.URL())[0]
 		planted.Domain = "example.com" // what the sibling's manager set
-		b.jar.SetCookies(&url.URL{Scheme: "https", Host: "evil.example.com"}, []*http.Cookie{planted})
-		if b.count("session") != 2 {
-			t.Fatalf("setup: %d cookies", b.count("session"))
+		b.Jar.SetCookies(&url.URL{Scheme: "https", Host: "evil.example.com"}, []*http.Cookie{planted})
+		if b.Count("session") != 2 {
+			t.Fatalf("setup: %d cookies", b.Count("session"))
 		}
-		w := b.do(t, victim, "/whoami")
+		w := b.Do(t, victim, "/whoami")
 		if w.Body.String() != "-" {
 			t.Fatalf("swapped into %q", w.Body.String())
 		}
 		if len(rec.invalid) != 1 || !errors.Is(rec.invalid[0], middleware.ErrDuplicateCookie) {
 			t.Fatalf("OnInvalid told %v", rec.invalid)
 		}
-		if b.count("session") != 0 {
-			t.Fatalf("%d copies left", b.count("session"))
+		if b.Count("session") != 0 {
+			t.Fatalf("%d copies left", b.Count("session"))
 		}
-		b.do(t, victim, "/login?user=alice")
-		if got := b.do(t, victim, "/whoami").Body.String(); got != "alice/alice" {
+		b.Do(t, victim, "/login?user=alice")
+		if got := b.Do(t, victim, "/whoami").Body.String(); got != "alice/alice" {
 			t.Fatalf("after logging in again: %q", got)
 		}
 	})

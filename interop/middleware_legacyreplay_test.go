@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/cookieseal/cookieseal/cookie/gorilla"
+	"github.com/cookieseal/cookieseal/internal/sessiontest"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
@@ -18,7 +19,7 @@ import (
 // native cookie the legacy cookie does not open again.
 func TestLegacyCookieCannotReplayAfterDestroy(t *testing.T) {
 	for _, subjectKey := range []string{"", "user"} {
-		clk := &clock{t: time.Now()}
+		clk := sessiontest.ClockAt(time.Now())
 		hashKey, blockKey := make([]byte, 32), make([]byte, 32)
 		rand.Read(hashKey)
 		rand.Read(blockKey)
@@ -39,7 +40,7 @@ func TestLegacyCookieCannotReplayAfterDestroy(t *testing.T) {
 		}
 		clk.Advance(time.Minute)
 		w = do(t, h, "GET", "/logout", j.list()...) // Destroy with the native cookie
-		t.Logf("subjectKey %q: logout %d %q; entries %d", subjectKey, w.Code, w.Body.String(), rv.sessions.Load())
+		t.Logf("subjectKey %q: logout %d %q; entries %d", subjectKey, w.Code, w.Body.String(), rv.Sessions.Load())
 		clk.Advance(time.Minute)
 		r := do(t, h, "GET", "/set?again=1", legacy)
 		var got string

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/cookie/gorilla"
+	"github.com/cookieseal/cookieseal/internal/sessiontest"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
 )
@@ -27,7 +28,7 @@ func TestLegacyDoor(t *testing.T) {
 	rand.Read(blockKey)
 	store := sessions.NewCookieStore(hashKey, blockKey)
 	setup := func(t *testing.T, subjectKey string, opts middleware.Options) (*clock, *http.Cookie, *middleware.Manager, http.Handler, *recorder) {
-		clk := &clock{t: time.Now()} // securecookie stamps with the real clock
+		clk := sessiontest.ClockAt(time.Now()) // securecookie stamps with the real clock
 		legacy := gorillaCookie(t, store, map[any]any{"user": "alice"})
 		dec, err := gorilla.New(hashKey, blockKey, gorilla.Options{Now: clk.Now, SubjectKey: subjectKey})
 		if err != nil {
@@ -94,7 +95,7 @@ func TestLegacyDoor(t *testing.T) {
 		if got := do(t, h, "GET", "/whoami", legacy).Body.String(); got != "-" {
 			t.Fatalf("legacy cookie idle for 90 min opened: %q", got)
 		}
-		clk.t = at.Add(50 * time.Minute)
+		clk.Set(at.Add(50 * time.Minute))
 		j := jar{}
 		w := do(t, h, "GET", "/whoami", legacy)
 		j.update(w)
@@ -106,7 +107,7 @@ func TestLegacyDoor(t *testing.T) {
 				t.Fatalf("at +%v: %q", clk.Now().Sub(at), w.Body.String())
 			}
 		}
-		clk.t = at.Add(2*time.Hour + cookie.DefaultClockSkew + time.Millisecond)
+		clk.Set(at.Add(2*time.Hour + cookie.DefaultClockSkew + time.Millisecond))
 		// Issued at the migration (+50 min), it would live to +170 min.
 		if got := do(t, h, "GET", "/whoami", j.list()...).Body.String(); got != "-" {
 			t.Fatalf("migrated session outlived the legacy cookie's absolute deadline: %q", got)
@@ -139,7 +140,7 @@ func TestOutageKeepsCookie(t *testing.T) {
 			j := jar{}
 			j.update(do(t, h, "GET", "/login?user=alice"))
 			stolen := j.list()
-			rv.down.Store(true)
+			rv.Down.Store(true)
 			for _, path := range []string{"/whoami", "/set?k=v", "/flash", "/login?user=bob", "/pw"} {
 				w := do(t, h, "GET", path, j.list()...)
 				if len(w.Result().Cookies()) != 0 {
@@ -149,15 +150,15 @@ func TestOutageKeepsCookie(t *testing.T) {
 					t.Fatalf("%s during the outage: %d %q, want the fault reported", path, w.Code, w.Body.String())
 				}
 			}
-			rv.down.Store(false)
+			rv.Down.Store(false)
 			if got := do(t, h, "GET", "/whoami", j.list()...).Body.String(); got != "alice/alice" {
 				t.Fatalf("after the outage: %q", got)
 			}
 
 			// Logout during the outage: reported, and the cookie still goes.
-			rv.down.Store(true)
+			rv.Down.Store(true)
 			w := do(t, h, "GET", "/logout", j.list()...)
-			rv.down.Store(false)
+			rv.Down.Store(false)
 			if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), errStoreDown.Error()) {
 				t.Fatalf("Destroy during the outage: %d %q", w.Code, w.Body.String())
 			}
@@ -248,15 +249,15 @@ func TestUntrustedRepetition(t *testing.T) {
 			}
 			do(t, h, "POST", "/logout")
 		}
-		if n := rv.sessions.Load(); n != 0 {
+		if n := rv.Sessions.Load(); n != 0 {
 			t.Fatalf("%d entries from anonymous logouts", n)
 		}
 		j := jar{}
 		j.update(do(t, h, "GET", "/login?user=alice"))
-		before := rv.sessions.Load() // Renew at login retires the pre-login id
+		before := rv.Sessions.Load() // Renew at login retires the pre-login id
 		do(t, h, "POST", "/logout", j.list()...)
-		if rv.sessions.Load() != before+1 {
-			t.Fatalf("a logged-in logout wrote %d entries", rv.sessions.Load()-before)
+		if rv.Sessions.Load() != before+1 {
+			t.Fatalf("a logged-in logout wrote %d entries", rv.Sessions.Load()-before)
 		}
 	})
 }
@@ -285,7 +286,7 @@ func TestRevocationEdges(t *testing.T) {
 					t.Fatal(err)
 				}
 				// The last instant the codec opens it: issued + 1h + skew.
-				clk.t = issued.Add(time.Hour + cookie.DefaultClockSkew)
+				clk.Set(issued.Add(time.Hour + cookie.DefaultClockSkew))
 				if got := do(t, h, "GET", "/whoami", stolen...).Body.String(); got != "-" {
 					t.Fatalf("%s: opened at the boundary: %q", how, got)
 				}

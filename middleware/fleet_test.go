@@ -216,7 +216,7 @@ func TestFleet(t *testing.T) {
 
 	// An outage of the revocation store: fail closed, so no session, but
 	// no response may touch a cookie; after it, every session is back.
-	store.down.Store(true)
+	store.Down.Store(true)
 	phase("outage", func(i int, c *client) {
 		for r := range rounds {
 			path := "/whoami"
@@ -233,7 +233,7 @@ func TestFleet(t *testing.T) {
 			}
 		}
 	})
-	store.down.Store(false)
+	store.Down.Store(false)
 	if faults.Load() == 0 {
 		t.Fatal("the outage reached no OnFault")
 	}

@@ -125,7 +125,7 @@ func TestRenewAgainstRevocation(t *testing.T) {
 			step := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s, _ := m.Session(r)
 				s.Subject() // load
-				rv.hook(func() {
+				rv.Hook(func() {
 					clk.Advance(time.Millisecond)
 					if err := m.RevokeSubject(context.Background(), "alice"); err != nil {
 						t.Error(err)
@@ -180,11 +180,11 @@ func TestRenewAgainstRevocation(t *testing.T) {
 			step := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s, _ := m.Session(r)
 				s.Subject()
-				rv.down.Store(true)
+				rv.Down.Store(true)
 				renewErr = s.Renew()
 			}))
 			w := do(t, step, "GET", "/", j.list()...)
-			rv.down.Store(false)
+			rv.Down.Store(false)
 			if !errors.Is(renewErr, middleware.ErrRevokeFault) || len(w.Result().Cookies()) != 0 {
 				t.Fatalf("Renew: %v, Set-Cookie %v", renewErr, w.Header().Values("Set-Cookie"))
 			}

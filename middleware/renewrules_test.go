@@ -40,7 +40,7 @@ func TestRenewCoveredByRevocationInSameMillisecond(t *testing.T) {
 			mux.HandleFunc("/renew", func(w http.ResponseWriter, r *http.Request) {
 				s, _ := m.Session(r)
 				_ = s.ID()
-				rv.hook(func() { // lands during Renew's check
+				rv.Hook(func() { // lands during Renew's check
 					clk.Advance(tc.lag)
 					if err := m.RevokeSubject(context.Background(), "alice"); err != nil {
 						t.Error(err)

@@ -47,9 +47,9 @@ func TestStrayChunksCannotLockOut(t *testing.T) {
 			m := newManager(t, testKeyring(t), tc.opts)
 			h := m.Handler(userApp(m))
 			b := newBrowser(t, "app.example.com")
-			b.jar.SetCookies(&url.URL{Scheme: "https", Host: "evil.example.com", Path: "/"}, strayChunks(1, 40))
+			b.Jar.SetCookies(&url.URL{Scheme: "https", Host: "evil.example.com", Path: "/"}, strayChunks(1, 40))
 			for round := range 3 {
-				w := b.do(t, h, "/login?user=alice")
+				w := b.Do(t, h, "/login?user=alice")
 				if w.Code != http.StatusOK {
 					t.Fatalf("round %d: login answered %d", round, w.Code)
 				}
@@ -57,11 +57,11 @@ func TestStrayChunksCannotLockOut(t *testing.T) {
 					t.Errorf("round %d: %d Set-Cookie lines: the stray names grow the response", round, n)
 				}
 				if tc.big {
-					if w := b.do(t, h, "/set?big="+strings.Repeat("x", 4000)); w.Code != http.StatusOK {
+					if w := b.Do(t, h, "/set?big="+strings.Repeat("x", 4000)); w.Code != http.StatusOK {
 						t.Fatalf("round %d: chunked write answered %d", round, w.Code)
 					}
 				}
-				if got := b.do(t, h, "/whoami").Body.String(); got != "alice/alice" {
+				if got := b.Do(t, h, "/whoami").Body.String(); got != "alice/alice" {
 					t.Errorf("round %d: whoami %q, want alice/alice", round, got)
 				}
 			}
@@ -171,24 +171,24 @@ func TestStrayChunkCannotLogOut(t *testing.T) {
 	}
 	t.Run("browser", func(t *testing.T) {
 		b := newBrowser(t, "app.example.com")
-		b.jar.SetCookies(&url.URL{Scheme: "https", Host: "evil.example.com", Path: "/"}, strayChunks(2, 1))
+		b.Jar.SetCookies(&url.URL{Scheme: "https", Host: "evil.example.com", Path: "/"}, strayChunks(2, 1))
 		for round := range 3 {
-			b.do(t, h, "/login?user=alice")
-			b.do(t, h, "/set?big="+strings.Repeat("x", 4000))
-			if got := b.do(t, h, "/whoami").Body.String(); got != "alice/alice" {
+			b.Do(t, h, "/login?user=alice")
+			b.Do(t, h, "/set?big="+strings.Repeat("x", 4000))
+			if got := b.Do(t, h, "/whoami").Body.String(); got != "alice/alice" {
 				t.Errorf("round %d: whoami %q, want alice/alice", round, got)
 			}
 		}
 	})
 	t.Run("40 stray names", func(t *testing.T) {
 		b := newBrowser(t, "app.example.com")
-		b.jar.SetCookies(&url.URL{Scheme: "https", Host: "evil.example.com", Path: "/"}, strayChunks(1, 40))
+		b.Jar.SetCookies(&url.URL{Scheme: "https", Host: "evil.example.com", Path: "/"}, strayChunks(1, 40))
 		for round := range 3 {
-			b.do(t, h, "/login?user=alice")
-			if w := b.do(t, h, "/set?big="+strings.Repeat("x", 4000)); w.Code != http.StatusOK {
+			b.Do(t, h, "/login?user=alice")
+			if w := b.Do(t, h, "/set?big="+strings.Repeat("x", 4000)); w.Code != http.StatusOK {
 				t.Fatalf("round %d: chunked write answered %d", round, w.Code)
 			}
-			if got := b.do(t, h, "/whoami").Body.String(); got != "alice/alice" {
+			if got := b.Do(t, h, "/whoami").Body.String(); got != "alice/alice" {
 				t.Errorf("round %d: whoami %q, want alice/alice", round, got)
 			}
 		}
