@@ -69,7 +69,7 @@ func TestSetCookieLineMatchesNetHTTP(t *testing.T) {
 								c.Expires = now.Add(time.Duration(maxAge) * time.Second).UTC()
 							}
 							want := c.String()
-							got := m.setCookieLine(n, v.value, now, maxAge)
+							got := m.setCookieLine(n, []byte(v.value), now, maxAge)
 							if got != want {
 								t.Fatalf("setCookieLine\n got %q\nwant %q", got, want)
 							}

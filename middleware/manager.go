@@ -343,7 +343,7 @@ func internalError(w http.ResponseWriter, _ *http.Request, _ error) {
 // state.maxAge; 0 for a browser-session cookie). value is a sealed
 // value or a piece of one, which needs no sanitizing: the line is written
 // directly (setCookieLine), as http.Cookie.String would.
-func (m *Manager) setCookie(h http.Header, name, value string, now time.Time, maxAge int) {
+func (m *Manager) setCookie(h http.Header, name string, value []byte, now time.Time, maxAge int) {
 	addSetCookie(h, m.setCookieLine(name, value, now, maxAge))
 }
 

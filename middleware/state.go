@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -14,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/cookie/chunk"
@@ -35,6 +35,11 @@ type state struct {
 	nplain  int            // plain cookies named name
 	chunked bool           // some cookie looked like a chunk of name
 	cookies []*http.Cookie // those named name.*, parsed only when chunked
+	// The values of chunk indices 0 … MaxMaxChunks-1 the request carried:
+	// the first of each index and the last (see chunkSets). joined is the
+	// pooled buffer a chunk set is joined into (see join).
+	firstChunks, lastChunks [MaxMaxChunks]string
+	joined                  []byte
 
 	// The opened session, valid when valid is true.
 	valid   bool
@@ -123,8 +128,8 @@ func (st *state) reset() {
 	clear(st.own)
 	own := st.own[:0]
 	clear(st.enc[:cap(st.enc)])
-	enc, sealed := keepScratch(st.enc), keepScratch(st.sealed)
-	*st = state{buf: buf, pending: pending, env: envelope{fields: fields}, own: own, enc: enc, sealed: sealed}
+	enc, sealed, joined := keepScratch(st.enc), keepScratch(st.sealed), keepScratch(st.joined)
+	*st = state{buf: buf, pending: pending, env: envelope{fields: fields}, own: own, enc: enc, sealed: sealed, joined: joined}
 }
 
 // maxCopies bounds how many copies of the session cookie one request may
@@ -151,7 +156,8 @@ func (st *state) load() {
 	}
 	st.loaded = true
 	var copies [maxCopies]string
-	plains, chunks, err := st.read(copies[:0], nil)
+	var sets [maxChunkSets]chunkSet
+	plains, chunks, err := st.read(copies[:0], sets[:0])
 	n := len(plains)
 	if len(chunks) > 0 {
 		n++
@@ -165,14 +171,14 @@ func (st *state) load() {
 	case n == 1 && !st.dup:
 		var f found
 		if len(chunks) > 0 {
-			err = st.open(&f, st.buf[:0], st.env.fields, chunks[0], false)
+			err = st.open(&f, st.buf[:0], st.env.fields, st.join(chunks[0]), false)
 			if err != nil && len(chunks) > 1 {
 				// A chunk index beyond the user's set (planted for a
 				// parent domain) makes the set longer: try the shorter
 				// ones, and expire the extra names if one opens.
-				for _, v := range chunks[1:] {
+				for _, c := range chunks[1:] {
 					var g found
-					if st.open(&g, nil, nil, v, false) == nil {
+					if st.open(&g, nil, nil, st.join(c), false) == nil {
 						f, err = g, nil
 						st.dup = true
 						break
@@ -215,8 +221,8 @@ func (st *state) load() {
 	for _, v := range plains {
 		try(v, true)
 	}
-	for _, v := range chunks {
-		try(v, false)
+	for _, c := range chunks {
+		try(st.join(c), false)
 	}
 	if opened == 0 && err != nil {
 		lastErr = err
@@ -443,7 +449,7 @@ func (st *state) admit(f *found) {
 // joined chunks when the request has a name.0. A request with more copies
 // than that, or with a chunk index twice, is marked dup; err is a chunk
 // set that does not join.
-func (st *state) read(plains, chunks []string) (_, _ []string, err error) {
+func (st *state) read(plains []string, chunks []chunkSet) (_ []string, _ []chunkSet, err error) {
 	name := st.m.name
 	for _, line := range st.r.Header["Cookie"] {
 		for len(line) > 0 {
@@ -485,21 +491,35 @@ func (st *state) read(plains, chunks []string) (_, _ []string, err error) {
 // maxChunkSets bounds the chunk sets one request may make load try.
 const maxChunkSets = 2 * MaxMaxChunks
 
+// chunkSet is one way to join a request's chunks: the values of chunk
+// indices 0 … k-1 in vals (the first value carried for each index, or
+// the last). It is joined only when load tries it (state.join), so a
+// regular request joins its chunks once, into a pooled buffer.
+type chunkSet struct {
+	vals *[MaxMaxChunks]string
+	k    int
+}
+
+// same reports whether s and o join the same pieces.
+func (s chunkSet) same(o chunkSet) bool {
+	return slices.Equal(s.vals[:s.k], o.vals[:o.k])
+}
+
 // chunkSets lists, appended to sets, the chunk sets of the request to
 // try: chunk names of this manager only (an index below MaxChunks; any
-// other name is never its cookie and is ignored), each set joined over
-// indices 0 … k-1, for k from the longest contiguous run from 0 down to
-// 1 (a stranger's extra index must not hide the user's shorter set), with
-// the first value of an index carried more than once, then its last (a
+// other name is never its cookie and is ignored), each set over indices
+// 0 … k-1, for k from the longest contiguous run from 0 down to 1 (a
+// stranger's extra index must not hide the user's shorter set), with the
+// first value of an index carried more than once, then its last (a
 // planted copy may come before or after the user's own). The first set
 // is what cookie.Join would return for a regular request. irregular
 // reports an index carried twice or one beyond the run; err is the
 // reason no set could be formed (a joined value over the size bound).
-func (st *state) chunkSets(sets []string) (_ []string, irregular bool, err error) {
+func (st *state) chunkSets(sets []chunkSet) (_ []chunkSet, irregular bool, err error) {
 	m := st.m
 	name := m.name
 	limit := m.cfg.MaxChunks
-	var first, last [MaxMaxChunks]string
+	first, last := &st.firstChunks, &st.lastChunks
 	var seen [MaxMaxChunks]int
 	if limit > len(seen) {
 		limit = len(seen)
@@ -531,7 +551,7 @@ func (st *state) chunkSets(sets []string) (_ []string, irregular bool, err error
 	if run < present {
 		irregular = true
 	}
-	for _, vals := range [][MaxMaxChunks]string{first, last} {
+	for _, vals := range []*[MaxMaxChunks]string{first, last} {
 		total := 0
 		for k := 0; k < run; k++ {
 			total += len(vals[k])
@@ -544,13 +564,30 @@ func (st *state) chunkSets(sets []string) (_ []string, irregular bool, err error
 				err = fmt.Errorf("%w: %d-byte chunked value", cookie.ErrTooLarge, total)
 				continue
 			}
-			v := strings.Join(vals[:k], "")
-			if !slices.Contains(sets, v) {
-				sets = append(sets, v)
+			set := chunkSet{vals, k}
+			if !slices.ContainsFunc(sets, set.same) {
+				sets = append(sets, set)
 			}
 		}
 	}
 	return sets, irregular, err
+}
+
+// join returns the value of the chunk set s. A value of several chunks
+// is joined into the state's pooled buffer and viewed as a string
+// without a copy: it is valid only until the next join or reset, so it
+// must not be kept (state.open and the sealers it calls keep nothing of
+// the value they open: they decode it into their own buffer).
+func (st *state) join(s chunkSet) string {
+	if s.k == 1 {
+		return s.vals[0]
+	}
+	b := st.joined[:0]
+	for _, v := range s.vals[:s.k] {
+		b = append(b, v...)
+	}
+	st.joined = b
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // invalid records a rejected cookie: no session, clear it, tell OnInvalid.
@@ -591,17 +628,22 @@ func (st *state) materialize() error {
 		st.mat = true
 		return nil
 	}
+	// The values stay where they are, in the opened payload: it is
+	// written once (load) and lives in the state's buffer until reset,
+	// which drops these maps with it; nothing hands a value out without
+	// decoding or copying it, and each is capped at its end, so nothing
+	// can append into its neighbour.
 	var data map[string]json.RawMessage
 	var flashes []json.RawMessage
 	if st.env.data.ok() {
 		data = make(map[string]json.RawMessage, len(st.env.fields))
 		for _, f := range st.env.fields {
-			data[unquote(st.payload[f.key.start:f.key.end])] = bytes.Clone(st.payload[f.val.start:f.val.end])
+			data[unquote(st.payload[f.key.start:f.key.end])] = st.payload[f.val.start:f.val.end:f.val.end]
 		}
 	}
 	if st.env.flashes.ok() {
 		err := eachElement(st.payload, st.env.flashes, func(v span) error {
-			flashes = append(flashes, bytes.Clone(st.payload[v.start:v.end]))
+			flashes = append(flashes, st.payload[v.start:v.end:v.end])
 			return nil
 		})
 		if err != nil {
@@ -947,36 +989,35 @@ func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error 
 		return fmt.Errorf("middleware: saving session: %w", err)
 	}
 	st.sealed = sealed
-	value := string(sealed)
 	now := m.now()
 	// The codec writes refreshed-at = max(now, issued-at): an issued-at
 	// from an instance whose clock is ahead never makes the pair refused.
 	iat := time.UnixMilli(issuedAt.UnixMilli())
 	deadline := st.life.capDeadline(m.sealer.Deadline(cookie.Meta{IssuedAt: iat, RefreshedAt: laterOf(now, iat)}))
 	maxAge := st.maxAge(now, deadline)
-	var pieces []string // nil: the plain cookie
-	if line := st.lineLen(len(m.name), len(value), maxAge); len(value) > m.cfg.MaxValueSize || line > maxCookieLine {
-		if m.cfg.MaxChunks == 1 {
-			return fmt.Errorf("middleware: saving session: %w: %d-byte value, %d-byte Set-Cookie line (at most %d-byte value, %d-byte line)",
-				cookie.ErrTooLarge, len(value), line, m.cfg.MaxValueSize, maxCookieLine)
-		}
-		// Every chunk gets the room of the longest chunk name's line.
-		room := maxCookieLine - st.lineLen(len(m.chunkNames[len(m.chunkNames)-1]), 0, maxAge)
-		pieces, err = cookie.Split(value, min(m.cfg.MaxValueSize, room), m.cfg.MaxChunks)
-		if err != nil {
-			return fmt.Errorf("middleware: saving session: %w", err)
-		}
-	}
-	if pieces == nil {
-		m.setCookie(h, m.name, value, now, maxAge)
+	// The sealed value goes straight from the pooled buffer into each
+	// Set-Cookie line: no copy of it as a string first.
+	if line := st.lineLen(len(m.name), len(sealed), maxAge); len(sealed) <= m.cfg.MaxValueSize && line <= maxCookieLine {
+		m.setCookie(h, m.name, sealed, now, maxAge)
 		m.clearUnused(h, st.cookies, 0)
-	} else {
-		for i, p := range pieces {
-			m.setCookie(h, m.chunkNames[i], p, now, maxAge)
-		}
-		addSetCookie(h, m.clearPlain)
-		m.clearUnused(h, st.cookies, len(pieces))
+		noStoreCookie(h)
+		return nil
+	} else if m.cfg.MaxChunks == 1 {
+		return fmt.Errorf("middleware: saving session: %w: %d-byte value, %d-byte Set-Cookie line (at most %d-byte value, %d-byte line)",
+			cookie.ErrTooLarge, len(sealed), line, m.cfg.MaxValueSize, maxCookieLine)
 	}
+	// Chunks, cut as cookie.Split cuts: every chunk gets the room of the
+	// longest chunk name's line.
+	size := min(m.cfg.MaxValueSize, maxCookieLine-st.lineLen(len(m.chunkNames[len(m.chunkNames)-1]), 0, maxAge))
+	n := (len(sealed) + size - 1) / size
+	if n > m.cfg.MaxChunks {
+		return fmt.Errorf("middleware: saving session: %w: %d bytes need %d chunks of %d, at most %d allowed", cookie.ErrTooLarge, len(sealed), n, size, m.cfg.MaxChunks)
+	}
+	for i := range n {
+		m.setCookie(h, m.chunkNames[i], sealed[i*size:min((i+1)*size, len(sealed))], now, maxAge)
+	}
+	addSetCookie(h, m.clearPlain)
+	m.clearUnused(h, st.cookies, n)
 	noStoreCookie(h)
 	return nil
 }
