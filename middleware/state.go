@@ -35,11 +35,8 @@ type state struct {
 	nplain  int            // plain cookies named name
 	chunked bool           // some cookie looked like a chunk of name
 	cookies []*http.Cookie // those named name.*, parsed only when chunked
-	// The values of chunk indices 0 … MaxMaxChunks-1 the request carried:
-	// the first of each index and the last (see chunkSets). joined is the
-	// pooled buffer a chunk set is joined into (see join).
-	firstChunks, lastChunks [MaxMaxChunks]string
-	joined                  []byte
+	// joined is the pooled buffer a chunk set is joined into (see join).
+	joined []byte
 
 	// The opened session, valid when valid is true.
 	valid   bool
@@ -156,8 +153,9 @@ func (st *state) load() {
 	}
 	st.loaded = true
 	var copies [maxCopies]string
+	var picks chunkPicks
 	var sets [maxChunkSets]chunkSet
-	plains, chunks, err := st.read(copies[:0], sets[:0])
+	plains, chunks, err := st.read(copies[:0], &picks, sets[:0])
 	n := len(plains)
 	if len(chunks) > 0 {
 		n++
@@ -171,14 +169,14 @@ func (st *state) load() {
 	case n == 1 && !st.dup:
 		var f found
 		if len(chunks) > 0 {
-			err = st.open(&f, st.buf[:0], st.env.fields, st.join(chunks[0]), false)
+			err = st.open(&f, st.buf[:0], st.env.fields, st.join(&picks, chunks[0]), false)
 			if err != nil && len(chunks) > 1 {
 				// A chunk index beyond the user's set (planted for a
 				// parent domain) makes the set longer: try the shorter
 				// ones, and expire the extra names if one opens.
 				for _, c := range chunks[1:] {
 					var g found
-					if st.open(&g, nil, nil, st.join(c), false) == nil {
+					if st.open(&g, nil, nil, st.join(&picks, c), false) == nil {
 						f, err = g, nil
 						st.dup = true
 						break
@@ -222,7 +220,7 @@ func (st *state) load() {
 		try(v, true)
 	}
 	for _, c := range chunks {
-		try(st.join(c), false)
+		try(st.join(&picks, c), false)
 	}
 	if opened == 0 && err != nil {
 		lastErr = err
@@ -446,10 +444,10 @@ func (st *state) admit(f *found) {
 
 // read finds the copies of the session's cookie the request carries: the
 // plain cookie's values (at most maxCopies, appended to plains), and the
-// joined chunks when the request has a name.0. A request with more copies
+// chunk sets (picks holds their values) when the request has a name.0. A request with more copies
 // than that, or with a chunk index twice, is marked dup; err is a chunk
 // set that does not join.
-func (st *state) read(plains []string, chunks []chunkSet) (_ []string, _ []chunkSet, err error) {
+func (st *state) read(plains []string, picks *chunkPicks, chunks []chunkSet) (_ []string, _ []chunkSet, err error) {
 	name := st.m.name
 	for _, line := range st.r.Header["Cookie"] {
 		for len(line) > 0 {
@@ -478,7 +476,7 @@ func (st *state) read(plains []string, chunks []chunkSet) (_ []string, _ []chunk
 		return plains, nil, nil
 	}
 	st.cookies = chunkCookies(st.r, name+".")
-	chunks, irregular, err := st.chunkSets(chunks)
+	chunks, irregular, err := st.chunkSets(picks, chunks)
 	if irregular || (len(chunks) > 0 && len(plains) > 0) {
 		// Chunk indices carried twice, or beside indices the chunk set
 		// does not reach, or a plain cookie beside a chunk set: several
@@ -491,18 +489,22 @@ func (st *state) read(plains []string, chunks []chunkSet) (_ []string, _ []chunk
 // maxChunkSets bounds the chunk sets one request may make load try.
 const maxChunkSets = 2 * MaxMaxChunks
 
+// chunkPicks are the values of chunk indices 0 … MaxMaxChunks-1 a
+// request carried: [0] the first of each index, [1] the last (see
+// chunkSets). load keeps them on its stack.
+type chunkPicks [2][MaxMaxChunks]string
+
 // chunkSet is one way to join a request's chunks: the values of chunk
-// indices 0 … k-1 in vals (the first value carried for each index, or
-// the last). It is joined only when load tries it (state.join), so a
-// regular request joins its chunks once, into a pooled buffer.
+// indices 0 … k-1 of one pick (chunkPicks[pick]). It is joined only
+// when load tries it (state.join), so a regular request joins its chunks
+// once, into a pooled buffer.
 type chunkSet struct {
-	vals *[MaxMaxChunks]string
-	k    int
+	pick, k int
 }
 
-// same reports whether s and o join the same pieces.
-func (s chunkSet) same(o chunkSet) bool {
-	return slices.Equal(s.vals[:s.k], o.vals[:o.k])
+// pieces returns the values s joins.
+func (p *chunkPicks) pieces(s chunkSet) []string {
+	return p[s.pick][:s.k]
 }
 
 // chunkSets lists, appended to sets, the chunk sets of the request to
@@ -515,11 +517,11 @@ func (s chunkSet) same(o chunkSet) bool {
 // is what cookie.Join would return for a regular request. irregular
 // reports an index carried twice or one beyond the run; err is the
 // reason no set could be formed (a joined value over the size bound).
-func (st *state) chunkSets(sets []chunkSet) (_ []chunkSet, irregular bool, err error) {
+func (st *state) chunkSets(picks *chunkPicks, sets []chunkSet) (_ []chunkSet, irregular bool, err error) {
 	m := st.m
 	name := m.name
 	limit := m.cfg.MaxChunks
-	first, last := &st.firstChunks, &st.lastChunks
+	first, last := &picks[0], &picks[1]
 	var seen [MaxMaxChunks]int
 	if limit > len(seen) {
 		limit = len(seen)
@@ -551,7 +553,8 @@ func (st *state) chunkSets(sets []chunkSet) (_ []chunkSet, irregular bool, err e
 	if run < present {
 		irregular = true
 	}
-	for _, vals := range []*[MaxMaxChunks]string{first, last} {
+	for pick := range picks {
+		vals := &picks[pick]
 		total := 0
 		for k := 0; k < run; k++ {
 			total += len(vals[k])
@@ -564,8 +567,8 @@ func (st *state) chunkSets(sets []chunkSet) (_ []chunkSet, irregular bool, err e
 				err = fmt.Errorf("%w: %d-byte chunked value", cookie.ErrTooLarge, total)
 				continue
 			}
-			set := chunkSet{vals, k}
-			if !slices.ContainsFunc(sets, set.same) {
+			set := chunkSet{pick, k}
+			if !slices.ContainsFunc(sets, func(o chunkSet) bool { return slices.Equal(picks.pieces(o), picks.pieces(set)) }) {
 				sets = append(sets, set)
 			}
 		}
@@ -578,12 +581,13 @@ func (st *state) chunkSets(sets []chunkSet) (_ []chunkSet, irregular bool, err e
 // without a copy: it is valid only until the next join or reset, so it
 // must not be kept (state.open and the sealers it calls keep nothing of
 // the value they open: they decode it into their own buffer).
-func (st *state) join(s chunkSet) string {
-	if s.k == 1 {
-		return s.vals[0]
+func (st *state) join(picks *chunkPicks, s chunkSet) string {
+	vals := picks.pieces(s)
+	if len(vals) == 1 {
+		return vals[0]
 	}
 	b := st.joined[:0]
-	for _, v := range s.vals[:s.k] {
+	for _, v := range vals {
 		b = append(b, v...)
 	}
 	st.joined = b
