@@ -26,6 +26,9 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"github.com/gorilla/sessions"
 
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/cookie/chunk"
+	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
@@ -65,7 +68,7 @@ const (
 var loadSizes = []sessionSize{{"small", 0}, {"10KB", 10240}}
 
 // loadImpls are the servers, in the order of the first round.
-var loadImpls = []string{"bare", "cookieseal", "scs", "scs-redis", "gorilla-sessions"}
+var loadImpls = []string{"bare", "open-only", "cookieseal", "scs", "scs-redis", "gorilla-sessions"}
 
 // loadHello is what the server process prints on its first line.
 type loadHello struct {
@@ -111,11 +114,43 @@ func TestLoadServer(t *testing.T) {
 				cookies = append(cookies, c.Name+"="+c.Value)
 			}
 		}
-		m := cookiesealManager(t, sizedOptions)
+		kr, err := keyring.Generate(time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := middleware.New(kr, "session", sizedOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
 		vals := sizedValues(blobFor(t, m, size.target))
 		addCookies(login(t, cookiesealLogin(t, m, vals)))
 		add("read", "bare", bare)
 		add("write", "bare", bare)
+		// open-only: cookieseal's floor in a whole server, what no read of
+		// this format avoids: take the session's cookie from the request
+		// (net/http's Request.Cookie, or Request.Cookies and chunk.Join
+		// for chunks) and open it (cookie.Codec.AppendOpen: base64url
+		// decode and XChaCha20-Poly1305 open), with no middleware around.
+		maxLen := sizedOptions.MaxChunks * cookie.DefaultMaxValueSize
+		codec, err := cookie.New(kr, "session", cookie.Options{MaxValueSize: maxLen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		add("read", "open-only", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var buf [16 << 10]byte
+			var value string
+			if c, err := r.Cookie("session"); err == nil {
+				value = c.Value
+			} else if value, _, err = chunk.Join(r.Cookies(), "session", sizedOptions.MaxChunks, maxLen); err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			if _, _, err := codec.AppendOpen(buf[:0], value); err != nil {
+				http.Error(w, "no session", 500)
+				return
+			}
+			writeUID(w, 123456)
+		}))
 		add("read", "cookieseal", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, _ := middleware.From(r)
 			uid, ok, err := middleware.Get[int64](s, "user_id")

@@ -444,9 +444,9 @@ func (st *state) admit(f *found) {
 
 // read finds the copies of the session's cookie the request carries: the
 // plain cookie's values (at most maxCopies, appended to plains), and the
-// chunk sets (picks holds their values) when the request has a name.0. A request with more copies
-// than that, or with a chunk index twice, is marked dup; err is a chunk
-// set that does not join.
+// chunk sets (picks holds their values) when the request has a name.0.
+// A request with more copies than that, or with a chunk index twice, is
+// marked dup; err is a chunk set that does not join.
 func (st *state) read(plains []string, picks *chunkPicks, chunks []chunkSet) (_ []string, _ []chunkSet, err error) {
 	name := st.m.name
 	for _, line := range st.r.Header["Cookie"] {
@@ -1013,6 +1013,10 @@ func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error 
 	// Chunks, cut as cookie.Split cuts: every chunk gets the room of the
 	// longest chunk name's line.
 	size := min(m.cfg.MaxValueSize, maxCookieLine-st.lineLen(len(m.chunkNames[len(m.chunkNames)-1]), 0, maxAge))
+	if size < 1 {
+		// New refuses attributes that leave a chunk no room (fitsLine).
+		return fmt.Errorf("middleware: saving session: %w: no room for a chunk in a %d-byte Set-Cookie line", cookie.ErrTooLarge, maxCookieLine)
+	}
 	n := (len(sealed) + size - 1) / size
 	if n > m.cfg.MaxChunks {
 		return fmt.Errorf("middleware: saving session: %w: %d bytes need %d chunks of %d, at most %d allowed", cookie.ErrTooLarge, len(sealed), n, size, m.cfg.MaxChunks)
