@@ -319,8 +319,8 @@ func (c *Codec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	src := unsafe.Slice(unsafe.StringData(value), len(value))
 	n, err := b64.Decode(scratch[start:start+rawMax], src)
 	// encoding/base64 skips CR and LF; refuse them so that no value has
-	// a second spelling.
-	if err != nil || n < overhead || hasCRLF(value) {
+	// a second spelling (told by the decoded length: see skippedCRLF).
+	if err != nil || n < overhead || skippedCRLF(len(value), n) {
 		return dst, Meta{}, errMalformed
 	}
 	raw := scratch[start : start+n]
@@ -443,6 +443,19 @@ func (c *Codec) Deadline(m Meta) time.Time {
 		return idle
 	}
 	return abs
+}
+
+// skippedCRLF reports whether a value of valueLen bytes that
+// encoding/base64 decoded without error, unpadded, into n bytes held a CR
+// or LF, the only bytes its decoder skips, without scanning the value
+// again. With c of them skipped, n is (valueLen-c)*6/8. For c = 0 that is
+// valueLen*6/8, and valueLen%4 is not 1 (no unpadded encoding has that
+// length). For c >= 1 it is less, except when c = 1 and valueLen%4 is 1
+// (then valueLen-1 is a multiple of 4 and the two quotients are equal).
+// TestLineBreaksRefused tries every residue of the length with 1 to 3
+// breaks.
+func skippedCRLF(valueLen, n int) bool {
+	return n != valueLen*6/8 || valueLen%4 == 1
 }
 
 // hasCRLF reports whether s holds a CR or LF, which encoding/base64 would

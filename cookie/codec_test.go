@@ -338,16 +338,29 @@ func TestNonCanonicalEncodingRefused(t *testing.T) {
 // TestLineBreaksRefused: encoding/base64 skips CR and LF, so without an
 // explicit check a valid value with a line break inserted would open too,
 // giving one value two spellings.
+// Payloads of four lengths in a row give values of every length modulo
+// 4 that an unpadded encoding has, and one to three breaks make the
+// others too.
 func TestLineBreaksRefused(t *testing.T) {
 	c := newCodec(t, testKeyring(t), "s", &clock{t0})
-	v := mustSeal(t, c, "payload")
-	for _, brk := range []string{"\r", "\n", "\r\n"} {
-		for _, at := range []int{0, len(v) / 2, len(v)} {
-			alt := v[:at] + brk + v[at:]
-			if _, _, err := c.Open(alt); !errors.Is(err, ErrInvalid) {
-				t.Errorf("%q at %d: err = %v, want ErrInvalid", brk, at, err)
+	residues := map[int]bool{}
+	for n := range 4 {
+		v := mustSeal(t, c, strings.Repeat("p", n))
+		if _, _, err := c.Open(v); err != nil {
+			t.Fatal(err)
+		}
+		for _, brk := range []string{"\r", "\n", "\r\n", "\n\r\n", "\r\r\r"} {
+			for _, at := range []int{0, 1, len(v) / 2, len(v) - 1, len(v)} {
+				alt := v[:at] + brk + v[at:]
+				residues[len(alt)%4] = true
+				if _, _, err := c.Open(alt); !errors.Is(err, ErrInvalid) {
+					t.Errorf("%q at %d of a %d-byte value: err = %v, want ErrInvalid", brk, at, len(v), err)
+				}
 			}
 		}
+	}
+	if len(residues) != 4 {
+		t.Fatalf("value lengths with breaks covered residues %v modulo 4, want all four", residues)
 	}
 }
 
