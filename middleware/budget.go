@@ -100,11 +100,13 @@ func privateCache(h http.Header) {
 	if headerHasToken(h, "Cache-Control", "private") || headerHasToken(h, "Cache-Control", "no-store") {
 		return
 	}
-	if cc := h.Get("Cache-Control"); cc != "" {
-		h.Set("Cache-Control", cc+", private")
+	// h[key] with a canonical key is h.Get and h.Set without
+	// canonicalizing the key on every request.
+	if cc := h["Cache-Control"]; len(cc) > 0 && cc[0] != "" {
+		h["Cache-Control"] = []string{cc[0] + ", private"}
 		return
 	}
-	h.Set("Cache-Control", "private")
+	h["Cache-Control"] = []string{"private"}
 }
 
 // dependsOnSession reports whether the committed response depends on a

@@ -187,14 +187,14 @@ func FuzzChunkCookies(f *testing.F) {
 }
 
 // TestValidCookieValueEveryByte puts every byte value at every position of
-// a value long enough for two rounds of the sixteen-byte path and its
-// tail, among the extremes of the valid range ('!' and '~'), and compares
-// with net/http's reading of the same cookie.
+// a value long enough for two rounds of the 32-byte path and its tail,
+// among the extremes of the valid range ('!' and '~'), and compares with
+// net/http's reading of the same cookie.
 func TestValidCookieValueEveryByte(t *testing.T) {
-	for n := 1; n <= 35; n++ {
+	for n := 1; n <= 67; n++ {
 		for pos := range n {
 			for c := range 256 {
-				v := []byte(strings.Repeat("aZ0-_.~!", 5)[:n])
+				v := []byte(strings.Repeat("aZ0-_.~!", 9)[:n])
 				v[pos] = byte(c)
 				r := httptest.NewRequest("GET", "/", nil)
 				r.Header["Cookie"] = []string{"x=" + string(v)}
@@ -214,15 +214,15 @@ func TestValidCookieValueEveryByte(t *testing.T) {
 }
 
 // TestSkipStringEveryByte puts every byte value at every position of a
-// string member long enough for two rounds of plainRun's sixteen-byte
-// test and its tail, among the extremes of what stands for itself (' ',
+// string member long enough for two rounds of plainRun's 32-byte test
+// and its tail, among the extremes of what stands for itself (' ',
 // '~' and UTF-8), and checks that the envelope is accepted exactly when
 // it is valid JSON.
 func TestSkipStringEveryByte(t *testing.T) {
-	for n := 1; n <= 35; n++ {
+	for n := 1; n <= 67; n++ {
 		for pos := range n {
 			for c := range 256 {
-				v := []byte(strings.Repeat("aZ0 é~", 7)[:n])
+				v := []byte(strings.Repeat("aZ0 é~", 12)[:n])
 				v[pos] = byte(c)
 				b := []byte(`{"id":"a","d":{"k":"` + string(v) + `"}}`)
 				_, err := parseEnvelope(b, nil)

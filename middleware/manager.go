@@ -399,28 +399,32 @@ func (m *Manager) clearUnused(h http.Header, carried []*http.Cookie, from int) {
 // chose, and only the cookie is kept out of shared caches.
 func noStoreCookie(h http.Header) {
 	varyCookie(h)
-	cc := h.Get("Cache-Control")
+	cc := ""
+	if v := h["Cache-Control"]; len(v) > 0 {
+		cc = v[0] // h.Get, with the key already canonical
+	}
 	switch {
 	case cc == "":
-		h.Set("Cache-Control", `no-cache="Set-Cookie"`)
+		h["Cache-Control"] = []string{`no-cache="Set-Cookie"`}
 	case headerHasToken(h, "Cache-Control", "no-store"),
 		strings.Contains(strings.ToLower(cc), `no-cache="set-cookie"`):
 	default:
-		h.Set("Cache-Control", cc+`, no-cache="Set-Cookie"`)
+		h["Cache-Control"] = []string{cc + `, no-cache="Set-Cookie"`}
 	}
 }
 
 // varyCookie adds Vary: Cookie unless the response already varies on it.
 func varyCookie(h http.Header) {
 	if !headerHasToken(h, "Vary", "cookie") && !headerHasToken(h, "Vary", "*") {
-		h.Add("Vary", "Cookie")
+		h["Vary"] = append(h["Vary"], "Cookie") // h.Add, the key canonical
 	}
 }
 
 // headerHasToken reports whether a comma-separated header holds token
-// (case-insensitive).
+// (case-insensitive). name must be in canonical form (as
+// textproto.CanonicalMIMEHeaderKey returns it): it is looked up as it is.
 func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
+	for _, v := range h[name] {
 		for part := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(part), token) {
 				return true

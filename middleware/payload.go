@@ -304,22 +304,24 @@ func skipString(b []byte, i, end int) (int, error) {
 }
 
 // plainRun reports whether s holds no '\\' and no control character
-// (below 0x20): every byte stands for itself in a JSON string. Sixteen
-// bytes at a time, branch-free: in each byte of acc, the top bit ends up
-// set when the byte of s is below 0x20 (x - 0x20 borrows into it, and x
-// does not have it); a borrow that crosses into the next byte only
-// follows a byte already caught.
+// (below 0x20): every byte stands for itself in a JSON string. 32 bytes
+// at a time, branch-free: in each byte of acc, the top bit ends up set
+// when the byte of s is below 0x20 (x - 0x20 borrows into it, and x does
+// not have it); a borrow that crosses into the next byte only follows a
+// byte already caught.
 func plainRun(s []byte) bool {
 	if bytes.IndexByte(s, '\\') >= 0 {
 		return false
 	}
 	var acc uint64
-	for ; len(s) >= 16; s = s[16:] {
-		x := binary.LittleEndian.Uint64(s)
-		y := binary.LittleEndian.Uint64(s[8:])
-		acc |= (x-swarLo*0x20)&^x | (y-swarLo*0x20)&^y
+	i := 0
+	for ; i+32 <= len(s); i += 32 {
+		b := s[i : i+32 : i+32]
+		x, y := binary.LittleEndian.Uint64(b[0:8]), binary.LittleEndian.Uint64(b[8:16])
+		z, w := binary.LittleEndian.Uint64(b[16:24]), binary.LittleEndian.Uint64(b[24:32])
+		acc |= (x-swarLo*0x20)&^x | (y-swarLo*0x20)&^y | (z-swarLo*0x20)&^z | (w-swarLo*0x20)&^w
 	}
-	for _, c := range s {
+	for _, c := range s[i:] {
 		if c < 0x20 {
 			return false
 		}
