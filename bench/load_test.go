@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,7 +41,11 @@ import (
 // of a size carries the same Cookie header, holding every library's
 // session cookie (cookieseal's, scs's with its memory store, scs's with
 // its Redis store, gorilla/sessions'), so each server parses the same
-// bytes; bare is a handler with no session library.
+// bytes; bare is a handler with no session library, and floor (reads
+// only) does what no correct read of cookieseal's format avoids: it opens
+// the session's value as it was set at login (no cookie parsing, no
+// middleware) and sends Cache-Control: private and Vary: Cookie; no read
+// of the format serves more requests per second.
 //
 //	COOKIESEAL_WRK=1 go test ./bench -run '^TestLoad$' -v -timeout 30m
 //
@@ -68,7 +73,7 @@ const (
 var loadSizes = []sessionSize{{"small", 0}, {"10KB", 10240}}
 
 // loadImpls are the servers, in the order of the first round.
-var loadImpls = []string{"bare", "open-only", "cookieseal", "scs", "scs-redis", "gorilla-sessions"}
+var loadImpls = []string{"bare", "floor", "cookieseal", "scs", "scs-redis", "gorilla-sessions"}
 
 // loadHello is what the server process prints on its first line.
 type loadHello struct {
@@ -123,32 +128,38 @@ func TestLoadServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		vals := sizedValues(blobFor(t, m, size.target))
-		addCookies(login(t, cookiesealLogin(t, m, vals)))
+		csReq := login(t, cookiesealLogin(t, m, vals))
+		addCookies(csReq)
 		add("read", "bare", bare)
 		add("write", "bare", bare)
-		// open-only: cookieseal's floor in a whole server, what no read of
-		// this format avoids: take the session's cookie from the request
-		// (net/http's Request.Cookie, or Request.Cookies and chunk.Join
-		// for chunks) and open it (cookie.Codec.AppendOpen: base64url
-		// decode and XChaCha20-Poly1305 open), with no middleware around.
+		// floor: what no correct read of this format avoids, in a whole
+		// server: open the session's value (cookie.Codec.AppendOpen:
+		// base64url decode and XChaCha20-Poly1305 open), taken as it was
+		// set at login (no cookie parsing, no middleware), and mark the
+		// response as depending on the cookie, as every response that
+		// reads a session must: Cache-Control: private (RFC 9111
+		// §5.2.2.7) and Vary: Cookie (RFC 9110 §12.5.5).
 		maxLen := sizedOptions.MaxChunks * cookie.DefaultMaxValueSize
 		codec, err := cookie.New(kr, "session", cookie.Options{MaxValueSize: maxLen})
 		if err != nil {
 			t.Fatal(err)
 		}
-		add("read", "open-only", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var buf [16 << 10]byte
-			var value string
-			if c, err := r.Cookie("session"); err == nil {
-				value = c.Value
-			} else if value, _, err = chunk.Join(r.Cookies(), "session", sizedOptions.MaxChunks, maxLen); err != nil {
-				http.Error(w, err.Error(), 500)
-				return
-			}
-			if _, _, err := codec.AppendOpen(buf[:0], value); err != nil {
+		value := ""
+		if c, err := csReq.Cookie("session"); err == nil {
+			value = c.Value
+		} else if value, _, err = chunk.Join(csReq.Cookies(), "session", sizedOptions.MaxChunks, maxLen); err != nil {
+			t.Fatal(err)
+		}
+		bufs := sync.Pool{New: func() any { b := make([]byte, 0, len(value)+256); return &b }}
+		add("read", "floor", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			bp := bufs.Get().(*[]byte)
+			defer bufs.Put(bp)
+			if _, _, err := codec.AppendOpen((*bp)[:0], value); err != nil {
 				http.Error(w, "no session", 500)
 				return
 			}
+			w.Header()["Cache-Control"] = []string{"private"}
+			w.Header()["Vary"] = []string{"Cookie"}
 			writeUID(w, 123456)
 		}))
 		add("read", "cookieseal", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
