@@ -29,7 +29,6 @@ import (
 
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/cookie/chunk"
-	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
@@ -119,14 +118,7 @@ func TestLoadServer(t *testing.T) {
 				cookies = append(cookies, c.Name+"="+c.Value)
 			}
 		}
-		kr, err := keyring.Generate(time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := middleware.New(kr, "session", sizedOptions)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m, kr := cookiesealManagerKeys(t, sizedOptions)
 		vals := sizedValues(blobFor(t, m, size.target))
 		csReq := login(t, cookiesealLogin(t, m, vals))
 		addCookies(csReq)

@@ -67,6 +67,12 @@ func login(tb testing.TB, h http.Handler) *http.Request {
 }
 
 func cookiesealManager(tb testing.TB, opts middleware.Options) *middleware.Manager {
+	m, _ := cookiesealManagerKeys(tb, opts)
+	return m
+}
+
+// cookiesealManagerKeys is cookiesealManager, with its keyring.
+func cookiesealManagerKeys(tb testing.TB, opts middleware.Options) (*middleware.Manager, *keyring.Keyring) {
 	tb.Helper()
 	kr, err := keyring.Generate(time.Now())
 	if err != nil {
@@ -76,7 +82,7 @@ func cookiesealManager(tb testing.TB, opts middleware.Options) *middleware.Manag
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return m
+	return m, kr
 }
 
 func requestImpls(tb testing.TB) []reqImpl {
