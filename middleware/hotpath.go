@@ -78,8 +78,11 @@ const scanCookiesMax = 180
 // chunkCookies returns the cookies of the Cookie header lines whose names
 // start with prefix, exactly as Request.Cookies parses them (names that
 // are tokens, values unquoted and checked, in order), without parsing the
-// others' values or allocating for them.
-func chunkCookies(r *http.Request, prefix string) []*http.Cookie {
+// others' values or allocating for them. With check false, values are not
+// checked byte by byte (validCookieValue): a cookie Request.Cookies drops
+// for a byte it refuses is returned (see state.load for when that is the
+// same).
+func chunkCookies(r *http.Request, prefix string, check bool) []*http.Cookie {
 	lines := r.Header["Cookie"]
 	n := 0
 	for _, line := range lines {
@@ -109,7 +112,7 @@ func chunkCookies(r *http.Request, prefix string) []*http.Cookie {
 			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 				v, quoted = v[1:len(v)-1], true
 			}
-			if !validCookieValue(v) {
+			if check && !validCookieValue(v) {
 				continue
 			}
 			out = append(out, &http.Cookie{Name: k, Value: v, Quoted: quoted})

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,7 +148,7 @@ func TestChunkCookiesMatchesNetHTTP(t *testing.T) {
 				r.Header["Cookie"] = tt.lines
 			}
 			want := netHTTPChunks(r, "session.")
-			got := chunkCookies(r, "session.")
+			got := chunkCookies(r, "session.", true)
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("chunkCookies\n got %s\nwant %s", dump(got), dump(want))
 			}
@@ -179,7 +180,7 @@ func FuzzChunkCookies(f *testing.F) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header["Cookie"] = []string{line}
 		want := netHTTPChunks(r, "session.")
-		got := chunkCookies(r, "session.")
+		got := chunkCookies(r, "session.", true)
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("chunkCookies(%q)\n got %s\nwant %s", line, dump(got), dump(want))
 		}
@@ -236,5 +237,108 @@ func TestSkipStringEveryByte(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestChunkReadDependsOnlyOnNetHTTPsView: load reads chunks first without
+// checking their values' bytes, and again with the check unless a regular
+// set opens. Whatever the request, the outcome must be the one the
+// request gets when its Cookie header holds only what Request.Cookies
+// keeps: the same session or none, and the same Set-Cookie names and
+// deletions. Every case plants a byte net/http refuses, or one it keeps
+// that base64url does not, in a chunk: inside the set, past it, in a
+// duplicate before or after, quoted.
+func TestChunkReadDependsOnlyOnNetHTTPsView(t *testing.T) {
+	m := hotpathManager(t, "session", Options{MaxChunks: 4, MaxResponseCookieBytes: 16 << 10})
+	blob := strings.Repeat("abcdefghij", 800) // three chunks once sealed
+	login := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := From(r)
+		if err := s.Set("user", "ada"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Set("blob", blob); err != nil {
+			t.Fatal(err)
+		}
+	}))
+	w := httptest.NewRecorder()
+	login.ServeHTTP(w, httptest.NewRequest("GET", "https://example.com/", nil))
+	var chunks []string
+	for _, c := range w.Result().Cookies() {
+		if strings.HasPrefix(c.Name, "session.") && c.MaxAge >= 0 {
+			chunks = append(chunks, c.Value)
+		}
+	}
+	if len(chunks) != 3 {
+		t.Fatalf("login set %d chunks, want 3", len(chunks))
+	}
+	read := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := From(r)
+		v, ok, err := Get[string](s, "user")
+		if err != nil || !ok {
+			w.Write([]byte("none"))
+			return
+		}
+		w.Write([]byte(v))
+	}))
+	// outcome is what the response says and deletes, values aside (a
+	// re-sealed value carries a fresh nonce).
+	outcome := func(header string) string {
+		r := httptest.NewRequest("GET", "https://example.com/", nil)
+		r.Header.Set("Cookie", header)
+		w := httptest.NewRecorder()
+		read.ServeHTTP(w, r)
+		var sets []string
+		for _, c := range w.Result().Cookies() {
+			sets = append(sets, c.Name+" max-age="+map[bool]string{true: "delete", false: "keep"}[c.MaxAge < 0])
+		}
+		slices.Sort(sets)
+		return w.Body.String() + " " + strings.Join(sets, ",")
+	}
+	// netHTTPView is header as Request.Cookies reads it, written again.
+	netHTTPView := func(header string) string {
+		r := httptest.NewRequest("GET", "https://example.com/", nil)
+		r.Header.Set("Cookie", header)
+		var parts []string
+		for _, c := range r.Cookies() {
+			v := c.Value
+			if c.Quoted {
+				v = `"` + v + `"`
+			}
+			parts = append(parts, c.Name+"="+v)
+		}
+		return strings.Join(parts, "; ")
+	}
+	c0, c1, c2 := chunks[0], chunks[1], chunks[2]
+	mid := func(v, bad string) string { return v[:len(v)/2] + bad + v[len(v)/2:] }
+	cases := []struct{ name, header string }{
+		{"regular", "session.0=" + c0 + "; session.1=" + c1 + "; session.2=" + c2},
+		{"regular, quoted", `session.0="` + c0 + `"; session.1=` + c1 + `; session.2="` + c2 + `"`},
+		{"backslash in chunk 1", "session.0=" + c0 + "; session.1=" + mid(c1, `\`) + "; session.2=" + c2},
+		{"quote in chunk 2", "session.0=" + c0 + "; session.1=" + c1 + "; session.2=" + mid(c2, `"`)},
+		{"DEL in chunk 0", "session.0=" + mid(c0, "\x7f") + "; session.1=" + c1 + "; session.2=" + c2},
+		{"high byte in chunk 1", "session.0=" + c0 + "; session.1=" + mid(c1, "\xc3\xa9") + "; session.2=" + c2},
+		{"comma in chunk 1 (net/http keeps it)", "session.0=" + c0 + "; session.1=" + mid(c1, ",") + "; session.2=" + c2},
+		{"space in chunk 1 (net/http keeps it)", "session.0=" + c0 + "; session.1=" + mid(c1, " ") + "; session.2=" + c2},
+		{"bad extra index past the set", "session.0=" + c0 + "; session.1=" + c1 + "; session.2=" + c2 + `; session.3=x\y`},
+		{"bad copy of chunk 1 before", `session.1=x\y; session.0=` + c0 + "; session.1=" + c1 + "; session.2=" + c2},
+		{"bad copy of chunk 1 after", "session.0=" + c0 + "; session.1=" + c1 + `; session.1=x"y; session.2=` + c2},
+		{"bad copy of chunk 0, and a good one", `session.0=a\b; session.0=` + c0 + "; session.1=" + c1 + "; session.2=" + c2},
+		{"only a bad chunk 2", "session.0=" + c0 + "; session.1=" + c1 + "; session.2=" + mid(c2, "\x01")},
+		{"bad chunk beyond MaxChunks", "session.0=" + c0 + "; session.1=" + c1 + "; session.2=" + c2 + `; session.9=a\b`},
+		{"plain beside chunks, bad chunk", "session=" + c0 + "; session.0=" + c0 + "; session.1=" + mid(c1, `\`) + "; session.2=" + c2},
+		{"chunks swapped", "session.0=" + c1 + "; session.1=" + c0 + "; session.2=" + c2},
+	}
+	opened := 0
+	for _, tc := range cases {
+		got, want := outcome(tc.header), outcome(netHTTPView(tc.header))
+		if got != want {
+			t.Errorf("%s:\n got %s\nwant %s (the header as net/http reads it)", tc.name, got, want)
+		}
+		if strings.HasPrefix(got, "ada") {
+			opened++
+		}
+	}
+	if opened < 5 || opened == len(cases) {
+		t.Fatalf("%d of %d cases have a session: the table no longer covers both outcomes", opened, len(cases))
 	}
 }

@@ -155,7 +155,26 @@ func (st *state) load() {
 	var copies [maxCopies]string
 	var picks chunkPicks
 	var sets [maxChunkSets]chunkSet
-	plains, chunks, err := st.read(copies[:0], &picks, sets[:0])
+	plains, chunks, err := st.read(copies[:0], &picks, sets[:0], false)
+	if st.chunked {
+		// The chunks were read without checking their values' bytes as
+		// net/http does (see chunkCookies). A regular set of chunks (no
+		// plain cookie, each index once, nothing past the run) that opens
+		// is read exactly as it would be with the check: its values
+		// decoded as base64url (or JWE compact), whose bytes net/http
+		// keeps, and no other chunk index was carried. Anything else is
+		// read again with the check, and goes the general way.
+		if len(plains) == 0 && len(chunks) > 0 && !st.dup {
+			var f found
+			if st.open(&f, st.buf[:0], st.env.fields, st.join(&picks, chunks[0]), false) == nil {
+				st.admit(&f)
+				return
+			}
+		}
+		st.nplain, st.chunked, st.dup, st.cookies = 0, false, false, nil
+		picks = chunkPicks{}
+		plains, chunks, err = st.read(copies[:0], &picks, sets[:0], true)
+	}
 	n := len(plains)
 	if len(chunks) > 0 {
 		n++
@@ -447,7 +466,11 @@ func (st *state) admit(f *found) {
 // chunk sets (picks holds their values) when the request has a name.0.
 // A request with more copies than that, or with a chunk index twice, is
 // marked dup; err is a chunk set that does not join.
-func (st *state) read(plains []string, picks *chunkPicks, chunks []chunkSet) (_ []string, _ []chunkSet, err error) {
+//
+// check says whether chunk values are checked byte by byte as
+// Request.Cookies checks them (see chunkCookies); load reads without the
+// check first, and again with it unless a regular chunk set opened.
+func (st *state) read(plains []string, picks *chunkPicks, chunks []chunkSet, check bool) (_ []string, _ []chunkSet, err error) {
 	name := st.m.name
 	for _, line := range st.r.Header["Cookie"] {
 		for len(line) > 0 {
@@ -475,7 +498,7 @@ func (st *state) read(plains []string, picks *chunkPicks, chunks []chunkSet) (_ 
 	if !st.chunked {
 		return plains, nil, nil
 	}
-	st.cookies = chunkCookies(st.r, name+".")
+	st.cookies = chunkCookies(st.r, name+".", check)
 	chunks, irregular, err := st.chunkSets(picks, chunks)
 	if irregular || (len(chunks) > 0 && len(plains) > 0) {
 		// Chunk indices carried twice, or beside indices the chunk set
