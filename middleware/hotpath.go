@@ -70,42 +70,47 @@ func addSetCookie(h http.Header, line string) {
 }
 
 // scanCookiesMax is how many cookies a request may carry for
-// chunkCookies to scan it; past it, Request.Cookies decides (it returns
+// scanCookies to parse its chunks itself; past it, Request.Cookies decides (it returns
 // none past its own limit, 3000 by default, GODEBUG httpcookiemaxnum).
 // Browsers keep at most about 180 cookies per domain.
 const scanCookiesMax = 180
 
-// chunkCookies returns the cookies of the Cookie header lines whose names
-// start with prefix, exactly as Request.Cookies parses them (names that
-// are tokens, values unquoted and checked, in order), without parsing the
-// others' values or allocating for them. With check false, values are not
-// checked byte by byte (validCookieValue): a cookie Request.Cookies drops
-// for a byte it refuses is returned (see state.load for when that is the
-// same).
-func chunkCookies(r *http.Request, prefix string, check bool) []*http.Cookie {
-	lines := r.Header["Cookie"]
-	n := 0
-	for _, line := range lines {
-		n += strings.Count(line, ";") + 1
-	}
-	if n > scanCookiesMax {
-		var out []*http.Cookie
-		for _, c := range r.Cookies() {
-			if strings.HasPrefix(c.Name, prefix) {
-				out = append(out, c)
-			}
-		}
-		return out
-	}
-	var out []*http.Cookie
-	for _, line := range lines {
+// scanCookies reads the request's Cookie header lines once for the cookie
+// name. It calls plain with the value of every cookie named name (quotes
+// removed, not checked: the codec refuses what it cannot open). It returns
+// the cookies whose names start with name + "." exactly as Request.Cookies
+// parses them (names that are tokens, values unquoted and checked, in
+// order), without parsing the other cookies' values or allocating for
+// them; and chunked, whether some name is name + "." and more. With check
+// false, those values are not checked byte by byte (validCookieValue): a
+// cookie Request.Cookies drops for a byte it refuses is returned (see
+// state.load for when that gives the same result).
+func scanCookies(r *http.Request, name string, check bool, plain func(v string)) (cookies []*http.Cookie, chunked bool) {
+	n := 0 // cookies as Request.Cookies counts them, for scanCookiesMax
+	for _, line := range r.Header["Cookie"] {
+		n++
 		for len(line) > 0 {
 			var part string
-			part, line, _ = strings.Cut(line, ";")
+			var more bool
+			part, line, more = strings.Cut(line, ";")
+			if more {
+				n++
+			}
 			part = textproto.TrimString(part)
 			k, v, _ := strings.Cut(part, "=")
 			k = textproto.TrimString(k)
-			if !strings.HasPrefix(k, prefix) || !isToken(k) {
+			if k == name {
+				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+					v = v[1 : len(v)-1]
+				}
+				plain(v)
+				continue
+			}
+			if len(k) <= len(name) || k[len(name)] != '.' || k[:len(name)] != name {
+				continue
+			}
+			chunked = chunked || len(k) > len(name)+1
+			if !isToken(k) {
 				continue
 			}
 			quoted := false
@@ -115,10 +120,19 @@ func chunkCookies(r *http.Request, prefix string, check bool) []*http.Cookie {
 			if check && !validCookieValue(v) {
 				continue
 			}
-			out = append(out, &http.Cookie{Name: k, Value: v, Quoted: quoted})
+			cookies = append(cookies, &http.Cookie{Name: k, Value: v, Quoted: quoted})
 		}
 	}
-	return out
+	if n > scanCookiesMax {
+		// Past it, Request.Cookies decides.
+		cookies = nil
+		for _, c := range r.Cookies() {
+			if len(c.Name) > len(name) && c.Name[len(name)] == '.' && c.Name[:len(name)] == name {
+				cookies = append(cookies, c)
+			}
+		}
+	}
+	return cookies, chunked
 }
 
 // isToken reports whether s is a non-empty RFC 7230 token.

@@ -128,8 +128,8 @@ var cookieHeaders = []struct {
 	}()},
 }
 
-// netHTTPChunks is what chunkCookies must return: Request.Cookies,
-// filtered by name prefix.
+// netHTTPChunks is what scanCookies must return as chunk cookies:
+// Request.Cookies, filtered by name prefix.
 func netHTTPChunks(r *http.Request, prefix string) []*http.Cookie {
 	var out []*http.Cookie
 	for _, c := range r.Cookies() {
@@ -140,7 +140,13 @@ func netHTTPChunks(r *http.Request, prefix string) []*http.Cookie {
 	return out
 }
 
-func TestChunkCookiesMatchesNetHTTP(t *testing.T) {
+// scanChunks is scanCookies' chunk cookies for "session", checked.
+func scanChunks(r *http.Request) []*http.Cookie {
+	cookies, _ := scanCookies(r, "session", true, func(string) {})
+	return cookies
+}
+
+func TestScanCookiesMatchesNetHTTP(t *testing.T) {
 	for _, tt := range cookieHeaders {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest("GET", "/", nil)
@@ -148,9 +154,9 @@ func TestChunkCookiesMatchesNetHTTP(t *testing.T) {
 				r.Header["Cookie"] = tt.lines
 			}
 			want := netHTTPChunks(r, "session.")
-			got := chunkCookies(r, "session.", true)
+			got := scanChunks(r)
 			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("chunkCookies\n got %s\nwant %s", dump(got), dump(want))
+				t.Fatalf("scanCookies\n got %s\nwant %s", dump(got), dump(want))
 			}
 		})
 	}
@@ -168,9 +174,9 @@ func dump(cs []*http.Cookie) string {
 	return b.String()
 }
 
-// FuzzChunkCookies compares chunkCookies with Request.Cookies on any
-// Cookie header line.
-func FuzzChunkCookies(f *testing.F) {
+// FuzzScanCookies compares scanCookies' chunk cookies with
+// Request.Cookies on any Cookie header line.
+func FuzzScanCookies(f *testing.F) {
 	for _, tt := range cookieHeaders {
 		if len(tt.lines) == 1 && len(tt.lines[0]) < 200 {
 			f.Add(tt.lines[0])
@@ -180,9 +186,9 @@ func FuzzChunkCookies(f *testing.F) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header["Cookie"] = []string{line}
 		want := netHTTPChunks(r, "session.")
-		got := chunkCookies(r, "session.", true)
+		got := scanChunks(r)
 		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("chunkCookies(%q)\n got %s\nwant %s", line, dump(got), dump(want))
+			t.Fatalf("scanCookies(%q)\n got %s\nwant %s", line, dump(got), dump(want))
 		}
 	})
 }

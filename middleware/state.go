@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"slices"
 	"strings"
@@ -34,7 +33,7 @@ type state struct {
 	// What the request carried.
 	nplain  int            // plain cookies named name
 	chunked bool           // some cookie looked like a chunk of name
-	cookies []*http.Cookie // those named name.*, parsed only when chunked
+	cookies []*http.Cookie // those named name.*, kept only when chunked
 	// joined is the pooled buffer a chunk set is joined into (see join).
 	joined []byte
 
@@ -158,7 +157,7 @@ func (st *state) load() {
 	plains, chunks, err := st.read(copies[:0], &picks, sets[:0], false)
 	if st.chunked {
 		// The chunks were read without checking their values' bytes as
-		// net/http does (see chunkCookies). A regular set of chunks (no
+		// net/http does (see scanCookies). A regular set of chunks (no
 		// plain cookie, each index once, nothing past the run) that opens
 		// is read exactly as it would be with the check: its values
 		// decoded as base64url (or JWE compact), whose bytes net/http
@@ -468,37 +467,21 @@ func (st *state) admit(f *found) {
 // marked dup; err is a chunk set that does not join.
 //
 // check says whether chunk values are checked byte by byte as
-// Request.Cookies checks them (see chunkCookies); load reads without the
+// Request.Cookies checks them (see scanCookies); load reads without the
 // check first, and again with it unless a regular chunk set opened.
 func (st *state) read(plains []string, picks *chunkPicks, chunks []chunkSet, check bool) (_ []string, _ []chunkSet, err error) {
-	name := st.m.name
-	for _, line := range st.r.Header["Cookie"] {
-		for len(line) > 0 {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = textproto.TrimString(part)
-			k, v, _ := strings.Cut(part, "=")
-			k = textproto.TrimString(k)
-			switch {
-			case k == name:
-				st.nplain++
-				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-					v = v[1 : len(v)-1]
-				}
-				if len(plains) < maxCopies {
-					plains = append(plains, v)
-				} else {
-					st.dup = true
-				}
-			case len(k) > len(name)+1 && k[len(name)] == '.' && k[:len(name)] == name:
-				st.chunked = true
-			}
+	cookies, chunked := scanCookies(st.r, st.m.name, check, func(v string) {
+		st.nplain++
+		if len(plains) < maxCopies {
+			plains = append(plains, v)
+		} else {
+			st.dup = true
 		}
-	}
-	if !st.chunked {
+	})
+	if !chunked {
 		return plains, nil, nil
 	}
-	st.cookies = chunkCookies(st.r, name+".", check)
+	st.chunked, st.cookies = true, cookies
 	chunks, irregular, err := st.chunkSets(picks, chunks)
 	if irregular || (len(chunks) > 0 && len(plains) > 0) {
 		// Chunk indices carried twice, or beside indices the chunk set
