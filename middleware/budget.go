@@ -100,10 +100,10 @@ func privateCache(h http.Header) {
 	if headerHasToken(h, "Cache-Control", "private") || headerHasToken(h, "Cache-Control", "no-store") {
 		return
 	}
-	// h[key] with a canonical key is h.Get and h.Set without
-	// canonicalizing the key on every request.
-	if cc := h["Cache-Control"]; len(cc) > 0 && cc[0] != "" {
-		h["Cache-Control"] = []string{cc[0] + ", private"}
+	// h[key] with a canonical key is h.Set without canonicalizing the
+	// key on every request; every line the handler wrote is kept.
+	if cc := cacheControl(h); cc != "" {
+		h["Cache-Control"] = []string{cc + ", private"}
 		return
 	}
 	h["Cache-Control"] = []string{"private"}

@@ -399,10 +399,7 @@ func (m *Manager) clearUnused(h http.Header, carried []*http.Cookie, from int) {
 // chose, and only the cookie is kept out of shared caches.
 func noStoreCookie(h http.Header) {
 	varyCookie(h)
-	cc := ""
-	if v := h["Cache-Control"]; len(v) > 0 {
-		cc = v[0] // h.Get, with the key already canonical
-	}
+	cc := cacheControl(h)
 	switch {
 	case cc == "":
 		h["Cache-Control"] = []string{`no-cache="Set-Cookie"`}
@@ -411,6 +408,24 @@ func noStoreCookie(h http.Header) {
 	default:
 		h["Cache-Control"] = []string{cc + `, no-cache="Set-Cookie"`}
 	}
+}
+
+// cacheControl returns the response's Cache-Control directives, its
+// field lines joined with ", " (empty ones left out): replacing them with
+// one line must keep every directive the handler wrote, not only the
+// first line's (h.Get).
+func cacheControl(h http.Header) string {
+	v := h["Cache-Control"]
+	if len(v) == 1 {
+		return v[0]
+	}
+	var parts []string
+	for _, l := range v {
+		if strings.TrimSpace(l) != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // varyCookie adds Vary: Cookie unless the response already varies on it.

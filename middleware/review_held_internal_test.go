@@ -1,0 +1,63 @@
+package middleware
+
+// Random differentials of the 32-byte SWAR tests (validCookieValue,
+// plainRun) against their byte-at-a-time definitions, on lengths up to
+// 300 with zero to two arbitrary bytes planted.
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+func TestReviewHeldValidCookieValueRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	valid := []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~! #$%&'()*+,/:<=>?@[]^`{|}")
+	for iter := 0; iter < 50000; iter++ {
+		n := rng.IntN(300)
+		v := make([]byte, n)
+		for i := range v {
+			v[i] = valid[rng.IntN(len(valid))]
+		}
+		k := rng.IntN(3)
+		for j := 0; j < k && n > 0; j++ {
+			v[rng.IntN(n)] = byte(rng.IntN(256))
+		}
+		// net/http's validCookieValueByte, byte by byte.
+		want := true
+		for _, c := range v {
+			if !(c >= 0x20 && c < 0x7f && c != '"' && c != ';' && c != '\\') {
+				want = false
+			}
+		}
+		if got := validCookieValue(string(v)); got != want {
+			t.Fatalf("validCookieValue(%q) = %v want %v", v, got, want)
+		}
+	}
+}
+
+func TestReviewHeldPlainRunRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for iter := 0; iter < 50000; iter++ {
+		n := rng.IntN(300)
+		v := make([]byte, n)
+		for i := range v {
+			v[i] = byte(0x20 + rng.IntN(0xe0))
+			if v[i] == '\\' {
+				v[i] = 'a'
+			}
+		}
+		k := rng.IntN(3)
+		for j := 0; j < k && n > 0; j++ {
+			v[rng.IntN(n)] = byte(rng.IntN(256))
+		}
+		want := true
+		for _, c := range v {
+			if c < 0x20 || c == '\\' {
+				want = false
+			}
+		}
+		if got := plainRun(v); got != want {
+			t.Fatalf("plainRun(%q) = %v want %v", v, got, want)
+		}
+	}
+}
