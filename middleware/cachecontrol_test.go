@@ -8,12 +8,12 @@ import (
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
-// TestReviewCacheControlLinesKept: a handler's Cache-Control directives
+// TestCacheControlLinesKept: a handler's Cache-Control directives
 // survive the middleware's additions whatever field lines they are
 // written on (privateCache and noStoreCookie read only the first line and
 // replace them all). Pre-existing: the hot-path change kept h.Get/h.Set's
 // behaviour.
-func TestReviewCacheControlLinesKept(t *testing.T) {
+func TestCacheControlLinesKept(t *testing.T) {
 	clk := newClock()
 	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
 	for _, tc := range []struct {

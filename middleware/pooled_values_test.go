@@ -1,10 +1,10 @@
 package middleware_test
 
-// Review of the hot-path change (8035fa0..4fc4f3d): the cases that held.
-// Each can fail: session values handed out that alias the pooled payload
-// (wiped at reset, refilled by the next request), a chunk set joined into
-// the pooled buffer and read after the next join, a chunked write cut
-// otherwise than cookie.Split or not read back.
+// The hot path keeps the opened payload and joined chunks in pooled
+// buffers. Each test here can fail: session values handed out that alias
+// the pooled payload (wiped at reset, refilled by the next request), a
+// chunk set joined into the pooled buffer and read after the next join, a
+// chunked write cut otherwise than cookie.Split or not read back.
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func cookiesOf(w *httptest.ResponseRecorder) []*http.Cookie {
 	return out
 }
 
-func TestReviewHeldRetainedAcrossPool(t *testing.T) {
+func TestRetainedAcrossPool(t *testing.T) {
 	for _, f := range []cookie.Format{cookie.Native, cookie.JWE} {
 		t.Run(f.String(), func(t *testing.T) {
 			clk := newClock()
@@ -109,7 +109,7 @@ func TestReviewHeldRetainedAcrossPool(t *testing.T) {
 	}
 }
 
-func TestReviewHeldConcurrentMaterialized(t *testing.T) {
+func TestConcurrentMaterialized(t *testing.T) {
 	for _, f := range []cookie.Format{cookie.Native, cookie.JWE} {
 		t.Run(f.String(), func(t *testing.T) {
 			clk := newClock()
@@ -162,7 +162,7 @@ func TestReviewHeldConcurrentMaterialized(t *testing.T) {
 	}
 }
 
-func TestReviewHeldDupChunkSets(t *testing.T) {
+func TestDupChunkSets(t *testing.T) {
 	for _, f := range []cookie.Format{cookie.Native, cookie.JWE} {
 		t.Run(f.String(), func(t *testing.T) {
 			clk := newClock()
@@ -221,7 +221,7 @@ func TestReviewHeldDupChunkSets(t *testing.T) {
 	}
 }
 
-func TestReviewHeldChunkShape(t *testing.T) {
+func TestChunkShape(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	refused, tooLarge, chunked := 0, 0, 0
 	defer func() { t.Logf("refused %d tooLarge %d chunked %d", refused, tooLarge, chunked) }()
@@ -306,7 +306,7 @@ func TestReviewHeldChunkShape(t *testing.T) {
 	}
 }
 
-func TestReviewHeldLoadHeaderConcurrentCommit(t *testing.T) {
+func TestLoadHeaderConcurrentCommit(t *testing.T) {
 	clk := newClock()
 	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 4})
 	s, _ := m.LoadHeader(context.Background(), "example.com")

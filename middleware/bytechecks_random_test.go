@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-func TestReviewHeldValidCookieValueRandom(t *testing.T) {
+func TestValidCookieValueRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	valid := []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~! #$%&'()*+,/:<=>?@[]^`{|}")
 	for iter := 0; iter < 50000; iter++ {
@@ -35,7 +35,7 @@ func TestReviewHeldValidCookieValueRandom(t *testing.T) {
 	}
 }
 
-func TestReviewHeldPlainRunRandom(t *testing.T) {
+func TestPlainRunRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for iter := 0; iter < 50000; iter++ {
 		n := rng.IntN(300)

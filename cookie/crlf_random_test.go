@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-func TestReviewHeldCRLFRandom(t *testing.T) {
+func TestCRLFRandom(t *testing.T) {
 	c := newCodec(t, testKeyring(t), "s", &clock{t0})
 	rng := rand.New(rand.NewPCG(5, 6))
 	var vals []string
