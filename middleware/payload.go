@@ -252,20 +252,26 @@ func skipWS(b []byte, i int) int {
 
 // skipString returns the index after the string starting at b[i] == '"'.
 func skipString(b []byte, i, end int) (int, error) {
-	i++
-	// Most strings have no escape: find the closing quote (vectorized),
-	// then check that the run before it is plain.
-	if q := bytes.IndexByte(b[i:end], '"'); q >= 0 && plainRun(b[i:i+q]) {
-		return i + q + 1, nil
-	}
-	for i < end {
+	// Keys and most values end within a few words, which the run below
+	// takes eight bytes at a time. A string still plain after 32 bytes
+	// is likely long (a blob): once per string, its closing quote is
+	// found with bytes.IndexByte (vectorized) and the run before it
+	// checked at once.
+	long := false
+	for i++; i < end; {
 		// Fast run over plain characters, eight at a time, then one.
-		for i+8 <= end {
+		for n := 0; i+8 <= end; n++ {
 			x := binary.LittleEndian.Uint64(b[i:])
 			if hasLess(x, 0x20)|hasByte(x, '"')|hasByte(x, '\\') != 0 {
 				break
 			}
 			i += 8
+			if n == 3 && !long {
+				long = true
+				if q := bytes.IndexByte(b[i:end], '"'); q >= 0 && plainRun(b[i:i+q]) {
+					return i + q + 1, nil
+				}
+			}
 		}
 		for i < end && plainStringByte[b[i]] == 1 {
 			i++
