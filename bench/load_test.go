@@ -29,7 +29,6 @@ import (
 
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/cookie/chunk"
-	"github.com/cookieseal/cookieseal/middleware"
 )
 
 // Whole-server throughput with wrk: one server process pinned to one
@@ -154,28 +153,9 @@ func TestLoadServer(t *testing.T) {
 			w.Header()["Vary"] = []string{"Cookie"}
 			writeUID(w, 123456)
 		}))
-		add("read", "cookieseal", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s, _ := middleware.From(r)
-			uid, ok, err := middleware.Get[int64](s, "user_id")
-			if err != nil || !ok {
-				http.Error(w, "no session", 500)
-				return
-			}
-			writeUID(w, uid)
-		})))
-		add("write", "cookieseal", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s, _ := middleware.From(r)
-			uid, ok, err := middleware.Get[int64](s, "user_id")
-			if err != nil || !ok {
-				http.Error(w, "no session", 500)
-				return
-			}
-			if err := s.Set("last_page", "/dashboard"); err != nil {
-				http.Error(w, err.Error(), 500)
-				return
-			}
-			writeUID(w, uid)
-		})))
+		csRead, csWrite := cookiesealHandlers(m)
+		add("read", "cookieseal", csRead)
+		add("write", "cookieseal", csWrite)
 		scsImpl := func(impl, cookieName string, store scs.Store) {
 			sm := scs.New()
 			sm.Store = store
@@ -185,23 +165,9 @@ func TestLoadServer(t *testing.T) {
 					sm.Put(r.Context(), k, v)
 				}
 			}))))
-			add("read", impl, sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				uid, ok := sm.Get(r.Context(), "user_id").(int64)
-				if !ok {
-					http.Error(w, "no session", 500)
-					return
-				}
-				writeUID(w, uid)
-			})))
-			add("write", impl, sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				uid, ok := sm.Get(r.Context(), "user_id").(int64)
-				if !ok {
-					http.Error(w, "no session", 500)
-					return
-				}
-				sm.Put(r.Context(), "last_page", "/dashboard")
-				writeUID(w, uid)
-			})))
+			read, write := scsHandlers(sm)
+			add("read", impl, read)
+			add("write", impl, write)
 		}
 		scsImpl("scs", "scs", memstore.NewWithCleanupInterval(0))
 		if pool != nil {
@@ -222,30 +188,9 @@ func TestLoadServer(t *testing.T) {
 		gLogin.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "https://example.com/login", nil))
 		if saveErr == nil { // the session fits gorilla's 4096 bytes
 			addCookies(login(t, gLogin))
-			read := func(write bool) http.Handler {
-				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					s, err := store.Get(r, "gorilla")
-					if err != nil {
-						http.Error(w, err.Error(), 500)
-						return
-					}
-					uid, ok := s.Values["user_id"].(int64)
-					if !ok {
-						http.Error(w, "no session", 500)
-						return
-					}
-					if write {
-						s.Values["last_page"] = "/dashboard"
-						if err := s.Save(r, w); err != nil {
-							http.Error(w, err.Error(), 500)
-							return
-						}
-					}
-					writeUID(w, uid)
-				})
-			}
-			add("read", "gorilla-sessions", read(false))
-			add("write", "gorilla-sessions", read(true))
+			read, write := gorillaHandlers(store, "gorilla")
+			add("read", "gorilla-sessions", read)
+			add("write", "gorilla-sessions", write)
 		}
 		hello.Cookies[size.name] = strings.Join(cookies, "; ")
 	}

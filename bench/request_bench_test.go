@@ -94,45 +94,13 @@ func requestImpls(tb testing.TB) []reqImpl {
 
 	// cookieseal.
 	m := cookiesealManager(tb, middleware.Options{})
-	csLogin := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _ := middleware.From(r)
-		for k, v := range reqValues {
-			if err := s.Set(k, v); err != nil {
-				tb.Fatal(err)
-			}
-		}
-	}))
-	csRead := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := middleware.From(r)
-		if err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		uid, ok, err := middleware.Get[int64](s, "user_id")
-		if err != nil || !ok {
-			http.Error(w, "no session", 500)
-			return
-		}
-		writeUID(w, uid)
-	}))
+	csLogin := cookiesealLogin(tb, m, reqValues)
+	csRead, csWrite := cookiesealHandlers(m)
 	csReq := login(tb, csLogin)
 	impls = append(impls, reqImpl{"cookieseal", csRead, csReq})
 
 	// cookieseal-write: the same, and the handler sets a value, so every
 	// response re-encodes, seals and sets the cookie.
-	csWrite := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _ := middleware.From(r)
-		uid, ok, err := middleware.Get[int64](s, "user_id")
-		if err != nil || !ok {
-			http.Error(w, "no session", 500)
-			return
-		}
-		if err := s.Set("last_page", "/dashboard"); err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		writeUID(w, uid)
-	}))
 	impls = append(impls, reqImpl{"cookieseal-write", csWrite, csReq})
 
 	// gorilla/sessions CookieStore (securecookie: HMAC-SHA256 + AES-CTR, gob).
@@ -149,19 +117,7 @@ func requestImpls(tb testing.TB) []reqImpl {
 			tb.Fatal(err)
 		}
 	})
-	gRead := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := store.Get(r, "session")
-		if err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		uid, ok := s.Values["user_id"].(int64)
-		if !ok {
-			http.Error(w, "no session", 500)
-			return
-		}
-		writeUID(w, uid)
-	})
+	gRead, _ := gorillaHandlers(store, "session")
 	impls = append(impls, reqImpl{"gorilla-sessions", gRead, login(tb, gLogin)})
 
 	// scs with its in-memory store (gob codec); no IdleTimeout, so a
@@ -173,14 +129,7 @@ func requestImpls(tb testing.TB) []reqImpl {
 			sm.Put(r.Context(), k, v)
 		}
 	}))
-	sRead := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		uid, ok := sm.Get(r.Context(), "user_id").(int64)
-		if !ok {
-			http.Error(w, "no session", 500)
-			return
-		}
-		writeUID(w, uid)
-	}))
+	sRead, _ := scsHandlers(sm)
 	impls = append(impls, reqImpl{"scs", sRead, login(tb, sLogin)})
 	return impls
 }

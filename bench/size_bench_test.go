@@ -110,28 +110,7 @@ func sizedImpls(tb testing.TB, size sessionSize) (impls []sizedImpl, blob int) {
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeUID(w, 123456) })
 	impls = append(impls, sizedImpl{"bare", bare, bare, csReq})
 
-	csRead := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _ := middleware.From(r)
-		uid, ok, err := middleware.Get[int64](s, "user_id")
-		if err != nil || !ok {
-			http.Error(w, "no session", 500)
-			return
-		}
-		writeUID(w, uid)
-	}))
-	csWrite := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _ := middleware.From(r)
-		uid, ok, err := middleware.Get[int64](s, "user_id")
-		if err != nil || !ok {
-			http.Error(w, "no session", 500)
-			return
-		}
-		if err := s.Set("last_page", "/dashboard"); err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		writeUID(w, uid)
-	}))
+	csRead, csWrite := cookiesealHandlers(m)
 	impls = append(impls, sizedImpl{"cookieseal", csRead, csWrite, csReq})
 
 	sm := scs.New()
@@ -141,23 +120,7 @@ func sizedImpls(tb testing.TB, size sessionSize) (impls []sizedImpl, blob int) {
 			sm.Put(r.Context(), k, v)
 		}
 	}))
-	sRead := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		uid, ok := sm.Get(r.Context(), "user_id").(int64)
-		if !ok {
-			http.Error(w, "no session", 500)
-			return
-		}
-		writeUID(w, uid)
-	}))
-	sWrite := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		uid, ok := sm.Get(r.Context(), "user_id").(int64)
-		if !ok {
-			http.Error(w, "no session", 500)
-			return
-		}
-		sm.Put(r.Context(), "last_page", "/dashboard")
-		writeUID(w, uid)
-	}))
+	sRead, sWrite := scsHandlers(sm)
 	impls = append(impls, sizedImpl{"scs", sRead, sWrite, login(tb, sLogin)})
 
 	hashKey, blockKey := make([]byte, 32), make([]byte, 32)
@@ -175,37 +138,7 @@ func sizedImpls(tb testing.TB, size sessionSize) (impls []sizedImpl, blob int) {
 	gw := httptest.NewRecorder()
 	gLogin.ServeHTTP(gw, httptest.NewRequest("GET", "https://example.com/login", nil))
 	if saveErr == nil {
-		gRead := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s, err := store.Get(r, "session")
-			if err != nil {
-				http.Error(w, err.Error(), 500)
-				return
-			}
-			uid, ok := s.Values["user_id"].(int64)
-			if !ok {
-				http.Error(w, "no session", 500)
-				return
-			}
-			writeUID(w, uid)
-		})
-		gWrite := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s, err := store.Get(r, "session")
-			if err != nil {
-				http.Error(w, err.Error(), 500)
-				return
-			}
-			uid, ok := s.Values["user_id"].(int64)
-			if !ok {
-				http.Error(w, "no session", 500)
-				return
-			}
-			s.Values["last_page"] = "/dashboard"
-			if err := s.Save(r, w); err != nil {
-				http.Error(w, err.Error(), 500)
-				return
-			}
-			writeUID(w, uid)
-		})
+		gRead, gWrite := gorillaHandlers(store, "session")
 		impls = append(impls, sizedImpl{"gorilla-sessions", gRead, gWrite, login(tb, gLogin)})
 	}
 	return impls, blob
