@@ -9,10 +9,10 @@ import (
 )
 
 // TestCacheControlLinesKept: a handler's Cache-Control directives
-// survive the middleware's additions whatever field lines they are
-// written on (privateCache and noStoreCookie read only the first line and
-// replace them all). Pre-existing: the hot-path change kept h.Get/h.Set's
-// behaviour.
+// survive the middleware's additions (private on a read, no-cache on
+// Set-Cookie on a write) whatever field lines they are written on; the
+// additions replace the lines with one, which once kept only the first
+// line's directives.
 func TestCacheControlLinesKept(t *testing.T) {
 	clk := newClock()
 	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})

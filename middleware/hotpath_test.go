@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
@@ -255,7 +256,13 @@ func TestSkipStringEveryByte(t *testing.T) {
 // that base64url does not, in a chunk: inside the set, past it, in a
 // duplicate before or after, quoted.
 func TestChunkReadDependsOnlyOnNetHTTPsView(t *testing.T) {
-	m := hotpathManager(t, "session", Options{MaxChunks: 4, MaxResponseCookieBytes: 16 << 10})
+	for _, format := range []cookie.Format{cookie.Native, cookie.JWE} {
+		t.Run(format.String(), func(t *testing.T) { chunkReadDependsOnlyOnNetHTTPsView(t, format) })
+	}
+}
+
+func chunkReadDependsOnlyOnNetHTTPsView(t *testing.T, format cookie.Format) {
+	m := hotpathManager(t, "session", Options{MaxChunks: 4, MaxResponseCookieBytes: 16 << 10, Format: format})
 	blob := strings.Repeat("abcdefghij", 800) // three chunks once sealed
 	login := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := From(r)
