@@ -127,10 +127,10 @@ func TestDuplicateCookies(t *testing.T) {
 		m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
 		h := m.Handler(userApp(m))
 		j := jar{}
-		j.update(do(t, h, "GET", "/login?user=alice"))
+		j.Update(do(t, h, "GET", "/login?user=alice"))
 		older := j["session"]
 		clk.Advance(time.Minute)
-		j.update(do(t, h, "GET", "/set?user=bob", j.list()...)) // the same id, a newer value
+		j.Update(do(t, h, "GET", "/set?user=bob", j.List()...)) // the same id, a newer value
 		w := do(t, h, "GET", "/whoami", &http.Cookie{Name: "session", Value: older.Value}, &http.Cookie{Name: "session", Value: j["session"].Value})
 		if w.Body.String() != "alice/bob" {
 			t.Fatalf("got %q", w.Body.String())
@@ -144,7 +144,7 @@ func TestDuplicateCookies(t *testing.T) {
 		m := newManager(t, testKeyring(t), middleware.Options{MaxChunks: 4})
 		h := m.Handler(userApp(m))
 		j := jar{}
-		j.update(do(t, h, "GET", "/login?user=alice"))
+		j.Update(do(t, h, "GET", "/login?user=alice"))
 		w := do(t, h, "GET", "/whoami", j["session"], &http.Cookie{Name: "session.0", Value: "stale"}, &http.Cookie{Name: "session.2", Value: "stale"})
 		if w.Body.String() != "alice/alice" {
 			t.Fatalf("got %q", w.Body.String())

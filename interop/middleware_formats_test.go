@@ -32,16 +32,16 @@ func TestFormats(t *testing.T) {
 			}
 			h := m.Handler(app(t))
 			j := jar{}
-			j.update(do(t, h, "GET", "/set?k=v"))
+			j.Update(do(t, h, "GET", "/set?k=v"))
 			if f == cookie.JWE && strings.Count(j["session"].Value, ".") != 4 {
 				t.Fatalf("not JWE compact: %q", j["session"].Value)
 			}
-			w := do(t, h, "GET", "/get?k=k", j.list()...)
+			w := do(t, h, "GET", "/get?k=k", j.List()...)
 			if w.Body.String() != "v" || len(w.Result().Cookies()) != 0 {
 				t.Fatalf("read: %q, %v", w.Body.String(), w.Header().Values("Set-Cookie"))
 			}
 			clk.Advance(10 * time.Minute)
-			w = do(t, h, "GET", "/get?k=k", j.list()...)
+			w = do(t, h, "GET", "/get?k=k", j.List()...)
 			if w.Body.String() != "v" || setCookies(w)["session"] == nil {
 				t.Fatalf("refresh: %q, %v", w.Body.String(), w.Header().Values("Set-Cookie"))
 			}

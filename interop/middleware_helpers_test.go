@@ -5,8 +5,6 @@ package interop_test
 // require); the shared ones come from internal/sessiontest.
 
 import (
-	"net/http"
-	"net/http/httptest"
 
 	"github.com/cookieseal/cookieseal/internal/sessiontest"
 )
@@ -24,22 +22,4 @@ var (
 )
 
 // jar keeps the cookies a test client holds, applying Set-Cookie.
-type jar map[string]*http.Cookie
-
-func (j jar) update(w *httptest.ResponseRecorder) {
-	for _, c := range w.Result().Cookies() {
-		if c.MaxAge < 0 {
-			delete(j, c.Name)
-		} else {
-			j[c.Name] = c
-		}
-	}
-}
-
-func (j jar) list() []*http.Cookie {
-	var out []*http.Cookie
-	for _, c := range j {
-		out = append(out, &http.Cookie{Name: c.Name, Value: c.Value})
-	}
-	return out
-}
+type jar = sessiontest.Jar

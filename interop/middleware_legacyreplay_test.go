@@ -34,12 +34,12 @@ func TestLegacyCookieCannotReplayAfterDestroy(t *testing.T) {
 		h := m.Handler(userApp(m))
 		j := jar{}
 		w := do(t, h, "GET", "/set?seen=1", legacy) // migrates
-		j.update(w)
+		j.Update(w)
 		if j["session"] == nil || j["session"].Value == legacy.Value {
 			t.Fatalf("setup: not migrated: %q", w.Header().Values("Set-Cookie"))
 		}
 		clk.Advance(time.Minute)
-		w = do(t, h, "GET", "/logout", j.list()...) // Destroy with the native cookie
+		w = do(t, h, "GET", "/logout", j.List()...) // Destroy with the native cookie
 		t.Logf("subjectKey %q: logout %d %q; entries %d", subjectKey, w.Code, w.Body.String(), rv.Sessions.Load())
 		clk.Advance(time.Minute)
 		r := do(t, h, "GET", "/set?again=1", legacy)

@@ -57,7 +57,7 @@ func TestLegacyDoor(t *testing.T) {
 		revoke func(t *testing.T, m *middleware.Manager, h http.Handler, j jar)
 	}{
 		{"Destroy in a later request", func(t *testing.T, _ *middleware.Manager, h http.Handler, j jar) {
-			if w := do(t, h, "GET", "/logout", j.list()...); w.Code != http.StatusOK {
+			if w := do(t, h, "GET", "/logout", j.List()...); w.Code != http.StatusOK {
 				t.Fatalf("logout: %d", w.Code)
 			}
 		}},
@@ -74,11 +74,11 @@ func TestLegacyDoor(t *testing.T) {
 			if w.Body.String() != "alice/alice" {
 				t.Fatalf("legacy session: %q", w.Body.String())
 			}
-			j.update(w)
+			j.Update(w)
 			clk.Advance(time.Second)
 			tc.revoke(t, m, h, j)
 			clk.Advance(time.Second)
-			for name, c := range map[string][]*http.Cookie{"legacy": {legacy}, "native": j.list()} {
+			for name, c := range map[string][]*http.Cookie{"legacy": {legacy}, "native": j.List()} {
 				if got := do(t, h, "GET", "/whoami", c...).Body.String(); got != "-" {
 					t.Fatalf("%s copy opened: %q", name, got)
 				}
@@ -98,18 +98,18 @@ func TestLegacyDoor(t *testing.T) {
 		clk.Set(at.Add(50 * time.Minute))
 		j := jar{}
 		w := do(t, h, "GET", "/whoami", legacy)
-		j.update(w)
+		j.Update(w)
 		for range 2 {
 			clk.Advance(30 * time.Minute)
-			w = do(t, h, "GET", "/whoami", j.list()...)
-			j.update(w)
+			w = do(t, h, "GET", "/whoami", j.List()...)
+			j.Update(w)
 			if w.Body.String() != "alice/alice" {
 				t.Fatalf("at +%v: %q", clk.Now().Sub(at), w.Body.String())
 			}
 		}
 		clk.Set(at.Add(2*time.Hour + cookie.DefaultClockSkew + time.Millisecond))
 		// Issued at the migration (+50 min), it would live to +170 min.
-		if got := do(t, h, "GET", "/whoami", j.list()...).Body.String(); got != "-" {
+		if got := do(t, h, "GET", "/whoami", j.List()...).Body.String(); got != "-" {
 			t.Fatalf("migrated session outlived the legacy cookie's absolute deadline: %q", got)
 		}
 	})
@@ -138,11 +138,11 @@ func TestOutageKeepsCookie(t *testing.T) {
 			}
 			h := m.Handler(userApp(m))
 			j := jar{}
-			j.update(do(t, h, "GET", "/login?user=alice"))
-			stolen := j.list()
+			j.Update(do(t, h, "GET", "/login?user=alice"))
+			stolen := j.List()
 			rv.Down.Store(true)
 			for _, path := range []string{"/whoami", "/set?k=v", "/flash", "/login?user=bob", "/pw"} {
-				w := do(t, h, "GET", path, j.list()...)
+				w := do(t, h, "GET", path, j.List()...)
 				if len(w.Result().Cookies()) != 0 {
 					t.Fatalf("%s during the outage wrote %q", path, w.Header().Values("Set-Cookie"))
 				}
@@ -151,13 +151,13 @@ func TestOutageKeepsCookie(t *testing.T) {
 				}
 			}
 			rv.Down.Store(false)
-			if got := do(t, h, "GET", "/whoami", j.list()...).Body.String(); got != "alice/alice" {
+			if got := do(t, h, "GET", "/whoami", j.List()...).Body.String(); got != "alice/alice" {
 				t.Fatalf("after the outage: %q", got)
 			}
 
 			// Logout during the outage: reported, and the cookie still goes.
 			rv.Down.Store(true)
-			w := do(t, h, "GET", "/logout", j.list()...)
+			w := do(t, h, "GET", "/logout", j.List()...)
 			rv.Down.Store(false)
 			if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), errStoreDown.Error()) {
 				t.Fatalf("Destroy during the outage: %d %q", w.Code, w.Body.String())
@@ -198,11 +198,11 @@ func TestUntrustedRepetition(t *testing.T) {
 				}))
 				j := jar{}
 				for i := range 150 {
-					w := do(t, h, "POST", "/", j.list()...)
+					w := do(t, h, "POST", "/", j.List()...)
 					if w.Code != http.StatusOK {
 						t.Fatalf("size %d, request %d: %d", size, i, w.Code)
 					}
-					j.update(w)
+					j.Update(w)
 				}
 				read := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					s, _ := middleware.From(r)
@@ -210,7 +210,7 @@ func TestUntrustedRepetition(t *testing.T) {
 					u, _, _ := middleware.Get[string](s, "user")
 					fmt.Fprintf(w, "%s %d %v", u, len(fl), err)
 				}))
-				got := do(t, read, "GET", "/", j.list()...).Body.String()
+				got := do(t, read, "GET", "/", j.List()...).Body.String()
 				var n int
 				var u string
 				fmt.Sscanf(got, "%s %d", &u, &n)
@@ -243,8 +243,8 @@ func TestUntrustedRepetition(t *testing.T) {
 		h := m.Handler(userApp(m))
 		for range 50 {
 			j := jar{}
-			j.update(do(t, h, "GET", "/flash")) // the anonymous session a visitor gets
-			if w := do(t, h, "POST", "/logout", j.list()...); w.Code != http.StatusOK {
+			j.Update(do(t, h, "GET", "/flash")) // the anonymous session a visitor gets
+			if w := do(t, h, "POST", "/logout", j.List()...); w.Code != http.StatusOK {
 				t.Fatalf("logout: %d", w.Code)
 			}
 			do(t, h, "POST", "/logout")
@@ -253,9 +253,9 @@ func TestUntrustedRepetition(t *testing.T) {
 			t.Fatalf("%d entries from anonymous logouts", n)
 		}
 		j := jar{}
-		j.update(do(t, h, "GET", "/login?user=alice"))
+		j.Update(do(t, h, "GET", "/login?user=alice"))
 		before := rv.Sessions.Load() // Renew at login retires the pre-login id
-		do(t, h, "POST", "/logout", j.list()...)
+		do(t, h, "POST", "/logout", j.List()...)
 		if rv.Sessions.Load() != before+1 {
 			t.Fatalf("a logged-in logout wrote %d entries", rv.Sessions.Load()-before)
 		}
@@ -276,12 +276,12 @@ func TestRevocationEdges(t *testing.T) {
 				}
 				h := m.Handler(userApp(m))
 				j := jar{}
-				j.update(do(t, h, "GET", "/login?user=alice"))
+				j.Update(do(t, h, "GET", "/login?user=alice"))
 				issued := clk.Now()
-				stolen := j.list()
+				stolen := j.List()
 				clk.Advance(time.Millisecond)
 				if how == "Destroy" {
-					do(t, h, "GET", "/logout", j.list()...)
+					do(t, h, "GET", "/logout", j.List()...)
 				} else if err := m.RevokeSubject(context.Background(), "alice"); err != nil {
 					t.Fatal(err)
 				}
@@ -298,14 +298,14 @@ func TestRevocationEdges(t *testing.T) {
 		m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: revoke.NewMemory(revoke.MemoryOptions{Now: clk.Now})})
 		h := m.Handler(userApp(m))
 		j := jar{}
-		j.update(do(t, h, "GET", "/login?user=bob"))
-		bobCopy := j.list()
+		j.Update(do(t, h, "GET", "/login?user=bob"))
+		bobCopy := j.List()
 		do(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, _ := middleware.From(r)
 			if err := errors.Join(s.SetSubject("alice"), s.Destroy()); err != nil {
 				t.Error(err)
 			}
-		})), "GET", "/", j.list()...)
+		})), "GET", "/", j.List()...)
 		clk.Advance(time.Millisecond)
 		if got := do(t, h, "GET", "/whoami", bobCopy...).Body.String(); got != "-" {
 			t.Fatalf("the copy with the earlier subject opened: %q", got)
@@ -315,7 +315,7 @@ func TestRevocationEdges(t *testing.T) {
 		m := newManager(t, testKeyring(t), middleware.Options{})
 		h := m.Handler(userApp(m))
 		j := jar{}
-		j.update(do(t, h, "GET", "/login?user=alice"))
+		j.Update(do(t, h, "GET", "/login?user=alice"))
 		var setErr error
 		var sub string
 		w := do(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -323,7 +323,7 @@ func TestRevocationEdges(t *testing.T) {
 			s, _ := middleware.From(r)
 			sub = s.Subject()
 			setErr = s.Set("k", "v")
-		})), "GET", "/", j.list()...)
+		})), "GET", "/", j.List()...)
 		// As documented: reads answer, changes are refused, and the
 		// headers, already gone, carry no Vary and no cookie.
 		if sub != "alice" || !errors.Is(setErr, middleware.ErrResponseStarted) {

@@ -27,8 +27,8 @@ func TestChi(t *testing.T) {
 		fmt.Fprintf(w, "%s after %s", chi.URLParam(r, "id"), last)
 	})
 	j := jar{}
-	j.update(do(t, r, "POST", "/items/7"))
-	if got := do(t, r, "GET", "/items/8", j.list()...).Body.String(); got != "8 after 7" {
+	j.Update(do(t, r, "POST", "/items/7"))
+	if got := do(t, r, "GET", "/items/8", j.List()...).Body.String(); got != "8 after 7" {
 		t.Fatalf("got %q", got)
 	}
 }

@@ -153,12 +153,12 @@ func TestChunkedSession(t *testing.T) {
 
 	// Small first: the plain cookie.
 	w := do(t, h, "GET", "/set?k=small")
-	j.update(w)
+	j.Update(w)
 	if _, ok := j["session"]; !ok || len(j) != 1 {
 		t.Fatalf("jar %v", j)
 	}
 	// Grows past one cookie: chunks, and the plain cookie is cleared.
-	w = do(t, h, "GET", "/set?k="+big, j.list()...)
+	w = do(t, h, "GET", "/set?k="+big, j.List()...)
 	cs := setCookies(w)
 	if cs["session"] == nil || cs["session"].MaxAge != -1 || cs["session.0"] == nil || cs["session.1"] == nil || cs["session.2"] == nil {
 		t.Fatalf("growing: %q", w.Header().Values("Set-Cookie"))
@@ -168,12 +168,12 @@ func TestChunkedSession(t *testing.T) {
 			t.Fatalf("chunk %s: %d bytes, %v", c.Name, len(c.Value), c)
 		}
 	}
-	j.update(w)
-	if got := do(t, h, "GET", "/get?k=k", j.list()...).Body.String(); got != big {
+	j.Update(w)
+	if got := do(t, h, "GET", "/get?k=k", j.List()...).Body.String(); got != big {
 		t.Fatalf("joined value: %d bytes", len(got))
 	}
 	// Shrinks: back to the plain cookie, every chunk cleared.
-	w = do(t, h, "GET", "/set?k=small", j.list()...)
+	w = do(t, h, "GET", "/set?k=small", j.List()...)
 	cs = setCookies(w)
 	if cs["session"] == nil || cs["session"].MaxAge <= 0 {
 		t.Fatalf("shrinking: %q", w.Header().Values("Set-Cookie"))
@@ -183,15 +183,15 @@ func TestChunkedSession(t *testing.T) {
 			t.Fatalf("shrinking left %s: %q", n, w.Header().Values("Set-Cookie"))
 		}
 	}
-	j.update(w)
+	j.Update(w)
 	if len(j) != 1 {
 		t.Fatalf("jar %v", j)
 	}
 	// Destroy of a chunked session clears every chunk.
 	j = jar{}
-	j.update(do(t, h, "GET", "/set?k="+big))
-	w = do(t, h, "GET", "/destroy", j.list()...)
-	j.update(w)
+	j.Update(do(t, h, "GET", "/set?k="+big))
+	w = do(t, h, "GET", "/destroy", j.List()...)
+	j.Update(w)
 	if len(j) != 0 {
 		t.Fatalf("after destroy: %q", w.Header().Values("Set-Cookie"))
 	}

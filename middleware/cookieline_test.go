@@ -69,8 +69,8 @@ func TestConcurrentWritesLeaveNoStaleChunk(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			j := jar{}
-			j.update(do(t, h, "GET", "/set?k="+values[tc.start]))
-			carried := j.list()
+			j.Update(do(t, h, "GET", "/set?k="+values[tc.start]))
+			carried := j.List()
 			a := do(t, h, "GET", "/set?k="+values[tc.first], carried...)
 			b := do(t, h, "GET", "/set?k="+values[tc.last], carried...)
 			for _, w := range []*httptest.ResponseRecorder{a, b} {
@@ -82,9 +82,9 @@ func TestConcurrentWritesLeaveNoStaleChunk(t *testing.T) {
 			if chunkCount(a) != chunks[tc.first] || chunkCount(b) != chunks[tc.last] {
 				t.Fatalf("%d and %d chunks set, want %d and %d", chunkCount(a), chunkCount(b), chunks[tc.first], chunks[tc.last])
 			}
-			j.update(a)
-			j.update(b)
-			if got := do(t, h, "GET", "/get?k=k", j.list()...).Body.String(); got != values[tc.last] {
+			j.Update(a)
+			j.Update(b)
+			if got := do(t, h, "GET", "/get?k=k", j.List()...).Body.String(); got != values[tc.last] {
 				t.Fatalf("after both responses: %d-byte value, want %d bytes; jar %v", len(got), len(values[tc.last]), names(j))
 			}
 		})
@@ -338,8 +338,8 @@ func TestChunkSizeRespectsLine(t *testing.T) {
 				}
 			}
 			j := jar{}
-			j.update(w)
-			if got := do(t, h, "GET", "/get?k=k", j.list()...).Body.String(); got != big {
+			j.Update(w)
+			if got := do(t, h, "GET", "/get?k=k", j.List()...).Body.String(); got != big {
 				t.Fatalf("joined: %d bytes", len(got))
 			}
 		})

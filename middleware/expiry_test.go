@@ -78,10 +78,10 @@ func TestExpiryRules(t *testing.T) {
 			})
 			h := m.Handler(app(t))
 			j := jar{}
-			j.update(do(t, h, "GET", "/set?k=v"))
+			j.Update(do(t, h, "GET", "/set?k=v"))
 			for i, s := range tt.steps {
 				clk.Advance(s.advance)
-				w := do(t, h, "GET", "/get?k=k", j.list()...)
+				w := do(t, h, "GET", "/get?k=k", j.List()...)
 				if got := w.Body.String() == "v"; got != s.wantSession {
 					t.Fatalf("step %d: session %v, want %v", i, got, s.wantSession)
 				}
@@ -106,7 +106,7 @@ func TestExpiryRules(t *testing.T) {
 						t.Fatalf("step %d: unexpected Set-Cookie %v", i, c)
 					}
 				}
-				j.update(w)
+				j.Update(w)
 			}
 		})
 	}
@@ -172,16 +172,16 @@ func TestRotationReseal(t *testing.T) {
 	m := newManager(t, keys, middleware.Options{Now: clk.Now})
 	h := m.Handler(app(t))
 	j := jar{}
-	j.update(do(t, h, "GET", "/set?k=v"))
+	j.Update(do(t, h, "GET", "/set?k=v"))
 	old := j["session"].Value
 
 	// Same keys: nothing to do.
-	if w := do(t, h, "GET", "/get?k=k", j.list()...); len(w.Result().Cookies()) != 0 || w.Body.String() != "v" {
+	if w := do(t, h, "GET", "/get?k=k", j.List()...); len(w.Result().Cookies()) != 0 || w.Body.String() != "v" {
 		t.Fatalf("before rotation: %q, %v", w.Body.String(), w.Result().Cookies())
 	}
 	keys.Set(after)
 	clk.Advance(time.Second)
-	w := do(t, h, "GET", "/get?k=k", j.list()...)
+	w := do(t, h, "GET", "/get?k=k", j.List()...)
 	if w.Body.String() != "v" {
 		t.Fatalf("old-key cookie not accepted: %q", w.Body.String())
 	}
@@ -202,8 +202,8 @@ func TestRotationReseal(t *testing.T) {
 			t.Fatalf("sealed under %d (%v), want %d", meta.KeyID, err, tc.id)
 		}
 	}
-	j.update(w)
-	if w := do(t, h, "GET", "/get?k=k", j.list()...); len(w.Result().Cookies()) != 0 {
+	j.Update(w)
+	if w := do(t, h, "GET", "/get?k=k", j.List()...); len(w.Result().Cookies()) != 0 {
 		t.Fatal("re-sealed again")
 	}
 }
@@ -221,9 +221,9 @@ func TestEpochReseal(t *testing.T) {
 	m := newManager(t, kr, middleware.Options{Now: clk.Now, IdleTimeout: 3 * time.Hour, RefreshAfter: 2 * time.Hour})
 	h := m.Handler(app(t))
 	j := jar{}
-	j.update(do(t, h, "GET", "/set?k=v"))
+	j.Update(do(t, h, "GET", "/set?k=v"))
 	clk.Advance(time.Hour)
-	w := do(t, h, "GET", "/get?k=k", j.list()...)
+	w := do(t, h, "GET", "/get?k=k", j.List()...)
 	if w.Body.String() != "v" || setCookies(w)["session"] == nil {
 		t.Fatalf("new epoch: %q, cookies %v", w.Body.String(), w.Result().Cookies())
 	}
@@ -234,9 +234,9 @@ func TestBrowserSessionRefreshHasNoLifetime(t *testing.T) {
 	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, BrowserSession: true})
 	h := m.Handler(app(t))
 	j := jar{}
-	j.update(do(t, h, "GET", "/set?k=v"))
+	j.Update(do(t, h, "GET", "/set?k=v"))
 	clk.Advance(7 * time.Hour)
-	w := do(t, h, "GET", "/get?k=k", j.list()...)
+	w := do(t, h, "GET", "/get?k=k", j.List()...)
 	line := w.Header().Get("Set-Cookie")
 	if w.Body.String() != "v" || line == "" || strings.Contains(line, "Max-Age") || strings.Contains(line, "Expires") {
 		t.Fatalf("%q, Set-Cookie %q", w.Body.String(), line)
@@ -256,7 +256,7 @@ func TestRotationThroughHolder(t *testing.T) {
 	m := newManager(t, holder, middleware.Options{Now: clk.Now, IdleTimeout: 24 * time.Hour, RefreshAfter: 12 * time.Hour})
 	h := m.Handler(app(t))
 	j := jar{}
-	j.update(do(t, h, "GET", "/set?k=v"))
+	j.Update(do(t, h, "GET", "/set?k=v"))
 	oldKey := kr.Primary().ID
 
 	set, added, err := rotate.Add(kr.Set(), clk.Now())
@@ -264,7 +264,7 @@ func TestRotationThroughHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	holder.Store(mustKeyring(t, set))
-	if w := do(t, h, "GET", "/get?k=k", j.list()...); w.Body.String() != "v" || len(w.Result().Cookies()) != 0 {
+	if w := do(t, h, "GET", "/get?k=k", j.List()...); w.Body.String() != "v" || len(w.Result().Cookies()) != 0 {
 		t.Fatal("adding a decrypt-only key changed the session")
 	}
 	clk.Advance(time.Hour + time.Minute) // the default rollout delay
@@ -273,7 +273,7 @@ func TestRotationThroughHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	holder.Store(mustKeyring(t, set))
-	w := do(t, h, "GET", "/get?k=k", j.list()...)
+	w := do(t, h, "GET", "/get?k=k", j.List()...)
 	c := setCookies(w)["session"]
 	if w.Body.String() != "v" || c == nil {
 		t.Fatalf("after promotion: %q, %v", w.Body.String(), w.Header().Values("Set-Cookie"))

@@ -39,33 +39,33 @@ func TestSkewAcrossInstances(t *testing.T) {
 				everywhere := func(step string, j jar) {
 					t.Helper()
 					for name, h := range map[string]http.Handler{"A": a, "B": b} {
-						if got := do(t, h, "GET", "/whoami", j.list()...).Body.String(); got != "alice/alice" {
+						if got := do(t, h, "GET", "/whoami", j.List()...).Body.String(); got != "alice/alice" {
 							t.Fatalf("%s: instance %s sees %q", step, name, got)
 						}
 					}
 				}
 				j := jar{}
-				j.update(do(t, a, "GET", "/login?user=alice"))
-				w := do(t, b, "GET", "/set?k=v", j.list()...)
+				j.Update(do(t, a, "GET", "/login?user=alice"))
+				w := do(t, b, "GET", "/set?k=v", j.List()...)
 				if w.Code != http.StatusOK || setCookies(w)["session"] == nil {
 					t.Fatalf("write on B: %d %q", w.Code, w.Body.String())
 				}
-				j.update(w)
+				j.Update(w)
 				everywhere("after a write on B", j)
 				base.Advance(time.Second)
 				everywhere("a second later", j)
 
 				// A rotation: B re-seals on a read, A reads it, and back.
 				keys.Set(rotated(t, kr))
-				w = do(t, b, "GET", "/whoami", j.list()...)
+				w = do(t, b, "GET", "/whoami", j.List()...)
 				if setCookies(w)["session"] == nil {
 					t.Fatal("no re-seal after the rotation")
 				}
-				j.update(w)
+				j.Update(w)
 				everywhere("after B's re-seal", j)
 				keys.Set(rotated(t, keys.Keyring()))
-				j.update(do(t, a, "GET", "/whoami", j.list()...))
-				j.update(do(t, b, "GET", "/set?k=w", j.list()...))
+				j.Update(do(t, a, "GET", "/whoami", j.List()...))
+				j.Update(do(t, b, "GET", "/set?k=w", j.List()...))
 				everywhere("after A's re-seal and B's write", j)
 			})
 		}
@@ -88,7 +88,7 @@ func TestRenewAgainstRevocation(t *testing.T) {
 		}
 		login := func(t *testing.T, clk *clock, h http.Handler) jar {
 			j := jar{}
-			j.update(do(t, h, "GET", "/login?user=alice"))
+			j.Update(do(t, h, "GET", "/login?user=alice"))
 			clk.Advance(time.Minute)
 			return j
 		}
@@ -111,7 +111,7 @@ func TestRenewAgainstRevocation(t *testing.T) {
 					t.Errorf("revoked session still has id %q, subject %q", s.ID(), s.Subject())
 				}
 			}))
-			w := do(t, step, "GET", "/", j.list()...)
+			w := do(t, step, "GET", "/", j.List()...)
 			if !errors.Is(renewErr, revoke.ErrRevoked) {
 				t.Fatalf("Renew: %v", renewErr)
 			}
@@ -135,9 +135,9 @@ func TestRenewAgainstRevocation(t *testing.T) {
 					t.Errorf("Renew: %v", err) // its check ran before the revocation landed
 				}
 			}))
-			j.update(do(t, step, "GET", "/", j.list()...))
+			j.Update(do(t, step, "GET", "/", j.List()...))
 			clk.Advance(time.Millisecond)
-			if got := do(t, h, "GET", "/whoami", j.list()...).Body.String(); got != "-" {
+			if got := do(t, h, "GET", "/whoami", j.List()...).Body.String(); got != "-" {
 				t.Fatalf("renewed session outlived the revocation: %q", got)
 			}
 		})
@@ -147,29 +147,29 @@ func TestRenewAgainstRevocation(t *testing.T) {
 			laptop := login(t, clk, h)
 			phone := login(t, clk, h)
 			clk.Advance(500 * time.Millisecond)
-			w := do(t, h, "GET", "/pw", phone.list()...)
+			w := do(t, h, "GET", "/pw", phone.List()...)
 			if w.Code != http.StatusOK {
 				t.Fatalf("/pw: %d %q", w.Code, w.Body.String())
 			}
-			phone.update(w)
+			phone.Update(w)
 			clk.Advance(3 * time.Millisecond)
-			if got := do(t, h, "GET", "/whoami", phone.list()...).Body.String(); got != "alice/alice" {
+			if got := do(t, h, "GET", "/whoami", phone.List()...).Body.String(); got != "alice/alice" {
 				t.Fatalf("the changing session: %q", got)
 			}
-			if got := do(t, h, "GET", "/whoami", laptop.list()...).Body.String(); got != "-" {
+			if got := do(t, h, "GET", "/whoami", laptop.List()...).Body.String(); got != "-" {
 				t.Fatalf("the other session: %q", got)
 			}
 		})
 		t.Run(f.String()+"/own RevokeSubject does not shield from a later one", func(t *testing.T) {
 			clk, _, m, h := setup(t)
 			phone := login(t, clk, h)
-			phone.update(do(t, h, "GET", "/pw", phone.list()...))
+			phone.Update(do(t, h, "GET", "/pw", phone.List()...))
 			clk.Advance(time.Second)
 			if err := m.RevokeSubject(context.Background(), "alice"); err != nil {
 				t.Fatal(err)
 			}
 			clk.Advance(time.Millisecond)
-			if got := do(t, h, "GET", "/whoami", phone.list()...).Body.String(); got != "-" {
+			if got := do(t, h, "GET", "/whoami", phone.List()...).Body.String(); got != "-" {
 				t.Fatalf("renewed session outlived a later revocation: %q", got)
 			}
 		})
@@ -183,12 +183,12 @@ func TestRenewAgainstRevocation(t *testing.T) {
 				rv.Down.Store(true)
 				renewErr = s.Renew()
 			}))
-			w := do(t, step, "GET", "/", j.list()...)
+			w := do(t, step, "GET", "/", j.List()...)
 			rv.Down.Store(false)
 			if !errors.Is(renewErr, middleware.ErrRevokeFault) || len(w.Result().Cookies()) != 0 {
 				t.Fatalf("Renew: %v, Set-Cookie %v", renewErr, w.Header().Values("Set-Cookie"))
 			}
-			if got := do(t, h, "GET", "/whoami", j.list()...).Body.String(); got != "alice/alice" {
+			if got := do(t, h, "GET", "/whoami", j.List()...).Body.String(); got != "alice/alice" {
 				t.Fatalf("after the fault: %q", got)
 			}
 		})

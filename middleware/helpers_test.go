@@ -1,7 +1,6 @@
 package middleware_test
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -41,25 +40,7 @@ func (p *swapKeys) Set(kr *keyring.Keyring) {
 }
 
 // jar keeps the cookies a test client holds, applying Set-Cookie.
-type jar map[string]*http.Cookie
-
-func (j jar) update(w *httptest.ResponseRecorder) {
-	for _, c := range w.Result().Cookies() {
-		if c.MaxAge < 0 {
-			delete(j, c.Name)
-		} else {
-			j[c.Name] = c
-		}
-	}
-}
-
-func (j jar) list() []*http.Cookie {
-	var out []*http.Cookie
-	for _, c := range j {
-		out = append(out, &http.Cookie{Name: c.Name, Value: c.Value})
-	}
-	return out
-}
+type jar = sessiontest.Jar
 
 func hasAttr(line, attr string) bool {
 	for _, part := range strings.Split(line, ";") {

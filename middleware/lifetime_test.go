@@ -110,24 +110,24 @@ func TestSessionDeadlineBoundary(t *testing.T) {
 					h := lifeManager(t, clk, f, false)
 					j := jar{}
 					w := do(t, h, "GET", "/guest")
-					j.update(w)
+					j.Update(w)
 					dl := clk.Now().Add(lifeGuest)
 					if c := setCookies(w)["session"]; c == nil || c.MaxAge != int(lifeGuest/time.Second) {
 						t.Fatalf("guest cookie %v: want Max-Age %d (the session's own deadline)", c, int(lifeGuest/time.Second))
 					}
 					if refresh {
 						clk.Advance(lifeGuest - time.Minute) // past RefreshAfter (15m)
-						w := do(t, h, "GET", "/touch", j.list()...)
+						w := do(t, h, "GET", "/touch", j.List()...)
 						if got := w.Header().Get("X-Status"); got != "refreshed" {
 							t.Fatalf("status %q, want refreshed", got)
 						}
 						if c := setCookies(w)["session"]; c == nil || c.MaxAge != 60 {
 							t.Fatalf("refreshed cookie %v: want Max-Age 60", c)
 						}
-						j.update(w)
+						j.Update(w)
 					}
 					clk.Advance(dl.Add(lifeSkew + tc.past).Sub(clk.Now()))
-					w = do(t, h, "GET", "/touch", j.list()...)
+					w = do(t, h, "GET", "/touch", j.List()...)
 					if got := w.Body.String(); got != tc.want {
 						t.Fatalf("read %q, want %q", got, tc.want)
 					}
@@ -151,9 +151,9 @@ func TestSessionDeadlineCapped(t *testing.T) {
 			h := lifeManager(t, clk, f, false)
 			j := jar{}
 			issued := clk.Now()
-			j.update(do(t, h, "GET", "/far"))
+			j.Update(do(t, h, "GET", "/far"))
 			clk.Advance(time.Minute)
-			w := do(t, h, "GET", "/touch", j.list()...)
+			w := do(t, h, "GET", "/touch", j.List()...)
 			if got, want := w.Header().Get("X-Deadline"), stamp(issued.Add(lifeAbs)); got != want {
 				t.Errorf("Deadline %s, want %s", got, want)
 			}
@@ -167,7 +167,7 @@ func TestSessionDeadlineCapped(t *testing.T) {
 			// Keep the session alive past idle on the way is not needed:
 			// the manager's absolute rule alone would end it here, and
 			// the idle one too; check the opened deadline is not later.
-			if w := do(t, h, "GET", "/touch", j.list()...); w.Body.String() != "-" {
+			if w := do(t, h, "GET", "/touch", j.List()...); w.Body.String() != "-" {
 				t.Errorf("opened past the manager's absolute deadline")
 			}
 		})
@@ -187,9 +187,9 @@ func TestSessionDeadlineAccessors(t *testing.T) {
 			}
 			j := jar{}
 			t0 := clk.Now()
-			j.update(do(t, h, "GET", "/guest"))
+			j.Update(do(t, h, "GET", "/guest"))
 			clk.Advance(16 * time.Minute) // refresh due, deadline at 20m
-			w = do(t, h, "GET", "/touch", j.list()...)
+			w = do(t, h, "GET", "/touch", j.List()...)
 			if got, want := w.Header().Get("X-Deadline"), stamp(t0.Add(lifeGuest)); got != want {
 				t.Errorf("Deadline %s, want %s", got, want)
 			}
@@ -236,9 +236,9 @@ func TestRememberMe(t *testing.T) {
 					j := jar{}
 					w := do(t, h, "GET", "/remember?p="+q)
 					check(w, int(lifeIdle/time.Second))
-					j.update(w)
+					j.Update(w)
 					clk.Advance(20 * time.Minute)
-					w = do(t, h, "GET", "/touch", j.list()...)
+					w = do(t, h, "GET", "/touch", j.List()...)
 					if w.Body.String() != "v" || w.Header().Get("X-Status") != "refreshed" {
 						t.Fatalf("touch: %q %v", w.Body.String(), w.Header().Get("X-Status"))
 					}
@@ -270,7 +270,7 @@ func TestStatusMatchesResponse(t *testing.T) {
 	}))
 	j := jar{}
 	first := do(t, h, "GET", "/set")
-	j.update(first)
+	j.Update(first)
 	for _, tc := range []struct {
 		name    string
 		path    string
@@ -280,10 +280,10 @@ func TestStatusMatchesResponse(t *testing.T) {
 	}{
 		{"no cookie", "/touch", 0, nil, middleware.Unmodified},
 		{"new value", "/set", 0, nil, middleware.Modified},
-		{"fresh cookie", "/touch", 0, j.list(), middleware.Unmodified},
-		{"remember-me set", "/remember-same", 0, j.list(), middleware.Modified},
-		{"refresh due", "/touch", 20 * time.Minute, j.list(), middleware.Refreshed},
-		{"destroy", "/destroy", 0, j.list(), middleware.Cleared},
+		{"fresh cookie", "/touch", 0, j.List(), middleware.Unmodified},
+		{"remember-me set", "/remember-same", 0, j.List(), middleware.Modified},
+		{"refresh due", "/touch", 20 * time.Minute, j.List(), middleware.Refreshed},
+		{"destroy", "/destroy", 0, j.List(), middleware.Cleared},
 		{"bad cookie", "/touch", 0, []*http.Cookie{{Name: "session", Value: "garbage"}}, middleware.Cleared},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -406,17 +406,17 @@ func TestLifetimeAcrossRenewAndDestroy(t *testing.T) {
 			}))
 			j := jar{}
 			t0 := clk.Now()
-			j.update(do(t, h, "GET", "/guest"))
+			j.Update(do(t, h, "GET", "/guest"))
 			clk.Advance(time.Minute)
-			w := do(t, h, "GET", "/renew", j.list()...)
+			w := do(t, h, "GET", "/renew", j.List()...)
 			if !deadline.Equal(t0.Add(lifeGuest)) || remember {
 				t.Fatalf("after Renew: deadline %v remember %v, want %v false", deadline, remember, t0.Add(lifeGuest))
 			}
 			if c := setCookies(w)["session"]; c == nil || c.MaxAge != 0 || strings.Contains(w.Header().Get("Set-Cookie"), "Max-Age") {
 				t.Fatalf("renewed cookie %v: want a browser-session cookie", w.Header().Values("Set-Cookie"))
 			}
-			j.update(w)
-			do(t, h, "GET", "/destroy-and-start", j.list()...)
+			j.Update(w)
+			do(t, h, "GET", "/destroy-and-start", j.List()...)
 			if !deadline.Equal(clk.Now().Add(lifeAbs)) || !remember {
 				t.Fatalf("after Destroy: deadline %v remember %v, want the manager's", deadline, remember)
 			}

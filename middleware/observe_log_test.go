@@ -72,25 +72,25 @@ func TestLoggerLevels(t *testing.T) {
 		}, slog.LevelDebug, "rejected", "tampered"},
 		{"idle expiry at debug", func(t *testing.T, e *logEnv) {
 			e.clk.Advance(3 * time.Hour)
-			do(t, e.h, "GET", "/get?k=k", e.jar.list()...)
+			do(t, e.h, "GET", "/get?k=k", e.jar.List()...)
 		}, slog.LevelDebug, "rejected", "idle_expired"},
 		{"unknown key at warn", func(t *testing.T, e *logEnv) {
 			e.keys.Set(keyringOf(t, fixedKey(t, 9, keyring.StatusPrimary)))
-			do(t, e.h, "GET", "/get?k=k", e.jar.list()...)
+			do(t, e.h, "GET", "/get?k=k", e.jar.List()...)
 		}, slog.LevelWarn, "rejected", "unknown_key"},
 		{"rotation re-seal at debug", func(t *testing.T, e *logEnv) {
 			e.keys.Set(keyringOf(t, fixedKey(t, 1, keyring.StatusDecryptOnly), fixedKey(t, 2, keyring.StatusPrimary)))
-			do(t, e.h, "GET", "/get?k=k", e.jar.list()...)
+			do(t, e.h, "GET", "/get?k=k", e.jar.List()...)
 		}, slog.LevelDebug, "resealed", ""},
 		{"revocation fault at error", func(t *testing.T, e *logEnv) {
 			e.fault.set(true)
-			do(t, e.h, "GET", "/get?k=k", e.jar.list()...)
+			do(t, e.h, "GET", "/get?k=k", e.jar.List()...)
 		}, slog.LevelError, "revoke_fault", ""},
 		{"save failure at error", func(t *testing.T, e *logEnv) {
 			do(t, e.h, "GET", "/set?k="+strings.Repeat("x", 5000))
 		}, slog.LevelError, "save_failed", ""},
 		{"destroy at debug", func(t *testing.T, e *logEnv) {
-			do(t, e.h, "GET", "/destroy", e.jar.list()...)
+			do(t, e.h, "GET", "/destroy", e.jar.List()...)
 		}, slog.LevelDebug, "destroyed", ""},
 	}
 	for _, tc := range tests {
@@ -172,8 +172,8 @@ func newLogEnv(t *testing.T) *logEnv {
 		s.Set("k", "v")
 	})
 	e.h = m.Handler(mux)
-	e.jar.update(do(t, e.h, "GET", "/login"))
-	e.id = do(t, e.h, "GET", "/id", e.jar.list()...).Body.String()
+	e.jar.Update(do(t, e.h, "GET", "/login"))
+	e.id = do(t, e.h, "GET", "/id", e.jar.List()...).Body.String()
 	if len(e.id) != 22 {
 		t.Fatalf("id %q", e.id)
 	}

@@ -82,7 +82,7 @@ func TestObserverEvents(t *testing.T) {
 	}
 	// login starts a session; its events are setup, dropped.
 	login := func(e *env) {
-		e.jar.update(do(e.t, e.h, "GET", "/set?k=v"))
+		e.jar.Update(do(e.t, e.h, "GET", "/set?k=v"))
 		e.rec.take()
 	}
 	tests := []struct {
@@ -94,17 +94,17 @@ func TestObserverEvents(t *testing.T) {
 		{"new session saved", nil, func(e *env) *httptest.ResponseRecorder { return do(e.t, e.h, "GET", "/set?k=v") }, "saved"},
 		{"opened, nothing due", nil, func(e *env) *httptest.ResponseRecorder {
 			login(e)
-			return do(e.t, e.h, "GET", "/get?k=k", e.jar.list()...)
+			return do(e.t, e.h, "GET", "/get?k=k", e.jar.List()...)
 		}, "opened"},
 		{"sliding refresh", nil, func(e *env) *httptest.ResponseRecorder {
 			login(e)
 			e.clk.Advance(31 * time.Minute)
-			return do(e.t, e.h, "GET", "/get?k=k", e.jar.list()...)
+			return do(e.t, e.h, "GET", "/get?k=k", e.jar.List()...)
 		}, "opened refreshed"},
 		{"rotation re-seal", nil, func(e *env) *httptest.ResponseRecorder {
 			login(e)
 			e.keys.Set(keyringOf(e.t, fixedKey(e.t, 1, keyring.StatusDecryptOnly), fixedKey(e.t, 2, keyring.StatusPrimary)))
-			return do(e.t, e.h, "GET", "/get?k=k", e.jar.list()...)
+			return do(e.t, e.h, "GET", "/get?k=k", e.jar.List()...)
 		}, "opened resealed"},
 		{"tampered", nil, func(e *env) *httptest.ResponseRecorder {
 			login(e)
@@ -124,22 +124,22 @@ func TestObserverEvents(t *testing.T) {
 		{"idle expiry", nil, func(e *env) *httptest.ResponseRecorder {
 			login(e)
 			e.clk.Advance(3 * time.Hour)
-			return do(e.t, e.h, "GET", "/get?k=k", e.jar.list()...)
+			return do(e.t, e.h, "GET", "/get?k=k", e.jar.List()...)
 		}, "rejected:idle_expired"},
 		{"absolute expiry", nil, func(e *env) *httptest.ResponseRecorder {
 			login(e)
 			for range 9 { // keep it alive, refreshed each time, to 7h30
 				e.clk.Advance(50 * time.Minute)
-				e.jar.update(do(e.t, e.h, "GET", "/touch", e.jar.list()...))
+				e.jar.Update(do(e.t, e.h, "GET", "/touch", e.jar.List()...))
 			}
 			e.clk.Advance(40 * time.Minute) // past the 8h absolute deadline, not idle
 			e.rec.take()
-			return do(e.t, e.h, "GET", "/get?k=k", e.jar.list()...)
+			return do(e.t, e.h, "GET", "/get?k=k", e.jar.List()...)
 		}, "rejected:absolute_expired"},
 		{"unknown key", nil, func(e *env) *httptest.ResponseRecorder {
 			login(e)
 			e.keys.Set(keyringOf(e.t, fixedKey(e.t, 7, keyring.StatusPrimary)))
-			return do(e.t, e.h, "GET", "/get?k=k", e.jar.list()...)
+			return do(e.t, e.h, "GET", "/get?k=k", e.jar.List()...)
 		}, "rejected:unknown_key"},
 		{"duplicate", nil, func(e *env) *httptest.ResponseRecorder {
 			a := do(e.t, e.h, "GET", "/set?k=a").Result().Cookies()[0]
@@ -149,24 +149,24 @@ func TestObserverEvents(t *testing.T) {
 		}, "rejected:duplicate"},
 		{"renew", nil, func(e *env) *httptest.ResponseRecorder {
 			login(e)
-			return do(e.t, e.h, "GET", "/renew", e.jar.list()...)
+			return do(e.t, e.h, "GET", "/renew", e.jar.List()...)
 		}, "opened renewed saved"},
 		{"destroy", nil, func(e *env) *httptest.ResponseRecorder {
 			login(e)
-			return do(e.t, e.h, "GET", "/destroy", e.jar.list()...)
+			return do(e.t, e.h, "GET", "/destroy", e.jar.List()...)
 		}, "opened destroyed"},
 		{"revoked", nil, func(e *env) *httptest.ResponseRecorder {
 			login(e)
-			id := do(e.t, e.h, "GET", "/id", e.jar.list()...).Body.String()
+			id := do(e.t, e.h, "GET", "/id", e.jar.List()...).Body.String()
 			if err := e.mem.RevokeSession(context.Background(), id, "", e.clk.Now().Add(time.Hour)); err != nil {
 				e.t.Fatal(err)
 			}
 			e.rec.take()
-			return do(e.t, e.h, "GET", "/get?k=k", e.jar.list()...)
+			return do(e.t, e.h, "GET", "/get?k=k", e.jar.List()...)
 		}, "revoke_checked rejected:revoked"},
 		{"revocation fault", &faulty{}, func(e *env) *httptest.ResponseRecorder {
 			login(e)
-			return do(e.t, e.h, "GET", "/get?k=k", e.jar.list()...)
+			return do(e.t, e.h, "GET", "/get?k=k", e.jar.List()...)
 		}, "revoke_checked revoke_fault"},
 		{"save failed", nil, func(e *env) *httptest.ResponseRecorder {
 			return do(e.t, e.h, "GET", "/set?k="+strings.Repeat("x", 5000))

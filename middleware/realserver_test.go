@@ -21,7 +21,7 @@ func realDo(t *testing.T, srv *httptest.Server, target string, j jar) (string, m
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range j.list() {
+	for _, c := range j.List() {
 		req.AddCookie(c)
 	}
 	resp, err := srv.Client().Do(req)

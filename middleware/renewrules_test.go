@@ -34,7 +34,7 @@ func TestRenewCoveredByRevocationInSameMillisecond(t *testing.T) {
 			m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv})
 			h := m.Handler(userApp(m))
 			j := jar{}
-			j.update(do(t, h, "GET", "/login?user=alice"))
+			j.Update(do(t, h, "GET", "/login?user=alice"))
 			clk.Advance(time.Hour)
 			mux := http.NewServeMux()
 			mux.HandleFunc("/renew", func(w http.ResponseWriter, r *http.Request) {
@@ -50,8 +50,8 @@ func TestRenewCoveredByRevocationInSameMillisecond(t *testing.T) {
 					t.Errorf("renew: %v", err)
 				}
 			})
-			j.update(do(t, m.Handler(mux), "GET", "/renew", j.list()...))
-			if got := do(t, h, "GET", "/whoami", j.list()...).Body.String(); got != "-" {
+			j.Update(do(t, m.Handler(mux), "GET", "/renew", j.List()...))
+			if got := do(t, h, "GET", "/whoami", j.List()...).Body.String(); got != "-" {
 				t.Errorf("the renewed session survives a RevokeSubject landed during the check: %q", got)
 			}
 		})
@@ -72,7 +72,7 @@ func TestOwnRevocationDoesNotEraseForeign(t *testing.T) {
 			m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv})
 			h := m.Handler(userApp(m))
 			thief := jar{}
-			thief.update(do(t, h, "GET", "/login?user=alice"))
+			thief.Update(do(t, h, "GET", "/login?user=alice"))
 			clk.Advance(time.Minute)
 			var renewErr error
 			mux := http.NewServeMux()
@@ -95,9 +95,9 @@ func TestOwnRevocationDoesNotEraseForeign(t *testing.T) {
 				s.SetSubject(u)
 				s.Set("user", u)
 			})
-			thief.update(do(t, m.Handler(mux), "GET", "/pw", thief.list()...))
+			thief.Update(do(t, m.Handler(mux), "GET", "/pw", thief.List()...))
 			clk.Advance(time.Second)
-			got := do(t, h, "GET", "/whoami", thief.list()...).Body.String()
+			got := do(t, h, "GET", "/whoami", thief.List()...).Body.String()
 			switch {
 			case foreign && (got != "-" || !errors.Is(renewErr, revoke.ErrRevoked)):
 				t.Errorf("session revoked from elsewhere survives its own RevokeSubject: whoami %q, Renew %v", got, renewErr)
@@ -117,7 +117,7 @@ func TestEveryRenewChecks(t *testing.T) {
 	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv})
 	h := m.Handler(userApp(m))
 	j := jar{}
-	j.update(do(t, h, "GET", "/login?user=alice"))
+	j.Update(do(t, h, "GET", "/login?user=alice"))
 	clk.Advance(time.Minute)
 	var second error
 	mux := http.NewServeMux()
@@ -133,11 +133,11 @@ func TestEveryRenewChecks(t *testing.T) {
 		clk.Advance(time.Second)
 		second = s.Renew()
 	})
-	j.update(do(t, m.Handler(mux), "GET", "/x", j.list()...))
+	j.Update(do(t, m.Handler(mux), "GET", "/x", j.List()...))
 	if !errors.Is(second, revoke.ErrRevoked) {
 		t.Errorf("second Renew = %v, want revoke.ErrRevoked", second)
 	}
-	if got := do(t, h, "GET", "/whoami", j.list()...).Body.String(); got != "-" {
+	if got := do(t, h, "GET", "/whoami", j.List()...).Body.String(); got != "-" {
 		t.Errorf("second Renew escapes a RevokeSubject that landed after the first: %q", got)
 	}
 }

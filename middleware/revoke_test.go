@@ -56,12 +56,12 @@ func TestRevocation(t *testing.T) {
 
 	t.Run("Destroy revokes the id, so a copy of the cookie stops working", func(t *testing.T) {
 		j := jar{}
-		j.update(do(t, h, "GET", "/login?user=alice"))
-		stolen := j.list()
+		j.Update(do(t, h, "GET", "/login?user=alice"))
+		stolen := j.List()
 		if got := do(t, h, "GET", "/get?k=k", stolen...).Body.String(); got != "v" {
 			t.Fatalf("before: %q", got)
 		}
-		do(t, h, "GET", "/destroy", j.list()...)
+		do(t, h, "GET", "/destroy", j.List()...)
 		w := do(t, h, "GET", "/get?k=k", stolen...)
 		if w.Body.String() != "-" {
 			t.Fatalf("stolen copy after Destroy: %q", w.Body.String())
@@ -76,10 +76,10 @@ func TestRevocation(t *testing.T) {
 
 	t.Run("Renew revokes the old id", func(t *testing.T) {
 		j := jar{}
-		j.update(do(t, h, "GET", "/set?k=v")) // an anonymous session
-		before := j.list()
-		j.update(do(t, h, "GET", "/login?user=bob", j.list()...))
-		if got := do(t, h, "GET", "/get?k=k", j.list()...).Body.String(); got != "v" {
+		j.Update(do(t, h, "GET", "/set?k=v")) // an anonymous session
+		before := j.List()
+		j.Update(do(t, h, "GET", "/login?user=bob", j.List()...))
+		if got := do(t, h, "GET", "/get?k=k", j.List()...).Body.String(); got != "v" {
 			t.Fatalf("renewed session: %q", got)
 		}
 		if got := do(t, h, "GET", "/get?k=k", before...).Body.String(); got != "-" {
@@ -89,34 +89,34 @@ func TestRevocation(t *testing.T) {
 
 	t.Run("RevokeSubject logs a user out everywhere, not a later login", func(t *testing.T) {
 		laptop, phone, other := jar{}, jar{}, jar{}
-		laptop.update(do(t, h, "GET", "/login?user=carol"))
-		phone.update(do(t, h, "GET", "/login?user=carol"))
-		other.update(do(t, h, "GET", "/login?user=dave"))
+		laptop.Update(do(t, h, "GET", "/login?user=carol"))
+		phone.Update(do(t, h, "GET", "/login?user=carol"))
+		other.Update(do(t, h, "GET", "/login?user=dave"))
 		clk.Advance(time.Second)
 		if err := m.RevokeSubject(context.Background(), "carol"); err != nil {
 			t.Fatal(err)
 		}
 		for name, j := range map[string]jar{"laptop": laptop, "phone": phone} {
-			if got := do(t, h, "GET", "/get?k=k", j.list()...).Body.String(); got != "-" {
+			if got := do(t, h, "GET", "/get?k=k", j.List()...).Body.String(); got != "-" {
 				t.Errorf("%s after RevokeSubject: %q", name, got)
 			}
 		}
-		if got := do(t, h, "GET", "/get?k=k", other.list()...).Body.String(); got != "v" {
+		if got := do(t, h, "GET", "/get?k=k", other.List()...).Body.String(); got != "v" {
 			t.Errorf("another user after RevokeSubject: %q", got)
 		}
 		clk.Advance(time.Millisecond)
 		again := jar{}
-		again.update(do(t, h, "GET", "/login?user=carol"))
-		if got := do(t, h, "GET", "/get?k=k", again.list()...).Body.String(); got != "v" {
+		again.Update(do(t, h, "GET", "/login?user=carol"))
+		if got := do(t, h, "GET", "/get?k=k", again.List()...).Body.String(); got != "v" {
 			t.Errorf("new login after RevokeSubject: %q", got)
 		}
 	})
 
 	t.Run("entries outlive every session they affect", func(t *testing.T) {
 		j := jar{}
-		j.update(do(t, h, "GET", "/login?user=erin"))
-		stolen := j.list()
-		do(t, h, "GET", "/destroy", j.list()...)
+		j.Update(do(t, h, "GET", "/login?user=erin"))
+		stolen := j.List()
+		do(t, h, "GET", "/destroy", j.List()...)
 		clk.Advance(7*24*time.Hour - time.Minute) // still within the absolute timeout + skew
 		if got := do(t, h, "GET", "/get?k=k", stolen...).Body.String(); got != "-" {
 			t.Fatalf("revoked session came back: %q", got)
@@ -178,13 +178,13 @@ func TestRevocationFaultPolicy(t *testing.T) {
 			kr := testKeyring(t)
 			plain := newManager(t, kr, middleware.Options{})
 			j := jar{}
-			j.update(do(t, plain.Handler(revokeApp(t)), "GET", "/login?user=alice"))
+			j.Update(do(t, plain.Handler(revokeApp(t)), "GET", "/login?user=alice"))
 
 			rv := &faulty{block: tt.block}
 			rec := &recorder{}
 			m := newManager(t, kr, middleware.Options{Revoker: rv, InsecureRevokeFailOpen: tt.failOpen,
 				RevokeTimeout: 20 * time.Millisecond, OnInvalid: rec.onInvalid, OnFault: rec.onFault})
-			w := do(t, m.Handler(revokeApp(t)), "GET", "/get?k=k", j.list()...)
+			w := do(t, m.Handler(revokeApp(t)), "GET", "/get?k=k", j.List()...)
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d", w.Code)
 			}
@@ -209,7 +209,7 @@ func TestRevocationFaultPolicy(t *testing.T) {
 	t.Run("Destroy and Renew report the fault and still act", func(t *testing.T) {
 		kr := testKeyring(t)
 		j := jar{}
-		j.update(do(t, newManager(t, kr, middleware.Options{}).Handler(revokeApp(t)), "GET", "/login?user=alice"))
+		j.Update(do(t, newManager(t, kr, middleware.Options{}).Handler(revokeApp(t)), "GET", "/login?user=alice"))
 		m := newManager(t, kr, middleware.Options{Revoker: &faulty{}, InsecureRevokeFailOpen: true, OnFault: func(*http.Request, error) {}})
 		var renewErr, destroyErr error
 		var idBefore, idAfter string
@@ -222,11 +222,11 @@ func TestRevocationFaultPolicy(t *testing.T) {
 				destroyErr = s.Destroy()
 			}
 		}))
-		do(t, h, "GET", "/renew", j.list()...)
+		do(t, h, "GET", "/renew", j.List()...)
 		if !errors.Is(renewErr, middleware.ErrRevokeFault) || idBefore == "" || idAfter == idBefore {
 			t.Fatalf("Renew: %v, %q → %q", renewErr, idBefore, idAfter)
 		}
-		w := do(t, h, "GET", "/destroy", j.list()...)
+		w := do(t, h, "GET", "/destroy", j.List()...)
 		if !errors.Is(destroyErr, middleware.ErrRevokeFault) {
 			t.Fatalf("Destroy: %v", destroyErr)
 		}

@@ -32,8 +32,8 @@ func TestServeMuxPatterns(t *testing.T) {
 	})
 	h := m.Handler(mux)
 	j := jar{}
-	j.update(do(t, h, "POST", "/items/7"))
-	if got := do(t, h, "GET", "/items/8", j.list()...).Body.String(); got != "8 after 7" {
+	j.Update(do(t, h, "POST", "/items/7"))
+	if got := do(t, h, "GET", "/items/8", j.List()...).Body.String(); got != "8 after 7" {
 		t.Fatalf("got %q", got)
 	}
 	// Middleware inside the mux, per route, works as well.
@@ -152,14 +152,14 @@ func TestConcurrentRequestsIsolated(t *testing.T) {
 		wg.Go(func() {
 			v := fmt.Sprintf("v%d", i)
 			j := jar{}
-			j.update(do(t, h, "GET", "/set?k="+v))
+			j.Update(do(t, h, "GET", "/set?k="+v))
 			for range 20 {
-				w := do(t, h, "GET", "/get?k=k", j.list()...)
+				w := do(t, h, "GET", "/get?k=k", j.List()...)
 				if w.Body.String() != v {
 					t.Errorf("got %q, want %q", w.Body.String(), v)
 					return
 				}
-				j.update(w)
+				j.Update(w)
 			}
 		})
 	}

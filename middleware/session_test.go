@@ -216,19 +216,19 @@ func TestDeleteAndClear(t *testing.T) {
 	})
 	hh := m.Handler(mux)
 	j := jar{}
-	j.update(do(t, hh, "GET", "/set?a=1&b=2&c=3"))
-	j.update(do(t, hh, "GET", "/del?k=b", j.list()...))
+	j.Update(do(t, hh, "GET", "/set?a=1&b=2&c=3"))
+	j.Update(do(t, hh, "GET", "/del?k=b", j.List()...))
 	for k, want := range map[string]string{"a": "1", "b": "-", "c": "3"} {
-		if got := do(t, hh, "GET", "/get?k="+k, j.list()...).Body.String(); got != want {
+		if got := do(t, hh, "GET", "/get?k="+k, j.List()...).Body.String(); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
 	// Deleting an absent key changes nothing, so writes nothing.
-	if w := do(t, hh, "GET", "/del?k=zz", j.list()...); len(w.Result().Cookies()) != 0 {
+	if w := do(t, hh, "GET", "/del?k=zz", j.List()...); len(w.Result().Cookies()) != 0 {
 		t.Error("deleting an absent key wrote a cookie")
 	}
-	j.update(do(t, hh, "GET", "/clear", j.list()...))
-	if got := do(t, hh, "GET", "/get?k=a", j.list()...).Body.String(); got != "-" {
+	j.Update(do(t, hh, "GET", "/clear", j.List()...))
+	if got := do(t, hh, "GET", "/get?k=a", j.List()...).Body.String(); got != "-" {
 		t.Errorf("after Clear a = %q", got)
 	}
 }
@@ -256,17 +256,17 @@ func TestFlashesPopOnce(t *testing.T) {
 		}
 	}))
 	j := jar{}
-	j.update(do(t, h, "GET", "/add"))
-	w := do(t, h, "GET", "/pop", j.list()...)
+	j.Update(do(t, h, "GET", "/add"))
+	w := do(t, h, "GET", "/pop", j.List()...)
 	if w.Body.String() != "Saved.|Again." {
 		t.Fatalf("first pop = %q", w.Body.String())
 	}
-	j.update(w)
-	if w := do(t, h, "GET", "/pop", j.list()...); w.Body.String() != "" || len(w.Result().Cookies()) != 0 {
+	j.Update(w)
+	if w := do(t, h, "GET", "/pop", j.List()...); w.Body.String() != "" || len(w.Result().Cookies()) != 0 {
 		t.Fatalf("second pop = %q, cookies %v", w.Body.String(), w.Result().Cookies())
 	}
-	j.update(do(t, h, "GET", "/add", j.list()...))
-	if w := do(t, h, "GET", "/bad", j.list()...); w.Body.String() != "2" {
+	j.Update(do(t, h, "GET", "/add", j.List()...))
+	if w := do(t, h, "GET", "/bad", j.List()...); w.Body.String() != "2" {
 		t.Fatalf("after a failed typed pop the dynamic pop got %q", w.Body.String())
 	}
 }
@@ -286,13 +286,13 @@ func TestSubjectAndIssuedAt(t *testing.T) {
 	}))
 	j := jar{}
 	w := do(t, h, "GET", "/login")
-	j.update(w)
+	j.Update(w)
 	want := "user-42 " + clk.Now().Format(time.RFC3339Nano)
 	if w.Body.String() != want {
 		t.Fatalf("login: %q, want %q", w.Body.String(), want)
 	}
 	clk.Advance(time.Hour)
-	if got := do(t, h, "GET", "/", j.list()...).Body.String(); got != want {
+	if got := do(t, h, "GET", "/", j.List()...).Body.String(); got != want {
 		t.Fatalf("later: %q, want %q", got, want)
 	}
 }
@@ -302,10 +302,10 @@ func TestRenewKeepsDataChangesID(t *testing.T) {
 	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
 	h := m.Handler(app(t))
 	j := jar{}
-	j.update(do(t, h, "GET", "/set?cart=3"))
-	id1 := do(t, h, "GET", "/id", j.list()...).Body.String()
+	j.Update(do(t, h, "GET", "/set?cart=3"))
+	id1 := do(t, h, "GET", "/id", j.List()...).Body.String()
 	clk.Advance(time.Minute)
-	w := do(t, h, "GET", "/renew", j.list()...)
+	w := do(t, h, "GET", "/renew", j.List()...)
 	id2 := w.Body.String()
 	if id1 == "" || id2 == "" || id1 == id2 || len(id2) != 22 {
 		t.Fatalf("ids %q → %q", id1, id2)
@@ -313,11 +313,11 @@ func TestRenewKeepsDataChangesID(t *testing.T) {
 	if len(w.Result().Cookies()) != 1 {
 		t.Fatal("Renew wrote no cookie")
 	}
-	j.update(w)
-	if got := do(t, h, "GET", "/id", j.list()...).Body.String(); got != id2 {
+	j.Update(w)
+	if got := do(t, h, "GET", "/id", j.List()...).Body.String(); got != id2 {
 		t.Fatalf("id after renew %q, want %q", got, id2)
 	}
-	if got := do(t, h, "GET", "/get?k=cart", j.list()...).Body.String(); got != "3" {
+	if got := do(t, h, "GET", "/get?k=cart", j.List()...).Body.String(); got != "3" {
 		t.Fatalf("cart after renew %q", got)
 	}
 }
@@ -326,13 +326,13 @@ func TestDestroyClearsCookie(t *testing.T) {
 	m := newManager(t, testKeyring(t), middleware.Options{})
 	h := m.Handler(app(t))
 	j := jar{}
-	j.update(do(t, h, "GET", "/set?k=v"))
-	w := do(t, h, "GET", "/destroy", j.list()...)
+	j.Update(do(t, h, "GET", "/set?k=v"))
+	w := do(t, h, "GET", "/destroy", j.List()...)
 	c := setCookies(w)["session"]
 	if c == nil || c.MaxAge != -1 || c.Value != "" || !c.Secure || !c.HttpOnly || c.Path != "/" {
 		t.Fatalf("Destroy set %v", c)
 	}
-	j.update(w)
+	j.Update(w)
 	if len(j) != 0 {
 		t.Fatalf("jar after destroy: %v", j)
 	}
@@ -343,8 +343,8 @@ func TestDestroyThenSetStartsNewSession(t *testing.T) {
 	m := newManager(t, testKeyring(t), middleware.Options{})
 	h := m.Handler(app(t))
 	j := jar{}
-	j.update(do(t, h, "GET", "/set?k=v"))
-	old := do(t, h, "GET", "/id", j.list()...).Body.String()
+	j.Update(do(t, h, "GET", "/set?k=v"))
+	old := do(t, h, "GET", "/id", j.List()...).Body.String()
 	hh := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.From(r)
 		s.Destroy()
@@ -353,11 +353,11 @@ func TestDestroyThenSetStartsNewSession(t *testing.T) {
 		}
 		s.Set("fresh", "1")
 	}))
-	j.update(do(t, hh, "GET", "/", j.list()...))
-	if got := do(t, h, "GET", "/get?k=k", j.list()...).Body.String(); got != "-" {
+	j.Update(do(t, hh, "GET", "/", j.List()...))
+	if got := do(t, h, "GET", "/get?k=k", j.List()...).Body.String(); got != "-" {
 		t.Fatalf("old data survived: %q", got)
 	}
-	if got := do(t, h, "GET", "/id", j.list()...).Body.String(); got == old || got == "" {
+	if got := do(t, h, "GET", "/id", j.List()...).Body.String(); got == old || got == "" {
 		t.Fatalf("id %q (old %q)", got, old)
 	}
 }
@@ -501,7 +501,7 @@ func TestSessionConcurrentInOneRequest(t *testing.T) {
 		}
 	}))
 	j := jar{}
-	j.update(do(t, h, "GET", "/"))
+	j.Update(do(t, h, "GET", "/"))
 	if len(j) != 1 {
 		t.Fatal("no cookie")
 	}

@@ -76,8 +76,8 @@ func TestDestroyClearsDespiteStrayChunks(t *testing.T) {
 	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
 	h := m.Handler(userApp(m))
 	j := jar{}
-	j.update(do(t, h, "GET", "/login?user=alice"))
-	cs := j.list()
+	j.Update(do(t, h, "GET", "/login?user=alice"))
+	cs := j.List()
 	for i := 1; i <= 40; i++ {
 		cs = append(cs, &http.Cookie{Name: fmt.Sprintf("session.%d", i), Value: "x"})
 	}
@@ -85,8 +85,8 @@ func TestDestroyClearsDespiteStrayChunks(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("logout answered %d: %q", w.Code, w.Body.String())
 	}
-	j.update(w)
-	if got := do(t, h, "GET", "/whoami", j.list()...).Body.String(); got != "-" {
+	j.Update(w)
+	if got := do(t, h, "GET", "/whoami", j.List()...).Body.String(); got != "-" {
 		t.Errorf("after logout the session still opens: %q", got)
 	}
 }
@@ -99,7 +99,7 @@ func TestDestroyReportsUnsentClear(t *testing.T) {
 	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
 	h := m.Handler(userApp(m))
 	j := jar{}
-	j.update(do(t, h, "GET", "/login?user=alice"))
+	j.Update(do(t, h, "GET", "/login?user=alice"))
 	var derr error
 	d := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Set-Cookie", "other="+strings.Repeat("y", middleware.DefaultMaxResponseCookieBytes))
@@ -107,7 +107,7 @@ func TestDestroyReportsUnsentClear(t *testing.T) {
 		derr = s.Destroy()
 	}))
 	r := httptest.NewRequest("GET", "https://app.example.com/", nil)
-	for _, c := range j.list() {
+	for _, c := range j.List() {
 		r.AddCookie(c)
 	}
 	d.ServeHTTP(httptest.NewRecorder(), r)
@@ -126,10 +126,10 @@ func TestStrayChunkCannotLogOut(t *testing.T) {
 	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 4, MaxResponseCookieBytes: 16000})
 	h := m.Handler(userApp(m))
 	j := jar{}
-	j.update(do(t, h, "GET", "/login?user=alice"))
-	j.update(do(t, h, "GET", "/set?big="+strings.Repeat("x", 4000), j.list()...))
+	j.Update(do(t, h, "GET", "/login?user=alice"))
+	j.Update(do(t, h, "GET", "/set?big="+strings.Repeat("x", 4000), j.List()...))
 	if _, ok := j["session.1"]; !ok {
-		t.Fatalf("setup: not chunked: %v", j.list())
+		t.Fatalf("setup: not chunked: %v", j.List())
 	}
 	for _, tc := range []struct {
 		name    string
@@ -147,7 +147,7 @@ func TestStrayChunkCannotLogOut(t *testing.T) {
 			if tc.before {
 				r.AddCookie(tc.planted)
 			}
-			for _, c := range j.list() {
+			for _, c := range j.List() {
 				r.AddCookie(c)
 			}
 			if !tc.before {
@@ -211,7 +211,7 @@ func TestPlantedPathCopyIsExpired(t *testing.T) {
 			mux.Handle("/app/v1/", http.StripPrefix("/app/v1", app))
 			mux.Handle("/", app)
 			stranger := jar{}
-			stranger.update(do(t, app, "GET", "/flash")) // a stranger's anonymous session
+			stranger.Update(do(t, app, "GET", "/flash")) // a stranger's anonymous session
 			cj, err := cookiejar.New(nil)
 			if err != nil {
 				t.Fatal(err)

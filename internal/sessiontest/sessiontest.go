@@ -78,6 +78,31 @@ func Do(t testing.TB, h http.Handler, method, target string, cookies ...*http.Co
 	return w
 }
 
+// Jar keeps the cookies a test client holds, by name, applying each
+// response's Set-Cookie lines (a Max-Age below 0 deletes). It ignores
+// Domain and Path: see Browser for a jar that keeps them.
+type Jar map[string]*http.Cookie
+
+// Update applies w's Set-Cookie lines.
+func (j Jar) Update(w *httptest.ResponseRecorder) {
+	for _, c := range w.Result().Cookies() {
+		if c.MaxAge < 0 {
+			delete(j, c.Name)
+		} else {
+			j[c.Name] = c
+		}
+	}
+}
+
+// List returns the cookies to send: names and values only.
+func (j Jar) List() []*http.Cookie {
+	var out []*http.Cookie
+	for _, c := range j {
+		out = append(out, &http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	return out
+}
+
 // SetCookies returns the response's Set-Cookie lines parsed, by name.
 func SetCookies(w *httptest.ResponseRecorder) map[string]*http.Cookie {
 	out := map[string]*http.Cookie{}
