@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"crypto/rand"
 	"net/http"
+	"net/http/httptest"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/gorilla/sessions"
@@ -84,4 +86,25 @@ func gorillaHandlers(store sessions.Store, name string) (read, write http.Handle
 		})
 	}
 	return handler(false), handler(true)
+}
+
+// gorillaStore returns a gorilla/sessions CookieStore with fresh random
+// keys, and its login handler, which stores vals in the session name. fits
+// is false when the session does not fit gorilla's 4096-byte cookie
+// (securecookie's MaxLength); the login then saves nothing.
+func gorillaStore(name string, vals map[string]any) (store *sessions.CookieStore, login http.Handler, fits bool) {
+	hashKey, blockKey := make([]byte, 32), make([]byte, 32)
+	rand.Read(hashKey)
+	rand.Read(blockKey)
+	store = sessions.NewCookieStore(hashKey, blockKey)
+	var saveErr error
+	login = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := store.Get(r, name)
+		for k, v := range vals {
+			s.Values[k] = v
+		}
+		saveErr = s.Save(r, w)
+	})
+	login.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "https://example.com/login", nil))
+	return store, login, saveErr == nil
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
@@ -19,13 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"crypto/rand"
-
 	"github.com/alexedwards/scs/redisstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/gomodule/redigo/redis"
-	"github.com/gorilla/sessions"
 
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/cookie/chunk"
@@ -173,20 +169,7 @@ func TestLoadServer(t *testing.T) {
 		if pool != nil {
 			scsImpl("scs-redis", "scsr", redisstore.New(pool))
 		}
-		hashKey, blockKey := make([]byte, 32), make([]byte, 32)
-		rand.Read(hashKey)
-		rand.Read(blockKey)
-		store := sessions.NewCookieStore(hashKey, blockKey)
-		var saveErr error
-		gLogin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s, _ := store.Get(r, "gorilla")
-			for k, v := range vals {
-				s.Values[k] = v
-			}
-			saveErr = s.Save(r, w)
-		})
-		gLogin.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "https://example.com/login", nil))
-		if saveErr == nil { // the session fits gorilla's 4096 bytes
+		if store, gLogin, fits := gorillaStore("gorilla", vals); fits {
 			addCookies(login(t, gLogin))
 			read, write := gorillaHandlers(store, "gorilla")
 			add("read", "gorilla-sessions", read)

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
-	"github.com/gorilla/sessions"
 
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
@@ -104,19 +102,10 @@ func requestImpls(tb testing.TB) []reqImpl {
 	impls = append(impls, reqImpl{"cookieseal-write", csWrite, csReq})
 
 	// gorilla/sessions CookieStore (securecookie: HMAC-SHA256 + AES-CTR, gob).
-	hashKey, blockKey := make([]byte, 32), make([]byte, 32)
-	rand.Read(hashKey)
-	rand.Read(blockKey)
-	store := sessions.NewCookieStore(hashKey, blockKey)
-	gLogin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _ := store.Get(r, "session")
-		for k, v := range reqValues {
-			s.Values[k] = v
-		}
-		if err := s.Save(r, w); err != nil {
-			tb.Fatal(err)
-		}
-	})
+	store, gLogin, fits := gorillaStore("session", reqValues)
+	if !fits {
+		tb.Fatal("gorilla/sessions: the session does not fit its cookie")
+	}
 	gRead, _ := gorillaHandlers(store, "session")
 	impls = append(impls, reqImpl{"gorilla-sessions", gRead, login(tb, gLogin)})
 

@@ -14,7 +14,6 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
-	"github.com/gorilla/sessions"
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/cookieseal/cookieseal/middleware"
@@ -123,21 +122,7 @@ func sizedImpls(tb testing.TB, size sessionSize) (impls []sizedImpl, blob int) {
 	sRead, sWrite := scsHandlers(sm)
 	impls = append(impls, sizedImpl{"scs", sRead, sWrite, login(tb, sLogin)})
 
-	hashKey, blockKey := make([]byte, 32), make([]byte, 32)
-	rand.Read(hashKey)
-	rand.Read(blockKey)
-	store := sessions.NewCookieStore(hashKey, blockKey)
-	var saveErr error
-	gLogin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, _ := store.Get(r, "session")
-		for k, v := range vals {
-			s.Values[k] = v
-		}
-		saveErr = s.Save(r, w)
-	})
-	gw := httptest.NewRecorder()
-	gLogin.ServeHTTP(gw, httptest.NewRequest("GET", "https://example.com/login", nil))
-	if saveErr == nil {
+	if store, gLogin, fits := gorillaStore("session", vals); fits {
 		gRead, gWrite := gorillaHandlers(store, "session")
 		impls = append(impls, sizedImpl{"gorilla-sessions", gRead, gWrite, login(tb, gLogin)})
 	}
