@@ -38,15 +38,23 @@ const startTimeout = 10 * time.Second
 // COOKIESEAL_REQUIRE_REDIS=1) if there is none.
 func Binary(tb testing.TB) string {
 	tb.Helper()
-	path := os.Getenv(EnvBinary)
+	return lookBinary(tb, "redis-server", EnvBinary)
+}
+
+// lookBinary returns the path of the program name (or of the one env
+// names), or skips tb, failing it when COOKIESEAL_REQUIRE_REDIS=1, if
+// there is none. The Debian package is named as the program.
+func lookBinary(tb testing.TB, name, env string) string {
+	tb.Helper()
+	path := os.Getenv(env)
 	if path == "" {
-		path = "redis-server"
+		path = name
 	}
 	found, err := exec.LookPath(path)
 	if err == nil {
 		return found
 	}
-	msg := fmt.Sprintf("redistest: redis-server not found (%v); install it (Debian: apt-get install redis-server) or set %s", err, EnvBinary)
+	msg := fmt.Sprintf("redistest: %s not found (%v); install it (Debian: apt-get install %s) or set %s", name, err, name, env)
 	if os.Getenv(EnvRequire) == "1" {
 		tb.Fatalf("%s; %s=1 requires it", msg, EnvRequire)
 	}

@@ -29,20 +29,7 @@ const MasterName = "cookieseal"
 // when COOKIESEAL_REQUIRE_REDIS=1) if there is none.
 func SentinelBinary(tb testing.TB) string {
 	tb.Helper()
-	path := os.Getenv(EnvSentinel)
-	if path == "" {
-		path = "redis-sentinel"
-	}
-	found, err := exec.LookPath(path)
-	if err == nil {
-		return found
-	}
-	msg := fmt.Sprintf("redistest: redis-sentinel not found (%v); install it (Debian: apt-get install redis-sentinel) or set %s", err, EnvSentinel)
-	if os.Getenv(EnvRequire) == "1" {
-		tb.Fatalf("%s; %s=1 requires it", msg, EnvRequire)
-	}
-	tb.Skip(msg)
-	return ""
+	return lookBinary(tb, "redis-sentinel", EnvSentinel)
 }
 
 // SentinelOptions configures StartSentinel.
