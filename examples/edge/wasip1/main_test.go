@@ -93,29 +93,7 @@ func TestServeUnderWazero(t *testing.T) {
 
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
-	flow.Run(t, func(t testing.TB, method, path, query string, cookies []string) flow.Response {
-		target := base + path
-		if query != "" {
-			target += "?" + query
-		}
-		req, err := http.NewRequest(method, target, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(cookies) > 0 {
-			req.Header.Set("Cookie", strings.Join(cookies, "; "))
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return flow.Response{Status: resp.StatusCode, Body: string(body), SetCookies: resp.Header.Values("Set-Cookie")}
-	})
+	flow.Run(t, flow.HTTP(client, base))
 	cancel()
 	select {
 	case <-done:

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -105,27 +104,5 @@ func TestServeInWorkerd(t *testing.T) {
 	}
 
 	client := &http.Client{Timeout: 60 * time.Second}
-	flow.Run(t, func(t testing.TB, method, path, query string, cookies []string) flow.Response {
-		target := "http://" + addr + path
-		if query != "" {
-			target += "?" + query
-		}
-		req, err := http.NewRequest(method, target, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(cookies) > 0 {
-			req.Header.Set("Cookie", strings.Join(cookies, "; "))
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return flow.Response{Status: resp.StatusCode, Body: string(body), SetCookies: resp.Header.Values("Set-Cookie")}
-	})
+	flow.Run(t, flow.HTTP(client, "http://"+addr))
 }

@@ -6,6 +6,7 @@ package flow
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -24,6 +25,34 @@ type Response struct {
 // Do sends one request: method, path, a raw query ("" for none) and the
 // cookies the client holds as "name=value" pairs.
 type Do func(t testing.TB, method, path, query string, cookies []string) Response
+
+// HTTP is a Do that sends each request with client to base (a URL with
+// no path, such as "http://127.0.0.1:8080").
+func HTTP(client *http.Client, base string) Do {
+	return func(t testing.TB, method, path, query string, cookies []string) Response {
+		target := base + path
+		if query != "" {
+			target += "?" + query
+		}
+		req, err := http.NewRequest(method, target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cookies) > 0 {
+			req.Header.Set("Cookie", strings.Join(cookies, "; "))
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Response{Status: resp.StatusCode, Body: string(body), SetCookies: resp.Header.Values("Set-Cookie")}
+	}
+}
 
 // Run runs the flow through do.
 func Run(t testing.TB, do Do) {
