@@ -5,7 +5,6 @@ package interop_test
 // require); the shared ones come from internal/sessiontest.
 
 import (
-
 	"github.com/cookieseal/cookieseal/internal/sessiontest"
 )
 
