@@ -212,11 +212,16 @@ func writeModule(t *testing.T, dir, gomod, code string) {
 // goCmd runs the go command in dir outside the repository's go.work, as a
 // user's module is.
 func goCmd(dir string, args ...string) ([]byte, error) {
+	return goCmdTimeout(dir, 2*time.Minute, args...)
+}
+
+// goCmdTimeout is goCmd with a time limit of its own.
+func goCmdTimeout(dir string, limit time.Duration, args ...string) ([]byte, error) {
 	gocmd := filepath.Join(os.Getenv("GOROOT"), "bin", "go")
 	if os.Getenv("GOROOT") == "" {
 		gocmd = "go"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, gocmd, args...)
 	cmd.Dir = dir
