@@ -242,7 +242,7 @@ func TestFleet(t *testing.T) {
 
 	// Rotation, second half: every client has made requests since the
 	// promotion, so every live cookie is sealed under the new key; remove
-	// the old one (early: its MaxSessionAge wait is what this shows is
+	// the old one (early: its AbsoluteTimeout wait is what this shows is
 	// not needed for these cookies).
 	set, err = rotate.Remove(set, kr0.Primary().ID, base.Now(), rotate.Policy{EmergencyRemove: true})
 	if err != nil {

@@ -37,7 +37,7 @@
 // added or enabled less than Policy.RolloutDelay ago (ErrTooSoon): an
 // instance that has not loaded it yet, or still holds it disabled, would
 // reject the values it seals. Remove and
-// Disable refuse a key demoted less than RolloutDelay + MaxSessionAge +
+// Disable refuse a key demoted less than RolloutDelay + AbsoluteTimeout +
 // ClockSkew ago (ErrInUse): a value it sealed may still be valid. Each
 // guard has an override named for what it is for,
 // Policy.EmergencySkipRolloutDelay and Policy.EmergencyRemove: a leaked

@@ -23,7 +23,7 @@ func Example() {
 	}
 	set := kr.Set()
 	old := kr.Primary().ID
-	p := rotate.Policy{RolloutDelay: time.Hour, MaxSessionAge: 7 * 24 * time.Hour}
+	p := rotate.Policy{RolloutDelay: time.Hour, AbsoluteTimeout: 7 * 24 * time.Hour}
 
 	// 1. Add a key: decrypt-only while every instance loads it.
 	set, k, err := rotate.Add(set, day0.Add(24*time.Hour))

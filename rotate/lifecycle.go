@@ -32,8 +32,8 @@ const (
 	// DefaultRolloutDelay is how long a key set change is assumed to take
 	// to reach every instance of a fleet.
 	DefaultRolloutDelay = time.Hour
-	// DefaultMaxSessionAge matches cookie.DefaultAbsoluteTimeout.
-	DefaultMaxSessionAge = 7 * 24 * time.Hour
+	// DefaultAbsoluteTimeout matches cookie.DefaultAbsoluteTimeout.
+	DefaultAbsoluteTimeout = 7 * 24 * time.Hour
 	// DefaultClockSkew matches cookie.DefaultClockSkew.
 	DefaultClockSkew = 30 * time.Second
 )
@@ -54,15 +54,15 @@ type Policy struct {
 	// UsableSince), and a demoted key is counted as
 	// sealing for this long after its demotion. Default 1h.
 	RolloutDelay time.Duration
-	// MaxSessionAge is the longest AbsoluteTimeout of any codec or session
+	// AbsoluteTimeout is the longest AbsoluteTimeout of any codec or session
 	// manager that uses the key set. A demoted key is removed no sooner
-	// than RolloutDelay + MaxSessionAge + ClockSkew after its demotion.
+	// than RolloutDelay + AbsoluteTimeout + ClockSkew after its demotion.
 	// Default 7 days, cookie's default AbsoluteTimeout: set it whenever
 	// yours is longer. (Every refresh re-seals under the primary, so a
 	// value under a demoted key also dies IdleTimeout after its last
 	// refresh; the smaller of the two timeouts is enough when every
 	// codec has both.)
-	MaxSessionAge time.Duration
+	AbsoluteTimeout time.Duration
 	// ClockSkew is the codecs' clock-skew allowance. Default 30s, at most
 	// one minute as in package cookie.
 	ClockSkew time.Duration
@@ -79,14 +79,14 @@ type Policy struct {
 }
 
 func (p Policy) withDefaults() (Policy, error) {
-	if p.RolloutDelay < 0 || p.MaxSessionAge < 0 || p.ClockSkew < 0 || p.ClockSkew > time.Minute {
+	if p.RolloutDelay < 0 || p.AbsoluteTimeout < 0 || p.ClockSkew < 0 || p.ClockSkew > time.Minute {
 		return p, fmt.Errorf("%w: negative duration or ClockSkew over 1m", ErrInvalidConfig)
 	}
 	if p.RolloutDelay == 0 {
 		p.RolloutDelay = DefaultRolloutDelay
 	}
-	if p.MaxSessionAge == 0 {
-		p.MaxSessionAge = DefaultMaxSessionAge
+	if p.AbsoluteTimeout == 0 {
+		p.AbsoluteTimeout = DefaultAbsoluteTimeout
 	}
 	if p.ClockSkew == 0 {
 		p.ClockSkew = DefaultClockSkew
@@ -131,10 +131,10 @@ func (p Policy) PromotableAt(k keyring.Key) (t time.Time, ok bool) {
 // RemovableAt returns the earliest time k may be removed or disabled
 // without the emergency override.
 //
-//   - A decrypt-only key that was demoted: RolloutDelay + MaxSessionAge +
+//   - A decrypt-only key that was demoted: RolloutDelay + AbsoluteTimeout +
 //     ClockSkew after Demoted. Instances may seal under it until the
 //     demotion reaches them, and a value sealed then stays valid for up to
-//     MaxSessionAge plus the skew allowance.
+//     AbsoluteTimeout plus the skew allowance.
 //   - A key that never sealed (decrypt-only and never promoted) or a
 //     disabled key (it opens nothing): any time, so t is zero.
 //   - The primary, or a decrypt-only key whose history is not recorded:
@@ -150,7 +150,7 @@ func (p Policy) RemovableAt(k keyring.Key) (t time.Time, ok bool) {
 	case k.Status != keyring.StatusDecryptOnly:
 		return time.Time{}, false
 	case !k.Demoted.IsZero():
-		return k.Demoted.Add(p.RolloutDelay + p.MaxSessionAge + p.ClockSkew + stampPrecision), true
+		return k.Demoted.Add(p.RolloutDelay + p.AbsoluteTimeout + p.ClockSkew + stampPrecision), true
 	case k.Promoted.IsZero() && !UsableSince(k).IsZero():
 		return time.Time{}, true
 	}

@@ -69,8 +69,8 @@ type Change struct {
 	Warnings []error
 }
 
-// Status is a Reloader's last outcome, for health checks.
-type Status struct {
+// ReloadStatus is a Reloader's last outcome, for health checks.
+type ReloadStatus struct {
 	// LastAttempt and LastSuccess are when a reload last ran and last
 	// succeeded (including reloads that found nothing new).
 	LastAttempt, LastSuccess time.Time
@@ -96,7 +96,7 @@ type Reloader struct {
 
 	mu      sync.Mutex // serializes reloads
 	running atomic.Bool
-	status  atomic.Pointer[Status]
+	status  atomic.Pointer[ReloadStatus]
 }
 
 // NewReloader returns a Reloader that loads src into h. It starts nothing:
@@ -119,7 +119,7 @@ func NewReloader(h *Holder, src Source, opts ReloaderOptions) (*Reloader, error)
 		opts.Now = time.Now
 	}
 	r := &Reloader{h: h, src: src, opts: opts}
-	r.status.Store(&Status{})
+	r.status.Store(&ReloadStatus{})
 	return r, nil
 }
 
@@ -164,13 +164,13 @@ func (r *Reloader) Run(ctx context.Context) error {
 }
 
 // Status returns the last reload's outcome.
-func (r *Reloader) Status() Status { return *r.status.Load() }
+func (r *Reloader) Status() ReloadStatus { return *r.status.Load() }
 
 func (r *Reloader) reload(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.opts.Now()
-	st := Status{LastAttempt: now, LastSuccess: r.status.Load().LastSuccess}
+	st := ReloadStatus{LastAttempt: now, LastSuccess: r.status.Load().LastSuccess}
 	ch, err := r.apply(ctx, now)
 	if err != nil {
 		st.LastError = err

@@ -15,7 +15,7 @@ import (
 // Defaults and bounds for UsageOptions.
 const (
 	DefaultMaxPairs = 1024
-	MaxMaxPairs     = 1 << 16
+	PairLimit       = 1 << 16
 )
 
 // UsageOptions configures a Usage. The zero value is the default.
@@ -69,8 +69,8 @@ func NewUsage(opts UsageOptions) (*Usage, error) {
 	if opts.MaxPairs == 0 {
 		opts.MaxPairs = DefaultMaxPairs
 	}
-	if opts.MaxPairs < 1 || opts.MaxPairs > MaxMaxPairs {
-		return nil, fmt.Errorf("%w: MaxPairs must be within [1, %d]", ErrInvalidConfig, MaxMaxPairs)
+	if opts.MaxPairs < 1 || opts.MaxPairs > PairLimit {
+		return nil, fmt.Errorf("%w: MaxPairs must be within [1, %d]", ErrInvalidConfig, PairLimit)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

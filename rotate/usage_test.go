@@ -91,7 +91,7 @@ func TestUsageNoAllocsAfterFirstUse(t *testing.T) {
 }
 
 func TestNewUsageRefusesBadOptions(t *testing.T) {
-	for _, n := range []int{-1, MaxMaxPairs + 1} {
+	for _, n := range []int{-1, PairLimit + 1} {
 		if _, err := NewUsage(UsageOptions{MaxPairs: n}); !errors.Is(err, ErrInvalidConfig) {
 			t.Fatalf("MaxPairs %d: %v", n, err)
 		}

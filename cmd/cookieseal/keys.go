@@ -122,7 +122,7 @@ func (e *env) addPolicyFlags(fs *flag.FlagSet, drain bool, emergencyDoc string) 
 		def time.Duration
 	}{
 		{&p.rollout, envRolloutDelay, rotate.DefaultRolloutDelay},
-		{&p.maxAge, envMaxSessionAge, rotate.DefaultMaxSessionAge},
+		{&p.maxAge, envMaxSessionAge, rotate.DefaultAbsoluteTimeout},
 		{&p.skew, envClockSkew, rotate.DefaultClockSkew},
 	}
 	for _, d := range defaults {
@@ -158,7 +158,7 @@ func (e *env) envDuration(name string, def time.Duration) (time.Duration, error)
 }
 
 func (p *policyFlags) policy() (rotate.Policy, error) {
-	pol := rotate.Policy{RolloutDelay: p.rollout, MaxSessionAge: p.maxAge, ClockSkew: p.skew}
+	pol := rotate.Policy{RolloutDelay: p.rollout, AbsoluteTimeout: p.maxAge, ClockSkew: p.skew}
 	if p.rollout <= 0 || p.maxAge <= 0 || p.skew <= 0 {
 		return pol, usagef("-rollout-delay, -max-session-age and -skew must be positive")
 	}
@@ -729,7 +729,7 @@ func (e *env) keysList(args []string) error {
 	} else {
 		fmt.Fprintln(e.stdout, "epoch keys: off")
 	}
-	fmt.Fprintf(e.stdout, "guards: rollout-delay %v, max-session-age %v, skew %v\n", pol.RolloutDelay, pol.MaxSessionAge, pol.ClockSkew)
+	fmt.Fprintf(e.stdout, "guards: rollout-delay %v, max-session-age %v, skew %v\n", pol.RolloutDelay, pol.AbsoluteTimeout, pol.ClockSkew)
 	return nil
 }
 

@@ -81,7 +81,7 @@ func (rf *redisFlags) entryLife() time.Duration {
 func (e *env) newRedisFlags(fs *flag.FlagSet, maxAgeDoc string) (*redisFlags, error) {
 	rf := &redisFlags{}
 	var err error
-	if rf.maxAge, err = e.envDuration(envMaxSessionAge, rotate.DefaultMaxSessionAge); err != nil {
+	if rf.maxAge, err = e.envDuration(envMaxSessionAge, rotate.DefaultAbsoluteTimeout); err != nil {
 		return nil, err
 	}
 	if rf.skew, err = e.envDuration(envClockSkew, rotate.DefaultClockSkew); err != nil {
