@@ -19,6 +19,18 @@
 // changes; rotation (package rotate) builds a new snapshot and swaps it in
 // behind a Provider.
 //
+// # Lifetime policy
+//
+// A key set records the lifetime policy of the sessions sealed under it
+// (Set.Lifetime: idle and absolute timeouts, clock skew, rollout delay),
+// written once, at "cookieseal keygen", and read from there by every
+// part: the session manager and the cookie codec (their zero options take
+// the recorded values, and a longer AbsoluteTimeout or ClockSkew than the
+// recorded one is refused), package rotate's guards, the cookieseal
+// command and the Python peer. A key set that records none (a file from
+// before version 2) keeps working with the documented defaults. See
+// Lifetime for the rules and FileVersion for the file versions.
+//
 // # Key derivation
 //
 // Master secrets never key a cipher directly. Each (algorithm, purpose,
@@ -32,8 +44,10 @@
 //
 // # Parsing
 //
-// ParseKeyFile and ParseString take exactly one key set and nothing after
-// it but white space: a stray '}' or ']' after a key file, a trailing
+// ParseKeyFile reads key set files of version 1 and 2 (see FileVersion);
+// ParseString reads either a key set file or the compact form, which
+// carries the lifetime too. Both take exactly one key set and nothing
+// after it but white space: a stray '}' or ']' after a key file, a trailing
 // comma or field in the compact form, or a secret in a second spelling
 // (unused base64 bits set, a line break) is refused with ErrInvalidKeySet.
 //

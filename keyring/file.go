@@ -12,17 +12,84 @@ import (
 	"time"
 )
 
-// FileVersion is the version number written in every key set file.
-const FileVersion = 1
+// FileVersion is the newest key set file version this package reads
+// and writes. Version 2 added the "lifetime" section; a version-1 file is
+// a version-2 file without it. MarshalKeyFile writes the oldest version
+// that holds the set: 1 when the set records no lifetime, so that readers
+// from before version 2 keep reading every file that needs nothing newer,
+// and 2 when it records one, so that those readers refuse it by its
+// version ("unsupported version 2") rather than misread it. ParseKeyFile
+// reads both, and refuses a "lifetime" section in a version-1 file.
+const FileVersion = 2
+
+// fileVersionLifetime is the first version with the lifetime section.
+const fileVersionLifetime = 2
 
 // MaxFileSize bounds the key set files and strings this package parses.
 const MaxFileSize = 1 << 20
 
 // fileSet is the JSON shape of a key set file.
 type fileSet struct {
-	Version     int       `json:"cookieseal_keyset"`
-	EpochPeriod string    `json:"epoch_period,omitempty"`
-	Keys        []fileKey `json:"keys"`
+	Version     int           `json:"cookieseal_keyset"`
+	EpochPeriod string        `json:"epoch_period,omitempty"`
+	Lifetime    *fileLifetime `json:"lifetime,omitempty"`
+	Keys        []fileKey     `json:"keys"`
+}
+
+// fileLifetime is the "lifetime" section: Go duration strings ("168h0m0s"),
+// each absent when not recorded.
+type fileLifetime struct {
+	IdleTimeout     string `json:"idle_timeout,omitempty"`
+	AbsoluteTimeout string `json:"absolute_timeout,omitempty"`
+	ClockSkew       string `json:"clock_skew,omitempty"`
+	RolloutDelay    string `json:"rollout_delay,omitempty"`
+}
+
+func (f *fileLifetime) fields() [len(lifetimeFields)]*string {
+	return [...]*string{&f.IdleTimeout, &f.AbsoluteTimeout, &f.ClockSkew, &f.RolloutDelay}
+}
+
+func lifetimeToFile(l Lifetime) *fileLifetime {
+	if l == (Lifetime{}) {
+		return nil
+	}
+	f := &fileLifetime{}
+	for i, dst := range f.fields() {
+		if d := *l.field(lifetimeFields[i]); d != 0 {
+			*dst = d.String()
+		}
+	}
+	return f
+}
+
+func lifetimeFromFile(f *fileLifetime) (Lifetime, error) {
+	var l Lifetime
+	if f == nil {
+		return l, nil
+	}
+	for i, src := range f.fields() {
+		if *src == "" {
+			continue
+		}
+		d, err := parseLifetimeDuration("", lifetimeFields[i], *src)
+		if err != nil {
+			return Lifetime{}, err
+		}
+		*l.field(lifetimeFields[i]) = d
+	}
+	return l, nil
+}
+
+// parseLifetimeDuration parses a recorded duration: a positive Go
+// duration. Zero is refused, since a field that is not recorded is left
+// out; the bounds are Set.Validate's.
+// where prefixes the error's detail, e.g. "entry 3: ".
+func parseLifetimeDuration(where, name, v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%w: %slifetime %s is not a positive duration such as 168h", ErrInvalidKeySet, where, name)
+	}
+	return d, nil
 }
 
 type fileKey struct {
@@ -38,12 +105,22 @@ type fileKey struct {
 // MarshalKeyFile encodes the set as a key set file, secrets included:
 //
 //	{
-//	  "cookieseal_keyset": 1,
+//	  "cookieseal_keyset": 2,
 //	  "epoch_period": "1h0m0s",
+//	  "lifetime": {
+//	    "idle_timeout": "24h0m0s",
+//	    "absolute_timeout": "168h0m0s",
+//	    "clock_skew": "30s",
+//	    "rollout_delay": "1h0m0s"
+//	  },
 //	  "keys": [
 //	    {"id": 2841713315, "status": "primary", "secret": "<base64url>", "added": "…"}
 //	  ]
 //	}
+//
+// The "lifetime" section holds the fields of s.Lifetime that are
+// recorded (nonzero); a set that records none is written as version 1,
+// without the section (see FileVersion).
 //
 // The output is as secret as the keys themselves: write it only to a
 // secret store or a file readable by the service alone. The set is
@@ -52,7 +129,10 @@ func (s Set) MarshalKeyFile() ([]byte, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	f := fileSet{Version: FileVersion, Keys: make([]fileKey, len(s.Keys))}
+	f := fileSet{Version: 1, Lifetime: lifetimeToFile(s.Lifetime), Keys: make([]fileKey, len(s.Keys))}
+	if f.Lifetime != nil {
+		f.Version = fileVersionLifetime
+	}
 	if s.EpochPeriod != 0 {
 		f.EpochPeriod = s.EpochPeriod.String()
 	}
@@ -69,11 +149,14 @@ func (s Set) MarshalKeyFile() ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
-// ParseKeyFile decodes and validates a key set file: exactly one JSON
-// object, followed by nothing but white space. Trailing data, unknown
-// fields, a wrong version, a malformed secret or any broken rule is
-// refused with an error matching ErrInvalidKeySet. Errors never quote the
-// file's contents.
+// ParseKeyFile decodes and validates a key set file of version 1 or 2
+// (see FileVersion): exactly one JSON object, followed by nothing but
+// white space. Trailing data, unknown fields, an unknown version, a
+// "lifetime" section in a version-1 file, a malformed secret or duration,
+// or any broken rule is refused with an error matching ErrInvalidKeySet.
+// A file without a "lifetime" section records none: Set.Lifetime is zero
+// and every reader uses the defaults. Errors never quote the file's
+// contents.
 func ParseKeyFile(data []byte) (Set, error) {
 	if len(data) > MaxFileSize {
 		return Set{}, fmt.Errorf("%w: file larger than %d bytes", ErrInvalidKeySet, MaxFileSize)
@@ -89,10 +172,17 @@ func ParseKeyFile(data []byte) (Set, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return Set{}, fmt.Errorf("%w: trailing data after the key set", ErrInvalidKeySet)
 	}
-	if f.Version != FileVersion {
+	if f.Version < 1 || f.Version > FileVersion {
 		return Set{}, fmt.Errorf("%w: unsupported version %d", ErrInvalidKeySet, f.Version)
 	}
+	if f.Lifetime != nil && f.Version < fileVersionLifetime {
+		return Set{}, fmt.Errorf("%w: a lifetime section needs version %d", ErrInvalidKeySet, fileVersionLifetime)
+	}
 	var s Set
+	var err error
+	if s.Lifetime, err = lifetimeFromFile(f.Lifetime); err != nil {
+		return Set{}, err
+	}
 	if f.EpochPeriod != "" {
 		p, err := time.ParseDuration(f.EpochPeriod)
 		if err != nil {
@@ -155,8 +245,14 @@ func describeJSONError(err error) string {
 //     MarshalKeyFile;
 //   - a compact list of comma-separated entries "id:status:secret", where
 //     secret is 32 bytes of unpadded base64url, optionally with one entry
-//     "epoch=<duration>", e.g.
-//     "7:primary:<43 chars>,3:decrypt-only:<43 chars>,epoch=24h".
+//     "epoch=<duration>" and the lifetime's entries, at most one each,
+//     "idle_timeout=", "absolute_timeout=", "clock_skew=" and
+//     "rollout_delay=" with a duration (see Lifetime), e.g.
+//     "7:primary:<43 chars>,3:decrypt-only:<43 chars>,epoch=24h,absolute_timeout=720h".
+//
+// The compact form carries the lifetime so that a fleet whose keys live
+// in one environment variable records its policy there too, in the one
+// place every instance reads; it keeps no lifecycle dates.
 //
 // Surrounding white space is ignored (around the string and around each
 // entry); anything else after a value is refused, as ParseKeyFile
@@ -181,6 +277,21 @@ func ParseString(s string) (Set, error) {
 				return Set{}, fmt.Errorf("%w: entry %d: bad or repeated epoch", ErrInvalidKeySet, i)
 			}
 			set.EpochPeriod = d
+			continue
+		}
+		if name, v, ok := strings.Cut(entry, "="); ok {
+			dst := set.Lifetime.field(name)
+			if dst == nil {
+				return Set{}, fmt.Errorf("%w: entry %d: unknown setting", ErrInvalidKeySet, i)
+			}
+			if *dst != 0 {
+				return Set{}, fmt.Errorf("%w: entry %d: repeated %s", ErrInvalidKeySet, i, name)
+			}
+			d, err := parseLifetimeDuration(fmt.Sprintf("entry %d: ", i), name, v)
+			if err != nil {
+				return Set{}, err
+			}
+			*dst = d
 			continue
 		}
 		parts := strings.Split(entry, ":")
@@ -208,8 +319,9 @@ func ParseString(s string) (Set, error) {
 }
 
 // MarshalString encodes the set in ParseString's compact form, secrets
-// included. Lifecycle timestamps are not kept; use MarshalKeyFile for a
-// file an operator edits over time.
+// included, with its epoch period and recorded lifetime. Lifecycle
+// timestamps are not kept; use MarshalKeyFile for a file an operator
+// edits over time.
 func (s Set) MarshalString() (string, error) {
 	if err := s.Validate(); err != nil {
 		return "", err
@@ -223,6 +335,11 @@ func (s Set) MarshalString() (string, error) {
 	}
 	if s.EpochPeriod != 0 {
 		fmt.Fprintf(&b, ",epoch=%s", s.EpochPeriod)
+	}
+	for _, name := range lifetimeFields {
+		if d := *s.Lifetime.field(name); d != 0 {
+			fmt.Fprintf(&b, ",%s=%s", name, d)
+		}
 	}
 	return b.String(), nil
 }

@@ -108,11 +108,16 @@ type Set struct {
 	// alone. Zero means no epochs. When set it must lie within
 	// [MinEpochPeriod, MaxEpochPeriod] and be a whole number of seconds.
 	EpochPeriod time.Duration
+	// Lifetime is the sessions' lifetime policy, recorded once here for
+	// every reader (see Lifetime). Its zero fields are not recorded:
+	// readers use the defaults.
+	Lifetime Lifetime
 }
 
 // Validate checks every rule a key set must follow, in one place: at
 // least one key, exactly one primary, nonzero unique IDs, known statuses,
-// present non-zero secrets, and a sane epoch period.
+// present non-zero secrets, a sane epoch period, and a lifetime within
+// its bounds (see Lifetime).
 func (s Set) Validate() error {
 	if len(s.Keys) == 0 {
 		return fmt.Errorf("%w: no keys", ErrInvalidKeySet)
@@ -137,7 +142,7 @@ func (s Set) Validate() error {
 	if p := s.EpochPeriod; p != 0 && (p < MinEpochPeriod || p > MaxEpochPeriod || p%time.Second != 0) {
 		return fmt.Errorf("%w: epoch period %v outside [%v, %v] or not whole seconds", ErrInvalidKeySet, p, MinEpochPeriod, MaxEpochPeriod)
 	}
-	return nil
+	return s.Lifetime.validate()
 }
 
 // Clone returns a deep copy of the set's key list, safe to edit.
@@ -156,6 +161,7 @@ type Keyring struct {
 	keys        []Key // sorted by ID
 	primary     int   // index into keys
 	epochPeriod time.Duration
+	lifetime    Lifetime
 
 	mu       sync.RWMutex
 	cache    map[cacheKey]*derived
@@ -190,7 +196,7 @@ func New(set Set) (*Keyring, error) {
 	}
 	keys := slices.Clone(set.Keys)
 	slices.SortFunc(keys, func(a, b Key) int { return int64cmp(int64(a.ID), int64(b.ID)) })
-	kr := &Keyring{keys: keys, epochPeriod: set.EpochPeriod, cache: make(map[cacheKey]*derived)}
+	kr := &Keyring{keys: keys, epochPeriod: set.EpochPeriod, lifetime: set.Lifetime, cache: make(map[cacheKey]*derived)}
 	enabled := 0
 	for i, k := range keys {
 		if k.Status == StatusPrimary {
@@ -228,7 +234,7 @@ func (kr *Keyring) Keyring() *Keyring { return kr }
 
 // Set returns an editable copy of the key set behind kr.
 func (kr *Keyring) Set() Set {
-	return Set{Keys: slices.Clone(kr.keys), EpochPeriod: kr.epochPeriod}
+	return Set{Keys: slices.Clone(kr.keys), EpochPeriod: kr.epochPeriod, Lifetime: kr.lifetime}
 }
 
 // Primary returns the key that seals new values.
@@ -245,6 +251,10 @@ func (kr *Keyring) Lookup(id uint32) (Key, bool) {
 	}
 	return kr.keys[i], true
 }
+
+// Lifetime returns the lifetime policy the key set records: a zero field
+// is not recorded (Lifetime.WithDefaults gives the values in force).
+func (kr *Keyring) Lifetime() Lifetime { return kr.lifetime }
 
 // EpochPeriod returns the epoch period, or 0 when epochs are off.
 func (kr *Keyring) EpochPeriod() time.Duration { return kr.epochPeriod }
