@@ -34,14 +34,23 @@
 // if it was the primary, puts a new one in its place in one step.
 //
 // Two guards keep every valid session working. Promote refuses a key
-// added or enabled less than Policy.RolloutDelay ago (ErrTooSoon): an
+// added or enabled less than the rollout delay ago (ErrTooSoon): an
 // instance that has not loaded it yet, or still holds it disabled, would
-// reject the values it seals. Remove and
-// Disable refuse a key demoted less than RolloutDelay + AbsoluteTimeout +
-// ClockSkew ago (ErrInUse): a value it sealed may still be valid. Each
-// guard has an override named for what it is for,
-// Policy.EmergencySkipRolloutDelay and Policy.EmergencyRemove: a leaked
-// key.
+// reject the values it seals. Remove and Disable refuse a key demoted
+// less than rollout delay + absolute timeout + clock skew ago (ErrInUse):
+// a value it sealed may still be valid. Each guard has an override named
+// for what it is for, Policy.EmergencySkipRolloutDelay and
+// Policy.EmergencyRemove: a leaked key.
+//
+// The guards' durations are the key set's lifetime policy
+// (keyring.Lifetime), recorded once in the key set file at "cookieseal
+// keygen" and read by every part: the steps take them from the set they
+// are given (Policy.Resolve), so a Policy leaves them zero; the session
+// manager refuses a longer AbsoluteTimeout than the one the removal
+// guard counts; the cookieseal command prints every promotable and
+// removable time from the same resolved Policy. A key set that records
+// no policy uses the Policy's durations, else the defaults (1h, 7 days,
+// 30s).
 //
 // The steps are pure: they take a keyring.Set and an explicit time and
 // return a new Set that passes Set.Validate, never changing their input.
@@ -81,7 +90,9 @@
 // A valid set that ends sessions (a key removed while in use, a primary
 // promoted early, a new epoch period) is applied, since the file is the
 // operator's word and may be an emergency, and reported in
-// Change.Warnings and to OnError.
+// Change.Warnings and to OnError. So is a new lifetime policy
+// (ErrLifetimeChange): the guards use it at once, while session managers
+// keep the values they were built with until they restart.
 //
 // Nothing here starts a goroutine except Reloader.Run, which the caller
 // starts.

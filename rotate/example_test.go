@@ -23,7 +23,10 @@ func Example() {
 	}
 	set := kr.Set()
 	old := kr.Primary().ID
-	p := rotate.Policy{RolloutDelay: time.Hour, AbsoluteTimeout: 7 * 24 * time.Hour}
+	// The lifetime policy, recorded in the key set (cookieseal keygen
+	// does this); the guards read it there, so the Policy leaves it out.
+	set.Lifetime = keyring.Lifetime{RolloutDelay: time.Hour, AbsoluteTimeout: 7 * 24 * time.Hour}
+	var p rotate.Policy
 
 	// 1. Add a key: decrypt-only while every instance loads it.
 	set, k, err := rotate.Add(set, day0.Add(24*time.Hour))

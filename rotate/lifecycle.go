@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cookieseal/cookieseal/keyring"
@@ -23,19 +24,22 @@ var (
 	// ErrInUse reports a removal or disable while a cookie sealed under the
 	// key may still be valid: it would log those sessions out.
 	ErrInUse = errors.New("rotate: key may still be in use")
-	// ErrInvalidConfig reports a Policy or options value out of range.
+	// ErrInvalidConfig reports a Policy or options value out of range, or
+	// a Policy duration that disagrees with the lifetime policy the key
+	// set records (see Policy.Resolve).
 	ErrInvalidConfig = errors.New("rotate: invalid configuration")
 )
 
-// Defaults for Policy's zero values.
+// Defaults for the durations of Policy that neither the key set records
+// nor the Policy sets: keyring's defaults, the same for every reader.
 const (
 	// DefaultRolloutDelay is how long a key set change is assumed to take
 	// to reach every instance of a fleet.
-	DefaultRolloutDelay = time.Hour
-	// DefaultAbsoluteTimeout matches cookie.DefaultAbsoluteTimeout.
-	DefaultAbsoluteTimeout = 7 * 24 * time.Hour
-	// DefaultClockSkew matches cookie.DefaultClockSkew.
-	DefaultClockSkew = 30 * time.Second
+	DefaultRolloutDelay = keyring.DefaultRolloutDelay
+	// DefaultAbsoluteTimeout is cookie.DefaultAbsoluteTimeout.
+	DefaultAbsoluteTimeout = keyring.DefaultAbsoluteTimeout
+	// DefaultClockSkew is cookie.DefaultClockSkew.
+	DefaultClockSkew = keyring.DefaultClockSkew
 )
 
 // stampPrecision is the precision of the lifecycle timestamps this package
@@ -44,27 +48,36 @@ const (
 const stampPrecision = time.Second
 
 // Policy holds the guards of the key lifecycle. The zero value is the safe
-// default; each duration's doc states its default. The two Emergency
-// fields turn a guard off and exist for a leaked key only.
+// default. The two Emergency fields turn a guard off and exist for a
+// leaked key only.
+//
+// Its durations are the key set's lifetime policy (keyring.Lifetime),
+// which the key set records once for every reader: each step takes them
+// from the set it is given (see Resolve), and a Policy leaves them zero.
+// A nonzero duration here is used only for a key set that records none
+// for it (a key file from before the lifetime section, a compact form
+// without it); one that disagrees with the recorded value is refused
+// with ErrInvalidConfig. With neither, the default applies.
 type Policy struct {
 	// RolloutDelay is how long a change to the key set takes to reach
 	// every instance: the reload interval, or the time a deploy takes when
 	// keys come from the environment, plus a margin. A key is promoted no
 	// sooner than this after it was added or last enabled (see
 	// UsableSince), and a demoted key is counted as
-	// sealing for this long after its demotion. Default 1h.
+	// sealing for this long after its demotion. Default: the key set's
+	// rollout_delay, else 1h.
 	RolloutDelay time.Duration
-	// AbsoluteTimeout is the longest AbsoluteTimeout of any codec or session
-	// manager that uses the key set. A demoted key is removed no sooner
-	// than RolloutDelay + AbsoluteTimeout + ClockSkew after its demotion.
-	// Default 7 days, cookie's default AbsoluteTimeout: set it whenever
-	// yours is longer. (Every refresh re-seals under the primary, so a
-	// value under a demoted key also dies IdleTimeout after its last
-	// refresh; the smaller of the two timeouts is enough when every
-	// codec has both.)
+	// AbsoluteTimeout is the longest AbsoluteTimeout of any codec or
+	// session manager that uses the key set. A demoted key is removed no
+	// sooner than RolloutDelay + AbsoluteTimeout + ClockSkew after its
+	// demotion. Default: the key set's absolute_timeout, else 7 days;
+	// managers and codecs refuse a longer one than the key set records.
+	// (Every refresh re-seals under the primary, so a value under a
+	// demoted key also dies IdleTimeout after its last refresh; the
+	// guard does not count on it.)
 	AbsoluteTimeout time.Duration
-	// ClockSkew is the codecs' clock-skew allowance. Default 30s, at most
-	// one minute as in package cookie.
+	// ClockSkew is the codecs' clock-skew allowance. Default: the key
+	// set's clock_skew, else 30s; at most one minute as in package cookie.
 	ClockSkew time.Duration
 
 	// EmergencySkipRolloutDelay lets Promote (and Demote) promote a key
@@ -94,6 +107,54 @@ func (p Policy) withDefaults() (Policy, error) {
 	return p, nil
 }
 
+// Resolve returns p with every duration filled in for the key set set:
+// the value set.Lifetime records, else p's own, else the default. The
+// guards of every step use it, and PromotableAt and RemovableAt of the
+// result give the times those guards enforce for set's keys: the
+// cookieseal command prints them from there.
+//
+// A duration that p sets and set records differently is refused with an
+// error matching ErrInvalidConfig that names both values: the key set is
+// the one place the policy is written (change it there, or leave p's
+// field zero). So is a negative one, or a ClockSkew over one minute.
+// Resolving a resolved Policy again for the same set changes nothing.
+func (p Policy) Resolve(set keyring.Set) (Policy, error) {
+	out, conflict := p.resolve(set.Lifetime)
+	if conflict != nil {
+		return Policy{}, conflict
+	}
+	return out.withDefaults()
+}
+
+// resolve fills p's durations from the recorded lifetime l, which wins
+// over p's own; conflict lists those p set differently (ErrInvalidConfig).
+// The result still has p's values, or zero, where l records nothing.
+func (p Policy) resolve(l keyring.Lifetime) (out Policy, conflict error) {
+	out = p
+	var diffs []string
+	for _, f := range []struct {
+		name     string
+		dst      *time.Duration
+		recorded time.Duration
+	}{
+		{"RolloutDelay", &out.RolloutDelay, l.RolloutDelay},
+		{"AbsoluteTimeout", &out.AbsoluteTimeout, l.AbsoluteTimeout},
+		{"ClockSkew", &out.ClockSkew, l.ClockSkew},
+	} {
+		if f.recorded == 0 {
+			continue
+		}
+		if *f.dst != 0 && *f.dst != f.recorded {
+			diffs = append(diffs, fmt.Sprintf("Policy.%s %v, the key set records %v", f.name, *f.dst, f.recorded))
+		}
+		*f.dst = f.recorded
+	}
+	if diffs != nil {
+		return out, fmt.Errorf("%w: %s; the key set is the one place the lifetime policy is written: change it there (cookieseal keys policy set) or leave the Policy field zero", ErrInvalidConfig, strings.Join(diffs, "; "))
+	}
+	return out, nil
+}
+
 // Validate reports whether p is usable: no negative duration, ClockSkew at
 // most one minute. Errors match ErrInvalidConfig.
 func (p Policy) Validate() error {
@@ -118,7 +179,9 @@ func UsableSince(k keyring.Key) time.Time {
 // PromotableAt returns the earliest time k may be promoted without the
 // emergency override: RolloutDelay after UsableSince(k), the step that
 // made it usable (add or enable). ok is false when that time is not
-// recorded, so no wait can be proven enough.
+// recorded, so no wait can be proven enough. For the time Promote
+// enforces on a key set, call it on the Policy that Resolve returns for
+// that set; on any other Policy it uses p's durations or the defaults.
 func (p Policy) PromotableAt(k keyring.Key) (t time.Time, ok bool) {
 	p, err := p.withDefaults()
 	since := UsableSince(k)
@@ -129,7 +192,8 @@ func (p Policy) PromotableAt(k keyring.Key) (t time.Time, ok bool) {
 }
 
 // RemovableAt returns the earliest time k may be removed or disabled
-// without the emergency override.
+// without the emergency override. As for PromotableAt, call it on the
+// Policy that Resolve returns for k's key set.
 //
 //   - A decrypt-only key that was demoted: RolloutDelay + AbsoluteTimeout +
 //     ClockSkew after Demoted. Instances may seal under it until the
@@ -212,14 +276,14 @@ func Add(set keyring.Set, now time.Time) (keyring.Set, keyring.Key, error) {
 // Promote returns a copy of set in which key id is the primary, promoted
 // at now, and the old primary is decrypt-only, demoted at now. The key
 // must be decrypt-only and, unless p.EmergencySkipRolloutDelay, added or
-// enabled at least p.RolloutDelay ago (Policy.PromotableAt); otherwise
-// the error matches ErrTooSoon.
+// enabled at least the rollout delay ago (PromotableAt of p resolved for
+// set, see Policy.Resolve); otherwise the error matches ErrTooSoon.
 func Promote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
 	out, i, err := find(set, id)
 	if err != nil {
 		return keyring.Set{}, err
 	}
-	if p, err = p.withDefaults(); err != nil {
+	if p, err = p.Resolve(set); err != nil {
 		return keyring.Set{}, err
 	}
 	k := out.Keys[i]
@@ -310,8 +374,9 @@ func Enable(set keyring.Set, id uint32, now time.Time) (keyring.Set, error) {
 
 // Remove returns a copy of set without key id. The primary is never
 // removed (ErrState). A decrypt-only key is removed only once no value
-// sealed under it can still be valid, as Policy.RemovableAt computes,
-// unless p.EmergencyRemove; otherwise the error matches ErrInUse.
+// sealed under it can still be valid, as RemovableAt of p resolved for
+// set computes (see Policy.Resolve), unless p.EmergencyRemove; otherwise
+// the error matches ErrInUse.
 func Remove(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
 	out, i, err := retire(set, id, now, p, "remove")
 	if err != nil {
@@ -327,7 +392,7 @@ func retire(set keyring.Set, id uint32, now time.Time, p Policy, step string) (k
 	if err != nil {
 		return keyring.Set{}, 0, err
 	}
-	if p, err = p.withDefaults(); err != nil {
+	if p, err = p.Resolve(set); err != nil {
 		return keyring.Set{}, 0, err
 	}
 	k := out.Keys[i]

@@ -18,6 +18,15 @@ import (
 // change ends every session sealed before it.
 var ErrEpochChange = errors.New("rotate: epoch period changed")
 
+// ErrLifetimeChange reports a reload whose key set records another
+// lifetime policy (keyring.Lifetime) than the keyring in force. The
+// guards judge the change, and later ones, by the new policy at once,
+// but a session manager or codec reads the policy when it is built:
+// those built before keep their timeouts and skew until the process
+// restarts. A shorter AbsoluteTimeout or ClockSkew lets a key be removed
+// while cookies they sealed under the old one may be valid.
+var ErrLifetimeChange = errors.New("rotate: lifetime policy changed")
+
 // Defaults and bounds for ReloaderOptions.
 const (
 	DefaultInterval = 10 * time.Second
@@ -39,12 +48,16 @@ type ReloaderOptions struct {
 	// Policy is used to judge a change: removing a key that may still be
 	// in use, promoting one too soon. Such a change is applied (the file
 	// is the operator's word, and it may be an emergency) and reported in
-	// Change.Warnings.
+	// Change.Warnings. Its durations are resolved for each new key set
+	// (Policy.Resolve): what the key set records wins. NewReloader refuses
+	// one that disagrees with the keyring in force; a reloaded set that
+	// records other values is judged by them, with a warning matching
+	// ErrInvalidConfig.
 	Policy Policy
 	// OnError is told of each failed reload, after which the keyring in
 	// force stays, and of each warning about a change that was applied
-	// (see Change.Warnings: those match ErrInUse, ErrTooSoon or
-	// ErrEpochChange), so that a caller who logs only errors still sees
+	// (see Change.Warnings: those match ErrInUse, ErrTooSoon,
+	// ErrEpochChange, ErrLifetimeChange or ErrInvalidConfig), so that a caller who logs only errors still sees
 	// a change that ended sessions. Default: errors are only kept for
 	// Status.
 	OnError func(error)
@@ -64,8 +77,10 @@ type Change struct {
 	// matching ErrInUse (a key removed or disabled while cookies sealed
 	// under it may be valid), ErrTooSoon (a primary promoted before its
 	// roll-out delay counted from its add or enable, or one this instance
-	// had not loaded, or held disabled, before) or
-	// ErrEpochChange.
+	// had not loaded, or held disabled, before), ErrEpochChange,
+	// ErrLifetimeChange (the key set records another lifetime policy) or
+	// ErrInvalidConfig (ReloaderOptions.Policy disagrees with the policy
+	// the new key set records, which the guards used).
 	Warnings []error
 }
 
@@ -100,8 +115,9 @@ type Reloader struct {
 }
 
 // NewReloader returns a Reloader that loads src into h. It starts nothing:
-// call Run. Invalid options are refused with an error matching
-// ErrInvalidConfig.
+// call Run. Invalid options, and a Policy whose durations disagree with
+// the lifetime policy that h's keyring records (see Policy.Resolve), are
+// refused with an error matching ErrInvalidConfig.
 func NewReloader(h *Holder, src Source, opts ReloaderOptions) (*Reloader, error) {
 	if h == nil || src == nil {
 		return nil, fmt.Errorf("%w: nil holder or source", ErrInvalidConfig)
@@ -113,6 +129,9 @@ func NewReloader(h *Holder, src Source, opts ReloaderOptions) (*Reloader, error)
 		return nil, fmt.Errorf("%w: Interval under %v", ErrInvalidConfig, MinInterval)
 	}
 	if err := opts.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := opts.Policy.Resolve(h.Keyring().Set()); err != nil {
 		return nil, err
 	}
 	if opts.Now == nil {
@@ -224,7 +243,7 @@ func (r *Reloader) apply(ctx context.Context, now time.Time) (*Change, error) {
 // sameKeys reports whether a and b hold the same keys, statuses,
 // timestamps and settings.
 func sameKeys(a, b *keyring.Keyring) bool {
-	if a.EpochPeriod() != b.EpochPeriod() {
+	if a.EpochPeriod() != b.EpochPeriod() || a.Lifetime() != b.Lifetime() {
 		return false
 	}
 	ak, bk := a.Keys(), b.Keys()
@@ -234,10 +253,18 @@ func sameKeys(a, b *keyring.Keyring) bool {
 	})
 }
 
-// diff describes the change from old to next and judges it against p. It
-// refuses a key whose secret changed under the same ID.
+// diff describes the change from old to next and judges it against p
+// resolved for next's recorded lifetime. It refuses a key whose secret
+// changed under the same ID.
 func diff(old, next *keyring.Keyring, now time.Time, p Policy) (*Change, error) {
 	ch := &Change{Old: old, New: next}
+	p, conflict := p.resolve(next.Lifetime())
+	if conflict != nil {
+		ch.Warnings = append(ch.Warnings, fmt.Errorf("rotate: reload: the guards judged this change by the new key set's lifetime policy: %w", conflict))
+	}
+	if ol, nl := old.Lifetime(), next.Lifetime(); ol != nl {
+		ch.Warnings = append(ch.Warnings, fmt.Errorf("%w: from %s to %s; session managers and codecs built before keep the old values until they restart", ErrLifetimeChange, describeLifetime(ol), describeLifetime(nl)))
+	}
 	for _, k := range next.Keys() {
 		o, ok := old.Lookup(k.ID)
 		if !ok {
@@ -294,4 +321,19 @@ func inUse(k keyring.Key, now time.Time, p Policy, what string) error {
 		return fmt.Errorf("%w: key %d was %s while cookies sealed under it may be valid until %s; those sessions have ended", ErrInUse, k.ID, what, at.UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+// describeLifetime prints a recorded lifetime with its defaults, marking
+// those that are not recorded.
+func describeLifetime(l keyring.Lifetime) string {
+	d := l.WithDefaults()
+	mark := func(recorded time.Duration) string {
+		if recorded == 0 {
+			return " (default)"
+		}
+		return ""
+	}
+	return fmt.Sprintf("idle %v%s, absolute %v%s, skew %v%s, rollout %v%s",
+		d.IdleTimeout, mark(l.IdleTimeout), d.AbsoluteTimeout, mark(l.AbsoluteTimeout),
+		d.ClockSkew, mark(l.ClockSkew), d.RolloutDelay, mark(l.RolloutDelay))
 }
