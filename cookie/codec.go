@@ -43,11 +43,13 @@ const (
 	overhead   = headerSize + tagSize
 )
 
-// Defaults for Options' zero values.
+// Defaults for Options' zero values. The three durations are keyring's
+// defaults, used when the key set records no lifetime policy (see
+// keyring.Lifetime).
 const (
-	DefaultIdleTimeout     = 24 * time.Hour
-	DefaultAbsoluteTimeout = 7 * 24 * time.Hour
-	DefaultClockSkew       = 30 * time.Second
+	DefaultIdleTimeout     = keyring.DefaultIdleTimeout
+	DefaultAbsoluteTimeout = keyring.DefaultAbsoluteTimeout
+	DefaultClockSkew       = keyring.DefaultClockSkew
 	// DefaultMaxValueSize bounds an encoded value: a Set-Cookie line of
 	// 4096 bytes less room for the name and attributes.
 	DefaultMaxValueSize = 3800
@@ -61,20 +63,29 @@ const (
 )
 
 // Options configures a Codec. The zero value is the safe default.
+//
+// IdleTimeout, AbsoluteTimeout and ClockSkew are the key set's lifetime
+// policy (keyring.Lifetime): left zero, each takes the value the keyring
+// in force at New records, else its default. New refuses an
+// AbsoluteTimeout or ClockSkew longer than the recorded one, which key
+// rotation counts on before it removes a key.
 type Options struct {
 	// IdleTimeout ends a session that no request refreshed for this long.
-	// Default 24h; at most MaxTimeout (400 days).
+	// Default: the key set's idle_timeout, else 24h; at most MaxTimeout
+	// (400 days).
 	IdleTimeout time.Duration
 	// AbsoluteTimeout ends a session this long after it was issued,
-	// whatever its activity. Default 7 days; at most MaxTimeout (400
-	// days).
+	// whatever its activity. Default: the key set's absolute_timeout,
+	// else 7 days; at most MaxTimeout (400 days), and at most the
+	// recorded absolute_timeout.
 	AbsoluteTimeout time.Duration
 	// ClockSkew is how far the clocks of the instances sharing a keyring
 	// may disagree. Every comparison between a time a value carries and
 	// this instance's clock allows it: deadlines are extended by it,
 	// timestamps may lie this far in the future, and refreshed-at may lie
-	// this far before issued-at. Default 30s; at most MaxClockSkew (one
-	// minute).
+	// this far before issued-at. Default: the key set's clock_skew, else
+	// 30s; at most MaxClockSkew (one minute), and at most the recorded
+	// clock_skew.
 	ClockSkew time.Duration
 	// MaxValueSize bounds an encoded value in bytes. Default 3800, which
 	// keeps a Set-Cookie line under browsers' 4096 bytes. To spread larger
@@ -146,14 +157,9 @@ func New(keys keyring.Provider, purpose string, opts Options) (*Codec, error) {
 	if purpose == "" {
 		return nil, errors.New("cookie: empty purpose")
 	}
-	if opts.IdleTimeout == 0 {
-		opts.IdleTimeout = DefaultIdleTimeout
-	}
-	if opts.AbsoluteTimeout == 0 {
-		opts.AbsoluteTimeout = DefaultAbsoluteTimeout
-	}
-	if opts.ClockSkew == 0 {
-		opts.ClockSkew = DefaultClockSkew
+	opts, err := withRecordedLifetime(keys.Keyring(), opts)
+	if err != nil {
+		return nil, err
 	}
 	if opts.MaxValueSize == 0 {
 		opts.MaxValueSize = DefaultMaxValueSize

@@ -71,6 +71,12 @@
 // ends with the browser session. Only requests that touch the session
 // refresh it.
 //
+// The timeouts and the clock skew are written once, in the key set's
+// lifetime policy (keyring.Lifetime, recorded by "cookieseal keygen"):
+// Options that leave them zero take the recorded values, and New refuses
+// an AbsoluteTimeout or ClockSkew longer than the recorded one, since key
+// rotation removes a demoted key once those have passed.
+//
 // Each session may narrow this (a guest session, a "remember me" box):
 // Session.SetDeadline gives it its own absolute deadline, never later
 // than the manager's, and Session.SetRememberMe picks a persistent or a

@@ -44,9 +44,20 @@ type Manager struct {
 // keys provides (called on every request, so rotation can swap keys under
 // a running manager). Invalid options are refused with an error that says
 // which rule they break.
+//
+// The timeouts and clock skew that opts leaves zero are the lifetime
+// policy that the keyring in force at New records (keyring.Lifetime),
+// else the defaults; an AbsoluteTimeout or ClockSkew longer than the
+// recorded one is refused, naming both values. The manager keeps these
+// values: a key set reloaded later with another policy takes effect
+// when the manager is built again.
 func New(keys keyring.Provider, name string, opts Options) (*Manager, error) {
 	if keys == nil || keys.Keyring() == nil {
 		return nil, errors.New("middleware: no keyring")
+	}
+	opts, err := withRecordedLifetime(keys.Keyring(), name, opts)
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := resolve(name, opts)
 	if err != nil {

@@ -97,11 +97,15 @@ type Options struct {
 	InsecureNoHTTPOnly bool
 
 	// IdleTimeout ends a session that no request refreshed for this long.
-	// Default 24h, at most MaxTimeout (400 days).
+	// Default: the key set's recorded idle_timeout (keyring.Lifetime),
+	// else 24h; at most MaxTimeout (400 days).
 	IdleTimeout time.Duration
 	// AbsoluteTimeout ends a session this long after it was issued (at
-	// login, or the last Renew), whatever its activity. Default 7 days, at most MaxTimeout. It
-	// must be at least IdleTimeout.
+	// login, or the last Renew), whatever its activity. Default: the key
+	// set's recorded absolute_timeout, else 7 days; at most MaxTimeout,
+	// at least IdleTimeout, and no longer than the recorded
+	// absolute_timeout, which key rotation waits for before it removes a
+	// key (New refuses a longer one).
 	AbsoluteTimeout time.Duration
 	// RefreshAfter throttles the sliding refresh: a valid session is
 	// re-sealed with a new refreshed-at only when at least this long has
@@ -116,7 +120,8 @@ type Options struct {
 	// instance and the clock of another allows it, and no instance writes
 	// timestamps that another instance within ClockSkew refuses. It is an
 	// acceptance tolerance, not a revocation window: see
-	// Manager.RevokeSubject. Default 30s, at most 1m.
+	// Manager.RevokeSubject. Default: the key set's recorded clock_skew,
+	// else 30s; at most 1m, and no longer than the recorded clock_skew.
 	ClockSkew time.Duration
 	// Now is the clock. Default time.Now. Tests inject one here.
 	Now func() time.Time
