@@ -3,19 +3,21 @@
 // lifecycle with the guards of package rotate, opens a cookie value for
 // debugging, and forces logout through a fleet's Redis revocation list.
 //
-//	cookieseal keygen -out FILE [-epoch 24h] [-force] [-json]
+//	cookieseal keygen -out FILE [-epoch 24h] [-idle-timeout 24h] [-absolute-timeout 168h] [-clock-skew 30s] [-rollout-delay 1h] [-force] [-json]
 //	cookieseal keys list (-file FILE | -env NAME) [-json]
 //	cookieseal keys add -file FILE [-json]
-//	cookieseal keys promote -file FILE -id N [-rollout-delay 1h] [-emergency] [-json]
-//	cookieseal keys demote -file FILE -id N [-rollout-delay 1h] [-emergency] [-json]
-//	cookieseal keys disable|remove -file FILE -id N [-max-session-age 168h] [-emergency] [-json]
-//	cookieseal keys enable -file FILE -id N [-rollout-delay 1h] [-json]
+//	cookieseal keys promote -file FILE -id N [-emergency] [-json]
+//	cookieseal keys demote -file FILE -id N [-emergency] [-json]
+//	cookieseal keys disable|remove -file FILE -id N [-emergency] [-json]
+//	cookieseal keys enable -file FILE -id N [-json]
 //	cookieseal keys emergency-replace -file FILE -id LEAKED [-json]
-//	cookieseal keys import (-file FILE | -env NAME) -out NEW [-force] [-json]
+//	cookieseal keys import (-file FILE | -env NAME) -out NEW [-idle-timeout D] [-absolute-timeout D] [-clock-skew D] [-rollout-delay D] [-force] [-json]
 //	cookieseal keys export-env (-file FILE | -env NAME) -i-know-this-prints-secrets
+//	cookieseal keys policy [show] (-file FILE | -env NAME) [-json]
+//	cookieseal keys policy set -file FILE [-idle-timeout D] [-absolute-timeout D] [-clock-skew D] [-rollout-delay D] [-allow-shorter] [-json]
 //	cookieseal inspect (-file FILE | -env NAME) -name COOKIE < VALUE
-//	cookieseal revoke subject -redis ADDR[,ADDR...] -subject S [-at T] [-max-session-age 168h]
-//	cookieseal revoke session -redis ADDR[,ADDR...] -id ID [-subject S] [-until T | -max-session-age 168h]
+//	cookieseal revoke subject -redis ADDR[,ADDR...] (-file FILE | -env NAME) -subject S [-at T]
+//	cookieseal revoke session -redis ADDR[,ADDR...] -id ID [-subject S] (-until T | -file FILE | -env NAME)
 //	cookieseal version [-json]
 //	cookieseal help [COMMAND [STEP]]
 //
@@ -53,18 +55,33 @@
 // the key taken out in "removed_id".
 //
 // The guards are package rotate's, and each counts from the step that
-// made the key usable: promote (and demote) wait -rollout-delay after
+// made the key usable: promote (and demote) wait the rollout delay after
 // add or after enable, since an instance still holding the key disabled
 // would reject every cookie it seals; keys enable records its time in
 // the key's "added" date for that reason, and keys list shows an enabled
 // key as rolling out again. remove and disable wait until no cookie
-// sealed under the key can be valid. -emergency turns a guard off for a
-// leaked key, and emergency-replace removes a leaked key and replaces it
-// in one write. The guards' durations default to
-// $COOKIESEAL_ROLLOUT_DELAY, $COOKIESEAL_MAX_SESSION_AGE and
-// $COOKIESEAL_CLOCK_SKEW when set (else 1h, 168h and 30s); set them once
-// for a fleet whose sessions live longer than seven days, or every
-// removal could come too soon.
+// sealed under the key can be valid: the rollout delay + the absolute
+// timeout + the clock skew after its demotion. -emergency turns a guard
+// off for a leaked key, and emergency-replace removes a leaked key and
+// replaces it in one write.
+//
+// # Lifetime policy
+//
+// The guards' durations, and the session managers' timeouts and skew,
+// are the lifetime policy recorded in the key set (keyring.Lifetime):
+// keygen records it from -idle-timeout, -absolute-timeout, -clock-skew
+// and -rollout-delay (defaults 24h, 168h, 30s, 1h), keys import from the
+// source or the same flags, and keys policy set changes it (a shorter
+// -absolute-timeout or -clock-skew only with -allow-shorter). No other
+// command takes a lifetime flag: every command reads the policy from the
+// key set it is given, and every time a command prints (keys add, list,
+// promote, remove and their refusals) comes from the one guards
+// computation of package rotate (Policy.Resolve), so they agree. A key
+// set file from before the policy (version 1) keeps working with the
+// defaults; keys list and keys policy say so. The environment variables
+// COOKIESEAL_ROLLOUT_DELAY, COOKIESEAL_MAX_SESSION_AGE and
+// COOKIESEAL_CLOCK_SKEW are no longer read: a command refuses to run
+// while one is set, and says which keys policy set records its value.
 //
 // # Inspect
 //
@@ -72,7 +89,9 @@
 // Cookie header (chunk cookies NAME.0, NAME.1, … are joined). It warns on
 // standard error that it handles secrets. It prints the header and
 // payload of an authentic value as JSON; for an expired one it says so
-// and still shows them; for anything else it shows only the error. A
+// and still shows them; for anything else it shows only the error. Its
+// expiry rule is the key set's recorded lifetime policy, as a session
+// manager that leaves its timeouts zero applies it. A
 // value given with -value would sit on the command line, where every
 // user of the host sees it in the process list and the shell keeps it in
 // its history: -value is refused unless -insecure-value-in-argv accepts
@@ -82,15 +101,16 @@
 //
 // revoke writes to the revocation list of package revoke/redis, which
 // every instance of the fleet checks (the flags -sentinel-master, -prefix,
-// -tls and -timeout, 5s by default, say how to reach it). revoke subject
-// logs a user out everywhere: every session of the subject issued before
-// now, or before -at, is rejected until -max-session-age plus twice -skew
-// plus a second after that time, when every instance refuses all of them
-// anyway (the session manager's rule). revoke session revokes one session
-// id until -until, or until now + -max-session-age + 2×-skew + 1s;
-// give the -subject the session carries (inspect shows it), since an
-// entry is matched on the pair. -max-session-age must be at least the
-// fleet's AbsoluteTimeout. The Redis password comes from
+// -tls and -timeout, 5s by default, say how to reach it), and -file or
+// -env the fleet's key set, whose recorded lifetime policy says how long
+// an entry lasts. revoke subject logs a user out everywhere: every
+// session of the subject issued before now, or before -at, is rejected
+// until the absolute timeout plus twice the clock skew plus a second
+// after that time, when every instance refuses all of them anyway (the
+// session manager's rule). revoke session revokes one session id until
+// -until, or until now + absolute timeout + 2 × clock skew + 1s; give
+// the -subject the session carries (inspect shows it), since an entry
+// is matched on the pair. The Redis password comes from
 // $COOKIESEAL_REDIS_PASSWORD and an ACL user from
 // $COOKIESEAL_REDIS_USERNAME, never from a flag. An entry is never
 // weakened by a later one, so a revoke that failed or timed out may be

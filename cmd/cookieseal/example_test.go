@@ -10,7 +10,8 @@ import (
 	"github.com/cookieseal/cookieseal/rotate"
 )
 
-// keys list on a key set in the middle of a rotation.
+// keys list on a key set in the middle of a rotation, with the times its
+// recorded lifetime policy gives.
 func Example_keysList() {
 	dir, err := os.MkdirTemp("", "cookieseal-example")
 	if err != nil {
@@ -32,21 +33,18 @@ func Example_keysList() {
 		key(22, keyring.StatusPrimary, day0.Add(9*24*time.Hour), day0.Add(10*24*time.Hour), time.Time{}),
 		key(33, keyring.StatusDecryptOnly, day0.Add(20*24*time.Hour), time.Time{}, time.Time{}),
 	}}
+	// As keygen -rollout-delay 30m -absolute-timeout 240h records it.
+	set.Lifetime = keyring.Lifetime{RolloutDelay: 30 * time.Minute, AbsoluteTimeout: 10 * 24 * time.Hour}
 	if err := rotate.CreateKeyFile(file, set); err != nil {
 		panic(err)
 	}
 	now := func() time.Time { return day0.Add(20*24*time.Hour + 30*time.Minute) }
-	// The guards' defaults may come from the environment; the example
-	// shows the built-in ones.
-	for _, v := range []string{"COOKIESEAL_ROLLOUT_DELAY", "COOKIESEAL_MAX_SESSION_AGE", "COOKIESEAL_CLOCK_SKEW"} {
-		os.Unsetenv(v)
-	}
 	run([]string{"keys", "list", "-file", file}, nil, os.Stdout, os.Stderr, now)
 	// Output:
 	// ID  STATUS        ADDED                 PROMOTED              DEMOTED               NOTE
-	// 11  decrypt-only  2026-11-01T00:00:00Z  2026-11-01T00:00:00Z  2026-11-11T00:00:00Z  draining; removable now
+	// 11  decrypt-only  2026-11-01T00:00:00Z  2026-11-01T00:00:00Z  2026-11-11T00:00:00Z  draining; removable at 2026-11-21T00:30:31Z
 	// 22  primary       2026-11-10T00:00:00Z  2026-11-11T00:00:00Z  -                     seals new cookies
-	// 33  decrypt-only  2026-11-21T00:00:00Z  -                     -                     rolling out; promotable at 2026-11-21T01:00:01Z
+	// 33  decrypt-only  2026-11-21T00:00:00Z  -                     -                     rolling out; promotable at 2026-11-21T00:30:01Z
 	// epoch keys: off
-	// guards: rollout-delay 1h0m0s, max-session-age 168h0m0s, skew 30s
+	// lifetime: idle-timeout 24h0m0s (default), absolute-timeout 240h0m0s, clock-skew 30s (default), rollout-delay 30m0s
 }

@@ -44,15 +44,12 @@ type inspected struct {
 }
 
 func (e *env) inspect(args []string) error {
-	fs := e.newFlags("inspect", "inspect (-file FILE | -env NAME) -name COOKIE [-idle D] [-absolute D] [-skew D] [-format native|jwe] < VALUE")
+	fs := e.newFlags("inspect", "inspect (-file FILE | -env NAME) -name COOKIE [-format native|jwe] < VALUE\n\nThe expiry rule is the one a session manager with zero timeouts applies:\nthe lifetime policy the key set records, else the defaults.")
 	var ks keySource
 	ks.add(fs, "the keys to open the value with")
 	name := fs.String("name", "", "the cookie's name, which is its purpose (required)")
 	value := fs.String("value", "", "the cookie value, refused without -insecure-value-in-argv; by default inspect reads from standard input a value or a Cookie header (chunk cookies NAME.0, NAME.1, … are joined)")
 	insecure := fs.Bool("insecure-value-in-argv", false, "accept -value, though every user of this host can read the command line in the process list, and the shell keeps it in its history: the value is a live session")
-	idle := fs.Duration("idle", cookie.DefaultIdleTimeout, "the codec's IdleTimeout")
-	absolute := fs.Duration("absolute", cookie.DefaultAbsoluteTimeout, "the codec's AbsoluteTimeout")
-	skew := fs.Duration("skew", cookie.DefaultClockSkew, "the codec's ClockSkew")
 	format := fs.String("format", "native", "the value's format: native or jwe")
 	if err := e.parse(fs, args); err != nil {
 		return err
@@ -65,9 +62,6 @@ func (e *env) inspect(args []string) error {
 	}
 	if *value != "" && !*insecure {
 		return usagef("-value puts a live session on the command line, where other users see it in the process list; write the value to standard input instead (or accept the risk with -insecure-value-in-argv)")
-	}
-	if *idle <= 0 || *absolute <= 0 || *skew <= 0 {
-		return usagef("-idle, -absolute and -skew must be positive")
 	}
 	var f cookie.Format
 	switch *format {
@@ -102,7 +96,9 @@ func (e *env) inspect(args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := cookie.Options{IdleTimeout: *idle, AbsoluteTimeout: *absolute, ClockSkew: *skew, Now: e.now}
+	// The timeouts and skew are the key set's recorded lifetime (the
+	// codec takes them from kr), as for a manager that leaves them zero.
+	opts := cookie.Options{Now: e.now}
 	if len(v) > cookie.DefaultMaxValueSize && len(v) <= maxValue {
 		opts.MaxValueSize = len(v) // a value joined from chunks
 	}
@@ -118,13 +114,23 @@ func (e *env) inspect(args []string) error {
 		// valid value's), and its header and payload are shown.
 		// The longest timeouts a codec accepts: 400 days, and with epoch
 		// keys no more epochs than the keyring caches.
+		// It is built on the same keys with no recorded lifetime, which
+		// would refuse timeouts longer than its own, and with the
+		// recorded skew.
 		lenient := opts
 		longest := cookie.MaxTimeout
 		if p := kr.EpochPeriod(); p != 0 {
 			longest = min(longest, p*(keyring.MaxEpochWindow-2)-3*cookie.MaxClockSkew)
 		}
 		lenient.IdleTimeout, lenient.AbsoluteTimeout = longest, longest
-		ls, lerr := cookie.NewSealer(f, kr, *name, lenient)
+		lenient.ClockSkew = set.Lifetime.WithDefaults().ClockSkew
+		unrecorded := set.Clone()
+		unrecorded.Lifetime = keyring.Lifetime{}
+		lkr, lerr := keyring.New(unrecorded)
+		if lerr != nil {
+			return lerr
+		}
+		ls, lerr := cookie.NewSealer(f, lkr, *name, lenient)
 		if lerr != nil {
 			return lerr
 		}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -33,19 +34,25 @@ steps:
   import      make a key set file (-out) from keys in the one-line form of
               $COOKIESEAL_KEYS, read from -file or from -env NAME
   export-env  print the key set in the one-line form for an environment variable (secrets!)
+  policy      show the lifetime policy the key set records; policy set changes it
 
-list, import and export-env read keys in either form, from -file or -env NAME.
-The steps that change keys edit a key set file (JSON), which records the
-dates the guards need, and print what they did; -json prints it as JSON with
-the key's ID in "key_id".
+list, import, export-env and policy read keys in either form, from -file or
+-env NAME. The steps that change keys edit a key set file (JSON), which
+records the dates the guards need, and print what they did; -json prints it
+as JSON with the key's ID in "key_id".
+
+The guards' durations (rollout delay, absolute timeout, clock skew) are the
+lifetime policy recorded in the key set at keygen; no step takes them as
+flags. See "cookieseal keys policy -h".
 
 Run "cookieseal keys <step> -h" for a step's flags.
 `
 
 func (e *env) keygen(args []string) error {
-	fl := e.newFlags("keygen", "keygen -out FILE [-epoch DURATION] [-force] [-json]")
+	fl := e.newFlags("keygen", "keygen -out FILE [-epoch DURATION] [-idle-timeout D] [-absolute-timeout D] [-clock-skew D] [-rollout-delay D] [-force] [-json]\n\nThe four durations are the lifetime policy, recorded in the file for every\ncommand, session manager and peer that reads it (change it later with keys\npolicy set).")
 	out := fl.String("out", "", "the key set file to write (required); - writes the key set, secrets included, to standard output")
 	epoch := fl.Duration("epoch", 0, "turn on automatic epoch keys with this period, e.g. 24h (0: off)")
+	lf := addLifetimeFlags(fl, keyring.Lifetime{}.WithDefaults(), "")
 	force := fl.Bool("force", false, "replace an existing file")
 	asJSON := fl.Bool("json", false, `print the result as JSON, the new key's ID in "key_id"`)
 	if err := e.parse(fl, args); err != nil {
@@ -57,11 +64,17 @@ func (e *env) keygen(args []string) error {
 	if *out == "-" && *asJSON {
 		return usagef("-json and -out - both want standard output")
 	}
+	if _, err := lf.given(); err != nil {
+		return err
+	}
+	if err := checkLifetime(lf.l); err != nil {
+		return err
+	}
 	k, err := keyring.GenerateKey(keyring.StatusPrimary, e.now())
 	if err != nil {
 		return err
 	}
-	set := keyring.Set{Keys: []keyring.Key{k}, EpochPeriod: *epoch}
+	set := keyring.Set{Keys: []keyring.Key{k}, EpochPeriod: *epoch, Lifetime: lf.l}
 	if err := set.Validate(); err != nil {
 		return usagef("-epoch: must be 0 or whole seconds within [%v, %v]", keyring.MinEpochPeriod, keyring.MaxEpochPeriod)
 	}
@@ -87,85 +100,15 @@ func (e *env) keygen(args []string) error {
 		return err
 	}
 	if *asJSON {
-		return e.printStep("keygen", *out, k.ID, set, rotate.Policy{})
+		return e.printStep("keygen", *out, k.ID, set)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: primary key %d", *out, k.ID)
 	if *epoch != 0 {
 		fmt.Fprintf(e.stdout, ", epoch keys every %v", *epoch)
 	}
 	fmt.Fprintln(e.stdout)
+	fmt.Fprintln(e.stdout, fmtLifetime(set.Lifetime))
 	return nil
-}
-
-// policyFlags are the lifecycle guards' settings.
-type policyFlags struct {
-	rollout, maxAge, skew time.Duration
-	emergency             bool
-}
-
-// Environment variables that set the guards' flag defaults, so that a
-// fleet's operators need not repeat them on every step.
-const (
-	envRolloutDelay  = "COOKIESEAL_ROLLOUT_DELAY"
-	envMaxSessionAge = "COOKIESEAL_MAX_SESSION_AGE"
-	envClockSkew     = "COOKIESEAL_CLOCK_SKEW"
-)
-
-// addPolicyFlags defines -rollout-delay and, if drain, -max-session-age
-// and -skew, and -emergency if emergencyDoc is set. Their defaults come
-// from the environment when set there.
-func (e *env) addPolicyFlags(fs *flag.FlagSet, drain bool, emergencyDoc string) (*policyFlags, error) {
-	p := &policyFlags{}
-	defaults := []struct {
-		dst *time.Duration
-		env string
-		def time.Duration
-	}{
-		{&p.rollout, envRolloutDelay, rotate.DefaultRolloutDelay},
-		{&p.maxAge, envMaxSessionAge, rotate.DefaultAbsoluteTimeout},
-		{&p.skew, envClockSkew, rotate.DefaultClockSkew},
-	}
-	for _, d := range defaults {
-		dur, err := e.envDuration(d.env, d.def)
-		if err != nil {
-			return nil, err
-		}
-		*d.dst = dur
-	}
-	fs.DurationVar(&p.rollout, "rollout-delay", p.rollout, "how long a key set change takes to reach every instance ($"+envRolloutDelay+")")
-	if drain {
-		fs.DurationVar(&p.maxAge, "max-session-age", p.maxAge, "the longest AbsoluteTimeout of any codec using the key set ($"+envMaxSessionAge+")")
-		fs.DurationVar(&p.skew, "skew", p.skew, "the codecs' clock-skew allowance ($"+envClockSkew+")")
-	}
-	if emergencyDoc != "" {
-		fs.BoolVar(&p.emergency, "emergency", false, emergencyDoc)
-	}
-	return p, nil
-}
-
-// envDuration returns the duration in environment variable name, or def
-// when it is unset or empty. A value that does not parse is a usage error.
-func (e *env) envDuration(name string, def time.Duration) (time.Duration, error) {
-	v := e.getenv(name)
-	if v == "" {
-		return def, nil
-	}
-	dur, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, usagef("environment variable %s: %v", name, err)
-	}
-	return dur, nil
-}
-
-func (p *policyFlags) policy() (rotate.Policy, error) {
-	pol := rotate.Policy{RolloutDelay: p.rollout, AbsoluteTimeout: p.maxAge, ClockSkew: p.skew}
-	if p.rollout <= 0 || p.maxAge <= 0 || p.skew <= 0 {
-		return pol, usagef("-rollout-delay, -max-session-age and -skew must be positive")
-	}
-	if err := pol.Validate(); err != nil {
-		return pol, usageError{msg: err.Error()}
-	}
-	return pol, nil
 }
 
 // keyFlags holds the flags every keys step shares.
@@ -200,41 +143,34 @@ func (k *keyFlags) check(withID bool) (uint32, error) {
 	return uint32(k.id), nil
 }
 
-// stepFlags are the flags of a keys step that edits or reads a file under
-// the lifecycle guards: -file, -id when the step names a key, -json, and
-// the guards' settings.
+// stepFlags are the flags of a keys step that edits a file under the
+// lifecycle guards: -file, -id when the step names a key, -json, and
+// -emergency when the step has a guard to turn off. The guards'
+// durations come from the key set (see guards).
 type stepFlags struct {
 	keyFlags
-	e      *env
-	guards *policyFlags
-	withID bool
+	e         *env
+	emergency bool
+	withID    bool
 }
 
-// newStepFlags defines a step's flags on fs; see addPolicyFlags for drain
-// and emergencyDoc. The caller may define more flags before parse.
-func (e *env) newStepFlags(fs *flag.FlagSet, withID, drain bool, emergencyDoc string) (*stepFlags, error) {
+// newStepFlags defines a step's flags on fs; -emergency when
+// emergencyDoc is set. The caller may define more flags before parse.
+func (e *env) newStepFlags(fs *flag.FlagSet, withID bool, emergencyDoc string) *stepFlags {
 	sf := &stepFlags{e: e, withID: withID}
 	sf.add(fs, withID)
-	guards, err := e.addPolicyFlags(fs, drain, emergencyDoc)
-	if err != nil {
-		return nil, err
+	if emergencyDoc != "" {
+		fs.BoolVar(&sf.emergency, "emergency", false, emergencyDoc)
 	}
-	sf.guards = guards
-	return sf, nil
+	return sf
 }
 
-// parse parses args and returns the key ID (0 for a step without -id) and
-// the guards' policy.
-func (sf *stepFlags) parse(fs *flag.FlagSet, args []string) (uint32, rotate.Policy, error) {
+// parse parses args and returns the key ID (0 for a step without -id).
+func (sf *stepFlags) parse(fs *flag.FlagSet, args []string) (uint32, error) {
 	if err := sf.e.parse(fs, args); err != nil {
-		return 0, rotate.Policy{}, err
+		return 0, err
 	}
-	id, err := sf.check(sf.withID)
-	if err != nil {
-		return 0, rotate.Policy{}, err
-	}
-	pol, err := sf.guards.policy()
-	return id, pol, err
+	return sf.check(sf.withID)
 }
 
 // warnMode warns when a key set file is readable by anyone.
@@ -346,6 +282,8 @@ func (e *env) keys(step string, args []string) error {
 		return e.keysImport(args)
 	case "export-env":
 		return e.keysExportEnv(args)
+	case "policy":
+		return e.keysPolicy(args)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(e.stdout, keysUsage)
 		return nil
@@ -378,7 +316,8 @@ type stepResult struct {
 	// remove, and demote's successor).
 	KeyID uint32 `json:"key_id"`
 	// Key is that key after the step, with its dates and when it may be
-	// promoted or removed; absent once removed.
+	// promoted or removed under the key set's lifetime policy; absent
+	// once removed.
 	Key *listedKey `json:"key,omitempty"`
 	// PrimaryID is the primary after the step.
 	PrimaryID uint32 `json:"primary_id"`
@@ -389,30 +328,36 @@ type stepResult struct {
 }
 
 // printStep prints a step's result as JSON.
-func (e *env) printStep(step, file string, id uint32, after keyring.Set, pol rotate.Policy) error {
-	return e.printResult(e.result(step, file, id, after, pol))
+func (e *env) printStep(step, file string, id uint32, after keyring.Set) error {
+	r, err := e.result(step, file, id, after)
+	if err != nil {
+		return err
+	}
+	return e.printResult(r)
 }
 
-func (e *env) result(step, file string, id uint32, after keyring.Set, pol rotate.Policy) stepResult {
+// result is a step's result, its times computed with the guards of the
+// key set after the step.
+func (e *env) result(step, file string, id uint32, after keyring.Set) (stepResult, error) {
+	pol, err := guards(after)
+	if err != nil {
+		return stepResult{}, err
+	}
 	r := stepResult{Step: step, File: file, KeyID: id, PrimaryID: primaryOf(after).ID}
 	if k, ok := findKey(after, id); ok {
 		lk := describe(k, pol, e.now())
 		r.Key = &lk
 	}
-	return r
+	return r, nil
 }
 
 func (e *env) printResult(r stepResult) error { return writeJSON(e.stdout, r) }
 
 func (e *env) keysAdd(args []string) error {
-	fs := e.newFlags("keys add", "keys add -file FILE [-rollout-delay D] [-json]")
-	kf, err := e.newStepFlags(fs, false, false, "")
-	if err != nil {
-		return err
-	}
+	fs := e.newFlags("keys add", "keys add -file FILE [-json]")
+	kf := e.newStepFlags(fs, false, "")
 	kf.addJSON(fs)
-	_, pol, err := kf.parse(fs, args)
-	if err != nil {
+	if _, err := kf.parse(fs, args); err != nil {
 		return err
 	}
 	var added keyring.Key
@@ -425,26 +370,28 @@ func (e *env) keysAdd(args []string) error {
 		return err
 	}
 	if kf.asJSON {
-		return e.printStep("add", kf.file, added.ID, after, pol)
+		return e.printStep("add", kf.file, added.ID, after)
+	}
+	pol, err := guards(after)
+	if err != nil {
+		return err
 	}
 	at, _ := pol.PromotableAt(added)
 	fmt.Fprintf(e.stdout, "added key %d (decrypt-only) to %s\n", added.ID, kf.file)
-	fmt.Fprintf(e.stdout, "roll it out to every instance, then promote it at %s or later:\n  cookieseal keys promote -file %s -id %d\n", fmtTime(at), kf.file, added.ID)
+	fmt.Fprintf(e.stdout, "roll it out to every instance, then promote it at %s or later (the rollout delay %v):\n  cookieseal keys promote -file %s -id %d\n", fmtTime(at), pol.RolloutDelay, kf.file, added.ID)
 	return nil
 }
 
 func (e *env) keysPromote(step string, args []string) error {
-	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-rollout-delay D] [-emergency] [-json]")
-	kf, err := e.newStepFlags(fs, true, true, "EMERGENCY (a leaked key): promote before the roll-out delay; instances that have not loaded the key reject its cookies until they do")
-	if err != nil {
-		return err
-	}
+	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-emergency] [-json]")
+	kf := e.newStepFlags(fs, true, "EMERGENCY (a leaked key): promote before the roll-out delay; instances that have not loaded the key reject its cookies until they do")
 	kf.addJSON(fs)
-	id, pol, err := kf.parse(fs, args)
+	id, err := kf.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if kf.guards.emergency {
+	var pol rotate.Policy // the durations come from the key set
+	if kf.emergency {
 		pol.EmergencySkipRolloutDelay = true
 		fmt.Fprintln(e.stderr, "cookieseal: EMERGENCY: skipping the roll-out delay; reload every instance now")
 	}
@@ -459,30 +406,35 @@ func (e *env) keysPromote(step string, args []string) error {
 	}
 	oldP, newP := primaryOf(before), primaryOf(after)
 	demoted, _ := findKey(after, oldP.ID)
+	guard, err := guards(after)
+	if err != nil {
+		return err
+	}
 	if kf.asJSON {
-		r := e.result(step, kf.file, newP.ID, after, pol)
-		d := describe(demoted, pol, e.now())
+		r, err := e.result(step, kf.file, newP.ID, after)
+		if err != nil {
+			return err
+		}
+		d := describe(demoted, guard, e.now())
 		r.Demoted = &d
 		return e.printResult(r)
 	}
-	at, _ := pol.RemovableAt(demoted)
+	at, _ := guard.RemovableAt(demoted)
 	fmt.Fprintf(e.stdout, "key %d is the primary of %s; key %d is decrypt-only\n", newP.ID, kf.file, oldP.ID)
 	fmt.Fprintf(e.stdout, "key %d's cookies may stay valid until %s; remove it then:\n  cookieseal keys remove -file %s -id %d\n", oldP.ID, fmtTime(at), kf.file, oldP.ID)
 	return nil
 }
 
 func (e *env) keysRetire(step string, args []string) error {
-	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-max-session-age D] [-rollout-delay D] [-emergency] [-json]")
-	kf, err := e.newStepFlags(fs, true, true, "EMERGENCY (a leaked key): "+step+" the key while its cookies may be valid; those sessions end at once")
-	if err != nil {
-		return err
-	}
+	fs := e.newFlags("keys "+step, "keys "+step+" -file FILE -id N [-emergency] [-json]")
+	kf := e.newStepFlags(fs, true, "EMERGENCY (a leaked key): "+step+" the key while its cookies may be valid; those sessions end at once")
 	kf.addJSON(fs)
-	id, pol, err := kf.parse(fs, args)
+	id, err := kf.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if kf.guards.emergency {
+	var pol rotate.Policy // the durations come from the key set
+	if kf.emergency {
 		pol.EmergencyRemove = true
 		fmt.Fprintf(e.stderr, "cookieseal: EMERGENCY: %s key %d even if its cookies may be valid; their sessions end\n", step, id)
 	}
@@ -496,7 +448,10 @@ func (e *env) keysRetire(step string, args []string) error {
 		return err
 	}
 	if kf.asJSON {
-		r := e.result(step, kf.file, id, after, pol)
+		r, err := e.result(step, kf.file, id, after)
+		if err != nil {
+			return err
+		}
 		if step == "remove" {
 			r.RemovedID = id
 		}
@@ -508,13 +463,10 @@ func (e *env) keysRetire(step string, args []string) error {
 }
 
 func (e *env) keysEnable(args []string) error {
-	fs := e.newFlags("keys enable", "keys enable -file FILE -id N [-rollout-delay D] [-json]")
-	kf, err := e.newStepFlags(fs, true, false, "")
-	if err != nil {
-		return err
-	}
+	fs := e.newFlags("keys enable", "keys enable -file FILE -id N [-json]")
+	kf := e.newStepFlags(fs, true, "")
 	kf.addJSON(fs)
-	id, pol, err := kf.parse(fs, args)
+	id, err := kf.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -523,7 +475,11 @@ func (e *env) keysEnable(args []string) error {
 		return err
 	}
 	if kf.asJSON {
-		return e.printStep("enable", kf.file, id, after, pol)
+		return e.printStep("enable", kf.file, id, after)
+	}
+	pol, err := guards(after)
+	if err != nil {
+		return err
 	}
 	k, _ := findKey(after, id)
 	at, _ := pol.PromotableAt(k)
@@ -559,7 +515,10 @@ func (e *env) keysEmergencyReplace(args []string) error {
 		if keyID == 0 {
 			keyID = id
 		}
-		r := e.result("emergency-replace", kf.file, keyID, after, rotate.Policy{})
+		r, err := e.result("emergency-replace", kf.file, keyID, after)
+		if err != nil {
+			return err
+		}
 		r.RemovedID = id
 		return e.printResult(r)
 	}
@@ -574,12 +533,15 @@ func (e *env) keysEmergencyReplace(args []string) error {
 // dates (the compact form records none) get the cautious ones: added now,
 // so that a promotion waits the roll-out delay; a primary promoted now;
 // a decrypt-only key demoted now, so that its removal waits until every
-// cookie it may have sealed has expired.
+// cookie it may have sealed has expired. The new file records the whole
+// lifetime policy, as keygen's does: what the source records, else the
+// lifetime flags, else the defaults.
 func (e *env) keysImport(args []string) error {
-	fl := e.newFlags("keys import", "keys import (-file FILE | -env NAME) -out NEW [-force] [-json]")
+	fl := e.newFlags("keys import", "keys import (-file FILE | -env NAME) -out NEW [-idle-timeout D] [-absolute-timeout D] [-clock-skew D] [-rollout-delay D] [-force] [-json]")
 	var ks keySource
 	ks.add(fl, "the keys to import")
 	out := fl.String("out", "", "the key set file to write (required)")
+	lf := addLifetimeFlags(fl, keyring.Lifetime{}, "; recorded when the source records none (default: the default value)")
 	force := fl.Bool("force", false, "replace an existing -out file")
 	asJSON := fl.Bool("json", false, `print the result as JSON, the primary's ID in "key_id"`)
 	if err := e.parse(fl, args); err != nil {
@@ -591,8 +553,27 @@ func (e *env) keysImport(args []string) error {
 	if *out == "" {
 		return usagef("-out is required")
 	}
+	if _, err := lf.given(); err != nil {
+		return err
+	}
 	set, err := e.readKeys(ks)
 	if err != nil {
+		return err
+	}
+	var defaulted []string
+	for _, f := range lifetimeFlagList {
+		dst, v := f.get(&set.Lifetime), *f.get(&lf.l)
+		switch {
+		case *dst != 0 && v != 0 && *dst != v:
+			return usagef("-%s %v: %s records %v; import it as it is and change it with keys policy set", f.flag, v, ks.name(), *dst)
+		case *dst == 0 && v != 0:
+			*dst = v
+		case *dst == 0:
+			defaulted = append(defaulted, "-"+f.flag)
+		}
+	}
+	set.Lifetime = set.Lifetime.WithDefaults()
+	if err := checkLifetime(set.Lifetime); err != nil {
 		return err
 	}
 	now := e.now().UTC().Truncate(time.Second)
@@ -621,9 +602,13 @@ func (e *env) keysImport(args []string) error {
 	}
 	primary := primaryOf(set).ID
 	if *asJSON {
-		return e.printStep("import", *out, primary, set, rotate.Policy{})
+		return e.printStep("import", *out, primary, set)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: %d keys from %s, primary key %d\n", *out, len(set.Keys), ks.name(), primary)
+	fmt.Fprintln(e.stdout, fmtLifetime(set.Lifetime))
+	if len(defaulted) > 0 {
+		fmt.Fprintf(e.stdout, "recorded the defaults for %s (neither %s nor a flag gave them): check them against your managers' Options, and change them with keys policy set\n", strings.Join(defaulted, ", "), ks.name())
+	}
 	if dated > 0 {
 		fmt.Fprintf(e.stdout, "%d keys had no dates and count from now: promotion waits the roll-out delay, removal a full drain\n", dated)
 	}
@@ -678,13 +663,9 @@ func describe(k keyring.Key, pol rotate.Policy, now time.Time) listedKey {
 }
 
 func (e *env) keysList(args []string) error {
-	fs := e.newFlags("keys list", "keys list (-file FILE | -env NAME) [-json] [-rollout-delay D] [-max-session-age D]")
+	fs := e.newFlags("keys list", "keys list (-file FILE | -env NAME) [-json]")
 	var ks keySource
 	ks.add(fs, "the keys to list")
-	guards, err := e.addPolicyFlags(fs, true, "")
-	if err != nil {
-		return err
-	}
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := e.parse(fs, args); err != nil {
 		return err
@@ -692,11 +673,11 @@ func (e *env) keysList(args []string) error {
 	if err := ks.check(); err != nil {
 		return err
 	}
-	pol, err := guards.policy()
+	set, err := e.readKeys(ks)
 	if err != nil {
 		return err
 	}
-	set, err := e.readKeys(ks)
+	pol, err := guards(set)
 	if err != nil {
 		return err
 	}
@@ -711,10 +692,11 @@ func (e *env) keysList(args []string) error {
 	}
 	if *asJSON {
 		return writeJSON(e.stdout, struct {
-			File        string      `json:"file"`
-			EpochPeriod string      `json:"epoch_period,omitempty"`
-			Keys        []listedKey `json:"keys"`
-		}{ks.name(), durOrEmpty(kr.EpochPeriod()), rows})
+			File        string       `json:"file"`
+			EpochPeriod string       `json:"epoch_period,omitempty"`
+			Lifetime    lifetimeJSON `json:"lifetime"`
+			Keys        []listedKey  `json:"keys"`
+		}{ks.name(), durOrEmpty(kr.EpochPeriod()), lifetimeOut(set.Lifetime), rows})
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tADDED\tPROMOTED\tDEMOTED\tNOTE")
@@ -729,7 +711,7 @@ func (e *env) keysList(args []string) error {
 	} else {
 		fmt.Fprintln(e.stdout, "epoch keys: off")
 	}
-	fmt.Fprintf(e.stdout, "guards: rollout-delay %v, max-session-age %v, skew %v\n", pol.RolloutDelay, pol.AbsoluteTimeout, pol.ClockSkew)
+	fmt.Fprintln(e.stdout, fmtLifetime(set.Lifetime))
 	return nil
 }
 

@@ -57,10 +57,11 @@ func (e exitError) Unwrap() error { return e.err }
 const topUsage = `usage: cookieseal <command> [flags]
 
 commands:
-  keygen      make a new key set file with one primary key
+  keygen      make a new key set file with one primary key and the
+              lifetime policy (timeouts, clock skew, rollout delay)
   keys        list and edit the keys of a key set file:
                 list, add, promote, demote, disable, enable, remove,
-                emergency-replace, import, export-env
+                emergency-replace, import, export-env, policy
   inspect     open a cookie value (read from standard input) with a key set
               and print it as JSON
   revoke      force logout through a fleet's Redis revocation list:
@@ -80,6 +81,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 	}
 	var err error
 	name := args[0]
+	switch name {
+	case "keygen", "keys", "inspect", "revoke":
+		if !askedHelp(args) {
+			if err := e.checkRemovedEnv(); err != nil {
+				fmt.Fprintf(stderr, "cookieseal %s: %v\n", name, err)
+				return exitUsage
+			}
+		}
+	}
 	switch name {
 	case "keygen":
 		err = e.keygen(args[1:])
@@ -131,6 +141,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 	}
 	fmt.Fprintf(stderr, "cookieseal %s: %v\n", name, err)
 	return exitFail
+}
+
+// askedHelp reports whether args ask for help rather than to run.
+func askedHelp(args []string) bool {
+	return slices.ContainsFunc(args, func(a string) bool {
+		return a == "-h" || a == "-help" || a == "--help" || a == "help"
+	})
 }
 
 // newFlags returns a flag set for a command. Its help goes to standard

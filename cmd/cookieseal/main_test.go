@@ -106,7 +106,9 @@ func TestLifecycleThroughTheCLI(t *testing.T) {
 		{"remove the primary", day + 2*time.Hour, []string{"keys", "remove", "-file", file, "-id", second}, exitFail, "wrong state"},
 		{"remove while draining", 3 * day, []string{"keys", "remove", "-file", file, "-id", first}, exitFail, "may still be in use"},
 		{"disable while draining", 3 * day, []string{"keys", "disable", "-file", file, "-id", first}, exitFail, "may still be in use"},
-		{"remove while draining, shorter sessions", 3 * day, []string{"keys", "remove", "-file", file, "-id", first, "-max-session-age", "24h"}, exitOK, "removed key " + first},
+		{"record shorter sessions, refused", 3 * day, []string{"keys", "policy", "set", "-file", file, "-absolute-timeout", "24h"}, exitFail, "-allow-shorter"},
+		{"record shorter sessions", 3 * day, []string{"keys", "policy", "set", "-file", file, "-absolute-timeout", "24h", "-allow-shorter"}, exitOK, "absolute-timeout 24h0m0s"},
+		{"remove once drained under the recorded policy", 3 * day, []string{"keys", "remove", "-file", file, "-id", first}, exitOK, "removed key " + first},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -187,36 +189,6 @@ func TestEmergencyReplace(t *testing.T) {
 	}
 }
 
-func TestPolicyFromEnvironment(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "keys.json")
-	first := firstID(t, runAt(t, t0, "", "keygen", "-out", file).stdout)
-	second := firstID(t, runAt(t, t0, "", "keys", "add", "-file", file).stdout)
-	t.Setenv("COOKIESEAL_ROLLOUT_DELAY", "10m")
-	if r := runAt(t, t0.Add(11*time.Minute), "", "keys", "promote", "-file", file, "-id", second); r.code != exitOK {
-		t.Fatalf("promote after the roll-out delay from the environment: %+v", r)
-	}
-	t.Setenv("COOKIESEAL_MAX_SESSION_AGE", "30m")
-	at := t0.Add(11*time.Minute + 10*time.Minute + 30*time.Minute + 30*time.Second)
-	r := runAt(t, at, "", "keys", "list", "-file", file)
-	if !strings.Contains(r.stdout, "max-session-age 30m0s") || !strings.Contains(r.stdout, "removable at") {
-		t.Fatalf("list: %+v", r)
-	}
-	if r := runAt(t, at, "", "keys", "remove", "-file", file, "-id", first); r.code != exitFail {
-		t.Fatalf("remove one second early: %+v", r)
-	}
-	if r := runAt(t, at.Add(time.Second), "", "keys", "remove", "-file", file, "-id", first); r.code != exitOK {
-		t.Fatalf("remove when drained: %+v", r)
-	}
-	// A flag still wins over the environment, and a bad value is a usage error.
-	if r := runAt(t, t0, "", "keys", "list", "-file", file, "-max-session-age", "1h"); !strings.Contains(r.stdout, "max-session-age 1h0m0s") {
-		t.Fatalf("flag over environment: %+v", r)
-	}
-	t.Setenv("COOKIESEAL_CLOCK_SKEW", "soon")
-	if r := runAt(t, t0, "", "keys", "list", "-file", file); r.code != exitUsage || !strings.Contains(r.stderr, "COOKIESEAL_CLOCK_SKEW") {
-		t.Fatalf("bad environment: %+v", r)
-	}
-}
-
 func TestKeygen(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "keys.json")
@@ -267,8 +239,15 @@ func TestUsageErrors(t *testing.T) {
 		{"no id", []string{"keys", "remove", "-file", file}, exitUsage, "-id is required"},
 		{"id too large", []string{"keys", "remove", "-file", file, "-id", "4294967296"}, exitUsage, "-id is required"},
 		{"id not a number", []string{"keys", "remove", "-file", file, "-id", "abc"}, exitUsage, "invalid value"},
-		{"negative delay", []string{"keys", "promote", "-file", file, "-id", "1", "-rollout-delay", "-1h"}, exitUsage, "positive"},
-		{"skew over a minute", []string{"keys", "remove", "-file", file, "-id", "1", "-skew", "2m"}, exitUsage, "invalid configuration"},
+		{"-rollout-delay on a step", []string{"keys", "promote", "-file", file, "-id", "1", "-rollout-delay", "1m"}, exitUsage, "not defined"},
+		{"-max-session-age on a step", []string{"keys", "remove", "-file", file, "-id", "1", "-max-session-age", "720h"}, exitUsage, "not defined"},
+		{"-skew on list", []string{"keys", "list", "-file", file, "-skew", "1s"}, exitUsage, "not defined"},
+		{"keygen with a negative delay", []string{"keygen", "-out", file + ".2", "-rollout-delay", "-1h"}, exitUsage, "-rollout-delay must be positive"},
+		{"keygen with a skew over a minute", []string{"keygen", "-out", file + ".2", "-clock-skew", "2m"}, exitUsage, "clock_skew"},
+		{"keygen with absolute shorter than idle", []string{"keygen", "-out", file + ".2", "-absolute-timeout", "1h"}, exitUsage, "shorter than idle_timeout"},
+		{"policy set with nothing to set", []string{"keys", "policy", "set", "-file", file}, exitUsage, "at least one"},
+		{"policy set with a zero", []string{"keys", "policy", "set", "-file", file, "-clock-skew", "0s"}, exitUsage, "-clock-skew must be positive"},
+		{"inspect -absolute is gone", []string{"inspect", "-file", file, "-name", "s", "-absolute", "1h"}, exitUsage, "not defined"},
 		{"keygen without -out", []string{"keygen"}, exitUsage, "-out is required"},
 		{"keygen with a bad epoch", []string{"keygen", "-out", file + ".2", "-epoch", "30s"}, exitUsage, "-epoch"},
 		{"export-env without consent", []string{"keys", "export-env", "-file", file}, exitUsage, "-i-know-this-prints-secrets"},
@@ -339,6 +318,18 @@ func TestInspect(t *testing.T) {
 		return v
 	}
 	v := sealAt(t0, "session", `{"user_id":123456789012345678}`)
+	// The same keys, recording an idle timeout as long as the absolute one.
+	longIdle := filepath.Join(t.TempDir(), "keys.json")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(longIdle, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runAt(t, t0, "", "keys", "policy", "set", "-file", longIdle, "-idle-timeout", "168h"); r.code != exitOK {
+		t.Fatalf("policy set: %+v", r)
+	}
 	bin := sealAt(t0, "session", "\x00\x01binary")
 	tampered := []byte(v)
 	tampered[len(v)/2] ^= 'A' ^ 'B'
@@ -361,7 +352,8 @@ func TestInspect(t *testing.T) {
 		{"from a Cookie header", t0.Add(time.Hour), nil, "Cookie: theme=dark; session=" + v + "; x=1", exitOK, "valid", []string{`"user_id"`}, nil},
 		{"binary payload", t0, nil, bin, exitOK, "valid", []string{`"payload_base64": "AAFiaW5hcnk="`}, nil},
 		{"expired idle", t0.Add(25 * time.Hour), nil, v, exitExpired, "expired", []string{`"reason": "idle timeout"`, `"user_id"`}, nil},
-		{"expired absolute", t0.Add(8 * 24 * time.Hour), []string{"-idle", "720h"}, v, exitExpired, "expired", []string{`"reason": "absolute timeout"`}, nil},
+		{"expired absolute", t0.Add(8 * 24 * time.Hour), []string{"-file", longIdle}, v, exitExpired, "expired", []string{`"reason": "absolute timeout"`}, nil},
+		{"valid under a longer recorded idle timeout", t0.Add(25 * time.Hour), []string{"-file", longIdle}, v, exitOK, "valid", []string{`"expires_at": "2026-11-30T10:00:00Z"`}, nil},
 		{"tampered", t0, nil, string(tampered), exitFail, "invalid", nil, []string{"key_id", "user_id"}},
 		{"another cookie's value", t0, []string{"-name", "other"}, v, exitFail, "invalid", nil, []string{"key_id", "user_id"}},
 		{"garbage", t0, nil, "not-a-cookie", exitFail, "invalid", nil, []string{"key_id"}},
@@ -471,7 +463,7 @@ func sealAtSize(t *testing.T, kr *keyring.Keyring, now time.Time, name string, n
 // reports it expired.
 func TestInspectExpiredEpoch(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "keys.json")
-	runAt(t, t0, "", "keygen", "-out", file, "-epoch", "1h")
+	runAt(t, t0, "", "keygen", "-out", file, "-epoch", "1h", "-absolute-timeout", "24h")
 	set, err := rotate.ReadKeyFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -488,7 +480,7 @@ func TestInspectExpiredEpoch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runAt(t, t0.Add(72*time.Hour), v, "inspect", "-file", file, "-name", "session", "-absolute", "24h")
+	r := runAt(t, t0.Add(72*time.Hour), v, "inspect", "-file", file, "-name", "session")
 	if r.code != exitExpired || !strings.Contains(r.stdout, `"status": "expired"`) || !strings.Contains(r.stdout, `"reason": "epoch out of range"`) {
 		t.Fatalf("%+v", r)
 	}

@@ -11,12 +11,12 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/revoke"
 	"github.com/cookieseal/cookieseal/revoke/redis"
-	"github.com/cookieseal/cookieseal/rotate"
 )
 
-const revokeUsage = `usage: cookieseal revoke <kind> -redis ADDR[,ADDR...] [flags]
+const revokeUsage = `usage: cookieseal revoke <kind> -redis ADDR[,ADDR...] (-file FILE | -env NAME) [flags]
 
 kinds:
   subject     log a user out everywhere: every session of -subject issued
@@ -32,6 +32,8 @@ be run again.
 the Sentinels. The password is read from $COOKIESEAL_REDIS_PASSWORD (an ACL
 user from $COOKIESEAL_REDIS_USERNAME), never from a flag, which every user
 could read in the process list. -prefix must be the fleet's Options.Prefix.
+-file or -env names the fleet's key set, whose recorded lifetime policy says
+how long an entry must last (absolute timeout + 2 × clock skew + 1s).
 
 Run "cookieseal revoke <kind> -h" for a kind's flags.
 `
@@ -59,42 +61,44 @@ func (e *env) revoke(kind string, args []string) error {
 }
 
 // redisFlags are the flags every revoke command shares: where the list
-// is, and how long its sessions live.
+// is, and the key set whose lifetime policy says how long its sessions
+// live.
 type redisFlags struct {
 	addrs, master, prefix string
 	tls                   bool
 	timeout               time.Duration
-	maxAge, skew          time.Duration
+	keys                  keySource
 }
 
-// newRedisFlags defines the shared flags on fs. -max-session-age and -skew
-// default to $COOKIESEAL_MAX_SESSION_AGE and $COOKIESEAL_CLOCK_SKEW, as
-// for the keys steps.
 // entryLife is how long after a session's issued-at an entry must last:
 // the session's lifetime, ClockSkew for the instance that reads it and
 // ClockSkew for a store whose clock is behind, plus a second for
-// truncation; the session manager's rule (middleware revokeTTL).
-func (rf *redisFlags) entryLife() time.Duration {
-	return rf.maxAge + 2*rf.skew + time.Second
+// truncation; the session manager's rule (middleware revokeTTL), with the
+// lifetime policy the key set records.
+func entryLife(l keyring.Lifetime) time.Duration {
+	l = l.WithDefaults()
+	return l.AbsoluteTimeout + 2*l.ClockSkew + time.Second
 }
 
-func (e *env) newRedisFlags(fs *flag.FlagSet, maxAgeDoc string) (*redisFlags, error) {
+// lifetime reads the lifetime policy from the key set that -file or -env
+// names.
+func (e *env) lifetime(rf *redisFlags) (keyring.Lifetime, error) {
+	set, err := e.readKeys(rf.keys)
+	if err != nil {
+		return keyring.Lifetime{}, err
+	}
+	return set.Lifetime, nil
+}
+
+func (e *env) newRedisFlags(fs *flag.FlagSet, keysDoc string) *redisFlags {
 	rf := &redisFlags{}
-	var err error
-	if rf.maxAge, err = e.envDuration(envMaxSessionAge, rotate.DefaultAbsoluteTimeout); err != nil {
-		return nil, err
-	}
-	if rf.skew, err = e.envDuration(envClockSkew, rotate.DefaultClockSkew); err != nil {
-		return nil, err
-	}
+	rf.keys.add(fs, keysDoc)
 	fs.StringVar(&rf.addrs, "redis", "", "Redis address host:port, or a comma-separated list: Cluster seed nodes, or Sentinels with -sentinel-master (required)")
 	fs.StringVar(&rf.master, "sentinel-master", "", "the Sentinel master name; -redis then lists the Sentinels")
 	fs.StringVar(&rf.prefix, "prefix", redis.DefaultPrefix, "the key prefix of the fleet's revocation list (its Options.Prefix)")
 	fs.BoolVar(&rf.tls, "tls", false, "connect with TLS, verifying the server against the system's CAs (SSL_CERT_FILE adds a private CA)")
 	fs.DurationVar(&rf.timeout, "timeout", defaultRedisTimeout, "give up on Redis after this long")
-	fs.DurationVar(&rf.maxAge, "max-session-age", rf.maxAge, maxAgeDoc+" ($"+envMaxSessionAge+")")
-	fs.DurationVar(&rf.skew, "skew", rf.skew, "the codecs' clock-skew allowance ($"+envClockSkew+")")
-	return rf, nil
+	return rf
 }
 
 // check validates the shared flags and returns the addresses.
@@ -110,13 +114,8 @@ func (rf *redisFlags) check() ([]string, error) {
 		}
 		addrs = append(addrs, a)
 	}
-	switch {
-	case rf.timeout <= 0:
+	if rf.timeout <= 0 {
 		return nil, usagef("-timeout must be positive")
-	case rf.maxAge <= 0:
-		return nil, usagef("-max-session-age must be positive")
-	case rf.skew < 0 || rf.skew > time.Minute:
-		return nil, usagef("-skew must be within [0, 1m], as a codec's ClockSkew")
 	}
 	return addrs, nil
 }
@@ -183,11 +182,8 @@ func parseTime(flagName, v string) (time.Time, error) {
 }
 
 func (e *env) revokeSubject(args []string) error {
-	fs := e.newFlags("revoke subject", "revoke subject -redis ADDR[,ADDR...] -subject S [-at T] [-max-session-age D] [-sentinel-master NAME] [-prefix P] [-tls] [-timeout D]")
-	rf, err := e.newRedisFlags(fs, "the longest AbsoluteTimeout of the fleet's sessions: the entry is kept until a session issued before -at has expired")
-	if err != nil {
-		return err
-	}
+	fs := e.newFlags("revoke subject", "revoke subject -redis ADDR[,ADDR...] (-file FILE | -env NAME) -subject S [-at T] [-sentinel-master NAME] [-prefix P] [-tls] [-timeout D]")
+	rf := e.newRedisFlags(fs, "the fleet's keys, whose recorded lifetime policy says how long the entry lasts: until a session issued before -at has expired (required)")
 	subject := fs.String("subject", "", "the subject (user) whose sessions to revoke, as the sessions carry it (required)")
 	at := fs.String("at", "", "revoke the sessions issued before this RFC 3339 time instead of before now; it must not be in the future")
 	if err := e.parse(fs, args); err != nil {
@@ -200,6 +196,13 @@ func (e *env) revokeSubject(args []string) error {
 	if *subject == "" {
 		return usagef("-subject is required")
 	}
+	if err := rf.keys.check(); err != nil {
+		return err
+	}
+	life, err := e.lifetime(rf)
+	if err != nil {
+		return err
+	}
 	now := e.now()
 	before := now
 	if *at != "" {
@@ -210,7 +213,7 @@ func (e *env) revokeSubject(args []string) error {
 			return usagef("-at %s is in the future; it would also revoke sessions the user has not started yet", fmtMS(before))
 		}
 	}
-	until := before.Add(rf.entryLife())
+	until := before.Add(entryLife(life))
 	if !until.After(now) {
 		fmt.Fprintf(e.stdout, "nothing to revoke: every session of subject %q issued before %s expired by %s\n", *subject, fmtMS(before), fmtMS(until))
 		return nil
@@ -226,11 +229,8 @@ func (e *env) revokeSubject(args []string) error {
 }
 
 func (e *env) revokeSession(args []string) error {
-	fs := e.newFlags("revoke session", "revoke session -redis ADDR[,ADDR...] -id ID [-subject S] [-until T | -max-session-age D] [-sentinel-master NAME] [-prefix P] [-tls] [-timeout D]")
-	rf, err := e.newRedisFlags(fs, "without -until, keep the entry until now + this + 2×-skew + 1s, past the last instant any instance opens a session issued by now")
-	if err != nil {
-		return err
-	}
+	fs := e.newFlags("revoke session", "revoke session -redis ADDR[,ADDR...] -id ID [-subject S] (-until T | -file FILE | -env NAME) [-sentinel-master NAME] [-prefix P] [-tls] [-timeout D]")
+	rf := e.newRedisFlags(fs, "without -until, the fleet's keys, whose recorded lifetime policy says how long the entry lasts: until now + absolute timeout + 2 × clock skew + 1s, past the last instant any instance opens a session issued by now")
 	id := fs.String("id", "", "the session id (required)")
 	subject := fs.String("subject", "", "the subject the session carries, exactly (see inspect's payload); empty for a session without one. An entry with another subject does not match the session")
 	untilFlag := fs.String("until", "", "the session's absolute deadline, RFC 3339 (issued-at + AbsoluteTimeout + skew): keep the entry until then")
@@ -245,16 +245,23 @@ func (e *env) revokeSession(args []string) error {
 		return usagef("-id is required")
 	}
 	now := e.now()
-	until := now.Add(rf.entryLife())
+	var until time.Time
 	if *untilFlag != "" {
-		maxAgeSet := false
-		fs.Visit(func(f *flag.Flag) { maxAgeSet = maxAgeSet || f.Name == "max-session-age" })
-		if maxAgeSet {
-			return usagef("give -until or -max-session-age, not both")
+		if rf.keys.file != "" || rf.keys.env != "" {
+			return usagef("give -until, or -file or -env to compute it from the recorded lifetime, not both")
 		}
 		if until, err = parseTime("-until", *untilFlag); err != nil {
 			return err
 		}
+	} else {
+		if err := rf.keys.check(); err != nil {
+			return usagef("give -until, or -file or -env to compute it from the key set's recorded lifetime")
+		}
+		life, err := e.lifetime(rf)
+		if err != nil {
+			return err
+		}
+		until = now.Add(entryLife(life))
 	}
 	if !until.After(now) {
 		fmt.Fprintf(e.stdout, "nothing to revoke: session %q expired by %s\n", *id, fmtMS(until))
