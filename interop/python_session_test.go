@@ -430,13 +430,23 @@ func TestFastAPIReadsGoSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	kr, _ := testKeys(t, "")
+	// The app's timeouts, recorded once in the key set that both sides read.
+	set := kr.Set()
+	set.Lifetime = keyring.Lifetime{IdleTimeout: appIdle, AbsoluteTimeout: appAbsolute}
+	kr, err = keyring.New(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := set.MarshalString()
+	if err != nil {
+		t.Fatal(err)
+	}
 	app := startGoApp(t, kr, rv)
 	py := uvicorn(t,
 		"COOKIESEAL_JWKS="+string(app.jwks),
 		"COOKIESEAL_COOKIE=session",
 		"COOKIESEAL_WRITE_KEY_ID=1",
-		fmt.Sprintf("COOKIESEAL_IDLE_TIMEOUT=%d", int(appIdle.Seconds())),
-		fmt.Sprintf("COOKIESEAL_ABSOLUTE_TIMEOUT=%d", int(appAbsolute.Seconds())),
+		"COOKIESEAL_KEYS="+keys,
 		"COOKIESEAL_REDIS_URL=redis://"+srv.Addr+"/0",
 	)
 	type me struct {

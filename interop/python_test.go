@@ -85,8 +85,10 @@ type pyResult struct {
 	Token   string          `json:"token"`
 	Cookies [][2]string     `json:"cookies"`
 	Revoked *bool           `json:"revoked"`
-	Error   string          `json:"error"`
-	Message string          `json:"message"`
+	// Lifetime is the lifetime op's answer.
+	Lifetime *pyLifetime `json:"lifetime"`
+	Error    string      `json:"error"`
+	Message  string      `json:"message"`
 }
 
 // runPython runs ops through python/driver.py in one process.

@@ -5,6 +5,12 @@ module holds what cookieseal adds on top, so that a Python service applies
 the same rules as the Go side: the strict protected header, the key picked
 by kid, chunk joining, the expiry rule and the session payload.
 
+The expiry rule's timeouts and clock skew are the Go fleet's lifetime
+policy, recorded once in its key set (cookieseal keygen, keys policy set):
+read them with lifetime_of from the key set in either form the Go side
+reads (COOKIESEAL_KEYS, or the key set file's text), and pass
+lifetime.expiry() to open_session.
+
 Times are integer Unix milliseconds, the precision cookieseal keeps;
 header times are read from their decimal text, never through a float, so
 a millisecond boundary reads the same as in Go. Standard library only.
@@ -16,6 +22,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 
 class NoSession(Exception):
@@ -38,10 +45,13 @@ class TooLarge(InvalidSession):
     """The cookie value is longer than any value cookieseal writes."""
 
 
-# Defaults of cookie.Options and middleware.Options; use your app's values.
+# The lifetime policy's defaults (keyring.Default*), in seconds: what the
+# Go side uses when its key set records none. Read the recorded values
+# with lifetime_of rather than configuring them here a second time.
 IDLE_TIMEOUT = 24 * 3600
 ABSOLUTE_TIMEOUT = 7 * 24 * 3600
 CLOCK_SKEW = 30
+ROLLOUT_DELAY = 3600
 MAX_CHUNKS = 4  # at least the Go app's middleware.Options.MaxChunks
 MAX_VALUE_SIZE = 3800  # bytes per cookie (cookie.DefaultMaxValueSize)
 
@@ -124,6 +134,132 @@ def protected_header(token):
     return Header(kid, int(key_id), int(epoch or 0), _numeric_date_ms(h["iat"]), _numeric_date_ms(h["rat"]))
 
 
+class InvalidKeySet(ValueError):
+    """A key set whose lifetime policy the Go side would refuse too."""
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """A key set's lifetime policy in seconds, defaults filled in.
+
+    recorded names the fields the key set records ("idle_timeout",
+    "absolute_timeout", "clock_skew", "rollout_delay"); the others hold
+    their defaults, as on the Go side.
+    """
+
+    idle: int = IDLE_TIMEOUT
+    absolute: int = ABSOLUTE_TIMEOUT
+    skew: int = CLOCK_SKEW
+    rollout: int = ROLLOUT_DELAY
+    recorded: frozenset = frozenset()
+
+    def expiry(self):
+        """The keyword arguments of check_times and open_session."""
+        return {"idle": self.idle, "absolute": self.absolute, "skew": self.skew}
+
+
+_LIFETIME_FIELDS = {"idle_timeout": "idle", "absolute_timeout": "absolute", "clock_skew": "skew", "rollout_delay": "rollout"}
+_MAX_TIMEOUT = 400 * 24 * 3600  # cookie.MaxTimeout
+_MAX_CLOCK_SKEW = 60  # cookie.MaxClockSkew
+_GO_UNITS = {"ns": 1, "us": 1000, "\u00b5s": 1000, "\u03bcs": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+_GO_DURATION_PART = re.compile(r"([0-9]*)(?:\.([0-9]*))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+
+
+def _go_duration_seconds(name, text):
+    """A recorded duration: a positive Go duration string ("168h0m0s",
+    "90m", "1.5h") of whole seconds, as keyring reads it."""
+    if not isinstance(text, str) or not text:
+        raise InvalidKeySet("lifetime %s is not a duration string" % name)
+    sign, text = (-1, text[1:]) if text[0] == "-" else (1, text[1:] if text[0] == "+" else text)
+    if not text:
+        raise InvalidKeySet("lifetime %s is not a positive duration such as 168h" % name)
+    pos, ns = 0, Fraction(0)
+    while pos < len(text):
+        m = _GO_DURATION_PART.match(text, pos)
+        if not m or not (m.group(1) or m.group(2)):
+            raise InvalidKeySet("lifetime %s is not a positive duration such as 168h" % name)
+        whole, frac, unit = m.group(1) or "0", m.group(2) or "", _GO_UNITS[m.group(3)]
+        ns += (int(whole) + Fraction(int(frac or "0"), 10 ** len(frac))) * unit
+        pos = m.end()
+    ns *= sign
+    if ns <= 0 or ns % 10**9 != 0:
+        raise InvalidKeySet("lifetime %s is not a positive whole number of seconds" % name)
+    return int(ns // 10**9)
+
+
+def lifetime_of(keyset):
+    """The lifetime policy a cookieseal key set records, defaults for the rest.
+
+    keyset is the text the Go side reads with keyring.ParseString: a key
+    set file (JSON, "cookieseal_keyset" 1 or 2) or the compact form
+    "id:status:secret,...,absolute_timeout=720h". Only the lifetime is
+    read; the secrets are not looked at. A key set the Go side would refuse
+    for its lifetime (a version-1 file with a lifetime section, an unknown
+    or repeated field, a malformed or out-of-range duration, an absolute
+    timeout shorter than the idle one) raises InvalidKeySet.
+    """
+    text = keyset.strip()
+    values = {}
+    if text.startswith("{"):
+        version, section = _key_file_lifetime(text)
+        if type(version) is not int or version not in (1, 2):
+            raise InvalidKeySet("unsupported key set file version")
+        if section is not None and version < 2:
+            raise InvalidKeySet("a lifetime section needs version 2")
+        for name, v in (section or {}).items():
+            values[name] = _go_duration_seconds(name, v)
+    else:
+        for entry in text.split(","):
+            name, sep, v = entry.strip().partition("=")
+            if not sep or name == "epoch":
+                continue  # a key (id:status:secret), or the epoch period
+            if name not in _LIFETIME_FIELDS:
+                raise InvalidKeySet("unknown setting %r" % name)
+            if name in values:
+                raise InvalidKeySet("repeated %s" % name)
+            values[name] = _go_duration_seconds(name, v)
+    lt = Lifetime(**{_LIFETIME_FIELDS[k]: v for k, v in values.items()}, recorded=frozenset(values))
+    if lt.idle > _MAX_TIMEOUT or lt.absolute > _MAX_TIMEOUT or lt.rollout > _MAX_TIMEOUT or lt.skew > _MAX_CLOCK_SKEW:
+        raise InvalidKeySet("lifetime out of bounds")
+    if lt.absolute < lt.idle:
+        raise InvalidKeySet("lifetime absolute_timeout is shorter than idle_timeout")
+    return lt
+
+
+def _key_file_lifetime(text):
+    """The version and the lifetime section of a key set file, decoded as
+    Go's encoding/json decodes them into keyring's structs: member names
+    match case-insensitively, a later member overwrites an earlier one, a
+    repeated "lifetime" object adds to the one before (null removes it),
+    a null duration is left out, and an unknown lifetime member is refused.
+    """
+    try:
+        top = json.loads(text, object_pairs_hook=lambda pairs: pairs)
+    except ValueError as e:
+        raise InvalidKeySet("malformed key set file") from e
+    if not isinstance(top, list):
+        raise InvalidKeySet("a key set file is a JSON object")
+    version, section = None, None
+    for k, v in top:
+        name = k.lower()
+        if name == "cookieseal_keyset":
+            version = v
+        elif name == "lifetime":
+            if v is None:
+                section = None
+                continue
+            if not isinstance(v, list):
+                raise InvalidKeySet("lifetime is not an object")
+            section = {} if section is None else section
+            for k2, v2 in v:
+                field_name = k2.lower()
+                if field_name not in _LIFETIME_FIELDS:
+                    raise InvalidKeySet("unknown lifetime field")
+                if v2 is not None:
+                    section[field_name] = v2
+    return version, section
+
+
 def key_for(jwks, kid):
     """The JWK of an exported key set (InsecureExportJWKSet) with this kid."""
     for k in jwks["keys"]:
@@ -133,7 +269,7 @@ def key_for(jwks, kid):
 
 
 def check_times(h, now_ms=None, idle=IDLE_TIMEOUT, absolute=ABSOLUTE_TIMEOUT, skew=CLOCK_SKEW):
-    """cookieseal's expiry rule; timeouts in seconds, as configured in Go."""
+    """cookieseal's expiry rule; timeouts in seconds: lifetime_of(keyset).expiry()."""
     if now_ms is None:
         now_ms = time.time_ns() // 1_000_000
     skew_ms = skew * 1000

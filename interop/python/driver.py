@@ -24,7 +24,8 @@ def do_open(op):
     token = op.get("token")
     if token is None:
         token = cs.join_chunks(op["cookies"], op["name"], max_chunks=op.get("max_chunks", cs.MAX_CHUNKS))
-    expiry = {k: op[k] for k in ("idle", "absolute", "now_ms", "skew") if k in op}
+    expiry = cs.lifetime_of(op["keyset"]).expiry() if "keyset" in op else {}  # the Go key set's recorded policy
+    expiry.update({k: op[k] for k in ("idle", "absolute", "now_ms", "skew") if k in op})
     s = LIBS[op["lib"]].open_session(token, op["jwks"], **expiry)
     h = s.header
     return {"id": s.id, "sub": s.sub, "d": s.data, "f": s.flashes, "kid": h.kid, "iat_ms": h.iat_ms, "rat_ms": h.rat_ms,
@@ -58,7 +59,15 @@ def do_revoked(op):
         r.close()
 
 
-OPS = {"open": do_open, "seal": do_seal, "revoked": do_revoked}
+def do_lifetime(op):
+    try:
+        lt = cs.lifetime_of(op["keyset"])
+    except cs.InvalidKeySet as e:
+        return {"error": "InvalidKeySet", "message": str(e)}
+    return {"lifetime": {"idle": lt.idle, "absolute": lt.absolute, "skew": lt.skew, "rollout": lt.rollout, "recorded": sorted(lt.recorded)}}
+
+
+OPS = {"open": do_open, "seal": do_seal, "revoked": do_revoked, "lifetime": do_lifetime}
 
 
 def main():

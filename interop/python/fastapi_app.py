@@ -4,8 +4,11 @@ Configuration, from the environment (keys never on the command line):
   COOKIESEAL_JWKS              the Go side's InsecureExportJWKSet output
   COOKIESEAL_COOKIE            the session cookie's name (default "session")
   COOKIESEAL_WRITE_KEY_ID      the primary key's ID, to seal under (login)
-  COOKIESEAL_IDLE_TIMEOUT      seconds, as configured in Go (default 24h)
-  COOKIESEAL_ABSOLUTE_TIMEOUT  seconds, as configured in Go (default 7 days)
+  COOKIESEAL_KEYS              the Go fleet's key set, in either form it reads
+                               (a key set file's text, or the compact form):
+                               only its recorded lifetime policy (timeouts,
+                               clock skew) is read, the one place it is
+                               written; defaults when it records none
   COOKIESEAL_MAX_CHUNKS        as middleware.Options.MaxChunks (default 4)
   COOKIESEAL_REDIS_URL         the revoke/redis server, to honour Go logouts
   COOKIESEAL_REVOKE_V1_COMPAT  "1" while Go instances still write layout v1
@@ -25,10 +28,7 @@ import with_jwcrypto
 
 JWKS = json.loads(os.environ["COOKIESEAL_JWKS"])
 NAME = os.environ.get("COOKIESEAL_COOKIE", "session")
-EXPIRY = {
-    "idle": int(os.environ.get("COOKIESEAL_IDLE_TIMEOUT", cs.IDLE_TIMEOUT)),
-    "absolute": int(os.environ.get("COOKIESEAL_ABSOLUTE_TIMEOUT", cs.ABSOLUTE_TIMEOUT)),
-}
+EXPIRY = cs.lifetime_of(os.environ["COOKIESEAL_KEYS"]).expiry()
 MAX_CHUNKS = int(os.environ.get("COOKIESEAL_MAX_CHUNKS", cs.MAX_CHUNKS))
 V1_COMPAT = os.environ.get("COOKIESEAL_REVOKE_V1_COMPAT") == "1"
 REDIS = redis.Redis.from_url(os.environ["COOKIESEAL_REDIS_URL"], socket_timeout=2) if os.environ.get("COOKIESEAL_REDIS_URL") else None
