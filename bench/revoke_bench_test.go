@@ -48,7 +48,7 @@ func BenchmarkRevokeCheck(b *testing.B) {
 		go func() { done <- c.Run(ctx) }()
 		b.Cleanup(func() { cancel(); <-done })
 		deadline := time.Now().Add(5 * time.Second)
-		for errors.Is(c.Check(ctx, revoke.Session{ID: "probe"}), redis.ErrStale) {
+		for errors.Is(c.Check(ctx, revoke.SessionRef{ID: "probe"}), redis.ErrStale) {
 			if time.Now().After(deadline) {
 				b.Fatal("cache did not load")
 			}
@@ -73,7 +73,7 @@ func benchCheck(b *testing.B, client *goredis.Client, r revoke.Revoker) {
 			}
 		}
 	}
-	s := revoke.Session{ID: "AAAAAAAAAAAAAAAAAAAAAA", Subject: "user-7", IssuedAt: now}
+	s := revoke.SessionRef{ID: "AAAAAAAAAAAAAAAAAAAAAA", Subject: "user-7", IssuedAt: now}
 	if err := r.Check(ctx, s); err != nil { // also opens the connection
 		b.Fatal(err)
 	}

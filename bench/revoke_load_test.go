@@ -114,7 +114,7 @@ func TestRevokeLoad(t *testing.T) {
 	start = time.Now()
 	go func() { done <- c.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	for errors.Is(c.Check(ctx, revoke.Session{ID: "probe"}), redis.ErrStale) {
+	for errors.Is(c.Check(ctx, revoke.SessionRef{ID: "probe"}), redis.ErrStale) {
 		if time.Since(start) > 45*time.Second {
 			t.Fatalf("not fresh after %v: %+v", time.Since(start), c.Stats())
 		}
@@ -169,7 +169,7 @@ func timeLoad(b *testing.B, client goredis.UniversalClient, n int) uint64 {
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
 	start := time.Now()
-	for errors.Is(c.Check(ctx, revoke.Session{ID: "probe"}), redis.ErrStale) {
+	for errors.Is(c.Check(ctx, revoke.SessionRef{ID: "probe"}), redis.ErrStale) {
 		if time.Since(start) > 5*time.Minute {
 			b.Fatalf("not fresh after %v", time.Since(start))
 		}
@@ -193,7 +193,7 @@ func timeLoad(b *testing.B, client goredis.UniversalClient, n int) uint64 {
 // one it does not.
 type benchEntry struct {
 	subject, field, value string
-	revoked, valid        revoke.Session
+	revoked, valid        revoke.SessionRef
 }
 
 // entryAt returns entry i. Of every 20 entries, 18 are sessions with a
@@ -208,17 +208,17 @@ func entryAt(i int) benchEntry {
 		subj := fmt.Sprintf("subject-%d", i)
 		before := time.Now().Add(-time.Minute)
 		return benchEntry{subject: subj, field: "u:" + subj, value: fmt.Sprintf("%d:%d", before.UnixMilli(), until),
-			revoked: revoke.Session{ID: id, Subject: subj, IssuedAt: issued},
-			valid:   revoke.Session{ID: id, Subject: subj, IssuedAt: time.Now()}}
+			revoked: revoke.SessionRef{ID: id, Subject: subj, IssuedAt: issued},
+			valid:   revoke.SessionRef{ID: id, Subject: subj, IssuedAt: time.Now()}}
 	case 18:
 		return benchEntry{field: "s::" + id, value: strconv.FormatInt(until, 10),
-			revoked: revoke.Session{ID: id, IssuedAt: issued},
-			valid:   revoke.Session{ID: id + "x", IssuedAt: issued}}
+			revoked: revoke.SessionRef{ID: id, IssuedAt: issued},
+			valid:   revoke.SessionRef{ID: id + "x", IssuedAt: issued}}
 	default:
 		subj := fmt.Sprintf("user-%d", i/4)
 		return benchEntry{subject: subj, field: "s:" + subj + ":" + id, value: strconv.FormatInt(until, 10),
-			revoked: revoke.Session{ID: id, Subject: subj, IssuedAt: issued},
-			valid:   revoke.Session{ID: id, Subject: subj + "x", IssuedAt: issued}}
+			revoked: revoke.SessionRef{ID: id, Subject: subj, IssuedAt: issued},
+			valid:   revoke.SessionRef{ID: id, Subject: subj + "x", IssuedAt: issued}}
 	}
 }
 

@@ -246,7 +246,7 @@ func agree(t *testing.T, d *rredis.Direct, port int, prefix string, v1Compat boo
 	}
 	res := runPython(t, ops...)
 	for i, tc := range cases {
-		err := d.Check(context.Background(), revoke.Session{ID: tc.id, Subject: tc.sub, IssuedAt: time.UnixMilli(tc.iatMS)})
+		err := d.Check(context.Background(), revoke.SessionRef{ID: tc.id, Subject: tc.sub, IssuedAt: time.UnixMilli(tc.iatMS)})
 		if err != nil && !errors.Is(err, revoke.ErrRevoked) {
 			t.Fatalf("%s: Go Check: %v", tc.name, err)
 		}

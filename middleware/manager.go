@@ -310,7 +310,7 @@ func (m *Manager) now() time.Time {
 // nil (accept), an error matching revoke.ErrRevoked (reject, clear), or
 // a fault that the policy has already turned into accept (nil, after
 // telling OnFault) or reject.
-func (m *Manager) check(r *http.Request, s revoke.Session) (revoked, fault error) {
+func (m *Manager) check(r *http.Request, s revoke.SessionRef) (revoked, fault error) {
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.RevokeTimeout)
 	defer cancel()
 	err := m.cfg.Revoker.Check(ctx, s)

@@ -173,7 +173,7 @@ func (st *state) queue(e Event) {
 }
 
 // checkRevoked is Manager.check, timed and told to the observers.
-func (st *state) checkRevoked(rs revoke.Session) (revoked, fault error) {
+func (st *state) checkRevoked(rs revoke.SessionRef) (revoked, fault error) {
 	m := st.m
 	if !m.observing() {
 		return m.check(st.r, rs)

@@ -148,7 +148,7 @@ type switchFault struct {
 
 func (s *switchFault) set(on bool) { s.mu.Lock(); s.on = on; s.mu.Unlock() }
 
-func (s *switchFault) Check(ctx context.Context, rs revoke.Session) error {
+func (s *switchFault) Check(ctx context.Context, rs revoke.SessionRef) error {
 	s.mu.Lock()
 	on := s.on
 	s.mu.Unlock()

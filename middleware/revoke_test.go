@@ -140,7 +140,7 @@ type faulty struct {
 
 var errDown = errors.New("store down")
 
-func (f *faulty) Check(ctx context.Context, s revoke.Session) error {
+func (f *faulty) Check(ctx context.Context, s revoke.SessionRef) error {
 	f.mu.Lock()
 	f.calls++
 	_, f.sawDdl = ctx.Deadline()

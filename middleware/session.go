@@ -474,14 +474,14 @@ func (s *Session) Destroy() error {
 // one the cookie carried, or, once a Renew in this request retired it,
 // the renewed one (its id, subject and issue time). ok is false when the
 // request holds no such session.
-func (st *state) current() (rs revoke.Session, ok bool) {
+func (st *state) current() (rs revoke.SessionRef, ok bool) {
 	switch {
 	case st.retired && st.mat && st.id != "" && !st.issuedAt.IsZero():
-		return revoke.Session{ID: st.id, Subject: st.sub, IssuedAt: st.issuedAt}, true
+		return revoke.SessionRef{ID: st.id, Subject: st.sub, IssuedAt: st.issuedAt}, true
 	case st.valid && !st.retired:
-		return revoke.Session{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: st.meta.IssuedAt}, true
+		return revoke.SessionRef{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: st.meta.IssuedAt}, true
 	}
-	return revoke.Session{}, false
+	return revoke.SessionRef{}, false
 }
 
 // empty leaves the request with no session.

@@ -407,7 +407,7 @@ func (st *state) admit(f *found) {
 		st.buf = f.payload[:0] // keep a grown buffer; reset wipes it
 	}
 	if m.cfg.Revoker != nil {
-		rs := revoke.Session{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: f.meta.IssuedAt}
+		rs := revoke.SessionRef{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: f.meta.IssuedAt}
 		revoked, fault := st.checkRevoked(rs)
 		switch {
 		case revoked != nil:

@@ -43,11 +43,11 @@ func exported(t *testing.T) map[string]bool {
 		t.Fatal(err)
 	}
 	// Stats sources: plain values (the adapter only reads Stats).
-	if _, err := mt.ObserveRevokeList(func() revoke.Stats { return revoke.Stats{Entries: 3, MaxEntries: 10, Rejected: 1} }); err != nil {
+	if _, err := mt.ObserveRevokeList(func() revoke.MemoryStats { return revoke.MemoryStats{Entries: 3, MaxEntries: 10, Rejected: 1} }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mt.ObserveRevokeCache(func() redis.Stats {
-		return redis.Stats{Entries: 3, Staleness: 2 * time.Second, Loads: 1, LoadFailures: 1, LastLoadDuration: time.Millisecond, Resubscriptions: 1, Malformed: 1}
+	if _, err := mt.ObserveRevokeCache(func() redis.CacheStats {
+		return redis.CacheStats{Entries: 3, Staleness: 2 * time.Second, Loads: 1, LoadFailures: 1, LastLoadDuration: time.Millisecond, Resubscriptions: 1, Malformed: 1}
 	}); err != nil {
 		t.Fatal(err)
 	}

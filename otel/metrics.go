@@ -241,7 +241,7 @@ func (m *Metrics) recordKey(k keyUse) {
 // it was full. Unregister with the returned Registration. Register one
 // list source per Metrics: ObserveRevokeList or ObserveRevokeCache (both
 // report NameRevokeEntries).
-func (m *Metrics) ObserveRevokeList(stats func() revoke.Stats) (metric.Registration, error) {
+func (m *Metrics) ObserveRevokeList(stats func() revoke.MemoryStats) (metric.Registration, error) {
 	entries, e1 := m.meter.Int64ObservableGauge(NameRevokeEntries, metric.WithDescription("Revocation entries held."), metric.WithUnit("{entry}"))
 	limit, e2 := m.meter.Int64ObservableGauge(NameRevokeLimit, metric.WithDescription("Cap on revocation entries; 0 means none."), metric.WithUnit("{entry}"))
 	full, e3 := m.meter.Int64ObservableCounter(NameRevokeFull, metric.WithDescription("Revocations refused because the list was full."), metric.WithUnit("{revocation}"))
@@ -261,7 +261,7 @@ func (m *Metrics) ObserveRevokeList(stats func() revoke.Stats) (metric.Registrat
 // (revoke/redis Cached.Stats): entries, malformed entries, staleness (the
 // age of the last confirmation, the number to alert on), loads, load
 // failures, last load's duration and resubscriptions.
-func (m *Metrics) ObserveRevokeCache(stats func() redis.Stats) (metric.Registration, error) {
+func (m *Metrics) ObserveRevokeCache(stats func() redis.CacheStats) (metric.Registration, error) {
 	entries, e1 := m.meter.Int64ObservableGauge(NameRevokeEntries, metric.WithDescription("Revocation entries held."), metric.WithUnit("{entry}"))
 	bad, e2 := m.meter.Int64ObservableGauge(NameRevokeMalformed, metric.WithDescription("Revocation entries that did not parse (held as revoked)."), metric.WithUnit("{entry}"))
 	stale, e3 := m.meter.Float64ObservableGauge(NameRevokeStaleness, metric.WithDescription("Age of the cache's last confirmation by Redis; -1 before the first load."), metric.WithUnit("s"))

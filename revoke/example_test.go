@@ -14,7 +14,7 @@ func ExampleMemory() {
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	rv := revoke.NewMemory(revoke.MemoryOptions{Now: func() time.Time { return now }})
 
-	s := revoke.Session{ID: "mM2cW1n0b3XaQf7e1kR9Zg", Subject: "user-42", IssuedAt: now.Add(-time.Hour)}
+	s := revoke.SessionRef{ID: "mM2cW1n0b3XaQf7e1kR9Zg", Subject: "user-42", IssuedAt: now.Add(-time.Hour)}
 	fmt.Println("before logout:", rv.Check(ctx, s))
 
 	// Logout: revoke this one session until its absolute deadline.
@@ -40,9 +40,9 @@ func ExampleMemory_RevokeSubject() {
 	if err := rv.RevokeSubject(ctx, "user-42", now, now.Add(absoluteTimeout)); err != nil {
 		fmt.Println(err)
 	}
-	old := revoke.Session{ID: "old", Subject: "user-42", IssuedAt: now.Add(-time.Minute)}
-	fresh := revoke.Session{ID: "fresh", Subject: "user-42", IssuedAt: now}
-	other := revoke.Session{ID: "other", Subject: "user-7", IssuedAt: now.Add(-time.Minute)}
+	old := revoke.SessionRef{ID: "old", Subject: "user-42", IssuedAt: now.Add(-time.Minute)}
+	fresh := revoke.SessionRef{ID: "fresh", Subject: "user-42", IssuedAt: now}
+	other := revoke.SessionRef{ID: "other", Subject: "user-7", IssuedAt: now.Add(-time.Minute)}
 	fmt.Println("old:", rv.Check(ctx, old))
 	fmt.Println("fresh:", rv.Check(ctx, fresh))
 	fmt.Println("other user:", rv.Check(ctx, other))

@@ -120,7 +120,7 @@ func (m *Memory) roomLocked(now int64) error {
 // its subject was revoked for sessions issued before s.IssuedAt, and nil
 // otherwise. An entry whose until has passed no longer counts. Check never
 // fails for any other reason than an empty s.ID (ErrInvalidArgument).
-func (m *Memory) Check(_ context.Context, s Session) error {
+func (m *Memory) Check(_ context.Context, s SessionRef) error {
 	if err := validateCheck(s); err != nil {
 		return err
 	}
@@ -215,10 +215,10 @@ func (m *Memory) Len() int {
 	return len(m.sessions) + len(m.subjects)
 }
 
-// Stats is a snapshot of a revocation list's size, for metrics and health
+// MemoryStats is a snapshot of a revocation list's size, for metrics and health
 // checks. Suggested metric names (OpenTelemetry style) are given with each
 // field.
-type Stats struct {
+type MemoryStats struct {
 	// Entries is the number of entries held, sessions and subjects,
 	// including expired ones not yet forgotten (cookieseal.revoke.entries).
 	Entries int
@@ -231,10 +231,10 @@ type Stats struct {
 }
 
 // Stats returns a snapshot of the list's size. It is safe for concurrent use.
-func (m *Memory) Stats() Stats {
+func (m *Memory) Stats() MemoryStats {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return Stats{Entries: len(m.sessions) + len(m.subjects), MaxEntries: m.max, Rejected: m.rejected}
+	return MemoryStats{Entries: len(m.sessions) + len(m.subjects), MaxEntries: m.max, Rejected: m.rejected}
 }
 
 func (m *Memory) pushLocked(e expiry) {

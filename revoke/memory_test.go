@@ -29,33 +29,33 @@ func TestMemoryCheck(t *testing.T) {
 		return func(m *Memory) error { return m.RevokeSubject(ctx, subject, before, until) }
 	}
 	day := t0.Add(24 * time.Hour)
-	sess := Session{ID: "id1", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}
+	sess := SessionRef{ID: "id1", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}
 	tests := []struct {
 		name    string
 		ops     []op
-		check   Session
+		check   SessionRef
 		revoked bool
 	}{
 		{"empty list", nil, sess, false},
 		{"session revoked", []op{session("id1", "alice", day)}, sess, true},
 		{"other session id", []op{session("id2", "alice", day)}, sess, false},
 		{"session revoked under another subject", []op{session("id1", "bob", day)}, sess, false},
-		{"session without subject", []op{session("id1", "", day)}, Session{ID: "id1", IssuedAt: t0}, true},
+		{"session without subject", []op{session("id1", "", day)}, SessionRef{ID: "id1", IssuedAt: t0}, true},
 		{"subject revoked, issued before", []op{subject("alice", t0, day)}, sess, true},
 		{"subject revoked, other subject", []op{subject("bob", t0, day)}, sess, false},
 		{"subject revoked, issued 1ms before", []op{subject("alice", t0, day)},
-			Session{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Millisecond)}, true},
+			SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Millisecond)}, true},
 		{"subject revoked, issued at before", []op{subject("alice", t0, day)},
-			Session{ID: "x", Subject: "alice", IssuedAt: t0}, false},
+			SessionRef{ID: "x", Subject: "alice", IssuedAt: t0}, false},
 		{"subject revoked, issued after", []op{subject("alice", t0, day)},
-			Session{ID: "x", Subject: "alice", IssuedAt: t0.Add(time.Millisecond)}, false},
+			SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(time.Millisecond)}, false},
 		{"subject revoked, before has sub-ms part, issued same ms", []op{subject("alice", t0.Add(999*time.Microsecond), day)},
-			Session{ID: "x", Subject: "alice", IssuedAt: t0}, false},
+			SessionRef{ID: "x", Subject: "alice", IssuedAt: t0}, false},
 		{"subject revoked, issued sub-ms before but same ms", []op{subject("alice", t0, day)},
-			Session{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Microsecond)}, true},
+			SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Microsecond)}, true},
 		{"subject: earlier before does not weaken", []op{subject("alice", t0, day), subject("alice", t0.Add(-2*time.Hour), day)}, sess, true},
 		{"subject: later before strengthens", []op{subject("alice", t0.Add(-2*time.Hour), day), subject("alice", t0, day)}, sess, true},
-		{"subject: sessionless check ignores subjects", []op{subject("alice", t0, day)}, Session{ID: "id1", IssuedAt: t0.Add(-time.Hour)}, false},
+		{"subject: sessionless check ignores subjects", []op{subject("alice", t0, day)}, SessionRef{ID: "id1", IssuedAt: t0.Add(-time.Hour)}, false},
 		{"until in the past is a no-op", []op{session("id1", "alice", t0.Add(-time.Second))}, sess, false},
 		{"until now is a no-op", []op{session("id1", "alice", t0)}, sess, false},
 		{"subject until in the past is a no-op", []op{subject("alice", t0, t0.Add(-time.Second))}, sess, false},
@@ -85,7 +85,7 @@ func TestMemoryInvalidArguments(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"check empty id", func() error { return m.Check(ctx, Session{Subject: "a", IssuedAt: t0}) }},
+		{"check empty id", func() error { return m.Check(ctx, SessionRef{Subject: "a", IssuedAt: t0}) }},
 		{"session empty id", func() error { return m.RevokeSession(ctx, "", "a", day) }},
 		{"session zero until", func() error { return m.RevokeSession(ctx, "id", "a", time.Time{}) }},
 		{"subject empty", func() error { return m.RevokeSubject(ctx, "", t0, day) }},
@@ -112,14 +112,14 @@ func TestMemoryExpiry(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock(t0)
 	m := NewMemory(MemoryOptions{Now: clk.Now})
-	s := Session{ID: "id1", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}
+	s := SessionRef{ID: "id1", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}
 	if err := m.RevokeSession(ctx, s.ID, s.Subject, t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.RevokeSubject(ctx, "alice", t0, t0.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	other := Session{ID: "id2", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}
+	other := SessionRef{ID: "id2", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}
 
 	steps := []struct {
 		name              string
@@ -150,7 +150,7 @@ func TestMemoryExtendKeepsLaterUntil(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock(t0)
 	m := NewMemory(MemoryOptions{Now: clk.Now})
-	s := Session{ID: "id1", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}
+	s := SessionRef{ID: "id1", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}
 	for _, until := range []time.Duration{2 * time.Minute, time.Minute} { // the shorter one must not win
 		if err := m.RevokeSession(ctx, s.ID, s.Subject, t0.Add(until)); err != nil {
 			t.Fatal(err)
@@ -163,7 +163,7 @@ func TestMemoryExtendKeepsLaterUntil(t *testing.T) {
 	if err := m.Check(ctx, s); !errors.Is(err, ErrRevoked) {
 		t.Fatalf("session forgotten at its shorter until: %v", err)
 	}
-	if err := m.Check(ctx, Session{ID: "b", Subject: "bob", IssuedAt: t0.Add(-time.Second)}); !errors.Is(err, ErrRevoked) {
+	if err := m.Check(ctx, SessionRef{ID: "b", Subject: "bob", IssuedAt: t0.Add(-time.Second)}); !errors.Is(err, ErrRevoked) {
 		t.Fatalf("subject forgotten at its shorter until: %v", err)
 	}
 	clk.Add(time.Minute)
@@ -183,7 +183,7 @@ func TestMemoryPruneIsBounded(t *testing.T) {
 		}
 	}
 	clk.Add(time.Minute)
-	s := Session{ID: "live", IssuedAt: t0}
+	s := SessionRef{ID: "live", IssuedAt: t0}
 	for calls := 1; m.Len() > 0; calls++ {
 		if err := m.Check(ctx, s); err != nil {
 			t.Fatal(err)
@@ -238,11 +238,11 @@ func TestMemoryConcurrent(t *testing.T) {
 	for range checkers {
 		wg.Go(func() {
 			for range n {
-				if err := m.Check(ctx, Session{ID: "pinned", Subject: "s", IssuedAt: t0}); !errors.Is(err, ErrRevoked) {
+				if err := m.Check(ctx, SessionRef{ID: "pinned", Subject: "s", IssuedAt: t0}); !errors.Is(err, ErrRevoked) {
 					t.Errorf("pinned session: %v", err)
 					return
 				}
-				if err := m.Check(ctx, Session{ID: "never", Subject: "s", IssuedAt: t0}); err != nil {
+				if err := m.Check(ctx, SessionRef{ID: "never", Subject: "s", IssuedAt: t0}); err != nil {
 					t.Errorf("never-revoked session: %v", err)
 					return
 				}
@@ -298,7 +298,7 @@ func TestMemoryCap(t *testing.T) {
 			}
 			// No live revocation was forgotten.
 			for i := tt.expire; i < limit; i++ {
-				if err := m.Check(ctx, Session{ID: fmt.Sprint("s", i), Subject: "alice", IssuedAt: t0}); !errors.Is(err, ErrRevoked) {
+				if err := m.Check(ctx, SessionRef{ID: fmt.Sprint("s", i), Subject: "alice", IssuedAt: t0}); !errors.Is(err, ErrRevoked) {
 					t.Fatalf("live entry s%d: %v", i, err)
 				}
 			}
@@ -344,11 +344,11 @@ func TestMemoryHeapBounded(t *testing.T) {
 	// The rebuilt heap still expires entries at their latest until.
 	clk.Add(time.Hour + 10*time.Second)
 	for i := range 10 {
-		if err := m.Check(ctx, Session{ID: fmt.Sprint(i), IssuedAt: t0}); err != nil {
+		if err := m.Check(ctx, SessionRef{ID: fmt.Sprint(i), IssuedAt: t0}); err != nil {
 			t.Fatalf("entry %d after its latest until: %v", i, err)
 		}
 	}
 	for m.Len() > 0 {
-		_ = m.Check(ctx, Session{ID: "x", IssuedAt: t0})
+		_ = m.Check(ctx, SessionRef{ID: "x", IssuedAt: t0})
 	}
 }

@@ -21,8 +21,10 @@ var ErrFull = errors.New("revoke: revocation list full")
 // revocation: errors.Is(err, ErrRevoked) is false.
 var ErrInvalidArgument = errors.New("revoke: invalid argument")
 
-// Session is what a check needs to know about a session.
-type Session struct {
+// SessionRef is what a check needs to know about a session: its id,
+// subject and issue time, not the session itself (a handler's session is
+// middleware.Session).
+type SessionRef struct {
 	ID       string    // the session id
 	Subject  string    // the user; may be empty
 	IssuedAt time.Time // when the session was issued (ms precision)
@@ -32,13 +34,13 @@ type Session struct {
 type Revoker interface {
 	// Check returns nil if s is not revoked, an error matching ErrRevoked if it is,
 	// and any other error for a system fault (store unreachable, timeout).
-	Check(ctx context.Context, s Session) error
+	Check(ctx context.Context, s SessionRef) error
 
 	// RevokeSession revokes one session id. until is the session's absolute deadline;
 	// after it the entry can no longer matter and is forgotten. subject may be empty; when
 	// set, implementations may co-locate the entry with the subject's (Redis hash tag).
 	//
-	// Pass the subject the session carries (its Session.Subject): the
+	// Pass the subject the session carries (its SessionRef.Subject): the
 	// implementations in this module match a session entry on the pair
 	// (subject, id), so a Check with another subject does not see it.
 	RevokeSession(ctx context.Context, id, subject string, until time.Time) error
@@ -86,7 +88,7 @@ func validateSubject(subject string, before, until time.Time) error {
 }
 
 // validateCheck checks the argument of Check.
-func validateCheck(s Session) error {
+func validateCheck(s SessionRef) error {
 	if s.ID == "" {
 		return argError("empty session id")
 	}

@@ -53,7 +53,7 @@ func checker(t *testing.T, addr, prefix string) (*redis.Direct, goredis.Universa
 	return d, client
 }
 
-func wantRevoked(t *testing.T, d *redis.Direct, s revoke.Session, want bool) {
+func wantRevoked(t *testing.T, d *redis.Direct, s revoke.SessionRef, want bool) {
 	t.Helper()
 	err := d.Check(context.Background(), s)
 	if got := errors.Is(err, revoke.ErrRevoked); got != want || (err != nil && !got) {
@@ -141,9 +141,9 @@ func TestRevokeSubjectRedis(t *testing.T) {
 	if r.code != exitOK || r.stdout != want || r.stderr != "" {
 		t.Fatalf("got %+v\nwant stdout %q", r, want)
 	}
-	wantRevoked(t, d, revoke.Session{ID: "old", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}, true)
-	wantRevoked(t, d, revoke.Session{ID: "new", Subject: "alice", IssuedAt: t0.Add(time.Millisecond)}, false)
-	wantRevoked(t, d, revoke.Session{ID: "old", Subject: "bob", IssuedAt: t0.Add(-time.Hour)}, false)
+	wantRevoked(t, d, revoke.SessionRef{ID: "old", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}, true)
+	wantRevoked(t, d, revoke.SessionRef{ID: "new", Subject: "alice", IssuedAt: t0.Add(time.Millisecond)}, false)
+	wantRevoked(t, d, revoke.SessionRef{ID: "old", Subject: "bob", IssuedAt: t0.Add(-time.Hour)}, false)
 	// The entry is the documented layout (v2: field "u:alice" of alice's
 	// bucket), with until = before + absolute timeout + 2×skew + 1s and a
 	// TTL to match.
@@ -163,9 +163,9 @@ func TestRevokeSubjectRedis(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	d1, _ := checker(t, srv.Addr, "app1:")
-	wantRevoked(t, d1, revoke.Session{ID: "a", Subject: "carol", IssuedAt: at.Add(-time.Millisecond)}, true)
-	wantRevoked(t, d1, revoke.Session{ID: "b", Subject: "carol", IssuedAt: at.Add(time.Hour)}, false)
-	wantRevoked(t, d, revoke.Session{ID: "a", Subject: "carol", IssuedAt: at.Add(-time.Millisecond)}, false) // other prefix
+	wantRevoked(t, d1, revoke.SessionRef{ID: "a", Subject: "carol", IssuedAt: at.Add(-time.Millisecond)}, true)
+	wantRevoked(t, d1, revoke.SessionRef{ID: "b", Subject: "carol", IssuedAt: at.Add(time.Hour)}, false)
+	wantRevoked(t, d, revoke.SessionRef{ID: "a", Subject: "carol", IssuedAt: at.Add(-time.Millisecond)}, false) // other prefix
 
 	// The lifetime a compact key set in the environment records.
 	set, err := rotate.ReadKeyFile(day)
@@ -195,12 +195,12 @@ func TestRevokeSessionRedis(t *testing.T) {
 	if r.code != exitOK || r.stdout != `revoked session "s1" of subject "alice": rejected until 2026-11-23T13:00:00Z`+"\n" || r.stderr != "" {
 		t.Fatalf("%+v", r)
 	}
-	wantRevoked(t, d, revoke.Session{ID: "s1", Subject: "alice", IssuedAt: t0}, true)
-	wantRevoked(t, d, revoke.Session{ID: "s2", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}, false)
+	wantRevoked(t, d, revoke.SessionRef{ID: "s1", Subject: "alice", IssuedAt: t0}, true)
+	wantRevoked(t, d, revoke.SessionRef{ID: "s2", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}, false)
 	// The entry is found by (subject, id): a check with another subject
 	// does not see it, which is why -subject must match the session.
-	wantRevoked(t, d, revoke.Session{ID: "s1", IssuedAt: t0}, false)
-	wantRevoked(t, d, revoke.Session{ID: "s1", Subject: "bob", IssuedAt: t0}, false)
+	wantRevoked(t, d, revoke.SessionRef{ID: "s1", IssuedAt: t0}, false)
+	wantRevoked(t, d, revoke.SessionRef{ID: "s1", Subject: "bob", IssuedAt: t0}, false)
 
 	// Without -until: now + the recorded absolute timeout + 2×skew + 1s.
 	// Without -subject: a session that carries none.
@@ -208,7 +208,7 @@ func TestRevokeSessionRedis(t *testing.T) {
 	if r.code != exitOK || !strings.Contains(r.stdout, `session "anon" without a subject: rejected until 2026-11-30T10:01:01Z`) {
 		t.Fatalf("%+v", r)
 	}
-	wantRevoked(t, d, revoke.Session{ID: "anon", IssuedAt: t0}, true)
+	wantRevoked(t, d, revoke.SessionRef{ID: "anon", IssuedAt: t0}, true)
 	if v, err := client.HGet(ctx, redis.DefaultPrefix+"v2:{267}", "s::anon").Result(); err != nil || v != fmt.Sprint(t0.Add(7*24*time.Hour+61*time.Second).UnixMilli()) {
 		t.Fatalf("entry = %q, %v", v, err)
 	}
@@ -233,7 +233,7 @@ func TestRevokeRedisPassword(t *testing.T) {
 		t.Fatalf("with the password: %+v", r)
 	}
 	// The checker's connection predates requirepass and stays authenticated.
-	wantRevoked(t, d, revoke.Session{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Second)}, true)
+	wantRevoked(t, d, revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Second)}, true)
 }
 
 func TestRevokeUnreachable(t *testing.T) {

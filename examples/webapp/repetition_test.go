@@ -25,7 +25,7 @@ type countingRevoker struct {
 
 var errDown = errors.New("store down")
 
-func (c *countingRevoker) Check(ctx context.Context, s revoke.Session) error {
+func (c *countingRevoker) Check(ctx context.Context, s revoke.SessionRef) error {
 	if c.down.Load() {
 		return errDown
 	}

@@ -208,7 +208,7 @@ func (s *SwitchRevoker) Hook(f func()) {
 }
 
 // Check implements revoke.Revoker.
-func (s *SwitchRevoker) Check(ctx context.Context, rs revoke.Session) error {
+func (s *SwitchRevoker) Check(ctx context.Context, rs revoke.SessionRef) error {
 	err := s.Mem.Check(ctx, rs)
 	if s.Down.Load() {
 		err = ErrStoreDown

@@ -161,7 +161,7 @@ func (c *Cached) hashParts(kind, esub string, withID bool, id string) hkey {
 // StalenessBound. It makes no Redis call, and does not allocate unless the
 // subject holds '%' or ':'. An entry
 // that Redis holds in a form this version cannot parse revokes what it names.
-func (c *Cached) Check(_ context.Context, s revoke.Session) error {
+func (c *Cached) Check(_ context.Context, s revoke.SessionRef) error {
 	if err := checkSession(s); err != nil {
 		return err
 	}
@@ -243,9 +243,9 @@ func (c *Cached) Len() int {
 	return n
 }
 
-// Stats is a snapshot of a Cached, for metrics and health checks. Suggested
+// CacheStats is a snapshot of a Cached, for metrics and health checks. Suggested
 // metric names (OpenTelemetry style) are given with each field.
-type Stats struct {
+type CacheStats struct {
 	// Entries is the number of entries in memory, sessions and subjects,
 	// including expired ones not yet pruned (cookieseal.revoke.entries).
 	Entries int
@@ -280,8 +280,8 @@ type Stats struct {
 
 // Stats returns a snapshot of the cache's size and freshness. It is safe to
 // call at any time and makes no Redis call.
-func (c *Cached) Stats() Stats {
-	var st Stats
+func (c *Cached) Stats() CacheStats {
+	var st CacheStats
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.RLock()

@@ -22,19 +22,19 @@ import (
 // session that the write revokes.
 func writers() []struct {
 	name  string
-	write func(ctx context.Context, r revoke.Revoker, n int) (revoke.Session, error)
+	write func(ctx context.Context, r revoke.Revoker, n int) (revoke.SessionRef, error)
 } {
 	until := time.Now().Add(time.Hour)
 	return []struct {
 		name  string
-		write func(ctx context.Context, r revoke.Revoker, n int) (revoke.Session, error)
+		write func(ctx context.Context, r revoke.Revoker, n int) (revoke.SessionRef, error)
 	}{
-		{"session", func(ctx context.Context, r revoke.Revoker, n int) (revoke.Session, error) {
-			s := revoke.Session{ID: "id-" + strconv.Itoa(n), Subject: "alice", IssuedAt: time.Now()}
+		{"session", func(ctx context.Context, r revoke.Revoker, n int) (revoke.SessionRef, error) {
+			s := revoke.SessionRef{ID: "id-" + strconv.Itoa(n), Subject: "alice", IssuedAt: time.Now()}
 			return s, r.RevokeSession(ctx, s.ID, s.Subject, until)
 		}},
-		{"subject", func(ctx context.Context, r revoke.Revoker, n int) (revoke.Session, error) {
-			s := revoke.Session{ID: "x", Subject: "user-" + strconv.Itoa(n), IssuedAt: time.Now().Add(-time.Minute)}
+		{"subject", func(ctx context.Context, r revoke.Revoker, n int) (revoke.SessionRef, error) {
+			s := revoke.SessionRef{ID: "x", Subject: "user-" + strconv.Itoa(n), IssuedAt: time.Now().Add(-time.Minute)}
 			return s, r.RevokeSubject(ctx, s.Subject, time.Now(), until)
 		}},
 	}

@@ -25,7 +25,7 @@ func ExampleNewCached() {
 	fmt.Println(rv != nil, err)
 
 	// Until Run has loaded the list, Check reports a fault, not a verdict.
-	err = rv.Check(context.Background(), revoke.Session{ID: "mM2cW1n0b3XaQf7e1kR9Zg"})
+	err = rv.Check(context.Background(), revoke.SessionRef{ID: "mM2cW1n0b3XaQf7e1kR9Zg"})
 	fmt.Println(errors.Is(err, redis.ErrStale), errors.Is(err, revoke.ErrRevoked))
 	// The caller starts the cache with: go rv.Run(ctx)
 

@@ -53,7 +53,7 @@ func TestFailoverKeepsAcknowledgedRevocations(t *testing.T) {
 
 type writeLog struct {
 	mu       sync.Mutex
-	acked    []revoke.Session
+	acked    []revoke.SessionRef
 	ackedAt  [][2]time.Time // start and end of the call
 	notRepl  int            // ErrNotReplicated results
 	faults   int            // other errors
@@ -61,7 +61,7 @@ type writeLog struct {
 	reached  [][2]time.Time // nil or ErrNotReplicated: a master ran the write
 }
 
-func (w *writeLog) record(s revoke.Session, start, end time.Time, err error) {
+func (w *writeLog) record(s revoke.SessionRef, start, end time.Time, err error) {
 	at := [2]time.Time{start, end}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -138,7 +138,7 @@ func failoverLoad(t *testing.T, wait, replicas int) {
 				return
 			default:
 			}
-			s := revoke.Session{ID: fmt.Sprintf("s-%d", i), Subject: "alice", IssuedAt: time.Now()}
+			s := revoke.SessionRef{ID: fmt.Sprintf("s-%d", i), Subject: "alice", IssuedAt: time.Now()}
 			start := time.Now()
 			err := d.RevokeSession(ctx, s.ID, s.Subject, until)
 			log.record(s, start, time.Now(), err)
@@ -184,7 +184,7 @@ func failoverLoad(t *testing.T, wait, replicas int) {
 		t.Fatal(err)
 	}
 	log.mu.Lock()
-	acked := append([]revoke.Session(nil), log.acked...)
+	acked := append([]revoke.SessionRef(nil), log.acked...)
 	notRepl, faults, attempts := log.notRepl, log.faults, log.attempts
 	log.mu.Unlock()
 	accepted := 0
@@ -287,8 +287,8 @@ func TestFailoverWhatUsersSee(t *testing.T) {
 		t.Fatal(err)
 	}
 	writes := &window{name: "RevokeSession (WaitReplicas auto = 1)"}
-	valid := revoke.Session{ID: "valid", Subject: "bob", IssuedAt: time.Now()}
-	revoked := revoke.Session{ID: "gone", Subject: "bob", IssuedAt: time.Now()}
+	valid := revoke.SessionRef{ID: "valid", Subject: "bob", IssuedAt: time.Now()}
+	revoked := revoke.SessionRef{ID: "gone", Subject: "bob", IssuedAt: time.Now()}
 	if err := writer.RevokeSession(ctx, revoked.ID, revoked.Subject, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}

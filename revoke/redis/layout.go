@@ -106,7 +106,7 @@ var errMalformedRevoked = fmt.Errorf("%w (malformed entry, treated as revoked)",
 
 // check answers Direct.Check from layout v2 in one command on one key;
 // with V1Compat, from both layouts (two commands in one pipeline).
-func (s *store) check(ctx context.Context, sess revoke.Session) error {
+func (s *store) check(ctx context.Context, sess revoke.SessionRef) error {
 	if !s.opts.V1Compat {
 		return s.checkV2(ctx, s.client, sess)()
 	}
@@ -129,7 +129,7 @@ func (s *store) check(ctx context.Context, sess revoke.Session) error {
 // checkV2 queues the one command on one key that a check of layout v2
 // needs on cl, and returns the function that reads its verdict once cl has
 // run it (at once for a client, after Exec for a pipeline).
-func (s *store) checkV2(ctx context.Context, cl goredis.Cmdable, sess revoke.Session) func() error {
+func (s *store) checkV2(ctx context.Context, cl goredis.Cmdable, sess revoke.SessionRef) func() error {
 	nowMS := s.opts.Now().UnixMilli()
 	key := s.keys.bucketKey(sess.Subject, sess.ID)
 	if sess.Subject == "" {

@@ -158,7 +158,7 @@ func (s *store) writeV1(ctx context.Context, subject, id string, beforeMS, until
 
 // checkV1 queues the one command a check of layout v1 needs on cl
 // (V1Compat), like checkV2.
-func (s *store) checkV1(ctx context.Context, cl goredis.Cmdable, sess revoke.Session) func() error {
+func (s *store) checkV1(ctx context.Context, cl goredis.Cmdable, sess revoke.SessionRef) func() error {
 	sk := s.v1.session(sess.Subject, sess.ID)
 	if sess.Subject == "" {
 		cmd := cl.Get(ctx, sk)

@@ -54,7 +54,7 @@ func startCached(t testing.TB, client goredis.UniversalClient, opts redis.Cached
 		}
 	})
 	waitFor(t, 5*time.Second, "first load", func() bool {
-		return !errors.Is(c.Check(context.Background(), revoke.Session{ID: "probe"}), redis.ErrStale)
+		return !errors.Is(c.Check(context.Background(), revoke.SessionRef{ID: "probe"}), redis.ErrStale)
 	})
 	return c
 }
@@ -94,36 +94,36 @@ func conformance(t *testing.T, client goredis.UniversalClient) {
 		return func(r revoke.Revoker) error { return r.RevokeSubject(ctx, subject, before, until) }
 	}
 	day := t0.Add(24 * time.Hour)
-	sess := revoke.Session{ID: "id1", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}
+	sess := revoke.SessionRef{ID: "id1", Subject: "alice", IssuedAt: t0.Add(-time.Hour)}
 	tests := []struct {
 		name    string
 		ops     []op
-		check   revoke.Session
+		check   revoke.SessionRef
 		revoked bool
 	}{
 		{"empty list", nil, sess, false},
 		{"session revoked", []op{session("id1", "alice", day)}, sess, true},
 		{"other session id", []op{session("id2", "alice", day)}, sess, false},
 		{"session revoked under another subject", []op{session("id1", "bob", day)}, sess, false},
-		{"session without subject", []op{session("id1", "", day)}, revoke.Session{ID: "id1", IssuedAt: t0}, true},
+		{"session without subject", []op{session("id1", "", day)}, revoke.SessionRef{ID: "id1", IssuedAt: t0}, true},
 		{"sessionless entry does not match a session with subject", []op{session("id1", "", day)}, sess, false},
 		{"subject revoked, issued before", []op{subject("alice", t0, day)}, sess, true},
 		{"subject revoked, other subject", []op{subject("bob", t0, day)}, sess, false},
-		{"subject with braces", []op{subject("}a{b", t0, day)}, revoke.Session{ID: "x", Subject: "}a{b", IssuedAt: t0.Add(-time.Second)}, true},
+		{"subject with braces", []op{subject("}a{b", t0, day)}, revoke.SessionRef{ID: "x", Subject: "}a{b", IssuedAt: t0.Add(-time.Second)}, true},
 		{"boundary: issued 1ms before", []op{subject("alice", t0, day)},
-			revoke.Session{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Millisecond)}, true},
+			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Millisecond)}, true},
 		{"boundary: issued at before", []op{subject("alice", t0, day)},
-			revoke.Session{ID: "x", Subject: "alice", IssuedAt: t0}, false},
+			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0}, false},
 		{"boundary: issued 1ms after", []op{subject("alice", t0, day)},
-			revoke.Session{ID: "x", Subject: "alice", IssuedAt: t0.Add(time.Millisecond)}, false},
+			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(time.Millisecond)}, false},
 		{"boundary: before with sub-ms part, issued same ms", []op{subject("alice", t0.Add(999*time.Microsecond), day)},
-			revoke.Session{ID: "x", Subject: "alice", IssuedAt: t0}, false},
+			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0}, false},
 		{"max before: earlier call does not weaken", []op{subject("alice", t0, day), subject("alice", t0.Add(-2*time.Hour), day)},
-			revoke.Session{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Minute)}, true},
+			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Minute)}, true},
 		{"max before: later call strengthens", []op{subject("alice", t0.Add(-2*time.Hour), day), subject("alice", t0, day)},
-			revoke.Session{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Minute)}, true},
+			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Minute)}, true},
 		{"max before: earlier call alone", []op{subject("alice", t0.Add(-2*time.Hour), day)},
-			revoke.Session{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Minute)}, false},
+			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Minute)}, false},
 		{"until passed is a no-op", []op{session("id1", "alice", t0.Add(-time.Second))}, sess, false},
 		{"subject until passed is a no-op", []op{subject("alice", t0, t0)}, sess, false},
 	}
@@ -167,7 +167,7 @@ func TestInvalidArguments(t *testing.T) {
 			name string
 			call func() error
 		}{
-			{"check empty id", func() error { return r.Check(ctx, revoke.Session{Subject: "a", IssuedAt: t0}) }},
+			{"check empty id", func() error { return r.Check(ctx, revoke.SessionRef{Subject: "a", IssuedAt: t0}) }},
 			{"session empty id", func() error { return r.RevokeSession(ctx, "", "a", day) }},
 			{"session zero until", func() error { return r.RevokeSession(ctx, "id", "a", time.Time{}) }},
 			{"subject empty", func() error { return r.RevokeSubject(ctx, "", t0, day) }},
@@ -342,7 +342,7 @@ func TestRedisExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess := revoke.Session{ID: "id", Subject: "alice", IssuedAt: time.Now().Add(-time.Second)}
+	sess := revoke.SessionRef{ID: "id", Subject: "alice", IssuedAt: time.Now().Add(-time.Second)}
 	if err := d.RevokeSession(ctx, sess.ID, sess.Subject, time.Now().Add(30*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
@@ -402,17 +402,17 @@ func TestForeignData(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		sess    revoke.Session
+		sess    revoke.SessionRef
 		revoked bool
 	}{
-		{"alice untouched by the foreign key", revoke.Session{ID: "a", Subject: "alice", IssuedAt: issued}, false},
-		{"carol's valid session", revoke.Session{ID: "fine", Subject: "carol", IssuedAt: issued}, false},
-		{"carol's revoked session", revoke.Session{ID: "ok-revoked", Subject: "carol", IssuedAt: issued}, true},
-		{"the malformed session entry revokes its session", revoke.Session{ID: "bad", Subject: "erin", IssuedAt: issued}, true},
-		{"and no other session of the subject", revoke.Session{ID: "good", Subject: "erin", IssuedAt: issued}, false},
-		{"the malformed subject entry revokes the subject", revoke.Session{ID: "any", Subject: "frank", IssuedAt: issued}, true},
-		{"the malformed sessionless entry revokes its session", revoke.Session{ID: "anon-bad", IssuedAt: issued}, true},
-		{"another sessionless session", revoke.Session{ID: "anon-good", IssuedAt: issued}, false},
+		{"alice untouched by the foreign key", revoke.SessionRef{ID: "a", Subject: "alice", IssuedAt: issued}, false},
+		{"carol's valid session", revoke.SessionRef{ID: "fine", Subject: "carol", IssuedAt: issued}, false},
+		{"carol's revoked session", revoke.SessionRef{ID: "ok-revoked", Subject: "carol", IssuedAt: issued}, true},
+		{"the malformed session entry revokes its session", revoke.SessionRef{ID: "bad", Subject: "erin", IssuedAt: issued}, true},
+		{"and no other session of the subject", revoke.SessionRef{ID: "good", Subject: "erin", IssuedAt: issued}, false},
+		{"the malformed subject entry revokes the subject", revoke.SessionRef{ID: "any", Subject: "frank", IssuedAt: issued}, true},
+		{"the malformed sessionless entry revokes its session", revoke.SessionRef{ID: "anon-bad", IssuedAt: issued}, true},
+		{"another sessionless session", revoke.SessionRef{ID: "anon-good", IssuedAt: issued}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -434,7 +434,7 @@ func TestForeignData(t *testing.T) {
 	// A bucket overwritten with another type holds no entry: the cache
 	// skips it, Direct reports the fault (its policy decides), nothing
 	// reads it as a revocation.
-	dave := revoke.Session{ID: "d", Subject: "dave", IssuedAt: issued}
+	dave := revoke.SessionRef{ID: "d", Subject: "dave", IssuedAt: issued}
 	if err := c.Check(ctx, dave); err != nil {
 		t.Fatalf("cached, non-hash bucket: %v; want nil", err)
 	}
@@ -454,8 +454,8 @@ func TestForeignData(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 3*time.Second, "repaired entry expires", func() bool {
-		return c.Check(ctx, revoke.Session{ID: "bad", Subject: "erin", IssuedAt: issued}) == nil &&
-			d.Check(ctx, revoke.Session{ID: "bad", Subject: "erin", IssuedAt: issued}) == nil
+		return c.Check(ctx, revoke.SessionRef{ID: "bad", Subject: "erin", IssuedAt: issued}) == nil &&
+			d.Check(ctx, revoke.SessionRef{ID: "bad", Subject: "erin", IssuedAt: issued}) == nil
 	})
 }
 
@@ -487,14 +487,14 @@ func propagation(t *testing.T, ca, cb, cd goredis.UniversalClient) {
 	tests := []struct {
 		name   string
 		revoke func() error
-		sess   revoke.Session
+		sess   revoke.SessionRef
 	}{
 		{"session on A", func() error { return a.RevokeSession(ctx, "s1", "alice", day) },
-			revoke.Session{ID: "s1", Subject: "alice", IssuedAt: issued}},
+			revoke.SessionRef{ID: "s1", Subject: "alice", IssuedAt: issued}},
 		{"subject on B", func() error { return b.RevokeSubject(ctx, "bob", time.Now(), day) },
-			revoke.Session{ID: "s2", Subject: "bob", IssuedAt: issued}},
+			revoke.SessionRef{ID: "s2", Subject: "bob", IssuedAt: issued}},
 		{"sessionless via Direct", func() error { return d.RevokeSession(ctx, "s3", "", day) },
-			revoke.Session{ID: "s3", IssuedAt: issued}},
+			revoke.SessionRef{ID: "s3", IssuedAt: issued}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -534,7 +534,7 @@ func TestCachedStaleness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess := revoke.Session{ID: "x", Subject: "alice", IssuedAt: clock()}
+	sess := revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: clock()}
 	assertStale := func(when string) {
 		t.Helper()
 		err := c.Check(ctx, sess)
@@ -575,11 +575,11 @@ func TestTimeoutBoundsHungServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := startCached(t, s.Client(t), opts)
-	sess := revoke.Session{ID: "x", Subject: "alice", IssuedAt: time.Now()}
+	sess := revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: time.Now()}
 	if err := d.RevokeSession(ctx, "r", "alice", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	revoked := revoke.Session{ID: "r", Subject: "alice", IssuedAt: time.Now()}
+	revoked := revoke.SessionRef{ID: "r", Subject: "alice", IssuedAt: time.Now()}
 	waitFor(t, 2*time.Second, "cached sees revocation", func() bool { return errors.Is(c.Check(ctx, revoked), revoke.ErrRevoked) })
 
 	s.Pause()
@@ -645,18 +645,18 @@ func outage(t *testing.T, mode string) {
 	}
 
 	issued := time.Now().Add(-time.Minute)
-	var revoked, valid []revoke.Session
+	var revoked, valid []revoke.SessionRef
 	for i := range 20 {
 		subj := fmt.Sprint("user", i%5)
-		rs := revoke.Session{ID: fmt.Sprint("rev", i), Subject: subj, IssuedAt: issued}
+		rs := revoke.SessionRef{ID: fmt.Sprint("rev", i), Subject: subj, IssuedAt: issued}
 		if i%4 == 3 {
 			rs.Subject = ""
 		}
 		if err := r.RevokeSession(ctx, rs.ID, rs.Subject, time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		revoked = append(revoked, rs, revoke.Session{ID: fmt.Sprint("old", i), Subject: "gone", IssuedAt: issued})
-		valid = append(valid, revoke.Session{ID: fmt.Sprint("ok", i), Subject: subj, IssuedAt: issued})
+		revoked = append(revoked, rs, revoke.SessionRef{ID: fmt.Sprint("old", i), Subject: "gone", IssuedAt: issued})
+		valid = append(valid, revoke.SessionRef{ID: fmt.Sprint("ok", i), Subject: subj, IssuedAt: issued})
 	}
 	if err := r.RevokeSubject(ctx, "gone", time.Now(), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
@@ -764,13 +764,13 @@ func TestClusterHashTags(t *testing.T) {
 			t.Fatal(err)
 		}
 		masters[node.Options().Addr] = true
-		if err := d.Check(ctx, revoke.Session{ID: id, Subject: subj, IssuedAt: time.Now()}); !errors.Is(err, revoke.ErrRevoked) {
+		if err := d.Check(ctx, revoke.SessionRef{ID: id, Subject: subj, IssuedAt: time.Now()}); !errors.Is(err, revoke.ErrRevoked) {
 			t.Fatalf("session %s: %v", id, err)
 		}
-		if err := d.Check(ctx, revoke.Session{ID: "other", Subject: subj, IssuedAt: time.Now().Add(-time.Hour)}); !errors.Is(err, revoke.ErrRevoked) {
+		if err := d.Check(ctx, revoke.SessionRef{ID: "other", Subject: subj, IssuedAt: time.Now().Add(-time.Hour)}); !errors.Is(err, revoke.ErrRevoked) {
 			t.Fatalf("subject %s: %v", subj, err)
 		}
-		if err := d.Check(ctx, revoke.Session{ID: "new", Subject: subj, IssuedAt: time.Now().Add(time.Hour)}); err != nil {
+		if err := d.Check(ctx, revoke.SessionRef{ID: "new", Subject: subj, IssuedAt: time.Now().Add(time.Hour)}); err != nil {
 			t.Fatalf("fresh session of %s: %v", subj, err)
 		}
 	}
@@ -795,7 +795,7 @@ func TestResubscribeForcesReload(t *testing.T) {
 		ResyncInterval:    time.Hour, // no periodic reload: only the re-subscription can find the entry
 	})
 	before := c.Stats()
-	sess := revoke.Session{ID: "gap", Subject: "alice", IssuedAt: time.Now().Add(-time.Minute)}
+	sess := revoke.SessionRef{ID: "gap", Subject: "alice", IssuedAt: time.Now().Add(-time.Minute)}
 	until := time.Now().Add(time.Hour).UnixMilli()
 	if err := client.HSet(ctx, redis.BucketKey(prefix, "alice", ""), redis.SessionField("alice", "gap"), until).Err(); err != nil {
 		t.Fatal(err)
@@ -857,13 +857,13 @@ func upgrade(t *testing.T, newClient func() goredis.UniversalClient) {
 			t.Fatal(err)
 		}
 	}
-	revoked := []revoke.Session{
+	revoked := []revoke.SessionRef{
 		{ID: "s1", Subject: "alice", IssuedAt: issued},
 		{ID: "anon", IssuedAt: issued},
 		{ID: "any", Subject: "b{o}b%", IssuedAt: issued},
 		{ID: "broken", Subject: "carol", IssuedAt: issued}, // malformed: fail closed for this entry
 	}
-	valid := []revoke.Session{
+	valid := []revoke.SessionRef{
 		{ID: "s2", Subject: "alice", IssuedAt: issued},
 		{ID: "other", Subject: "carol", IssuedAt: issued},
 		{ID: "new", Subject: "b{o}b%", IssuedAt: time.Now().Add(time.Second)},
@@ -907,7 +907,7 @@ func upgrade(t *testing.T, newClient func() goredis.UniversalClient) {
 			t.Fatal(err)
 		}
 		waitFor(t, 2*time.Second, "v1 message applied", func() bool {
-			return errors.Is(c.Check(ctx, revoke.Session{ID: "s4", Subject: "alice", IssuedAt: issued}), revoke.ErrRevoked)
+			return errors.Is(c.Check(ctx, revoke.SessionRef{ID: "s4", Subject: "alice", IssuedAt: issued}), revoke.ErrRevoked)
 		})
 	})
 	t.Run("migrated", func(t *testing.T) {
@@ -952,9 +952,9 @@ func TestLoadResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var revoked []revoke.Session
+	var revoked []revoke.SessionRef
 	for i := range 200 {
-		sess := revoke.Session{ID: fmt.Sprint("id", i), Subject: fmt.Sprint("user", i), IssuedAt: time.Now()}
+		sess := revoke.SessionRef{ID: fmt.Sprint("id", i), Subject: fmt.Sprint("user", i), IssuedAt: time.Now()}
 		if err := d.RevokeSession(ctx, sess.ID, sess.Subject, time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
@@ -1035,7 +1035,7 @@ func TestFailedResyncKeepsFreshness(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused := time.Now()
-	sess := revoke.Session{ID: "x", Subject: "alice", IssuedAt: time.Now()}
+	sess := revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: time.Now()}
 	for time.Since(refused) < 3*bound || c.Stats().LoadFailures < 2 {
 		if err := c.Check(ctx, sess); err != nil {
 			t.Fatalf("%v after reloads started failing (Stats %+v): %v", time.Since(refused), c.Stats(), err)

@@ -91,7 +91,7 @@ func argError(reason string) error {
 	return fmt.Errorf("revoke/redis: %s: %w", reason, revoke.ErrInvalidArgument)
 }
 
-func checkSession(s revoke.Session) error {
+func checkSession(s revoke.SessionRef) error {
 	if s.ID == "" {
 		return argError("empty session id")
 	}
@@ -127,7 +127,7 @@ func NewDirect(client goredis.UniversalClient, opts Options) (*Direct, error) {
 // Check reports whether s is revoked, in one round trip bounded by
 // Options.CheckTimeout. It returns nil, revoke.ErrRevoked, or an error
 // matching ErrUnavailable for a store fault.
-func (d *Direct) Check(ctx context.Context, s revoke.Session) error {
+func (d *Direct) Check(ctx context.Context, s revoke.SessionRef) error {
 	if err := checkSession(s); err != nil {
 		return err
 	}
