@@ -9,7 +9,10 @@ import (
 )
 
 // Counts is an estimate of the distinct sessions and subjects (users)
-// seen over a window.
+// seen over a window: Counter.Count's for one instance, and the fleet's
+// from the Redis Tracker (revoke/redis/active), whose counts are whole
+// numbers. Each is within the sketch's standard error (StdError) of the
+// true count.
 type Counts struct {
 	Sessions float64
 	Subjects float64
@@ -17,14 +20,16 @@ type Counts struct {
 
 // Bucket widths and how far back a Counter sees.
 const (
-	// MaxWindow is the longest window Count answers: one day.
+	// MaxWindow is the longest window Count answers, Counter's and the
+	// Redis Tracker's: one day.
 	MaxWindow = 24 * time.Hour
 	minutes   = 60
 	hours     = 24
 )
 
-// ErrWindow is returned by Count for a window that is not positive or is
-// longer than MaxWindow.
+// ErrWindow is returned by Count (Counter's, and the Redis Tracker's in
+// revoke/redis/active) for a window that is not positive or is longer than
+// MaxWindow.
 var ErrWindow = errors.New("active: window must be in (0, 24h]")
 
 // Counter estimates, for one instance, how many distinct sessions and

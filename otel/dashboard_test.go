@@ -19,6 +19,7 @@ import (
 	promexp "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/cookieseal/cookieseal/active"
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/middleware"
 	cookiesealotel "github.com/cookieseal/cookieseal/otel"
@@ -51,7 +52,9 @@ func exported(t *testing.T) map[string]bool {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mt.ObserveActive(func(context.Context, time.Duration) (float64, float64, error) { return 10, 3, nil }); err != nil {
+	if _, err := mt.ObserveActive(func(context.Context, time.Duration) (active.Counts, error) {
+		return active.Counts{Sessions: 10, Subjects: 3}, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range middleware.EventKinds() {

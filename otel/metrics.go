@@ -4,12 +4,17 @@
 // the core library does not depend on OpenTelemetry.
 //
 // Wire one Metrics as the manager's Observer and as its key usage
-// recorder, then register the gauges you have:
+// recorder, then register the gauges you have. The package is named otel,
+// as OpenTelemetry's own package is: import it under another name, as
+// every example here does:
 //
-//	mt, _ := otel.New(meterProvider)
+//	import cookiesealotel "github.com/cookieseal/cookieseal/otel"
+//
+//	mt, _ := cookiesealotel.New(meterProvider)
 //	m, _ := middleware.New(keys, "session", middleware.Options{Observer: mt, Usage: mt})
-//	mt.ObserveRevokeCache(cached.Stats) // revoke/redis
-//	mt.ObserveActive(counter.Count)     // active
+//	mt.ObserveRevokeCache(cached.Stats)                     // revoke/redis
+//	mt.ObserveActive(cookiesealotel.CounterSource(counter)) // active, one instance
+//	mt.ObserveActive(tracker.Count)                         // revoke/redis/active, the fleet
 //
 // Metric names follow OpenTelemetry's conventions (dotted, unit in the
 // instrument, not the name); the Prometheus exporter turns
@@ -33,7 +38,6 @@ import (
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
 	"github.com/cookieseal/cookieseal/revoke/redis"
-	redisactive "github.com/cookieseal/cookieseal/revoke/redis/active"
 )
 
 // ScopeName is the instrumentation scope of the meter.
@@ -296,29 +300,21 @@ var Windows = []struct {
 }{{"5m", 5 * time.Minute}, {"1h", time.Hour}, {"1d", 24 * time.Hour}}
 
 // ActiveSource returns the estimated distinct sessions and subjects over
-// a window ending now.
-type ActiveSource func(ctx context.Context, window time.Duration) (sessions, subjects float64, err error)
+// a window ending now. The Redis Tracker's Count (revoke/redis/active) is
+// one; CounterSource adapts one instance's active.Counter.
+type ActiveSource func(ctx context.Context, window time.Duration) (active.Counts, error)
 
 // CounterSource is the ActiveSource of one instance's active.Counter.
 func CounterSource(c *active.Counter) ActiveSource {
-	return func(_ context.Context, w time.Duration) (float64, float64, error) {
-		n, err := c.Count(w)
-		return n.Sessions, n.Subjects, err
-	}
-}
-
-// TrackerSource is the ActiveSource of the fleet's Redis Tracker: each
-// collection costs one PFCOUNT round trip per window.
-func TrackerSource(t *redisactive.Tracker) ActiveSource {
-	return func(ctx context.Context, w time.Duration) (float64, float64, error) {
-		n, err := t.Count(ctx, w)
-		return float64(n.Sessions), float64(n.Subjects), err
+	return func(_ context.Context, w time.Duration) (active.Counts, error) {
+		return c.Count(w)
 	}
 }
 
 // ObserveActive registers the active-session gauges, by window (5m, 1h,
-// 1d), from count (CounterSource or TrackerSource). A window whose count
-// fails is not reported.
+// 1d), from count: CounterSource(counter) for one instance, tracker.Count
+// for the fleet's Redis Tracker (each collection then costs one PFCOUNT
+// round trip per window). A window whose count fails is not reported.
 func (m *Metrics) ObserveActive(count ActiveSource) (metric.Registration, error) {
 	sess, e1 := m.meter.Float64ObservableGauge(NameActiveSessions, metric.WithDescription("Estimated distinct active sessions over the window (HyperLogLog, 0.81% std error)."), metric.WithUnit("{session}"))
 	subs, e2 := m.meter.Float64ObservableGauge(NameActiveSubjects, metric.WithDescription("Estimated distinct active subjects (users) over the window."), metric.WithUnit("{subject}"))
@@ -331,12 +327,12 @@ func (m *Metrics) ObserveActive(count ActiveSource) (metric.Registration, error)
 	}
 	return m.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		for i, w := range Windows {
-			s, u, err := count(ctx, w.D)
+			n, err := count(ctx, w.D)
 			if err != nil {
 				continue
 			}
-			o.ObserveFloat64(sess, s, opts[i])
-			o.ObserveFloat64(subs, u, opts[i])
+			o.ObserveFloat64(sess, n.Sessions, opts[i])
+			o.ObserveFloat64(subs, n.Subjects, opts[i])
 		}
 		return nil
 	}, sess, subs)

@@ -12,6 +12,7 @@ import (
 	"github.com/cookieseal/cookieseal/internal/redistest"
 	cookiesealotel "github.com/cookieseal/cookieseal/otel"
 	"github.com/cookieseal/cookieseal/revoke/redis"
+	redisactive "github.com/cookieseal/cookieseal/revoke/redis/active"
 )
 
 // gauges collects reader and returns each gauge's (last) value by name.
@@ -90,5 +91,36 @@ func TestRedisCacheGauges(t *testing.T) {
 	}
 	if g[cookiesealotel.NameRevokeEntries] != 1 {
 		t.Fatalf("entries %v, want 1: %v", g[cookiesealotel.NameRevokeEntries], g)
+	}
+}
+
+// TestActiveGaugesFromTracker: a fleet Tracker's Count is an ActiveSource
+// as it is; its counts reach the gauges of every window.
+func TestActiveGaugesFromTracker(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	client := goredis.NewClient(srv.Options())
+	defer client.Close()
+	tr, err := redisactive.New(client, redisactive.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []struct{ id, subject string }{{"s1", "alice"}, {"s2", "alice"}, {"s3", "bob"}} {
+		tr.Add(s.id, s.subject)
+	}
+	if err := tr.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reader := sdkmetric.NewManualReader()
+	mt, err := cookiesealotel.New(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mt.ObserveActive(tr.Count); err != nil {
+		t.Fatal(err)
+	}
+	g := gauges(t, reader)
+	if g[cookiesealotel.NameActiveSessions] != 3 || g[cookiesealotel.NameActiveSubjects] != 2 {
+		t.Fatalf("gauges %v; want 3 sessions, 2 subjects", g)
 	}
 }

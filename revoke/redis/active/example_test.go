@@ -32,6 +32,6 @@ func Example() {
 
 	n, err := tr.Count(ctx, 5*time.Minute)
 	if err == nil {
-		fmt.Printf("%d sessions, %d users in the last 5 minutes\n", n.Sessions, n.Subjects)
+		fmt.Printf("%.0f sessions, %.0f users in the last 5 minutes\n", n.Sessions, n.Subjects)
 	}
 }

@@ -4,13 +4,16 @@
 //
 // The request path never waits on Redis: Tracker.Add (or Observe, as the
 // manager's Observer) only buffers the id in memory. Tracker.Run, which
-// the caller starts, sends the buffer every Interval (default and minimum
+// the caller starts, sends the buffer every FlushInterval (default and minimum
 // one second) in one pipelined round trip, whatever the request rate.
 //
 // Every instance adds to the same per-minute and per-hour HyperLogLogs
 // (one key each, sharing a hash tag, so a Redis Cluster keeps them on one
 // slot); Count asks PFCOUNT for the union of the window's keys. For one
-// instance without Redis, see package github.com/cookieseal/cookieseal/active.
+// instance without Redis, see package github.com/cookieseal/cookieseal/active,
+// whose Counts, MaxWindow and ErrWindow this package answers with: the
+// package names are the same, so a program that imports both aliases one
+// (otel imports this one as redisactive).
 package active
 
 import (
@@ -24,31 +27,28 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/cookieseal/cookieseal/active"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
-// Defaults and limits of Options.
+// Defaults of Options.
 const (
-	DefaultPrefix    = "cookieseal:active"
-	DefaultInterval  = time.Second
-	DefaultMaxBuffer = 100_000
-	// MaxWindow is the longest window Count answers.
-	MaxWindow = 24 * time.Hour
+	DefaultPrefix        = "cookieseal:active"
+	DefaultFlushInterval = time.Second
+	DefaultMaxBuffer     = 100_000
 	// batch bounds the elements of one PFADD.
 	batch = 1000
 )
-
-// ErrWindow is returned by Count for a window outside (0, MaxWindow].
-var ErrWindow = errors.New("active: window must be in (0, 24h]")
 
 // Options configures a Tracker. The zero value is the default.
 type Options struct {
 	// Prefix starts every key, inside a hash tag: "{Prefix}:s:m:<minute>".
 	// Default DefaultPrefix.
 	Prefix string
-	// Interval is how often Run flushes the buffer: at most one round
-	// trip per Interval. Default and minimum one second.
-	Interval time.Duration
+	// FlushInterval is how often Run flushes the buffer: at most one
+	// round trip per FlushInterval. Default DefaultFlushInterval, which
+	// is also the minimum (one second).
+	FlushInterval time.Duration
 	// MaxBuffer bounds the distinct ids (sessions plus subjects) held
 	// between flushes; ids past it are dropped (counted in Dropped), so a
 	// flood cannot grow memory. Default DefaultMaxBuffer.
@@ -59,12 +59,6 @@ type Options struct {
 	// OnError, if set, is told of a flush that failed under Run (the
 	// buffer is then dropped: the estimate is low for that second).
 	OnError func(error)
-}
-
-// Counts is an estimate of the distinct sessions and subjects seen over a
-// window, across every instance.
-type Counts struct {
-	Sessions, Subjects int64
 }
 
 // Tracker buffers session ids and subjects and flushes them to Redis. It
@@ -88,8 +82,8 @@ func New(client goredis.UniversalClient, opts Options) (*Tracker, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	if opts.Interval == 0 {
-		opts.Interval = DefaultInterval
+	if opts.FlushInterval == 0 {
+		opts.FlushInterval = DefaultFlushInterval
 	}
 	if opts.MaxBuffer == 0 {
 		opts.MaxBuffer = DefaultMaxBuffer
@@ -97,8 +91,8 @@ func New(client goredis.UniversalClient, opts Options) (*Tracker, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Interval < time.Second {
-		return nil, fmt.Errorf("active: Interval %v is under one second", opts.Interval)
+	if opts.FlushInterval < DefaultFlushInterval {
+		return nil, fmt.Errorf("active: FlushInterval %v is under one second", opts.FlushInterval)
 	}
 	if opts.MaxBuffer < 0 {
 		return nil, errors.New("active: negative MaxBuffer")
@@ -150,7 +144,7 @@ func (t *Tracker) key(kind, width string, idx int64) string {
 
 // Flush sends the buffer to Redis in one pipeline (PFADD to the current
 // minute's and hour's keys, with their expiry) and empties it. Run calls
-// it every Interval; call it directly only in tests or at shutdown.
+// it every FlushInterval; call it directly only in tests or at shutdown.
 func (t *Tracker) Flush(ctx context.Context) error {
 	t.mu.Lock()
 	sessions, subjects := t.sessions, t.subjects
@@ -184,7 +178,7 @@ func (t *Tracker) Flush(ctx context.Context) error {
 		}
 		// Minute keys serve windows up to an hour, hour keys up to a day.
 		pipe.Expire(ctx, mk, time.Hour+2*time.Minute)
-		pipe.Expire(ctx, hk, MaxWindow+2*time.Hour)
+		pipe.Expire(ctx, hk, active.MaxWindow+2*time.Hour)
 	}
 	_, err := pipe.Exec(ctx)
 	if err != nil {
@@ -193,16 +187,16 @@ func (t *Tracker) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Run flushes the buffer every Interval until ctx is done, then flushes
+// Run flushes the buffer every FlushInterval until ctx is done, then flushes
 // once more (with a short timeout of its own) and returns ctx's error.
 // Failed flushes go to OnError and do not stop it.
 func (t *Tracker) Run(ctx context.Context) error {
-	tick := time.NewTicker(t.opts.Interval)
+	tick := time.NewTicker(t.opts.FlushInterval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.opts.Interval)
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.opts.FlushInterval)
 			t.report(t.Flush(fctx))
 			cancel()
 			return ctx.Err()
@@ -222,11 +216,12 @@ func (t *Tracker) report(err error) {
 // in the window ending now: PFCOUNT over the union of its minute keys
 // (windows up to an hour, the current partial minute included) or hour
 // keys (longer windows), in one pipelined round trip. Ids still in some
-// instance's buffer (at most one Interval old) are not counted yet. The
-// error matches ErrWindow for a window outside (0, MaxWindow].
-func (t *Tracker) Count(ctx context.Context, window time.Duration) (Counts, error) {
-	if window <= 0 || window > MaxWindow {
-		return Counts{}, ErrWindow
+// instance's buffer (at most one FlushInterval old) are not counted yet.
+// The counts are PFCOUNT's, whole numbers. The error matches
+// active.ErrWindow for a window outside (0, active.MaxWindow].
+func (t *Tracker) Count(ctx context.Context, window time.Duration) (active.Counts, error) {
+	if window <= 0 || window > active.MaxWindow {
+		return active.Counts{}, active.ErrWindow
 	}
 	now := t.opts.Now().Unix()
 	width, cur, n := "m", now/60, int64((window+time.Minute-1)/time.Minute)
@@ -243,7 +238,7 @@ func (t *Tracker) Count(ctx context.Context, window time.Duration) (Counts, erro
 		cmds[i] = pipe.PFCount(ctx, keys...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return Counts{}, fmt.Errorf("active: count: %w", err)
+		return active.Counts{}, fmt.Errorf("active: count: %w", err)
 	}
-	return Counts{Sessions: cmds[0].Val(), Subjects: cmds[1].Val()}, nil
+	return active.Counts{Sessions: float64(cmds[0].Val()), Subjects: float64(cmds[1].Val())}, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	localactive "github.com/cookieseal/cookieseal/active"
 	"github.com/cookieseal/cookieseal/internal/redistest"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke/redis/active"
@@ -135,7 +136,7 @@ func TestFleetCountAgainstTruth(t *testing.T) {
 				}
 				es := (float64(got.Sessions) - float64(n)) / float64(n)
 				eu := (float64(got.Subjects) - float64(subjects)) / float64(subjects)
-				t.Logf("n=%d window %v: sessions %d (error %+.3f%%), subjects %d of %d (error %+.3f%%)", n, w, got.Sessions, 100*es, got.Subjects, subjects, 100*eu)
+				t.Logf("n=%d window %v: sessions %.0f (error %+.3f%%), subjects %.0f of %d (error %+.3f%%)", n, w, got.Sessions, 100*es, got.Subjects, subjects, 100*eu)
 				if math.Abs(es) > 0.02 || math.Abs(eu) > 0.02 {
 					t.Fatalf("relative error over 2%%")
 				}
@@ -161,24 +162,24 @@ func TestFleetWindows(t *testing.T) {
 	add(trackers[0], "early-", 300)
 	clk.add(10 * time.Minute)
 	add(trackers[1], "late-", 100)
-	want := map[time.Duration]int64{5 * time.Minute: 100, time.Hour: 400, 24 * time.Hour: 400}
+	want := map[time.Duration]float64{5 * time.Minute: 100, time.Hour: 400, 24 * time.Hour: 400}
 	check := func(step string) {
 		for w, n := range want {
 			got, err := trackers[0].Count(ctx, w)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(float64(got.Sessions-n)) > 0.02*float64(n)+1 {
-				t.Fatalf("%s: window %v: %d sessions, want about %d", step, w, got.Sessions, n)
+			if math.Abs(got.Sessions-n) > 0.02*n+1 {
+				t.Fatalf("%s: window %v: %.0f sessions, want about %.0f", step, w, got.Sessions, n)
 			}
 		}
 	}
 	check("after 10 minutes")
 	clk.add(2 * time.Hour)
-	want = map[time.Duration]int64{5 * time.Minute: 0, time.Hour: 0, 3 * time.Hour: 400, 24 * time.Hour: 400}
+	want = map[time.Duration]float64{5 * time.Minute: 0, time.Hour: 0, 3 * time.Hour: 400, 24 * time.Hour: 400}
 	check("after two hours")
 	for _, w := range []time.Duration{0, 25 * time.Hour} {
-		if _, err := trackers[0].Count(ctx, w); !errors.Is(err, active.ErrWindow) {
+		if _, err := trackers[0].Count(ctx, w); !errors.Is(err, localactive.ErrWindow) {
 			t.Fatalf("window %v: %v", w, err)
 		}
 	}
@@ -211,13 +212,13 @@ func TestRunFlushesOnStop(t *testing.T) {
 }
 
 // TestBufferBoundAndOptions: a full buffer drops (and counts) new ids;
-// an Interval under a second is refused.
+// a FlushInterval under a second is refused.
 func TestBufferBoundAndOptions(t *testing.T) {
 	c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", Dialer: func(context.Context, string, string) (net.Conn, error) {
 		return nil, errors.New("no dial in this test")
 	}})
 	defer c.Close()
-	if _, err := active.New(c, active.Options{Interval: 500 * time.Millisecond}); err == nil {
+	if _, err := active.New(c, active.Options{FlushInterval: 500 * time.Millisecond}); err == nil {
 		t.Fatal("sub-second interval accepted")
 	}
 	tr, err := active.New(c, active.Options{MaxBuffer: 10})
@@ -269,7 +270,7 @@ func TestClusterOneSlot(t *testing.T) {
 		}
 		// Everything was flushed in the same minute (the clock moved
 		// before the flush), so the windows agree.
-		if math.Abs(float64(got.Sessions-3000)) > 60 || math.Abs(float64(got.Subjects-50)) > 2 {
+		if math.Abs(got.Sessions-3000) > 60 || math.Abs(got.Subjects-50) > 2 {
 			t.Fatalf("window %v: %+v, want about 3000 sessions, 50 subjects", w, got)
 		}
 	}
