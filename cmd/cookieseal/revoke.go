@@ -142,7 +142,7 @@ func (e *env) openRevoker(rf *redisFlags, addrs []string) (goredis.UniversalClie
 	rv, err := redis.NewDirect(client, redis.Options{Prefix: rf.prefix, WriteTimeout: rf.timeout, Now: e.now})
 	if err != nil {
 		client.Close()
-		if errors.Is(err, redis.ErrConfig) {
+		if errors.Is(err, redis.ErrInvalidConfig) {
 			return nil, nil, usageError{msg: err.Error()}
 		}
 		return nil, nil, err

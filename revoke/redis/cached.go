@@ -109,7 +109,7 @@ type entry struct{ beforeMS, untilMS int64 }
 // NewCached returns a Cached on client, with the same requirements on client
 // as NewDirect. It makes no Redis call and starts no goroutine: until Run has
 // completed its first load, Check returns an error matching ErrStale.
-// Invalid options or client return an error matching ErrConfig.
+// Invalid options or client return an error matching ErrInvalidConfig.
 func NewCached(client goredis.UniversalClient, opts CachedOptions) (*Cached, error) {
 	opts, err := opts.normalize()
 	if err != nil {

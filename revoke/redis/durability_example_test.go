@@ -28,7 +28,7 @@ func ExampleOptions_waitReplicas() {
 	})
 	defer ring.Close()
 	_, err = redis.NewDirect(ring, redis.Options{WaitReplicas: 1})
-	fmt.Println(errors.Is(err, redis.ErrConfig))
+	fmt.Println(errors.Is(err, redis.ErrInvalidConfig))
 	// Output:
 	// <nil>
 	// true

@@ -152,11 +152,11 @@ func TestWaitReplicasConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := redis.NewDirect(tc.client, tc.opts); !errors.Is(err, redis.ErrConfig) {
-				t.Errorf("NewDirect: %v; want ErrConfig", err)
+			if _, err := redis.NewDirect(tc.client, tc.opts); !errors.Is(err, redis.ErrInvalidConfig) {
+				t.Errorf("NewDirect: %v; want ErrInvalidConfig", err)
 			}
-			if _, err := redis.NewCached(tc.client, redis.CachedOptions{Options: tc.opts}); !errors.Is(err, redis.ErrConfig) {
-				t.Errorf("NewCached: %v; want ErrConfig", err)
+			if _, err := redis.NewCached(tc.client, redis.CachedOptions{Options: tc.opts}); !errors.Is(err, redis.ErrInvalidConfig) {
+				t.Errorf("NewCached: %v; want ErrInvalidConfig", err)
 			}
 		})
 	}

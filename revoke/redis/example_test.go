@@ -32,7 +32,7 @@ func ExampleNewCached() {
 	bare := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})
 	defer bare.Close()
 	_, err = redis.NewDirect(bare, redis.Options{})
-	fmt.Println(errors.Is(err, redis.ErrConfig))
+	fmt.Println(errors.Is(err, redis.ErrInvalidConfig))
 	fmt.Println(err)
 	// Output:
 	// true <nil>

@@ -172,12 +172,12 @@ func TestConfigRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := NewCached(tt.client, tt.opts)
-			if !errors.Is(err, ErrConfig) {
-				t.Fatalf("NewCached err = %v; want ErrConfig", err)
+			if !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("NewCached err = %v; want ErrInvalidConfig", err)
 			}
 			if tt.opts.StalenessBound == 0 && tt.opts.HeartbeatInterval == 0 && tt.opts.SyncTimeout == 0 {
-				if _, err := NewDirect(tt.client, tt.opts.Options); !errors.Is(err, ErrConfig) {
-					t.Fatalf("NewDirect err = %v; want ErrConfig", err)
+				if _, err := NewDirect(tt.client, tt.opts.Options); !errors.Is(err, ErrInvalidConfig) {
+					t.Fatalf("NewDirect err = %v; want ErrInvalidConfig", err)
 				}
 			}
 		})

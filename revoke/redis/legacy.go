@@ -216,7 +216,7 @@ type MigrateResult struct {
 // keyspace (on a Cluster, every master), which costs time in proportion to
 // the database; each call is bounded by opts.WriteTimeout. It is safe to
 // run again and concurrently with live traffic; the v1 keys are left to
-// expire. Errors match ErrUnavailable or ErrConfig.
+// expire. Errors match ErrUnavailable or ErrInvalidConfig.
 func MigrateV1(ctx context.Context, client goredis.UniversalClient, opts Options) (MigrateResult, error) {
 	s, err := newStore(client, opts)
 	if err != nil {

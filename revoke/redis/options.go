@@ -101,12 +101,12 @@ type CachedOptions struct {
 	OnError func(error)
 }
 
-// ErrConfig is wrapped by the errors NewDirect and NewCached return for an
+// ErrInvalidConfig is wrapped by the errors NewDirect and NewCached return for an
 // invalid client or options.
-var ErrConfig = errors.New("revoke/redis: invalid configuration")
+var ErrInvalidConfig = errors.New("revoke/redis: invalid configuration")
 
 func configError(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
 }
 
 func (o Options) normalize() (Options, error) {

@@ -115,7 +115,7 @@ var _ revoke.Revoker = (*Direct)(nil)
 // Options.CheckTimeout and WriteTimeout bound every call; other
 // implementations cannot be inspected and are trusted to honor context
 // deadlines. NewDirect makes no Redis call. Invalid options or client return
-// an error matching ErrConfig.
+// an error matching ErrInvalidConfig.
 func NewDirect(client goredis.UniversalClient, opts Options) (*Direct, error) {
 	s, err := newStore(client, opts)
 	if err != nil {
