@@ -14,13 +14,13 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/cookieseal/cookieseal/cookie/gorilla"
-	"github.com/cookieseal/cookieseal/internal/sessiontest"
+	fixtures "github.com/cookieseal/cookieseal/internal/sessiontest"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
 // newBrowser is a client with net/http/cookiejar's RFC 6265 jar
 // (internal/sessiontest, shared with middleware's tests).
-var newBrowser = sessiontest.NewBrowser
+var newBrowser = fixtures.NewBrowser
 
 // §4: cookies this host cannot clear with its own attributes never lock
 // the user out, and a sibling's planted session is still refused.
@@ -59,7 +59,7 @@ func TestDuplicateCookies(t *testing.T) {
 	})
 
 	t.Run("gorilla cookie with a Domain", func(t *testing.T) {
-		clk := sessiontest.ClockAt(time.Now()) // securecookie stamps with the real clock
+		clk := clockAt(time.Now()) // securecookie stamps with the real clock
 		hashKey, blockKey := make([]byte, 32), make([]byte, 32)
 		rand.Read(hashKey)
 		rand.Read(blockKey)

@@ -1,21 +1,22 @@
 package interop_test
 
 // Fleet-rule fixtures of the session-manager tests that live here; the
-// shared ones come from internal/sessiontest.
+// shared ones come from the public sessiontest and internal/sessiontest.
 
 import (
 	"net/http"
 	"sync"
 
 	"github.com/cookieseal/cookieseal/cookie"
-	"github.com/cookieseal/cookieseal/internal/sessiontest"
+	fixtures "github.com/cookieseal/cookieseal/internal/sessiontest"
+	"github.com/cookieseal/cookieseal/sessiontest"
 )
 
-// Shared fixtures (internal/sessiontest): the same in middleware's tests.
+// Shared fixtures: the same in middleware's tests.
 var (
 	errStoreDown     = sessiontest.ErrStoreDown
-	newSwitchRevoker = sessiontest.NewSwitchRevoker
-	userApp          = sessiontest.UserApp
+	newSwitchRevoker = fixtures.NewSwitchRevoker
+	userApp          = fixtures.UserApp
 )
 
 // formats lists the wire formats every fleet rule is tested over.

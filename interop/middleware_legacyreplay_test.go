@@ -9,7 +9,6 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/cookieseal/cookieseal/cookie/gorilla"
-	"github.com/cookieseal/cookieseal/internal/sessiontest"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
@@ -19,7 +18,7 @@ import (
 // native cookie the legacy cookie does not open again.
 func TestLegacyCookieCannotReplayAfterDestroy(t *testing.T) {
 	for _, subjectKey := range []string{"", "user"} {
-		clk := sessiontest.ClockAt(time.Now())
+		clk := clockAt(time.Now())
 		hashKey, blockKey := make([]byte, 32), make([]byte, 32)
 		rand.Read(hashKey)
 		rand.Read(blockKey)

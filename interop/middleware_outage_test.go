@@ -14,7 +14,6 @@ import (
 
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/cookie/gorilla"
-	"github.com/cookieseal/cookieseal/internal/sessiontest"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
 )
@@ -28,7 +27,7 @@ func TestLegacyDoor(t *testing.T) {
 	rand.Read(blockKey)
 	store := sessions.NewCookieStore(hashKey, blockKey)
 	setup := func(t *testing.T, subjectKey string, opts middleware.Options) (*clock, *http.Cookie, *middleware.Manager, http.Handler, *recorder) {
-		clk := sessiontest.ClockAt(time.Now()) // securecookie stamps with the real clock
+		clk := clockAt(time.Now()) // securecookie stamps with the real clock
 		legacy := gorillaCookie(t, store, map[any]any{"user": "alice"})
 		dec, err := gorilla.New(hashKey, blockKey, gorilla.Options{Now: clk.Now, SubjectKey: subjectKey})
 		if err != nil {

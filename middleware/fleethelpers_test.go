@@ -5,16 +5,16 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
-	"github.com/cookieseal/cookieseal/internal/sessiontest"
+	fixtures "github.com/cookieseal/cookieseal/internal/sessiontest"
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
 // Shared fixtures (internal/sessiontest): the same in interop's tests.
-type switchRevoker = sessiontest.SwitchRevoker
+type switchRevoker = fixtures.SwitchRevoker
 
 var (
-	newSwitchRevoker = sessiontest.NewSwitchRevoker
-	userApp          = sessiontest.UserApp
+	newSwitchRevoker = fixtures.NewSwitchRevoker
+	userApp          = fixtures.UserApp
 )
 
 // formats lists the wire formats every fleet rule is tested over.

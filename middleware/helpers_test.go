@@ -5,20 +5,22 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/cookieseal/cookieseal/internal/sessiontest"
+	fixtures "github.com/cookieseal/cookieseal/internal/sessiontest"
 	"github.com/cookieseal/cookieseal/keyring"
+	"github.com/cookieseal/cookieseal/sessiontest"
 )
 
-// Shared fixtures (internal/sessiontest): the same in interop's tests.
+// Shared fixtures (the public sessiontest, and internal/sessiontest for
+// what users do not need): the same in interop's tests.
 type clock = sessiontest.Clock
 
 var (
 	newClock    = sessiontest.NewClock
-	testKeyring = sessiontest.Keyring
-	newManager  = sessiontest.NewManager
-	do          = sessiontest.Do
-	setCookies  = sessiontest.SetCookies
-	app         = sessiontest.App
+	testKeyring = fixtures.Keyring
+	newManager  = fixtures.ManagerOn
+	do          = fixtures.Do
+	setCookies  = fixtures.SetCookies
+	app         = fixtures.App
 )
 
 // swapKeys is a keyring.Provider whose keyring a test can swap.
@@ -40,7 +42,7 @@ func (p *swapKeys) Set(kr *keyring.Keyring) {
 }
 
 // jar keeps the cookies a test client holds, applying Set-Cookie.
-type jar = sessiontest.Jar
+type jar = fixtures.Jar
 
 func hasAttr(line, attr string) bool {
 	for _, part := range strings.Split(line, ";") {

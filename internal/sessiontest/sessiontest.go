@@ -1,8 +1,10 @@
 // Package sessiontest holds the test fixtures that the session manager's
 // own tests (middleware) and the tests beside real peers (interop, its own
-// module) share: an injectable clock, a manager on a fresh key, a small
-// handler set, a revocation list that can be taken down, and a client with
-// an RFC 6265 cookie jar. It is for tests only.
+// module) share beyond what the public package
+// github.com/cookieseal/cookieseal/sessiontest gives users (a clock, a
+// manager on a fresh key, a logged-in request, a failing revoker): a
+// manager on given keys, small handler sets, a revocation list that can be
+// taken down, and clients with cookie jars. It is for tests only.
 package sessiontest
 
 import (
@@ -21,30 +23,8 @@ import (
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
+	"github.com/cookieseal/cookieseal/sessiontest"
 )
-
-// Clock is an injectable clock that tests move by hand.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock returns a Clock at 2026-11-25 10:00:00 UTC.
-func NewClock() *Clock { return &Clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // Keyring returns a keyring with one fresh primary key.
 func Keyring(t testing.TB) *keyring.Keyring {
@@ -56,8 +36,9 @@ func Keyring(t testing.TB) *keyring.Keyring {
 	return kr
 }
 
-// NewManager returns a manager of the cookie "session", failing t on error.
-func NewManager(t testing.TB, keys keyring.Provider, opts middleware.Options) *middleware.Manager {
+// ManagerOn returns a manager of the cookie "session" on keys, failing t on
+// error (the public sessiontest.NewManager makes its own keys).
+func ManagerOn(t testing.TB, keys keyring.Provider, opts middleware.Options) *middleware.Manager {
 	t.Helper()
 	m, err := middleware.New(keys, "session", opts)
 	if err != nil {
@@ -176,11 +157,8 @@ func App(t testing.TB) http.Handler {
 	return mux
 }
 
-// ErrStoreDown is what a SwitchRevoker answers while it is down.
-var ErrStoreDown = errors.New("test store down")
-
 // SwitchRevoker is a revoke.Memory that a test can take down (every call
-// then fails with ErrStoreDown), whose writes it counts, and whose Check
+// then fails with sessiontest.ErrStoreDown, as the public FailingRevoker's), whose writes it counts, and whose Check
 // can run a hook after reading the list and before answering (to land a
 // revocation in the middle of a check).
 type SwitchRevoker struct {
@@ -211,7 +189,7 @@ func (s *SwitchRevoker) Hook(f func()) {
 func (s *SwitchRevoker) Check(ctx context.Context, rs revoke.SessionRef) error {
 	err := s.Mem.Check(ctx, rs)
 	if s.Down.Load() {
-		err = ErrStoreDown
+		err = sessiontest.ErrStoreDown
 	}
 	s.mu.Lock()
 	f := s.onCheck
@@ -226,7 +204,7 @@ func (s *SwitchRevoker) Check(ctx context.Context, rs revoke.SessionRef) error {
 // RevokeSession implements revoke.Revoker.
 func (s *SwitchRevoker) RevokeSession(ctx context.Context, id, subject string, until time.Time) error {
 	if s.Down.Load() {
-		return ErrStoreDown
+		return sessiontest.ErrStoreDown
 	}
 	s.Sessions.Add(1)
 	return s.Mem.RevokeSession(ctx, id, subject, until)
@@ -235,7 +213,7 @@ func (s *SwitchRevoker) RevokeSession(ctx context.Context, id, subject string, u
 // RevokeSubject implements revoke.Revoker.
 func (s *SwitchRevoker) RevokeSubject(ctx context.Context, subject string, before, until time.Time) error {
 	if s.Down.Load() {
-		return ErrStoreDown
+		return sessiontest.ErrStoreDown
 	}
 	s.Subjects.Add(1)
 	return s.Mem.RevokeSubject(ctx, subject, before, until)
@@ -364,14 +342,4 @@ func (b *Browser) Count(name string) int {
 		}
 	}
 	return n
-}
-
-// ClockAt returns a Clock at t.
-func ClockAt(t time.Time) *Clock { return &Clock{t: t} }
-
-// Set moves the clock to t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
 }
