@@ -31,8 +31,8 @@
 // caps it (MemoryOptions.MaxEntries, DefaultMaxEntries by default): at the
 // cap it forgets every expired entry, and if none is, the revocation fails
 // with ErrFull. A live revocation is never dropped to make room, and a
-// failed one is reported, never silently lost. Stats reports the size, the
-// cap and the refusals, for metrics and alerts.
+// failed one is reported, never silently lost. Memory.Stats reports the
+// size, the cap and the refusals (MemoryStats), for metrics and alerts.
 //
 // # Errors and failure policy
 //
@@ -49,4 +49,13 @@
 // Invalid input (an empty session id or subject, a zero time) returns an
 // error matching ErrInvalidArgument. An until that has already passed is not
 // invalid: the revocation has nothing left to do and is a no-op.
+//
+// # Implementing a Revoker
+//
+// A store of your own (SQL, a key-value service) implements the three
+// methods of Revoker under the contract its doc states. Run the
+// conformance suite in package
+// github.com/cookieseal/cookieseal/revoke/revoketest from one of its
+// tests: it checks every rule above with an injected clock, and the
+// Revokers in this module pass it.
 package revoke

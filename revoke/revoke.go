@@ -31,6 +31,21 @@ type SessionRef struct {
 }
 
 // Revoker is a revocation list. Implementations are safe for concurrent use.
+//
+// Ids and subjects are opaque strings of any bytes, compared exactly.
+// Times are kept to the millisecond. An entry counts while the
+// implementation's clock is before its until (an implementation may end
+// it at the start of until's millisecond), judged when Check runs; an
+// until that has already passed is a no-op that returns nil. Invalid
+// arguments (an empty id or subject, a zero time) return an error matching
+// ErrInvalidArgument and change nothing.
+//
+// An implementation that waits (on a network, a disk) honours ctx: when
+// ctx is done, a call returns an error matching ctx.Err() or completes in
+// full; one that never waits may ignore ctx. No call reports a revocation
+// it did not make, and no fault matches ErrRevoked. Package
+// github.com/cookieseal/cookieseal/revoke/revoketest checks all of this
+// against an implementation.
 type Revoker interface {
 	// Check returns nil if s is not revoked, an error matching ErrRevoked if it is,
 	// and any other error for a system fault (store unreachable, timeout).
@@ -39,16 +54,20 @@ type Revoker interface {
 	// RevokeSession revokes one session id. until is the session's absolute deadline;
 	// after it the entry can no longer matter and is forgotten. subject may be empty; when
 	// set, implementations may co-locate the entry with the subject's (Redis hash tag).
+	// A later call with an earlier until must not shorten an existing entry.
 	//
 	// Pass the subject the session carries (its SessionRef.Subject): the
 	// implementations in this module match a session entry on the pair
 	// (subject, id), so a Check with another subject does not see it.
+	// Others may match on the id alone.
 	RevokeSession(ctx context.Context, id, subject string, until time.Time) error
 
 	// RevokeSubject revokes every session of subject issued strictly before `before`
-	// (logout everywhere, password change). until is when the longest-lived such session
-	// expires (before + AbsoluteTimeout), after which the entry is forgotten.
-	// A later call with an earlier `before` must not weaken an existing entry (keep the max).
+	// at millisecond precision (IssuedBefore): logout everywhere, password change.
+	// before is the caller's time, used as given, whatever the store's clock says.
+	// until is when the longest-lived such session expires (before + AbsoluteTimeout),
+	// after which the entry is forgotten. A later call must not weaken an existing
+	// entry: the entry keeps the later before and the later until.
 	RevokeSubject(ctx context.Context, subject string, before, until time.Time) error
 }
 
