@@ -158,19 +158,24 @@ func (s *store) writeV1(ctx context.Context, subject, id string, beforeMS, until
 
 // checkV1 queues the one command a check of layout v1 needs on cl
 // (V1Compat), like checkV2.
+//
+// An entry's until is judged by this store's clock, as layout v2's is,
+// not left to the key's TTL: the TTL was counted on the writer's clock,
+// and an entry must stop counting at its until on every checker.
 func (s *store) checkV1(ctx context.Context, cl goredis.Cmdable, sess revoke.SessionRef) func() error {
+	nowMS := s.opts.Now().UnixMilli()
 	sk := s.v1.session(sess.Subject, sess.ID)
 	if sess.Subject == "" {
 		cmd := cl.Get(ctx, sk)
 		return func() error {
-			err := cmd.Err()
+			v, err := cmd.Result()
 			switch {
-			case err == nil:
-				return revoke.ErrRevoked // v1 keys live exactly as long as they revoke
 			case errors.Is(err, goredis.Nil):
 				return nil
+			case err != nil:
+				return unavailable(err)
 			}
-			return unavailable(err)
+			return sessionVerdict("a v1 key", v, nowMS)
 		}
 	}
 	cmd := cl.MGet(ctx, s.v1.subject(sess.Subject), sk)
@@ -182,15 +187,17 @@ func (s *store) checkV1(ctx context.Context, cl goredis.Cmdable, sess revoke.Ses
 		if len(vals) != 2 {
 			return unavailable(fmt.Errorf("MGET returned %d values for 2 keys", len(vals)))
 		}
-		if vals[1] != nil {
-			return revoke.ErrRevoked
+		if v, ok := vals[1].(string); ok {
+			if err := sessionVerdict("a v1 key", v, nowMS); err != nil {
+				return err
+			}
 		}
 		if v, ok := vals[0].(string); ok {
-			beforeMS, _, ok := parseSubject(v)
+			beforeMS, untilMS, ok := parseSubject(v)
 			if !ok {
 				return fmt.Errorf("%w: v1 subject entry", errMalformedRevoked)
 			}
-			if sess.IssuedAt.UnixMilli() < beforeMS {
+			if untilMS > nowMS && sess.IssuedAt.UnixMilli() < beforeMS {
 				return revoke.ErrRevoked
 			}
 		}

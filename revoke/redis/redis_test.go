@@ -83,7 +83,9 @@ func factories(client goredis.UniversalClient) []factory {
 }
 
 // conformance runs one table against Memory (the reference), Direct and
-// Cached, so that the three agree.
+// Cached: the choices the three share beyond package revoke's contract
+// (which TestContract checks with revoketest): a session entry matches
+// the pair (subject, id), and subjects with Cluster hash-tag braces.
 func conformance(t *testing.T, client goredis.UniversalClient) {
 	ctx := context.Background()
 	type op func(r revoke.Revoker) error
@@ -101,31 +103,11 @@ func conformance(t *testing.T, client goredis.UniversalClient) {
 		check   revoke.SessionRef
 		revoked bool
 	}{
-		{"empty list", nil, sess, false},
 		{"session revoked", []op{session("id1", "alice", day)}, sess, true},
-		{"other session id", []op{session("id2", "alice", day)}, sess, false},
 		{"session revoked under another subject", []op{session("id1", "bob", day)}, sess, false},
-		{"session without subject", []op{session("id1", "", day)}, revoke.SessionRef{ID: "id1", IssuedAt: t0}, true},
 		{"sessionless entry does not match a session with subject", []op{session("id1", "", day)}, sess, false},
-		{"subject revoked, issued before", []op{subject("alice", t0, day)}, sess, true},
-		{"subject revoked, other subject", []op{subject("bob", t0, day)}, sess, false},
 		{"subject with braces", []op{subject("}a{b", t0, day)}, revoke.SessionRef{ID: "x", Subject: "}a{b", IssuedAt: t0.Add(-time.Second)}, true},
-		{"boundary: issued 1ms before", []op{subject("alice", t0, day)},
-			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Millisecond)}, true},
-		{"boundary: issued at before", []op{subject("alice", t0, day)},
-			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0}, false},
-		{"boundary: issued 1ms after", []op{subject("alice", t0, day)},
-			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(time.Millisecond)}, false},
-		{"boundary: before with sub-ms part, issued same ms", []op{subject("alice", t0.Add(999*time.Microsecond), day)},
-			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0}, false},
-		{"max before: earlier call does not weaken", []op{subject("alice", t0, day), subject("alice", t0.Add(-2*time.Hour), day)},
-			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Minute)}, true},
-		{"max before: later call strengthens", []op{subject("alice", t0.Add(-2*time.Hour), day), subject("alice", t0, day)},
-			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Minute)}, true},
-		{"max before: earlier call alone", []op{subject("alice", t0.Add(-2*time.Hour), day)},
-			revoke.SessionRef{ID: "x", Subject: "alice", IssuedAt: t0.Add(-time.Minute)}, false},
-		{"until passed is a no-op", []op{session("id1", "alice", t0.Add(-time.Second))}, sess, false},
-		{"subject until passed is a no-op", []op{subject("alice", t0, t0)}, sess, false},
+		{"session of a subject with braces", []op{session("x", "}a{b", day)}, revoke.SessionRef{ID: "x", Subject: "}a{b", IssuedAt: t0}, true},
 	}
 	for _, f := range factories(client) {
 		t.Run(f.name, func(t *testing.T) {
@@ -155,33 +137,6 @@ func TestConformance(t *testing.T) {
 func TestClusterConformance(t *testing.T) {
 	c := redistest.StartCluster(t)
 	conformance(t, c.Client(t))
-}
-
-func TestInvalidArguments(t *testing.T) {
-	s := redistest.Start(t)
-	ctx := context.Background()
-	day := time.Now().Add(24 * time.Hour)
-	for _, f := range factories(s.Client(t)) {
-		r := f.new(t, "test:invalid:"+f.name+":", time.Now)
-		tests := []struct {
-			name string
-			call func() error
-		}{
-			{"check empty id", func() error { return r.Check(ctx, revoke.SessionRef{Subject: "a", IssuedAt: t0}) }},
-			{"session empty id", func() error { return r.RevokeSession(ctx, "", "a", day) }},
-			{"session zero until", func() error { return r.RevokeSession(ctx, "id", "a", time.Time{}) }},
-			{"subject empty", func() error { return r.RevokeSubject(ctx, "", t0, day) }},
-			{"subject zero before", func() error { return r.RevokeSubject(ctx, "a", time.Time{}, day) }},
-			{"subject zero until", func() error { return r.RevokeSubject(ctx, "a", t0, time.Time{}) }},
-		}
-		for _, tt := range tests {
-			t.Run(f.name+"/"+tt.name, func(t *testing.T) {
-				if err := tt.call(); !errors.Is(err, revoke.ErrInvalidArgument) || errors.Is(err, revoke.ErrRevoked) {
-					t.Fatalf("err = %v; want ErrInvalidArgument", err)
-				}
-			})
-		}
-	}
 }
 
 // TestTTL checks layout v2's expiry rules on a real server: a bucket's TTL
@@ -851,6 +806,12 @@ func upgrade(t *testing.T, newClient func() goredis.UniversalClient) {
 		{redis.V1SessionKey(prefix, "", "anon"), fmt.Sprint(day.UnixMilli()), 24 * time.Hour},
 		{redis.V1SubjectKey(prefix, "b{o}b%"), fmt.Sprintf("%d:%d", time.Now().UnixMilli(), day.UnixMilli()), 24 * time.Hour},
 		{redis.V1SessionKey(prefix, "carol", "broken"), "garbage", time.Hour},
+		// Entries whose until has passed by the checker's clock, while
+		// Redis still holds them (their TTL ran on a writer's clock that
+		// was behind): they no longer count.
+		{redis.V1SessionKey(prefix, "alice", "ended"), fmt.Sprint(time.Now().Add(-time.Second).UnixMilli()), time.Hour},
+		{redis.V1SessionKey(prefix, "", "ended"), fmt.Sprint(time.Now().Add(-time.Second).UnixMilli()), time.Hour},
+		{redis.V1SubjectKey(prefix, "dave"), fmt.Sprintf("%d:%d", time.Now().UnixMilli(), time.Now().Add(-time.Second).UnixMilli()), time.Hour},
 	}
 	for _, e := range v1 {
 		if err := client.Set(ctx, e.key, e.value, e.ttl).Err(); err != nil {
@@ -867,6 +828,9 @@ func upgrade(t *testing.T, newClient func() goredis.UniversalClient) {
 		{ID: "s2", Subject: "alice", IssuedAt: issued},
 		{ID: "other", Subject: "carol", IssuedAt: issued},
 		{ID: "new", Subject: "b{o}b%", IssuedAt: time.Now().Add(time.Second)},
+		{ID: "ended", Subject: "alice", IssuedAt: issued},
+		{ID: "ended", IssuedAt: issued},
+		{ID: "any", Subject: "dave", IssuedAt: issued},
 	}
 	verify := func(t *testing.T, name string, r revoke.Revoker) {
 		t.Helper()
