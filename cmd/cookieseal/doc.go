@@ -15,6 +15,7 @@
 //	cookieseal keys export-env (-file FILE | -env NAME) -i-know-this-prints-secrets
 //	cookieseal keys policy [show] (-file FILE | -env NAME) [-json]
 //	cookieseal keys policy set -file FILE [-idle-timeout D] [-absolute-timeout D] [-clock-skew D] [-rollout-delay D] [-allow-shorter] [-json]
+//	cookieseal keys export-jwks (-file FILE | -env NAME) -name COOKIE (-out FILE [-force] | -i-know-this-prints-secrets)
 //	cookieseal inspect (-file FILE | -env NAME) -name COOKIE < VALUE
 //	cookieseal revoke subject -redis ADDR[,ADDR...] (-file FILE | -env NAME) -subject S [-at T]
 //	cookieseal revoke session -redis ADDR[,ADDR...] -id ID [-subject S] (-until T | -file FILE | -env NAME)
@@ -33,11 +34,13 @@
 // writes in the same instant can lose one. A FILE that is a symbolic
 // link is edited where it points: the link stays, and the lock and the
 // temporary file sit beside the target. Key material reaches standard
-// output only from keygen -out - and from keys export-env, which say so
-// on standard error.
+// output only from keygen -out -, keys export-env and keys export-jwks
+// -i-know-this-prints-secrets, which say so on standard error; keys
+// export-jwks -out writes a new file of mode 0600 instead (-force
+// replaces one, through a temporary file of mode 0600).
 //
 // The commands that only read keys (keys list, keys import, keys
-// export-env, inspect) take them in every form the library reads: a key
+// export-env, keys export-jwks, inspect) take them in every form the library reads: a key
 // set file, or the one-line form of $COOKIESEAL_KEYS
 // ("id:status:secret,…"), from -file or from the environment variable
 // named by -env. The steps that change keys edit a key set file only,
@@ -96,6 +99,22 @@
 // user of the host sees it in the process list and the shell keeps it in
 // its history: -value is refused unless -insecure-value-in-argv accepts
 // that risk, and then warned about.
+//
+// # JWK set
+//
+// keys export-jwks gives a Python or Node.js service what it needs to
+// read and write the JWE sessions (middleware.Options{Format: cookie.JWE})
+// of one cookie: a JSON Web Key Set of the keys derived for the cookie's
+// name from every enabled key, each with the "kid" its sessions carry,
+// and with epoch keys one per epoch still accepted, which the lifetime
+// policy the key set records (absolute timeout, clock skew) decides. The set
+// decrypts and forges every session of that cookie: by default it goes
+// nowhere, -out FILE writes it to a new file of mode 0600 and
+// -i-know-this-prints-secrets prints it, for a pipe into a secret store.
+// Keys are read from -file or -env, never from an argument. The set does
+// not say which key is primary; the command says it, for a writer. Export
+// it again after every rotation step, and with epoch keys at least once
+// per epoch period.
 //
 // # Revoke
 //

@@ -12,6 +12,7 @@ replace github.com/cookieseal/cookieseal/revoke/redis => ../../revoke/redis
 
 require (
 	github.com/cookieseal/cookieseal/internal/redistest v0.0.0
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/redis/go-redis/v9 v9.22.0
 )
 

@@ -35,9 +35,11 @@ steps:
               $COOKIESEAL_KEYS, read from -file or from -env NAME
   export-env  print the key set in the one-line form for an environment variable (secrets!)
   policy      show the lifetime policy the key set records; policy set changes it
+  export-jwks write (-out) or print the JWK set that another language's JOSE library
+              needs to read and write the JWE sessions of cookie -name (secrets!)
 
-list, import, export-env and policy read keys in either form, from -file or
--env NAME. The steps that change keys edit a key set file (JSON), which
+list, import, export-env, export-jwks and policy read keys in either form, from
+-file or -env NAME. The steps that change keys edit a key set file (JSON), which
 records the dates the guards need, and print what they did; -json prints it
 as JSON with the key's ID in "key_id".
 
@@ -284,6 +286,8 @@ func (e *env) keys(step string, args []string) error {
 		return e.keysExportEnv(args)
 	case "policy":
 		return e.keysPolicy(args)
+	case "export-jwks":
+		return e.keysExportJWKS(args)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(e.stdout, keysUsage)
 		return nil

@@ -61,7 +61,8 @@ commands:
               lifetime policy (timeouts, clock skew, rollout delay)
   keys        list and edit the keys of a key set file:
                 list, add, promote, demote, disable, enable, remove,
-                emergency-replace, import, export-env, policy
+                emergency-replace, import, export-env, export-jwks,
+                policy
   inspect     open a cookie value (read from standard input) with a key set
               and print it as JSON
   revoke      force logout through a fleet's Redis revocation list:
