@@ -2,6 +2,7 @@ package sessiontest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -117,8 +118,10 @@ func TestLoginCookiesValues(t *testing.T) {
 			if got.subject != tt.subject || got.id == "" {
 				t.Fatalf("handler saw subject %q id %q; want %q and an id", got.subject, got.id, tt.subject)
 			}
-			if fmt.Sprint(got.values) != fmt.Sprint(tt.values) {
-				t.Fatalf("handler saw values %v; want %v", got.values, tt.values)
+			gotJSON, _ := json.Marshal(got.values)
+			wantJSON, _ := json.Marshal(tt.values)
+			if string(gotJSON) != string(wantJSON) {
+				t.Fatalf("handler saw values %s; want %s", gotJSON, wantJSON)
 			}
 		})
 	}
