@@ -199,7 +199,7 @@
 // unless it is Secure, host-only and on Path=/, so a sibling subdomain
 // cannot plant or shadow it. New refuses attributes that a browser would
 // reject or that break a prefix's rules. Anything that weakens the cookie
-// is named Insecure…; InsecureNoSecure is for http://localhost
+// is named Insecure…; InsecureAllowHTTP is for http://localhost
 // development only.
 //
 // # Cookie size

@@ -115,7 +115,7 @@ func ExampleNew() {
 	// Unsafe or impossible configurations are refused at construction.
 	_, err := middleware.New(kr, "__Host-session", middleware.Options{Domain: "example.com"})
 	fmt.Println(err)
-	_, err = middleware.New(kr, "session", middleware.Options{SameSite: http.SameSiteNoneMode, InsecureNoSecure: true})
+	_, err = middleware.New(kr, "session", middleware.Options{SameSite: http.SameSiteNoneMode, InsecureAllowHTTP: true})
 	fmt.Println(err)
 	// Output:
 	// middleware: cookie "__Host-session": a __Host- cookie must not have a Domain

@@ -46,10 +46,10 @@ func TestFleet(t *testing.T) {
 	var urls []string
 	for _, off := range offsets {
 		m, err := middleware.New(holder, "session", middleware.Options{
-			InsecureNoSecure: true, // plain http on loopback
-			Revoker:          store,
-			Now:              func() time.Time { return base.Now().Add(off) },
-			OnFault:          func(*http.Request, error) { faults.Add(1) },
+			InsecureAllowHTTP: true, // plain http on loopback
+			Revoker:           store,
+			Now:               func() time.Time { return base.Now().Add(off) },
+			OnFault:           func(*http.Request, error) { faults.Add(1) },
 		})
 		if err != nil {
 			t.Fatal(err)

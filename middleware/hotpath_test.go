@@ -44,7 +44,7 @@ func TestSetCookieLineMatchesNetHTTP(t *testing.T) {
 		{"strict", Options{SameSite: http.SameSiteStrictMode}},
 		{"none, partitioned", Options{SameSite: http.SameSiteNoneMode, Partitioned: true}},
 		{"browser session", Options{BrowserSession: true}},
-		{"insecure flags", Options{InsecureNoSecure: true, InsecureNoHTTPOnly: true}},
+		{"insecure flags", Options{InsecureAllowHTTP: true, InsecureNoHTTPOnly: true}},
 		{"chunked", Options{MaxChunks: 4, MaxResponseCookieBytes: 1 << 20}},
 	}
 	values := []struct{ name, value string }{
@@ -56,7 +56,7 @@ func TestSetCookieLineMatchesNetHTTP(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 0, 0, 123e6, time.FixedZone("x", 3600))
 	for _, o := range options {
 		for _, cookieName := range []string{"session", "__Host-s"} {
-			if cookieName == "__Host-s" && (o.opts.Domain != "" || o.opts.Path != "" || o.opts.InsecureNoSecure) {
+			if cookieName == "__Host-s" && (o.opts.Domain != "" || o.opts.Path != "" || o.opts.InsecureAllowHTTP) {
 				continue
 			}
 			m := hotpathManager(t, cookieName, o.opts)

@@ -126,12 +126,12 @@ func (st *state) lineLen(nameLen, valueLen, maxAge int) int {
 	}
 }
 
-// Status is what the response will do with the session's cookie.
-type Status uint8
+// SaveStatus is what the response will do with the session's cookie.
+type SaveStatus uint8
 
 const (
 	// Unmodified: the response leaves the cookie as it is.
-	Unmodified Status = iota
+	Unmodified SaveStatus = iota
 	// Refreshed: the response writes the session back unchanged, with
 	// new timestamps (a refresh is due, or the key that sealed it is no
 	// longer primary).
@@ -144,7 +144,7 @@ const (
 )
 
 // String returns the status's name.
-func (s Status) String() string {
+func (s SaveStatus) String() string {
 	switch s {
 	case Unmodified:
 		return "unmodified"
@@ -155,14 +155,14 @@ func (s Status) String() string {
 	case Cleared:
 		return "cleared"
 	}
-	return "Status(" + strconv.Itoa(int(s)) + ")"
+	return "SaveStatus(" + strconv.Itoa(int(s)) + ")"
 }
 
 // Status reports what the response will do with the cookie, as things
 // stand: it follows the same rule as the write before the first byte of
 // the response. After the response has started, it is what was done.
 // Unmodified when the handler has returned.
-func (s *Session) Status() Status {
+func (s *Session) Status() SaveStatus {
 	st, err := s.lock()
 	if err != nil {
 		return Unmodified
@@ -171,7 +171,7 @@ func (s *Session) Status() Status {
 	return st.status()
 }
 
-func (st *state) status() Status {
+func (st *state) status() SaveStatus {
 	m := st.m
 	switch {
 	case st.frozen:

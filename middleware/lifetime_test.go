@@ -253,7 +253,7 @@ func TestRememberMe(t *testing.T) {
 // what it does.
 func TestStatusMatchesResponse(t *testing.T) {
 	clk := newClock()
-	var got middleware.Status
+	var got middleware.SaveStatus
 	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs})
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.From(r)
@@ -276,7 +276,7 @@ func TestStatusMatchesResponse(t *testing.T) {
 		path    string
 		advance time.Duration
 		cookies []*http.Cookie
-		want    middleware.Status
+		want    middleware.SaveStatus
 	}{
 		{"no cookie", "/touch", 0, nil, middleware.Unmodified},
 		{"new value", "/set", 0, nil, middleware.Modified},

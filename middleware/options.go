@@ -28,8 +28,8 @@ const (
 	// would outlive its cookie, and a deadline near the largest Duration
 	// would overflow.
 	MaxTimeout = 400 * 24 * time.Hour
-	// MaxFormer caps Options.FormerDomains and Options.FormerPaths.
-	MaxFormer = 4
+	// FormerLimit caps Options.FormerDomains and Options.FormerPaths.
+	FormerLimit = 4
 	// revokeMargin is added to every revocation entry's until, past the
 	// last instant a revoked cookie could still open (timestamps are
 	// truncated to the millisecond, stores to the second).
@@ -86,11 +86,13 @@ type Options struct {
 	// session restore, whenever it likes). The sealed timestamps still
 	// enforce IdleTimeout and AbsoluteTimeout. Default false.
 	BrowserSession bool
-	// InsecureNoSecure drops the Secure attribute so the cookie travels
-	// over plain HTTP. Only for local development on http://localhost;
-	// refused with "__Host-" and "__Secure-" names, SameSite=None and
+	// InsecureAllowHTTP lets the cookie travel over plain HTTP: it drops
+	// the Secure attribute. It is for development on http://localhost
+	// only: a cookie without Secure is sent over any plain-HTTP
+	// connection to the site, where anyone on the path can read it.
+	// Refused with "__Host-" and "__Secure-" names, SameSite=None and
 	// Partitioned. Default false.
-	InsecureNoSecure bool
+	InsecureAllowHTTP bool
 	// InsecureNoHTTPOnly drops the HttpOnly attribute, letting page
 	// scripts (and any injected script) read the sealed cookie. Default
 	// false.
@@ -249,7 +251,7 @@ type Options struct {
 	MaxFlashes int
 
 	// FormerDomains and FormerPaths name Domain and Path values this
-	// cookie was set with before (at most MaxFormer each). When a request
+	// cookie was set with before (at most FormerLimit each). When a request
 	// carries the session cookie more than once, the response expires the
 	// copies this host can reach: the cookie's name (and chunk names) for
 	// every combination of a Domain (host-only, the configured Domain,
@@ -368,7 +370,7 @@ func decimalLen(n int) int {
 }
 
 func resolve(name string, o Options) (config, error) {
-	c := config{Options: o, secure: !o.InsecureNoSecure, httpOnly: !o.InsecureNoHTTPOnly}
+	c := config{Options: o, secure: !o.InsecureAllowHTTP, httpOnly: !o.InsecureNoHTTPOnly}
 	if err := validName(name); err != nil {
 		return c, err
 	}
@@ -436,8 +438,8 @@ func resolve(name string, o Options) (config, error) {
 		return fail("IdleTimeout %v and AbsoluteTimeout %v must be at most 400 days (browsers cap cookie lifetimes there)", c.IdleTimeout, c.AbsoluteTimeout)
 	case c.MaxFlashes < 0:
 		return fail("negative MaxFlashes")
-	case len(c.FormerDomains) > MaxFormer || len(c.FormerPaths) > MaxFormer:
-		return fail("at most %d FormerDomains and %d FormerPaths", MaxFormer, MaxFormer)
+	case len(c.FormerDomains) > FormerLimit || len(c.FormerPaths) > FormerLimit:
+		return fail("at most %d FormerDomains and %d FormerPaths", FormerLimit, FormerLimit)
 	case strings.HasPrefix(name, "__Host-") && len(c.FormerDomains)+len(c.FormerPaths) > 0:
 		return fail("a __Host- cookie never had another Domain or Path")
 	case c.AbsoluteTimeout < c.IdleTimeout:

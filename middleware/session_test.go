@@ -64,7 +64,7 @@ func TestCookieAttributesConfigured(t *testing.T) {
 }
 
 func TestInsecureOptionsDropAttributes(t *testing.T) {
-	m := newManager(t, testKeyring(t), middleware.Options{InsecureNoSecure: true, InsecureNoHTTPOnly: true, SameSite: http.SameSiteStrictMode})
+	m := newManager(t, testKeyring(t), middleware.Options{InsecureAllowHTTP: true, InsecureNoHTTPOnly: true, SameSite: http.SameSiteStrictMode})
 	line := do(t, m.Handler(app(t)), "GET", "/set?k=v").Result().Header.Get("Set-Cookie")
 	if hasAttr(line, "Secure") || hasAttr(line, "HttpOnly") || !hasAttr(line, "SameSite=Strict") {
 		t.Fatalf("Set-Cookie %q", line)

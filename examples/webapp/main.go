@@ -7,7 +7,7 @@
 //
 // Without COOKIESEAL_KEYS it generates a key at start (every restart logs
 // everyone out) and says so. Over plain HTTP it only listens on a loopback
-// address and drops the cookie's Secure attribute (InsecureNoSecure), and
+// address and drops the cookie's Secure attribute (InsecureAllowHTTP), and
 // says so too; with -cert and -key it serves HTTPS with a Secure
 // "__Host-" cookie.
 package main
@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, envKeys string, stderr io.Writer) e
 	}
 	if !tls {
 		banner(stderr, "DEVELOPMENT MODE: plain HTTP on loopback, so the session cookie is sent WITHOUT",
-			"its Secure attribute (middleware.Options.InsecureNoSecure). Never run like this",
+			"its Secure attribute (middleware.Options.InsecureAllowHTTP). Never run like this",
 			"in production: give -cert and -key to serve HTTPS with a Secure __Host- cookie.")
 	}
 	h, err := newApp(appConfig{keys: kr, secure: tls})
@@ -156,7 +156,7 @@ func isLoopback(addr string) bool {
 
 type appConfig struct {
 	keys    keyring.Provider
-	secure  bool             // HTTPS: Secure __Host- cookie; else InsecureNoSecure
+	secure  bool             // HTTPS: Secure __Host- cookie; else InsecureAllowHTTP
 	now     func() time.Time // nil: time.Now
 	revoker revoke.Revoker   // nil: an in-memory list
 }
@@ -174,7 +174,7 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	}
 	name, opts := "__Host-session", middleware.Options{}
 	if !cfg.secure {
-		name, opts.InsecureNoSecure = "session", true
+		name, opts.InsecureAllowHTTP = "session", true
 	}
 	opts.Now = cfg.now
 	opts.IdleTimeout = 30 * time.Minute

@@ -241,7 +241,7 @@ func TestRunSaysSoLoudly(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := stderr.String()
-	for _, want := range []string{"GENERATED DEVELOPMENT KEY", "DEVELOPMENT MODE", "InsecureNoSecure", "listening on http://127.0.0.1:"} {
+	for _, want := range []string{"GENERATED DEVELOPMENT KEY", "DEVELOPMENT MODE", "InsecureAllowHTTP", "listening on http://127.0.0.1:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, out)
 		}
