@@ -334,15 +334,15 @@ func TestRevocationEdges(t *testing.T) {
 	})
 	t.Run("timeouts bounded", func(t *testing.T) {
 		for _, o := range []middleware.Options{
-			{AbsoluteTimeout: middleware.MaxTimeout + time.Second},
-			{IdleTimeout: middleware.MaxTimeout + time.Second, AbsoluteTimeout: middleware.MaxTimeout + time.Second},
+			{AbsoluteTimeout: cookie.MaxTimeout + time.Second},
+			{IdleTimeout: cookie.MaxTimeout + time.Second, AbsoluteTimeout: cookie.MaxTimeout + time.Second},
 			{AbsoluteTimeout: 1<<63 - 1},
 		} {
 			if _, err := middleware.New(testKeyring(t), "session", o); err == nil {
 				t.Fatalf("accepted %+v", o)
 			}
 		}
-		if _, err := middleware.New(testKeyring(t), "session", middleware.Options{AbsoluteTimeout: middleware.MaxTimeout}); err != nil {
+		if _, err := middleware.New(testKeyring(t), "session", middleware.Options{AbsoluteTimeout: cookie.MaxTimeout}); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -23,11 +23,6 @@ const (
 	MaxMaxChunks = 16
 	// DefaultMaxFlashes is Options.MaxFlashes' default.
 	DefaultMaxFlashes = 32
-	// MaxTimeout bounds IdleTimeout and AbsoluteTimeout: browsers cap a
-	// cookie's lifetime at 400 days (RFC 6265bis), so a longer session
-	// would outlive its cookie, and a deadline near the largest Duration
-	// would overflow.
-	MaxTimeout = 400 * 24 * time.Hour
 	// FormerLimit caps Options.FormerDomains and Options.FormerPaths.
 	FormerLimit = 4
 	// revokeMargin is added to every revocation entry's until, past the
@@ -100,14 +95,14 @@ type Options struct {
 
 	// IdleTimeout ends a session that no request refreshed for this long.
 	// Default: the key set's recorded idle_timeout (keyring.Lifetime),
-	// else 24h; at most MaxTimeout (400 days).
+	// else 24h; at most cookie.MaxTimeout (400 days).
 	IdleTimeout time.Duration
 	// AbsoluteTimeout ends a session this long after it was issued (at
 	// login, or the last Renew), whatever its activity. Default: the key
-	// set's recorded absolute_timeout, else 7 days; at most MaxTimeout,
-	// at least IdleTimeout, and no longer than the recorded
-	// absolute_timeout, which key rotation waits for before it removes a
-	// key (New refuses a longer one).
+	// set's recorded absolute_timeout, else 7 days; at most
+	// cookie.MaxTimeout (400 days), at least IdleTimeout, and no longer
+	// than the recorded absolute_timeout, which key rotation waits for
+	// before it removes a key (New refuses a longer one).
 	AbsoluteTimeout time.Duration
 	// RefreshAfter throttles the sliding refresh: a valid session is
 	// re-sealed with a new refreshed-at only when at least this long has
@@ -434,7 +429,7 @@ func resolve(name string, o Options) (config, error) {
 	switch {
 	case c.IdleTimeout < 0 || c.AbsoluteTimeout < 0 || c.RefreshAfter < 0 || c.ClockSkew < 0 || c.RevokeTimeout < 0:
 		return fail("negative duration")
-	case c.IdleTimeout > MaxTimeout || c.AbsoluteTimeout > MaxTimeout:
+	case c.IdleTimeout > cookie.MaxTimeout || c.AbsoluteTimeout > cookie.MaxTimeout:
 		return fail("IdleTimeout %v and AbsoluteTimeout %v must be at most 400 days (browsers cap cookie lifetimes there)", c.IdleTimeout, c.AbsoluteTimeout)
 	case c.MaxFlashes < 0:
 		return fail("negative MaxFlashes")
