@@ -117,7 +117,7 @@
 // that cannot be saved goes to Options.ErrorHandler (default: 500), a
 // revocation store that fails goes to Options.OnFault.
 //
-// Every rejection carries a typed reason (ReasonOf: tampered, unknown key,
+// Every rejection carries a typed reason (cookie.ReasonOf: tampered, unknown key,
 // epoch out of window, idle or absolute expiry, revoked, …). To watch a
 // fleet, set Options.Observer (one hook for every Event: rejections,
 // opens, revocation checks with their latency, faults, refreshes,

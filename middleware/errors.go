@@ -3,6 +3,8 @@ package middleware
 import (
 	"errors"
 	"fmt"
+
+	"github.com/cookieseal/cookieseal/cookie"
 )
 
 var (
@@ -57,4 +59,21 @@ var (
 
 // errFrozen is the ErrRevokeFault that a change to the session answers
 // when the request's revocation check faulted (fail closed).
-var errFrozen = fmt.Errorf("%w: the session could not be checked", ErrRevokeFault)
+var errFrozen = cookie.Reject(cookie.ReasonRevokeFault, fmt.Errorf("%w: the session could not be checked", ErrRevokeFault))
+
+// errDifferentCopies rejects a request that carries copies of different
+// sessions.
+var errDifferentCopies = cookie.Reject(cookie.ReasonDuplicate, fmt.Errorf("%w: copies of different sessions", ErrDuplicateCookie))
+
+// withReason returns err tagged with reason for cookie.ReasonOf, unless
+// it already carries a more telling one (any but ReasonNone and
+// ReasonInvalid): a duplicate case whose one copy was tampered with is
+// "tampered". Every error the manager reports (Event.Err, and the errors
+// its methods return for a rejection or a revocation fault) carries its
+// reason this way.
+func withReason(reason cookie.Reason, err error) error {
+	if r := cookie.ReasonOf(err); r != cookie.ReasonNone && r != cookie.ReasonInvalid {
+		return err
+	}
+	return cookie.Reject(reason, err)
+}

@@ -27,6 +27,12 @@ type lifetime struct {
 	persist  int8      // 0: the manager's choice; 1 persistent; -1 browser session
 }
 
+// The rejections of a malformed "dl" or "p", built once.
+var (
+	errDeadlineField = cookie.Reject(cookie.ReasonPayload, fmt.Errorf("%w: %w: \"dl\" is not a positive integer of milliseconds", ErrPayload, cookie.ErrInvalid))
+	errPersistField  = cookie.Reject(cookie.ReasonPayload, fmt.Errorf("%w: %w: \"p\" is not a boolean", ErrPayload, cookie.ErrInvalid))
+)
+
 // parseLifetime reads "dl" and "p" from an indexed envelope. A "dl" that
 // is not a positive integer, or a "p" that is not a boolean, is
 // malformed: the session does not open.
@@ -35,7 +41,7 @@ func parseLifetime(b []byte, e envelope) (lifetime, error) {
 	if e.dl.ok() {
 		ms, ok := parseInt(b[e.dl.start:e.dl.end], 64)
 		if !ok || ms <= 0 {
-			return l, fmt.Errorf("%w: %w: \"dl\" is not a positive integer of milliseconds", ErrPayload, cookie.ErrInvalid)
+			return l, errDeadlineField
 		}
 		l.deadline = time.UnixMilli(ms)
 	}
@@ -46,7 +52,7 @@ func parseLifetime(b []byte, e envelope) (lifetime, error) {
 		case "false":
 			l.persist = -1
 		default:
-			return l, fmt.Errorf("%w: %w: \"p\" is not a boolean", ErrPayload, cookie.ErrInvalid)
+			return l, errPersistField
 		}
 	}
 	return l, nil

@@ -217,7 +217,7 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	case errors.Is(err, revoke.ErrInvalidArgument):
 		return fmt.Errorf("middleware: %w", err) // a caller bug, not a store fault
 	}
-	err = fmt.Errorf("%w: %w", ErrRevokeFault, err)
+	err = withReason(cookie.ReasonRevokeFault, fmt.Errorf("%w: %w", ErrRevokeFault, err))
 	if m.observing() {
 		m.emit(Event{Kind: EventRevokeFault, Err: err})
 	}
@@ -318,9 +318,9 @@ func (m *Manager) check(r *http.Request, s revoke.SessionRef) (revoked, fault er
 	case err == nil:
 		return nil, nil
 	case errors.Is(err, revoke.ErrRevoked):
-		return err, nil
+		return withReason(cookie.ReasonRevoked, err), nil
 	}
-	return nil, fmt.Errorf("%w: check: %w", ErrRevokeFault, err)
+	return nil, withReason(cookie.ReasonRevokeFault, fmt.Errorf("%w: check: %w", ErrRevokeFault, err))
 }
 
 // revokeSession revokes one session until no copy of it can open on any
@@ -330,7 +330,7 @@ func (m *Manager) revokeSession(r *http.Request, id, subject string, issuedAt ti
 	defer cancel()
 	until := issuedAt.Add(m.revokeTTL())
 	if err := m.cfg.Revoker.RevokeSession(ctx, id, subject, until); err != nil {
-		return fmt.Errorf("%w: revoking session: %w", ErrRevokeFault, err)
+		return withReason(cookie.ReasonRevokeFault, fmt.Errorf("%w: revoking session: %w", ErrRevokeFault, err))
 	}
 	return nil
 }

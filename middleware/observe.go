@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -191,33 +190,9 @@ func (st *state) checkRevoked(rs revoke.SessionRef) (revoked, fault error) {
 	return revoked, fault
 }
 
-// ReasonOf returns why err (as told to Options.OnInvalid) rejected a
-// session cookie: cookie.ReasonOf, and for the middleware's own sentinels
-// that carry no cookie.RejectError, ErrDuplicateCookie →
-// cookie.ReasonDuplicate, ErrPayload and ErrValue → cookie.ReasonPayload,
-// revoke.ErrRevoked → cookie.ReasonRevoked, ErrRevokeFault →
-// cookie.ReasonRevokeFault.
-func ReasonOf(err error) cookie.Reason {
-	r := cookie.ReasonOf(err)
-	if r != cookie.ReasonNone && r != cookie.ReasonInvalid {
-		return r
-	}
-	switch {
-	case errors.Is(err, ErrDuplicateCookie):
-		return cookie.ReasonDuplicate
-	case errors.Is(err, ErrPayload), errors.Is(err, ErrValue):
-		return cookie.ReasonPayload
-	case errors.Is(err, revoke.ErrRevoked):
-		return cookie.ReasonRevoked
-	case errors.Is(err, ErrRevokeFault):
-		return cookie.ReasonRevokeFault
-	}
-	return r
-}
-
 // rejected is the event of a rejected cookie.
 func rejected(err error) Event {
-	e := Event{Kind: EventRejected, Err: err, Reason: ReasonOf(err)}
+	e := Event{Kind: EventRejected, Err: err, Reason: cookie.ReasonOf(err)}
 	if re := cookie.RejectOf(err); re != nil {
 		e.KeyID, e.Epoch = re.KeyID, re.Epoch
 	}

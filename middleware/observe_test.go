@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
@@ -205,8 +206,8 @@ func TestObserverEvents(t *testing.T) {
 				}
 				if ev.Kind == middleware.EventRejected {
 					rej = append(rej, ev.Err)
-					if middleware.ReasonOf(ev.Err) != ev.Reason {
-						t.Fatalf("ReasonOf(%v) = %v, event says %v", ev.Err, middleware.ReasonOf(ev.Err), ev.Reason)
+					if cookie.ReasonOf(ev.Err) != ev.Reason {
+						t.Fatalf("ReasonOf(%v) = %v, event says %v", ev.Err, cookie.ReasonOf(ev.Err), ev.Reason)
 					}
 				}
 			}

@@ -265,7 +265,7 @@ type Options struct {
 	// OnInvalid, if set, is told why a request's session cookie was
 	// rejected: errors matching cookie.ErrInvalid, cookie.ErrExpired,
 	// cookie.ErrTooLarge, ErrDuplicateCookie, ErrPayload or
-	// revoke.ErrRevoked; ReasonOf(err) gives the typed reason (idle vs
+	// revoke.ErrRevoked; cookie.ReasonOf(err) gives the typed reason (idle vs
 	// absolute expiry, unknown key vs epoch vs tampered, …). The request
 	// goes on with no session and the bad cookie is cleared. Observer
 	// hears the same rejections as EventRejected. It runs in the goroutine that first touched the

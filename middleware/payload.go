@@ -43,6 +43,9 @@ type envelope struct {
 // errSyntax is the scanner's error; it never escapes the package unwrapped.
 var errSyntax = errors.New("malformed JSON")
 
+// errNoSessionID rejects an envelope without a session id.
+var errNoSessionID = cookie.Reject(cookie.ReasonPayload, fmt.Errorf("%w: %w: no session id", ErrPayload, cookie.ErrInvalid))
+
 const maxDepth = 256
 
 // parseEnvelope indexes payload's top-level members and the data object's
@@ -51,10 +54,10 @@ const maxDepth = 256
 func parseEnvelope(b []byte, fields []field) (envelope, error) {
 	e, err := indexEnvelope(b, fields[:0])
 	if err != nil {
-		return envelope{fields: fields[:0]}, fmt.Errorf("%w: %w: %w", ErrPayload, cookie.ErrInvalid, err)
+		return envelope{fields: fields[:0]}, cookie.Reject(cookie.ReasonPayload, fmt.Errorf("%w: %w: %w", ErrPayload, cookie.ErrInvalid, err))
 	}
 	if !e.id.ok() || e.id.end-e.id.start < 3 {
-		return envelope{fields: fields[:0]}, fmt.Errorf("%w: %w: no session id", ErrPayload, cookie.ErrInvalid)
+		return envelope{fields: fields[:0]}, errNoSessionID
 	}
 	return e, nil
 }

@@ -245,9 +245,9 @@ func (st *state) load() {
 	}
 	switch {
 	case ambiguous:
-		st.invalid(fmt.Errorf("%w: copies of different sessions", ErrDuplicateCookie))
+		st.invalid(errDifferentCopies)
 	case opened == 0:
-		st.invalid(fmt.Errorf("%w: no copy opens: %w", ErrDuplicateCookie, lastErr))
+		st.invalid(withReason(cookie.ReasonDuplicate, fmt.Errorf("%w: no copy opens: %w", ErrDuplicateCookie, lastErr)))
 	default:
 		st.admit(&best)
 		st.reseal = st.valid
@@ -357,7 +357,7 @@ func (st *state) openLegacy(value string) (found, error) {
 		for _, f := range fl {
 			raw, err := json.Marshal(f)
 			if err != nil {
-				return found{}, fmt.Errorf("%w: legacy flash: %w", ErrValue, err)
+				return found{}, cookie.Reject(cookie.ReasonPayload, fmt.Errorf("%w: legacy flash: %w", ErrValue, err))
 			}
 			flashes = append(flashes, raw)
 		}
@@ -369,7 +369,7 @@ func (st *state) openLegacy(value string) (found, error) {
 		}
 		raw, err := json.Marshal(v)
 		if err != nil {
-			return found{}, fmt.Errorf("%w: legacy value %q: %w", ErrValue, k, err)
+			return found{}, cookie.Reject(cookie.ReasonPayload, fmt.Errorf("%w: legacy value %q: %w", ErrValue, k, err))
 		}
 		data[k] = raw
 	}
@@ -412,7 +412,7 @@ func (st *state) admit(f *found) {
 		switch {
 		case revoked != nil:
 			st.payload = nil
-			st.invalid(cookie.Reject(cookie.ReasonRevoked, revoked))
+			st.invalid(revoked)
 			return
 		case fault != nil:
 			st.pending = append(st.pending, pendingCall{fault: true, err: fault})
@@ -657,7 +657,7 @@ func (st *state) materialize() error {
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrPayload, err)
+			return cookie.Reject(cookie.ReasonPayload, fmt.Errorf("%w: %w", ErrPayload, err))
 		}
 	}
 	st.id, st.sub = st.rawID(), st.rawSub()
