@@ -93,7 +93,7 @@ func TestDuplicateCookies(t *testing.T) {
 		clk := newClock()
 		kr := testKeyring(t)
 		rec := &recorder{}
-		victimM := newManager(t, kr, middleware.Options{Now: clk.Now, OnInvalid: rec.onInvalid})
+		victimM := newManager(t, kr, middleware.Options{Now: clk.Now, Observer: rec})
 		siblingM := newManager(t, kr, middleware.Options{Domain: "example.com", Now: clk.Now})
 		victim, sibling := victimM.Handler(userApp(victimM)), siblingM.Handler(userApp(siblingM))
 		b := newBrowser(t, host)
@@ -111,7 +111,7 @@ func TestDuplicateCookies(t *testing.T) {
 			t.Fatalf("swapped into %q", w.Body.String())
 		}
 		if len(rec.invalid) != 1 || !errors.Is(rec.invalid[0], middleware.ErrDuplicateCookie) {
-			t.Fatalf("OnInvalid told %v", rec.invalid)
+			t.Fatalf("rejections %v", rec.invalid)
 		}
 		if b.Count("session") != 0 {
 			t.Fatalf("%d copies left", b.Count("session"))

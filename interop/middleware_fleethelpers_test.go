@@ -4,11 +4,11 @@ package interop_test
 // shared ones come from the public sessiontest and internal/sessiontest.
 
 import (
-	"net/http"
 	"sync"
 
 	"github.com/cookieseal/cookieseal/cookie"
 	fixtures "github.com/cookieseal/cookieseal/internal/sessiontest"
+	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/sessiontest"
 )
 
@@ -22,14 +22,18 @@ var (
 // formats lists the wire formats every fleet rule is tested over.
 var formats = []cookie.Format{cookie.Native, cookie.JWE}
 
-// recorder collects what the hooks are told.
+// recorder is an Observer that collects the errors of rejected cookies
+// (EventRejected).
 type recorder struct {
 	mu      sync.Mutex
 	invalid []error
 }
 
-func (r *recorder) onInvalid(_ *http.Request, err error) {
+func (r *recorder) Observe(e middleware.Event) {
+	if e.Kind != middleware.EventRejected {
+		return
+	}
 	r.mu.Lock()
-	r.invalid = append(r.invalid, err)
+	r.invalid = append(r.invalid, e.Err)
 	r.mu.Unlock()
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // Bad cookies: the request goes on with no session, every bad cookie is
-// cleared, OnInvalid is told why, and nothing answers 500 or panics.
+// cleared, the Observer hears why (EventRejected, its error carrying the
+// typed reason), and nothing answers 500 or panics.
 func TestBadCookies(t *testing.T) {
 	clk := newClock()
 	kr := testKeyring(t)
@@ -54,40 +55,44 @@ func TestBadCookies(t *testing.T) {
 	tests := []struct {
 		name      string
 		cookies   []*http.Cookie
-		want      error    // what OnInvalid is told
-		wantClear []string // cookies cleared
+		want      error         // what EventRejected's Err matches
+		wantClear []string      // cookies cleared
+		reason    cookie.Reason // cookie.ReasonOf(Err)
 	}{
-		{"tampered", []*http.Cookie{ck("session", string(tampered))}, cookie.ErrInvalid, []string{"session"}},
-		{"expired", []*http.Cookie{ck("session", seal(old, `{"id":"AAAAAAAAAAAAAAAAAAAAAA"}`, time.Time{}))}, cookie.ErrExpired, []string{"session"}},
-		{"wrong purpose", []*http.Cookie{ck("session", seal(other, `{"id":"AAAAAAAAAAAAAAAAAAAAAA"}`, time.Time{}))}, cookie.ErrInvalid, []string{"session"}},
-		{"unknown key", []*http.Cookie{ck("session", seal(foreign, `{"id":"AAAAAAAAAAAAAAAAAAAAAA"}`, time.Time{}))}, cookie.ErrInvalid, []string{"session"}},
-		{"garbage", []*http.Cookie{ck("session", "garbage!")}, cookie.ErrInvalid, []string{"session"}},
-		{"empty", []*http.Cookie{ck("session", "")}, cookie.ErrInvalid, []string{"session"}},
-		{"oversized", []*http.Cookie{ck("session", strings.Repeat("A", 3801))}, cookie.ErrTooLarge, []string{"session"}},
-		{"duplicated, neither opens", []*http.Cookie{ck("session", string(tampered)), ck("session", "garbage!")}, middleware.ErrDuplicateCookie, []string{"session"}},
-		{"plain and chunks, neither opens", []*http.Cookie{ck("session", string(tampered)), ck("session.0", string(tampered))}, middleware.ErrDuplicateCookie, []string{"session", "session.0"}},
-		{"chunk gap", []*http.Cookie{ck("session.0", valid[:20]), ck("session.2", valid[20:])}, cookie.ErrInvalid, []string{"session.0", "session.2"}},
-		{"duplicate chunk, no set opens", []*http.Cookie{ck("session.0", valid[:19]), ck("session.0", valid[:21]), ck("session.1", valid[20:])}, cookie.ErrInvalid, []string{"session.0", "session.1"}},
-		{"too many chunks", []*http.Cookie{ck("session.0", "a"), ck("session.1", "b"), ck("session.2", "c"), ck("session.3", "d"), ck("session.4", "e")}, cookie.ErrInvalid, []string{"session.0", "session.1", "session.2", "session.3"}}, // session.4: past MaxChunks, never this manager's
-		{"truncated chunks", []*http.Cookie{ck("session.0", valid[:30])}, cookie.ErrInvalid, []string{"session.0"}},
-		{"not an envelope", []*http.Cookie{ck("session", seal(codec, `[1,2]`, time.Time{}))}, middleware.ErrPayload, []string{"session"}},
-		{"envelope without id", []*http.Cookie{ck("session", seal(codec, `{"d":{"k":"v"}}`, time.Time{}))}, cookie.ErrInvalid, []string{"session"}},
-		{"id not a string", []*http.Cookie{ck("session", seal(codec, `{"id":7}`, time.Time{}))}, middleware.ErrPayload, []string{"session"}},
-		{"bad JSON in data", []*http.Cookie{ck("session", seal(codec, `{"id":"AAAAAAAAAAAAAAAAAAAAAA","d":{"k":tru}}`, time.Time{}))}, middleware.ErrPayload, []string{"session"}},
-		{"trailing bytes", []*http.Cookie{ck("session", seal(codec, `{"id":"AAAAAAAAAAAAAAAAAAAAAA"}x`, time.Time{}))}, middleware.ErrPayload, []string{"session"}},
+		{"tampered", []*http.Cookie{ck("session", string(tampered))}, cookie.ErrInvalid, []string{"session"}, cookie.ReasonTampered},
+		{"expired", []*http.Cookie{ck("session", seal(old, `{"id":"AAAAAAAAAAAAAAAAAAAAAA"}`, time.Time{}))}, cookie.ErrExpired, []string{"session"}, cookie.ReasonAbsoluteExpired},
+		{"wrong purpose", []*http.Cookie{ck("session", seal(other, `{"id":"AAAAAAAAAAAAAAAAAAAAAA"}`, time.Time{}))}, cookie.ErrInvalid, []string{"session"}, cookie.ReasonTampered},
+		{"unknown key", []*http.Cookie{ck("session", seal(foreign, `{"id":"AAAAAAAAAAAAAAAAAAAAAA"}`, time.Time{}))}, cookie.ErrInvalid, []string{"session"}, cookie.ReasonUnknownKey},
+		{"garbage", []*http.Cookie{ck("session", "garbage!")}, cookie.ErrInvalid, []string{"session"}, cookie.ReasonMalformed},
+		{"empty", []*http.Cookie{ck("session", "")}, cookie.ErrInvalid, []string{"session"}, cookie.ReasonMalformed},
+		{"oversized", []*http.Cookie{ck("session", strings.Repeat("A", 3801))}, cookie.ErrTooLarge, []string{"session"}, cookie.ReasonTooLarge},
+		{"duplicated, neither opens", []*http.Cookie{ck("session", string(tampered)), ck("session", "garbage!")}, middleware.ErrDuplicateCookie, []string{"session"}, cookie.ReasonMalformed},
+		{"plain and chunks, neither opens", []*http.Cookie{ck("session", string(tampered)), ck("session.0", string(tampered))}, middleware.ErrDuplicateCookie, []string{"session", "session.0"}, cookie.ReasonTampered},
+		{"chunk gap", []*http.Cookie{ck("session.0", valid[:20]), ck("session.2", valid[20:])}, cookie.ErrInvalid, []string{"session.0", "session.2"}, cookie.ReasonMalformed},
+		{"duplicate chunk, no set opens", []*http.Cookie{ck("session.0", valid[:19]), ck("session.0", valid[:21]), ck("session.1", valid[20:])}, cookie.ErrInvalid, []string{"session.0", "session.1"}, cookie.ReasonMalformed},
+		{"too many chunks", []*http.Cookie{ck("session.0", "a"), ck("session.1", "b"), ck("session.2", "c"), ck("session.3", "d"), ck("session.4", "e")}, cookie.ErrInvalid, []string{"session.0", "session.1", "session.2", "session.3"}, cookie.ReasonMalformed}, // session.4: past MaxChunks, never this manager's
+		{"truncated chunks", []*http.Cookie{ck("session.0", valid[:30])}, cookie.ErrInvalid, []string{"session.0"}, cookie.ReasonMalformed},
+		{"not an envelope", []*http.Cookie{ck("session", seal(codec, `[1,2]`, time.Time{}))}, middleware.ErrPayload, []string{"session"}, cookie.ReasonPayload},
+		{"envelope without id", []*http.Cookie{ck("session", seal(codec, `{"d":{"k":"v"}}`, time.Time{}))}, cookie.ErrInvalid, []string{"session"}, cookie.ReasonPayload},
+		{"id not a string", []*http.Cookie{ck("session", seal(codec, `{"id":7}`, time.Time{}))}, middleware.ErrPayload, []string{"session"}, cookie.ReasonPayload},
+		{"bad JSON in data", []*http.Cookie{ck("session", seal(codec, `{"id":"AAAAAAAAAAAAAAAAAAAAAA","d":{"k":tru}}`, time.Time{}))}, middleware.ErrPayload, []string{"session"}, cookie.ReasonPayload},
+		{"trailing bytes", []*http.Cookie{ck("session", seal(codec, `{"id":"AAAAAAAAAAAAAAAAAAAAAA"}x`, time.Time{}))}, middleware.ErrPayload, []string{"session"}, cookie.ReasonPayload},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var told []error
 			o := opts
-			o.OnInvalid = func(_ *http.Request, err error) { told = append(told, err) }
+			o.Observer = observeKind(middleware.EventRejected, func(err error) { told = append(told, err) })
 			m := newManager(t, kr, o)
 			w := do(t, m.Handler(app(t)), "GET", "/get?k=k", tt.cookies...)
 			if w.Code != http.StatusOK || w.Body.String() != "-" {
 				t.Fatalf("status %d, body %q", w.Code, w.Body.String())
 			}
 			if len(told) != 1 || !errors.Is(told[0], tt.want) {
-				t.Fatalf("OnInvalid told %v, want %v", told, tt.want)
+				t.Fatalf("rejections %v, want %v", told, tt.want)
+			}
+			if got := cookie.ReasonOf(told[0]); got != tt.reason {
+				t.Fatalf("cookie.ReasonOf(%v) = %v, want %v", told[0], got, tt.reason)
 			}
 			var cleared []string
 			for _, c := range w.Result().Cookies() {

@@ -5,7 +5,8 @@ import (
 	"fmt"
 )
 
-// ErrBypassed reports, through Options.OnFault, a response that was
+// ErrBypassed reports, as an EventSaveFailed (logged to slog.Default with
+// no Observer), a response that was
 // written around the session middleware: the handler wrote to the
 // ResponseWriter the middleware was given, not to the one it passed on,
 // so the Set-Cookie it had to add came too late and the session change
@@ -39,7 +40,12 @@ func (w *writer) finish() {
 			st.committed = true
 			s.unlock()
 			if lost != Unmodified {
-				st.m.cfg.OnFault(st.r, fmt.Errorf("%w (session %v, %s %s)", ErrBypassed, lost, st.r.Method, st.r.URL.Path))
+				err := fmt.Errorf("%w (session %v, %s %s)", ErrBypassed, lost, st.r.Method, st.r.URL.Path)
+				if st.m.observing() {
+					st.m.emit(Event{Kind: EventSaveFailed, Err: err, Request: st.r})
+				} else {
+					logFault(st.r, err)
+				}
 			}
 			return
 		}

@@ -26,8 +26,8 @@ func (f *frameworkWriter) Written() bool { return f.sent }
 
 // TestBypassReported: a handler that writes to the framework's writer
 // rather than the one the middleware passed on loses the cookie; the
-// middleware says so through OnFault with ErrBypassed, and only when
-// something was lost.
+// middleware says so, an EventSaveFailed with ErrBypassed (or a log line
+// on slog.Default with no Observer), and only when something was lost.
 func TestBypassReported(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -42,11 +42,11 @@ func TestBypassReported(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
 			var faults []error
-			m := newManager(t, testKeyring(t), middleware.Options{OnFault: func(r *http.Request, err error) {
+			m := newManager(t, testKeyring(t), middleware.Options{Observer: observeKind(middleware.EventSaveFailed, func(err error) {
 				mu.Lock()
 				faults = append(faults, err)
 				mu.Unlock()
-			}})
+			})})
 			fw := &frameworkWriter{ResponseRecorder: httptest.NewRecorder()}
 			m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if tc.set {

@@ -91,8 +91,8 @@
 // A cookie that is tampered with, expired, sealed for another cookie or
 // under an unknown key, malformed, oversized, or split into an incomplete
 // set of chunks means "no session": the request goes on, the bad cookie is
-// cleared, and Options.OnInvalid is told why. It is never a 500 and never
-// a panic.
+// cleared, and Options.Observer hears why (EventRejected). It is never a
+// 500 and never a panic.
 //
 // A cookie sent more than once (an app that moved from a Domain cookie to
 // a host-only one, a legacy cookie set for a parent domain, a cookie a
@@ -113,18 +113,20 @@
 //
 // A client that repeats a request without reading its flashes cannot grow
 // its session: past Options.MaxFlashes, or when they would not fit in the
-// cookie, the oldest flashes are dropped. System faults have their own hooks: a session
-// that cannot be saved goes to Options.ErrorHandler (default: 500), a
-// revocation store that fails goes to Options.OnFault.
+// cookie, the oldest flashes are dropped.
 //
-// Every rejection carries a typed reason (cookie.ReasonOf: tampered, unknown key,
-// epoch out of window, idle or absolute expiry, revoked, …). To watch a
-// fleet, set Options.Observer (one hook for every Event: rejections,
-// opens, revocation checks with their latency, faults, refreshes,
-// rotation re-seals, saves, renews, destroys; the otel module turns them
-// into metrics, package active into active-session counts) and
-// Options.Logger (log/slog at operator levels, never a cookie value, id
-// or subject). With neither, the request path builds no event.
+// Two hooks, no overlap. Options.ErrorHandler is the response to a
+// session that cannot be saved (default: 500). Options.Observer hears
+// every Event: rejections with their typed reason (cookie.ReasonOf:
+// tampered, unknown key, epoch out of window, idle or absolute expiry,
+// duplicate, revoked, …), opens, revocation checks with their latency,
+// revocation faults, refreshes, rotation re-seals, saves and failed
+// saves, renews, destroys. NewLogObserver logs them with log/slog at
+// operator levels (never a cookie value, id or subject), the otel module
+// turns them into metrics, package active into active-session counts;
+// Observers combines several. With no Observer the request path builds
+// no event, and the faults no call returns (a failed revocation check,
+// ErrBypassed) and failed saves are logged to slog.Default.
 //
 // # Revocation
 //
@@ -135,7 +137,8 @@
 // a stolen copy of the cookie stops working, and Manager.RevokeSubject logs
 // a user out everywhere. When the store fails, the policy is explicit: by
 // default fail closed, or, with InsecureRevokeFailOpen, accept the
-// session. Either way OnFault is told.
+// session. Either way the Observer hears EventRevokeFault (with no
+// Observer, the fault is logged to slog.Default).
 //
 // What holds across instances and during outages:
 //
@@ -182,8 +185,8 @@
 // examples/frameworks/echosession). Gin and other frameworks with their
 // own response writer must route that writer through the one Handler
 // passes on (examples/frameworks/ginsession): a response written around
-// it loses the cookie, and the loss is reported as ErrBypassed through
-// Options.OnFault. Beside chi, whose middleware package has the same
+// it loses the cookie, and the loss is reported as ErrBypassed (an
+// EventSaveFailed; logged to slog.Default with no Observer). Beside chi, whose middleware package has the same
 // name, alias one of the two (the recipes import chi's as chimw). SameSite=Lax, the default, stops most
 // cross-site requests from carrying the cookie, but it is not a complete
 // CSRF defence (same-site subdomains, top-level GET navigations). Pair the

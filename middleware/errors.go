@@ -32,24 +32,29 @@ var (
 	// be encoded as JSON.
 	ErrValue = errors.New("middleware: value cannot be encoded as JSON")
 
-	// ErrDuplicateCookie is told to Options.OnInvalid when a request carries
-	// the session cookie more than once (for example one set for a parent
-	// domain by a sibling host) and no single session can be chosen: copies
-	// of different sessions, or none that opens. Such a request has no
-	// session, and its response expires every copy it can reach.
+	// ErrDuplicateCookie is the Err of an EventRejected when a request
+	// carries the session cookie more than once (for example one set for a
+	// parent domain by a sibling host) and no single session can be
+	// chosen: copies of different sessions, or none that opens. Such a
+	// request has no session, and its response expires every copy it can
+	// reach. Its reason is cookie.ReasonDuplicate, or, when no copy opens,
+	// the reason of the last copy's rejection if it has a telling one
+	// (tampered, expired, …).
 	ErrDuplicateCookie = errors.New("middleware: session cookie sent more than once")
 
-	// ErrPayload is told to Options.OnInvalid when a cookie authenticates but
-	// its payload is not a session envelope. It matches cookie.ErrInvalid
-	// too.
+	// ErrPayload is the Err of an EventRejected when a cookie
+	// authenticates but its payload is not a session envelope. It matches
+	// cookie.ErrInvalid too; its reason is cookie.ReasonPayload.
 	ErrPayload = errors.New("middleware: malformed session payload")
 
-	// ErrRevokeFault wraps a fault of the Revoker (a store that is down or too
-	// slow), as told to Options.OnFault or returned by Renew, Destroy and
-	// RevokeSubject, and by every change (Set, AddFlash, Delete, Clear,
-	// SetSubject, Renew) to the session of a request whose revocation check
-	// faulted under fail closed: the change is dropped and the cookie kept.
-	// It never matches revoke.ErrRevoked.
+	// ErrRevokeFault wraps a fault of the Revoker (a store that is down or
+	// too slow), as told to Options.Observer (EventRevokeFault) or
+	// returned by Renew, Destroy, Session.RevokeOthers and
+	// Manager.RevokeSubject, and by every change (Set, AddFlash, Delete,
+	// Clear, SetSubject, Renew, RevokeOthers) to the session of a request
+	// whose revocation check faulted under fail closed: the change is
+	// dropped and the cookie kept. It never matches revoke.ErrRevoked; its
+	// reason is cookie.ReasonRevokeFault.
 	ErrRevokeFault = errors.New("middleware: revocation store fault")
 
 	// ErrNoRevoker is returned by Manager.RevokeSubject when no Revoker is

@@ -74,7 +74,7 @@ func TestExpiryRules(t *testing.T) {
 			var why []error
 			m := newManager(t, testKeyring(t), middleware.Options{
 				Now: clk.Now, IdleTimeout: idle, AbsoluteTimeout: abs, RefreshAfter: refresh, ClockSkew: skew,
-				OnInvalid: func(_ *http.Request, err error) { why = append(why, err) },
+				Observer: observeKind(middleware.EventRejected, func(err error) { why = append(why, err) }),
 			})
 			h := m.Handler(app(t))
 			j := jar{}
@@ -99,7 +99,7 @@ func TestExpiryRules(t *testing.T) {
 						t.Fatalf("step %d: cookie %v, want cleared", i, c)
 					}
 					if len(why) != 1 || !errors.Is(why[0], cookie.ErrExpired) {
-						t.Fatalf("step %d: OnInvalid told %v", i, why)
+						t.Fatalf("step %d: rejections %v", i, why)
 					}
 				default:
 					if c != nil {

@@ -49,7 +49,7 @@ func TestFleet(t *testing.T) {
 			InsecureAllowHTTP: true, // plain http on loopback
 			Revoker:           store,
 			Now:               func() time.Time { return base.Now().Add(off) },
-			OnFault:           func(*http.Request, error) { faults.Add(1) },
+			Observer:          observeKind(middleware.EventRevokeFault, func(error) { faults.Add(1) }),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -235,7 +235,7 @@ func TestFleet(t *testing.T) {
 	})
 	store.Down.Store(false)
 	if faults.Load() == 0 {
-		t.Fatal("the outage reached no OnFault")
+		t.Fatal("the outage reached no EventRevokeFault")
 	}
 	base.Advance(7 * time.Hour)
 	traffic("after the outage")

@@ -31,11 +31,9 @@ var ErrHandlerSession = errors.New("middleware: Commit called on a session of Ma
 // first use; a tampered, expired or revoked cookie means no session and is
 // cleared; the refresh, key rotation, chunking, duplicate and response
 // budget rules apply at Commit. ctx bounds the Revoker's calls and is the
-// context of the *http.Request that OnInvalid and OnFault receive (a GET
-// of "/" carrying host and the Cookie lines, nothing else). From and
-// FromContext find the session in that request's context, not in ctx;
-// so RevokeSubject called with ctx does not mark the subject as this
-// request's own revocation (see Session.Renew).
+// context of the Event.Request the Observer receives (a GET of "/"
+// carrying host and the Cookie lines, nothing else). From and
+// FromContext find the session in that request's context, not in ctx.
 //
 // Call Commit exactly once, when the response is ready; the Session
 // answers ErrDone after it. Using the session from several goroutines is

@@ -298,12 +298,15 @@ func TestLoadHeaderReplayAfterLogout(t *testing.T) {
 	clk := newClock()
 	var invalid []error
 	opts := headerOpts(clk)
-	opts.OnInvalid = func(r *http.Request, err error) {
-		if r.Host != "example.com" {
-			t.Errorf("OnInvalid request host %q", r.Host)
+	opts.Observer = middleware.ObserverFunc(func(e middleware.Event) {
+		if e.Kind != middleware.EventRejected {
+			return
 		}
-		invalid = append(invalid, err)
-	}
+		if e.Request.Host != "example.com" {
+			t.Errorf("EventRejected request host %q", e.Request.Host)
+		}
+		invalid = append(invalid, e.Err)
+	})
 	m := newManager(t, testKeyring(t), opts)
 	ctx := context.Background()
 	s, _ := m.LoadHeader(ctx, "example.com")
@@ -336,7 +339,7 @@ func TestLoadHeaderReplayAfterLogout(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(invalid) != 1 || !errors.Is(invalid[0], revoke.ErrRevoked) {
-		t.Fatalf("OnInvalid told %v, want one revoke.ErrRevoked", invalid)
+		t.Fatalf("rejections %v, want one revoke.ErrRevoked", invalid)
 	}
 	if c := (&http.Response{Header: h}).Cookies(); len(c) != 1 || c[0].MaxAge >= 0 {
 		t.Fatalf("the replayed cookie is not cleared: %q", h.Values("Set-Cookie"))

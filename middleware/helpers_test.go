@@ -7,6 +7,7 @@ import (
 
 	fixtures "github.com/cookieseal/cookieseal/internal/sessiontest"
 	"github.com/cookieseal/cookieseal/keyring"
+	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/sessiontest"
 )
 
@@ -54,3 +55,14 @@ func hasAttr(line, attr string) bool {
 }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+// observeKind is an Observer that hands f the Err of every event of kind
+// (EventRejected for the rejected cookies, EventRevokeFault for the
+// revocation faults, EventSaveFailed for the sessions not saved).
+func observeKind(kind middleware.EventKind, f func(error)) middleware.Observer {
+	return middleware.ObserverFunc(func(e middleware.Event) {
+		if e.Kind == kind {
+			f(e.Err)
+		}
+	})
+}

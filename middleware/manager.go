@@ -307,9 +307,9 @@ func (m *Manager) now() time.Time {
 }
 
 // check asks the Revoker about a session that authenticated. It returns
-// nil (accept), an error matching revoke.ErrRevoked (reject, clear), or
-// a fault that the policy has already turned into accept (nil, after
-// telling OnFault) or reject.
+// revoked, an error matching revoke.ErrRevoked (reject, clear), or fault,
+// one matching ErrRevokeFault, for the caller's policy; both nil: accept.
+// Each carries its reason (cookie.ReasonOf).
 func (m *Manager) check(r *http.Request, s revoke.SessionRef) (revoked, fault error) {
 	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.RevokeTimeout)
 	defer cancel()

@@ -31,9 +31,10 @@ const (
 	// or matches revoke.ErrRevoked or ErrRevokeFault.
 	EventRevokeChecked
 	// EventRevokeFault: a Revoker call failed (a check, the revocation
-	// that Renew and Destroy write, or Manager.RevokeSubject, whose event
-	// has no Request); Err matches ErrRevokeFault. A failed check while
-	// loading the session is also told to Options.OnFault.
+	// that Renew, Destroy, Session.RevokeOthers or a legacy cookie's
+	// migration writes, or Manager.RevokeSubject, whose event has no
+	// Request); Err matches ErrRevokeFault, and its reason is
+	// cookie.ReasonRevokeFault.
 	EventRevokeFault
 	// EventRefreshed: a valid, unchanged session was re-sealed because
 	// RefreshAfter passed (the sliding refresh).
@@ -46,9 +47,10 @@ const (
 	// EventSaved: a changed session was written (new, or Set, SetSubject,
 	// flashes, Renew…).
 	EventSaved
-	// EventSaveFailed: the session could not be written; Err says why
-	// (cookie.ErrTooLarge, a key that cannot seal) and went to
-	// Options.ErrorHandler.
+	// EventSaveFailed: the session could not be written; Err says why:
+	// cookie.ErrTooLarge or a key that cannot seal (then the
+	// Options.ErrorHandler answered the request), or ErrBypassed (the
+	// response went out around the middleware and the change is lost).
 	EventSaveFailed
 	// EventRenewed: Session.Renew gave the session a new id and issued-at.
 	EventRenewed
@@ -148,18 +150,25 @@ func (m multiObserver) Observe(e Event) {
 // observing reports whether anyone listens to events: when no one does,
 // the request path builds none.
 func (m *Manager) observing() bool {
-	return m.cfg.Observer != nil || m.cfg.Logger != nil
+	return m.cfg.Observer != nil
 }
 
-// emit tells the observer and the logger of e.
+// emit tells the observer of e. Only call it when observing.
 func (m *Manager) emit(e Event) {
 	e.Cookie = m.name
-	if m.cfg.Observer != nil {
-		m.cfg.Observer.Observe(e)
+	m.cfg.Observer.Observe(e)
+}
+
+// queueFault reports a revocation fault that no call returns to the
+// handler (a failed check while loading, a legacy cookie's revocation at
+// migration): to the observer as EventRevokeFault, or, with none, to
+// slog.Default, once the session's lock is released.
+func (st *state) queueFault(err error) {
+	if st.m.observing() {
+		st.queue(Event{Kind: EventRevokeFault, Err: err})
+		return
 	}
-	if m.cfg.Logger != nil {
-		logEvent(m.cfg.Logger, e)
-	}
+	st.pending = append(st.pending, pendingCall{logErr: err})
 }
 
 // queue records e for the observers, told once the session's lock is
@@ -171,7 +180,9 @@ func (st *state) queue(e Event) {
 	}
 }
 
-// checkRevoked is Manager.check, timed and told to the observers.
+// checkRevoked is Manager.check, timed and told to the observer as
+// EventRevokeChecked. A fault is the caller's to report (queueFault, or
+// EventRevokeFault beside the error it returns).
 func (st *state) checkRevoked(rs revoke.SessionRef) (revoked, fault error) {
 	m := st.m
 	if !m.observing() {
@@ -184,9 +195,6 @@ func (st *state) checkRevoked(rs revoke.SessionRef) (revoked, fault error) {
 		err = fault
 	}
 	st.queue(Event{Kind: EventRevokeChecked, Duration: time.Since(start), Err: err})
-	if fault != nil {
-		st.queue(Event{Kind: EventRevokeFault, Err: fault})
-	}
 	return revoked, fault
 }
 
@@ -207,8 +215,9 @@ func (st *state) commitEvent(old cookie.Meta, kind EventKind) {
 	}
 }
 
-// Logging. Options.Logger gets one record per event worth an operator's
-// attention, at these levels:
+// NewLogObserver returns an Observer that logs to l (slog.Default when l
+// is nil) one record per event worth an operator's attention, at these
+// levels:
 //
 //   - Debug: a rejected cookie (reason "tampered", "idle_expired",
 //     "malformed", "revoked", …), a refresh, a rotation re-seal, a renew,
@@ -221,12 +230,34 @@ func (st *state) commitEvent(old cookie.Meta, kind EventKind) {
 //     and epoch are logged. A forger can produce these too; nothing is
 //     rate-limited, so filter or sample in the handler if that matters.
 //   - Error: a revocation fault (store down or too slow) and a session
-//     that could not be saved (the response was a 500).
+//     that could not be saved (the ErrorHandler answered, by default a
+//     500; or, ErrBypassed, the change was lost).
 //
-// Never logged: cookie values, keys, payloads, session ids, subjects.
-// Every record has "cookie" (the name), "event", and the request's
-// "method" and "path"; rejections add "reason", faults and failed saves
-// "err" (whose text never holds a cookie value or key).
+// Opens, revocation checks and saves happen on every request: they are
+// for metrics, and it never logs them. Never logged: cookie values, keys,
+// payloads, session ids, subjects. Every record has "cookie" (the name),
+// "event", and the request's "method" and "path" (none for
+// Manager.RevokeSubject's fault); rejections add "reason", faults and
+// failed saves "err" (whose text never holds a cookie value or key).
+//
+// Set it as Options.Observer, alone or beside others (Observers); it
+// then takes over the default logging of faults and failed saves, so
+// each is logged once, by it. It is safe for concurrent use.
+func NewLogObserver(l *slog.Logger) Observer {
+	return logObserver{l}
+}
+
+type logObserver struct{ l *slog.Logger }
+
+func (o logObserver) Observe(e Event) {
+	l := o.l
+	if l == nil {
+		l = slog.Default()
+	}
+	logEvent(l, e)
+}
+
+// logEvent logs e to l as NewLogObserver says.
 func logEvent(l *slog.Logger, e Event) {
 	level := slog.LevelDebug
 	switch e.Kind {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -48,11 +49,11 @@ func attrs(r slog.Record) map[string]string {
 	return m
 }
 
-// TestLoggerLevels: Options.Logger logs each event an operator needs at
-// the documented level with its reason, one record per event (faults are
-// not logged twice by the default OnFault), and never a cookie value,
+// TestLogObserverLevels: NewLogObserver logs each event an operator needs
+// at the documented level with its reason, one record per event (faults
+// are not logged a second time by the defaults), and never a cookie value,
 // session id or subject.
-func TestLoggerLevels(t *testing.T) {
+func TestLogObserverLevels(t *testing.T) {
 	tests := []struct {
 		name   string
 		run    func(t *testing.T, e *logEnv)
@@ -162,7 +163,7 @@ func newLogEnv(t *testing.T) *logEnv {
 	e := &logEnv{clk: newClock(), keys: &swapKeys{kr: keyringOf(t, fixedKey(t, 1, keyring.StatusPrimary))}, jar: jar{}, cap: &capture{}, fault: &switchFault{}}
 	m := newManager(t, e.keys, middleware.Options{
 		IdleTimeout: 2 * time.Hour, Now: e.clk.Now, Revoker: e.fault,
-		Logger: slog.New(e.cap),
+		Observer: middleware.NewLogObserver(slog.New(e.cap)),
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/", app(t))
@@ -188,4 +189,84 @@ func (s *switchFault) RevokeSession(ctx context.Context, id, subject string, unt
 		return errDown
 	}
 	return nil
+}
+
+// TestFaultsLoggedOnce: with no Observer, the faults no call returns (a
+// revocation check that failed while loading the session, a response
+// written around the middleware) and a session that could not be saved
+// are each logged to slog.Default, once, at error level. With an
+// Observer, nothing goes to slog.Default: NewLogObserver logs each fault
+// once, and an Observer that does not log keeps slog.Default silent.
+func TestFaultsLoggedOnce(t *testing.T) {
+	def := &capture{}
+	old := slog.Default()
+	slog.SetDefault(slog.New(def))
+	t.Cleanup(func() { slog.SetDefault(old) })
+
+	faults := []struct {
+		name  string
+		event string
+		run   func(t *testing.T, opts middleware.Options)
+	}{
+		{"revocation check fails", "revoke_fault", func(t *testing.T, opts middleware.Options) {
+			rv := &switchFault{}
+			opts.Revoker = rv
+			h := newManager(t, testKeyring(t), opts).Handler(app(t))
+			c := do(t, h, "GET", "/set?k=v").Result().Cookies()
+			rv.set(true)
+			if w := do(t, h, "GET", "/get?k=k", c...); w.Body.String() != "-" {
+				t.Fatalf("fail closed: %q", w.Body.String())
+			}
+		}},
+		{"save fails", "save_failed", func(t *testing.T, opts middleware.Options) {
+			h := newManager(t, testKeyring(t), opts).Handler(app(t))
+			if w := do(t, h, "GET", "/set?k="+strings.Repeat("x", 5000)); w.Code != http.StatusInternalServerError {
+				t.Fatalf("status %d", w.Code)
+			}
+		}},
+		{"response written around the middleware", "save_failed", func(t *testing.T, opts middleware.Options) {
+			fw := &frameworkWriter{ResponseRecorder: httptest.NewRecorder()}
+			newManager(t, testKeyring(t), opts).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s, _ := middleware.From(r)
+				s.Set("k", "v")
+				fw.Write([]byte("ok"))
+			})).ServeHTTP(fw, httptest.NewRequest("GET", "/", nil))
+		}},
+	}
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			t.Run("no observer", func(t *testing.T) {
+				def.take()
+				f.run(t, middleware.Options{})
+				recs := def.take()
+				if len(recs) != 1 || recs[0].Level != slog.LevelError {
+					t.Fatalf("slog.Default got %d records, want one at error: %v", len(recs), recs)
+				}
+			})
+			t.Run("NewLogObserver", func(t *testing.T) {
+				def.take()
+				own := &capture{}
+				f.run(t, middleware.Options{Observer: middleware.NewLogObserver(slog.New(own))})
+				if recs := def.take(); len(recs) != 0 {
+					t.Fatalf("slog.Default got %v beside the observer", recs)
+				}
+				var hit []slog.Record
+				for _, r := range own.take() {
+					if r.Level == slog.LevelError {
+						hit = append(hit, r)
+					}
+				}
+				if len(hit) != 1 || attrs(hit[0])["event"] != f.event {
+					t.Fatalf("the observer logged %v at error, want one %q", hit, f.event)
+				}
+			})
+			t.Run("an observer that does not log", func(t *testing.T) {
+				def.take()
+				f.run(t, middleware.Options{Observer: middleware.ObserverFunc(func(middleware.Event) {})})
+				if recs := def.take(); len(recs) != 0 {
+					t.Fatalf("slog.Default got %v beside the observer", recs)
+				}
+			})
+		})
+	}
 }

@@ -69,8 +69,9 @@ func fixedKey(t testing.TB, id uint32, st keyring.Status) keyring.Key {
 }
 
 // TestObserverEvents: each thing that happens to a session is one event
-// of its kind, in order, with its typed reason; OnInvalid still hears the
-// same rejections.
+// of its kind, in order, with its typed reason, which the event's error
+// carries too (cookie.ReasonOf(Err)): revocation faults and failed
+// checks included.
 func TestObserverEvents(t *testing.T) {
 	type env struct {
 		clk  *clock
@@ -178,12 +179,9 @@ func TestObserverEvents(t *testing.T) {
 			clk := newClock()
 			keys := &swapKeys{kr: keyringOf(t, fixedKey(t, 1, keyring.StatusPrimary))}
 			rec := &events{}
-			var invalid []error
 			opts := middleware.Options{
 				IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 8 * time.Hour, RefreshAfter: 30 * time.Minute,
 				Now: clk.Now, Observer: rec,
-				OnInvalid: func(_ *http.Request, err error) { invalid = append(invalid, err) },
-				OnFault:   func(*http.Request, error) {},
 			}
 			mem := revoke.NewMemory(revoke.MemoryOptions{Now: clk.Now})
 			switch {
@@ -199,24 +197,27 @@ func TestObserverEvents(t *testing.T) {
 			if k := kinds(got); k != tc.want {
 				t.Fatalf("events %q, want %q", k, tc.want)
 			}
-			var rej []error
 			for _, ev := range got {
 				if ev.Cookie != "session" || ev.Request == nil {
 					t.Fatalf("event %v without cookie name or request", ev.Kind)
 				}
-				if ev.Kind == middleware.EventRejected {
-					rej = append(rej, ev.Err)
-					if cookie.ReasonOf(ev.Err) != ev.Reason {
-						t.Fatalf("ReasonOf(%v) = %v, event says %v", ev.Err, cookie.ReasonOf(ev.Err), ev.Reason)
+				want := cookie.ReasonNone
+				switch {
+				case ev.Kind == middleware.EventRejected:
+					want = ev.Reason
+					if want == cookie.ReasonNone || want == cookie.ReasonInvalid {
+						t.Fatalf("rejection %v without a telling reason: %v", ev.Err, want)
 					}
+				case ev.Kind == middleware.EventRevokeFault,
+					ev.Kind == middleware.EventRevokeChecked && errors.Is(ev.Err, middleware.ErrRevokeFault):
+					want = cookie.ReasonRevokeFault
+				case ev.Kind == middleware.EventRevokeChecked && ev.Err != nil:
+					want = cookie.ReasonRevoked
+				case ev.Kind == middleware.EventSaveFailed:
+					want = cookie.ReasonTooLarge
 				}
-			}
-			if len(rej) != len(invalid) {
-				t.Fatalf("OnInvalid heard %v, observer %v", invalid, rej)
-			}
-			for i := range rej {
-				if rej[i] != invalid[i] {
-					t.Fatalf("OnInvalid heard %v, observer %v", invalid[i], rej[i])
+				if got := cookie.ReasonOf(ev.Err); got != want {
+					t.Fatalf("%v: cookie.ReasonOf(%v) = %v, want %v", ev.Kind, ev.Err, got, want)
 				}
 			}
 		})
@@ -230,7 +231,7 @@ func TestObserverHearsEveryRevocationFault(t *testing.T) {
 	rec := &events{}
 	clk := newClock()
 	keys := &swapKeys{kr: keyringOf(t, fixedKey(t, 1, keyring.StatusPrimary))}
-	m := newManager(t, keys, middleware.Options{Now: clk.Now, Observer: rec, Revoker: &faulty{}, InsecureRevokeFailOpen: true, OnFault: func(*http.Request, error) {}})
+	m := newManager(t, keys, middleware.Options{Now: clk.Now, Observer: rec, Revoker: &faulty{}, InsecureRevokeFailOpen: true})
 	if err := m.RevokeSubject(context.Background(), "alice"); !errors.Is(err, middleware.ErrRevokeFault) {
 		t.Fatal(err)
 	}

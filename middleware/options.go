@@ -3,7 +3,6 @@ package middleware
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"net/http"
 	"slices"
@@ -209,8 +208,9 @@ type Options struct {
 	RevokeTimeout time.Duration
 	// InsecureRevokeFailOpen accepts a session whose revocation check
 	// failed with a fault (not revoke.ErrRevoked): availability over
-	// forced logout while the store is down. The fault still goes to
-	// OnFault. Default false: fail closed, the request is treated as having
+	// forced logout while the store is down. The fault is still reported
+	// (EventRevokeFault, or slog.Default with no Observer). Default false:
+	// fail closed, the request is treated as having
 	// no session and its response never writes over or clears the cookie
 	// (changes return ErrRevokeFault; Destroy still clears it), so the user
 	// is back once the store answers.
@@ -228,10 +228,12 @@ type Options struct {
 	// or RevokeSubject, also stops a replay of the legacy cookie); a
 	// "_flash" list (gorilla/sessions' flashes) becomes the session's
 	// flashes. A value that does not encode as JSON leaves the request
-	// with no session, and OnInvalid is told (ErrValue). Default nil.
+	// with no session (EventRejected, ErrValue, cookie.ReasonPayload).
+	// Default nil.
 	Legacy LegacyDecoder
 	// LegacyNotBefore, if not zero, refuses legacy cookies whose
-	// timestamp is before it (OnInvalid is told, cookie.ErrExpired): set it
+	// timestamp is before it (EventRejected, cookie.ErrExpired,
+	// cookie.ReasonLegacyRefused): set it
 	// to cut off sessions of the old app, for example after a leak of its
 	// keys. Default: zero, no cut-off.
 	LegacyNotBefore time.Time
@@ -262,48 +264,34 @@ type Options struct {
 	FormerDomains []string
 	FormerPaths   []string
 
-	// OnInvalid, if set, is told why a request's session cookie was
-	// rejected: errors matching cookie.ErrInvalid, cookie.ErrExpired,
-	// cookie.ErrTooLarge, ErrDuplicateCookie, ErrPayload or
-	// revoke.ErrRevoked; cookie.ReasonOf(err) gives the typed reason (idle vs
-	// absolute expiry, unknown key vs epoch vs tampered, …). The request
-	// goes on with no session and the bad cookie is cleared. Observer
-	// hears the same rejections as EventRejected. It runs in the goroutine that first touched the
-	// session, after the session's lock is released; keep it fast.
-	// Default nil.
-	OnInvalid func(r *http.Request, err error)
-	// OnFault, if set, is told of a system fault that the request survives:
-	// a revocation check that failed (the error matches ErrRevokeFault).
-	// It runs like OnInvalid. Default: log with slog.Default at error
-	// level.
-	OnFault func(r *http.Request, err error)
-	// ErrorHandler handles a session that cannot be saved (for example a
-	// value too large for MaxValueSize × MaxChunks or for a 4096-byte
-	// Set-Cookie line, both matching cookie.ErrTooLarge, or a key that
-	// cannot seal). It is called before the first byte of the response, with the
-	// underlying ResponseWriter; whatever the handler writes afterwards is
-	// discarded and its Write calls return an error. Default: log with
-	// slog.Default and respond 500 Internal Server Error.
-	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
-
-	// Observer, if set, is told of every session event: rejections with
-	// their typed reason, opens, revocation checks (with latency) and
-	// faults, refreshes, rotation re-seals, saves and failed saves, renews
-	// and destroys (see Event). OnInvalid and OnFault keep working beside
-	// it, with the same errors: OnInvalid is a shortcut for EventRejected
-	// (cookie.ReasonOf(err) gives its reason), OnFault for a failed check.
-	// Combine several with Observers; the otel module adapts one to
-	// OpenTelemetry metrics. With no Observer and no Logger, the request
-	// path builds no event and allocates nothing for them. Default nil.
+	// Observer, if set, is told of every session event (see Event):
+	// rejected cookies with their typed reason (Event.Reason, which
+	// cookie.ReasonOf(Event.Err) gives too: tampered, idle or absolute
+	// expiry, unknown key, duplicate, revoked, …), opens, revocation
+	// checks with their latency, revocation faults, refreshes, rotation
+	// re-seals, saves and failed saves, renews and destroys. It is the
+	// one hook for logs, metrics, invalid cookies and faults: use
+	// NewLogObserver for logs, the otel module for OpenTelemetry metrics,
+	// package active for active-session counts, and Observers to combine
+	// several. With no Observer, the request path builds no event and
+	// allocates nothing for them. Default nil: no events; the faults no
+	// call returns (a revocation check that failed while loading the
+	// session, a legacy cookie's revocation at migration, a response
+	// written around the middleware: ErrBypassed) and, through the
+	// default ErrorHandler, sessions that could not be saved are logged
+	// to slog.Default at error level, once each. With an Observer,
+	// nothing is logged to slog.Default: the Observer hears them all.
 	Observer Observer
-	// Logger, if set, logs the events an operator needs, at the levels
-	// documented in the README's "Operating cookieseal" (Debug: client
-	// junk; Warn: unknown keys, epochs, clocks; Error: revocation faults
-	// and failed saves), never a cookie value, key, payload, session id or
-	// subject. It then replaces slog.Default in the default OnFault and
-	// ErrorHandler, so each fault is logged once. Default nil: no event
-	// logs (faults and failed saves still go to slog.Default).
-	Logger *slog.Logger
+	// ErrorHandler is the response to a session that cannot be saved
+	// (for example a value too large for MaxValueSize × MaxChunks or for
+	// a 4096-byte Set-Cookie line, both matching cookie.ErrTooLarge, or a
+	// key that cannot seal). It is called before the first byte of the
+	// response, with the underlying ResponseWriter; whatever the handler
+	// writes afterwards is discarded and its Write calls return an error.
+	// It is for the response only: the Observer hears the failure too, as
+	// EventSaveFailed. Default: respond 500 Internal Server Error, after
+	// logging the error to slog.Default when there is no Observer.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // config is Options resolved and validated.
@@ -410,16 +398,10 @@ func resolve(name string, o Options) (config, error) {
 	if c.MaxFlashes == 0 {
 		c.MaxFlashes = DefaultMaxFlashes
 	}
-	if c.OnFault == nil {
-		c.OnFault = logFault
-		if c.Logger != nil {
-			c.OnFault = func(*http.Request, error) {} // the Logger logs the fault event
-		}
-	}
 	if c.ErrorHandler == nil {
 		c.ErrorHandler = defaultErrorHandler
-		if c.Logger != nil {
-			c.ErrorHandler = internalError // the Logger logs the save_failed event
+		if c.Observer != nil {
+			c.ErrorHandler = internalError // the Observer hears EventSaveFailed
 		}
 	}
 

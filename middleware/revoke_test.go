@@ -15,22 +15,22 @@ import (
 	"github.com/cookieseal/cookieseal/revoke"
 )
 
-// recorder collects what the hooks are told.
+// recorder is an Observer that collects the errors of rejections
+// (EventRejected) and of revocation faults (EventRevokeFault).
 type recorder struct {
 	mu              sync.Mutex
 	invalid, faults []error
 }
 
-func (r *recorder) onInvalid(_ *http.Request, err error) {
+func (r *recorder) Observe(e middleware.Event) {
 	r.mu.Lock()
-	r.invalid = append(r.invalid, err)
-	r.mu.Unlock()
-}
-
-func (r *recorder) onFault(_ *http.Request, err error) {
-	r.mu.Lock()
-	r.faults = append(r.faults, err)
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	switch e.Kind {
+	case middleware.EventRejected:
+		r.invalid = append(r.invalid, e.Err)
+	case middleware.EventRevokeFault:
+		r.faults = append(r.faults, e.Err)
+	}
 }
 
 func revokeApp(t *testing.T) http.Handler {
@@ -51,7 +51,7 @@ func TestRevocation(t *testing.T) {
 	clk := newClock()
 	rv := revoke.NewMemory(revoke.MemoryOptions{Now: clk.Now})
 	rec := &recorder{}
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv, OnInvalid: rec.onInvalid, OnFault: rec.onFault})
+	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv, Observer: rec})
 	h := m.Handler(revokeApp(t))
 
 	t.Run("Destroy revokes the id, so a copy of the cookie stops working", func(t *testing.T) {
@@ -70,7 +70,7 @@ func TestRevocation(t *testing.T) {
 			t.Fatal("revoked cookie not cleared")
 		}
 		if n := len(rec.invalid); n == 0 || !errors.Is(rec.invalid[n-1], revoke.ErrRevoked) {
-			t.Fatalf("OnInvalid told %v", rec.invalid)
+			t.Fatalf("rejections %v", rec.invalid)
 		}
 	})
 
@@ -183,7 +183,7 @@ func TestRevocationFaultPolicy(t *testing.T) {
 			rv := &faulty{block: tt.block}
 			rec := &recorder{}
 			m := newManager(t, kr, middleware.Options{Revoker: rv, InsecureRevokeFailOpen: tt.failOpen,
-				RevokeTimeout: 20 * time.Millisecond, OnInvalid: rec.onInvalid, OnFault: rec.onFault})
+				RevokeTimeout: 20 * time.Millisecond, Observer: rec})
 			w := do(t, m.Handler(revokeApp(t)), "GET", "/get?k=k", j.List()...)
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d", w.Code)
@@ -195,10 +195,10 @@ func TestRevocationFaultPolicy(t *testing.T) {
 				t.Fatalf("a store fault touched the cookie: %v", w.Result().Cookies())
 			}
 			if len(rec.faults) != 1 || !errors.Is(rec.faults[0], middleware.ErrRevokeFault) || !errors.Is(rec.faults[0], tt.wantFault) || errors.Is(rec.faults[0], revoke.ErrRevoked) {
-				t.Fatalf("OnFault told %v", rec.faults)
+				t.Fatalf("revocation faults %v", rec.faults)
 			}
 			if len(rec.invalid) != 0 {
-				t.Fatalf("OnInvalid told %v", rec.invalid)
+				t.Fatalf("rejections %v", rec.invalid)
 			}
 			if !rv.sawDdl {
 				t.Fatal("the check had no deadline")
@@ -210,7 +210,7 @@ func TestRevocationFaultPolicy(t *testing.T) {
 		kr := testKeyring(t)
 		j := jar{}
 		j.Update(do(t, newManager(t, kr, middleware.Options{}).Handler(revokeApp(t)), "GET", "/login?user=alice"))
-		m := newManager(t, kr, middleware.Options{Revoker: &faulty{}, InsecureRevokeFailOpen: true, OnFault: func(*http.Request, error) {}})
+		m := newManager(t, kr, middleware.Options{Revoker: &faulty{}, InsecureRevokeFailOpen: true, Observer: &recorder{}}) // an observer: nothing logged to slog.Default
 		var renewErr, destroyErr error
 		var idBefore, idAfter string
 		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -265,7 +265,7 @@ func TestLegacyMigration(t *testing.T) {
 	dec := &fakeLegacy{now: clk.Now}
 	rec := &recorder{}
 	kr := testKeyring(t)
-	m := newManager(t, kr, middleware.Options{Now: clk.Now, Legacy: dec, OnInvalid: rec.onInvalid})
+	m := newManager(t, kr, middleware.Options{Now: clk.Now, Legacy: dec, Observer: rec})
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.From(r)
 		v, _, _ := middleware.Get[string](s, "k")
@@ -296,12 +296,13 @@ func TestLegacyMigration(t *testing.T) {
 	}
 
 	tests := []struct {
-		name  string
-		value string
-		want  error
+		name   string
+		value  string
+		want   error
+		reason cookie.Reason
 	}{
-		{"decoder refuses", "garbage", cookie.ErrInvalid},
-		{"value not JSON-encodable", "legacy.chan", middleware.ErrValue},
+		{"decoder refuses", "garbage", cookie.ErrInvalid, cookie.ReasonInvalid},
+		{"value not JSON-encodable", "legacy.chan", middleware.ErrValue, cookie.ReasonPayload},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,8 +314,8 @@ func TestLegacyMigration(t *testing.T) {
 			if c := setCookies(w)["session"]; c == nil || c.MaxAge != -1 {
 				t.Fatalf("not cleared: %v", w.Header().Values("Set-Cookie"))
 			}
-			if len(rec.invalid) != 1 || !errors.Is(rec.invalid[0], tt.want) {
-				t.Fatalf("OnInvalid told %v", rec.invalid)
+			if len(rec.invalid) != 1 || !errors.Is(rec.invalid[0], tt.want) || cookie.ReasonOf(rec.invalid[0]) != tt.reason {
+				t.Fatalf("rejections %v, want one matching %v with reason %v", rec.invalid, tt.want, tt.reason)
 			}
 		})
 	}
@@ -331,6 +332,6 @@ func TestLegacyMigration(t *testing.T) {
 	rec.invalid, calls = nil, dec.calls
 	do(t, h, "GET", "/", &http.Cookie{Name: "session", Value: expired})
 	if dec.calls != calls || len(rec.invalid) != 1 || !errors.Is(rec.invalid[0], cookie.ErrExpired) {
-		t.Fatalf("expired native cookie: decoder calls %d→%d, OnInvalid %v", calls, dec.calls, rec.invalid)
+		t.Fatalf("expired native cookie: decoder calls %d→%d, rejections %v", calls, dec.calls, rec.invalid)
 	}
 }

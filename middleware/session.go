@@ -57,15 +57,10 @@ func (s *Session) unlock() {
 	clear(st.pending)
 	st.pending = st.pending[:0]
 	r, m := st.r, st.m
-	cfg := &m.cfg
 	s.mu.Unlock()
 	for _, c := range calls {
-		switch {
-		case c.err == nil:
-		case c.fault:
-			cfg.OnFault(r, c.err)
-		case cfg.OnInvalid != nil:
-			cfg.OnInvalid(r, c.err)
+		if c.logErr != nil {
+			logFault(r, c.logErr)
 		}
 		if c.ev.Kind != 0 {
 			m.emit(c.ev)
@@ -405,6 +400,9 @@ func (s *Session) Renew() error {
 			}
 		}
 		revoked, fault := st.checkRevoked(rs)
+		if fault != nil {
+			st.queue(Event{Kind: EventRevokeFault, Err: fault})
+		}
 		switch {
 		case revoked != nil:
 			st.empty()

@@ -469,15 +469,15 @@ func TestChangeAfterResponseStarted(t *testing.T) {
 // garbage cookie is left alone, and nothing is written.
 func TestLazyOpen(t *testing.T) {
 	var invalid int
-	m := newManager(t, testKeyring(t), middleware.Options{OnInvalid: func(*http.Request, error) { invalid++ }})
+	m := newManager(t, testKeyring(t), middleware.Options{Observer: observeKind(middleware.EventRejected, func(error) { invalid++ })})
 	h := m.Handler(app(t))
 	w := do(t, h, "GET", "/none", &http.Cookie{Name: "session", Value: "garbage"})
 	if len(w.Result().Cookies()) != 0 || invalid != 0 || w.Header().Get("Vary") != "" {
-		t.Fatalf("untouched request: cookies %v, OnInvalid %d, Vary %q", w.Result().Cookies(), invalid, w.Header().Get("Vary"))
+		t.Fatalf("untouched request: cookies %v, rejections %d, Vary %q", w.Result().Cookies(), invalid, w.Header().Get("Vary"))
 	}
 	w = do(t, h, "GET", "/touch", &http.Cookie{Name: "session", Value: "garbage"})
 	if c := setCookies(w)["session"]; c == nil || c.MaxAge != -1 || invalid != 1 {
-		t.Fatalf("touched request: cookie %v, OnInvalid %d", c, invalid)
+		t.Fatalf("touched request: cookie %v, rejections %d", c, invalid)
 	}
 }
 

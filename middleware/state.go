@@ -95,10 +95,11 @@ type ownRevocation struct {
 	verified bool
 }
 
+// pendingCall is a report to make once the session's lock is released:
+// an event for the observer, or, with none, a fault to log.
 type pendingCall struct {
-	fault bool
-	err   error // for OnFault (fault) or OnInvalid; nil: neither
-	ev    Event // for the observers, when ev.Kind is set
+	ev     Event // for the observer, when ev.Kind is set
+	logErr error // for slog.Default (no observer), when not nil
 }
 
 func (st *state) begin(m *Manager, s *Session, wr *writer, w http.ResponseWriter, r *http.Request) {
@@ -133,8 +134,8 @@ func (st *state) reset() {
 const maxCopies = 4
 
 // load reads and opens the request's cookie once. Bad cookies leave no
-// session and are cleared at commit; OnInvalid is told after the lock is
-// released.
+// session and are cleared at commit; the observer is told after the lock
+// is released.
 //
 // A request that carries the cookie more than once (the plain cookie
 // several times, or it and a set of chunks, or a chunk index twice, or
@@ -415,7 +416,7 @@ func (st *state) admit(f *found) {
 			st.invalid(revoked)
 			return
 		case fault != nil:
-			st.pending = append(st.pending, pendingCall{fault: true, err: fault})
+			st.queueFault(fault)
 			if !m.cfg.InsecureRevokeFailOpen {
 				// Fail closed: no session for this request, and the cookie
 				// is kept as it is, so the user is back once the store
@@ -445,7 +446,7 @@ func (st *state) admit(f *found) {
 			// the native session later becomes (Destroy of an anonymous
 			// session writes nothing).
 			if err := st.retire(true); err != nil {
-				st.pending = append(st.pending, pendingCall{fault: true, err: err})
+				st.queueFault(err)
 				if !m.cfg.InsecureRevokeFailOpen {
 					// Fail closed: no session, the legacy cookie kept as
 					// it is, migrated once the store answers.
@@ -600,16 +601,12 @@ func (st *state) join(picks *chunkPicks, s chunkSet) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-// invalid records a rejected cookie: no session, clear it, tell OnInvalid.
+// invalid records a rejected cookie: no session, clear it, tell the
+// observer.
 func (st *state) invalid(err error) {
 	st.clear = true
-	if st.m.cfg.OnInvalid != nil || st.m.observing() {
-		e := pendingCall{err: err}
-		if st.m.observing() {
-			e.ev = rejected(err)
-			e.ev.Request = st.r
-		}
-		st.pending = append(st.pending, e)
+	if st.m.observing() {
+		st.queue(rejected(err))
 	}
 }
 

@@ -19,7 +19,8 @@ func Gin(m *middleware.Manager) http.Handler {
 // failure: it runs the manager's Handler and calls c.Next() inside, so
 // Gin's handlers write to c.Writer around the session middleware and
 // the cookie never goes out. The middleware reports each lost change
-// as middleware.ErrBypassed through Options.OnFault. Do not use it.
+// as middleware.ErrBypassed (an EventSaveFailed to Options.Observer,
+// logged to slog.Default without one). Do not use it.
 func GinNaive(m *middleware.Manager) http.Handler {
 	return ginRoutes(func(c *gin.Context) {
 		m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -28,15 +28,20 @@ var recipes = []struct {
 	{"Huma", frameworks.Huma},
 }
 
-// faults collects what the middleware reports through OnFault.
+// faults is an Observer that collects the faults the middleware reports:
+// revocation faults and sessions it could not save (ErrBypassed among
+// them).
 type faults struct {
 	mu   sync.Mutex
 	errs []error
 }
 
-func (f *faults) add(_ *http.Request, err error) {
+func (f *faults) Observe(e middleware.Event) {
+	if e.Kind != middleware.EventRevokeFault && e.Kind != middleware.EventSaveFailed {
+		return
+	}
 	f.mu.Lock()
-	f.errs = append(f.errs, err)
+	f.errs = append(f.errs, e.Err)
 	f.mu.Unlock()
 }
 
@@ -52,7 +57,7 @@ func newManager(t *testing.T, f *faults) *middleware.Manager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := middleware.New(kr, "session", middleware.Options{OnFault: f.add})
+	m, err := middleware.New(kr, "session", middleware.Options{Observer: f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +142,7 @@ func clears(lines []string) bool {
 
 // TestGinNaiveAdapterIsCaught: the first Gin adapter most people write
 // answers the login with a 200 and no Set-Cookie; the session is lost,
-// and the middleware says so (ErrBypassed through OnFault) rather than
+// and the middleware says so (ErrBypassed, an EventSaveFailed) rather than
 // silently.
 func TestGinNaiveAdapterIsCaught(t *testing.T) {
 	var f faults

@@ -64,9 +64,8 @@ func newApp(keys keyring.Provider, logger *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	m, err := middleware.New(keys, "session", middleware.Options{
-		Observer: middleware.Observers(mt, counter),
+		Observer: middleware.Observers(mt, counter, middleware.NewLogObserver(logger)),
 		Usage:    mt,
-		Logger:   logger,
 		Revoker:  revoker,
 	})
 	if err != nil {

@@ -6,8 +6,8 @@
 // own writer, not to the writer Handler passed on, so the Set-Cookie the
 // middleware adds before the first byte comes after the header has gone:
 // the response is a 200 with no cookie and the session is lost (the
-// middleware reports it as middleware.ErrBypassed through
-// Options.OnFault). Middleware here swaps c.Writer for one that writes
+// middleware reports it as middleware.ErrBypassed, an EventSaveFailed).
+// Middleware here swaps c.Writer for one that writes
 // through the session middleware for the rest of the chain.
 //
 // It lives in its own module (examples/frameworks) so that Gin never
