@@ -32,3 +32,28 @@ func TestChi(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// RequireSubject under chi: a route group with r.With (and Use) passes
+// only a logged-in request.
+func TestChiRequireSubject(t *testing.T) {
+	m := newManager(t, testKeyring(t), middleware.Options{})
+	r := chi.NewRouter()
+	r.Use(m.Handler)
+	r.Post("/login", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.From(r)
+		s.Renew()
+		s.SetSubject("alice")
+	})
+	r.With(middleware.RequireSubject(nil)).Get("/items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.From(r)
+		fmt.Fprintf(w, "%s for %s", chi.URLParam(r, "id"), s.Subject())
+	})
+	if w := do(t, r, "GET", "/items/8"); w.Code != http.StatusUnauthorized {
+		t.Fatalf("anonymous: %d %q", w.Code, w.Body.String())
+	}
+	j := jar{}
+	j.Update(do(t, r, "POST", "/login"))
+	if w := do(t, r, "GET", "/items/8", j.List()...); w.Code != http.StatusOK || w.Body.String() != "8 for alice" {
+		t.Fatalf("logged in: %d %q", w.Code, w.Body.String())
+	}
+}

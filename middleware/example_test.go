@@ -35,15 +35,13 @@ func Example() {
 		sess.Set("user_id", int64(42))
 		fmt.Fprintln(w, "welcome")
 	})
-	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
+	// A page that needs a logged-in user: RequireSubject answers 401
+	// to anyone else (or pass a handler that redirects to a login form).
+	mux.Handle("GET /whoami", middleware.RequireSubject(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := middleware.From(r)
-		uid, ok, err := middleware.Get[int64](sess, "user_id")
-		if err != nil || !ok {
-			http.Error(w, "not logged in", http.StatusUnauthorized)
-			return
-		}
+		uid, _, _ := middleware.Get[int64](sess, "user_id")
 		fmt.Fprintf(w, "user %d (%s)\n", uid, sess.Subject())
-	})
+	})))
 	handler := http.NewCrossOriginProtection().Handler(sessions.Handler(mux))
 
 	// Log in, then use the cookie.
@@ -196,4 +194,47 @@ func ExampleManager_RevokeSubject_passwordChange() {
 	// Output:
 	// password changed: <nil>
 	// laptop "alice", phone ""
+}
+
+// A page for logged-in users only; the nil deny handler answers 401.
+// Authenticated is the same check inside a handler.
+func ExampleRequireSubject() {
+	kr, _ := keyring.Generate(time.Now())
+	sessions, _ := middleware.New(kr, "session", middleware.Options{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := middleware.From(r)
+		sess.Renew()
+		sess.SetSubject("alice")
+	})
+	mux.HandleFunc("POST /cart", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := middleware.From(r)
+		sess.Set("cart", []string{"tea"}) // an anonymous session: not logged in
+	})
+	account := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := middleware.From(r)
+		fmt.Fprintf(w, "hello %s", sess.Subject())
+	})
+	mux.Handle("GET /account", middleware.RequireSubject(nil)(account))
+	h := sessions.Handler(mux)
+
+	visit := func(method, path string, c *http.Cookie) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, path, nil)
+		if c != nil {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	show := func(w *httptest.ResponseRecorder) { fmt.Printf("%d %q\n", w.Code, w.Body.String()) }
+	show(visit("GET", "/account", nil))
+	anonymous := visit("POST", "/cart", nil).Result().Cookies()[0]
+	show(visit("GET", "/account", anonymous))
+	alice := visit("POST", "/login", nil).Result().Cookies()[0]
+	show(visit("GET", "/account", alice))
+	// Output:
+	// 401 "Unauthorized\n"
+	// 401 "Unauthorized\n"
+	// 200 "hello alice"
 }

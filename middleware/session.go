@@ -108,6 +108,19 @@ func (s *Session) Subject() string {
 	return current(s, func(st *state) string { return st.sub }, (*state).rawSub)
 }
 
+// Authenticated reports whether the session has a subject: SetSubject
+// was called with one, in this request or in an earlier one whose cookie
+// this request carried. It is the logged-in check. From always returns a
+// session, anonymous or not (an anonymous one may hold a cart or a
+// flash), so neither its error nor an ID or a stored value says who is
+// logged in; Authenticated does. False for a rejected, expired or revoked
+// cookie, after Destroy, when a revocation check faulted under fail
+// closed, and once the handler has returned. RequireSubject puts it in
+// front of a handler.
+func (s *Session) Authenticated() bool {
+	return s.Subject() != ""
+}
+
 // current reads a field of the session as the handler sees it: from the
 // edited session once materialized, else from the opened cookie; the zero
 // value when there is no session or the handler has returned.
