@@ -7,6 +7,7 @@
 //	keys, err := keyring.ParseString(os.Getenv("COOKIESEAL_KEYS"))
 //	kr, err := keyring.New(keys)
 //	sessions, err := middleware.New(kr, "__Host-session", middleware.Options{})
+//	mux.Handle("GET /dashboard", middleware.RequireSubject(nil)(http.HandlerFunc(dashboard)))
 //	http.ListenAndServe(addr, sessions.Handler(mux))
 //
 //	func dashboard(w http.ResponseWriter, r *http.Request) {
@@ -29,6 +30,11 @@
 // session a new id and issue time and keeps its data, so an id an attacker
 // planted or learned beforehand (session fixation) is worth nothing. At
 // logout, call Session.Destroy: the data goes and the cookie is cleared.
+//
+// From always returns a session, anonymous or not (an anonymous one may
+// hold a cart or a flash). The logged-in check is Session.Authenticated:
+// the session has a subject. RequireSubject lets only such requests reach
+// a handler and sends the others to a deny handler (default 401).
 //
 // A request without the middleware gets ErrNoMiddleware from From, never a
 // panic; a Session kept after its handler returned answers ErrDone.
@@ -134,11 +140,14 @@
 // refused. With Options.Revoker (revoke.NewMemory for one instance,
 // revoke/redis for a fleet) every session is checked once it
 // authenticates; Destroy revokes the session's id and Renew the old id, so
-// a stolen copy of the cookie stops working, and Manager.RevokeSubject logs
-// a user out everywhere. When the store fails, the policy is explicit: by
-// default fail closed, or, with InsecureRevokeFailOpen, accept the
-// session. Either way the Observer hears EventRevokeFault (with no
-// Observer, the fault is logged to slog.Default).
+// a stolen copy of the cookie stops working. Manager.RevokeSubject logs a
+// user out everywhere, the caller's own session included;
+// Session.RevokeOthers logs the user out of every other session and keeps
+// this one (a password change, "log out my other devices"). When the
+// store fails, the policy is explicit: by default fail closed, or, with
+// InsecureRevokeFailOpen, accept the session. Either way the Observer
+// hears EventRevokeFault (with no Observer, the fault is logged to
+// slog.Default).
 //
 // What holds across instances and during outages:
 //
@@ -159,12 +168,10 @@
 //   - No check-then-act gap: every Renew (a second one in the same request
 //     too) checks the current session again and issues the new one a
 //     millisecond before that check started, so a revocation that lands
-//     during or after it still covers the renewed session. The request's
-//     own RevokeSubject is exempt, so "RevokeSubject, Renew, SetSubject"
-//     (a password change) keeps its own session, but only when that call
-//     found the session not already revoked: a revocation from elsewhere
-//     is never erased (except inside that call's one round trip between
-//     check and write).
+//     during or after it still covers the renewed session. RevokeOthers
+//     checks the session too before it revokes the others and renews it
+//     at the cut-off: a revocation from elsewhere that landed earlier is
+//     never erased, and one that lands later covers the kept session.
 //   - Entries last until the last instant a copy could open anywhere:
 //     issued-at + AbsoluteTimeout + 2×ClockSkew + 1s.
 //   - Logout: Destroy revokes the (subject, id) pair the cookie carried

@@ -57,9 +57,14 @@ var (
 	// reason is cookie.ReasonRevokeFault.
 	ErrRevokeFault = errors.New("middleware: revocation store fault")
 
-	// ErrNoRevoker is returned by Manager.RevokeSubject when no Revoker is
-	// configured.
+	// ErrNoRevoker is returned by Manager.RevokeSubject and
+	// Session.RevokeOthers when no Revoker is configured.
 	ErrNoRevoker = errors.New("middleware: no Revoker configured")
+
+	// ErrNoSubject is returned by Session.RevokeOthers for a session
+	// without a subject: it has no other sessions to revoke (call
+	// SetSubject at login).
+	ErrNoSubject = errors.New("middleware: the session has no subject")
 )
 
 // errFrozen is the ErrRevokeFault that a change to the session answers

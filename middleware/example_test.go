@@ -142,9 +142,9 @@ func ExampleGet() {
 }
 
 // The password change: log out every other session of the user, keep
-// this one. The request's own RevokeSubject does not catch the session
-// it then renews; the phone's session, issued before, is refused.
-func ExampleManager_RevokeSubject_passwordChange() {
+// this one. RevokeOthers renews the laptop's session past its own
+// revocation; the phone's session, issued before, is refused.
+func ExampleSession_RevokeOthers() {
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now } // moved by hand below
 	kr, _ := keyring.Generate(now)
@@ -160,11 +160,8 @@ func ExampleManager_RevokeSubject_passwordChange() {
 	})
 	mux.HandleFunc("/password", func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := sessions.Session(r)
-		err := errors.Join(
-			sessions.RevokeSubject(r.Context(), sess.Subject()), // every session of alice issued before now
-			sess.Renew(), // a new id, issued no earlier than that revocation
-			sess.SetSubject("alice"),
-		)
+		// … check the old password, store the new one, then:
+		err := sess.RevokeOthers(r.Context()) // every other session of alice; this one is kept
 		fmt.Println("password changed:", err)
 	})
 	mux.HandleFunc("/whoami", func(w http.ResponseWriter, r *http.Request) {

@@ -141,7 +141,7 @@ func TestRenewAgainstRevocation(t *testing.T) {
 				t.Fatalf("renewed session outlived the revocation: %q", got)
 			}
 		})
-		t.Run(f.String()+"/own RevokeSubject then Renew keeps the user", func(t *testing.T) {
+		t.Run(f.String()+"/RevokeOthers keeps the user, logs the other device out", func(t *testing.T) {
 			requireMillis(t, f)
 			clk, _, _, h := setup(t)
 			laptop := login(t, clk, h)
@@ -160,7 +160,7 @@ func TestRenewAgainstRevocation(t *testing.T) {
 				t.Fatalf("the other session: %q", got)
 			}
 		})
-		t.Run(f.String()+"/own RevokeSubject does not shield from a later one", func(t *testing.T) {
+		t.Run(f.String()+"/RevokeOthers does not shield from a later RevokeSubject", func(t *testing.T) {
 			clk, _, m, h := setup(t)
 			phone := login(t, clk, h)
 			phone.Update(do(t, h, "GET", "/pw", phone.List()...))
@@ -171,6 +171,28 @@ func TestRenewAgainstRevocation(t *testing.T) {
 			clk.Advance(time.Millisecond)
 			if got := do(t, h, "GET", "/whoami", phone.List()...).Body.String(); got != "-" {
 				t.Fatalf("renewed session outlived a later revocation: %q", got)
+			}
+		})
+		t.Run(f.String()+"/revocation lands during RevokeOthers' check", func(t *testing.T) {
+			clk, rv, m, h := setup(t)
+			j := login(t, clk, h)
+			step := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s, _ := m.Session(r)
+				s.Subject() // load
+				rv.Hook(func() {
+					clk.Advance(time.Millisecond)
+					if err := m.RevokeSubject(context.Background(), "alice"); err != nil {
+						t.Error(err)
+					}
+				})
+				if err := s.RevokeOthers(r.Context()); err != nil {
+					t.Errorf("RevokeOthers: %v", err) // its check ran before the revocation landed
+				}
+			}))
+			j.Update(do(t, step, "GET", "/", j.List()...))
+			clk.Advance(time.Millisecond)
+			if got := do(t, h, "GET", "/whoami", j.List()...).Body.String(); got != "-" {
+				t.Fatalf("the kept session outlived a revocation that landed after RevokeOthers' check: %q", got)
 			}
 		})
 		t.Run(f.String()+"/fault during Renew's check writes nothing", func(t *testing.T) {

@@ -160,11 +160,17 @@ func (m *Manager) Session(r *http.Request) (*Session, error) {
 
 // RevokeSubject logs subject out everywhere: every session of subject
 // issued before now is rejected from now on, on every instance that shares
-// the Revoker. The entry lasts until no such session can open anywhere:
-// AbsoluteTimeout plus twice ClockSkew plus a second. Sessions issued
-// after the call (a new login) are not affected. The error matches
-// ErrNoRevoker when no Revoker is configured, revoke.ErrInvalidArgument
-// for an empty subject, and ErrRevokeFault when the store fails.
+// the Revoker, the caller's own session included whatever ctx holds (to
+// keep the caller logged in, use Session.RevokeOthers). The request that
+// calls it keeps its session until its handler returns (its check ran
+// when it opened the session; a Renew in it fails with revoke.ErrRevoked);
+// its next request has none. The entry lasts until no such session can
+// open anywhere: AbsoluteTimeout plus twice ClockSkew plus a second.
+// Sessions issued after the call (a new login) are not affected. ctx
+// bounds the call, as does RevokeTimeout. The error matches ErrNoRevoker
+// when no Revoker is configured, revoke.ErrInvalidArgument for an empty
+// subject, and ErrRevokeFault when the store fails (then nothing is
+// revoked, and the Observer hears an EventRevokeFault without a Request).
 //
 // "Now" is this instance's clock: revocation ordering across a fleet
 // assumes clocks synchronised to NTP precision (milliseconds), as
@@ -172,56 +178,31 @@ func (m *Manager) Session(r *http.Request) (*Session, error) {
 // cookies, not a revocation window: a session issued on an instance whose
 // clock runs ahead, in the instants just before the call, is issued
 // "after" it and survives, by at most that clock's lead.
-//
-// Called with the context of a request that passed through m.Handler
-// (r.Context()), the revocation is remembered for that request: a Renew
-// afterwards in the same request keeps the session (see Session.Renew),
-// which is the password-change flow. That exemption is granted only when
-// the request's session of subject is checked, just before the write,
-// and found not revoked (one more round trip to the store); a session
-// already revoked from elsewhere stays revoked.
 func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
 	if m.cfg.Revoker == nil {
 		return ErrNoRevoker
 	}
-	// The request's own session of subject earns Renew's exemption only
-	// if it is not revoked right now, so that this call never erases a
-	// revocation from elsewhere that landed earlier (see Session.Renew).
-	s, own := ctx.Value(managerKey{m}).(*Session)
-	verified := false
-	if own {
-		if st, err := s.lock(); err == nil {
-			rs, ok := st.current()
-			r := st.r
-			s.unlock()
-			if ok && rs.Subject == subject {
-				revoked, fault := m.check(r, rs)
-				verified = revoked == nil && fault == nil
-			}
-		}
+	err := m.revokeSubject(ctx, subject, m.cfg.Now())
+	if err != nil && errors.Is(err, ErrRevokeFault) && m.observing() {
+		m.emit(Event{Kind: EventRevokeFault, Err: err})
 	}
-	now := m.cfg.Now()
+	return err
+}
+
+// revokeSubject writes the revocation of every session of subject issued
+// before before. A store fault matches ErrRevokeFault; the caller tells
+// the observer of it.
+func (m *Manager) revokeSubject(ctx context.Context, subject string, before time.Time) error {
 	cctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
 	defer cancel()
-	err := m.cfg.Revoker.RevokeSubject(cctx, subject, now, now.Add(m.revokeTTL()))
+	err := m.cfg.Revoker.RevokeSubject(cctx, subject, before, before.Add(m.revokeTTL()))
 	switch {
 	case err == nil:
-		if own {
-			s.mu.Lock()
-			if s.st != nil {
-				s.st.own = append(s.st.own, ownRevocation{subject: subject, before: now, verified: verified})
-			}
-			s.mu.Unlock()
-		}
 		return nil
 	case errors.Is(err, revoke.ErrInvalidArgument):
 		return fmt.Errorf("middleware: %w", err) // a caller bug, not a store fault
 	}
-	err = withReason(cookie.ReasonRevokeFault, fmt.Errorf("%w: %w", ErrRevokeFault, err))
-	if m.observing() {
-		m.emit(Event{Kind: EventRevokeFault, Err: err})
-	}
-	return err
+	return withReason(cookie.ReasonRevokeFault, fmt.Errorf("%w: %w", ErrRevokeFault, err))
 }
 
 // revokeTTL is how long after a session's issued-at it may still open on
@@ -310,8 +291,8 @@ func (m *Manager) now() time.Time {
 // revoked, an error matching revoke.ErrRevoked (reject, clear), or fault,
 // one matching ErrRevokeFault, for the caller's policy; both nil: accept.
 // Each carries its reason (cookie.ReasonOf).
-func (m *Manager) check(r *http.Request, s revoke.SessionRef) (revoked, fault error) {
-	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.RevokeTimeout)
+func (m *Manager) check(ctx context.Context, s revoke.SessionRef) (revoked, fault error) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
 	defer cancel()
 	err := m.cfg.Revoker.Check(ctx, s)
 	switch {
@@ -325,8 +306,8 @@ func (m *Manager) check(r *http.Request, s revoke.SessionRef) (revoked, fault er
 
 // revokeSession revokes one session until no copy of it can open on any
 // instance (revokeTTL after its issued-at).
-func (m *Manager) revokeSession(r *http.Request, id, subject string, issuedAt time.Time) error {
-	ctx, cancel := context.WithTimeout(r.Context(), m.cfg.RevokeTimeout)
+func (m *Manager) revokeSession(ctx context.Context, id, subject string, issuedAt time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
 	defer cancel()
 	until := issuedAt.Add(m.revokeTTL())
 	if err := m.cfg.Revoker.RevokeSession(ctx, id, subject, until); err != nil {

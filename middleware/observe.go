@@ -183,13 +183,13 @@ func (st *state) queue(e Event) {
 // checkRevoked is Manager.check, timed and told to the observer as
 // EventRevokeChecked. A fault is the caller's to report (queueFault, or
 // EventRevokeFault beside the error it returns).
-func (st *state) checkRevoked(rs revoke.SessionRef) (revoked, fault error) {
+func (st *state) checkRevoked(ctx context.Context, rs revoke.SessionRef) (revoked, fault error) {
 	m := st.m
 	if !m.observing() {
-		return m.check(st.r, rs)
+		return m.check(ctx, rs)
 	}
 	start := time.Now()
-	revoked, fault = m.check(st.r, rs)
+	revoked, fault = m.check(ctx, rs)
 	err := revoked
 	if fault != nil {
 		err = fault

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -351,30 +352,22 @@ func (s *Session) Flashes() ([]any, error) {
 // lands during or after the check still covers it: there is no gap
 // between check and renewal. A revoked session cannot be renewed: the
 // error matches revoke.ErrRevoked and the session becomes empty (its
-// cookie is cleared). When the check faults, the fail policy applies:
-// fail closed, the error matches ErrRevokeFault, the request has no
-// session and its cookie is left as it is; with InsecureRevokeFailOpen,
-// the session is renewed and the error matches ErrRevokeFault.
+// cookie is cleared). That holds for a Manager.RevokeSubject of the
+// session's own subject made earlier in the same request: it logs this
+// session out too (Session.RevokeOthers is the call that keeps it). When
+// the check faults, the fail policy applies: fail closed, the error
+// matches ErrRevokeFault, the request has no session and its cookie is
+// left as it is; with InsecureRevokeFailOpen, the session is renewed and
+// the error matches ErrRevokeFault.
 //
 // Every Renew checks, a second one in the same request included: it
 // checks the session the first one issued, so a revocation that landed
 // between them still holds. A session with a subject is then renewed as
 // issued one millisecond before the check starts, so a RevokeSubject in
 // the same millisecond covers it too (an anonymous session, or none, is
-// renewed as issued at the instant Renew starts).
-//
-// The request's own revocation is the exception: after this request
-// called Manager.RevokeSubject for the session's subject ("log out my
-// other sessions"), and that call found the session not revoked just
-// before writing its revocation, the check treats the session as issued
-// at that revocation's instant, and the renewed session is issued no
-// earlier, so the flow RevokeSubject, Renew, SetSubject keeps the user
-// logged in while every other session, and any revocation from
-// elsewhere, still holds. A session already revoked when the request's
-// RevokeSubject ran gets no exemption: Renew fails with
-// revoke.ErrRevoked. What remains is the window between that call's
-// check and its write (one round trip to the store): a revocation from
-// elsewhere landing inside it is erased for this session.
+// renewed as issued at the instant Renew starts); after a RevokeOthers in
+// the same request, never earlier than that call's instant, which its own
+// revocation does not cover.
 //
 // Then the old id is revoked until no copy of it can open, whether or
 // not the session has a subject (a planted anonymous id is what session
@@ -402,17 +395,10 @@ func (s *Session) Renew() error {
 	if checked && rs.Subject != "" {
 		issued = start.Add(-time.Millisecond)
 	}
-	for _, o := range st.own {
-		issued = laterOf(issued, time.UnixMilli(o.before.UnixMilli()))
-	}
+	issued = laterOf(issued, st.floor)
 	var ferr error
 	if checked {
-		for _, o := range st.own {
-			if o.verified && o.subject == rs.Subject && o.before.After(rs.IssuedAt) {
-				rs.IssuedAt = o.before
-			}
-		}
-		revoked, fault := st.checkRevoked(rs)
+		revoked, fault := st.checkRevoked(st.r.Context(), rs)
 		if fault != nil {
 			st.queue(Event{Kind: EventRevokeFault, Err: fault})
 		}
@@ -429,12 +415,94 @@ func (s *Session) Renew() error {
 			ferr = fault
 		}
 	}
-	rerr := st.retire(true)
+	return errors.Join(ferr, st.renew(st.r.Context(), issued))
+}
+
+// renew gives the session a new id issued at issued, after revoking the
+// old one (retire); the error is that revocation's fault.
+func (st *state) renew(ctx context.Context, issued time.Time) error {
+	rerr := st.retire(ctx, true)
 	st.id = newID()
 	st.issuedAt = issued
 	st.dirty = true
 	st.queueRetire(EventRenewed, rerr)
-	return errors.Join(ferr, rerr)
+	return rerr
+}
+
+// RevokeOthers logs the session's user out of every other session and
+// keeps this one: "log out my other devices", and the step after a
+// password change. Every session of the session's subject issued before
+// the call is revoked on every instance that shares the Revoker, as
+// Manager.RevokeSubject does, and this session is renewed as Renew does
+// (a new id, its data and subject kept, the old id revoked, the absolute
+// timeout restarted), issued at the call's instant so that the
+// revocation does not cover it. The response writes its cookie. ctx
+// bounds the calls to the Revoker, as does RevokeTimeout.
+//
+// It first checks this session, as Renew does, so that it never erases
+// a revocation from elsewhere: a session already revoked (a "log out
+// everywhere" or a Destroy of a copy of its cookie that landed earlier)
+// is not revived by its own RevokeOthers: the error matches
+// revoke.ErrRevoked and the session becomes empty, its cookie cleared. A
+// RevokeSubject that lands after the check is timed after the call, so it
+// covers the renewed session too (unless it falls in the call's very
+// millisecond, the precision of the instants; across instances,
+// revocation ordering assumes synchronised clocks, see
+// Manager.RevokeSubject).
+//
+// The error matches ErrNoRevoker without a Revoker, ErrNoSubject when
+// the session has no subject (it revokes nothing then), and
+// ErrRevokeFault when the store fails: a failed check follows the fail
+// policy as in Renew (fail closed: the request has no session, its cookie
+// is kept; fail open: the session is kept as it is) and revokes nothing;
+// a failed revocation leaves everything as it was; a failed revocation of
+// the old id after the subject's revocation leaves the session renewed,
+// as in Renew. It also matches ErrResponseStarted, ErrDone or
+// ErrNoMiddleware as every change does.
+func (s *Session) RevokeOthers(ctx context.Context) error {
+	st, err := s.mutate()
+	if err != nil {
+		return err
+	}
+	defer s.unlock()
+	m := st.m
+	if m.cfg.Revoker == nil {
+		return ErrNoRevoker
+	}
+	subject := st.sub
+	if subject == "" {
+		return ErrNoSubject
+	}
+	// The cut-off: the revocation covers sessions issued strictly before
+	// it, and the renewed session is issued at it. It is taken before the
+	// check, so the check sees every revocation timed before the cut-off.
+	cut := m.now()
+	if rs, ok := st.current(); ok {
+		revoked, fault := st.checkRevoked(ctx, rs)
+		if fault != nil {
+			st.queue(Event{Kind: EventRevokeFault, Err: fault})
+		}
+		switch {
+		case revoked != nil:
+			st.empty()
+			st.clear = true
+			return fmt.Errorf("middleware: revoke others: %w", revoked)
+		case fault != nil && !m.cfg.InsecureRevokeFailOpen:
+			st.empty()
+			st.frozen, st.fault = true, fault
+			return fault
+		case fault != nil:
+			return fault
+		}
+	}
+	if err := m.revokeSubject(ctx, subject, cut); err != nil {
+		if errors.Is(err, ErrRevokeFault) {
+			st.queue(Event{Kind: EventRevokeFault, Err: err})
+		}
+		return err
+	}
+	st.floor = cut
+	return st.renew(ctx, cut)
 }
 
 // Destroy ends the session: its data goes, and the response clears its
@@ -472,7 +540,7 @@ func (s *Session) Destroy() error {
 		return err
 	}
 	defer s.unlock()
-	rerr := st.retire(false)
+	rerr := st.retire(st.r.Context(), false)
 	st.empty()
 	st.frozen = false
 	st.clear = true
@@ -619,7 +687,7 @@ func (m *Manager) holdsInterface(t reflect.Type) bool {
 // it carried and, after SetSubject, the pair with the current subject. A
 // pair without a subject is skipped unless anonymous is set (Renew) or
 // the session is a legacy one (see Destroy).
-func (st *state) retire(anonymous bool) error {
+func (st *state) retire(ctx context.Context, anonymous bool) error {
 	m := st.m
 	if m.cfg.Revoker == nil || st.retired || !(st.valid || st.frozen) || st.openID == "" {
 		return nil
@@ -628,10 +696,10 @@ func (st *state) retire(anonymous bool) error {
 	legacy := st.valid && !st.env.id.ok()
 	var errs []error
 	if st.openSub != "" || legacy || anonymous {
-		errs = append(errs, m.revokeSession(st.r, id, st.openSub, iat))
+		errs = append(errs, m.revokeSession(ctx, id, st.openSub, iat))
 	}
 	if st.mat && st.id == id && st.sub != st.openSub && st.sub != "" {
-		errs = append(errs, m.revokeSession(st.r, id, st.sub, iat))
+		errs = append(errs, m.revokeSession(ctx, id, st.sub, iat))
 	}
 	err := errors.Join(errs...)
 	st.retired = err == nil

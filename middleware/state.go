@@ -57,9 +57,9 @@ type state struct {
 	reseal bool
 	// retired: the opened session's id is revoked (Renew or Destroy ran).
 	retired bool
-	// own lists the subjects this request revoked through
-	// Manager.RevokeSubject, with their before.
-	own []ownRevocation
+	// floor is the earliest issue time a Renew may give the session: the
+	// cut-off of a RevokeOthers in this request, which must not cover it.
+	floor time.Time
 
 	// The session as changed by the handler, once materialized.
 	mat      bool
@@ -83,16 +83,6 @@ type state struct {
 	// Pooled scratch for a write: enc holds the encoded payload
 	// (plaintext, wiped by reset), sealed the sealed value.
 	enc, sealed []byte
-}
-
-// ownRevocation is a Manager.RevokeSubject made by the request itself.
-type ownRevocation struct {
-	subject string
-	before  time.Time
-	// verified: the request's session had subject and was checked not
-	// revoked just before this revocation was written; only then does
-	// Renew exempt it (see Session.Renew).
-	verified bool
 }
 
 // pendingCall is a report to make once the session's lock is released:
@@ -122,11 +112,9 @@ func (st *state) reset() {
 	if cap(fields) > 256 {
 		fields = nil
 	}
-	clear(st.own)
-	own := st.own[:0]
 	clear(st.enc[:cap(st.enc)])
 	enc, sealed, joined := keepScratch(st.enc), keepScratch(st.sealed), keepScratch(st.joined)
-	*st = state{buf: buf, pending: pending, env: envelope{fields: fields}, own: own, enc: enc, sealed: sealed, joined: joined}
+	*st = state{buf: buf, pending: pending, env: envelope{fields: fields}, enc: enc, sealed: sealed, joined: joined}
 }
 
 // maxCopies bounds how many copies of the session cookie one request may
@@ -409,7 +397,7 @@ func (st *state) admit(f *found) {
 	}
 	if m.cfg.Revoker != nil {
 		rs := revoke.SessionRef{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: f.meta.IssuedAt}
-		revoked, fault := st.checkRevoked(rs)
+		revoked, fault := st.checkRevoked(st.r.Context(), rs)
 		switch {
 		case revoked != nil:
 			st.payload = nil
@@ -445,7 +433,7 @@ func (st *state) admit(f *found) {
 			// legacy cookie cannot be replayed, whatever
 			// the native session later becomes (Destroy of an anonymous
 			// session writes nothing).
-			if err := st.retire(true); err != nil {
+			if err := st.retire(st.r.Context(), true); err != nil {
 				st.queueFault(err)
 				if !m.cfg.InsecureRevokeFailOpen {
 					// Fail closed: no session, the legacy cookie kept as

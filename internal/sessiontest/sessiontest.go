@@ -227,7 +227,7 @@ func (s *SwitchRevoker) RevokeSubject(ctx context.Context, subject string, befor
 //	/whoami         the subject and the "user" value, "-" without one
 //	/set?k=v        Set
 //	/flash          AddFlash("x")
-//	/pw             the password change: RevokeSubject(own subject), Renew, SetSubject
+//	/pw             the password change: RevokeOthers (log out every other session, keep this one)
 //	/logout         Destroy
 func UserApp(m *middleware.Manager) http.Handler {
 	mux := http.NewServeMux()
@@ -286,7 +286,7 @@ func UserApp(m *middleware.Manager) http.Handler {
 			http.Error(w, "not logged in", http.StatusForbidden)
 			return
 		}
-		if fail(w, m.RevokeSubject(r.Context(), u)) || fail(w, s.Renew()) || fail(w, s.SetSubject(u)) {
+		if fail(w, s.RevokeOthers(r.Context())) {
 			return
 		}
 		fmt.Fprint(w, "ok")
