@@ -1,6 +1,7 @@
 // Command webapp is the classic server-rendered login flow on cookieseal:
-// a login form, a dashboard that needs a session, logout, "log out
-// everywhere", and flash messages.
+// a login form, a dashboard for logged-in users only (RequireSubject),
+// logout, "log out my other devices", "log out everywhere", and flash
+// messages.
 //
 //	go run ./examples/webapp                 # http://127.0.0.1:8080, a throwaway development key
 //	COOKIESEAL_KEYS=… go run ./examples/webapp -addr :8443 -cert cert.pem -key key.pem
@@ -192,7 +193,11 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	})
 	mux.HandleFunc("GET /login", a.loginForm)
 	mux.HandleFunc("POST /login", a.login)
-	mux.HandleFunc("GET /dashboard", a.dashboard)
+	// Pages for logged-in users only: RequireSubject sends anyone else
+	// to the login form.
+	loggedIn := middleware.RequireSubject(http.HandlerFunc(a.pleaseLogIn))
+	mux.Handle("GET /dashboard", loggedIn(http.HandlerFunc(a.dashboard)))
+	mux.Handle("POST /logout-others", loggedIn(http.HandlerFunc(a.logoutOthers)))
 	mux.HandleFunc("POST /logout", a.logout)
 	mux.HandleFunc("POST /logout-everywhere", a.logoutEverywhere)
 
@@ -243,7 +248,7 @@ func (a *app) loginForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if user, _, _ := middleware.Get[string](s, "user"); user != "" {
+	if s.Authenticated() { // the one logged-in check: the session has a subject
 		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 		return
 	}
@@ -271,30 +276,36 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		unavailable(w, err)
 		return
 	}
-	s.SetSubject(user)
-	s.Set("user", user)
+	s.SetSubject(user) // from now on the session is Authenticated
 	s.Set("visits", 0)
 	s.AddFlash("Welcome, " + user + ".")
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 }
 
+// pleaseLogIn answers a request for a logged-in page without a logged-in
+// session (RequireSubject's deny handler): off to the login form.
+func (a *app) pleaseLogIn(w http.ResponseWriter, r *http.Request) {
+	s, ok := a.session(w, r)
+	if !ok {
+		return
+	}
+	// During a revocation-store outage the request has no session and
+	// AddFlash says so: the user is not logged out, only unchecked, so
+	// say "try again" rather than show the login form.
+	if err := s.AddFlash("Please log in first."); err != nil {
+		unavailable(w, err)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// dashboard is behind RequireSubject: the session is logged in.
 func (a *app) dashboard(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.session(w, r)
 	if !ok {
 		return
 	}
-	user, _, _ := middleware.Get[string](s, "user")
-	if user == "" {
-		// During a revocation-store outage the request has no session and
-		// AddFlash says so: the user is not logged out, only unchecked, so
-		// say "try again" rather than show the login form.
-		if err := s.AddFlash("Please log in first."); err != nil {
-			unavailable(w, err)
-			return
-		}
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
+	user := s.Subject()
 	visits, _, _ := middleware.Get[int](s, "visits")
 	visits++
 	s.Set("visits", visits)
@@ -334,13 +345,32 @@ func unavailable(w http.ResponseWriter, err error) {
 	http.Error(w, "internal error", http.StatusInternalServerError)
 }
 
+// logoutOthers is behind RequireSubject: it logs the user out of every
+// other session and keeps this one (renewed).
+func (a *app) logoutOthers(w http.ResponseWriter, r *http.Request) {
+	s, ok := a.session(w, r)
+	if !ok {
+		return
+	}
+	switch err := s.RevokeOthers(r.Context()); {
+	case errors.Is(err, revoke.ErrRevoked):
+		a.pleaseLogIn(w, r) // revoked from elsewhere meanwhile: this one is gone too
+		return
+	case err != nil:
+		unavailable(w, err)
+		return
+	}
+	s.AddFlash("You are logged out on every other device.")
+	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+}
+
 func (a *app) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.session(w, r)
 	if !ok {
 		return
 	}
-	if user := s.Subject(); user != "" {
-		if err := a.sessions.RevokeSubject(r.Context(), user); err != nil {
+	if s.Authenticated() {
+		if err := a.sessions.RevokeSubject(r.Context(), s.Subject()); err != nil { // this session too
 			http.Error(w, "could not log out everywhere; try again", http.StatusServiceUnavailable)
 			return
 		}
@@ -365,6 +395,7 @@ form{display:inline}input{font:inherit}</style></head>
 {{end}}{{if .User}}<p>Logged in as <strong>{{.User}}</strong> since {{.Since}} (session {{.SID}}).</p>
 <p>You have seen this page {{.Visits}} time(s) in this session.</p>
 <form method="post" action="/logout"><button>Log out</button></form>
+<form method="post" action="/logout-others"><button>Log out other devices</button></form>
 <form method="post" action="/logout-everywhere"><button>Log out everywhere</button></form>
 {{else}}<form method="post" action="/login">
 <p><label>User name <input name="user" required maxlength="64" autocomplete="username"></label></p>

@@ -186,6 +186,39 @@ func TestLogoutEverywhere(t *testing.T) {
 	}
 }
 
+// "Log out other devices" keeps this browser logged in and logs out every
+// other one; a visitor who is not logged in is sent to the login form.
+func TestLogoutOthers(t *testing.T) {
+	kr, _ := keyring.Generate(time.Now())
+	clk := &clock{t: time.Now()}
+	h, err := newApp(appConfig{keys: kr, secure: true, now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(h)
+	defer srv.Close()
+	laptop, phone, stranger := newClient(t, srv), newClient(t, srv), newClient(t, srv)
+	for _, c := range []*client{laptop, phone} {
+		c.post("/login", url.Values{"user": {"bob"}, "password": {demoPassword}})
+		if code, _, _, _ := c.get("/dashboard"); code != 200 {
+			t.Fatal("login failed")
+		}
+	}
+	clk.Advance(time.Second)
+	if code, loc, body, _ := laptop.post("/logout-others", nil); code != http.StatusSeeOther || loc != "/dashboard" {
+		t.Fatalf("logout-others: %d → %q %q", code, loc, body)
+	}
+	if code, _, body, _ := laptop.get("/dashboard"); code != 200 || !strings.Contains(body, "Logged in as <strong>bob</strong>") || !strings.Contains(body, "logged out on every other device") {
+		t.Fatalf("this browser after logging out the others: %d %q", code, body)
+	}
+	if code, loc, _, _ := phone.get("/dashboard"); code != http.StatusSeeOther || loc != "/login" {
+		t.Fatalf("the other device: %d → %q, want the login form", code, loc)
+	}
+	if code, loc, _, _ := stranger.post("/logout-others", nil); code != http.StatusSeeOther || loc != "/login" {
+		t.Fatalf("not logged in: %d → %q, want the login form", code, loc)
+	}
+}
+
 // Development mode: plain HTTP, no Secure attribute, a plain name.
 func TestDevelopmentMode(t *testing.T) {
 	kr, _ := keyring.Generate(time.Now())
