@@ -209,7 +209,7 @@ func TestRevokeOthersErrors(t *testing.T) {
 	}
 	// run calls RevokeOthers on the laptop's session, with during run
 	// after the session loaded.
-	run := func(t *testing.T, e *env, during func()) (error, []*http.Cookie) {
+	run := func(t *testing.T, e *env, during func()) ([]*http.Cookie, error) {
 		var err error
 		w := do(t, e.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, _ := e.m.Session(r)
@@ -219,7 +219,7 @@ func TestRevokeOthersErrors(t *testing.T) {
 			}
 			err = s.RevokeOthers(r.Context())
 		})), "GET", "/", e.laptop.List()...)
-		return err, w.Result().Cookies()
+		return w.Result().Cookies(), err
 	}
 	// stillIn fails unless both devices are still logged in: nothing was
 	// revoked, and the laptop's cookie was kept.
@@ -250,7 +250,7 @@ func TestRevokeOthersErrors(t *testing.T) {
 
 	t.Run("store down for the check, fail closed", func(t *testing.T) {
 		e := setup(t, false)
-		err, set := run(t, e, func() { e.rv.Down.Store(true) })
+		set, err := run(t, e, func() { e.rv.Down.Store(true) })
 		if !errors.Is(err, middleware.ErrRevokeFault) || !errors.Is(err, sessiontest.ErrStoreDown) || errors.Is(err, revoke.ErrRevoked) {
 			t.Fatalf("RevokeOthers = %v, want ErrRevokeFault", err)
 		}
@@ -265,7 +265,7 @@ func TestRevokeOthersErrors(t *testing.T) {
 
 	t.Run("store down for the check, fail open", func(t *testing.T) {
 		e := setup(t, true)
-		err, set := run(t, e, func() { e.rv.Down.Store(true) })
+		set, err := run(t, e, func() { e.rv.Down.Store(true) })
 		if !errors.Is(err, middleware.ErrRevokeFault) {
 			t.Fatalf("RevokeOthers = %v, want ErrRevokeFault", err)
 		}
@@ -278,7 +278,7 @@ func TestRevokeOthersErrors(t *testing.T) {
 	t.Run("store fails the revocation", func(t *testing.T) {
 		e := setup(t, false)
 		// The check answers, then the store goes down before the write.
-		err, set := run(t, e, func() { e.rv.Hook(func() { e.rv.Down.Store(true) }) })
+		set, err := run(t, e, func() { e.rv.Hook(func() { e.rv.Down.Store(true) }) })
 		if !errors.Is(err, middleware.ErrRevokeFault) || !errors.Is(err, sessiontest.ErrStoreDown) {
 			t.Fatalf("RevokeOthers = %v, want ErrRevokeFault", err)
 		}
@@ -293,7 +293,7 @@ func TestRevokeOthersErrors(t *testing.T) {
 
 	t.Run("already revoked from elsewhere", func(t *testing.T) {
 		e := setup(t, false)
-		err, set := run(t, e, func() {
+		set, err := run(t, e, func() {
 			e.clk.Advance(time.Millisecond)
 			if err := e.m.RevokeSubject(context.Background(), "alice"); err != nil {
 				t.Fatal(err)
