@@ -14,7 +14,7 @@ import (
 // dashboard is the handler under test: a page for logged-in users.
 var dashboard = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	s, err := middleware.From(r)
-	if err != nil || s.Subject() == "" {
+	if err != nil || !s.Authenticated() {
 		http.Error(w, "log in first", http.StatusUnauthorized)
 		return
 	}

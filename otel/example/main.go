@@ -83,7 +83,7 @@ func newApp(keys keyring.Provider, logger *slog.Logger) (*app, error) {
 	})
 	mux.HandleFunc("/me", func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.From(r)
-		if s.Subject() == "" {
+		if !s.Authenticated() {
 			http.Error(w, "who are you?", http.StatusUnauthorized)
 			return
 		}

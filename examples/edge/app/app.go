@@ -69,7 +69,7 @@ func New(keys keyring.Provider, opts middleware.Options) (http.Handler, *middlew
 			return
 		}
 		profile, ok, err := middleware.Get[string](s, "profile")
-		if err != nil || !ok || s.Subject() == "" {
+		if err != nil || !ok || !s.Authenticated() {
 			http.Error(w, "not logged in", http.StatusUnauthorized)
 			return
 		}
