@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cookieseal/cookieseal/sessiontest"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
+	"github.com/cookieseal/cookieseal/sessiontest"
 )
 
 // othersApp is userApp with the flows of these tests:
