@@ -5,7 +5,7 @@ go 1.25.0
 require (
 	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/v2 v2.9.0
-	github.com/cookieseal/cookieseal v0.0.0
+	github.com/cookieseal/cookieseal v0.1.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/gomodule/redigo v1.9.3
 	github.com/gorilla/securecookie v1.1.2
@@ -29,13 +29,4 @@ require (
 	golang.org/x/text v0.41.0 // indirect
 )
 
-replace github.com/cookieseal/cookieseal => ../
-
-require (
-	github.com/cookieseal/cookieseal/internal/redistest v0.0.0
-	github.com/cookieseal/cookieseal/revoke/redis v0.0.0
-)
-
-replace github.com/cookieseal/cookieseal/internal/redistest => ../internal/redistest
-
-replace github.com/cookieseal/cookieseal/revoke/redis => ../revoke/redis
+require github.com/cookieseal/cookieseal/revoke/redis v0.1.0

@@ -17,9 +17,9 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cookieseal/cookieseal/internal/redistest"
 	"github.com/cookieseal/cookieseal/revoke"
 	"github.com/cookieseal/cookieseal/revoke/redis"
+	"github.com/cookieseal/cookieseal/revoke/redis/redistest"
 )
 
 // Environment variables of the load measurements.

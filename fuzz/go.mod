@@ -2,16 +2,12 @@ module github.com/cookieseal/cookieseal/fuzz
 
 go 1.25.0
 
-require github.com/cookieseal/cookieseal v0.0.0
+require github.com/cookieseal/cookieseal v0.1.0
 
-replace github.com/cookieseal/cookieseal => ..
-
-require github.com/cookieseal/cookieseal/cookie/gorilla v0.0.0
-
-replace github.com/cookieseal/cookieseal/cookie/gorilla => ../cookie/gorilla
+require github.com/cookieseal/cookieseal/cookie/gorilla v0.1.0
 
 require (
-	github.com/cookieseal/cookieseal/cookie/authjs v0.0.0
+	github.com/cookieseal/cookieseal/cookie/authjs v0.1.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/gorilla/securecookie v1.1.2
 )
@@ -20,5 +16,3 @@ require (
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )
-
-replace github.com/cookieseal/cookieseal/cookie/authjs => ../cookie/authjs

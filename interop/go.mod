@@ -2,24 +2,15 @@ module github.com/cookieseal/cookieseal/interop
 
 go 1.25.0
 
-require github.com/cookieseal/cookieseal v0.0.0
+require github.com/cookieseal/cookieseal v0.1.0
 
-replace github.com/cookieseal/cookieseal => ..
+require github.com/cookieseal/cookieseal/cookie/gorilla v0.1.0
 
-require github.com/cookieseal/cookieseal/cookie/gorilla v0.0.0
+require github.com/cookieseal/cookieseal/cookie/authjs v0.1.0
 
-replace github.com/cookieseal/cookieseal/cookie/gorilla => ../cookie/gorilla
-
-require github.com/cookieseal/cookieseal/cookie/authjs v0.0.0
-
-replace github.com/cookieseal/cookieseal/cookie/authjs => ../cookie/authjs
-
-require github.com/cookieseal/cookieseal/revoke/redis v0.0.0
-
-replace github.com/cookieseal/cookieseal/revoke/redis => ../revoke/redis
+require github.com/cookieseal/cookieseal/revoke/redis v0.1.0
 
 require (
-	github.com/cookieseal/cookieseal/internal/redistest v0.0.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/gorilla/sessions v1.4.0
@@ -33,5 +24,3 @@ require (
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )
-
-replace github.com/cookieseal/cookieseal/internal/redistest => ../internal/redistest

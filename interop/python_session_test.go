@@ -19,11 +19,11 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
-	"github.com/cookieseal/cookieseal/internal/redistest"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
 	rredis "github.com/cookieseal/cookieseal/revoke/redis"
+	"github.com/cookieseal/cookieseal/revoke/redis/redistest"
 )
 
 const (

@@ -9,10 +9,10 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/cookieseal/cookieseal/internal/redistest"
 	cookiesealotel "github.com/cookieseal/cookieseal/otel"
 	"github.com/cookieseal/cookieseal/revoke/redis"
 	redisactive "github.com/cookieseal/cookieseal/revoke/redis/active"
+	"github.com/cookieseal/cookieseal/revoke/redis/redistest"
 )
 
 // gauges collects reader and returns each gauge's (last) value by name.

@@ -3,7 +3,7 @@ module github.com/cookieseal/cookieseal/bench/coldstart
 go 1.25.0
 
 require (
-	github.com/cookieseal/cookieseal v0.0.0
+	github.com/cookieseal/cookieseal v0.1.0
 	github.com/tetratelabs/wazero v1.12.0
 )
 
@@ -11,5 +11,3 @@ require (
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )
-
-replace github.com/cookieseal/cookieseal => ../..

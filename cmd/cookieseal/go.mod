@@ -2,16 +2,11 @@ module github.com/cookieseal/cookieseal/cmd/cookieseal
 
 go 1.25.0
 
-require github.com/cookieseal/cookieseal v0.0.0
+require github.com/cookieseal/cookieseal v0.1.0
 
-replace github.com/cookieseal/cookieseal => ../..
-
-require github.com/cookieseal/cookieseal/revoke/redis v0.0.0
-
-replace github.com/cookieseal/cookieseal/revoke/redis => ../../revoke/redis
+require github.com/cookieseal/cookieseal/revoke/redis v0.1.0
 
 require (
-	github.com/cookieseal/cookieseal/internal/redistest v0.0.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/redis/go-redis/v9 v9.22.0
 )
@@ -22,5 +17,3 @@ require (
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )
-
-replace github.com/cookieseal/cookieseal/internal/redistest => ../../internal/redistest

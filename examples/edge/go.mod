@@ -1,11 +1,11 @@
 module github.com/cookieseal/cookieseal/examples/edge
 
-go 1.26
+go 1.25.0
 
 require (
-	github.com/aws/aws-lambda-go v1.55.1
+	github.com/aws/aws-lambda-go v1.54.0
 	github.com/awslabs/aws-lambda-go-api-proxy v0.16.2
-	github.com/cookieseal/cookieseal v0.0.0
+	github.com/cookieseal/cookieseal v0.1.0
 	github.com/tetratelabs/wazero v1.12.0
 )
 
@@ -13,5 +13,3 @@ require (
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )
-
-replace github.com/cookieseal/cookieseal => ../..

@@ -3,7 +3,7 @@ module github.com/cookieseal/cookieseal/examples/frameworks
 go 1.25.0
 
 require (
-	github.com/cookieseal/cookieseal v0.0.0
+	github.com/cookieseal/cookieseal v0.1.0
 	github.com/danielgtaylor/huma/v2 v2.37.2
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
@@ -46,5 +46,3 @@ require (
 	golang.org/x/text v0.41.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 )
-
-replace github.com/cookieseal/cookieseal => ../..

@@ -5,7 +5,7 @@ go 1.25.0
 require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
-	github.com/cookieseal/cookieseal v0.0.0
+	github.com/cookieseal/cookieseal v0.1.0
 )
 
 require (
@@ -13,5 +13,3 @@ require (
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )
-
-replace github.com/cookieseal/cookieseal => ../..

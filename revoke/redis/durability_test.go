@@ -12,9 +12,9 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cookieseal/cookieseal/internal/redistest"
 	"github.com/cookieseal/cookieseal/revoke"
 	"github.com/cookieseal/cookieseal/revoke/redis"
+	"github.com/cookieseal/cookieseal/revoke/redis/redistest"
 )
 
 // writers are the two write paths of both revokers, so that every rule

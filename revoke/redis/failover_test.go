@@ -12,9 +12,9 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cookieseal/cookieseal/internal/redistest"
 	"github.com/cookieseal/cookieseal/revoke"
 	"github.com/cookieseal/cookieseal/revoke/redis"
+	"github.com/cookieseal/cookieseal/revoke/redis/redistest"
 )
 
 // EnvFailoverLong, set to 1, makes TestFailoverWhatUsersSee use Sentinel's

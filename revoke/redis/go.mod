@@ -2,14 +2,9 @@ module github.com/cookieseal/cookieseal/revoke/redis
 
 go 1.25.0
 
-require github.com/cookieseal/cookieseal v0.0.0
+require github.com/cookieseal/cookieseal v0.1.0
 
-replace github.com/cookieseal/cookieseal => ../..
-
-require (
-	github.com/cookieseal/cookieseal/internal/redistest v0.0.0
-	github.com/redis/go-redis/v9 v9.22.0
-)
+require github.com/redis/go-redis/v9 v9.22.0
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -17,5 +12,3 @@ require (
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )
-
-replace github.com/cookieseal/cookieseal/internal/redistest => ../../internal/redistest

@@ -15,9 +15,9 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cookieseal/cookieseal/internal/redistest"
 	"github.com/cookieseal/cookieseal/revoke"
 	"github.com/cookieseal/cookieseal/revoke/redis"
+	"github.com/cookieseal/cookieseal/revoke/redis/redistest"
 )
 
 var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)

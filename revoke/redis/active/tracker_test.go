@@ -15,9 +15,9 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	localactive "github.com/cookieseal/cookieseal/active"
-	"github.com/cookieseal/cookieseal/internal/redistest"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke/redis/active"
+	"github.com/cookieseal/cookieseal/revoke/redis/redistest"
 )
 
 // trips counts the calls a client makes to Redis: single commands and

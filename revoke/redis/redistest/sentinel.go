@@ -47,11 +47,11 @@ type SentinelOptions struct {
 // tb.Cleanup. Each replica replicates through a Link, so a test can cut
 // the replication stream while the Sentinels still reach every process.
 type Sentinel struct {
-	Master    *Server
-	Replicas  []*Server
-	Links     []*Link // Links[i] carries the replication of Replicas[i]
-	Sentinels []*Server
-	DownAfter time.Duration
+	Master    *Server       // the master at start; after a failover, ask MasterAddr
+	Replicas  []*Server     // SentinelOptions.Replicas replicas of Master
+	Links     []*Link       // Links[i] carries the replication of Replicas[i]
+	Sentinels []*Server     // the three redis-sentinel processes
+	DownAfter time.Duration // the Sentinels' down-after-milliseconds
 }
 
 // StartSentinel starts the master, the replicas (waiting until each is in

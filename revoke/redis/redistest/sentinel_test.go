@@ -7,7 +7,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cookieseal/cookieseal/internal/redistest"
+	"github.com/cookieseal/cookieseal/revoke/redis/redistest"
 )
 
 func TestSentinelPromotesReplica(t *testing.T) {

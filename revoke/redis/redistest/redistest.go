@@ -1,12 +1,37 @@
-// Package redistest starts throwaway redis-server processes for tests and
-// benchmarks: one standalone server, or a local three-node Cluster. Servers
-// listen on 127.0.0.1 only, keep their files in a t.TempDir, and are stopped
-// by t.Cleanup.
+// Package redistest starts real Redis processes for tests, as
+// net/http/httptest starts real HTTP servers: a standalone redis-server
+// (Start), a three-master Cluster (StartCluster), or a master with
+// replicas watched by three redis-sentinel processes (StartSentinel). It
+// is for testing code that uses revoke/redis (or go-redis) against the
+// real server rather than a mock:
 //
-// When the redis-server binary is missing (not on PATH, and
-// COOKIESEAL_REDIS_SERVER does not name it), the caller is skipped, unless
-// COOKIESEAL_REQUIRE_REDIS=1, in which case it fails: CI sets that so that a
-// missing install cannot pass as green.
+//	func TestLogout(t *testing.T) {
+//		srv := redistest.Start(t) // skips t if redis-server is not installed
+//		list, err := redis.NewDirect(srv.Client(t), redis.Options{})
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		// ... log in and out through the handler, then check list
+//	}
+//
+// Every process listens on 127.0.0.1 on a free port, keeps its files in a
+// tb.TempDir, and is stopped by tb.Cleanup; nothing outlives the test.
+// Servers run with appendonly yes and appendfsync always, so that Kill
+// followed by Restart keeps every acknowledged write, as a crash and
+// restart of a durable server would. Pause and Resume (SIGSTOP, SIGCONT)
+// make a server hang with its connections open, and a Link between two
+// processes can be held to cut the network between them.
+//
+// # Finding the binaries
+//
+// redis-server and redis-sentinel are looked up on PATH, or taken from
+// $COOKIESEAL_REDIS_SERVER and $COOKIESEAL_REDIS_SENTINEL. When one is
+// missing, the test that asked for it is skipped with a message that says
+// how to install it (Debian: apt-get install redis-server redis-sentinel),
+// unless COOKIESEAL_REQUIRE_REDIS=1, in which case the test fails: set it
+// in CI, so that a missing install cannot pass as green.
+//
+// The package imports testing: import it from _test.go files only.
 package redistest
 
 import (
@@ -26,7 +51,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// Environment variables read by Binary.
+// Environment variables read by Binary (and, for EnvRequire, by
+// SentinelBinary).
 const (
 	EnvBinary  = "COOKIESEAL_REDIS_SERVER"  // path to redis-server; default: looked up on PATH
 	EnvRequire = "COOKIESEAL_REQUIRE_REDIS" // "1": a missing binary fails instead of skipping
@@ -62,12 +88,14 @@ func lookBinary(tb testing.TB, name, env string) string {
 	return ""
 }
 
-// Server is one redis-server process. Its data survives Kill and Restart:
-// it runs with appendonly yes and appendfsync always, so that a killed
-// server comes back with every acknowledged write.
+// Server is one redis-server (or redis-sentinel) process. Its data
+// survives Kill and Restart: it runs with appendonly yes and appendfsync
+// always, so that a killed server comes back with every acknowledged
+// write. A method that cannot do what it says fails the test that started
+// the server (tb.Fatalf). The methods are not safe for concurrent use.
 type Server struct {
-	Addr string // 127.0.0.1:port
-	Port int
+	Addr string // host:port to dial, "127.0.0.1:" and Port
+	Port int    // the loopback TCP port the server listens on
 
 	tb      testing.TB
 	bin     string
@@ -225,7 +253,7 @@ func (s *Server) Restart() {
 
 // Pause stops the process with SIGSTOP: connections stay open and calls
 // hang, as with a server that is overloaded or behind a dead link. Resume
-// undoes it.
+// undoes it. Where there is no SIGSTOP (Windows), it fails the test.
 func (s *Server) Pause() {
 	s.tb.Helper()
 	if err := s.cmd.Process.Signal(sigStop); err != nil {
@@ -233,7 +261,7 @@ func (s *Server) Pause() {
 	}
 }
 
-// Resume continues a paused server.
+// Resume continues a paused server (SIGCONT).
 func (s *Server) Resume() {
 	s.tb.Helper()
 	if err := s.cmd.Process.Signal(sigCont); err != nil {
@@ -271,7 +299,7 @@ func (s *Server) Client(tb testing.TB) *goredis.Client {
 
 // Cluster is a local Redis Cluster of three masters, no replicas.
 type Cluster struct {
-	Nodes []*Server
+	Nodes []*Server // the three masters, each owning a third of the slots
 }
 
 // Addrs returns the nodes' addresses.
