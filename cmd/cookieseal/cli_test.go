@@ -71,9 +71,10 @@ func TestHelpAndUsageStreams(t *testing.T) {
 
 func clone(s []string) []string { return append([]string(nil), s...) }
 
-// version prints the library module's version the toolchain recorded in
-// the binary (a dependency of the command's own module; "(devel)" when it
-// is a directory, as in this workspace).
+// version prints the version of the command's own module that the
+// toolchain recorded in the binary ("(devel)" or a pseudo-version from the
+// VCS state in this checkout; the release dry run checks vX.Y.Z after go
+// install and go tool).
 func TestVersion(t *testing.T) {
 	bin := buildBinary(t)
 	out, err := exec.Command("go", "version", "-m", bin).Output()
@@ -84,7 +85,7 @@ func TestVersion(t *testing.T) {
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
 		switch {
-		case len(f) >= 3 && (f[0] == "mod" || f[0] == "dep") && f[1] == "github.com/cookieseal/cookieseal":
+		case len(f) >= 3 && (f[0] == "mod" || f[0] == "dep") && f[1] == modulePath:
 			want, lib = f[2], true
 		case len(f) >= 3 && f[0] == "=>" && lib: // replaced: the replacement's version
 			want = f[2]
@@ -93,7 +94,7 @@ func TestVersion(t *testing.T) {
 		}
 	}
 	if want == "" {
-		t.Fatalf("no library module version in go version -m:\n%s", out)
+		t.Fatalf("no version of %s in go version -m:\n%s", modulePath, out)
 	}
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		r := execBin(t, bin, "", args...)

@@ -215,29 +215,35 @@ func (e *env) version(args []string) error {
 	return err
 }
 
-// moduleVersion returns the version of the library module
-// (github.com/cookieseal/cookieseal, a dependency of this command's own
-// module) from the build information, "(devel)" when there is none, and
-// the Go version.
+// modulePath is the path of this command's module.
+const modulePath = "github.com/cookieseal/cookieseal/cmd/cookieseal"
+
+// moduleVersion returns the version of this command's module from the
+// build information (debug.ReadBuildInfo) and the Go version. It is the
+// main module's version after go install or go run PKG@VERSION, and the
+// required version when a module builds the command as a dependency (go
+// tool, go build): vX.Y.Z for a release. It is "(devel)" when none was
+// recorded (a checkout, or a replacement by a directory).
 func moduleVersion() (version, goVersion string) {
 	version, goVersion = "(devel)", runtime.Version()
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		mods := append([]*debug.Module{&bi.Main}, bi.Deps...)
-		for _, m := range mods {
-			if m.Path != "github.com/cookieseal/cookieseal" {
-				continue
-			}
-			if m.Replace != nil {
-				m = m.Replace // a directory has no version: "(devel)"
-			}
-			if m.Version != "" {
-				version = m.Version
-			}
-			break
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version, goVersion
+	}
+	if bi.GoVersion != "" {
+		goVersion = bi.GoVersion
+	}
+	for _, m := range append([]*debug.Module{&bi.Main}, bi.Deps...) {
+		if m.Path != modulePath {
+			continue
 		}
-		if bi.GoVersion != "" {
-			goVersion = bi.GoVersion
+		if m.Replace != nil {
+			m = m.Replace // a directory has no version: "(devel)"
 		}
+		if m.Version != "" {
+			version = m.Version
+		}
+		break
 	}
 	return version, goVersion
 }
