@@ -23,11 +23,10 @@ import (
 
 // dryRunOptions configures dryRun.
 type dryRunOptions struct {
-	Version  string // the version to try; default: the manifest's
-	ModCache string // GOMODCACHE of the fresh modules; default: under the user cache directory
-	Keep     bool   // keep the work directory
-	Verbose  bool
-	Log      io.Writer
+	Version string // the version to try; default: the manifest's
+	Keep    bool   // keep the work directory
+	Verbose bool
+	Log     io.Writer
 }
 
 // dryRun tries the release as a user would meet it: it writes a file://
@@ -74,11 +73,10 @@ func dryRun(r *repo, opts dryRunOptions) error {
 	fmt.Fprintf(log, "proxy: %s: %d public modules at %s from the working tree (%.1fs)\n", proxy, len(order), v, time.Since(start).Seconds())
 
 	bin := filepath.Join(work, "bin")
-	env, unlock, err := proxyEnv(c, proxy, opts.ModCache)
+	env, err := proxyEnv(c, proxy, filepath.Join(work, "modcache"))
 	if err != nil {
 		return err
 	}
-	defer unlock()
 	x := &runner{log: log, verbose: opts.Verbose, env: append(env, "GOBIN="+bin)}
 	fmt.Fprintf(log, "env: %s\n", strings.Join(env, " "))
 
@@ -118,48 +116,38 @@ func dryRun(r *repo, opts dryRunOptions) error {
 // proxyEnv returns the environment of a go command that sees the world
 // as a user of the release would: no workspace, the public modules of c
 // from the file:// proxy in proxyDir, everything else through the
-// machine's module cache and then its own GOPROXY, in the module cache
-// modCache (default: one under the user cache directory, locked until
-// unlock is called, and purged of what an earlier run fetched of ours).
-func proxyEnv(c *repo, proxyDir, modCache string) (env []string, unlock func(), err error) {
+// machine's module cache and then its own GOPROXY, in the new module
+// cache modCache.
+//
+// The module cache is new on every run because the go command assumes
+// that a module cache never changes: it keeps an index of each module
+// directory's files in the build cache, keyed by the directory's path, so
+// a second tree at the same version in the same place would be read
+// through the first one's index. The price is that the packages of other
+// modules compile again on every run (their build cache keys hold their
+// directory); the standard library's stay cached.
+func proxyEnv(c *repo, proxyDir, modCache string) ([]string, error) {
 	hostProxy, err := goEnv("GOPROXY")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	hostCache, err := goEnv("GOMODCACHE")
 	if err != nil {
-		return nil, nil, err
-	}
-	if modCache == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			return nil, nil, fmt.Errorf("no user cache directory (%v): set -modcache", err)
-		}
-		modCache = filepath.Join(dir, "cookieseal-dryrun", "modcache")
-	}
-	if unlock, err = lockDir(modCache); err != nil {
-		return nil, nil, err
-	}
-	// A module cache keeps a version once fetched: drop what an earlier
-	// run fetched of ours, which was another tree at the same version.
-	if err := purgeModules(modCache, c.rootPath()); err != nil {
-		unlock()
-		return nil, nil, err
+		return nil, err
 	}
 	goproxy := fileURL(proxyDir) + "," + fileURL(filepath.Join(hostCache, "cache", "download"))
 	if hostProxy != "" {
 		goproxy += "," + hostProxy
 	}
-	env = []string{
+	return []string{
 		"GOWORK=off",                // a user's module is in no workspace
 		"GOTOOLCHAIN=local",         // no toolchain switch hides a go line above the one we promise
-		"GOFLAGS=-modcacherw",       // so that the next run can purge our modules
+		"GOFLAGS=-modcacherw",       // a module cache os.RemoveAll can remove
 		"GOPROXY=" + goproxy,        // ours, then the machine's cache, then the machine's proxy
 		"GONOSUMDB=" + c.rootPath(), // ours are on no checksum database yet
 		"GOPRIVATE=", "GONOPROXY=", "GOINSECURE=",
 		"GOMODCACHE=" + modCache,
-	}
-	return env, unlock, nil
+	}, nil
 }
 
 // pkg is a package of a public module.
@@ -600,48 +588,6 @@ func readStatus(resp *http.Response) (string, error) {
 		return "", fmt.Errorf("GET %s: %s", resp.Request.URL, s)
 	}
 	return s, nil
-}
-
-// purgeModules removes every version of the modules under prefix from the
-// module cache modCache (extracted trees and downloads).
-func purgeModules(modCache, prefix string) error {
-	for _, d := range []string{
-		filepath.Join(modCache, filepath.FromSlash(prefix)),
-		filepath.Join(modCache, "cache", "download", filepath.FromSlash(prefix)),
-	} {
-		// Extracted modules are read-only unless -modcacherw made them.
-		_ = filepath.WalkDir(d, func(p string, de fs.DirEntry, err error) error {
-			if err == nil && de.IsDir() {
-				_ = os.Chmod(p, 0o755)
-			}
-			return nil
-		})
-		if err := os.RemoveAll(d); err != nil {
-			return fmt.Errorf("purge %s: %w", d, err)
-		}
-	}
-	// Extracted versions live in directories named path@version beside
-	// the path's own directory (github.com/o/r@v0.1.0): remove those too.
-	parent := filepath.Join(modCache, filepath.FromSlash(path.Dir(prefix)))
-	ents, err := os.ReadDir(parent)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	for _, de := range ents {
-		if strings.HasPrefix(de.Name(), path.Base(prefix)+"@") {
-			p := filepath.Join(parent, de.Name())
-			_ = filepath.WalkDir(p, func(p string, de fs.DirEntry, err error) error {
-				if err == nil && de.IsDir() {
-					_ = os.Chmod(p, 0o755)
-				}
-				return nil
-			})
-			if err := os.RemoveAll(p); err != nil {
-				return fmt.Errorf("purge %s: %w", p, err)
-			}
-		}
-	}
-	return nil
 }
 
 func fileURL(dir string) string {

@@ -39,7 +39,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "print every command run")
 	keep := fs.Bool("keep", false, "keep the work directory (dryrun, apidiff, tidy)")
 	version := fs.String("version", "", "dryrun: the version to try (default: the manifest's)")
-	modCache := fs.String("modcache", "", "dryrun, tidy: GOMODCACHE for the fresh modules (default: under the user cache directory)")
 	base := fs.String("base", "", "apidiff: compare every module with this tag or commit")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -69,11 +68,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "tags":
 		err = cmdTags(r, stdout)
 	case "dryrun":
-		err = dryRun(r, dryRunOptions{Version: *version, ModCache: *modCache, Keep: *keep, Verbose: *verbose, Log: stdout})
+		err = dryRun(r, dryRunOptions{Version: *version, Keep: *keep, Verbose: *verbose, Log: stdout})
 	case "apidiff":
 		err = apiCheck(r, apiOptions{Base: *base, Keep: *keep, Verbose: *verbose, Log: stdout})
 	case "tidy":
-		err = tidy(r, fs.Args(), tidyOptions{ModCache: *modCache, Keep: *keep, Verbose: *verbose, Log: stdout})
+		err = tidy(r, fs.Args(), tidyOptions{Keep: *keep, Verbose: *verbose, Log: stdout})
 	case "proxy":
 		if fs.NArg() != 1 {
 			fmt.Fprint(stderr, "usage: go run ./release proxy DIR\n")

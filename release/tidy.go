@@ -12,10 +12,9 @@ import (
 
 // tidyOptions configures tidy.
 type tidyOptions struct {
-	ModCache string
-	Keep     bool
-	Verbose  bool
-	Log      io.Writer
+	Keep    bool
+	Verbose bool
+	Log     io.Writer
 }
 
 // tidy runs go mod tidy in the modules in dirs (all listed modules when
@@ -50,11 +49,10 @@ func tidy(r *repo, dirs []string, opts tidyOptions) error {
 	if err != nil {
 		return err
 	}
-	env, unlock, err := proxyEnv(c, filepath.Join(work, "proxy"), opts.ModCache)
+	env, err := proxyEnv(c, filepath.Join(work, "proxy"), filepath.Join(work, "modcache"))
 	if err != nil {
 		return err
 	}
-	defer unlock()
 	x := &runner{log: opts.Log, verbose: opts.Verbose, env: env}
 	for _, e := range mods {
 		dir := filepath.Join(r.Root, filepath.FromSlash(e.Dir))
