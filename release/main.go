@@ -149,10 +149,13 @@ func cmdTags(r *repo, w io.Writer) error {
 		}
 		tags = append(tags, t)
 	}
+	if len(subject) > 60 {
+		subject = subject[:57] + "..."
+	}
 	fmt.Fprintf(w, "# cookieseal %s: %d public modules at %s (%s), in dependency order.\n", r.Version, len(tags), commit[:12], subject)
 	fmt.Fprintf(w, "# Run go run ./release dryrun first. Nothing here has been run.\n")
 	for i, t := range tags {
-		fmt.Fprintf(w, "git tag -a %s -m %q %s   # %s\n", t, "cookieseal "+order[i].Path+" "+r.Version, commit, order[i].Path)
+		fmt.Fprintf(w, "git tag -a %s -m %q %s\n", t, order[i].Path+" "+r.Version, commit)
 	}
 	fmt.Fprintf(w, "git push origin %s\n", strings.Join(tags, " "))
 	return nil
