@@ -40,7 +40,7 @@ func impls(b testing.TB) []impl {
 	hashKey := make([]byte, 32)
 	rand.Read(hashKey)
 
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func cookiesealManager(tb testing.TB, opts middleware.Options) *middleware.Manag
 // cookiesealManagerKeys is cookiesealManager, with its keyring.
 func cookiesealManagerKeys(tb testing.TB, opts middleware.Options) (*middleware.Manager, *keyring.Keyring) {
 	tb.Helper()
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		tb.Fatal(err)
 	}

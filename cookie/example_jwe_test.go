@@ -15,7 +15,7 @@ import (
 // Node's jose, Python's joserfc: see the interop tests) opens it given the
 // exported key set.
 func ExampleNewJWE() {
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		panic(err)
 	}

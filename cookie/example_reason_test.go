@@ -12,7 +12,7 @@ import (
 // A program switches on why a value was refused; errors.Is still
 // matches the sentinel.
 func ExampleReasonOf() {
-	kr, _ := keyring.Generate(time.Now())
+	kr, _ := keyring.Generate()
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	c, _ := cookie.New(kr, "session", cookie.Options{IdleTimeout: time.Hour, Now: clock})

@@ -14,7 +14,7 @@ import (
 )
 
 func Example() {
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		panic(err)
 	}
@@ -43,7 +43,7 @@ func Example() {
 // SealJSON and OpenJSON carry a typed session. Integers keep their exact
 // value, and a payload that is not valid JSON for the type is ErrInvalid.
 func ExampleSealJSON() {
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		panic(err)
 	}
@@ -68,7 +68,7 @@ func ExampleSealJSON() {
 // A value too large for one cookie is split over session.0, session.1, …
 // and joined back from the next request's cookies.
 func ExampleSplit() {
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		panic(err)
 	}

@@ -44,7 +44,7 @@ func Example_gorillaMigration() {
 
 	// …and seals it again in the native format, for the response's
 	// Set-Cookie under the same name.
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		panic(err)
 	}

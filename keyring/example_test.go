@@ -4,14 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
 func Example() {
-	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	kr, err := keyring.Generate(now)
+	kr, err := keyring.Generate()
 	if err != nil {
 		panic(err)
 	}

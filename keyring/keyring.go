@@ -220,9 +220,13 @@ func int64cmp(a, b int64) int {
 	return 0
 }
 
-// Generate returns a keyring of one new primary key.
-func Generate(now time.Time) (*Keyring, error) {
-	k, err := GenerateKey(StatusPrimary, now)
+// Generate returns a throwaway keyring of one new primary key, added
+// now (time.Now): for tests, examples and programs whose sessions need
+// not outlive the process. A fleet shares a key set from a file or the
+// environment instead (see ParseString); GenerateKey makes a key for one
+// at a time of your choosing.
+func Generate() (*Keyring, error) {
+	k, err := GenerateKey(StatusPrimary, time.Now())
 	if err != nil {
 		return nil, err
 	}

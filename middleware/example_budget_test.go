@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
@@ -18,7 +17,7 @@ import (
 // written: the ErrorHandler gets cookie.ErrTooLarge before any byte of the
 // response, and the handler's output is discarded.
 func ExampleOptions_maxResponseCookieBytes() {
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		panic(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
@@ -14,7 +13,7 @@ import (
 // event, a wasm host's request type) loads the session with LoadHeader
 // and sends back the header lines that Commit returns.
 func ExampleManager_LoadHeader() {
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		panic(err)
 	}

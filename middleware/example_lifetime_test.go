@@ -15,7 +15,7 @@ import (
 // deadline for the others.
 func ExampleSession_SetRememberMe() {
 	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
-	kr, err := keyring.Generate(now)
+	kr, err := keyring.Generate()
 	if err != nil {
 		panic(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"time"
 
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
@@ -15,7 +14,7 @@ import (
 // One Observer hears every session event; Event is a value, and nothing
 // is built when no Observer is set.
 func ExampleOptions_observer() {
-	kr, _ := keyring.Generate(time.Now())
+	kr, _ := keyring.Generate()
 	obs := middleware.ObserverFunc(func(e middleware.Event) {
 		if e.Kind == middleware.EventRejected {
 			fmt.Println(e.Kind, e.Reason)
@@ -59,7 +58,7 @@ func ExampleNewLogObserver() {
 			return a
 		},
 	}))
-	kr, _ := keyring.Generate(time.Now())
+	kr, _ := keyring.Generate()
 	m, _ := middleware.New(kr, "session", middleware.Options{
 		Observer: middleware.Observers(middleware.NewLogObserver(logger) /*, metrics, … */),
 	})

@@ -14,7 +14,7 @@ import (
 )
 
 func Example() {
-	kr, err := keyring.Generate(time.Now()) // in production: keyring.ParseString(os.Getenv("COOKIESEAL_KEYS"))
+	kr, err := keyring.Generate() // in production: keyring.ParseString(os.Getenv("COOKIESEAL_KEYS"))
 	if err != nil {
 		panic(err)
 	}
@@ -71,7 +71,7 @@ func ExampleFrom_withoutMiddleware() {
 }
 
 func ExampleSession_AddFlash() {
-	kr, _ := keyring.Generate(time.Now())
+	kr, _ := keyring.Generate()
 	sessions, _ := middleware.New(kr, "session", middleware.Options{})
 	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := middleware.From(r)
@@ -100,7 +100,7 @@ func ExampleSession_AddFlash() {
 }
 
 func ExampleManager_RevokeSubject() {
-	kr, _ := keyring.Generate(time.Now())
+	kr, _ := keyring.Generate()
 	sessions, _ := middleware.New(kr, "session", middleware.Options{})
 	// Without a Revoker there is no list to write to.
 	fmt.Println(sessions.RevokeSubject(context.Background(), "user-42"))
@@ -109,7 +109,7 @@ func ExampleManager_RevokeSubject() {
 }
 
 func ExampleNew() {
-	kr, _ := keyring.Generate(time.Now())
+	kr, _ := keyring.Generate()
 	// Unsafe or impossible configurations are refused at construction.
 	_, err := middleware.New(kr, "__Host-session", middleware.Options{Domain: "example.com"})
 	fmt.Println(err)
@@ -121,7 +121,7 @@ func ExampleNew() {
 }
 
 func ExampleGet() {
-	kr, _ := keyring.Generate(time.Now())
+	kr, _ := keyring.Generate()
 	sessions, _ := middleware.New(kr, "session", middleware.Options{})
 	type cart struct {
 		Items []string `json:"items"`
@@ -147,7 +147,7 @@ func ExampleGet() {
 func ExampleSession_RevokeOthers() {
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now } // moved by hand below
-	kr, _ := keyring.Generate(now)
+	kr, _ := keyring.Generate()
 	sessions, _ := middleware.New(kr, "session", middleware.Options{
 		Now:     clock,
 		Revoker: revoke.NewMemory(revoke.MemoryOptions{Now: clock}),
@@ -196,7 +196,7 @@ func ExampleSession_RevokeOthers() {
 // A page for logged-in users only; the nil deny handler answers 401.
 // Authenticated is the same check inside a handler.
 func ExampleRequireSubject() {
-	kr, _ := keyring.Generate(time.Now())
+	kr, _ := keyring.Generate()
 	sessions, _ := middleware.New(kr, "session", middleware.Options{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {

@@ -248,7 +248,11 @@ func TestBrowserSessionRefreshHasNoLifetime(t *testing.T) {
 // under the old primary is re-sealed on its next request.
 func TestRotationThroughHolder(t *testing.T) {
 	clk := newClock()
-	kr, err := keyring.Generate(clk.Now())
+	k, err := keyring.GenerateKey(keyring.StatusPrimary, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keyring.New(keyring.Set{Keys: []keyring.Key{k}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 
 func hotpathManager(t testing.TB, name string, opts Options) *Manager {
 	t.Helper()
-	kr, err := keyring.Generate(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	kr, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,12 +17,12 @@ import (
 // taken too soon.
 func Example() {
 	day0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	kr, err := keyring.Generate(day0)
+	first, err := keyring.GenerateKey(keyring.StatusPrimary, day0)
 	if err != nil {
 		panic(err)
 	}
-	set := kr.Set()
-	old := kr.Primary().ID
+	set := keyring.Set{Keys: []keyring.Key{first}}
+	old := first.ID
 	// The lifetime policy, recorded in the key set (cookieseal keygen
 	// does this); the guards read it there, so the Policy leaves it out.
 	set.Lifetime = keyring.Lifetime{RolloutDelay: time.Hour, AbsoluteTimeout: 7 * 24 * time.Hour}
@@ -47,7 +47,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	kr, err = keyring.New(set)
+	kr, err := keyring.New(set)
 	fmt.Println(kr.Primary().ID == k.ID, len(kr.Keys()), err)
 	// Output:
 	// true
@@ -64,11 +64,12 @@ func ExampleReloader() {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "keys.json")
-	kr, err := keyring.Generate(time.Now().Add(-3 * time.Hour))
+	// A key added three hours ago: rolled out, past the roll-out delay.
+	k, err := keyring.GenerateKey(keyring.StatusPrimary, time.Now().Add(-3*time.Hour))
 	if err != nil {
 		panic(err)
 	}
-	if err := rotate.CreateKeyFile(path, kr.Set()); err != nil {
+	if err := rotate.CreateKeyFile(path, keyring.Set{Keys: []keyring.Key{k}}); err != nil {
 		panic(err)
 	}
 
@@ -136,7 +137,7 @@ func ExampleUsage() {
 	if err != nil {
 		panic(err)
 	}
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		panic(err)
 	}
@@ -154,7 +155,7 @@ func ExampleUsage() {
 }
 
 func ExampleEnvSource() {
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		panic(err)
 	}

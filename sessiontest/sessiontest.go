@@ -76,7 +76,7 @@ func (c *Clock) Set(t time.Time) {
 // on the same keys (a fleet, a key rotation) calls middleware.New itself.
 func NewManager(t testing.TB, opts middleware.Options) *middleware.Manager {
 	t.Helper()
-	keys, err := keyring.Generate(time.Now())
+	keys, err := keyring.Generate()
 	if err != nil {
 		t.Fatalf("sessiontest: generate a key: %v", err)
 	}

@@ -171,7 +171,7 @@ func run(n, wn int) error {
 // a cookie sealed under it for codec, a raw key and AES-GCM value of the
 // same payload for floor.
 func inputs() ([]string, error) {
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		return nil, err
 	}

@@ -135,7 +135,7 @@ func TestStale(t *testing.T) {
 func TestChunkRoundTrip(t *testing.T) {
 	const size = 3800
 	const maxLen = cookie.DefaultMaxChunks * size
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}

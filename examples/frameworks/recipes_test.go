@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/cookieseal/cookieseal/examples/frameworks"
 	"github.com/cookieseal/cookieseal/keyring"
@@ -53,7 +52,7 @@ func (f *faults) list() []error {
 
 func newManager(t *testing.T, f *faults) *middleware.Manager {
 	t.Helper()
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}

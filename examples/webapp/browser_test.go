@@ -51,7 +51,7 @@ func browserPath(t *testing.T) string {
 func TestBrowserLoginFlow(t *testing.T) {
 	execPath := browserPath(t)
 
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}

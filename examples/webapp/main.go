@@ -124,7 +124,7 @@ func loadKeys(env string, stderr io.Writer) (*keyring.Keyring, error) {
 		}
 		return keyring.New(set)
 	}
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		return nil, err
 	}

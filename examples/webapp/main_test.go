@@ -72,7 +72,7 @@ func (c *client) post(path string, form url.Values) (int, string, string, []stri
 }
 
 func TestLoginFlow(t *testing.T) {
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestLoginFlow(t *testing.T) {
 }
 
 func TestLogoutEverywhere(t *testing.T) {
-	kr, _ := keyring.Generate(time.Now())
+	kr, _ := keyring.Generate()
 	clk := &clock{t: time.Now()}
 	h, err := newApp(appConfig{keys: kr, secure: true, now: clk.Now})
 	if err != nil {
@@ -189,7 +189,7 @@ func TestLogoutEverywhere(t *testing.T) {
 // "Log out other devices" keeps this browser logged in and logs out every
 // other one; a visitor who is not logged in is sent to the login form.
 func TestLogoutOthers(t *testing.T) {
-	kr, _ := keyring.Generate(time.Now())
+	kr, _ := keyring.Generate()
 	clk := &clock{t: time.Now()}
 	h, err := newApp(appConfig{keys: kr, secure: true, now: clk.Now})
 	if err != nil {
@@ -221,7 +221,7 @@ func TestLogoutOthers(t *testing.T) {
 
 // Development mode: plain HTTP, no Secure attribute, a plain name.
 func TestDevelopmentMode(t *testing.T) {
-	kr, _ := keyring.Generate(time.Now())
+	kr, _ := keyring.Generate()
 	h, err := newApp(appConfig{keys: kr, secure: false})
 	if err != nil {
 		t.Fatal(err)
@@ -281,7 +281,7 @@ func TestRunSaysSoLoudly(t *testing.T) {
 	}
 
 	// With keys from the environment there is no key warning.
-	kr, _ := keyring.Generate(time.Now())
+	kr, _ := keyring.Generate()
 	env, err := kr.Set().MarshalString()
 	if err != nil {
 		t.Fatal(err)

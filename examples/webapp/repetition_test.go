@@ -49,7 +49,7 @@ func (c *countingRevoker) RevokeSubject(ctx context.Context, subject string, bef
 }
 
 func newTestApp(t *testing.T) (*httptest.Server, *countingRevoker) {
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ import (
 // Keyring returns a keyring with one fresh primary key.
 func Keyring(t testing.TB) *keyring.Keyring {
 	t.Helper()
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,7 @@ type response struct {
 func TestLambdaEvents(t *testing.T) {
 	for source, event := range events {
 		t.Run(source, func(t *testing.T) {
-			kr, err := keyring.Generate(time.Now())
+			kr, err := keyring.Generate()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -43,7 +43,7 @@ func TestServeUnderWazero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}

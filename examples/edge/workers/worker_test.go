@@ -58,7 +58,7 @@ func TestServeInWorkerd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"time"
 
 	"github.com/cookieseal/cookieseal/examples/frameworks/echosession"
 	"github.com/cookieseal/cookieseal/keyring"
@@ -13,7 +12,7 @@ import (
 )
 
 func ExampleMiddleware() {
-	kr, err := keyring.Generate(time.Now())
+	kr, err := keyring.Generate()
 	if err != nil {
 		panic(err)
 	}

@@ -26,7 +26,7 @@ func Example() {
 	defer cancel()
 	go tr.Run(ctx) // the caller owns the loop
 
-	kr, _ := keyring.Generate(time.Now())
+	kr, _ := keyring.Generate()
 	m, _ := middleware.New(kr, "session", middleware.Options{Observer: tr})
 	_ = m // serve m.Handler(app)
 
