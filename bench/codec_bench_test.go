@@ -63,7 +63,7 @@ func impls(b testing.TB) []impl {
 		b.Fatal(err)
 	}
 
-	jwe, err := cookie.NewJWE(kr, "session", cookie.Options{})
+	jwe, err := cookie.New(kr, "session", cookie.Options{Format: cookie.JWE})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -97,25 +97,38 @@ type Options struct {
 	// Usage, if set, is told of each seal and successful open, by key ID
 	// and epoch, so an operator can see when an old key has drained.
 	Usage keyring.UsageRecorder
+	// Format is the format Seal writes. Default Native. Open reads every
+	// format whatever Format says, so switching it logs nobody out.
+	Format Format
 }
 
 // Meta is the authenticated header of a sealed value.
 type Meta struct {
-	KeyID       uint32
-	Epoch       uint32
-	IssuedAt    time.Time
+	// KeyID is the ID of the keyring key that sealed the value.
+	KeyID uint32
+	// Epoch is the value's epoch (0 without epoch keys).
+	Epoch uint32
+	// IssuedAt is when the session was issued, to the millisecond.
+	IssuedAt time.Time
+	// RefreshedAt is when the value was sealed (or issued-at, when that
+	// is later), to the millisecond.
 	RefreshedAt time.Time
+	// Format is the format the value was written in.
+	Format Format
 }
 
-// Codec seals payloads into cookie values for one purpose and opens them.
-// It is safe for concurrent use.
+// Codec seals payloads into cookie values for one purpose and opens them:
+// it seals in the format of Options.Format and opens both formats, native
+// and JWE, telling them apart by the value's first bytes, so values from
+// an instance configured with the other format open too. It is safe for
+// concurrent use.
 type Codec struct {
 	keys    keyring.Provider
 	purpose string
 	opts    Options
 	maxRaw  int // maximum decoded length
 
-	testNonce io.Reader // tests only: a fixed nonce source for vectors; nil means crypto/rand
+	testNonce io.Reader // tests only: a fixed nonce (native) or IV (JWE) source for vectors; nil means crypto/rand
 
 	bufs  sync.Pool // *[]byte scratch buffers for the string and JSON paths
 	types sync.Map  // reflect.Type → *typeInfo (see json.go)
@@ -149,7 +162,8 @@ func (c *Codec) aead(kr *keyring.Keyring, id, epoch uint32, forSeal bool) (ciphe
 }
 
 // New returns a codec for purpose (usually the cookie's name) keyed by the
-// keyring keys provides. Invalid options are refused.
+// keyring keys provides, sealing in opts.Format. Invalid options (an
+// unknown Format among them) are refused.
 func New(keys keyring.Provider, purpose string, opts Options) (*Codec, error) {
 	if keys == nil || keys.Keyring() == nil {
 		return nil, errors.New("cookie: no keyring")
@@ -176,6 +190,8 @@ func New(keys keyring.Provider, purpose string, opts Options) (*Codec, error) {
 		return nil, errors.New("cookie: clock skew must be within (0, 1m]")
 	case opts.MaxValueSize < base64.RawURLEncoding.EncodedLen(overhead) || opts.MaxValueSize > 1<<20:
 		return nil, errors.New("cookie: MaxValueSize out of range")
+	case opts.Format != Native && opts.Format != JWE:
+		return nil, fmt.Errorf("cookie: unknown format %v", opts.Format)
 	}
 	if err := checkEpochWindow(keys.Keyring(), opts); err != nil {
 		return nil, err
@@ -183,8 +199,8 @@ func New(keys keyring.Provider, purpose string, opts Options) (*Codec, error) {
 	return &Codec{keys: keys, purpose: purpose, opts: opts, maxRaw: base64.RawURLEncoding.DecodedLen(opts.MaxValueSize)}, nil
 }
 
-// Seal seals payload into a cookie value. issuedAt is the session's
-// issue time; zero means now. The refreshed-at time is now, or issuedAt
+// Seal seals payload into a cookie value in the codec's format.
+// issuedAt is the session's issue time; zero means now. The refreshed-at time is now, or issuedAt
 // when that is later (issuedAt may come from an instance whose clock is
 // ahead of this one's), so refreshed-at is never before issued-at. An
 // issuedAt more than ClockSkew after now is refused: no instance would
@@ -215,6 +231,9 @@ func (c *Codec) sealTail(buf []byte, payloadLen int, issuedAt time.Time) (string
 // when dst has room for the value and its scratch space (twice the value's
 // length is always enough).
 func (c *Codec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, error) {
+	if c.opts.Format == JWE {
+		return c.appendSealJWE(dst, payload, issuedAt)
+	}
 	rawLen := len(payload) + overhead
 	encLen := base64.RawURLEncoding.EncodedLen(rawLen)
 	if encLen > c.opts.MaxValueSize {
@@ -302,10 +321,11 @@ func (c *Codec) aad(dst, header []byte) []byte {
 	return append(append(dst, header[:headerSize]...), c.purpose...)
 }
 
-// Open authenticates value and returns its payload and header. Errors
-// match ErrTooLarge, ErrInvalid or ErrExpired, and carry a Reason (see
-// ReasonOf): malformed, bad version, unknown key, epoch out of window,
-// tampered, invalid timestamps, idle or absolute expiry, too large.
+// Open authenticates value, in either format whatever the codec seals
+// in, and returns its payload and header. Errors match ErrTooLarge,
+// ErrInvalid or ErrExpired, and carry a Reason (see ReasonOf): malformed,
+// bad version, unknown key, epoch out of window, tampered, invalid
+// timestamps, idle or absolute expiry, too large.
 func (c *Codec) Open(value string) ([]byte, Meta, error) {
 	return c.AppendOpen(nil, value)
 }
@@ -315,6 +335,9 @@ func (c *Codec) Open(value string) ([]byte, Meta, error) {
 func (c *Codec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	if len(value) > c.opts.MaxValueSize {
 		return dst, Meta{}, errTooLargeValue
+	}
+	if isJWE(value) {
+		return c.appendOpenJWE(dst, value)
 	}
 	start := len(dst)
 	rawMax := base64.RawURLEncoding.DecodedLen(len(value))

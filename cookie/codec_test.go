@@ -202,16 +202,16 @@ func TestExpiryBoundariesExact(t *testing.T) {
 func TestConcurrentSealOpen(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		new  func(*testing.T) Sealer
+		new  func(*testing.T) *Codec
 	}{
-		{"native", func(t *testing.T) Sealer { return newCodec(t, testKeyring(t), "s", &clock{t0}) }},
-		{"jwe", func(t *testing.T) Sealer { return newJWE(t, testKeyring(t), "s", &clock{t0}) }},
+		{"native", func(t *testing.T) *Codec { return newCodec(t, testKeyring(t), "s", &clock{t0}) }},
+		{"jwe", func(t *testing.T) *Codec { return newJWE(t, testKeyring(t), "s", &clock{t0}) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) { concurrentRoundTrips(t, tc.new(t)) })
 	}
 }
 
-func concurrentRoundTrips(t *testing.T, c Sealer) {
+func concurrentRoundTrips(t *testing.T, c *Codec) {
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -713,7 +713,7 @@ func TestJSONNumberFields(t *testing.T) {
 	}
 	kr := testKeyring(t)
 	clk := &clock{t0}
-	sealers := map[string]Sealer{"native": newCodec(t, kr, "s", clk), "jwe": newJWE(t, kr, "s", clk)}
+	sealers := map[string]*Codec{"native": newCodec(t, kr, "s", clk), "jwe": newJWE(t, kr, "s", clk)}
 	for fname, s := range sealers {
 		for _, v := range []numbers{{N: "42", S: "x"}, {N: "-1.5e3", NO: "7"}, {N: "abc"}, {}} {
 			t.Run(fmt.Sprintf("%s/seal %+v", fname, v), func(t *testing.T) {

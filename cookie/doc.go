@@ -3,6 +3,17 @@
 // For most uses, build one Codec per cookie with New and call Seal and
 // Open; the middleware package does this for you.
 //
+// # Formats
+//
+// A Codec seals in one of two formats, chosen by Options.Format: the
+// native format (the default) or JWE compact, which other languages'
+// JOSE libraries read. It opens both, whatever it seals in: the first
+// bytes of a value tell them apart (a native v1 value starts with 'A' and
+// never holds a '.'; a JWE compact value holds four), so instances that
+// seal in different formats share sessions, and switching the format
+// logs nobody out. Both formats pass the same checks in the same order,
+// under the same Options, expiry rule and errors.
+//
 // # Wire format (version 1)
 //
 // A value is unpadded base64url of
@@ -18,10 +29,71 @@
 // window, the key (looked up by ID, no trial decryption), the AEAD, and
 // only then the timestamps.
 //
+// # JWE format
+//
+// A JWE value is the five dot-separated parts of RFC 7516 §7.1, with
+// "alg":"dir" and "enc":"A256GCM":
+//
+//	BASE64URL(header) . "" . BASE64URL(iv, 12 bytes) . BASE64URL(ciphertext) . BASE64URL(tag, 16 bytes)
+//
+// The encrypted key is empty, as "dir" requires, and the additional data
+// is the ASCII of the encoded header (RFC 7516 §5.1), so every header
+// member is authenticated. The protected header holds exactly:
+//
+//   - "alg": "dir" and "enc": "A256GCM";
+//   - "kid": the keyring key ID in decimal, followed by "." and the epoch
+//     when the keyring uses epoch keys ("7", or "7.20415" with epochs);
+//     canonical decimal, no sign and no leading zero;
+//   - "iat": the session's issued-at time and "rat" its refreshed-at
+//     time, as NumericDates (RFC 7519 §2: seconds since the Unix epoch)
+//     with millisecond precision, as the native format: a JSON number
+//     with no sign and no exponent, written as an integer for a whole
+//     second and otherwise with one to three decimals and no trailing
+//     zero ("1795428000", "1795428000.5", "1795428000.503"). Open reads
+//     an integer or a number with a fraction; digits past the third
+//     decimal are truncated (toward the earlier millisecond), so Meta's
+//     times are whole milliseconds. Values written before millisecond
+//     precision carry whole seconds and read as before.
+//
+// The content key is derived from the keyring for keyring.A256GCM, the
+// codec's purpose and the epoch: a label of its own, so the JWE and
+// native formats never share a key, and a value sealed for one purpose
+// fails to authenticate under another (JWE compact has no external
+// additional data, so the per-purpose key is the purpose binding).
+//
+// Open accepts nothing else: any other alg or enc, a "zip" (compression)
+// or "crit" member, any member not listed above, a member given twice, a
+// string with escapes, a time that is not a plain non-negative JSON
+// number (a string, a sign, an exponent, NaN or Infinity, more than 12
+// integer digits or 32 decimals), a non-empty encrypted key, an IV or tag
+// of another size, or a value longer than MaxValueSize is refused
+// (ErrInvalid, or ErrTooLarge for the length, which is checked first)
+// before any key is derived or anything is decrypted. Members may come in
+// any order, with any JSON white space. The order of checks is the
+// native format's: length, encoding, header, epoch window, key, AEAD,
+// times.
+//
+// The compact form is written and read here, under the keyring's cached
+// AES-256-GCM, rather than through go-jose's generic JWE object, which
+// allocates dozens of times per value and measured several times slower;
+// go-jose and Node's jose check it both ways in the tests (see the
+// interop package), and they read the exported key set.
+//
+// AES-GCM's random 96-bit IVs are safe for about 2^32 seals per key:
+// rotate the primary key, or use epoch keys, well before one key seals
+// that many values.
+//
+// To read the session in another language, hand the derived key to the
+// other service through your secret store: Codec.InsecureExportJWKSet
+// gives it as a JSON Web Key Set of "oct" keys whose "kid" match the
+// values' kid; Keyring.InsecureExportDerivedKey with keyring.A256GCM, the
+// purpose, key ID and epoch gives the raw 32 bytes. Either is as secret
+// as the master key for that purpose.
+//
 // # Time: one fleet, many clocks
 //
 // Every value carries its session's issued-at and refreshed-at times, to
-// the millisecond in both formats. The rules, for every Sealer:
+// the millisecond in both formats. The rules, for both formats:
 //
 //   - Open accepts a value while now ≤ issued-at + AbsoluteTimeout +
 //     ClockSkew and now ≤ refreshed-at + IdleTimeout + ClockSkew.

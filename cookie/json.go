@@ -11,36 +11,34 @@ import (
 	"github.com/cookieseal/cookieseal/internal/jsonplan"
 )
 
-// SealJSON encodes v as JSON and seals it with s, a native Codec or a
-// JWECodec. issuedAt is as for Seal.
+// SealJSON encodes v as JSON and seals it with c, in c's format.
+// issuedAt is as for Seal.
 //
 // The JSON is exactly what encoding/json.Marshal writes. For flat structs
-// of strings, booleans and integers (see OpenJSON) the native Codec writes
-// it without encoding/json's reflection.
-func SealJSON[T any](s Sealer, v T, issuedAt time.Time) (string, error) {
-	if c, ok := s.(*Codec); ok {
-		if pl := c.typeInfo(reflect.TypeFor[T]()).plan; pl != nil {
-			bp := c.getBuf()
-			defer c.bufs.Put(bp)
-			b, ok := pl.AppendJSON((*bp)[:0], unsafe.Pointer(&v))
-			*bp = b[:0]
-			if ok {
-				return c.sealTail(b[:cap(b)], len(b), issuedAt)
-			}
+// of strings, booleans and integers (see OpenJSON) it is written without
+// encoding/json's reflection.
+func SealJSON[T any](c *Codec, v T, issuedAt time.Time) (string, error) {
+	if pl := c.typeInfo(reflect.TypeFor[T]()).plan; pl != nil {
+		bp := c.getBuf()
+		defer c.bufs.Put(bp)
+		b, ok := pl.AppendJSON((*bp)[:0], unsafe.Pointer(&v))
+		*bp = b[:0]
+		if ok {
+			return c.sealTail(b[:cap(b)], len(b), issuedAt)
 		}
 	}
 	p, err := json.Marshal(v)
 	if err != nil {
 		return "", fmt.Errorf("cookie: encoding payload: %w", err)
 	}
-	return s.Seal(p, issuedAt)
+	return c.Seal(p, issuedAt)
 }
 
-// OpenJSON opens value and decodes its JSON payload into a T. Numbers
-// decoded into interface values (any, map[string]any, …) keep their exact
-// text as json.Number, so 64-bit integers survive a round trip; typed
-// integer fields are exact as always. A payload that is not valid JSON
-// for T matches ErrInvalid.
+// OpenJSON opens value (in either format) with c and decodes its JSON
+// payload into a T. Numbers decoded into interface values (any,
+// map[string]any, …) keep their exact text as json.Number, so 64-bit
+// integers survive a round trip; typed integer fields are exact as
+// always. A payload that is not valid JSON for T matches ErrInvalid.
 //
 // The result is what encoding/json.Unmarshal gives for the payload, and
 // an error exactly when it gives one. When T is a flat struct of strings,
@@ -49,12 +47,7 @@ func SealJSON[T any](s Sealer, v T, issuedAt time.Time) (string, error) {
 // a payload written the way SealJSON writes it (known keys, once each, no
 // escapes, no null) is decoded without encoding/json, and all the string
 // fields share one allocation; anything else falls back to encoding/json.
-// s is a native Codec or a JWECodec; the fast path is the native Codec's.
-func OpenJSON[T any](s Sealer, value string) (T, Meta, error) {
-	c, ok := s.(*Codec)
-	if !ok {
-		return openJSONSlow[T](s, value)
-	}
+func OpenJSON[T any](c *Codec, value string) (T, Meta, error) {
 	bp := c.getBuf()
 	defer c.bufs.Put(bp)
 	p, m, err := c.AppendOpen((*bp)[:0], value)
@@ -72,29 +65,6 @@ func OpenJSON[T any](s Sealer, value string) (T, Meta, error) {
 		}
 	}
 	v, err := decodeJSON[T](p, ti.iface)
-	if err != nil {
-		return v, Meta{}, err
-	}
-	return v, m, nil
-}
-
-// openJSONSlow is OpenJSON for a Sealer other than the native Codec:
-// Open, then encoding/json, with the type facts cached on the JWE codec's
-// native part where there is one.
-func openJSONSlow[T any](s Sealer, value string) (T, Meta, error) {
-	p, m, err := s.Open(value)
-	if err != nil {
-		var zero T
-		return zero, Meta{}, err
-	}
-	t := reflect.TypeFor[T]()
-	var iface bool
-	if j, ok := s.(*JWECodec); ok {
-		iface = j.native.typeInfo(t).iface
-	} else {
-		iface = jsonexact.HoldsInterface(t)
-	}
-	v, err := decodeJSON[T](p, iface)
 	if err != nil {
 		return v, Meta{}, err
 	}

@@ -55,90 +55,6 @@ var (
 	jweMaxHeaderLen = base64.RawURLEncoding.EncodedLen(jweMaxHeader)
 )
 
-// JWECodec seals payloads as JWE compact serialization (RFC 7516) with
-// "alg":"dir" and "enc":"A256GCM", so that any JOSE library (Node's
-// jose, Python's jwcrypto or joserfc, go-jose, …) holding the derived key
-// can read the session. It shares the Sealer API, the Options, the expiry
-// rule and the errors of the native Codec. It is safe for concurrent use.
-//
-// # Wire format
-//
-// A value is the five dot-separated parts of RFC 7516 §7.1:
-//
-//	BASE64URL(header) . "" . BASE64URL(iv, 12 bytes) . BASE64URL(ciphertext) . BASE64URL(tag, 16 bytes)
-//
-// The encrypted key is empty, as "dir" requires, and the additional data
-// is the ASCII of the encoded header (RFC 7516 §5.1), so every header
-// member is authenticated. The protected header holds exactly:
-//
-//   - "alg": "dir" and "enc": "A256GCM";
-//   - "kid": the keyring key ID in decimal, followed by "." and the epoch
-//     when the keyring uses epoch keys ("7", or "7.20415" with epochs);
-//     canonical decimal, no sign and no leading zero;
-//   - "iat": the session's issued-at time and "rat" its refreshed-at
-//     time, as NumericDates (RFC 7519 §2: seconds since the Unix epoch)
-//     with millisecond precision, as the native format: a JSON number
-//     with no sign and no exponent, written as an integer for a whole
-//     second and otherwise with one to three decimals and no trailing
-//     zero ("1795428000", "1795428000.5", "1795428000.503"). Open reads
-//     an integer or a number with a fraction; digits past the third
-//     decimal are truncated (toward the earlier millisecond), so Meta's
-//     times are whole milliseconds. Values written before millisecond
-//     precision carry whole seconds and read as before.
-//
-// The content key is derived from the keyring for keyring.A256GCM and the
-// codec's purpose, and epoch: a label of its own, so the JWE and native
-// formats never share a key, and a value sealed for one purpose fails to
-// authenticate under another (JWE compact has no external additional
-// data, so the per-purpose key is the purpose binding).
-//
-// Open accepts nothing else: any other alg or enc, a "zip" (compression)
-// or "crit" member, any member not listed above, a member given twice, a
-// string with escapes, a time that is not a plain non-negative JSON
-// number (a string, a sign, an exponent, NaN or Infinity, more than 12
-// integer digits or 32 decimals), a non-empty encrypted key, an
-// IV or tag of another size, or a value longer than MaxValueSize is
-// refused (ErrInvalid, or ErrTooLarge for the length, which is checked
-// first) before any key is derived or anything is decrypted. Members may
-// come in any order, with any JSON white space.
-//
-// The compact form is written and read here, under the keyring's cached
-// AES-256-GCM, rather than through go-jose's generic JWE object, which
-// allocates dozens of times per value and measured several times slower;
-// go-jose and Node's jose check it both ways in the tests (see the
-// interop package), and they read the exported key set.
-//
-// AES-GCM's random 96-bit IVs are safe for about 2^32 seals per key:
-// rotate the primary key, or use epoch keys, well before one key seals
-// that many values.
-//
-// # Reading the session in another language
-//
-// Hand the derived key to the other service through your secret store:
-// InsecureExportJWKSet gives it as a JSON Web Key Set of "oct" keys whose
-// "kid" match the values' kid; Keyring.InsecureExportDerivedKey with
-// keyring.A256GCM, the purpose, key ID and epoch gives the raw 32 bytes.
-// Either is as secret as the master key for that purpose.
-type JWECodec struct {
-	native   *Codec // options, expiry rule and epoch window, shared with the native format
-	keys     keyring.Provider
-	purpose  string
-	testRand io.Reader // tests only: a fixed IV source for vectors; nil means crypto/rand
-}
-
-var _ Sealer = (*JWECodec)(nil)
-
-// NewJWE returns a JWE codec for purpose (usually the cookie's name) keyed
-// by the keyring keys provides. Options mean what they mean for New, and
-// invalid options are refused the same way.
-func NewJWE(keys keyring.Provider, purpose string, opts Options) (*JWECodec, error) {
-	n, err := New(keys, purpose, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &JWECodec{native: n, keys: keys, purpose: purpose}, nil
-}
-
 // jweKID formats a key ID and epoch as the "kid" header value.
 func jweKID(dst []byte, id, epoch uint32) []byte {
 	dst = strconv.AppendUint(dst, uint64(id), 10)
@@ -186,28 +102,13 @@ func jweLen(hdrLen, n int) int {
 		base64.RawURLEncoding.EncodedLen(n) + 1 + jweTagLen
 }
 
-// Seal seals payload into a JWE compact value. issuedAt is the session's
-// issue time; zero means now. The refreshed-at time is now, or issuedAt
-// when that is later, as for Codec.Seal; an issuedAt more than ClockSkew
-// after now, or before 1970, is refused.
-func (c *JWECodec) Seal(payload []byte, issuedAt time.Time) (string, error) {
-	bp := c.native.getBuf()
-	defer c.native.bufs.Put(bp)
-	b, err := c.AppendSeal((*bp)[:0], payload, issuedAt)
-	*bp = b[:0]
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// AppendSeal is Seal appending the value to dst. It allocates nothing
-// when dst has room for the value and its scratch space (twice the value's
-// length is always enough).
-func (c *JWECodec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, error) {
+// appendSealJWE is AppendSeal in the JWE format: the refreshed-at time
+// is now, or issuedAt when that is later, as in the native format; an
+// issuedAt more than ClockSkew after now, or before 1970, is refused.
+func (c *Codec) appendSealJWE(dst, payload []byte, issuedAt time.Time) ([]byte, error) {
 	kr := c.keys.Keyring()
-	now := c.native.opts.Now()
-	iat, rat, err := c.native.sealTimes(issuedAt, now)
+	now := c.opts.Now()
+	iat, rat, err := c.sealTimes(issuedAt, now)
 	if err != nil {
 		return dst, err
 	}
@@ -216,7 +117,7 @@ func (c *JWECodec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, 
 	var hbuf [jweMaxHeader]byte
 	hdr := appendJWEHeader(hbuf[:0], primary.ID, epoch, iat, rat)
 	encLen := jweLen(len(hdr), len(payload))
-	if encLen > c.native.opts.MaxValueSize {
+	if encLen > c.opts.MaxValueSize {
 		return dst, fmt.Errorf("%w: %d-byte payload", ErrTooLarge, len(payload))
 	}
 	aead, err := kr.AEAD(keyring.A256GCM, c.purpose, primary.ID, epoch)
@@ -229,8 +130,8 @@ func (c *JWECodec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, 
 	enc := out[start : start+encLen]
 	iv := out[start+encLen : start+encLen+jweIVSize]
 	src := rand.Reader
-	if c.testRand != nil {
-		src = c.testRand
+	if c.testNonce != nil {
+		src = c.testNonce
 	}
 	if _, err := io.ReadFull(src, iv); err != nil {
 		return dst, fmt.Errorf("cookie: iv: %w", err)
@@ -250,25 +151,16 @@ func (c *JWECodec) AppendSeal(dst, payload []byte, issuedAt time.Time) ([]byte, 
 	i += base64.RawURLEncoding.EncodedLen(len(payload))
 	enc[i] = '.'
 	b64.Encode(enc[i+1:], sealed[len(payload):])
-	if c.native.opts.Usage != nil {
-		c.native.opts.Usage.RecordSeal(primary.ID, epoch)
+	if c.opts.Usage != nil {
+		c.opts.Usage.RecordSeal(primary.ID, epoch)
 	}
 	return out[:start+encLen], nil
 }
 
-// Open authenticates a JWE compact value and returns its payload and
-// header. Errors match ErrTooLarge, ErrInvalid or ErrExpired.
-func (c *JWECodec) Open(value string) ([]byte, Meta, error) {
-	return c.AppendOpen(nil, value)
-}
-
-// AppendOpen is Open appending the payload to dst. It allocates nothing
-// when dst has room for the decoded value (the value's length is always
-// enough).
-func (c *JWECodec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
-	if len(value) > c.native.opts.MaxValueSize {
-		return dst, Meta{}, errTooLargeValue
-	}
+// appendOpenJWE is AppendOpen for a value that isJWE picked: the length
+// is checked already. It allocates nothing when dst has room for the
+// decoded value (the value's length is always enough).
+func (c *Codec) appendOpenJWE(dst []byte, value string) ([]byte, Meta, error) {
 	h, ek, ivs, cts, tags, ok := splitJWE(value)
 	// encoding/base64 skips CR and LF; refuse them so that no value has
 	// a second spelling.
@@ -289,8 +181,8 @@ func (c *JWECodec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 		return dst, Meta{}, err
 	}
 	kr := c.keys.Keyring()
-	now := c.native.opts.Now()
-	if !c.native.epochInWindow(kr, m.Epoch, now) {
+	now := c.opts.Now()
+	if !c.epochInWindow(kr, m.Epoch, now) {
 		return dst, Meta{}, errEpoch(m.KeyID, m.Epoch)
 	}
 	aead, err := kr.AEAD(keyring.A256GCM, c.purpose, m.KeyID, m.Epoch)
@@ -320,18 +212,14 @@ func (c *JWECodec) AppendOpen(dst []byte, value string) ([]byte, Meta, error) {
 	if err != nil {
 		return dst, Meta{}, errTampered
 	}
-	if err := c.native.checkTimes(m, now); err != nil {
+	if err := c.checkTimes(m, now); err != nil {
 		return dst, Meta{}, err
 	}
-	if c.native.opts.Usage != nil {
-		c.native.opts.Usage.RecordOpen(m.KeyID, m.Epoch)
+	if c.opts.Usage != nil {
+		c.opts.Usage.RecordOpen(m.KeyID, m.Epoch)
 	}
 	return scratch[:start+len(plain)], m, nil
 }
-
-// Deadline returns when a value with this header expires, by the same
-// rule as the native format.
-func (c *JWECodec) Deadline(m Meta) time.Time { return c.native.Deadline(m) }
 
 // splitJWE cuts a compact value into its five parts.
 func splitJWE(v string) (h, ek, iv, ct, tag string, ok bool) {
@@ -441,7 +329,7 @@ func parseJWEHeader(b []byte) (Meta, error) {
 	if !ok {
 		return Meta{}, fmt.Errorf("%w: malformed JWE kid", ErrInvalid)
 	}
-	return Meta{KeyID: id, Epoch: epoch, IssuedAt: time.UnixMilli(iat), RefreshedAt: time.UnixMilli(rat)}, nil
+	return Meta{KeyID: id, Epoch: epoch, IssuedAt: time.UnixMilli(iat), RefreshedAt: time.UnixMilli(rat), Format: JWE}, nil
 }
 
 // jsonScanner reads the few JSON forms a JWE header may hold. Each method
@@ -572,7 +460,8 @@ func parseCanonicalUint32(s []byte) (uint32, bool) {
 }
 
 // InsecureExportJWKSet returns the derived keys that open this codec's
-// values now, as a JSON Web Key Set (RFC 7517) of "oct" keys, one per
+// JWE values now (whatever its Options.Format: a codec that seals
+// natively opens JWE values too), as a JSON Web Key Set (RFC 7517) of "oct" keys, one per
 // enabled keyring key (and, with epoch keys, per epoch in the accepted
 // window), each with the "kid" that values sealed under it carry and
 // "alg":"dir". Another service's JOSE library picks the key by kid. With
@@ -581,14 +470,14 @@ func parseCanonicalUint32(s []byte) (uint32, bool) {
 //
 // The output decrypts, and forges, every value of this purpose: keep it
 // in a secret store, exactly like the master keys.
-func (c *JWECodec) InsecureExportJWKSet() ([]byte, error) {
+func (c *Codec) InsecureExportJWKSet() ([]byte, error) {
 	kr := c.keys.Keyring()
-	now := c.native.opts.Now()
+	now := c.opts.Now()
 	var set jwkSet
 	epochs := []uint32{0}
 	if kr.EpochPeriod() != 0 {
 		epochs = epochs[:0]
-		lo, hi := c.native.epochRange(kr, now)
+		lo, hi := c.epochRange(kr, now)
 		lo = max(lo, 1)
 		for e := lo; e <= hi; e++ {
 			epochs = append(epochs, e)

@@ -18,9 +18,11 @@ import (
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
-func newJWE(t testing.TB, kr keyring.Provider, purpose string, clk *clock) *JWECodec {
+// newJWE returns a codec that seals in the JWE format, with the options
+// of newCodec.
+func newJWE(t testing.TB, kr keyring.Provider, purpose string, clk *clock) *Codec {
 	t.Helper()
-	c, err := NewJWE(kr, purpose, Options{IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour, ClockSkew: time.Second, Now: clk.now})
+	c, err := New(kr, purpose, Options{IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour, ClockSkew: time.Second, Now: clk.now, Format: JWE})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,25 +126,6 @@ func TestJWERoundTrip(t *testing.T) {
 				t.Fatalf("AppendOpen = %q, %v", out, err)
 			}
 		})
-	}
-}
-
-func TestNewSealerJWE(t *testing.T) {
-	s, err := NewSealer(JWE, testKeyring(t), "session", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := s.(*JWECodec); !ok {
-		t.Fatalf("NewSealer(JWE) = %T", s)
-	}
-	if s, err := NewSealer(JWE, testKeyring(t), "", Options{}); err == nil || s != nil {
-		t.Fatalf("empty purpose: %v, %v", s, err)
-	}
-	if _, err := NewSealer(Format(9), testKeyring(t), "session", Options{}); err == nil {
-		t.Fatal("unknown format accepted")
-	}
-	if _, err := NewJWE(testKeyring(t), "s", Options{ClockSkew: time.Hour}); err == nil {
-		t.Fatal("bad options accepted")
 	}
 }
 
@@ -261,13 +244,6 @@ func TestJWEStrictDecode(t *testing.T) {
 			}
 			return v
 		}(), ErrInvalid},
-		{"native value", func() string {
-			v, err := newCodec(t, kr, "session", clk).Seal([]byte("payload"), time.Time{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return v
-		}(), ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, _, err := c.Open(tc.value)
@@ -355,7 +331,7 @@ func TestJWEEpochWindow(t *testing.T) {
 }
 
 func TestJWETooLargeOnSeal(t *testing.T) {
-	c, err := NewJWE(testKeyring(t), "s", Options{MaxValueSize: 200, Now: (&clock{t0}).now})
+	c, err := New(testKeyring(t), "s", Options{MaxValueSize: 200, Now: (&clock{t0}).now, Format: JWE})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +360,7 @@ func makeJWEVectors(t *testing.T) []vector {
 	payload := `{"user_id":123456,"role":"admin"}`
 	seal := func(kr *keyring.Keyring, issuedAt time.Time) string {
 		c := newJWE(t, kr, "session", clk)
-		c.testRand = bytes.NewReader(bytes.Repeat([]byte{0x24}, 12))
+		c.testNonce = bytes.NewReader(bytes.Repeat([]byte{0x24}, 12))
 		v, err := c.Seal([]byte(payload), issuedAt)
 		if err != nil {
 			t.Fatal(err)
@@ -470,7 +446,7 @@ func makeJWEVectors(t *testing.T) []vector {
 }
 
 func TestJWEVectors(t *testing.T) {
-	runVectorFiles(t, filepath.Join("testdata", "jwe"), makeJWEVectors(t), func(kr *keyring.Keyring, purpose string, clk *clock) Sealer {
+	runVectorFiles(t, filepath.Join("testdata", "jwe"), makeJWEVectors(t), func(kr *keyring.Keyring, purpose string, clk *clock) *Codec {
 		return newJWE(t, kr, purpose, clk)
 	})
 }
@@ -568,42 +544,59 @@ type countingProvider struct {
 
 func (p *countingProvider) Keyring() *keyring.Keyring { p.n++; return p.kr }
 
-// TestJWERefusedBeforeAnyKeyWork checks that oversized, compressed,
-// critical and off-list values are refused before the keyring is even
-// consulted, let alone a key derived or a byte decrypted.
-func TestJWERefusedBeforeAnyKeyWork(t *testing.T) {
+// TestRefusedBeforeAnyKeyWork checks that oversized, compressed,
+// critical, off-list, malformed and unknown-version values, of either
+// format, are refused before the keyring is even consulted, let alone a
+// key derived or a byte decrypted, by a codec sealing in either format.
+func TestRefusedBeforeAnyKeyWork(t *testing.T) {
 	kr := testKeyring(t)
-	p := &countingProvider{kr: kr}
-	c, err := NewJWE(p, "session", Options{Now: (&clock{t0}).now})
-	if err != nil {
-		t.Fatal(err)
-	}
 	iat := `,"iat":1795428000,"rat":1795428000}`
 	// A deflate bomb: 3000 encoded bytes that would inflate to megabytes.
 	bomb := sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A256GCM","kid":"1","zip":"DEF"`+iat, bytes.Repeat([]byte{0}, 2000))
-	for _, tc := range []struct {
-		name, value string
-		want        error
-	}{
-		{"zip bomb", bomb, ErrInvalid},
-		{"oversized", strings.Repeat("A", DefaultMaxValueSize+1), ErrTooLarge},
-		{"crit", sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A256GCM","kid":"1","crit":["x"]`+iat, nil), ErrInvalid},
-		{"alg A256KW", sealRawJWE(t, kr, "session", 1, 0, `{"alg":"A256KW","enc":"A256GCM","kid":"1"`+iat, nil), ErrInvalid},
-		{"enc A128GCM", sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A128GCM","kid":"1"`+iat, nil), ErrInvalid},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p.n = 0
-			if _, _, err := c.Open(tc.value); !errors.Is(err, tc.want) {
-				t.Fatalf("Open = %v, want %v", err, tc.want)
-			}
-			if p.n != 0 {
-				t.Fatalf("the keyring was consulted %d times", p.n)
-			}
-		})
+	native := mustSeal(t, newCodec(t, kr, "session", &clock{t0}), `{}`)
+	raw, err := b64.DecodeString(native)
+	if err != nil {
+		t.Fatal(err)
 	}
-	p.n = 0
-	if _, _, err := c.Open(sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A256GCM","kid":"1"`+iat, nil)); err != nil || p.n != 1 {
-		t.Fatalf("control: %v, keyring consulted %d times", err, p.n)
+	raw[0] = 2
+	badVersion := b64.EncodeToString(raw)
+	// Whichever format the codec seals in, it refuses these before any
+	// key work: the open order holds for values of both formats.
+	for _, f := range bothFormats {
+		p := &countingProvider{kr: kr}
+		c, err := New(p, "session", Options{Now: (&clock{t0}).now, Format: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name, value string
+			want        error
+		}{
+			{"zip bomb", bomb, ErrInvalid},
+			{"oversized", strings.Repeat("A", DefaultMaxValueSize+1), ErrTooLarge},
+			{"oversized JWE", "eyJ" + strings.Repeat(".", 4) + strings.Repeat("A", DefaultMaxValueSize), ErrTooLarge},
+			{"crit", sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A256GCM","kid":"1","crit":["x"]`+iat, nil), ErrInvalid},
+			{"alg A256KW", sealRawJWE(t, kr, "session", 1, 0, `{"alg":"A256KW","enc":"A256GCM","kid":"1"`+iat, nil), ErrInvalid},
+			{"enc A128GCM", sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A128GCM","kid":"1"`+iat, nil), ErrInvalid},
+			{"native, malformed", native[:len(native)-1] + "!", ErrInvalid},
+			{"native, bad version", badVersion, ErrInvalid},
+		} {
+			t.Run(f.String()+"/"+tc.name, func(t *testing.T) {
+				p.n = 0
+				if _, _, err := c.Open(tc.value); !errors.Is(err, tc.want) {
+					t.Fatalf("Open = %v, want %v", err, tc.want)
+				}
+				if p.n != 0 {
+					t.Fatalf("the keyring was consulted %d times", p.n)
+				}
+			})
+		}
+		for _, v := range []string{sealRawJWE(t, kr, "session", 1, 0, `{"alg":"dir","enc":"A256GCM","kid":"1"`+iat, nil), native} {
+			p.n = 0
+			if _, _, err := c.Open(v); err != nil || p.n != 1 {
+				t.Fatalf("%v codec, control: %v, keyring consulted %d times", f, err, p.n)
+			}
+		}
 	}
 }
 

@@ -15,10 +15,10 @@ import (
 func TestReasonOfEveryRejection(t *testing.T) {
 	formats := []struct {
 		name string
-		new  func(t testing.TB, kr keyring.Provider, purpose string, clk *clock) Sealer
+		new  func(t testing.TB, kr keyring.Provider, purpose string, clk *clock) *Codec
 	}{
-		{"native", func(t testing.TB, kr keyring.Provider, p string, clk *clock) Sealer { return newCodec(t, kr, p, clk) }},
-		{"jwe", func(t testing.TB, kr keyring.Provider, p string, clk *clock) Sealer { return newJWE(t, kr, p, clk) }},
+		{"native", func(t testing.TB, kr keyring.Provider, p string, clk *clock) *Codec { return newCodec(t, kr, p, clk) }},
+		{"jwe", func(t testing.TB, kr keyring.Provider, p string, clk *clock) *Codec { return newJWE(t, kr, p, clk) }},
 	}
 	type tc struct {
 		name     string
@@ -26,9 +26,9 @@ func TestReasonOfEveryRejection(t *testing.T) {
 		sentinel error
 		// value returns the value to open, sealed with seal at times it
 		// sets on clk; open is then called at the clock it leaves.
-		value func(t *testing.T, mk func(kr keyring.Provider, p string) Sealer, clk *clock) (Sealer, string)
+		value func(t *testing.T, mk func(kr keyring.Provider, p string) *Codec, clk *clock) (*Codec, string)
 	}
-	seal := func(t *testing.T, s Sealer, iat time.Time) string {
+	seal := func(t *testing.T, s *Codec, iat time.Time) string {
 		t.Helper()
 		v, err := s.Seal([]byte(`{"a":1}`), iat)
 		if err != nil {
@@ -37,10 +37,10 @@ func TestReasonOfEveryRejection(t *testing.T) {
 		return v
 	}
 	cases := []tc{
-		{"malformed", ReasonMalformed, ErrInvalid, func(t *testing.T, mk func(keyring.Provider, string) Sealer, clk *clock) (Sealer, string) {
+		{"malformed", ReasonMalformed, ErrInvalid, func(t *testing.T, mk func(keyring.Provider, string) *Codec, clk *clock) (*Codec, string) {
 			return mk(testKeyring(t), "s"), "not-a-value"
 		}},
-		{"tampered", ReasonTampered, ErrInvalid, func(t *testing.T, mk func(keyring.Provider, string) Sealer, clk *clock) (Sealer, string) {
+		{"tampered", ReasonTampered, ErrInvalid, func(t *testing.T, mk func(keyring.Provider, string) *Codec, clk *clock) (*Codec, string) {
 			s := mk(testKeyring(t), "s")
 			v := []byte(seal(t, s, time.Time{}))
 			i := len(v) - 30 // inside the ciphertext of both formats
@@ -51,67 +51,74 @@ func TestReasonOfEveryRejection(t *testing.T) {
 			}
 			return s, string(v)
 		}},
-		{"other purpose", ReasonTampered, ErrInvalid, func(t *testing.T, mk func(keyring.Provider, string) Sealer, clk *clock) (Sealer, string) {
+		{"other purpose", ReasonTampered, ErrInvalid, func(t *testing.T, mk func(keyring.Provider, string) *Codec, clk *clock) (*Codec, string) {
 			kr := testKeyring(t)
 			return mk(kr, "b"), seal(t, mk(kr, "a"), time.Time{})
 		}},
-		{"unknown key", ReasonUnknownKey, ErrInvalid, func(t *testing.T, mk func(keyring.Provider, string) Sealer, clk *clock) (Sealer, string) {
+		{"unknown key", ReasonUnknownKey, ErrInvalid, func(t *testing.T, mk func(keyring.Provider, string) *Codec, clk *clock) (*Codec, string) {
 			v := seal(t, mk(testKeyring(t, keyring.StatusDecryptOnly, keyring.StatusPrimary), "s"), time.Time{})
 			return mk(testKeyring(t), "s"), v
 		}},
-		{"epoch out of window", ReasonEpochOutOfWindow, ErrInvalid, func(t *testing.T, mk func(keyring.Provider, string) Sealer, clk *clock) (Sealer, string) {
+		{"epoch out of window", ReasonEpochOutOfWindow, ErrInvalid, func(t *testing.T, mk func(keyring.Provider, string) *Codec, clk *clock) (*Codec, string) {
 			s := mk(periodKeyring(t, time.Hour), "s")
 			v := seal(t, s, time.Time{})
 			clk.t = clk.t.Add(10 * 24 * time.Hour)
 			return s, v
 		}},
-		{"timestamps in the future", ReasonTimestamps, ErrInvalid, func(t *testing.T, mk func(keyring.Provider, string) Sealer, clk *clock) (Sealer, string) {
+		{"timestamps in the future", ReasonTimestamps, ErrInvalid, func(t *testing.T, mk func(keyring.Provider, string) *Codec, clk *clock) (*Codec, string) {
 			s := mk(testKeyring(t), "s")
 			clk.t = t0.Add(time.Hour)
 			v := seal(t, s, time.Time{})
 			clk.t = t0
 			return s, v
 		}},
-		{"idle expiry", ReasonIdleExpired, ErrExpired, func(t *testing.T, mk func(keyring.Provider, string) Sealer, clk *clock) (Sealer, string) {
+		{"idle expiry", ReasonIdleExpired, ErrExpired, func(t *testing.T, mk func(keyring.Provider, string) *Codec, clk *clock) (*Codec, string) {
 			s := mk(testKeyring(t), "s")
 			v := seal(t, s, time.Time{})
 			clk.t = t0.Add(2 * time.Hour)
 			return s, v
 		}},
-		{"absolute expiry", ReasonAbsoluteExpired, ErrExpired, func(t *testing.T, mk func(keyring.Provider, string) Sealer, clk *clock) (Sealer, string) {
+		{"absolute expiry", ReasonAbsoluteExpired, ErrExpired, func(t *testing.T, mk func(keyring.Provider, string) *Codec, clk *clock) (*Codec, string) {
 			s := mk(testKeyring(t), "s")
 			clk.t = t0.Add(23*time.Hour + 30*time.Minute)
 			v := seal(t, s, t0) // refreshed late, issued at t0
 			clk.t = t0.Add(24*time.Hour + 10*time.Second)
 			return s, v
 		}},
-		{"too large", ReasonTooLarge, ErrTooLarge, func(t *testing.T, mk func(keyring.Provider, string) Sealer, clk *clock) (Sealer, string) {
+		{"too large", ReasonTooLarge, ErrTooLarge, func(t *testing.T, mk func(keyring.Provider, string) *Codec, clk *clock) (*Codec, string) {
 			return mk(testKeyring(t), "s"), strings.Repeat("A", DefaultMaxValueSize+1)
 		}},
 	}
+	// Every value is opened by a codec sealing in its own format and by
+	// one sealing in the other: the reason is the value's, not the
+	// opener's.
 	for _, f := range formats {
-		for _, c := range cases {
-			t.Run(f.name+"/"+c.name, func(t *testing.T) {
-				clk := &clock{t0}
-				mk := func(kr keyring.Provider, p string) Sealer { return f.new(t, kr, p, clk) }
-				s, v := c.value(t, mk, clk)
-				_, _, err := s.Open(v)
-				if !errors.Is(err, c.sentinel) {
-					t.Fatalf("err %v does not match %v", err, c.sentinel)
-				}
-				if got := ReasonOf(err); got != c.reason {
-					t.Fatalf("ReasonOf(%v) = %v, want %v", err, got, c.reason)
-				}
-				// The reason survives wrapping.
-				if got := ReasonOf(fmt.Errorf("outer: %w", err)); got != c.reason {
-					t.Fatalf("wrapped: %v, want %v", got, c.reason)
-				}
-			})
+		for _, of := range bothFormats {
+			for _, c := range cases {
+				t.Run(f.name+"/opened by "+of.String()+"/"+c.name, func(t *testing.T) {
+					clk := &clock{t0}
+					mk := func(kr keyring.Provider, p string) *Codec { return f.new(t, kr, p, clk) }
+					s, v := c.value(t, mk, clk)
+					_, _, err := withFormat(t, s, of).Open(v)
+					if !errors.Is(err, c.sentinel) {
+						t.Fatalf("err %v does not match %v", err, c.sentinel)
+					}
+					if got := ReasonOf(err); got != c.reason {
+						t.Fatalf("ReasonOf(%v) = %v, want %v", err, got, c.reason)
+					}
+					// The reason survives wrapping.
+					if got := ReasonOf(fmt.Errorf("outer: %w", err)); got != c.reason {
+						t.Fatalf("wrapped: %v, want %v", got, c.reason)
+					}
+				})
+			}
 		}
 	}
 }
 
-// TestReasonBadVersion: a native value with another version byte.
+// TestReasonBadVersion: a native value with another version byte is a
+// bad version for a codec of either format, whatever character the byte
+// puts first (the format is told by the first character and the dots).
 func TestReasonBadVersion(t *testing.T) {
 	c := newCodec(t, testKeyring(t), "s", &clock{t0})
 	v := mustSeal(t, c, `{}`)
@@ -119,10 +126,14 @@ func TestReasonBadVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw[0] = 2
-	_, _, err = c.Open(b64.EncodeToString(raw))
-	if !errors.Is(err, ErrInvalid) || ReasonOf(err) != ReasonBadVersion {
-		t.Fatalf("err %v, reason %v", err, ReasonOf(err))
+	for _, version := range []byte{0, 2, 3, 4, 0x30, 0x7b, 0xff} {
+		raw[0] = version
+		for _, f := range bothFormats {
+			_, _, err = withFormat(t, c, f).Open(b64.EncodeToString(raw))
+			if !errors.Is(err, ErrInvalid) || ReasonOf(err) != ReasonBadVersion {
+				t.Fatalf("version %#x, %v codec: err %v, reason %v", version, f, err, ReasonOf(err))
+			}
+		}
 	}
 }
 

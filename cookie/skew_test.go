@@ -38,16 +38,16 @@ type instance struct {
 	name   string
 	offset time.Duration
 	clk    *clock
-	s      Sealer
+	s      *Codec
 }
 
-// formats builds a Sealer of each format for the skew tests.
+// skewFormats builds a codec sealing in each format for the skew tests.
 var skewFormats = []struct {
 	name string
-	new  func(keys keyring.Provider, opts Options) (Sealer, error)
+	new  func(keys keyring.Provider, opts Options) (*Codec, error)
 }{
-	{"native", func(k keyring.Provider, o Options) (Sealer, error) { return New(k, "session", o) }},
-	{"jwe", func(k keyring.Provider, o Options) (Sealer, error) { return NewJWE(k, "session", o) }},
+	{"native", func(k keyring.Provider, o Options) (*Codec, error) { return New(k, "session", o) }},
+	{"jwe", func(k keyring.Provider, o Options) (*Codec, error) { o.Format = JWE; return New(k, "session", o) }},
 }
 
 // TestFleetClockSkew is the rule "a value written by any instance opens on
@@ -177,7 +177,7 @@ func TestRefreshedBeforeIssued(t *testing.T) {
 		for _, f := range []string{"native", "jwe"} {
 			t.Run(f+"/"+tc.name, func(t *testing.T) {
 				clk := &clock{iat}
-				var s Sealer
+				var s *Codec
 				var v string
 				r := iat.Add(tc.rat).UnixMilli()
 				if f == "native" {

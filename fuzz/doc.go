@@ -6,7 +6,7 @@
 // seed loads, so a moved file cannot silently empty the corpus.
 //
 // The formats other than the native one have targets of their own:
-// FuzzJWEOpen (cookie.JWECodec, seeded from cookie/testdata/jwe),
+// FuzzJWEOpen (cookie.Codec on JWE values, seeded from cookie/testdata/jwe),
 // FuzzAuthjsOpen (cookie/authjs, seeded from its testdata),
 // FuzzGorillaDecode (gorilla.Decoder on any value) and FuzzGorillaGob
 // (gorilla.Decoder on authentic cookies holding any gob stream). Their

@@ -33,8 +33,8 @@ const otherKeys = "1:primary:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM,2:decry
 type jweTarget struct {
 	name      string
 	kr        *keyring.Keyring
-	c         *cookie.JWECodec
-	other     *cookie.JWECodec       // the same key IDs under other secrets
+	c         *cookie.Codec
+	other     *cookie.Codec          // the same key IDs under other secrets
 	jwks      jose.JSONWebKeySet     // c's derived keys, for go-jose
 	authentic map[string]bool        // opens under c
 	expired   map[string]bool        // authentic, but ErrExpired under c
@@ -44,11 +44,13 @@ type jweTarget struct {
 
 func newJWETarget(f *testing.F, name, keys, other string) *jweTarget {
 	kr := vectorKeyring(f, keys)
-	c, err := cookie.NewJWE(kr, "session", vectorOptions)
+	opts := vectorOptions
+	opts.Format = cookie.JWE
+	c, err := cookie.New(kr, "session", opts)
 	if err != nil {
 		f.Fatal(err)
 	}
-	o, err := cookie.NewJWE(vectorKeyring(f, other), "session", vectorOptions)
+	o, err := cookie.New(vectorKeyring(f, other), "session", opts)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -183,7 +185,7 @@ func (k *jweTarget) check(t *testing.T, v string) {
 	}
 }
 
-// FuzzJWEOpen: JWECodec.Open never panics, returns nil results with
+// FuzzJWEOpen: Codec.Open (a codec sealing JWE) never panics, returns nil results with
 // every error, ErrTooLarge exactly for over-long values and ErrExpired
 // only for authentic ones, and succeeds only for authentic values: the
 // seeds that opened, to the same payload and header every time, refused

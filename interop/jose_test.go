@@ -38,9 +38,9 @@ func testKeys(t *testing.T, epoch string) (kr, rotated *keyring.Keyring) {
 	return build("1:primary:" + one + ",2:decrypt-only:" + two), build("1:decrypt-only:" + one + ",2:primary:" + two)
 }
 
-func newJWE(t *testing.T, kr *keyring.Keyring, purpose string, clk *clock) *cookie.JWECodec {
+func newJWE(t *testing.T, kr *keyring.Keyring, purpose string, clk *clock) *cookie.Codec {
 	t.Helper()
-	c, err := cookie.NewJWE(kr, purpose, cookie.Options{IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour, Now: clk.now})
+	c, err := cookie.New(kr, purpose, cookie.Options{IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour, Now: clk.now, Format: cookie.JWE})
 	if err != nil {
 		t.Fatal(err)
 	}

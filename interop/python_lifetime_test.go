@@ -146,7 +146,7 @@ func TestPythonReadsRecordedLifetime(t *testing.T) {
 	if token == "" {
 		t.Fatal("no session cookie")
 	}
-	c, err := cookie.NewJWE(kr, "session", cookie.Options{Now: clk.now})
+	c, err := cookie.New(kr, "session", cookie.Options{Now: clk.now, Format: cookie.JWE})
 	if err != nil {
 		t.Fatal(err)
 	}

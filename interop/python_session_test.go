@@ -51,7 +51,7 @@ func startGoApp(t *testing.T, kr *keyring.Keyring, rv revoke.Revoker) *goApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := cookie.NewJWE(kr, "session", cookie.Options{IdleTimeout: appIdle, AbsoluteTimeout: appAbsolute})
+	c, err := cookie.New(kr, "session", cookie.Options{IdleTimeout: appIdle, AbsoluteTimeout: appAbsolute, Format: cookie.JWE})
 	if err != nil {
 		t.Fatal(err)
 	}

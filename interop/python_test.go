@@ -138,7 +138,7 @@ func sameJSON(t *testing.T, a, b []byte) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
-func exportJWKS(t *testing.T, c *cookie.JWECodec) json.RawMessage {
+func exportJWKS(t *testing.T, c *cookie.Codec) json.RawMessage {
 	t.Helper()
 	jwks, err := c.InsecureExportJWKSet()
 	if err != nil {

@@ -65,13 +65,7 @@ func (m *Manager) fitsBudget(keys keyring.Provider) error {
 			clears += setCookieOverhead + len(l)
 		}
 	}
-	probe, err := cookie.NewSealer(cfg.Format, keys, m.name, cookie.Options{
-		IdleTimeout:     cfg.IdleTimeout,
-		AbsoluteTimeout: cfg.AbsoluteTimeout,
-		ClockSkew:       cfg.ClockSkew,
-		MaxValueSize:    cfg.maxLen,
-		Now:             cfg.Now,
-	})
+	probe, err := probeCodec(keys, m.name, cfg)
 	if err != nil {
 		return nil
 	}

@@ -26,7 +26,7 @@ var formats = []cookie.Format{cookie.Native, cookie.JWE}
 func requireSkewSafe(t *testing.T, f cookie.Format) {
 	t.Helper()
 	clk := newClock()
-	s, err := cookie.NewSealer(f, testKeyring(t), "probe", cookie.Options{Now: clk.Now})
+	s, err := cookie.New(testKeyring(t), "probe", cookie.Options{Now: clk.Now, Format: f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func requireSkewSafe(t *testing.T, f cookie.Format) {
 func requireMillis(t *testing.T, f cookie.Format) {
 	t.Helper()
 	clk := newClock()
-	s, err := cookie.NewSealer(f, testKeyring(t), "probe", cookie.Options{Now: clk.Now})
+	s, err := cookie.New(testKeyring(t), "probe", cookie.Options{Now: clk.Now, Format: f})
 	if err != nil {
 		t.Fatal(err)
 	}

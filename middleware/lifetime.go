@@ -187,9 +187,7 @@ func (st *state) status() SaveStatus {
 	case st.valid:
 		now := m.cfg.Now()
 		kr := m.keys.Keyring()
-		if st.reseal || now.Sub(st.meta.RefreshedAt) >= m.cfg.RefreshAfter ||
-			st.meta.KeyID != kr.Primary().ID ||
-			(kr.EpochPeriod() != 0 && st.meta.Epoch != kr.Epoch(now)) {
+		if st.reseal || now.Sub(st.meta.RefreshedAt) >= m.cfg.RefreshAfter || m.outdated(st.meta, kr, now) {
 			return Refreshed
 		}
 	case st.clear && st.destroyed && m.cfg.MaxChunks > 1, st.clear && len(st.present()) > 0:

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
-	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
@@ -320,7 +319,7 @@ func TestLifetimeEnvelope(t *testing.T) {
 			kr := testKeyring(t)
 			m := newManager(t, kr, middleware.Options{Format: f, Now: clk.Now, IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs, ClockSkew: lifeSkew})
 			h := m.Handler(lifeApp(t, clk))
-			sealer, err := cookie.NewSealer(f, keyring.Provider(kr), "session", cookie.Options{IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs, ClockSkew: lifeSkew, Now: clk.Now})
+			sealer, err := cookie.New(kr, "session", cookie.Options{IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs, ClockSkew: lifeSkew, Now: clk.Now, Format: f})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -23,7 +23,7 @@ import (
 type Manager struct {
 	name   string
 	keys   keyring.Provider
-	sealer cookie.Sealer
+	codec  *cookie.Codec // seals in cfg.Format, opens every format
 	cfg    config
 	states sync.Pool // *state
 	types  sync.Map  // reflect.Type → bool: may decoding create interface values
@@ -63,13 +63,14 @@ func New(keys keyring.Provider, name string, opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := cookie.NewSealer(cfg.Format, keys, name, cookie.Options{
+	codec, err := cookie.New(keys, name, cookie.Options{
 		IdleTimeout:     cfg.IdleTimeout,
 		AbsoluteTimeout: cfg.AbsoluteTimeout,
 		ClockSkew:       cfg.ClockSkew,
 		MaxValueSize:    cfg.maxLen,
 		Now:             cfg.Now,
 		Usage:           cfg.Usage,
+		Format:          cfg.Format,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("middleware: cookie %q: %w", name, err)
@@ -77,7 +78,7 @@ func New(keys keyring.Provider, name string, opts Options) (*Manager, error) {
 	if err := fitsLine(keys, name, cfg); err != nil {
 		return nil, err
 	}
-	m := &Manager{name: name, keys: keys, sealer: sealer, cfg: cfg}
+	m := &Manager{name: name, keys: keys, codec: codec, cfg: cfg}
 	if cfg.MaxChunks > 1 {
 		m.clearPlain = m.clearLine(name)
 		m.chunkNames = make([]string, cfg.MaxChunks)
@@ -96,20 +97,14 @@ func New(keys keyring.Provider, name string, opts Options) (*Manager, error) {
 
 // fitsLine refuses attributes so long that a Set-Cookie line of 4096
 // bytes has no room left for the smallest sealed session: a new, empty
-// one. Its size is measured by sealing one with a throwaway sealer (so
+// one. Its size is measured by sealing one with a throwaway codec (so
 // Usage hears nothing); a failure to seal (a key that cannot seal, a
 // MaxValueSize too small for any session) is left for the first save to
 // report, as before.
 func fitsLine(keys keyring.Provider, name string, cfg config) error {
-	probe, err := cookie.NewSealer(cfg.Format, keys, name, cookie.Options{
-		IdleTimeout:     cfg.IdleTimeout,
-		AbsoluteTimeout: cfg.AbsoluteTimeout,
-		ClockSkew:       cfg.ClockSkew,
-		MaxValueSize:    cfg.maxLen,
-		Now:             cfg.Now,
-	})
+	probe, err := probeCodec(keys, name, cfg)
 	if err != nil {
-		return nil // New's own sealer was built with these options
+		return nil // New's own codec was built with these options
 	}
 	minimal, err := probe.Seal(encodeEnvelope(nil, newID(), "", nil, nil), time.Time{})
 	if err != nil {
@@ -121,6 +116,19 @@ func fitsLine(keys keyring.Provider, name string, cfg config) error {
 			name, attrs, maxCookieLine, max(maxCookieLine-attrs, 0), len(minimal))
 	}
 	return nil
+}
+
+// probeCodec returns a codec like the manager's, in its format, that
+// tells Usage nothing: for measuring the smallest sealed session.
+func probeCodec(keys keyring.Provider, name string, cfg config) (*cookie.Codec, error) {
+	return cookie.New(keys, name, cookie.Options{
+		IdleTimeout:     cfg.IdleTimeout,
+		AbsoluteTimeout: cfg.AbsoluteTimeout,
+		ClockSkew:       cfg.ClockSkew,
+		MaxValueSize:    cfg.maxLen,
+		Now:             cfg.Now,
+		Format:          cfg.Format,
+	})
 }
 
 // Name returns the cookie's name.
@@ -203,6 +211,16 @@ func (m *Manager) revokeSubject(ctx context.Context, subject string, before time
 		return fmt.Errorf("middleware: %w", err) // a caller bug, not a store fault
 	}
 	return withReason(cookie.ReasonRevokeFault, fmt.Errorf("%w: %w", ErrRevokeFault, err))
+}
+
+// outdated reports whether a valid session's cookie, with header meta,
+// is re-sealed even when no refresh is due: the key or epoch that sealed
+// it no longer seals (rotation draining an old key), or it is in the
+// format Options.Format does not write (a format switch draining the
+// other one).
+func (m *Manager) outdated(meta cookie.Meta, kr *keyring.Keyring, now time.Time) bool {
+	return meta.KeyID != kr.Primary().ID || (kr.EpochPeriod() != 0 && meta.Epoch != kr.Epoch(now)) ||
+		meta.Format != m.cfg.Format
 }
 
 // revokeTTL is how long after a session's issued-at it may still open on

@@ -41,8 +41,9 @@ const (
 	EventRefreshed
 	// EventResealed: a valid, unchanged session was re-sealed because
 	// the key or epoch that sealed it (KeyID, Epoch) is no longer the
-	// primary: rotation draining an old key. A re-seal that is both due
-	// and a rotation counts here.
+	// primary (rotation draining an old key), or because it came in the
+	// format Options.Format does not write (a format switch draining the
+	// other). A re-seal that is both due and one of these counts here.
 	EventResealed
 	// EventSaved: a changed session was written (new, or Set, SetSubject,
 	// flashes, Renew…).

@@ -122,7 +122,15 @@ type Options struct {
 	// Now is the clock. Default time.Now. Tests inject one here.
 	Now func() time.Time
 
-	// Format is the wire format. Default cookie.Native.
+	// Format is the wire format the manager writes. Default cookie.Native.
+	// Whatever it says, the manager opens cookies of both formats (the
+	// first bytes tell them apart; both pass the same checks in the same
+	// order), so switching it, either way, logs nobody out, and instances
+	// of both configurations can serve one user behind one load balancer.
+	// A valid cookie of the other format is re-sealed in this one on the
+	// response of the request that carried it, as a cookie sealed under a
+	// key that is no longer primary is (EventResealed), so a switch drains
+	// the old format as users come back.
 	Format cookie.Format
 	// MaxValueSize bounds the value of one cookie in bytes. Default 3800
 	// (cookie.DefaultMaxValueSize); the cookie's name and value together

@@ -271,11 +271,13 @@ func (f *found) sessionID() string {
 	return unquote(f.payload[f.env.id.start+1 : f.env.id.end-1])
 }
 
-// open authenticates value and applies the expiry rule to it, in the
-// native format (the configured one) and, for a plain cookie that does
-// not open (malformed or unauthentic, not expired), through
-// Options.Legacy, into f. The payload is appended to dst, its members
-// indexed in fields.
+// open authenticates value and applies the expiry rule to it, into f:
+// in either format whatever Options.Format says (the codec tells native
+// and JWE apart by the value's first bytes and passes both through the
+// same checks in the same order), and only then, for a plain cookie that
+// neither format opens (malformed or unauthentic, not expired), through
+// Options.Legacy. The payload is appended to dst, its members indexed in
+// fields.
 func (st *state) open(f *found, dst []byte, fields []field, value string, plain bool) error {
 	m := st.m
 	var err error
@@ -283,7 +285,7 @@ func (st *state) open(f *found, dst []byte, fields []field, value string, plain 
 		// Never written by this manager; it may still be a legacy cookie.
 		err = fmt.Errorf("%w: %d-byte cookie", cookie.ErrTooLarge, len(value))
 	} else {
-		f.payload, f.meta, err = m.sealer.AppendOpen(dst, value)
+		f.payload, f.meta, err = m.codec.AppendOpen(dst, value)
 	}
 	if err == nil {
 		f.env, err = parseEnvelope(f.payload, fields)
@@ -574,7 +576,7 @@ func (st *state) chunkSets(picks *chunkPicks, sets []chunkSet) (_ []chunkSet, ir
 // join returns the value of the chunk set s. A value of several chunks
 // is joined into the state's pooled buffer and viewed as a string
 // without a copy: it is valid only until the next join or reset, so it
-// must not be kept (state.open and the sealers it calls keep nothing of
+// must not be kept (state.open and the codecs it calls keep nothing of
 // the value they open: they decode it into their own buffer).
 func (st *state) join(picks *chunkPicks, s chunkSet) string {
 	vals := picks.pieces(s)
@@ -750,11 +752,9 @@ func (st *state) commit() error {
 	case st.valid:
 		now := m.cfg.Now()
 		kr := m.keys.Keyring()
-		due := st.reseal || now.Sub(st.meta.RefreshedAt) >= m.cfg.RefreshAfter ||
-			st.meta.KeyID != kr.Primary().ID ||
-			(kr.EpochPeriod() != 0 && st.meta.Epoch != kr.Epoch(now))
+		due := st.reseal || now.Sub(st.meta.RefreshedAt) >= m.cfg.RefreshAfter || m.outdated(st.meta, kr, now)
 		if due {
-			// Only the timestamps (and perhaps the key) change: re-seal the
+			// Only the timestamps (and perhaps the key or format) change: re-seal the
 			// payload as it is, without decoding or encoding it, keeping
 			// its issued-at (even one from an instance whose clock is
 			// ahead: the codec then writes refreshed-at = issued-at).
@@ -783,7 +783,7 @@ func (st *state) commit() error {
 				return err
 			}
 			kind := EventRefreshed
-			if st.meta.KeyID != kr.Primary().ID || (kr.EpochPeriod() != 0 && st.meta.Epoch != kr.Epoch(now)) {
+			if m.outdated(st.meta, kr, now) {
 				kind = EventResealed
 			}
 			st.commitEvent(st.meta, kind)
@@ -979,7 +979,7 @@ func parentDomains(hostport string) []string {
 // h on error.
 func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error {
 	m := st.m
-	sealed, err := m.sealer.AppendSeal(st.sealed[:0], payload, issuedAt)
+	sealed, err := m.codec.AppendSeal(st.sealed[:0], payload, issuedAt)
 	if err != nil {
 		return fmt.Errorf("middleware: saving session: %w", err)
 	}
@@ -988,7 +988,7 @@ func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error 
 	// The codec writes refreshed-at = max(now, issued-at): an issued-at
 	// from an instance whose clock is ahead never makes the pair refused.
 	iat := time.UnixMilli(issuedAt.UnixMilli())
-	deadline := st.life.capDeadline(m.sealer.Deadline(cookie.Meta{IssuedAt: iat, RefreshedAt: laterOf(now, iat)}))
+	deadline := st.life.capDeadline(m.codec.Deadline(cookie.Meta{IssuedAt: iat, RefreshedAt: laterOf(now, iat)}))
 	maxAge := st.maxAge(now, deadline)
 	// The sealed value goes straight from the pooled buffer into each
 	// Set-Cookie line: no copy of it as a string first.

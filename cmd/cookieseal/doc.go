@@ -89,12 +89,13 @@
 // # Inspect
 //
 // inspect reads the cookie from standard input, a bare value or a whole
-// Cookie header (chunk cookies NAME.0, NAME.1, … are joined). It warns on
-// standard error that it handles secrets. It prints the header and
-// payload of an authentic value as JSON; for an expired one it says so
-// and still shows them; for anything else it shows only the error. Its
-// expiry rule is the key set's recorded lifetime policy, as a session
-// manager that leaves its timeouts zero applies it. A
+// Cookie header (chunk cookies NAME.0, NAME.1, … are joined), in either
+// format (native or JWE: the value's first bytes tell which). It warns
+// on standard error that it handles secrets. It prints the format,
+// header and payload of an authentic value as JSON; for an expired one it
+// says so and still shows them; for anything else it shows only the
+// error. Its expiry rule is the key set's recorded lifetime policy, as a
+// session manager that leaves its timeouts zero applies it. A
 // value given with -value would sit on the command line, where every
 // user of the host sees it in the process list and the shell keeps it in
 // its history: -value is refused unless -insecure-value-in-argv accepts

@@ -32,7 +32,7 @@ const (
 type inspected struct {
 	Status        string          `json:"status"` // valid, expired or invalid
 	Reason        string          `json:"reason,omitempty"`
-	Format        string          `json:"format"`
+	Format        string          `json:"format,omitempty"` // native or jwe, for an authentic value
 	KeyID         uint32          `json:"key_id,omitempty"`
 	KeyStatus     string          `json:"key_status,omitempty"`
 	Epoch         *uint32         `json:"epoch,omitempty"`
@@ -44,13 +44,12 @@ type inspected struct {
 }
 
 func (e *env) inspect(args []string) error {
-	fs := e.newFlags("inspect", "inspect (-file FILE | -env NAME) -name COOKIE [-format native|jwe] < VALUE\n\nThe expiry rule is the one a session manager with zero timeouts applies:\nthe lifetime policy the key set records, else the defaults.")
+	fs := e.newFlags("inspect", "inspect (-file FILE | -env NAME) -name COOKIE < VALUE\n\nThe value may be in either format (native or JWE). The expiry rule is the one a\nsession manager with zero timeouts applies: the lifetime policy the key set\nrecords, else the defaults.")
 	var ks keySource
 	ks.add(fs, "the keys to open the value with")
 	name := fs.String("name", "", "the cookie's name, which is its purpose (required)")
 	value := fs.String("value", "", "the cookie value, refused without -insecure-value-in-argv; by default inspect reads from standard input a value or a Cookie header (chunk cookies NAME.0, NAME.1, … are joined)")
 	insecure := fs.Bool("insecure-value-in-argv", false, "accept -value, though every user of this host can read the command line in the process list, and the shell keeps it in its history: the value is a live session")
-	format := fs.String("format", "native", "the value's format: native or jwe")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -62,15 +61,6 @@ func (e *env) inspect(args []string) error {
 	}
 	if *value != "" && !*insecure {
 		return usagef("-value puts a live session on the command line, where other users see it in the process list; write the value to standard input instead (or accept the risk with -insecure-value-in-argv)")
-	}
-	var f cookie.Format
-	switch *format {
-	case "native":
-		f = cookie.Native
-	case "jwe":
-		f = cookie.JWE
-	default:
-		return usagef("-format must be native or jwe")
 	}
 	fmt.Fprintln(e.stderr, "cookieseal inspect: warning: this decrypts with the secret keys of "+ks.name()+" and prints the session's contents; treat the output as secret")
 
@@ -102,12 +92,14 @@ func (e *env) inspect(args []string) error {
 	if len(v) > cookie.DefaultMaxValueSize && len(v) <= maxValue {
 		opts.MaxValueSize = len(v) // a value joined from chunks
 	}
-	sealer, err := cookie.NewSealer(f, kr, *name, opts)
+	// The codec opens both formats (native and JWE), telling them apart
+	// by the value's first bytes.
+	codec, err := cookie.New(kr, *name, opts)
 	if err != nil {
 		return usageError{msg: err.Error()}
 	}
-	out := inspected{Format: f.String()}
-	payload, m, err := sealer.Open(v)
+	var out inspected
+	payload, m, err := codec.Open(v)
 	if err != nil {
 		// Open it again with no deadline: if it opens, it is authentic
 		// but expired (past a deadline, or from an epoch older than any
@@ -130,7 +122,7 @@ func (e *env) inspect(args []string) error {
 		if lerr != nil {
 			return lerr
 		}
-		ls, lerr := cookie.NewSealer(f, lkr, *name, lenient)
+		ls, lerr := cookie.New(lkr, *name, lenient)
 		if lerr != nil {
 			return lerr
 		}
@@ -149,7 +141,8 @@ func (e *env) inspect(args []string) error {
 		out.Status = "valid"
 	}
 	k, _ := kr.Lookup(m.KeyID)
-	deadline := sealer.Deadline(m).UTC()
+	deadline := codec.Deadline(m).UTC()
+	out.Format = m.Format.String()
 	out.KeyID, out.KeyStatus = m.KeyID, k.Status.String()
 	out.Epoch, out.IssuedAt, out.RefreshedAt, out.ExpiresAt = &m.Epoch, opt(m.IssuedAt), opt(m.RefreshedAt), &deadline
 	if json.Valid(payload) {

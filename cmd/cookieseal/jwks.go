@@ -50,7 +50,9 @@ func (e *env) keysExportJWKS(args []string) error {
 	}
 	// The timeouts and skew are the key set's recorded lifetime (the
 	// codec takes them from kr), as for a manager that leaves them zero.
-	c, err := cookie.NewJWE(kr, *name, cookie.Options{Now: e.now})
+	// Every codec opens JWE values, whatever format it seals in, so its
+	// JWK set is the same.
+	c, err := cookie.New(kr, *name, cookie.Options{Now: e.now})
 	if err != nil {
 		return usageError{msg: err.Error()}
 	}
