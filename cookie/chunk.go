@@ -37,10 +37,13 @@ import (
 // chunks ("a.1" is chunk 1 of "a"); do not chunk a cookie whose name is such
 // a chunk name of another.
 
-// DefaultMaxChunks is the default cap on chunk cookies per value, for
-// Split and for readers that join chunks (chunk.Join, the Python peer).
-// It is a reader's bound, not a writer's default: the session manager
-// writes one cookie unless its Options.MaxChunks asks for more.
+// DefaultMaxChunks is the number of cookies one session may be spread
+// over unless configured otherwise, the one default for every reader and
+// writer: the session manager's Options.MaxChunks and the Python peer's
+// max_chunks. 1 means no chunking: a value that outgrows one cookie fails
+// to seal (ErrTooLarge) instead of being written in pieces that a
+// default reader refuses. Raise it on every writer and reader alike, up
+// to ChunkLimit.
 //
 // Browsers keep at least 50 cookies of 4096 bytes per domain (RFC 6265
 // §6.1), so the browser is not the limit: the proxies in between are, in
@@ -57,7 +60,13 @@ import (
 // writer how large a response header the proxy holds (the session
 // manager's MaxResponseCookieBytes). Every chunk travels on every request:
 // large sessions cost bandwidth on each one.
-const DefaultMaxChunks = 4
+const DefaultMaxChunks = 1
+
+// ChunkLimit is the most chunks one session may be split over: the
+// largest MaxChunks the session manager (and the Python peer) accepts.
+// Sixteen chunks of 3800 bytes are about 60 KB of cookies on every
+// request, past what any default proxy passes.
+const ChunkLimit = 16
 
 // ErrNoChunks reports that the request carries no chunk of the cookie
 // (from chunk.Join). It does not match ErrInvalid.

@@ -145,7 +145,8 @@
 //
 // A larger session can be spread over several cookies: raise MaxValueSize
 // to the chunk size times the chunk cap, cut the sealed value with Split
-// into name.0, name.1, … (at most DefaultMaxChunks by default), and
+// into name.0, name.1, … (at most ChunkLimit; DefaultMaxChunks, 1, is the
+// default of every reader and writer: no chunking), and
 // reassemble it with chunk.Join (package cookie/chunk, which takes
 // net/http's cookies), which refuses gaps, duplicates, too many chunks
 // and too long a total before joining anything. chunk.Stale names the

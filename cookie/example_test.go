@@ -72,8 +72,11 @@ func ExampleSplit() {
 	if err != nil {
 		panic(err)
 	}
-	const chunkSize = 3800
-	c, err := cookie.New(kr, "session", cookie.Options{MaxValueSize: cookie.DefaultMaxChunks * chunkSize})
+	const (
+		chunkSize = 3800
+		maxChunks = 4 // behind a proxy tuned for it (see DefaultMaxChunks)
+	)
+	c, err := cookie.New(kr, "session", cookie.Options{MaxValueSize: maxChunks * chunkSize})
 	if err != nil {
 		panic(err)
 	}
@@ -81,7 +84,7 @@ func ExampleSplit() {
 	if err != nil {
 		panic(err)
 	}
-	pieces, err := cookie.Split(v, chunkSize, cookie.DefaultMaxChunks)
+	pieces, err := cookie.Split(v, chunkSize, maxChunks)
 	if err != nil {
 		panic(err)
 	}
@@ -91,7 +94,7 @@ func ExampleSplit() {
 		r.AddCookie(&http.Cookie{Name: cookie.ChunkName("session", i), Value: p})
 	}
 
-	joined, n, err := chunk.Join(r.Cookies(), "session", cookie.DefaultMaxChunks, cookie.DefaultMaxChunks*chunkSize)
+	joined, n, err := chunk.Join(r.Cookies(), "session", maxChunks, maxChunks*chunkSize)
 	fmt.Println(n, err)
 	payload, _, err := c.Open(joined)
 	fmt.Println(len(payload), err)

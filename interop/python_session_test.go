@@ -29,6 +29,9 @@ import (
 const (
 	appIdle     = time.Hour
 	appAbsolute = 24 * time.Hour
+	// appMaxChunks is the Go app's MaxChunks, which its Python peers are
+	// configured with too (both default to cookie.DefaultMaxChunks, 1).
+	appMaxChunks = 4
 )
 
 // goApp is a Go web app on the session manager, in the JWE format with up
@@ -45,7 +48,7 @@ func startGoApp(t *testing.T, kr *keyring.Keyring, rv revoke.Revoker) *goApp {
 	a := &goApp{}
 	now := func() time.Time { return time.Now().Add(time.Duration(a.offset.Load())) }
 	m, err := middleware.New(kr, "session", middleware.Options{
-		Format: cookie.JWE, MaxChunks: 4, IdleTimeout: appIdle, AbsoluteTimeout: appAbsolute, Revoker: rv, Now: now,
+		Format: cookie.JWE, MaxChunks: appMaxChunks, IdleTimeout: appIdle, AbsoluteTimeout: appAbsolute, Revoker: rv, Now: now,
 		RevokeTimeout: 5 * time.Second, // agreement, not latency, is under test
 	})
 	if err != nil {
@@ -156,13 +159,13 @@ func TestPythonChunkedSessions(t *testing.T) {
 		}
 		for _, lib := range pythonWriters {
 			open := func(set [][2]string) pyOp {
-				return pyOp{"op": "open", "lib": lib, "cookies": set, "name": "session", "jwks": app.jwks}
+				return pyOp{"op": "open", "lib": lib, "cookies": set, "name": "session", "jwks": app.jwks, "max_chunks": appMaxChunks}
 			}
 			ops = append(ops, open(pairs(cookies)), open(reversed))
 			if tc.chunks > 0 {
 				ops = append(ops, open(pairs(cookies[1:])), open(pairs(cookies[:len(cookies)-1])), open(append(pairs(cookies), pairs(cookies[:1])...)))
 			}
-			ops = append(ops, pyOp{"op": "seal", "lib": lib, "jwks": app.jwks, "key_id": 1, "split": true, "name": "session",
+			ops = append(ops, pyOp{"op": "seal", "lib": lib, "jwks": app.jwks, "key_id": 1, "split": true, "name": "session", "max_chunks": appMaxChunks,
 				"payload": envelope("GGGGGGGGGGGGGGGGGGGGGG", "bob", `{"blob":"`+strings.Repeat("y", tc.size)+`"}`),
 				"iat":     time.Now().Unix(), "rat": time.Now().Unix()})
 		}
@@ -223,6 +226,84 @@ func TestPythonChunkedSessions(t *testing.T) {
 				if status != 200 || me.Sub != "bob" || len(me.D.Blob) != tc.size {
 					t.Errorf("Go read the %s session as %d %.80q", lib, status, body)
 				}
+			}
+		})
+	}
+}
+
+// TestPythonChunkDefaults: Go and Python share one MaxChunks default
+// (cookie.DefaultMaxChunks, 1: no chunking). A Python writer left at the
+// default raises TooManyChunks, saying what to change, for a session that
+// needs two cookies, instead of writing cookies Go refuses; a small
+// session is one cookie that a default Go manager reads (in its native
+// format: it opens Python's JWE too). A session Python splits over two
+// cookies anyway (max_chunks=2) is no session for a default Go manager,
+// and is read by one configured with MaxChunks 2, the control that the
+// chunk count is the reason.
+func TestPythonChunkDefaults(t *testing.T) {
+	needPython(t)
+	kr, _ := testKeys(t, "")
+	c, err := cookie.New(kr, "session", cookie.Options{Format: cookie.JWE})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := exportJWKS(t, c)
+	now := time.Now().Unix()
+	seal := func(lib, blob string, maxChunks int) pyOp {
+		op := pyOp{"op": "seal", "lib": lib, "jwks": jwks, "key_id": 1, "split": true, "name": "session",
+			"payload": envelope("GGGGGGGGGGGGGGGGGGGGGG", "bob", `{"blob":"`+blob+`"}`), "iat": now, "rat": now}
+		if maxChunks != 0 {
+			op["max_chunks"] = maxChunks
+		}
+		return op
+	}
+	var ops []pyOp
+	for _, lib := range pythonWriters {
+		ops = append(ops, seal(lib, strings.Repeat("y", 5000), 0), seal(lib, "y", 0), seal(lib, strings.Repeat("y", 5000), 2))
+	}
+	res := runPython(t, ops...)
+	whoami := func(maxChunks int, cookies [][2]string) string {
+		t.Helper()
+		m, err := middleware.New(kr, "session", middleware.Options{MaxChunks: maxChunks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s, err := middleware.From(r)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			fmt.Fprint(w, s.Subject())
+		}))
+		r := httptest.NewRequest("GET", "/", nil)
+		for _, p := range cookies {
+			r.AddCookie(&http.Cookie{Name: p[0], Value: p[1]})
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Body.String()
+	}
+	for i, lib := range pythonWriters {
+		t.Run(lib, func(t *testing.T) {
+			tooMany, small, two := res[3*i], res[3*i+1], res[3*i+2]
+			if tooMany.Error != "TooManyChunks" || len(tooMany.Cookies) != 0 || !strings.Contains(tooMany.Message, "MaxChunks") {
+				t.Errorf("Python wrote a session of two cookies under the default: %s %q, %d cookies", tooMany.Error, tooMany.Message, len(tooMany.Cookies))
+			}
+			if small.Error != "" || len(small.Cookies) != 1 || small.Cookies[0][0] != "session" {
+				t.Fatalf("small session: %s %q, cookies %v", small.Error, small.Message, small.Cookies)
+			}
+			if got := whoami(0, small.Cookies); got != "bob" {
+				t.Errorf("a default Go manager read Python's one-cookie session as %q", got)
+			}
+			if two.Error != "" || len(two.Cookies) != 2 {
+				t.Fatalf("max_chunks=2: %s %q, %d cookies", two.Error, two.Message, len(two.Cookies))
+			}
+			if got := whoami(0, two.Cookies); got != "" {
+				t.Errorf("a default Go manager read a session of two chunks as %q", got)
+			}
+			if got := whoami(2, two.Cookies); got != "bob" {
+				t.Errorf("a Go manager with MaxChunks 2 read it as %q", got)
 			}
 		})
 	}
@@ -447,6 +528,7 @@ func TestFastAPIReadsGoSession(t *testing.T) {
 		"COOKIESEAL_COOKIE=session",
 		"COOKIESEAL_WRITE_KEY_ID=1",
 		"COOKIESEAL_KEYS="+keys,
+		fmt.Sprintf("COOKIESEAL_MAX_CHUNKS=%d", appMaxChunks),
 		"COOKIESEAL_REDIS_URL=redis://"+srv.Addr+"/0",
 	)
 	type me struct {

@@ -18,8 +18,6 @@ import (
 const (
 	// DefaultRevokeTimeout bounds one revocation check.
 	DefaultRevokeTimeout = 100 * time.Millisecond
-	// MaxMaxChunks caps Options.MaxChunks.
-	MaxMaxChunks = 16
 	// DefaultMaxFlashes is Options.MaxFlashes' default.
 	DefaultMaxFlashes = 32
 	// FormerLimit caps Options.FormerDomains and Options.FormerPaths.
@@ -154,14 +152,17 @@ type Options struct {
 	// spread over when its sealed value does not fit in one cookie (longer
 	// than MaxValueSize, or a Set-Cookie line over 4096 bytes). Each chunk
 	// holds at most MaxValueSize bytes, and less when its own line (name
-	// "name.N", value and attributes) would pass 4096 bytes. Default 1: no
-	// chunking, and a session that outgrows one cookie fails to save (see
-	// ErrorHandler). Every chunk travels on every request, and proxies
+	// "name.N", value and attributes) would pass 4096 bytes. Default
+	// cookie.DefaultMaxChunks (1), the default of every reader and writer
+	// (the Python peer's too): no chunking, and a session that outgrows
+	// one cookie fails to save (see ErrorHandler). Every chunk travels on every request, and proxies
 	// limit both directions: a default nginx passes two 3800-byte chunks
 	// in a request over HTTP/1.1 (400 beyond, before the application sees
 	// it) and no chunked write at all (its 4 KB response buffer; see
 	// MaxResponseCookieBytes). Tune the proxy first (the README's recipe)
-	// and set MaxResponseCookieBytes to match. At most MaxMaxChunks.
+	// and set MaxResponseCookieBytes to match. At most cookie.ChunkLimit
+	// (16). Every instance, and every peer that reads the session, needs
+	// the same value: a reader with a lower one refuses a longer session.
 	//
 	// With MaxChunks above 1, every response that writes the session also
 	// expires the cookies it does not use (the plain cookie when it writes
@@ -390,7 +391,7 @@ func resolve(name string, o Options) (config, error) {
 		c.MaxValueSize = cookie.DefaultMaxValueSize
 	}
 	if c.MaxChunks == 0 {
-		c.MaxChunks = 1
+		c.MaxChunks = cookie.DefaultMaxChunks
 	}
 	switch {
 	case c.MaxResponseCookieBytes != 0:
@@ -431,8 +432,8 @@ func resolve(name string, o Options) (config, error) {
 		return fail("AbsoluteTimeout %v is shorter than IdleTimeout %v; raise AbsoluteTimeout", c.AbsoluteTimeout, c.IdleTimeout)
 	case c.RefreshAfter >= c.IdleTimeout:
 		return fail("RefreshAfter %v must be less than IdleTimeout %v", c.RefreshAfter, c.IdleTimeout)
-	case c.MaxChunks < 0 || c.MaxChunks > MaxMaxChunks:
-		return fail("MaxChunks %d out of range [1, %d]", c.MaxChunks, MaxMaxChunks)
+	case c.MaxChunks < 0 || c.MaxChunks > cookie.ChunkLimit:
+		return fail("MaxChunks %d out of range [1, %d] (cookie.ChunkLimit)", c.MaxChunks, cookie.ChunkLimit)
 	case c.MaxResponseCookieBytes < 0:
 		return fail("negative MaxResponseCookieBytes %d", c.MaxResponseCookieBytes)
 	case c.MaxValueSize < 0 || len(name)+len(".00=")+c.MaxValueSize > maxCookieLine:

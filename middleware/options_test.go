@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func TestNewRefusesUnsafeConfiguration(t *testing.T) {
 		{"refresh equal idle", "s", middleware.Options{IdleTimeout: time.Hour, RefreshAfter: time.Hour}, "RefreshAfter"},
 		{"absolute shorter than idle", "s", middleware.Options{IdleTimeout: 48 * time.Hour, AbsoluteTimeout: time.Hour}, "AbsoluteTimeout"},
 		{"idle past default absolute", "s", middleware.Options{IdleTimeout: 30 * 24 * time.Hour}, "AbsoluteTimeout"},
-		{"too many chunks", "s", middleware.Options{MaxChunks: middleware.MaxMaxChunks + 1}, "MaxChunks"},
+		{"too many chunks", "s", middleware.Options{MaxChunks: cookie.ChunkLimit + 1}, "MaxChunks"},
 		{"negative chunks", "s", middleware.Options{MaxChunks: -1}, "MaxChunks"},
 		{"value too large for a cookie", "s", middleware.Options{MaxValueSize: 4096}, "MaxValueSize"},
 		{"value too small for a sealed value", "s", middleware.Options{MaxValueSize: 10}, "MaxValueSize"},
@@ -119,5 +120,46 @@ func TestOptionsCopied(t *testing.T) {
 	c := setCookies(w)["session"]
 	if c == nil || c.Path != "/a" {
 		t.Fatalf("cookie %v, want Path=/a", c)
+	}
+}
+
+// TestDefaultMaxChunks: a manager left at the default MaxChunks
+// (cookie.DefaultMaxChunks, the default of every reader and writer, the
+// Python peer's too) neither writes nor reads chunks. A session a manager
+// configured for four chunks wrote over two cookies is no session for it
+// (read by the chunked manager itself as a control), and one that
+// outgrows a cookie fails to save, with cookie.ErrTooLarge, instead of
+// being written in pieces. Every MaxChunks up to cookie.ChunkLimit is
+// accepted.
+func TestDefaultMaxChunks(t *testing.T) {
+	clk := newClock()
+	kr := testKeyring(t)
+	for _, f := range formats {
+		t.Run(f.String(), func(t *testing.T) {
+			chunked := newManager(t, kr, middleware.Options{Format: f, Now: clk.Now, MaxChunks: 4}).Handler(app(t))
+			var saveErr error
+			plain := newManager(t, kr, captureErrors(middleware.Options{Format: f, Now: clk.Now}, &saveErr)).Handler(app(t))
+			big := strings.Repeat("v", 5000)
+			j := jar{}
+			j.Update(do(t, chunked, "GET", "/set?k="+big))
+			if j["session.0"] == nil || j["session.1"] == nil || j["session"] != nil {
+				t.Fatalf("the chunked manager wrote %v", j.List())
+			}
+			if got := do(t, chunked, "GET", "/get?k=k", j.List()...).Body.String(); got != big {
+				t.Fatalf("the chunked manager reads back %d bytes", len(got))
+			}
+			if got := do(t, plain, "GET", "/get?k=k", j.List()...).Body.String(); got != "-" {
+				t.Fatalf("a default manager read a session of two chunks: %d bytes", len(got))
+			}
+			w := do(t, plain, "GET", "/set?k="+big)
+			if !errors.Is(saveErr, cookie.ErrTooLarge) || len(w.Result().Cookies()) != 0 {
+				t.Fatalf("a default manager saved a two-chunk session: %v, %v", saveErr, w.Header().Values("Set-Cookie"))
+			}
+		})
+	}
+	for n := 1; n <= cookie.ChunkLimit; n++ {
+		if _, err := middleware.New(kr, "session", middleware.Options{MaxChunks: n}); err != nil {
+			t.Fatalf("MaxChunks %d refused: %v", n, err)
+		}
 	}
 }

@@ -484,12 +484,12 @@ func (st *state) read(plains []string, picks *chunkPicks, chunks []chunkSet, che
 }
 
 // maxChunkSets bounds the chunk sets one request may make load try.
-const maxChunkSets = 2 * MaxMaxChunks
+const maxChunkSets = 2 * cookie.ChunkLimit
 
-// chunkPicks are the values of chunk indices 0 … MaxMaxChunks-1 a
+// chunkPicks are the values of chunk indices 0 … cookie.ChunkLimit-1 a
 // request carried: [0] the first of each index, [1] the last (see
 // chunkSets). load keeps them on its stack.
-type chunkPicks [2][MaxMaxChunks]string
+type chunkPicks [2][cookie.ChunkLimit]string
 
 // chunkSet is one way to join a request's chunks: the values of chunk
 // indices 0 … k-1 of one pick (chunkPicks[pick]). It is joined only
@@ -519,7 +519,7 @@ func (st *state) chunkSets(picks *chunkPicks, sets []chunkSet) (_ []chunkSet, ir
 	name := m.name
 	limit := m.cfg.MaxChunks
 	first, last := &picks[0], &picks[1]
-	var seen [MaxMaxChunks]int
+	var seen [cookie.ChunkLimit]int
 	if limit > len(seen) {
 		limit = len(seen)
 	}

@@ -392,7 +392,7 @@ func TestInspect(t *testing.T) {
 
 	t.Run("chunk cookies", func(t *testing.T) {
 		big := sealAtSize(t, kr, t0, "session", 6000)
-		parts, err := cookie.Split(big, 3000, cookie.DefaultMaxChunks)
+		parts, err := cookie.Split(big, 3000, cookie.ChunkLimit)
 		if err != nil || len(parts) < 2 {
 			t.Fatalf("Split: %d parts, %v", len(parts), err)
 		}

@@ -64,7 +64,7 @@ func Join(cookies []*http.Cookie, name string, maxChunks, maxLen int) (value str
 	}
 	// Second pass: n chunks, every index below n; each index must come
 	// once, and then all of 0 … n-1 are there.
-	var stack [cookie.DefaultMaxChunks]*http.Cookie
+	var stack [cookie.ChunkLimit]*http.Cookie
 	var slots []*http.Cookie
 	if n <= len(stack) {
 		slots = stack[:n]

@@ -14,6 +14,10 @@ import (
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
+// testMaxChunks is the chunk cap of these tests: a chunked deployment's
+// (cookie.DefaultMaxChunks is 1, no chunking).
+const testMaxChunks = 4
+
 // cookies builds a request's cookies from "name=value" pairs.
 func cookies(pairs ...string) []*http.Cookie {
 	var cs []*http.Cookie
@@ -56,7 +60,8 @@ func TestJoin(t *testing.T) {
 		{name: "over cap", cookies: cookies("s.0=a", "s.1=b", "s.2=c", "s.3=d", "s.4=e"), maxChunks: 4, wantErr: cookie.ErrInvalid, wantN: 5},
 		{name: "huge index", cookies: cookies("s.0=a", "s.99999999999999999999999=b"), wantErr: cookie.ErrInvalid, wantN: 2},
 		{name: "huge index under a huge cap", cookies: cookies("s.0=a", "s.8589934592=b"), maxChunks: 1 << 40, wantErr: cookie.ErrInvalid, wantN: 2},
-		{name: "more than the stack's worth", cookies: cookies("s.0=a", "s.1=b", "s.2=c", "s.3=d", "s.4=e", "s.5=f"), maxChunks: 10, want: "abcdef", wantN: 6},
+		{name: "more than the stack's worth", cookies: cookies("s.0=a", "s.1=b", "s.2=c", "s.3=d", "s.4=e", "s.5=f", "s.6=g", "s.7=h", "s.8=i",
+			"s.9=j", "s.10=k", "s.11=l", "s.12=m", "s.13=n", "s.14=o", "s.15=p", "s.16=q"), maxChunks: 20, want: "abcdefghijklmnopq", wantN: 17},
 		{name: "duplicates within the count", cookies: cookies("s.0=a", "s.1=b", "s.1=c", "s.0=d"), maxChunks: 10, wantErr: cookie.ErrInvalid, wantN: 4},
 		{name: "over maxLen", cookies: cookies("s.0=ab", "s.1=cde"), maxLen: 4, wantErr: cookie.ErrTooLarge, wantN: 2},
 		{name: "single chunk over maxLen", cookies: cookies("s.0=abcde"), maxLen: 4, wantErr: cookie.ErrTooLarge, wantN: 1},
@@ -70,7 +75,7 @@ func TestJoin(t *testing.T) {
 				name = "s"
 			}
 			if maxChunks == 0 {
-				maxChunks = cookie.DefaultMaxChunks
+				maxChunks = testMaxChunks
 			}
 			if maxLen == 0 {
 				maxLen = 1 << 16
@@ -134,7 +139,7 @@ func TestStale(t *testing.T) {
 // over cookies, joins them back through a real request and opens them.
 func TestChunkRoundTrip(t *testing.T) {
 	const size = 3800
-	const maxLen = cookie.DefaultMaxChunks * size
+	const maxLen = testMaxChunks * size
 	kr, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +156,7 @@ func TestChunkRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pieces, err := cookie.Split(v, size, cookie.DefaultMaxChunks)
+			pieces, err := cookie.Split(v, size, testMaxChunks)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,7 +171,7 @@ func TestChunkRoundTrip(t *testing.T) {
 				}
 				r.AddCookie(&http.Cookie{Name: cookie.ChunkName("session", i), Value: p})
 			}
-			joined, got, err := Join(r.Cookies(), "session", cookie.DefaultMaxChunks, maxLen)
+			joined, got, err := Join(r.Cookies(), "session", testMaxChunks, maxLen)
 			if err != nil || joined != v || got != len(pieces) {
 				t.Fatalf("Join: %d chunks, %v", got, err)
 			}
@@ -183,7 +188,7 @@ func TestChunkRoundTrip(t *testing.T) {
 				if len(pieces) > 2 {
 					short = slices.DeleteFunc(r.Cookies(), func(ck *http.Cookie) bool { return ck.Name == cookie.ChunkName("session", 1) })
 				}
-				joined, _, err := Join(short, "session", cookie.DefaultMaxChunks, maxLen)
+				joined, _, err := Join(short, "session", testMaxChunks, maxLen)
 				if err == nil {
 					if _, _, err := c.Open(joined); !errors.Is(err, cookie.ErrInvalid) {
 						t.Fatalf("opened a value with a chunk missing: %v", err)

@@ -45,6 +45,16 @@ class TooLarge(InvalidSession):
     """The cookie value is longer than any value cookieseal writes."""
 
 
+class TooManyChunks(ValueError):
+    """A writer's error: the session needs more cookies than max_chunks.
+
+    Not a NoSession: nothing was read. Writing the cookies anyway would log
+    the user out on the Go side, whose middleware.Options.MaxChunks (the
+    same default, 1) refuses a longer set; store less in the session, or
+    raise max_chunks and the Go app's MaxChunks together.
+    """
+
+
 # The lifetime policy's defaults (keyring.Default*), in seconds: what the
 # Go side uses when its key set records none. Read the recorded values
 # with lifetime_of rather than configuring them here a second time.
@@ -52,7 +62,7 @@ IDLE_TIMEOUT = 24 * 3600
 ABSOLUTE_TIMEOUT = 7 * 24 * 3600
 CLOCK_SKEW = 30
 ROLLOUT_DELAY = 3600
-MAX_CHUNKS = 4  # at least the Go app's middleware.Options.MaxChunks
+MAX_CHUNKS = 1  # cookie.DefaultMaxChunks; set to the Go app's middleware.Options.MaxChunks
 MAX_VALUE_SIZE = 3800  # bytes per cookie (cookie.DefaultMaxValueSize)
 
 HEADER_MEMBERS = {"alg", "enc", "kid", "iat", "rat"}
@@ -426,11 +436,16 @@ def split_value(value, name, max_value_size=MAX_VALUE_SIZE, max_chunks=MAX_CHUNK
     """The cookies to set for value: [(name, value)] or [(name.0, ...), ...].
 
     Also expire the cookies not in the list (the plain one or every other
-    index below max_chunks), as cookieseal does.
+    index below max_chunks), as cookieseal does. A value that needs more
+    than max_chunks cookies raises TooManyChunks: a Go reader with the same
+    MaxChunks would refuse the set, logging the user out.
     """
     if len(value) <= max_value_size:
         return [(name, value)]
     n = -(-len(value) // max_value_size)
     if n > max_chunks:
-        raise TooLarge("session needs %d chunks, at most %d" % (n, max_chunks))
+        raise TooManyChunks(
+            "session of %d bytes needs %d cookies of %d bytes, but max_chunks is %d (the Go side's "
+            "middleware.Options.MaxChunks, default 1, refuses more): store less in the session, or raise "
+            "max_chunks and the Go app's MaxChunks together" % (len(value), n, max_value_size, max_chunks))
     return [("%s.%d" % (name, i), value[i * max_value_size:(i + 1) * max_value_size]) for i in range(n)]

@@ -75,7 +75,7 @@ def main():
     for op in json.load(sys.stdin)["ops"]:
         try:
             results.append(OPS[op["op"]](op))
-        except cs.NoSession as e:
+        except (cs.NoSession, cs.TooManyChunks) as e:
             results.append({"error": type(e).__name__, "message": str(e)})
         except revocation.RevocationUnavailable as e:
             results.append({"error": "RevocationUnavailable", "message": str(e)})

@@ -9,7 +9,7 @@ Configuration, from the environment (keys never on the command line):
                                only its recorded lifetime policy (timeouts,
                                clock skew) is read, the one place it is
                                written; defaults when it records none
-  COOKIESEAL_MAX_CHUNKS        as middleware.Options.MaxChunks (default 4)
+  COOKIESEAL_MAX_CHUNKS        as middleware.Options.MaxChunks (default 1, as Go's)
   COOKIESEAL_REDIS_URL         the revoke/redis server, to honour Go logouts
   COOKIESEAL_REVOKE_V1_COMPAT  "1" while Go instances still write layout v1
 
@@ -65,7 +65,10 @@ def login(sub: str, size: int = 0):
     kid = cs.write_kid(JWKS, os.environ["COOKIESEAL_WRITE_KEY_ID"])
     token = with_jwcrypto.seal_session(payload, JWKS, kid, now, now)
     response = Response(status_code=204)
-    written = cs.split_value(token, NAME, max_chunks=MAX_CHUNKS)
+    try:
+        written = cs.split_value(token, NAME, max_chunks=MAX_CHUNKS)
+    except cs.TooManyChunks as e:  # Go would refuse the cookies: write none
+        raise HTTPException(500, "TooManyChunks: %s" % e)
     for n, v in written:
         response.set_cookie(n, v, path="/", secure=True, httponly=True, samesite="lax")
     # Expire what this response does not use, as cookieseal does.
