@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,5 +102,93 @@ func TestGorillaMigration(t *testing.T) {
 	}
 	if got, want := do(t, h, "GET", "/", c).Body.String(), "alice|"+time.Duration(int64(1<<60+3)).String(); got != want {
 		t.Fatalf("native cookie after migration: %q", got)
+	}
+}
+
+// countingLegacy counts the values the session manager hands its
+// LegacyDecoder.
+type countingLegacy struct {
+	dec   middleware.LegacyDecoder
+	calls atomic.Int64
+}
+
+func (c *countingLegacy) DecodeSession(name, value string) (cookie.LegacySession, error) {
+	c.calls.Add(1)
+	return c.dec.DecodeSession(name, value)
+}
+
+// The legacy (gorilla) reader is the last way in, in a manager of either
+// format: a cookie of either format that opens, or that is authentic but
+// expired, never reaches it; a tampered cookie of either format (neither
+// format opens it) and a real gorilla/sessions cookie do, once each, and
+// the gorilla session is migrated into the manager's format.
+func TestLegacyTriedAfterBothFormats(t *testing.T) {
+	hashKey, blockKey := make([]byte, 32), make([]byte, 32)
+	rand.Read(hashKey)
+	rand.Read(blockKey)
+	store := sessions.NewCookieStore(hashKey, blockKey)
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/", nil)
+	gs, _ := store.Get(r, "session")
+	gs.Values["k"] = "from gorilla"
+	if err := gs.Save(r, w); err != nil {
+		t.Fatal(err)
+	}
+	old := w.Result().Cookies()[0]
+	dec, err := gorilla.New(hashKey, blockKey, gorilla.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr := testKeyring(t)
+	var offset atomic.Int64 // the managers' clock: real time (gorilla's), moved by the test
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	formatOf := func(v string) cookie.Format {
+		if strings.Count(v, ".") == 4 {
+			return cookie.JWE
+		}
+		return cookie.Native
+	}
+	for _, f := range formats {
+		t.Run(f.String(), func(t *testing.T) {
+			offset.Store(0)
+			legacy := &countingLegacy{dec: dec}
+			h := newManager(t, kr, middleware.Options{Format: f, Now: now, Legacy: legacy}).Handler(app(t))
+			calls := func(want int64, what string) {
+				t.Helper()
+				if got := legacy.calls.Swap(0); got != want {
+					t.Fatalf("%s: the legacy reader saw %d values, want %d", what, got, want)
+				}
+			}
+			w := do(t, h, "GET", "/get?k=k", old)
+			c := setCookies(w)["session"]
+			if w.Body.String() != "from gorilla" || c == nil || formatOf(c.Value) != f {
+				t.Fatalf("gorilla cookie: %q, re-sealed as %v", w.Body.String(), c)
+			}
+			calls(1, "gorilla cookie")
+			for _, g := range formats {
+				writer := newManager(t, kr, middleware.Options{Format: g, Now: now}).Handler(app(t))
+				v := setCookies(do(t, writer, "GET", "/set?k="+g.String()))["session"]
+				if got := do(t, h, "GET", "/get?k=k", v).Body.String(); got != g.String() {
+					t.Fatalf("%v cookie: %q", g, got)
+				}
+				calls(0, g.String()+" cookie that opens")
+				b := []byte(v.Value)
+				if i := len(b) - 30; b[i] == 'A' {
+					b[i] = 'B'
+				} else {
+					b[i] = 'A'
+				}
+				if got := do(t, h, "GET", "/get?k=k", &http.Cookie{Name: "session", Value: string(b)}).Body.String(); got != "-" {
+					t.Fatalf("tampered %v cookie: %q", g, got)
+				}
+				calls(1, "tampered "+g.String()+" cookie")
+				offset.Store(int64(25 * time.Hour)) // past the default IdleTimeout and ClockSkew
+				if got := do(t, h, "GET", "/get?k=k", v).Body.String(); got != "-" {
+					t.Fatalf("expired %v cookie: %q", g, got)
+				}
+				calls(0, "expired "+g.String()+" cookie")
+				offset.Store(0)
+			}
+		})
 	}
 }
