@@ -153,7 +153,10 @@
 //
 //   - One door: every format (native, chunked, JWE, legacy) passes the same
 //     checks in the same order: authenticate, the expiry rule, revocation.
-//     Nothing but Renew resets issued-at.
+//     Nothing but Renew resets issued-at. A manager opens native and JWE
+//     cookies whatever its Options.Format (the legacy reader is tried only
+//     when neither opens), so instances writing different formats share
+//     sessions, and switching Format logs nobody out.
 //   - One fleet, many clocks: a cookie written by one instance opens on
 //     every instance within ClockSkew of it; a re-seal keeps issued-at and
 //     writes refreshed-at = max(now, issued-at).
