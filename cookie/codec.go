@@ -199,12 +199,13 @@ func New(keys keyring.Provider, purpose string, opts Options) (*Codec, error) {
 	return &Codec{keys: keys, purpose: purpose, opts: opts, maxRaw: base64.RawURLEncoding.DecodedLen(opts.MaxValueSize)}, nil
 }
 
-// Seal seals payload into a cookie value in the codec's format.
-// issuedAt is the session's issue time; zero means now. The refreshed-at time is now, or issuedAt
-// when that is later (issuedAt may come from an instance whose clock is
-// ahead of this one's), so refreshed-at is never before issued-at. An
-// issuedAt more than ClockSkew after now is refused: no instance would
-// open the value.
+// Seal seals payload into a cookie value in the codec's format
+// (Options.Format). issuedAt is the session's issue time; zero means now.
+// The refreshed-at time is now, or issuedAt when that is later (issuedAt
+// may come from an instance whose clock is ahead of this one's), so
+// refreshed-at is never before issued-at. An issuedAt more than ClockSkew
+// after now, or before 1970, is refused: no instance would open the
+// value.
 func (c *Codec) Seal(payload []byte, issuedAt time.Time) (string, error) {
 	bp := c.getBuf()
 	defer c.bufs.Put(bp)

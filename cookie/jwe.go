@@ -460,13 +460,13 @@ func parseCanonicalUint32(s []byte) (uint32, bool) {
 }
 
 // InsecureExportJWKSet returns the derived keys that open this codec's
-// JWE values now (whatever its Options.Format: a codec that seals
-// natively opens JWE values too), as a JSON Web Key Set (RFC 7517) of "oct" keys, one per
-// enabled keyring key (and, with epoch keys, per epoch in the accepted
-// window), each with the "kid" that values sealed under it carry and
-// "alg":"dir". Another service's JOSE library picks the key by kid. With
-// epoch keys the set changes as epochs pass: fetch it again at least once
-// per epoch period.
+// JWE values now, whatever its Options.Format (a codec that seals
+// natively opens JWE values too), as a JSON Web Key Set (RFC 7517) of
+// "oct" keys: one per enabled keyring key (and, with epoch keys, per
+// epoch in the accepted window), each with the "kid" that values sealed
+// under it carry and "alg":"dir". Another service's JOSE library picks
+// the key by kid. With epoch keys the set changes as epochs pass: fetch
+// it again at least once per epoch period.
 //
 // The output decrypts, and forges, every value of this purpose: keep it
 // in a secret store, exactly like the master keys.
