@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -25,6 +24,17 @@ var (
 	// the write of UpdateKeyFile: someone else edited it. Nothing was
 	// written; read it again and redo the step.
 	ErrConflict = errors.New("rotate: key set file changed during the update")
+	// ErrUnsafeFile reports a key set file, or a file beside it, that
+	// this package refuses to open, so that whoever can write the key set
+	// file's directory cannot make a reader or a writer (the cookieseal
+	// command run as root, say) touch another file: a lock file that is a
+	// symbolic link, anything but a regular file where the key set file
+	// or its lock file should be (a fifo, a directory), or a symbolic link
+	// on the way to the key set file that another user could have planted
+	// or re-pointed (the rules are in WriteKeyFile's documentation).
+	// Nothing was read or written through the refused file, and nothing
+	// outside the key set file's directory was created or changed.
+	ErrUnsafeFile = errors.New("rotate: unsafe key file")
 )
 
 // Source loads a key set. Load returns a set that passes Set.Validate or
@@ -116,23 +126,25 @@ func NewFileSource(path string) *FileSource { return &FileSource{path: path} }
 func (f *FileSource) Path() string { return f.path }
 
 // Load returns the key set in the file. A missing or unreadable file
-// matches ErrSource; a malformed one keyring.ErrInvalidKeySet.
+// matches ErrSource; a malformed one keyring.ErrInvalidKeySet; a file it
+// refuses to open (see ErrUnsafeFile and WriteKeyFile) ErrUnsafeFile.
 func (f *FileSource) Load(ctx context.Context) (keyring.Set, error) {
 	if err := ctx.Err(); err != nil {
 		return keyring.Set{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	fi, err := os.Stat(f.path)
+	fh, fi, err := openKeyFile(f.path)
 	if err != nil {
 		f.hasState = false
-		return keyring.Set{}, fmt.Errorf("%w: %w", ErrSource, err)
+		return keyring.Set{}, err
 	}
+	defer fh.Close()
 	st := statOf(fi)
 	if f.hasState && !f.force && st == f.stat && st.mtime.Add(racyWindow).Before(f.readAt) {
 		return f.cached()
 	}
-	data, err := readLimited(f.path)
+	data, err := readAll(f.path, fh)
 	if err != nil {
 		f.hasState = false
 		return keyring.Set{}, err
@@ -166,12 +178,34 @@ func (f *FileSource) invalidate() {
 	f.mu.Unlock()
 }
 
-func readLimited(path string) ([]byte, error) {
-	fh, err := os.Open(path)
+// OpenKeyFile opens the key set file at path for reading, as every
+// reader in this package does: symbolic links on the way are followed
+// only when no other user could have planted or re-pointed them (see
+// WriteKeyFile), and the file must be a regular file (a fifo is refused
+// without waiting for a writer). The caller closes the file. A missing or
+// unreadable file matches ErrSource, a refused one ErrUnsafeFile. It is
+// for tools that read a key file in another form, such as the one-line
+// form of keyring.ParseString.
+func OpenKeyFile(path string) (*os.File, error) {
+	f, _, err := openKeyFile(path)
+	return f, err
+}
+
+func openKeyFile(path string) (*os.File, fs.FileInfo, error) {
+	target, err := resolveKeyFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSource, err)
+		return nil, nil, err
 	}
-	defer fh.Close()
+	f, fi, err := openRegularPath(target)
+	if err != nil {
+		return nil, nil, sourceErr("", err)
+	}
+	return f, fi, nil
+}
+
+// readAll reads at most keyring.MaxFileSize+1 bytes of the key set file
+// path from fh.
+func readAll(path string, fh io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(fh, keyring.MaxFileSize+1))
 	if err != nil {
 		clear(data)
@@ -196,6 +230,28 @@ func ReadKeyFile(path string) (keyring.Set, error) {
 // every reader of the link or of the target sees the new keys. A link to
 // a missing file is refused (ErrSource). The write holds the same lock
 // as UpdateKeyFile.
+//
+// Whoever can write the key set file's directory must not be able to
+// make a writer (the cookieseal command run by root, say) touch another
+// file, so every reader and writer in this package follows these rules,
+// and a path that breaks one matches ErrUnsafeFile with nothing changed:
+//
+//   - A symbolic link in path, the file's own name or a directory on the
+//     way, is followed only when no other user can have planted or
+//     re-pointed it: on Unix the link belongs to root or to the process's
+//     effective user, and so does the directory holding it, which no one
+//     else may write (group or others' write permission is allowed only
+//     with the sticky bit, as on /tmp or a Kubernetes secret volume).
+//     Elsewhere links are followed as filepath.EvalSymlinks does.
+//   - The key set file, when it exists, and its lock file are opened only
+//     if they are regular files and not symbolic links; a fifo is refused
+//     without waiting for a writer.
+//   - The lock file and the temporary file are created exclusively
+//     (O_CREATE|O_EXCL), so a link planted at their names is never
+//     followed, and only a file this process has just created is given an
+//     owner or a mode.
+//   - Everything beside the key set file is reached through its directory,
+//     opened once (os.Root); the rename replaces the directory entry.
 func WriteKeyFile(path string, set keyring.Set) error {
 	return writeKeyFile(path, set, true)
 }
@@ -212,45 +268,48 @@ func writeKeyFile(path string, set keyring.Set, replace bool) error {
 		return err
 	}
 	defer clear(data)
-	target, unlock, err := lockKeyFile(path)
+	d, unlock, err := lockKeyFile(path)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	return writeTarget(path, target, data, replace)
+	var prev fs.FileInfo
+	if replace {
+		if prev, err = d.existing(); err != nil {
+			if errors.Is(err, ErrUnsafeFile) {
+				return err
+			}
+			return fmt.Errorf("rotate: writing %s: %w", path, err)
+		}
+	}
+	return writeTarget(path, d, data, replace, prev)
 }
 
-// writeTarget writes data to target, the resolved file behind path (which
-// only names the file in errors), under the caller's lock.
-func writeTarget(path, target string, data []byte, replace bool) (err error) {
-	dir, base := filepath.Split(target)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+// writeTarget writes data to the key set file of d, under the caller's
+// lock; path only names it in errors. prev, when not nil, is the file
+// being replaced: the new one takes its owner, group and mode.
+func writeTarget(path string, d *keyDir, data []byte, replace bool, prev fs.FileInfo) (err error) {
+	tmp, tmpName, err := d.createTemp()
 	if err != nil {
 		return fmt.Errorf("rotate: writing %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
 			tmp.Close()
-			os.Remove(tmp.Name())
+			d.root.Remove(tmpName)
 		}
 	}()
 	mode := os.FileMode(0o600)
-	var prev os.FileInfo
-	if replace {
-		if fi, serr := os.Stat(target); serr == nil {
-			prev = fi
-			mode = fi.Mode().Perm() &^ 0o007
-		}
+	if prev != nil {
+		mode = prev.Mode().Perm() &^ 0o007
 	}
 	if err = tmp.Chmod(mode); err != nil {
 		return fmt.Errorf("rotate: writing %s: %w", path, err)
 	}
 	if prev != nil {
 		// Best effort: only root may give a file away, and a file that
-		// already belongs to the writer needs nothing.
+		// already belongs to the writer needs nothing. tmp is the file
+		// this process has just created.
 		_ = chownLike(tmp, prev)
 	}
 	if _, err = tmp.Write(data); err != nil {
@@ -263,30 +322,30 @@ func writeTarget(path, target string, data []byte, replace bool) (err error) {
 		return fmt.Errorf("rotate: writing %s: %w", path, err)
 	}
 	if replace {
-		err = os.Rename(tmp.Name(), target)
+		err = d.root.Rename(tmpName, d.name)
 	} else {
-		// A hard link fails if target exists, where a rename would
+		// A hard link fails if the name exists, where a rename would
 		// replace it. Where hard links are not supported, fall back to a
 		// check and a rename.
-		err = os.Link(tmp.Name(), target)
+		err = d.root.Link(tmpName, d.name)
 		if err != nil && !errors.Is(err, fs.ErrExist) {
-			if _, serr := os.Lstat(target); errors.Is(serr, fs.ErrNotExist) {
-				err = os.Rename(tmp.Name(), target)
+			if _, serr := d.root.Lstat(d.name); errors.Is(serr, fs.ErrNotExist) {
+				err = d.root.Rename(tmpName, d.name)
 			}
 		} else if err == nil {
-			os.Remove(tmp.Name())
+			d.root.Remove(tmpName)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("rotate: writing %s: %w", path, err)
 	}
-	syncDir(dir)
+	syncDir(d.root)
 	return nil
 }
 
 // UpdateKeyFile applies edit to the key set in the file at path and
 // writes the result atomically as WriteKeyFile does, symbolic links
-// included.
+// included, under the same rules against planted files (ErrUnsafeFile).
 //
 // The read, the edit and the write happen under an advisory lock, an
 // exclusive flock(2) on the file "<target>.lock" beside the key set file
@@ -303,12 +362,12 @@ func writeTarget(path, target string, data []byte, replace bool) (err error) {
 // are returned as they are. edit must not write the file itself: it would
 // wait for the lock that its caller holds, forever.
 func UpdateKeyFile(path string, edit func(keyring.Set) (keyring.Set, error)) error {
-	target, unlock, err := lockKeyFile(path)
+	d, unlock, err := lockKeyFile(path)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	before, err := readLimited(target)
+	before, _, err := d.read()
 	if err != nil {
 		return err
 	}
@@ -326,7 +385,7 @@ func UpdateKeyFile(path string, edit func(keyring.Set) (keyring.Set, error)) err
 		return err
 	}
 	defer clear(data)
-	now, err := readLimited(target)
+	now, prev, err := d.read()
 	if err != nil {
 		return err
 	}
@@ -334,7 +393,7 @@ func UpdateKeyFile(path string, edit func(keyring.Set) (keyring.Set, error)) err
 	if subtle.ConstantTimeCompare(before, now) != 1 {
 		return fmt.Errorf("%w: %s", ErrConflict, path)
 	}
-	return writeTarget(path, target, data, true)
+	return writeTarget(path, d, data, true, prev)
 }
 
 // lockSuffix is appended to a key set file's resolved path to name its
@@ -345,61 +404,51 @@ const lockSuffix = ".lock"
 // re-pointed while it waits for the lock.
 const maxRelock = 8
 
-// lockKeyFile resolves path to the file it names and takes that file's
-// lock. It returns the resolved path and the function that releases the
-// lock. The link is resolved again once the lock is held: if it was
-// re-pointed meanwhile, the lock is taken on the new target instead.
-func lockKeyFile(path string) (target string, unlock func(), err error) {
+// lockKeyFile resolves path to the file it names, opens that file's
+// directory and takes the file's lock. It returns the directory and the
+// function that releases the lock and closes the directory. The path is
+// resolved again once the lock is held: if a link was re-pointed or a
+// directory replaced meanwhile, the lock is taken on the new target
+// instead.
+func lockKeyFile(path string) (d *keyDir, unlock func(), err error) {
 	for range maxRelock {
 		target, err := resolveKeyFile(path)
 		if err != nil {
-			return "", nil, err
+			return nil, nil, err
 		}
-		unlock, err := lockTarget(path, target)
+		d, err := openKeyDir(target)
 		if err != nil {
-			return "", nil, err
+			return nil, nil, fmt.Errorf("rotate: locking %s: %w", path, err)
 		}
+		unlock, err := lockTarget(path, d)
+		if err != nil {
+			d.close()
+			return nil, nil, err
+		}
+		// Resolve again, now that the lock is held: a link re-pointed, or
+		// a directory on the way replaced, while this waited means the
+		// lock and d belong to a file that path no longer names.
 		again, err := resolveKeyFile(path)
-		if err == nil && again == target {
-			return target, unlock, nil
+		if err == nil && again == target && d.isDirOf(target) {
+			return d, func() { unlock(); d.close() }, nil
 		}
 		unlock()
+		d.close()
 		if err != nil {
-			return "", nil, err
+			return nil, nil, err
 		}
 	}
-	return "", nil, fmt.Errorf("rotate: locking %s: the symbolic link keeps changing", path)
+	return nil, nil, fmt.Errorf("rotate: locking %s: the path keeps changing", path)
 }
 
-// resolveKeyFile follows symbolic links in path. A path that does not
-// exist is returned as it is (a new file); a link to a missing file is
-// refused, since writing there would create a file the link's readers
-// may not expect.
-func resolveKeyFile(path string) (string, error) {
-	target, err := filepath.EvalSymlinks(path)
-	if err == nil {
-		return target, nil
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		if _, lerr := os.Lstat(path); errors.Is(lerr, fs.ErrNotExist) {
-			return path, nil
-		}
-		return "", fmt.Errorf("%w: %s is a symbolic link to a missing file", ErrSource, path)
-	}
-	return "", fmt.Errorf("%w: %w", ErrSource, err)
-}
-
-// lockTarget takes the lock of the key set file target.
-func lockTarget(path, target string) (unlock func(), err error) {
+// lockTarget takes the lock of the key set file of d.
+func lockTarget(path string, d *keyDir) (unlock func(), err error) {
 	if !haveLock {
 		return func() {}, nil
 	}
-	f, err := os.OpenFile(target+lockSuffix, os.O_RDONLY|os.O_CREATE, 0o600)
+	f, err := d.openLock()
 	if err != nil {
 		return nil, fmt.Errorf("rotate: locking %s: %w", path, err)
-	}
-	if fi, serr := os.Stat(target); serr == nil {
-		_ = chownLike(f, fi) // best effort, as for the key set file
 	}
 	if err := lockFile(f); err != nil {
 		f.Close()
