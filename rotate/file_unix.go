@@ -170,7 +170,7 @@ func trustLink(path string, fi fs.FileInfo) error {
 		return fmt.Errorf("%w: %s is a symbolic link in %s, a directory owned by uid %d, neither root nor this process's user (uid %d), who can replace it; refusing to follow it (give the path of the file it points to)", ErrUnsafeFile, path, dir, ds.Uid, euid)
 	}
 	if di.Mode().Perm()&0o022 != 0 && di.Mode()&fs.ModeSticky == 0 {
-		return fmt.Errorf("%w: %s is a symbolic link in %s, a directory other users can write (mode %v), who can replace it; refusing to follow it (give the path of the file it points to)", ErrUnsafeFile, path, dir, di.Mode().Perm())
+		return fmt.Errorf("%w: %s is a symbolic link in %s, a directory other users can write (mode %04o), who can replace it; refusing to follow it (give the path of the file it points to)", ErrUnsafeFile, path, dir, uint32(di.Mode().Perm()))
 	}
 	return nil
 }
