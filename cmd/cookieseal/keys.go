@@ -230,12 +230,14 @@ func (e *env) readKeys(ks keySource) (keyring.Set, error) {
 	return set, nil
 }
 
-// readFile reads a key file of at most keyring.MaxFileSize bytes. A
-// missing or unreadable file matches rotate.ErrSource.
+// readFile reads a key file of at most keyring.MaxFileSize bytes,
+// opened as package rotate opens one (rotate.OpenKeyFile: no link that
+// another user could have planted, no fifo). A missing or unreadable file
+// matches rotate.ErrSource, a refused one rotate.ErrUnsafeFile.
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := rotate.OpenKeyFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", rotate.ErrSource, err)
+		return nil, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, keyring.MaxFileSize+1))
