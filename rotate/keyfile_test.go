@@ -269,11 +269,8 @@ func TestKeyFileThroughSymlink(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				if _, err := os.Lstat(filepath.Join(base, "conf")); errors.Is(err, fs.ErrNotExist) {
-					if err := os.MkdirAll(filepath.Join(base, "conf"), 0o700); err != nil {
-						t.Fatal(err)
-					}
-				}
+				// "conf" is made by the setup: mustSymlink makes a link's
+				// directory, and "a linked directory" links conf itself.
 				lay := l.setup(t, base)
 				writeSet(t, lay.target, oneKeySet(t, 1))
 				if err := os.Chmod(lay.target, 0o640); err != nil {
