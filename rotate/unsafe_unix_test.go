@@ -614,3 +614,70 @@ func TestLockFileOwner(t *testing.T) {
 		}
 	})
 }
+
+// Links that no other user can have planted or re-pointed are still
+// followed: the refusals above must not cost the layouts that use links
+// on purpose.
+func TestTrustedLinksFollowed(t *testing.T) {
+	read := func(t *testing.T, path string) {
+		t.Helper()
+		if s, err := ReadKeyFile(path); err != nil || len(s.Keys) != 1 {
+			t.Fatalf("ReadKeyFile(%s) = %v, %v", path, s.Keys, err)
+		}
+		if _, err := addOne(path); err != nil {
+			t.Fatalf("UpdateKeyFile(%s): %v", path, err)
+		}
+	}
+	t.Run("a link in a sticky directory that everyone can write", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.Chmod(dir, 0o777|fs.ModeSticky); err != nil {
+			t.Fatal(err)
+		}
+		writeKeysNoLock(t, filepath.Join(dir, "real.json"))
+		mustSymlink(t, "real.json", filepath.Join(dir, "keys.json"))
+		read(t, filepath.Join(dir, "keys.json"))
+	})
+	t.Run("a Kubernetes secret volume", func(t *testing.T) {
+		// keys.json -> ..data/keys.json, ..data -> ..2026_12_07_10_00_00.1,
+		// in a sticky directory that everyone can write.
+		vol := t.TempDir()
+		if err := os.Chmod(vol, 0o777|fs.ModeSticky); err != nil {
+			t.Fatal(err)
+		}
+		gen := filepath.Join(vol, "..2026_12_07_10_00_00.1")
+		if err := os.Mkdir(gen, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeKeysNoLock(t, filepath.Join(gen, "keys.json"))
+		mustSymlink(t, filepath.Base(gen), filepath.Join(vol, "..data"))
+		mustSymlink(t, "..data/keys.json", filepath.Join(vol, "keys.json"))
+		if s, err := NewFileSource(filepath.Join(vol, "keys.json")).Load(context.Background()); err != nil || len(s.Keys) != 1 {
+			t.Fatalf("FileSource.Load = %v, %v", s.Keys, err)
+		}
+	})
+	t.Run("a link made by root, read by an unprivileged user", func(t *testing.T) {
+		uid, gid, why := unprivileged()
+		if why != "" {
+			t.Skip(why)
+		}
+		bin := copyTestBinary(t)
+		base := accessibleTempDir(t)
+		real := mkdirOwned(t, filepath.Join(base, "real"), uid)
+		keys := filepath.Join(real, "keys.json")
+		writeKeysNoLock(t, keys)
+		if err := os.Chown(keys, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+		conf := filepath.Join(base, "conf") // root's, mode 0755
+		if err := os.Mkdir(conf, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		link := filepath.Join(conf, "keys.json")
+		mustSymlink(t, keys, link)
+		for _, op := range []string{"ReadKeyFile", "FileSource.Load", "UpdateKeyFile"} {
+			if got := runAsUser(t, bin, uid, gid, op, link); got != "ok" {
+				t.Errorf("%s(%s) as uid %d: %s", op, link, uid, got)
+			}
+		}
+	})
+}
