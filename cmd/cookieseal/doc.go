@@ -33,7 +33,14 @@
 // between the read and the write is still detected and refused, but two
 // writes in the same instant can lose one. A FILE that is a symbolic
 // link is edited where it points: the link stays, and the lock and the
-// temporary file sit beside the target. Key material reaches standard
+// temporary file sit beside the target. So that whoever can write FILE's
+// directory cannot turn a command run by root or by another user against
+// a file elsewhere, a command refuses ("unsafe key file", exit status 1,
+// nothing changed) a FILE or FILE.lock that is a fifo, a directory or
+// (FILE.lock) a link, and a link on the way to FILE that another user
+// can have planted or re-pointed: one not owned by root or the user
+// running the command, or in a directory that someone else can write
+// (see rotate.WriteKeyFile). Key material reaches standard
 // output only from keygen -out -, keys export-env and keys export-jwks
 // -i-know-this-prints-secrets, which say so on standard error; keys
 // export-jwks -out writes a new file of mode 0600 instead (-force
