@@ -243,15 +243,18 @@ func ReadKeyFile(path string) (keyring.Set, error) {
 //     else may write (group or others' write permission is allowed only
 //     with the sticky bit, as on /tmp or a Kubernetes secret volume).
 //     Elsewhere links are followed as filepath.EvalSymlinks does.
-//   - The key set file, when it exists, and its lock file are opened only
-//     if they are regular files and not symbolic links; a fifo is refused
-//     without waiting for a writer.
+//   - The file that path resolves to, when it exists, and its lock file
+//     are opened only if they are regular files (the lock file is never
+//     reached through a link); a fifo is refused without waiting for a
+//     writer.
 //   - The lock file and the temporary file are created exclusively
 //     (O_CREATE|O_EXCL), so a link planted at their names is never
 //     followed, and only a file this process has just created is given an
 //     owner or a mode.
-//   - Everything beside the key set file is reached through its directory,
-//     opened once (os.Root); the rename replaces the directory entry.
+//   - A writer reaches everything beside the key set file through its
+//     directory, opened once (os.Root) and checked again under the lock,
+//     so it needs read permission on that directory; the rename replaces
+//     the directory entry, never a file that a link there points to.
 func WriteKeyFile(path string, set keyring.Set) error {
 	return writeKeyFile(path, set, true)
 }
