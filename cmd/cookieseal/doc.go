@@ -82,7 +82,8 @@
 // keygen records it from -idle-timeout, -absolute-timeout, -clock-skew
 // and -rollout-delay (defaults 24h, 168h, 30s, 1h), keys import from the
 // source or the same flags, and keys policy set changes it (a shorter
-// -absolute-timeout or -clock-skew only with -allow-shorter). No other
+// -absolute-timeout, -clock-skew or -rollout-delay only with
+// -allow-shorter). No other
 // command takes a lifetime flag: every command reads the policy from the
 // key set it is given, and every time a command prints (keys add, list,
 // promote, remove and their refusals) comes from the one guards

@@ -203,7 +203,7 @@ func (e *env) keysPolicySet(args []string) error {
 	var kf keyFlags
 	kf.add(fs, false)
 	lf := addLifetimeFlags(fs, keyring.Lifetime{}, "")
-	allowShorter := fs.Bool("allow-shorter", false, "record a shorter -absolute-timeout or -clock-skew than the one in force; see the help")
+	allowShorter := fs.Bool("allow-shorter", false, "record a shorter -absolute-timeout, -clock-skew or -rollout-delay than the one in force; see the help")
 	kf.addJSON(fs)
 	if err := e.parse(fs, args); err != nil {
 		return err
@@ -224,9 +224,12 @@ func (e *env) keysPolicySet(args []string) error {
 		in := s.Lifetime.WithDefaults()
 		for _, f := range given {
 			v := *f.get(&lf.l)
-			shorter := v < *f.get(&in) && (f.field == "absolute_timeout" || f.field == "clock_skew")
+			// Every guard but the idle timeout is a wait that protects cookies
+			// already out (RemovableAt) or instances not yet reloaded
+			// (PromotableAt): shortening one needs the acknowledgement.
+			shorter := v < *f.get(&in) && f.field != "idle_timeout"
 			if shorter && !*allowShorter {
-				return s, fmt.Errorf("-%s %v is shorter than the %v in force: a key demoted before now, or the primary once it is demoted, could then be removed while cookies sealed under the longer value are still valid (running instances keep it until they restart); pass -allow-shorter to record it anyway", f.flag, v, *f.get(&in))
+				return s, fmt.Errorf("-%s %v is shorter than the %v in force: a key demoted before now, or the primary once it is demoted, could then be removed while cookies sealed under the longer value are still valid, or a new key promoted before every instance has loaded it (running instances keep the old value until they restart); pass -allow-shorter to record it anyway", f.flag, v, *f.get(&in))
 			}
 			*f.get(&s.Lifetime) = v
 		}

@@ -213,7 +213,8 @@ func TestKeygenRecordsLifetime(t *testing.T) {
 }
 
 // TestPolicySet: keys policy set records a longer value at once, refuses
-// a shorter absolute timeout or clock skew without -allow-shorter, and
+// a shorter absolute timeout, clock skew or rollout delay without
+// -allow-shorter, and
 // turns an old file into one that records the policy; keys policy shows
 // an old file's defaults as not recorded.
 func TestPolicySet(t *testing.T) {
@@ -238,7 +239,7 @@ func TestPolicySet(t *testing.T) {
 	if err != nil || set.Lifetime != (keyring.Lifetime{AbsoluteTimeout: 720 * time.Hour}) {
 		t.Fatalf("file records %+v, %v", set.Lifetime, err)
 	}
-	for _, args := range [][]string{{"-absolute-timeout", "168h"}, {"-clock-skew", "10s"}} {
+	for _, args := range [][]string{{"-absolute-timeout", "168h"}, {"-clock-skew", "10s"}, {"-rollout-delay", "1s"}} {
 		before, _ := os.ReadFile(file)
 		r := runAt(t, t0, "", append([]string{"keys", "policy", "set", "-file", file}, args...)...)
 		if after, _ := os.ReadFile(file); r.code != exitFail || !strings.Contains(r.stderr, "-allow-shorter") || string(before) != string(after) {
