@@ -513,21 +513,13 @@ func tamper(v string) string {
 	return string(b)
 }
 
-// TestPythonREADMEExamplesAreTested: every python block of the README's
-// Python section is copied from a file in interop/python (which the
+// TestPythonDocExamplesAreTested: every python block of the Python guide
+// (docs/python.md) is copied from a file in interop/python (which the
 // tests above run), line for line, up to a common indentation.
-func TestPythonREADMEExamplesAreTested(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+func TestPythonDocExamplesAreTested(t *testing.T) {
+	section, err := os.ReadFile("../docs/python.md")
 	if err != nil {
 		t.Fatal(err)
-	}
-	const title = "\n## Reading and writing the session from Python\n"
-	_, section, ok := strings.Cut(string(readme), title)
-	if !ok {
-		t.Fatalf("README.md has no section %q", strings.TrimSpace(title))
-	}
-	if i := strings.Index(section, "\n## "); i >= 0 {
-		section = section[:i]
 	}
 	files, err := filepath.Glob("python/*.py")
 	if err != nil || len(files) == 0 {
@@ -542,7 +534,7 @@ func TestPythonREADMEExamplesAreTested(t *testing.T) {
 		sources = append(sources, strings.Split(string(b), "\n"))
 	}
 	blocks := 0
-	for rest := section; ; {
+	for rest := string(section); ; {
 		_, after, ok := strings.Cut(rest, "```python\n")
 		if !ok {
 			break
@@ -555,11 +547,11 @@ func TestPythonREADMEExamplesAreTested(t *testing.T) {
 		blocks++
 		lines := strings.Split(strings.TrimSuffix(block, "\n"), "\n")
 		if !copiedFrom(lines, sources) {
-			t.Errorf("README python block %d is not in any python/*.py file:\n%s", blocks, block)
+			t.Errorf("docs/python.md python block %d is not in any python/*.py file:\n%s", blocks, block)
 		}
 	}
 	if blocks < 6 {
-		t.Errorf("found %d python blocks in the README's Python section, want at least 6", blocks)
+		t.Errorf("found %d python blocks in docs/python.md, want at least 6", blocks)
 	}
 }
 
