@@ -556,7 +556,7 @@ func TestPythonDocExamplesAreTested(t *testing.T) {
 }
 
 // copiedFrom reports whether lines appear as consecutive lines of one of
-// the sources, each source line being the README line with the same
+// the sources, each source line being the doc line with the same
 // indentation added in front (blank lines match blank lines).
 func copiedFrom(lines []string, sources [][]string) bool {
 	for _, src := range sources {
