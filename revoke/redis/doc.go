@@ -125,13 +125,13 @@
 // # Staleness bound (Cached)
 //
 // Run confirms the cache in two ways: a full load (of the 1024 buckets),
-// and a heartbeat PING on the subscription every
-// HeartbeatInterval, whose reply proves that every entry published before it
-// has been applied. If neither has happened within
-// CachedOptions.StalenessBound (30s by default), Check returns an error
-// matching ErrStale (and ErrUnavailable) instead of answering from memory
-// that may miss revocations; so does a Cached whose Run has not completed
-// its first load. Put plainly: a Check that returns nil at time T reflects
+// and a heartbeat PING on the subscription every HeartbeatInterval, whose
+// reply proves that every entry published before it has been applied. If
+// neither has happened within CachedOptions.StalenessBound
+// (DefaultStalenessBound, 1m, by default), Check returns an error matching
+// ErrStale (and ErrUnavailable) instead of answering from memory that may
+// miss revocations; so does a Cached whose Run has not completed its
+// first load. Put plainly: a Check that returns nil at time T reflects
 // every revocation that Redis acknowledged before T − StalenessBound. In
 // normal operation a revocation reaches every Cached in one pub/sub hop,
 // about a millisecond. On a Cluster, PUBLISH is relayed between nodes over
