@@ -56,7 +56,7 @@ import (
 // response passes only if its whole header block fits in 4096 bytes, so
 // not even one full chunk plus the headers around it (502 beyond). curl's
 // cookie engine sends at most two and silently drops the rest. So chunk
-// only behind a proxy tuned for it (the README's recipe), and tell the
+// only behind a proxy tuned for it (docs/proxies-and-caches.md), and tell the
 // writer how large a response header the proxy holds (the session
 // manager's MaxResponseCookieBytes). Every chunk travels on every request:
 // large sessions cost bandwidth on each one.

@@ -237,8 +237,9 @@
 // leaving 1 KB for the status line and every other header), and a
 // session over the budget goes to the ErrorHandler with
 // cookie.ErrTooLarge before any byte is sent, instead of a 502 from the
-// proxy. Chunked sessions need a tuned proxy in both directions; the
-// README gives a tested nginx recipe and the measured limits.
+// proxy. Chunked sessions need a tuned proxy in both directions;
+// docs/proxies-and-caches.md gives a tested nginx recipe and the measured
+// limits.
 //
 // # Migrating from another library
 //

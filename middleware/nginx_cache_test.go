@@ -110,7 +110,7 @@ func TestNginxSharedCache(t *testing.T) {
 			// A write (of a session, or of its clearing) is never stored.
 			// Users go first: once an anonymous response that wrote nothing
 			// is stored, a cache that ignores Vary hands it to everyone,
-			// which is that cache's flaw, not a leak (see the README).
+			// which is that cache's flaw, not a leak (see docs/proxies-and-caches.md).
 			t.Run("writes are never stored", func(t *testing.T) {
 				for _, target := range []string{"/set?n=10", "/destroy", "/login?user=carol"} {
 					for _, who := range []string{"alice", "bob", ""} {

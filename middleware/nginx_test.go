@@ -1,8 +1,8 @@
 package middleware_test
 
 // Sessions through a real nginx started by the tests (internal/nginxtest):
-// both directions, HTTP/1.1 and HTTP/2, nginx's defaults and the README's
-// recipe. Without nginx these tests skip, unless
+// both directions, HTTP/1.1 and HTTP/2, nginx's defaults and the recipe of
+// docs/proxies-and-caches.md. Without nginx these tests skip, unless
 // COOKIESEAL_REQUIRE_NGINX=1.
 
 import (
@@ -311,7 +311,7 @@ func TestNginxWithoutBudgetGets502(t *testing.T) {
 	}
 }
 
-// nxRecipeOptions are the README's options for chunked sessions behind
+// nxRecipeOptions are docs/proxies-and-caches.md's options for chunked sessions behind
 // nginxtest.Recipe: four chunks, and a Set-Cookie budget that leaves
 // 4 KB of the 32 KB proxy buffer to the other headers.
 var nxRecipeOptions = middleware.Options{MaxChunks: 4, MaxResponseCookieBytes: 28 << 10}
@@ -375,7 +375,7 @@ func TestNginxRecipeChunked(t *testing.T) {
 	})
 }
 
-// nxResetLocation is the README's exit from the lockout for the cookie
+// nxResetLocation is docs/proxies-and-caches.md's exit from the lockout for the cookie
 // "session" with MaxChunks 4 and default attributes: nginx answers a
 // request whose headers are too large (internally status 494) itself,
 // expiring every cookie of the session, so the next request gets through

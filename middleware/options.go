@@ -159,7 +159,7 @@ type Options struct {
 	// limit both directions: a default nginx passes two 3800-byte chunks
 	// in a request over HTTP/1.1 (400 beyond, before the application sees
 	// it) and no chunked write at all (its 4 KB response buffer; see
-	// MaxResponseCookieBytes). Tune the proxy first (the README's recipe)
+	// MaxResponseCookieBytes). Tune the proxy first (docs/proxies-and-caches.md)
 	// and set MaxResponseCookieBytes to match. At most cookie.ChunkLimit
 	// (16). Every instance, and every peer that reads the session, needs
 	// the same value: a reader with a lower one refuses a longer session.
@@ -197,7 +197,7 @@ type Options struct {
 	// every other header. With MaxChunks above 1 the default is no bound
 	// beyond the per-line ones (about MaxChunks × 4.1 KB), because chunked
 	// sessions need a tuned proxy anyway: set it to your proxy's buffer
-	// less your other headers (see the README's proxy recipe). New refuses
+	// less your other headers (docs/proxies-and-caches.md's recipe). New refuses
 	// a negative bound, one too small for the smallest session's lines,
 	// and, with MaxChunks above 1, one that holds no write of two chunks.
 	// With chunking, a write also clears only the chunk indices that some

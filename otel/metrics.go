@@ -19,8 +19,8 @@
 // Metric names follow OpenTelemetry's conventions (dotted, unit in the
 // instrument, not the name); the Prometheus exporter turns
 // cookieseal.session.rejected into cookieseal_session_rejected_total. The
-// names are listed in Names; the README's "Operating cookieseal" says
-// which to alert on, and dashboard.json draws them.
+// names are listed in Names; docs/observability.md says which to
+// alert on, and dashboard.json draws them.
 package otel
 
 import (

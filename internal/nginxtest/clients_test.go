@@ -18,7 +18,7 @@ import (
 
 // What real clients send and keep, alone and through nginx: headless
 // Chromium (Debian's chromium) and curl. Run with -v to see the figures
-// the README's table states; the tests check them.
+// docs/proxies-and-caches.md's table states; the tests check them.
 
 // chromiumPath returns Chromium's path, or skips (fails with
 // COOKIESEAL_REQUIRE_BROWSER=1, as examples/webapp's browser test).
@@ -239,7 +239,7 @@ func TestCurlCookieEngine(t *testing.T) {
 		}
 	}
 	if maxSent != 2 || sent(6) != 2 {
-		t.Errorf("curl sent at most %d of its 3800-byte cookies, %d of 6; the README says 2 (silently dropping the rest)", maxSent, sent(6))
+		t.Errorf("curl sent at most %d of its 3800-byte cookies, %d of 6; docs/proxies-and-caches.md says 2 (silently dropping the rest)", maxSent, sent(6))
 	}
 	// The longest Set-Cookie value curl keeps in its jar.
 	kept := func(n int) bool {

@@ -132,7 +132,7 @@ func cookies(n, each int) string {
 
 // TestMeasuredLimits measures what nginx lets through, both directions,
 // over HTTP/1.1 and HTTP/2, with its defaults and with Recipe, and checks
-// the figures the README's table states. Run with -v to see them.
+// the figures docs/proxies-and-caches.md's table states. Run with -v to see them.
 func TestMeasuredLimits(t *testing.T) {
 	addr, blockLen := padUpstream(t)
 	type want struct {

@@ -346,7 +346,7 @@ func writeCert(dir string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// Recipe is the http-block tuning the README recommends for chunked
+// Recipe is the http-block tuning docs/proxies-and-caches.md recommends for chunked
 // sessions of up to four 3800-byte chunks, both directions:
 //
 //   - proxy_buffer_size 32k: the whole upstream response header block

@@ -166,7 +166,7 @@
 // 0.3 µs of CPU an entry and the loading process about 0.9 µs, whatever
 // else the database holds: 10 million entries load in about 7 seconds on
 // two cores. Measured figures and the commands that reproduce them are in
-// the README ("Forced logout") and in package bench.
+// docs/revocation.md and in package bench.
 // Periodic reloads are stretched to 60 times the last load's duration when
 // that exceeds ResyncInterval, so reloading a large list takes at most a
 // sixtieth of the time of an instance and of Redis.

@@ -117,7 +117,7 @@ func (w *writeLog) reachedAfter(t time.Time) time.Time {
 
 func failoverLoad(t *testing.T, wait, replicas int) {
 	sn := redistest.StartSentinel(t, redistest.SentinelOptions{Replicas: replicas, DownAfter: time.Second})
-	// Through NewUniversalClient with MasterName, as the README sets it up;
+	// Through NewUniversalClient with MasterName, as docs/revocation.md sets it up;
 	// WaitReplicasAuto must see a Sentinel client in it.
 	client := goredis.NewUniversalClient(sn.UniversalOptions())
 	t.Cleanup(func() { _ = client.Close() })

@@ -28,7 +28,7 @@ const ProfileSize = 5000
 // four cookies, a response budget that holds them, and an in-memory
 // Revoker, so that a logged-out cookie replayed to the same instance is
 // refused. A fleet of instances needs a shared store instead (the
-// README's "Forced logout at the edge").
+// "Forced logout at the edge" of docs/edge.md).
 func Options() middleware.Options {
 	return middleware.Options{
 		MaxChunks:              4,

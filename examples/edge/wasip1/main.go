@@ -5,8 +5,8 @@
 // wazero does (its CLI: `wazero run -listen 127.0.0.1:8080 app.wasm`;
 // its Go API: experimental/sock.WithConfig). WASI preview 1 has no way
 // to open a socket, only to accept on one it was given, and no outbound
-// connections at all: the Revoker here is in memory (see the README's
-// "Forced logout at the edge").
+// connections at all: the Revoker here is in memory (see "Forced
+// logout at the edge" in docs/edge.md).
 //
 //	GOOS=wasip1 GOARCH=wasm go build -o app.wasm ./examples/edge/wasip1
 //

@@ -6,8 +6,8 @@
 // function, cookiesealServe(method, url, headers, body), that runs a
 // request through the app and returns {status, headers, body}; worker.mjs
 // turns a Worker fetch event into that call and back. The app's Revoker
-// is in memory: a Worker reaches the network only through fetch (see the
-// README's "Forced logout at the edge").
+// is in memory: a Worker reaches the network only through fetch (see "Forced
+// logout at the edge" in docs/edge.md).
 //
 //	GOOS=js GOARCH=wasm go build -o app.wasm ./examples/edge/workers
 package main
