@@ -11,8 +11,10 @@ package readme
 //     docs_keys_md_L42), requires cookieseal's modules through replace
 //     directives to this checkout, and runs go mod tidy, go build ./...
 //     and go vet ./... once. A //line directive maps each file back to
-//     the document, so an error names README.md:57, not main.go:3.
-//     Blocks in other languages (```sh, ```python, ```text, …) are not
+//     the document, so an error names README.md:57, not main.go:3. A
+//     block that declares a test (`func TestX(t *testing.T)`) is written
+//     as a _test.go file and run with go test, so a test a guide shows
+//     passes as shown. Blocks in other languages (```sh, ```python, ```text, …) are not
 //     compiled.
 //
 //  2. Every figure a document quotes names the command that reproduces
@@ -161,7 +163,7 @@ func TestDocSnippetsCompile(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	var n int
+	var n, tests int
 	for _, doc := range docs(t, root) {
 		text, err := os.ReadFile(filepath.Join(root, doc))
 		if err != nil {
@@ -192,7 +194,11 @@ func TestDocSnippetsCompile(t *testing.T) {
 			}
 			// The line after the directive is the block's first line.
 			src := fmt.Sprintf("//line %s:%d\n%s", filepath.Join(root, b.doc), b.line+1, b.code)
-			if err := os.WriteFile(filepath.Join(d, "snippet.go"), []byte(src), 0o644); err != nil {
+			file := "snippet.go"
+			if isTest.MatchString(b.code) {
+				file, tests = "snippet_test.go", tests+1
+			}
+			if err := os.WriteFile(filepath.Join(d, file), []byte(src), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -217,7 +223,11 @@ func TestDocSnippetsCompile(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	for _, args := range [][]string{{"mod", "tidy"}, {"build", "./..."}, {"vet", "./..."}} {
+	steps := [][]string{{"mod", "tidy"}, {"build", "./..."}, {"vet", "./..."}}
+	if tests > 0 {
+		steps = append(steps, []string{"test", "-count=1", "./..."})
+	}
+	for _, args := range steps {
 		t0 := time.Now()
 		out, err := goCmdTimeout(dir, 10*time.Minute, args...)
 		t.Logf("go %s: %v", strings.Join(args, " "), time.Since(t0).Round(time.Millisecond))
@@ -225,8 +235,11 @@ func TestDocSnippetsCompile(t *testing.T) {
 			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, strings.ReplaceAll(string(out), root+string(filepath.Separator), ""))
 		}
 	}
-	t.Logf("%d go blocks built and vetted in %v", n, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d go blocks built and vetted, the %d that are tests run, in %v", n, tests, time.Since(start).Round(time.Millisecond))
 }
+
+// isTest matches a block that declares a test function.
+var isTest = regexp.MustCompile(`(?m)^func Test\w*\(t \*testing\.T\)`)
 
 var (
 	// figure: a number and a unit of a measurement.
