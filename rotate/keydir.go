@@ -111,6 +111,28 @@ func openRegularPath(path string) (*os.File, fs.FileInfo, error) {
 // without waiting for a writer. Other errors are returned as they are
 // (fs.ErrNotExist for a missing file). display names the file in errors.
 func openChecked(display, name string, lstat func(string) (fs.FileInfo, error), open func(string, int, fs.FileMode) (*os.File, error)) (*os.File, fs.FileInfo, error) {
+	// A writer's atomic rename may replace the file between the lstat and
+	// the open: that is no attack, so the pair is tried again, a bounded
+	// number of times. A planted link or non-regular file is refused on
+	// the attempt that sees it.
+	for range maxOpenTries {
+		f, fi, err := openCheckedOnce(display, name, lstat, open)
+		if !errors.Is(err, errReplaced) {
+			return f, fi, err
+		}
+	}
+	return nil, nil, fmt.Errorf("%w: %s was replaced while it was opened, %d times", ErrUnsafeFile, display, maxOpenTries)
+}
+
+// maxOpenTries bounds openChecked's attempts when the file keeps being
+// replaced between its lstat and its open.
+const maxOpenTries = 8
+
+// errReplaced is openCheckedOnce's answer when the file opened is not the
+// one lstat saw.
+var errReplaced = errors.New("rotate: replaced while opened")
+
+func openCheckedOnce(display, name string, lstat func(string) (fs.FileInfo, error), open func(string, int, fs.FileMode) (*os.File, error)) (*os.File, fs.FileInfo, error) {
 	before, err := lstat(name)
 	if err != nil {
 		return nil, nil, err
@@ -139,7 +161,7 @@ func openChecked(display, name string, lstat func(string) (fs.FileInfo, error), 
 	}
 	if !os.SameFile(before, fi) {
 		f.Close()
-		return nil, nil, fmt.Errorf("%w: %s was replaced while it was opened", ErrUnsafeFile, display)
+		return nil, nil, errReplaced
 	}
 	return f, fi, nil
 }

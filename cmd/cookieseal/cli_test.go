@@ -360,6 +360,8 @@ func TestConcurrentCommandsLoseNoEdit(t *testing.T) {
 		wg.Go(func() {
 			for range edits {
 				cmd := exec.Command(bin, "keys", "add", "-file", path, "-json")
+				var stderr strings.Builder
+				cmd.Stderr = &stderr
 				out, err := cmd.Output()
 				var res stepResult
 				if err == nil {
@@ -367,7 +369,7 @@ func TestConcurrentCommandsLoseNoEdit(t *testing.T) {
 				}
 				mu.Lock()
 				if err != nil {
-					errs = append(errs, fmt.Sprintf("%v: %s", err, out))
+					errs = append(errs, fmt.Sprintf("%v: %s%s", err, out, stderr.String()))
 				} else {
 					ids[res.KeyID] = true
 				}
