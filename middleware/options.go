@@ -426,8 +426,6 @@ func resolve(name string, o Options) (config, error) {
 		return fail("negative MaxFlashes")
 	case len(c.FormerDomains) > FormerLimit || len(c.FormerPaths) > FormerLimit:
 		return fail("at most %d FormerDomains and %d FormerPaths", FormerLimit, FormerLimit)
-	case strings.HasPrefix(name, "__Host-") && len(c.FormerDomains)+len(c.FormerPaths) > 0:
-		return fail("a __Host- cookie never had another Domain or Path")
 	case c.AbsoluteTimeout < c.IdleTimeout:
 		return fail("AbsoluteTimeout %v is shorter than IdleTimeout %v; raise AbsoluteTimeout", c.AbsoluteTimeout, c.IdleTimeout)
 	case c.RefreshAfter >= c.IdleTimeout:
@@ -446,14 +444,11 @@ func resolve(name string, o Options) (config, error) {
 		return fail("SameSite=None needs Secure (browsers reject it otherwise)")
 	case c.Partitioned && !c.secure:
 		return fail("Partitioned needs Secure")
-	case strings.HasPrefix(name, "__Host-") && !c.secure:
-		return fail("a __Host- cookie must be Secure")
-	case strings.HasPrefix(name, "__Host-") && c.Domain != "":
-		return fail("a __Host- cookie must not have a Domain")
-	case strings.HasPrefix(name, "__Host-") && c.Path != "/":
-		return fail("a __Host- cookie must have Path=/")
-	case strings.HasPrefix(name, "__Secure-") && !c.secure:
-		return fail("a __Secure- cookie must be Secure")
+	}
+	if err := prefixRules(name, c); err != nil {
+		return c, err
+	}
+	switch {
 	case c.Revoker == nil && c.InsecureRevokeFailOpen:
 		return fail("InsecureRevokeFailOpen without a Revoker")
 	case c.MaxChunks > 1 && looksLikeChunk(name):
@@ -493,6 +488,64 @@ func resolve(name string, o Options) (config, error) {
 	}
 	c.lineMid, c.lineTail = c.lineParts()
 	return c, nil
+}
+
+// namePrefix returns the cookie name prefix that browsers enforce on
+// name, in its canonical spelling: "__Host-Http-", "__Http-", "__Host-",
+// "__Secure-", or "" for none. Browsers match prefixes
+// case-insensitively (RFC 6265bis; httpwg/http-extensions#2231), so
+// "__host-session" is a "__Host-" name. The longest match wins:
+// "__Host-Http-" carries every rule of "__Host-".
+func namePrefix(name string) string {
+	for _, p := range [...]string{"__Host-Http-", "__Http-", "__Host-", "__Secure-"} {
+		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// hostOnlyName reports whether a browser keeps name host-only on Path=/
+// (a "__Host-" or "__Host-Http-" prefix, in any case): no sibling host can
+// plant it and no other Path can hold a copy.
+func hostOnlyName(name string) bool {
+	p := namePrefix(name)
+	return p == "__Host-" || p == "__Host-Http-"
+}
+
+// prefixRules refuses the settings a browser rejects for name's prefix
+// (RFC 6265bis as browsers ship it, prefixes matched case-insensitively):
+// every prefix needs Secure; "__Http-" and "__Host-Http-" need HttpOnly;
+// "__Host-" and "__Host-Http-" need Path=/ and no Domain (so they take
+// no FormerDomains or FormerPaths either). The chunk
+// cookies (name.0, name.1, …) share the name's prefix and attributes, so
+// the same rules cover them. The error names the prefix as written and
+// the setting to change.
+func prefixRules(name string, c config) error {
+	p := namePrefix(name)
+	if p == "" {
+		return nil
+	}
+	fail := func(what string) error {
+		how := ""
+		if name[:len(p)] != p {
+			how = fmt.Sprintf(" (browsers read %q as %q: prefixes match case-insensitively)", name[:len(p)], p)
+		}
+		return fmt.Errorf("middleware: cookie %q: a %s cookie%s %s; a browser would refuse to store it", name, p, how, what)
+	}
+	switch {
+	case !c.secure:
+		return fail("must be Secure: InsecureAllowHTTP is refused (Chromium and Firefox store Secure cookies from http://localhost: leave it off there too)")
+	case (p == "__Http-" || p == "__Host-Http-") && !c.httpOnly:
+		return fail("must be HttpOnly: InsecureNoHTTPOnly is refused")
+	case (p == "__Host-" || p == "__Host-Http-") && c.Domain != "":
+		return fail(fmt.Sprintf("must not have a Domain: Domain %q is refused", c.Domain))
+	case (p == "__Host-" || p == "__Host-Http-") && c.Path != "/":
+		return fail(fmt.Sprintf("must have Path=/: Path %q is refused", c.Path))
+	case (p == "__Host-" || p == "__Host-Http-") && len(c.FormerDomains)+len(c.FormerPaths) > 0:
+		return fail("never had another Domain or Path: FormerDomains and FormerPaths are refused")
+	}
+	return nil
 }
 
 // validName checks a cookie name against RFC 6265's cookie-name: an HTTP

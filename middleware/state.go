@@ -865,7 +865,7 @@ func (st *state) clearFits() error {
 // may expire a cookie of its parent domain, so no copy it cannot clear
 // is left to lock the user out.
 func (st *state) expireCopies(h http.Header) {
-	if !st.dup || strings.HasPrefix(st.m.name, "__Host-") {
+	if !st.dup || hostOnlyName(st.m.name) {
 		return
 	}
 	st.dup = false // once
