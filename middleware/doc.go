@@ -211,9 +211,14 @@
 // on Path=/. Prefer a "__Host-" name: the browser then refuses the cookie
 // unless it is Secure, host-only and on Path=/, so a sibling subdomain
 // cannot plant or shadow it. New refuses attributes that a browser would
-// reject or that break a prefix's rules. Anything that weakens the cookie
-// is named Insecure…; InsecureAllowHTTP is for http://localhost
-// development only.
+// reject or that break a prefix's rules, matching prefixes
+// case-insensitively as browsers do ("__host-session" is a "__Host-"
+// name): every prefix needs Secure, "__Http-" and "__Host-Http-" need
+// HttpOnly, and "__Host-" and "__Host-Http-" need Path=/ and no Domain.
+// Anything that weakens the cookie is named Insecure…; InsecureAllowHTTP
+// is for http://localhost development with an unprefixed name only (a
+// prefixed name works on http://localhost with the defaults: Chromium
+// and Firefox store Secure cookies from it).
 //
 // # Cookie size
 //

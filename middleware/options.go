@@ -60,11 +60,12 @@ type LegacyDecoder interface {
 // after 24h idle or 7 days in all, in the native format. New validates and
 // copies the options; changing them afterwards has no effect.
 type Options struct {
-	// Path is the cookie's Path. Default "/".
+	// Path is the cookie's Path. Default "/". Must be "/" with a "__Host-"
+	// or "__Host-Http-" name.
 	Path string
 	// Domain is the cookie's Domain. Default none: a host-only cookie,
 	// which is what you want unless sibling hosts share the session.
-	// Refused with a "__Host-" name.
+	// Refused with a "__Host-" or "__Host-Http-" name.
 	Domain string
 	// SameSite is the cookie's SameSite mode. The zero value means
 	// http.SameSiteLaxMode; http.SameSiteNoneMode needs Secure;
@@ -82,12 +83,17 @@ type Options struct {
 	// the Secure attribute. It is for development on http://localhost
 	// only: a cookie without Secure is sent over any plain-HTTP
 	// connection to the site, where anyone on the path can read it.
-	// Refused with "__Host-" and "__Secure-" names, SameSite=None and
-	// Partitioned. Default false.
+	// Refused with SameSite=None, Partitioned, and every prefixed name
+	// ("__Secure-", "__Host-", "__Http-", "__Host-Http-", in any case),
+	// which browsers store only with Secure. It is not needed there:
+	// Chromium and Firefox store Secure cookies, prefixed ones included,
+	// from http://localhost, so a prefixed name works over plain-HTTP
+	// localhost with the default options. Default false.
 	InsecureAllowHTTP bool
 	// InsecureNoHTTPOnly drops the HttpOnly attribute, letting page
-	// scripts (and any injected script) read the sealed cookie. Default
-	// false.
+	// scripts (and any injected script) read the sealed cookie. Refused
+	// with an "__Http-" or "__Host-Http-" name (in any case), which
+	// browsers store only with HttpOnly. Default false.
 	InsecureNoHTTPOnly bool
 
 	// IdleTimeout ends a session that no request refreshed for this long.
