@@ -116,7 +116,7 @@ func ExampleNew() {
 	_, err = middleware.New(kr, "session", middleware.Options{SameSite: http.SameSiteNoneMode, InsecureAllowHTTP: true})
 	fmt.Println(err)
 	// Output:
-	// middleware: cookie "__Host-session": a __Host- cookie must not have a Domain
+	// middleware: cookie "__Host-session": a __Host- cookie must not have a Domain (Domain "example.com")
 	// middleware: cookie "session": SameSite=None needs Secure (browsers reject it otherwise)
 }
 

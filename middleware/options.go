@@ -537,19 +537,19 @@ func prefixRules(name string, c config) error {
 		if name[:len(p)] != p {
 			how = fmt.Sprintf(" (browsers read %q as %q: prefixes match case-insensitively)", name[:len(p)], p)
 		}
-		return fmt.Errorf("middleware: cookie %q: a %s cookie%s %s; a browser would refuse to store it", name, p, how, what)
+		return fmt.Errorf("middleware: cookie %q: a %s cookie%s %s", name, p, how, what)
 	}
 	switch {
 	case !c.secure:
-		return fail("must be Secure: InsecureAllowHTTP is refused (Chromium and Firefox store Secure cookies from http://localhost: leave it off there too)")
+		return fail("must be Secure, so InsecureAllowHTTP is refused (Chromium and Firefox store Secure cookies from http://localhost: leave it off there too)")
 	case (p == "__Http-" || p == "__Host-Http-") && !c.httpOnly:
-		return fail("must be HttpOnly: InsecureNoHTTPOnly is refused")
+		return fail("must be HttpOnly, so InsecureNoHTTPOnly is refused")
 	case (p == "__Host-" || p == "__Host-Http-") && c.Domain != "":
-		return fail(fmt.Sprintf("must not have a Domain: Domain %q is refused", c.Domain))
+		return fail(fmt.Sprintf("must not have a Domain (Domain %q)", c.Domain))
 	case (p == "__Host-" || p == "__Host-Http-") && c.Path != "/":
-		return fail(fmt.Sprintf("must have Path=/: Path %q is refused", c.Path))
+		return fail(fmt.Sprintf("must have Path=/ (Path %q)", c.Path))
 	case (p == "__Host-" || p == "__Host-Http-") && len(c.FormerDomains)+len(c.FormerPaths) > 0:
-		return fail("never had another Domain or Path: FormerDomains and FormerPaths are refused")
+		return fail("never had another Domain or Path (FormerDomains, FormerPaths)")
 	}
 	return nil
 }
