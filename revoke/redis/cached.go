@@ -108,7 +108,8 @@ type entry struct{ beforeMS, untilMS int64 }
 
 // NewCached returns a Cached on client, with the same requirements on client
 // as NewDirect. It makes no Redis call and starts no goroutine: until Run has
-// completed its first load, Check returns an error matching ErrStale.
+// completed its first load, Check returns an error matching ErrStale (or
+// ErrEvictionPolicy, once a load has found a server that may evict).
 // Invalid options or client return an error matching ErrInvalidConfig.
 func NewCached(client goredis.UniversalClient, opts CachedOptions) (*Cached, error) {
 	opts, err := opts.normalize()
@@ -156,14 +157,19 @@ func (c *Cached) hashParts(kind, esub string, withID bool, id string) hkey {
 }
 
 // Check reports whether s is revoked, from memory. It returns nil,
-// revoke.ErrRevoked, or an error matching ErrStale (and ErrUnavailable) when
+// revoke.ErrRevoked, an error matching ErrStale (and ErrUnavailable) when
 // Run has not loaded the list yet or has not confirmed it within
-// StalenessBound. It makes no Redis call, and does not allocate unless the
+// StalenessBound, or one matching ErrEvictionPolicy (and ErrUnavailable)
+// while the last reading of the servers' maxmemory-policy (at the start of
+// each load) found one that may drop entries. It makes no Redis call, and does not allocate unless the
 // subject holds '%' or ':'. An entry
 // that Redis holds in a form this version cannot parse revokes what it names.
 func (c *Cached) Check(_ context.Context, s revoke.SessionRef) error {
 	if err := checkSession(s); err != nil {
 		return err
+	}
+	if err := c.s.evict.bad(); err != nil {
+		return err // a server may have dropped entries: memory cannot vouch
 	}
 	now := c.s.opts.Now()
 	conf := c.confirmed.Load()
@@ -212,22 +218,20 @@ func (c *Cached) lookup(k hkey, revokes func(entry) bool) error {
 // this Cached's memory as soon as Redis has it.
 func (c *Cached) RevokeSession(ctx context.Context, id, subject string, until time.Time) error {
 	field, value, done, err := c.s.revokeSession(ctx, id, subject, until)
-	if err != nil || !done {
-		return err
+	if done {
+		c.apply(field, value)
 	}
-	c.apply(field, value)
-	return nil
+	return err
 }
 
 // RevokeSubject is Direct.RevokeSubject; the entry also takes effect in
 // this Cached's memory as soon as Redis has it.
 func (c *Cached) RevokeSubject(ctx context.Context, subject string, before, until time.Time) error {
 	field, value, done, err := c.s.revokeSubject(ctx, subject, before, until)
-	if err != nil || !done {
-		return err
+	if done {
+		c.apply(field, value)
 	}
-	c.apply(field, value)
-	return nil
+	return err
 }
 
 // Len returns the number of entries in memory, sessions and subjects
@@ -318,6 +322,15 @@ func (c *Cached) Stats() CacheStats {
 // until it completes. A periodic reload that fails is reported and retried
 // from the page that failed; it does not end the session, and heartbeats
 // keep the cache fresh meanwhile.
+//
+// Each load first reads every server's maxmemory-policy (CONFIG GET): a
+// policy that may drop entries, or a server that refuses CONFIG GET without
+// Options.MaxmemoryPolicy, fails the load with an error matching
+// ErrEvictionPolicy, reported to OnError and retried like any failed load
+// (50ms doubling to 1s), and Check returns it until a load finds every
+// server at noeviction. So a policy changed at runtime is found by the next
+// periodic reload (ResyncInterval), and a new master's by the load that
+// follows a re-subscription.
 //
 // On a fault of the subscription it reports to CachedOptions.OnError, backs
 // off (50ms doubling to 1s) and starts over with a new subscription and a

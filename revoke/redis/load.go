@@ -55,6 +55,11 @@ func (c *Cached) startLoad(ctx context.Context, p *progress) *loadRun {
 // loadAttempt reads every bucket that p has not finished, loadWorkers at a
 // time, merging each page into memory as it arrives.
 func (c *Cached) loadAttempt(ctx context.Context, p *progress) error {
+	// A list on a server that may evict is not worth loading: read the
+	// policy first, at every load (evict.go).
+	if err := c.s.evict.refresh(ctx, c.opts.SyncTimeout); err != nil {
+		return err
+	}
 	if c.s.opts.V1Compat && !p.v1Done {
 		if _, err := c.s.migrateV1(ctx, c.opts.SyncTimeout); err != nil {
 			return err

@@ -55,6 +55,16 @@ type Options struct {
 	// in a Cached, for expiry and staleness. Nil means time.Now.
 	Now func() time.Time
 
+	// MaxmemoryPolicy vouches for the maxmemory-policy of servers that
+	// refuse CONFIG GET (managed services rename or disable CONFIG): set
+	// it to "noeviction", the only value accepted, once the provider's
+	// configuration guarantees that policy on every server that holds the
+	// list. Default "": a server that refuses CONFIG GET fails every check
+	// and write with ErrEvictionPolicy, as one with an evicting policy
+	// does. A server that answers CONFIG GET is believed over this field.
+	// See ErrEvictionPolicy.
+	MaxmemoryPolicy string
+
 	// V1Compat is for the rolling upgrade from key layout v1 (doc.go,
 	// "Versions and upgrade from v1"): revocations are written in both
 	// layouts, Direct checks read both, and a Cached copies the v1 entries
@@ -130,6 +140,9 @@ func (o Options) normalize() (Options, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.MaxmemoryPolicy != "" && o.MaxmemoryPolicy != policyNoEviction {
+		return o, configError("MaxmemoryPolicy %q: only %q keeps every revocation", o.MaxmemoryPolicy, policyNoEviction)
 	}
 	return o.normalizeWait()
 }

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,7 +16,8 @@ type store struct {
 	client goredis.UniversalClient
 	opts   Options
 	keys   *keys
-	v1     *v1Keys // layout v1, read and written only with Options.V1Compat
+	v1     *v1Keys        // layout v1, read and written only with Options.V1Compat
+	evict  *evictionGuard // the servers' maxmemory-policy (evict.go)
 }
 
 func newStore(client goredis.UniversalClient, opts Options) (store, error) {
@@ -29,7 +31,8 @@ func newStore(client goredis.UniversalClient, opts Options) (store, error) {
 	if opts.WaitReplicas, err = waitReplicas(client, opts.WaitReplicas); err != nil {
 		return store{}, err
 	}
-	return store{client: client, opts: opts, keys: newKeys(opts.Prefix), v1: newV1Keys(opts.Prefix)}, nil
+	return store{client: client, opts: opts, keys: newKeys(opts.Prefix), v1: newV1Keys(opts.Prefix),
+		evict: newEvictionGuard(client, opts)}, nil
 }
 
 // ttl returns until-now rounded up to the millisecond, or 0 if until has passed.
@@ -56,11 +59,9 @@ func (s *store) revokeSession(ctx context.Context, id, subject string, until tim
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
+	policyErr := s.evict.ensure(ctx, s.opts.WriteTimeout)
 	key, value, err = s.write(ctx, subject, id, 0, until.UnixMilli(), t)
-	if err != nil {
-		return "", "", false, err
-	}
-	return key, value, true, nil
+	return s.written(key, value, err, policyErr)
 }
 
 // revokeSubject writes a subject entry and returns its field and resulting
@@ -80,9 +81,23 @@ func (s *store) revokeSubject(ctx context.Context, subject string, before, until
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
 	defer cancel()
+	policyErr := s.evict.ensure(ctx, s.opts.WriteTimeout)
 	key, value, err = s.write(ctx, subject, "", before.UnixMilli(), until.UnixMilli(), t)
+	return s.written(key, value, err, policyErr)
+}
+
+// written ends a write: a write that faulted is not done; one that Redis
+// took on a server that may evict it (policyErr, from evictionGuard.ensure)
+// is done but reported, as an unacknowledged WAIT is.
+func (s *store) written(key, value string, err, policyErr error) (string, string, bool, error) {
 	if err != nil {
+		if errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrNotReplicated) {
+			s.evict.forget()
+		}
 		return "", "", false, err
+	}
+	if policyErr != nil {
+		return key, value, true, policyErr
 	}
 	return key, value, true, nil
 }
@@ -114,7 +129,8 @@ var _ revoke.Revoker = (*Direct)(nil)
 // *ClusterClient or *Ring must have ContextTimeoutEnabled set, so that
 // Options.CheckTimeout and WriteTimeout bound every call; other
 // implementations cannot be inspected and are trusted to honor context
-// deadlines. NewDirect makes no Redis call. Invalid options or client return
+// deadlines. NewDirect makes no Redis call: the servers' maxmemory-policy
+// is read by the first Check or write (see ErrEvictionPolicy). Invalid options or client return
 // an error matching ErrInvalidConfig.
 func NewDirect(client goredis.UniversalClient, opts Options) (*Direct, error) {
 	s, err := newStore(client, opts)
@@ -126,14 +142,25 @@ func NewDirect(client goredis.UniversalClient, opts Options) (*Direct, error) {
 
 // Check reports whether s is revoked, in one round trip bounded by
 // Options.CheckTimeout. It returns nil, revoke.ErrRevoked, or an error
-// matching ErrUnavailable for a store fault.
+// matching ErrUnavailable for a store fault, which is ErrEvictionPolicy when
+// a server holding the list may evict it. Before its first call, after a
+// fault and then at least once a minute (by Options.Now), a call also reads
+// the servers' maxmemory-policy first (CONFIG GET, one round trip per
+// master, bounded by its own CheckTimeout).
 func (d *Direct) Check(ctx context.Context, s revoke.SessionRef) error {
 	if err := checkSession(s); err != nil {
 		return err
 	}
+	if err := d.s.evict.ensure(ctx, d.s.opts.CheckTimeout); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, d.s.opts.CheckTimeout)
 	defer cancel()
-	return d.s.check(ctx, s)
+	err := d.s.check(ctx, s)
+	if err != nil && errors.Is(err, ErrUnavailable) {
+		d.s.evict.forget() // perhaps another server now: read its policy
+	}
+	return err
 }
 
 // RevokeSession revokes the session (subject, id) until until, in one round
@@ -143,7 +170,9 @@ func (d *Direct) Check(ctx context.Context, s revoke.SessionRef) error {
 // subject's (same hash slot) and found only by checks with that subject.
 // With Options.WaitReplicas (on by default on a Sentinel client), it
 // returns nil only once that many replicas hold the entry, else an error
-// matching ErrNotReplicated.
+// matching ErrNotReplicated. On a server that may evict the entry it writes
+// it and returns an error matching ErrEvictionPolicy: the logout may not
+// stick.
 func (d *Direct) RevokeSession(ctx context.Context, id, subject string, until time.Time) error {
 	_, _, _, err := d.s.revokeSession(ctx, id, subject, until)
 	return err
@@ -155,7 +184,9 @@ func (d *Direct) RevokeSession(ctx context.Context, id, subject string, until ti
 // and until of an existing entry atomically and publishes the result to
 // every Cached on the same prefix. An until that has passed is a no-op.
 // With Options.WaitReplicas, it returns nil only once that many replicas
-// hold the entry, else an error matching ErrNotReplicated.
+// hold the entry, else an error matching ErrNotReplicated. On a server that
+// may evict the entry it writes it and returns an error matching
+// ErrEvictionPolicy.
 func (d *Direct) RevokeSubject(ctx context.Context, subject string, before, until time.Time) error {
 	_, _, _, err := d.s.revokeSubject(ctx, subject, before, until)
 	return err

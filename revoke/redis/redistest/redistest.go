@@ -113,6 +113,19 @@ func Start(tb testing.TB) *Server {
 	return start(tb, false)
 }
 
+// StartWith is Start with extra redis-server arguments: configuration
+// directives as on its command line, each name with a leading "--" and its
+// values as separate arguments, after the defaults, which they override:
+//
+//	redistest.StartWith(t, "--maxmemory", "3mb", "--maxmemory-policy", "volatile-lru")
+//	redistest.StartWith(t, "--rename-command", "CONFIG", "") // as managed services do
+//
+// Restart keeps them.
+func StartWith(tb testing.TB, args ...string) *Server {
+	tb.Helper()
+	return start(tb, false, args...)
+}
+
 func start(tb testing.TB, cluster bool, args ...string) *Server {
 	tb.Helper()
 	s := &Server{tb: tb, bin: Binary(tb), dir: tb.TempDir(), cluster: cluster, args: args}
