@@ -179,12 +179,18 @@
 //
 // Check returns nil, revoke.ErrRevoked (or an error matching it, for a
 // malformed entry), or a fault: an error matching ErrUnavailable (Redis
-// unreachable or slow), ErrStale (Cached only), or
+// unreachable or slow), ErrStale (Cached only), ErrEvictionPolicy (a server
+// whose maxmemory-policy can drop entries, or that refuses CONFIG GET
+// without Options.MaxmemoryPolicy; it matches ErrUnavailable too), or
 // revoke.ErrInvalidArgument. This package never decides what a fault
 // means: the middleware applies its policy, fail closed (reject the
 // request; the default, and what a revocation list is for) or fail open
 // (accept it; availability over forced logout). With Cached, a Redis outage
 // shorter than the staleness bound is invisible to requests.
+//
+// Redis must not evict (maxmemory-policy noeviction on every server that
+// holds the list): both revokers read the policy and refuse any other, see
+// ErrEvictionPolicy.
 //
 // Redis should persist its data (appendonly yes): a server that restarts
 // empty has forgotten every revocation. A Cached that was running keeps the
