@@ -81,28 +81,6 @@ func (m *Manager) fitsBudget(keys keyring.Provider) error {
 	return nil
 }
 
-// privateCache marks a response that depends on a real session (the
-// request carried a session cookie, or the response sets one) so that no
-// shared cache stores it: Cache-Control gets private, added to the
-// handler's directives unless they already say private or no-store.
-// Vary: Cookie alone is not enough: caches that ignore Vary (most CDNs)
-// or that an operator told to (nginx proxy_ignore_headers Vary) would
-// hand the page to the next visitor. A response that looked for a session
-// and found none stays cacheable (with Vary: Cookie), so anonymous pages
-// keep their shared caching.
-func privateCache(h http.Header) {
-	if headerHasToken(h, "Cache-Control", "private") || headerHasToken(h, "Cache-Control", "no-store") {
-		return
-	}
-	// h[key] with a canonical key is h.Set without canonicalizing the
-	// key on every request; every line the handler wrote is kept.
-	if cc := cacheControl(h); cc != "" {
-		h["Cache-Control"] = []string{cc + ", private"}
-		return
-	}
-	h["Cache-Control"] = []string{"private"}
-}
-
 // dependsOnSession reports whether the committed response depends on a
 // real session: the handler touched the session and the request carried
 // a session cookie (valid or not), or the response writes one.

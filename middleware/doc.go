@@ -53,16 +53,30 @@
 // Cache-Control: no-cache="Set-Cookie"; and every one that depends on a
 // real session (the request carried a session cookie, or the response
 // sets one) also Cache-Control: private, all added to the handler's own
-// directives, so no shared cache hands one user's page or cookie to
-// another, even one that ignores Vary. A handler that looked for a
-// session and found none leaves its page cacheable. The wrapper keeps
+// directives (public and s-maxage dropped), so no shared cache hands one
+// user's page or cookie to another, even one that ignores Vary. A CDN
+// obeys its targeted field instead of Cache-Control (RFC 9213), so such a
+// response also has every targeted field the handler wrote made to
+// forbid storing: CDN-Cache-Control, any other field ending in
+// "-Cache-Control" and Surrogate-Control lose their storing directives
+// and get no-store, Edge-Control becomes no-store and X-Accel-Expires 0.
+// A handler that looked for a session and found none leaves its page
+// cacheable, its headers as written. The wrapper keeps
 // http.ResponseController (Flush, Hijack, deadlines) and io.ReaderFrom
-// working.
+// working. Hijack (a WebSocket upgrade) commits the session into
+// w.Header() before the hand-over, for the hijacker to send (with
+// gorilla/websocket, pass w.Header() to Upgrade); a session that cannot
+// be saved fails the Hijack, as it fails a Write.
 //
 // A session first touched after the response started (its headers are
-// gone) cannot add Vary or a cookie: its reads still answer, its changes
-// return ErrResponseStarted, and the response carries no Vary for it.
-// Touch the session before writing when the response depends on it.
+// gone) cannot add Vary, Cache-Control or a cookie: its changes return
+// ErrResponseStarted, and so does its first read unless the response as
+// sent keeps every shared cache out (Cache-Control private or no-store,
+// no targeted field allowing storage), so that a late read cannot
+// personalise a cacheable response; accessors without an error (ID,
+// Subject, Authenticated) then find no session. After a Hijack the
+// session may still be read. Touch the session before writing when the
+// response depends on it.
 //
 // # Expiry
 //

@@ -21,7 +21,12 @@ var (
 	// ErrResponseStarted is returned by a change to the session made after the
 	// response's headers went out (first Write, WriteHeader, Flush or
 	// Hijack): the cookie can no longer carry it, so the change is refused
-	// rather than silently lost.
+	// rather than silently lost. It is also returned (wrapped) by the first
+	// read of a session untouched until then, unless the response as sent
+	// keeps shared caches out (Cache-Control private or no-store, no
+	// targeted field such as CDN-Cache-Control allowing storage) or the
+	// connection was hijacked: the response carries no Vary: Cookie, so
+	// the read must not personalise a page a cache may store.
 	ErrResponseStarted = errors.New("middleware: response already started; session changes can no longer be saved")
 
 	// ErrType is returned (wrapped) by Get and PopFlashes when a stored value

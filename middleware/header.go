@@ -60,7 +60,10 @@ func (m *Manager) LoadHeader(ctx context.Context, host string, cookieHeaders ...
 // nothing changed and no refresh is due), "Vary: Cookie" when the session
 // was read, and "Cache-Control: private" when the response depends on a
 // session (Handler sets the same on its response; merge them with the
-// response's own Cache-Control). For AWS Lambda, put h["Set-Cookie"] in
+// response's own Cache-Control, without public or s-maxage, and give any
+// targeted cache field of the response, such as CDN-Cache-Control or
+// Surrogate-Control, "no-store" in place of its storing directives, as
+// Handler does). For AWS Lambda, put h["Set-Cookie"] in
 // an HTTP API v2 response's Cookies, or in MultiValueHeaders for REST v1
 // and ALB.
 //

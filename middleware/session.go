@@ -41,6 +41,10 @@ func (s *Session) lock() (*state, error) {
 		s.mu.Unlock()
 		return nil, ErrDone
 	}
+	if !s.st.loaded && s.st.committed && !s.st.lateReadAllowed() {
+		s.mu.Unlock()
+		return nil, errLateRead
+	}
 	s.st.load()
 	return s.st, nil
 }

@@ -81,7 +81,7 @@ func TestCacheHeadersMerge(t *testing.T) {
 		wantVary       []string
 	}{
 		{"none", "", "", `no-cache="Set-Cookie", private`, []string{"Cookie"}},
-		{"public", "public, max-age=60", "Accept-Encoding", `public, max-age=60, no-cache="Set-Cookie", private`, []string{"Accept-Encoding", "Cookie"}},
+		{"public dropped", "public, max-age=60", "Accept-Encoding", `max-age=60, no-cache="Set-Cookie", private`, []string{"Accept-Encoding", "Cookie"}},
 		{"no-store kept", "no-store", "cookie", "no-store", []string{"cookie"}},
 	}
 	for _, tt := range tests {

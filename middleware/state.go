@@ -74,6 +74,11 @@ type state struct {
 	clear     bool // clear every session cookie the request carried
 	destroyed bool // Destroy ran: with chunking, clear every cookie name too
 	committed bool // the response started; no more changes
+	hijacked  bool // the connection was hijacked (after commit)
+	// lateOK: the response started before the session was touched, and
+	// its header kept every shared cache out (sharedUncacheable), so a
+	// late first read may personalise it (lateReadAllowed).
+	lateOK bool
 
 	pending []pendingCall // hooks to run once the lock is released
 	// committedEv is what commit wrote, told to the observers once the

@@ -45,6 +45,11 @@ func (w *writer) start() bool {
 	s.mu.Lock()
 	err := w.st.commit()
 	private := err == nil && w.st.dependsOnSession()
+	if !w.st.loaded && len(h["Cache-Control"]) > 0 {
+		// The header as it goes out, for a first read after it
+		// (lateReadAllowed): taken now, on the handler's goroutine.
+		w.st.lateOK = sharedUncacheable(h)
+	}
 	ev := w.st.committedEv
 	s.unlock()
 	if err == nil {
@@ -115,18 +120,34 @@ func (w *writer) FlushError() error {
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
-// Hijack hands the connection over. No cookie can be written on it, so the
-// session is frozen: later changes return ErrResponseStarted.
+// Hijack commits the session into the response's header, then hands the
+// connection over. A hijacker that answers an upgrade writes its own
+// bytes: the session's cookie reaches the client only in the header it
+// sends, so it is put into w.Header() before the hand-over (Set-Cookie,
+// Vary, Cache-Control), as Write would, for the hijacker to send
+// (gorilla/websocket's Upgrade(w, r, w.Header()) does; so does a 101
+// written with w.Header()). A session that cannot be saved (too large,
+// sealing failed) fails the hijack instead: the ErrorHandler answers on
+// the connection, the Observer hears EventSaveFailed, and Hijack returns
+// an error, so no upgrade goes through without the change. After Hijack
+// the session is frozen (changes return ErrResponseStarted) and may still
+// be read: the connection has left HTTP, and no cache stores what the
+// hijacker writes on it.
 func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.st == nil { // released: the session was committed at return
 		return http.NewResponseController(w.ResponseWriter).Hijack()
 	}
-	s := w.st.sess
-	s.mu.Lock()
-	w.st.committed = true
-	s.unlock()
-	w.started = true
-	return http.NewResponseController(w.ResponseWriter).Hijack()
+	if !w.start() {
+		return nil, nil, errAborted
+	}
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		s := w.st.sess
+		s.mu.Lock()
+		w.st.hijacked = true
+		s.mu.Unlock()
+	}
+	return conn, brw, err
 }
 
 // Unwrap returns the underlying ResponseWriter, for
