@@ -270,3 +270,19 @@ func TestLateReadOnlyOnPrivateResponse(t *testing.T) {
 		})
 	}
 }
+
+// The header that decides a late read is the one that went out: a
+// Cache-Control private written into the header map after WriteHeader
+// is not sent, so it does not let the read through.
+func TestLateReadJudgesTheSentHeader(t *testing.T) {
+	m := newManager(t, testKeyring(t), middleware.Options{})
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		w.Header().Set("Cache-Control", "private")
+		s, _ := middleware.From(r)
+		if _, _, err := s.Get("user"); !errors.Is(err, middleware.ErrResponseStarted) {
+			t.Errorf("late read after a private header added too late = %v", err)
+		}
+	}))
+	do(t, h, "GET", "/")
+}

@@ -182,3 +182,30 @@ func TestHijackSavesSession(t *testing.T) {
 		t.Fatalf("EventSaveFailed: %v", failed)
 	}
 }
+
+// A Hijack the connection does not support (HTTP/2, a recorder) hands
+// nothing over: the session committed for it goes out with the response
+// the handler writes instead, and a session untouched before it is not
+// readable after the header as if the connection had left HTTP.
+func TestHijackNotSupported(t *testing.T) {
+	m := newManager(t, testKeyring(t), middleware.Options{})
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.From(r)
+		if r.URL.Path == "/set" {
+			s.Set("user", "alice")
+		}
+		if _, _, err := http.NewResponseController(w).Hijack(); !errors.Is(err, http.ErrNotSupported) {
+			t.Errorf("Hijack on a recorder = %v", err)
+		}
+		w.WriteHeader(http.StatusOK)
+		if r.URL.Path != "/set" {
+			if _, _, err := s.Get("user"); !errors.Is(err, middleware.ErrResponseStarted) {
+				t.Errorf("late read after a failed Hijack = %v", err)
+			}
+		}
+	}))
+	if cs := cookiesOf(do(t, h, "GET", "/set")); len(cs) != 1 {
+		t.Fatalf("the session committed at the failed Hijack did not go out: %v", cs)
+	}
+	do(t, h, "GET", "/read")
+}
