@@ -30,15 +30,8 @@ func (w *writer) finish() {
 	if !w.started {
 		if wr, ok := w.ResponseWriter.(writtenReporter); ok && wr.Written() {
 			w.started = true
-			s := w.st.sess
-			s.mu.Lock()
 			st := w.st
-			lost := Unmodified
-			if st.loaded {
-				lost = st.status()
-			}
-			st.committed = true
-			s.unlock()
+			lost := st.sess.freeze(st)
 			if lost != Unmodified {
 				err := fmt.Errorf("%w (session %v, %s %s)", ErrBypassed, lost, st.r.Method, st.r.URL.Path)
 				if st.m.observing() {
@@ -51,4 +44,17 @@ func (w *writer) finish() {
 		}
 	}
 	w.start()
+}
+
+// freeze locks s, ends st's changes (the response went out) and
+// returns what the response would have done with the cookie. status calls
+// the clock and the key provider: s is released whatever they do.
+func (s *Session) freeze(st *state) SaveStatus {
+	s.mu.Lock()
+	defer s.unlock()
+	st.committed = true
+	if !st.loaded {
+		return Unmodified
+	}
+	return st.status()
 }

@@ -14,9 +14,10 @@ var (
 	ErrNoMiddleware = errors.New("middleware: no session in the request context; wrap the handler with Manager.Handler")
 
 	// ErrDone is returned by a Session used after the handler of its request
-	// returned. Sessions belong to one request; copy what a background task
-	// needs before starting it.
-	ErrDone = errors.New("middleware: session used after its request's handler returned")
+	// returned, or, for a session of Manager.LoadHeader, after its Commit
+	// (a second Commit, concurrent or not, included). Sessions belong to
+	// one request; copy what a background task needs before starting it.
+	ErrDone = errors.New("middleware: session used after its request ended (handler returned or Commit called)")
 
 	// ErrResponseStarted is returned by a change to the session made after the
 	// response's headers went out (first Write, WriteHeader, Flush or

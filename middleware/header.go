@@ -70,15 +70,19 @@ func (m *Manager) LoadHeader(ctx context.Context, host string, cookieHeaders ...
 // On error the session is not saved and nothing must be sent: answer
 // with an error status, as Handler's ErrorHandler does (the error matches
 // cookie.ErrTooLarge when the session outgrew the cookie budget). The
-// session is done either way: later calls answer ErrDone. A session of
-// Manager.Handler answers ErrHandlerSession and stays usable.
+// session is done either way: Commit runs once, and every other call,
+// concurrent or later, answers ErrDone (as does every method of the
+// session after it). A panic of code the caller supplied (the clock, the
+// key provider, Options.Usage) reaches the caller of Commit, and the
+// session is done then too. A session of Manager.Handler answers
+// ErrHandlerSession and stays usable.
 func (s *Session) Commit() (http.Header, error) {
 	if s == nil {
 		return nil, ErrNoMiddleware
 	}
 	s.mu.Lock()
 	st := s.st
-	if st == nil {
+	if st == nil || st.ending {
 		s.mu.Unlock()
 		return nil, ErrDone
 	}
@@ -87,19 +91,16 @@ func (s *Session) Commit() (http.Header, error) {
 		s.mu.Unlock()
 		return nil, ErrHandlerSession
 	}
+	// This call ends the session, and no other: a Commit racing it
+	// answers ErrDone, so the state goes back to the pool once. end runs
+	// on every way out, a panic of the clock or key provider included.
+	st.ending = true
+	defer s.end(st)
 	st.w.started = true
-	err := st.commit()
-	private := err == nil && st.dependsOnSession()
-	s.unlock()
-	m := st.m
+	_, private, err := s.commitUnlock(st)
 	if err == nil {
-		err = m.checkBudget(sink.h, 0)
+		err = st.m.checkBudget(sink.h, 0)
 	}
-	s.mu.Lock()
-	s.st = nil
-	s.mu.Unlock()
-	st.reset()
-	m.states.Put(st)
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +108,18 @@ func (s *Session) Commit() (http.Header, error) {
 		privateCache(sink.h)
 	}
 	return sink.h, nil
+}
+
+// end detaches st from s, so that every later call answers ErrDone, and
+// returns it to the pool (wiped). It runs once per state: from Handler's
+// release, or from the Commit that set st.ending.
+func (s *Session) end(st *state) {
+	s.mu.Lock()
+	s.st = nil
+	s.mu.Unlock()
+	m := st.m
+	st.reset()
+	m.states.Put(st)
 }
 
 // headerSink is the response of a LoadHeader session: only its header is

@@ -288,15 +288,13 @@ func (m *Manager) getState() *state {
 }
 
 // release detaches the state from its session handle, so a handle kept
-// past the request answers ErrDone, and recycles it.
+// past the request answers ErrDone, and recycles it. Handler defers it:
+// it runs once, a handler's panic included (no code the caller supplied
+// can leave the session locked: see Session.lock).
 func (m *Manager) release(rc *reqCtx, st *state) {
-	rc.sess.mu.Lock()
-	rc.sess.st = nil
-	rc.sess.mu.Unlock()
 	rc.w.st = nil // later writes pass straight through (see writer.start)
 	rc.w.started = true
-	st.reset()
-	m.states.Put(st)
+	rc.sess.end(st)
 }
 
 // now returns the current time at the millisecond precision of sealed

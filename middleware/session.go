@@ -30,23 +30,76 @@ type Session struct {
 	st *state
 }
 
+// Code the caller supplied runs while s.mu is held: the Revoker, the
+// LegacyDecoder, the keyring.Provider, Options.Now and Options.Usage
+// (through load, commit and status), and a value's UnmarshalJSON (Get).
+// The rule: no such call can leave the lock held. If one panics (or
+// calls runtime.Goexit), the lock is released as the panic unwinds, and
+// the panic goes on up to net/http unchanged, which logs it (apart from
+// http.ErrAbortHandler) and drops the connection. A lock left held would
+// block Handler's deferred release forever: the goroutine and the
+// connection would leak, and the panic would never be logged. So every
+// section that holds s.mu and calls out releases it in a defer: lock's
+// callers defer s.unlock as soon as it returns, commitUnlock (writer.start,
+// Commit) and freeze (writer.finish) defer it, and lock itself, which
+// keeps the lock on success, releases it in load's deferred unlockUnless.
+// Nothing calls out between taking the lock and deferring its release
+// (TestLockSectionsDeferRelease lists the functions that take it).
+
 // lock locks s and returns its loaded state, or ErrDone / ErrNoMiddleware.
-// On success the caller must call s.unlock.
+// On success the caller must call s.unlock (in a defer, when it calls
+// out before releasing).
 func (s *Session) lock() (*state, error) {
 	if s == nil {
 		return nil, ErrNoMiddleware
 	}
 	s.mu.Lock()
-	if s.st == nil {
+	st := s.st
+	if st == nil {
 		s.mu.Unlock()
 		return nil, ErrDone
 	}
-	if !s.st.loaded && s.st.committed && !s.st.lateReadAllowed() {
-		s.mu.Unlock()
-		return nil, errLateRead
+	if !st.loaded {
+		if st.committed && !st.lateReadAllowed() {
+			s.mu.Unlock()
+			return nil, errLateRead
+		}
+		s.load(st)
 	}
-	s.st.load()
-	return s.st, nil
+	return st, nil
+}
+
+// load reads and opens the request's cookie (state.load), s locked. The
+// lock stays held when it returns, and is released if it panics.
+func (s *Session) load(st *state) {
+	loaded := false
+	defer s.unlockUnless(&loaded)
+	st.load()
+	loaded = true
+}
+
+// unlockUnless releases s unless *done: deferred, it releases the lock
+// when the code between the defer and setting *done panics.
+func (s *Session) unlockUnless(done *bool) {
+	if !*done {
+		s.mu.Unlock()
+	}
+}
+
+// commitUnlock commits st, with s locked by the caller, and releases s
+// whatever the commit does (it calls the clock, the key provider and
+// Usage). It returns what commit wrote for the observers, whether the
+// response depends on the session, and the commit's error.
+func (s *Session) commitUnlock(st *state) (ev Event, private bool, err error) {
+	defer s.unlock()
+	err = st.commit()
+	private = err == nil && st.dependsOnSession()
+	if h := st.w.ResponseWriter.Header(); !st.loaded && len(h["Cache-Control"]) > 0 {
+		// The header as it goes out, for a first read after it
+		// (lateReadAllowed): taken now, on the handler's goroutine.
+		st.lateOK = sharedUncacheable(h)
+	}
+	return st.committedEv, private, err
 }
 
 // unlock releases s and then runs the hooks that loading queued, so that

@@ -75,6 +75,7 @@ type state struct {
 	destroyed bool // Destroy ran: with chunking, clear every cookie name too
 	committed bool // the response started; no more changes
 	hijacked  bool // the connection was hijacked (after commit)
+	ending    bool // a Commit is ending the session: any other answers ErrDone
 	// lateOK: the response started before the session was touched, and
 	// its header kept every shared cache out (sharedUncacheable), so a
 	// late first read may personalise it (lateReadAllowed).

@@ -43,15 +43,7 @@ func (w *writer) start() bool {
 	h := w.ResponseWriter.Header()
 	before := len(h["Set-Cookie"])
 	s.mu.Lock()
-	err := w.st.commit()
-	private := err == nil && w.st.dependsOnSession()
-	if !w.st.loaded && len(h["Cache-Control"]) > 0 {
-		// The header as it goes out, for a first read after it
-		// (lateReadAllowed): taken now, on the handler's goroutine.
-		w.st.lateOK = sharedUncacheable(h)
-	}
-	ev := w.st.committedEv
-	s.unlock()
+	ev, private, err := s.commitUnlock(w.st)
 	if err == nil {
 		err = w.st.m.checkBudget(h, before)
 	}
