@@ -43,8 +43,9 @@ type Session struct {
 // callers defer s.unlock as soon as it returns, commitUnlock (writer.start,
 // Commit) and freeze (writer.finish) defer it, and lock itself, which
 // keeps the lock on success, releases it in load's deferred unlockUnless.
-// Nothing calls out between taking the lock and deferring its release
-// (TestLockSectionsDeferRelease lists the functions that take it).
+// Nothing calls out between taking the lock and deferring its release;
+// the sections with no defer (Hijack, end, mutateFrozen's checks) call
+// nothing the caller supplied.
 
 // lock locks s and returns its loaded state, or ErrDone / ErrNoMiddleware.
 // On success the caller must call s.unlock (in a defer, when it calls
