@@ -456,22 +456,11 @@ func (s *Session) Renew() error {
 	issued = laterOf(issued, st.floor)
 	var ferr error
 	if checked {
-		revoked, fault := st.checkRevoked(st.r.Context(), rs)
-		if fault != nil {
-			st.queue(Event{Kind: EventRevokeFault, Err: fault})
+		fault, stop := st.recheck(st.r.Context(), rs, "renew")
+		if stop != nil {
+			return stop
 		}
-		switch {
-		case revoked != nil:
-			st.empty()
-			st.clear = true
-			return fmt.Errorf("middleware: renew: %w", revoked)
-		case fault != nil && !m.cfg.InsecureRevokeFailOpen:
-			st.empty()
-			st.frozen, st.fault = true, fault
-			return fault
-		case fault != nil:
-			ferr = fault
-		}
+		ferr = fault
 	}
 	return errors.Join(ferr, st.renew(st.r.Context(), issued))
 }
@@ -485,6 +474,30 @@ func (st *state) renew(ctx context.Context, issued time.Time) error {
 	st.dirty = true
 	st.queueRetire(EventRenewed, rerr)
 	return rerr
+}
+
+// recheck checks the session rs against the revocation list before a
+// step that renews it (Renew, RevokeOthers; step names it in errors). A
+// revoked session is emptied and its cookie cleared; a fault is told to
+// the observer and, unless the manager fails open, empties and freezes
+// the session. stop is the error the step must return at once; fault is
+// the check's fault that a fail-open manager goes on past.
+func (st *state) recheck(ctx context.Context, rs revoke.SessionRef, step string) (fault, stop error) {
+	revoked, fault := st.checkRevoked(ctx, rs)
+	if fault != nil {
+		st.queue(Event{Kind: EventRevokeFault, Err: fault})
+	}
+	switch {
+	case revoked != nil:
+		st.empty()
+		st.clear = true
+		return nil, fmt.Errorf("middleware: %s: %w", step, revoked)
+	case fault != nil && !st.m.cfg.InsecureRevokeFailOpen:
+		st.empty()
+		st.frozen, st.fault = true, fault
+		return nil, fault
+	}
+	return fault, nil
 }
 
 // RevokeOthers logs the session's user out of every other session and
@@ -536,20 +549,11 @@ func (s *Session) RevokeOthers(ctx context.Context) error {
 	// check, so the check sees every revocation timed before the cut-off.
 	cut := m.now()
 	if rs, ok := st.current(); ok {
-		revoked, fault := st.checkRevoked(ctx, rs)
-		if fault != nil {
-			st.queue(Event{Kind: EventRevokeFault, Err: fault})
+		fault, stop := st.recheck(ctx, rs, "revoke others")
+		if stop != nil {
+			return stop
 		}
-		switch {
-		case revoked != nil:
-			st.empty()
-			st.clear = true
-			return fmt.Errorf("middleware: revoke others: %w", revoked)
-		case fault != nil && !m.cfg.InsecureRevokeFailOpen:
-			st.empty()
-			st.frozen, st.fault = true, fault
-			return fault
-		case fault != nil:
+		if fault != nil {
 			return fault
 		}
 	}
