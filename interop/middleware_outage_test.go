@@ -315,21 +315,36 @@ func TestRevocationEdges(t *testing.T) {
 		h := m.Handler(userApp(m))
 		j := jar{}
 		j.Update(do(t, h, "GET", "/login?user=alice"))
-		var setErr error
-		var sub string
-		w := do(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Write([]byte("body first"))
-			s, _ := middleware.From(r)
-			sub = s.Subject()
-			setErr = s.Set("k", "v")
-		})), "GET", "/", j.List()...)
-		// As documented: reads answer, changes are refused, and the
-		// headers, already gone, carry no Vary and no cookie.
-		if sub != "alice" || !errors.Is(setErr, middleware.ErrResponseStarted) {
-			t.Fatalf("subject %q, Set: %v", sub, setErr)
-		}
-		if w.Header().Get("Vary") != "" || len(w.Result().Cookies()) != 0 {
-			t.Fatalf("headers changed after the response started: %v", w.Header())
+		// The rule (issue 24 item 9): a first read after the header went
+		// out answers no session unless the header as sent kept shared
+		// caches out; changes are refused either way, and the headers,
+		// already gone, carry no Vary and no cookie.
+		for _, tc := range []struct {
+			name         string
+			cacheControl string
+			wantSubject  string
+		}{
+			{name: "cacheable response", wantSubject: ""},
+			{name: "private response", cacheControl: "private", wantSubject: "alice"},
+			{name: "no-store response", cacheControl: "no-store", wantSubject: "alice"},
+		} {
+			var setErr error
+			var sub string
+			w := do(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.cacheControl != "" {
+					w.Header().Set("Cache-Control", tc.cacheControl)
+				}
+				w.Write([]byte("body first"))
+				s, _ := middleware.From(r)
+				sub = s.Subject()
+				setErr = s.Set("k", "v")
+			})), "GET", "/", j.List()...)
+			if sub != tc.wantSubject || !errors.Is(setErr, middleware.ErrResponseStarted) {
+				t.Fatalf("%s: subject %q (want %q), Set: %v", tc.name, sub, tc.wantSubject, setErr)
+			}
+			if w.Header().Get("Vary") != "" || len(w.Result().Cookies()) != 0 {
+				t.Fatalf("%s: headers changed after the response started: %v", tc.name, w.Header())
+			}
 		}
 	})
 	t.Run("timeouts bounded", func(t *testing.T) {

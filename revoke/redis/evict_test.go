@@ -315,13 +315,16 @@ func TestEvictionPolicyChangedAtRuntime(t *testing.T) {
 		c := runCached(t, srv.Client(t), redis.CachedOptions{ResyncInterval: 50 * time.Millisecond, OnError: log.add})
 		waitFor(t, 5*time.Second, "first load", func() bool { return c.Check(ctx, s) == nil })
 		setPolicy("volatile-lru")
-		waitFor(t, 5*time.Second, "the next reload finds volatile-lru", func() bool {
+		// The next periodic reload comes after max(ResyncInterval, 60 ×
+		// the last load's duration): under -race a load of every bucket
+		// takes ~100ms, so the reload may be 6s or more away.
+		waitFor(t, 60*time.Second, "the next reload finds volatile-lru", func() bool {
 			return errors.Is(c.Check(ctx, s), redis.ErrEvictionPolicy)
 		})
 		wantEviction(t, "Cached.Check", c.Check(ctx, s), "volatile-lru")
 		waitFor(t, 5*time.Second, "OnError gets ErrEvictionPolicy", func() bool { return log.has(redis.ErrEvictionPolicy) })
 		setPolicy("noeviction")
-		waitFor(t, 5*time.Second, "a reload finds noeviction again", func() bool { return c.Check(ctx, s) == nil })
+		waitFor(t, 60*time.Second, "a reload finds noeviction again", func() bool { return c.Check(ctx, s) == nil })
 	})
 }
 
