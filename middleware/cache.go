@@ -275,3 +275,62 @@ var errLateRead = fmt.Errorf("%w: the session was first read after the response'
 func (st *state) lateReadAllowed() bool {
 	return st.hijacked || st.lateOK
 }
+
+// noStoreCookie marks a response that sets a cookie so that no shared
+// cache stores the Set-Cookie for other users: Vary: Cookie, and a
+// no-cache="Set-Cookie" directive added to whatever Cache-Control the
+// handler chose (a cache that does not know the qualified form treats it
+// as plain no-cache, which is safe too). no-cache="Set-Cookie" rather than
+// private or no-store: the handler's own caching of the body stays as it
+// chose, and only the cookie is kept out of shared caches.
+func noStoreCookie(h http.Header) {
+	varyCookie(h)
+	cc := cacheControl(h)
+	switch {
+	case cc == "":
+		h["Cache-Control"] = []string{`no-cache="Set-Cookie"`}
+	case headerHasToken(h, "Cache-Control", "no-store"),
+		strings.Contains(strings.ToLower(cc), `no-cache="set-cookie"`):
+	default:
+		h["Cache-Control"] = []string{cc + `, no-cache="Set-Cookie"`}
+	}
+}
+
+// cacheControl returns the response's Cache-Control directives, its
+// field lines joined with ", " (empty ones left out): replacing them with
+// one line must keep every directive the handler wrote, not only the
+// first line's (h.Get).
+func cacheControl(h http.Header) string {
+	v := h["Cache-Control"]
+	if len(v) == 1 {
+		return v[0]
+	}
+	var parts []string
+	for _, l := range v {
+		if strings.TrimSpace(l) != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// varyCookie adds Vary: Cookie unless the response already varies on it.
+func varyCookie(h http.Header) {
+	if !headerHasToken(h, "Vary", "cookie") && !headerHasToken(h, "Vary", "*") {
+		h["Vary"] = append(h["Vary"], "Cookie") // h.Add, the key canonical
+	}
+}
+
+// headerHasToken reports whether a comma-separated header holds token
+// (case-insensitive). name must be in canonical form (as
+// textproto.CanonicalMIMEHeaderKey returns it): it is looked up as it is.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h[name] {
+		for part := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}

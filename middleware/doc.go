@@ -274,3 +274,42 @@
 // native session another one, so the legacy cookie never replays, even
 // after a Destroy of an anonymous native session.
 package middleware
+
+// # The house (for readers of the source, not part of the package doc)
+//
+// Each file holds one room. The rooms are listed lowest first: a file
+// calls into the files above it in this list and, with the exceptions
+// below, never into a file below it.
+//
+//	doc.go        this map and the package documentation
+//	errors.go     every sentinel error; the default ErrorHandler and logFault
+//	observe.go    Event, EventKind, Observer and the slog observer
+//	options.go    Options, their defaults and checks (resolve) into config
+//	policy.go     the lifetime recorded in the key file, checked at New
+//	payload.go    the JSON envelope (index, encode, unquote), its "dl"/"p"
+//	              lifetime record, byte and integer scanning primitives
+//	manager.go    Manager, New and its start-up checks, the clock, emit
+//	setcookie.go  writing one Set-Cookie line (set, clear), scratch buffers
+//	state.go      the request's pooled state, the Session handle and
+//	              SaveStatus; materialize, get, ensure, reset, queued events
+//	lifetime.go   the session's deadlines and cookie kind (Max-Age, Expires)
+//	values.go     typed decoding of stored values (Get[T], PopFlashes)
+//	revocation.go Revoker checks, RevokeSubject, renew, recheck, retire
+//	cache.go      Cache-Control and Vary rules for a session's response
+//	request.go    reading the Cookie header: scanning, chunk sets, opening,
+//	              legacy cookies, admitting a session (load)
+//	budget.go     the response's cookie budget and what a write reaches
+//	duplicates.go duplicate and planted copies: expiring them, clears
+//	response.go   commit and status: what the response carries, sealing and
+//	              writing it
+//	session.go    the exported Session API and its lock
+//	writer.go     the ResponseWriter that commits before the first byte
+//	handler.go    Manager.Handler, the request's context, From, release
+//	header.go     LoadHeader and Commit, for code outside a Handler
+//	require.go    RequireSubject
+//
+// Dependencies that run back up (counted by a go/types walk over uses of
+// package-level names, methods and fields): options.go uses lineParts
+// (setcookie.go); New uses clearLine, fitsBudget and chunkReach; the state,
+// response, duplicates and session reach the underlying ResponseWriter
+// through the writer the state holds (state.w).

@@ -3,6 +3,8 @@ package middleware
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 
 	"github.com/cookieseal/cookieseal/cookie"
 )
@@ -92,4 +94,39 @@ func withReason(reason cookie.Reason, err error) error {
 		return err
 	}
 	return cookie.Reject(reason, err)
+}
+
+// ErrBypassed reports, as an EventSaveFailed (logged to slog.Default with
+// no Observer), a response that was
+// written around the session middleware: the handler wrote to the
+// ResponseWriter the middleware was given, not to the one it passed on,
+// so the Set-Cookie it had to add came too late and the session change
+// is lost. It is the first adapter most people write for a framework
+// with its own response writer (Gin: run Handler, call c.Next() inside;
+// the handlers keep writing to c.Writer). Route the framework's writer
+// through the one Handler passes on (see examples/frameworks for Gin and
+// Echo).
+var ErrBypassed = errors.New("middleware: the response was written around the session middleware: its cookie change is lost")
+
+// Sessions without a net/http server: LoadHeader reads the session from
+// a request's Cookie header lines and Session.Commit returns the response
+// headers, for handlers that receive something other than an
+// *http.Request (a raw AWS Lambda event, a wasm host's request type).
+// They drive the same state as Handler, so every rule is the same.
+
+// ErrHandlerSession is returned by Session.Commit on a session that
+// Manager.Handler manages: the handler's response writes its cookie.
+var ErrHandlerSession = errors.New("middleware: Commit called on a session of Manager.Handler; its response writes the cookie")
+
+func logFault(r *http.Request, err error) {
+	slog.Default().ErrorContext(r.Context(), "cookieseal: session fault", "method", r.Method, "path", r.URL.Path, "err", err)
+}
+
+func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	slog.Default().ErrorContext(r.Context(), "cookieseal: session not saved", "method", r.Method, "path", r.URL.Path, "err", err)
+	internalError(w, r, err)
+}
+
+func internalError(w http.ResponseWriter, _ *http.Request, _ error) {
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }

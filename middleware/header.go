@@ -2,20 +2,9 @@ package middleware
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 )
-
-// Sessions without a net/http server: LoadHeader reads the session from
-// a request's Cookie header lines and Session.Commit returns the response
-// headers, for handlers that receive something other than an
-// *http.Request (a raw AWS Lambda event, a wasm host's request type).
-// They drive the same state as Handler, so every rule is the same.
-
-// ErrHandlerSession is returned by Session.Commit on a session that
-// Manager.Handler manages: the handler's response writes its cookie.
-var ErrHandlerSession = errors.New("middleware: Commit called on a session of Manager.Handler; its response writes the cookie")
 
 // LoadHeader returns the session that a request's Cookie header lines
 // carry, for a handler that is not a net/http handler. Each element of
@@ -108,18 +97,6 @@ func (s *Session) Commit() (http.Header, error) {
 		privateCache(sink.h)
 	}
 	return sink.h, nil
-}
-
-// end detaches st from s, so that every later call answers ErrDone, and
-// returns it to the pool (wiped). It runs once per state: from Handler's
-// release, or from the Commit that set st.ending.
-func (s *Session) end(st *state) {
-	s.mu.Lock()
-	s.st = nil
-	s.mu.Unlock()
-	m := st.m
-	st.reset()
-	m.states.Put(st)
 }
 
 // headerSink is the response of a LoadHeader session: only its header is

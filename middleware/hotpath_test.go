@@ -15,7 +15,7 @@ import (
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
-// The hot path's own cookie handling (hotpath.go) must give exactly what
+// The hot path's own cookie handling (setcookie.go, request.go) must give exactly what
 // net/http gives: the same Set-Cookie line as http.Cookie.String, and the
 // same cookies as Request.Cookies.
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
-	"github.com/cookieseal/cookieseal/revoke"
 )
 
 // EventKind says what happened to a session. The zero value is not an
@@ -148,57 +147,6 @@ func (m multiObserver) Observe(e Event) {
 	}
 }
 
-// observing reports whether anyone listens to events: when no one does,
-// the request path builds none.
-func (m *Manager) observing() bool {
-	return m.cfg.Observer != nil
-}
-
-// emit tells the observer of e. Only call it when observing.
-func (m *Manager) emit(e Event) {
-	e.Cookie = m.name
-	m.cfg.Observer.Observe(e)
-}
-
-// queueFault reports a revocation fault that no call returns to the
-// handler (a failed check while loading, a legacy cookie's revocation at
-// migration): to the observer as EventRevokeFault, or, with none, to
-// slog.Default, once the session's lock is released.
-func (st *state) queueFault(err error) {
-	if st.m.observing() {
-		st.queue(Event{Kind: EventRevokeFault, Err: err})
-		return
-	}
-	st.pending = append(st.pending, pendingCall{logErr: err})
-}
-
-// queue records e for the observers, told once the session's lock is
-// released (Session.unlock).
-func (st *state) queue(e Event) {
-	if st.m.observing() {
-		e.Request = st.r
-		st.pending = append(st.pending, pendingCall{ev: e})
-	}
-}
-
-// checkRevoked is Manager.check, timed and told to the observer as
-// EventRevokeChecked. A fault is the caller's to report (queueFault, or
-// EventRevokeFault beside the error it returns).
-func (st *state) checkRevoked(ctx context.Context, rs revoke.SessionRef) (revoked, fault error) {
-	m := st.m
-	if !m.observing() {
-		return m.check(ctx, rs)
-	}
-	start := time.Now()
-	revoked, fault = m.check(ctx, rs)
-	err := revoked
-	if fault != nil {
-		err = fault
-	}
-	st.queue(Event{Kind: EventRevokeChecked, Duration: time.Since(start), Err: err})
-	return revoked, fault
-}
-
 // rejected is the event of a rejected cookie.
 func rejected(err error) Event {
 	e := Event{Kind: EventRejected, Err: err, Reason: cookie.ReasonOf(err)}
@@ -206,14 +154,6 @@ func rejected(err error) Event {
 		e.KeyID, e.Epoch = re.KeyID, re.Epoch
 	}
 	return e
-}
-
-// commitEvent is the event of what commit wrote, if anything: told once
-// the response's cookies passed the budget.
-func (st *state) commitEvent(old cookie.Meta, kind EventKind) {
-	if st.m.observing() {
-		st.committedEv = Event{Kind: kind, KeyID: old.KeyID, Epoch: old.Epoch}
-	}
 }
 
 // NewLogObserver returns an Observer that logs to l (slog.Default when l
@@ -296,13 +236,4 @@ func logEvent(l *slog.Logger, e Event) {
 		attrs = append(attrs, slog.String("err", e.Err.Error()))
 	}
 	l.LogAttrs(ctx, level, "cookieseal: session "+e.Kind.String(), attrs...)
-}
-
-// queueRetire tells the observers of a Renew or Destroy, and of the
-// revocation fault it met, if any.
-func (st *state) queueRetire(kind EventKind, rerr error) {
-	if rerr != nil {
-		st.queue(Event{Kind: EventRevokeFault, Err: rerr})
-	}
-	st.queue(Event{Kind: kind})
 }

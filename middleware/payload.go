@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cookieseal/cookieseal/cookie"
@@ -576,4 +578,134 @@ func newID() string {
 	var raw [16]byte
 	rand.Read(raw[:]) // crypto/rand.Read never fails (Go 1.24+): it crashes the program instead
 	return base64.RawURLEncoding.EncodeToString(raw[:])
+}
+
+// Word-at-a-time byte tests: each is non-zero exactly when some byte of x
+// matches.
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// hasLess: some byte of x is below n (n <= 128).
+func hasLess(x uint64, n byte) uint64 { return (x - swarLo*uint64(n)) & ^x & swarHi }
+
+// hasByte: some byte of x is c.
+func hasByte(x uint64, c byte) uint64 {
+	y := x ^ (swarLo * uint64(c))
+	return (y - swarLo) & ^y & swarHi
+}
+
+// parseInt parses a plain JSON integer (no fraction or exponent) that fits
+// in bits.
+func parseInt(b []byte, bits int) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 || (b[0] == '0' && len(b) > 1) {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	limit := uint64(1) << (bits - 1)
+	if neg {
+		if n > limit {
+			return 0, false
+		}
+		return -int64(n), true
+	}
+	if n >= limit {
+		return 0, false
+	}
+	return int64(n), true
+}
+
+// A session's own lifetime: two optional members of the envelope, sealed
+// with the rest, so the client can neither extend nor drop them.
+//
+//	"dl": the session's absolute deadline, Unix milliseconds (an integer).
+//	      The session ends when now is past dl + ClockSkew, as it does past
+//	      issued-at + AbsoluteTimeout + ClockSkew; the earlier rule wins.
+//	"p":  true for a persistent cookie (Max-Age), false for a
+//	      browser-session cookie; absent, Options.BrowserSession decides.
+//
+// Envelopes without them (every envelope written before they existed)
+// read as before.
+
+// lifetime is the session's "dl" and "p".
+type lifetime struct {
+	deadline time.Time // zero: only the manager's AbsoluteTimeout
+	persist  int8      // 0: the manager's choice; 1 persistent; -1 browser session
+}
+
+// The rejections of a malformed "dl" or "p", built once.
+var (
+	errDeadlineField = cookie.Reject(cookie.ReasonPayload, fmt.Errorf("%w: %w: \"dl\" is not a positive integer of milliseconds", ErrPayload, cookie.ErrInvalid))
+	errPersistField  = cookie.Reject(cookie.ReasonPayload, fmt.Errorf("%w: %w: \"p\" is not a boolean", ErrPayload, cookie.ErrInvalid))
+)
+
+// parseLifetime reads "dl" and "p" from an indexed envelope. A "dl" that
+// is not a positive integer, or a "p" that is not a boolean, is
+// malformed: the session does not open.
+func parseLifetime(b []byte, e envelope) (lifetime, error) {
+	var l lifetime
+	if e.dl.ok() {
+		ms, ok := parseInt(b[e.dl.start:e.dl.end], 64)
+		if !ok || ms <= 0 {
+			return l, errDeadlineField
+		}
+		l.deadline = time.UnixMilli(ms)
+	}
+	if e.p.ok() {
+		switch string(b[e.p.start:e.p.end]) {
+		case "true":
+			l.persist = 1
+		case "false":
+			l.persist = -1
+		default:
+			return l, errPersistField
+		}
+	}
+	return l, nil
+}
+
+// appendTo adds "dl" and "p" to an encoded envelope (which ends in '}').
+func (l lifetime) appendTo(b []byte) []byte {
+	if l.deadline.IsZero() && l.persist == 0 {
+		return b
+	}
+	b = b[:len(b)-1]
+	if !l.deadline.IsZero() {
+		b = append(b, `,"dl":`...)
+		b = strconv.AppendInt(b, l.deadline.UnixMilli(), 10)
+	}
+	switch l.persist {
+	case 1:
+		b = append(b, `,"p":true`...)
+	case -1:
+		b = append(b, `,"p":false`...)
+	}
+	return append(b, '}')
+}
+
+// capDeadline returns the earlier of t and the session's own deadline.
+func (l lifetime) capDeadline(t time.Time) time.Time {
+	if !l.deadline.IsZero() && l.deadline.Before(t) {
+		return l.deadline
+	}
+	return t
+}
+
+// capAt returns the earlier of t and limit.
+func (lifetime) capAt(t, limit time.Time) time.Time {
+	if t.After(limit) {
+		return limit
+	}
+	return t
 }

@@ -1,34 +1,14 @@
 package middleware
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"reflect"
 	"slices"
-	"strconv"
-	"sync"
 	"time"
-
-	"github.com/cookieseal/cookieseal/internal/jsonexact"
-	"github.com/cookieseal/cookieseal/revoke"
 )
-
-// Session is one request's session. Reach it with From (or
-// Manager.Session) inside a handler wrapped by Manager.Handler. It is safe
-// for use by several goroutines of the same request; after the handler
-// returns, every method answers ErrDone (or a zero value).
-//
-// A request without a valid session cookie has an empty session: ID is
-// empty and Get finds nothing. It comes into existence, with a new random
-// id, when something is stored in it.
-type Session struct {
-	mu sync.Mutex
-	st *state
-}
 
 // Code the caller supplied runs while s.mu is held: the Revoker, the
 // LegacyDecoder, the keyring.Provider, Options.Now and Options.Usage
@@ -465,41 +445,6 @@ func (s *Session) Renew() error {
 	return errors.Join(ferr, st.renew(st.r.Context(), issued))
 }
 
-// renew gives the session a new id issued at issued, after revoking the
-// old one (retire); the error is that revocation's fault.
-func (st *state) renew(ctx context.Context, issued time.Time) error {
-	rerr := st.retire(ctx, true)
-	st.id = newID()
-	st.issuedAt = issued
-	st.dirty = true
-	st.queueRetire(EventRenewed, rerr)
-	return rerr
-}
-
-// recheck checks the session rs against the revocation list before a
-// step that renews it (Renew, RevokeOthers; step names it in errors). A
-// revoked session is emptied and its cookie cleared; a fault is told to
-// the observer and, unless the manager fails open, empties and freezes
-// the session. stop is the error the step must return at once; fault is
-// the check's fault that a fail-open manager goes on past.
-func (st *state) recheck(ctx context.Context, rs revoke.SessionRef, step string) (fault, stop error) {
-	revoked, fault := st.checkRevoked(ctx, rs)
-	if fault != nil {
-		st.queue(Event{Kind: EventRevokeFault, Err: fault})
-	}
-	switch {
-	case revoked != nil:
-		st.empty()
-		st.clear = true
-		return nil, fmt.Errorf("middleware: %s: %w", step, revoked)
-	case fault != nil && !st.m.cfg.InsecureRevokeFailOpen:
-		st.empty()
-		st.frozen, st.fault = true, fault
-		return nil, fault
-	}
-	return fault, nil
-}
-
 // RevokeOthers logs the session's user out of every other session and
 // keeps this one: "log out my other devices", and the step after a
 // password change. Every session of the session's subject issued before
@@ -611,159 +556,123 @@ func (s *Session) Destroy() error {
 	return errors.Join(rerr, st.clearFits())
 }
 
-// current returns the session a revocation check must cover now: the
-// one the cookie carried, or, once a Renew in this request retired it,
-// the renewed one (its id, subject and issue time). ok is false when the
-// request holds no such session.
-func (st *state) current() (rs revoke.SessionRef, ok bool) {
-	switch {
-	case st.retired && st.mat && st.id != "" && !st.issuedAt.IsZero():
-		return revoke.SessionRef{ID: st.id, Subject: st.sub, IssuedAt: st.issuedAt}, true
-	case st.valid && !st.retired:
-		return revoke.SessionRef{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: st.meta.IssuedAt}, true
+// Status reports what the response will do with the cookie, as things
+// stand: it follows the same rule as the write before the first byte of
+// the response. After the response has started, it is what was done.
+// Unmodified when the handler has returned.
+func (s *Session) Status() SaveStatus {
+	st, err := s.lock()
+	if err != nil {
+		return Unmodified
 	}
-	return revoke.SessionRef{}, false
+	defer s.unlock()
+	return st.status()
 }
 
-// empty leaves the request with no session.
-func (st *state) empty() {
-	st.valid = false
-	st.payload = nil
-	st.id, st.sub, st.issuedAt = "", "", time.Time{}
-	st.life = lifetime{}
-	st.data, st.flashes = nil, nil
-	st.dirty = false
-	st.reseal = false
-}
-
-// decode decodes raw JSON into *v: the common scalar types take a fast
-// path that allocates nothing (strings aside), the rest goes through
-// encoding/json with exact numbers for interface targets.
-func decode[T any](m *Manager, raw []byte, v *T) error {
-	if f, ok := decodeFast[T](raw); ok {
-		*v = f
-		return nil
+// Deadline returns the session's absolute deadline: issued-at plus
+// AbsoluteTimeout, or the session's own deadline (SetDeadline) when that
+// is earlier. It is the instant the session ends however active it is,
+// without the ClockSkew allowance, at millisecond precision. The zero
+// time when the request has no session.
+func (s *Session) Deadline() time.Time {
+	st, err := s.lock()
+	if err != nil {
+		return time.Time{}
 	}
-	return decodeSlow(m, raw, v)
+	defer s.unlock()
+	return st.absDeadline()
 }
 
-// decodeSlow is decode through encoding/json.
-func decodeSlow[T any](m *Manager, raw []byte, v *T) error {
-	return jsonexact.Decode(raw, v, m.holdsInterface(reflect.TypeFor[T]()))
-}
-
-// getSlow is Get's decoding through encoding/json, apart so that Get's
-// own variable does not escape.
-func getSlow[T any](m *Manager, raw []byte, key string) (T, bool, error) {
-	var v T
-	if err := decodeSlow(m, raw, &v); err != nil {
-		var zero T
-		return zero, true, fmt.Errorf("%w: %q: %w", ErrType, key, err)
+// IdleDeadline returns when the session ends if no further request comes:
+// IdleTimeout after its last refresh (now, when this response writes it),
+// and never after Deadline. No ClockSkew allowance, millisecond
+// precision; the zero time when the request has no session.
+func (s *Session) IdleDeadline() time.Time {
+	st, err := s.lock()
+	if err != nil {
+		return time.Time{}
 	}
-	return v, true, nil
+	defer s.unlock()
+	abs := st.absDeadline()
+	if abs.IsZero() {
+		return abs
+	}
+	refreshed := st.meta.RefreshedAt
+	if st.status() != Unmodified || !st.valid {
+		refreshed = laterOf(st.m.now(), st.issuedAt)
+	}
+	idle := refreshed.Add(st.m.cfg.IdleTimeout)
+	if idle.Before(abs) {
+		return idle
+	}
+	return abs
 }
 
-// decodeFast decodes the scalar types most sessions hold without
-// reflection. Its value never escapes, so it stays on the stack.
-func decodeFast[T any](raw []byte) (T, bool) {
-	var v T
-	if len(raw) == 0 || raw[0] == 'n' { // null leaves the target as is: the slow way
-		return v, false
+// SetDeadline gives the session its own absolute deadline, sealed in the
+// cookie so the client cannot extend it: a guest session shorter than the
+// manager's AbsoluteTimeout, say. A t later than the manager's deadline
+// (issued-at plus AbsoluteTimeout) is lowered to it; the zero time removes
+// the session's own deadline. t is kept to the millisecond; the session
+// ends when now is past t plus ClockSkew. A t not after now is refused
+// with an error matching ErrValue (use Destroy to end a session now).
+// Renew keeps the deadline. Like Set, it starts a session when the
+// request has none.
+func (s *Session) SetDeadline(t time.Time) error {
+	st, err := s.mutate()
+	if err != nil {
+		return err
 	}
-	switch p := any(&v).(type) {
-	case *string:
-		if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
-			*p = string(raw[1 : len(raw)-1])
-			return v, true
+	defer s.unlock()
+	if !t.IsZero() {
+		t = time.UnixMilli(t.UnixMilli())
+		if !t.After(st.m.now()) {
+			return fmt.Errorf("%w: deadline %v is not in the future", ErrValue, t)
 		}
-	case *int64:
-		if n, ok := parseInt(raw, 64); ok {
-			*p = n
-			return v, true
-		}
-	case *int:
-		if n, ok := parseInt(raw, strconv.IntSize); ok {
-			*p = int(n)
-			return v, true
-		}
-	case *bool:
-		switch string(raw) {
-		case "true":
-			*p = true
-			return v, true
-		case "false":
-			*p = false
-			return v, true
-		}
-	case *json.RawMessage:
-		*p = bytes.Clone(raw)
-		return v, true
 	}
-	return v, false
+	st.ensure()
+	if !t.IsZero() {
+		t = st.life.capAt(t, st.issuedAt.Add(st.m.cfg.AbsoluteTimeout))
+	}
+	if !t.Equal(st.life.deadline) {
+		st.life.deadline = t
+		st.dirty = true
+	}
+	return nil
 }
 
-// parseInt parses a plain JSON integer (no fraction or exponent) that fits
-// in bits.
-func parseInt(b []byte, bits int) (int64, bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
+// SetRememberMe chooses the session's cookie kind: persistent (true: it
+// has a Max-Age and outlives the browser) or a browser-session cookie
+// (false: the browser drops it when it closes), whatever
+// Options.BrowserSession says. The choice is sealed in the session and
+// kept by every later write, Renew included. Either way the sealed
+// timestamps still end the session (IdleTimeout, AbsoluteTimeout,
+// SetDeadline). Like Set, it starts a session when the request has none.
+func (s *Session) SetRememberMe(persistent bool) error {
+	st, err := s.mutate()
+	if err != nil {
+		return err
 	}
-	if len(b) == 0 || len(b) > 19 || (b[0] == '0' && len(b) > 1) {
-		return 0, false
+	defer s.unlock()
+	st.ensure()
+	p := int8(-1)
+	if persistent {
+		p = 1
 	}
-	var n uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + uint64(c-'0')
+	if st.life.persist != p {
+		st.life.persist = p
+		st.dirty = true
 	}
-	limit := uint64(1) << (bits - 1)
-	if neg {
-		if n > limit {
-			return 0, false
-		}
-		return -int64(n), true
-	}
-	if n >= limit {
-		return 0, false
-	}
-	return int64(n), true
+	return nil
 }
 
-// holdsInterface reports whether decoding into t may create interface
-// values, where encoding/json would turn numbers into float64. Answers are
-// cached on the manager.
-func (m *Manager) holdsInterface(t reflect.Type) bool {
-	if v, ok := m.types.Load(t); ok {
-		return v.(bool)
+// RememberMe reports whether the session's cookie is persistent: the
+// session's own choice (SetRememberMe), else the opposite of
+// Options.BrowserSession. False when the handler has returned.
+func (s *Session) RememberMe() bool {
+	st, err := s.lock()
+	if err != nil {
+		return false
 	}
-	r := jsonexact.HoldsInterface(t)
-	m.types.Store(t, r)
-	return r
-}
-
-// retire revokes the session the request's cookie carried (opened, or
-// refused only because its check faulted), once: the pair (subject, id)
-// it carried and, after SetSubject, the pair with the current subject. A
-// pair without a subject is skipped unless anonymous is set (Renew) or
-// the session is a legacy one (see Destroy).
-func (st *state) retire(ctx context.Context, anonymous bool) error {
-	m := st.m
-	if m.cfg.Revoker == nil || st.retired || !(st.valid || st.frozen) || st.openID == "" {
-		return nil
-	}
-	id, iat := st.openID, st.meta.IssuedAt
-	legacy := st.valid && !st.env.id.ok()
-	var errs []error
-	if st.openSub != "" || legacy || anonymous {
-		errs = append(errs, m.revokeSession(ctx, id, st.openSub, iat))
-	}
-	if st.mat && st.id == id && st.sub != st.openSub && st.sub != "" {
-		errs = append(errs, m.revokeSession(ctx, id, st.sub, iat))
-	}
-	err := errors.Join(errs...)
-	st.retired = err == nil
-	return err
+	defer s.unlock()
+	return st.persistent()
 }

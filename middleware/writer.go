@@ -3,6 +3,7 @@ package middleware
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -146,4 +147,46 @@ func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // http.ResponseController.
 func (w *writer) Unwrap() http.ResponseWriter {
 	return w.ResponseWriter
+}
+
+// writtenReporter is what a framework's response writer tells about
+// itself: whether the header has been sent. Gin's gin.ResponseWriter has
+// it; the middleware imports no framework.
+type writtenReporter interface{ Written() bool }
+
+// finish ends the response after the handler returned: it commits the
+// session unless the response already went out around this writer, in
+// which case a change that needed writing is reported as ErrBypassed
+// instead of vanishing without a word.
+func (w *writer) finish() {
+	if !w.started {
+		if wr, ok := w.ResponseWriter.(writtenReporter); ok && wr.Written() {
+			w.started = true
+			st := w.st
+			lost := st.sess.freeze(st)
+			if lost != Unmodified {
+				err := fmt.Errorf("%w (session %v, %s %s)", ErrBypassed, lost, st.r.Method, st.r.URL.Path)
+				if st.m.observing() {
+					st.m.emit(Event{Kind: EventSaveFailed, Err: err, Request: st.r})
+				} else {
+					logFault(st.r, err)
+				}
+			}
+			return
+		}
+	}
+	w.start()
+}
+
+// freeze locks s, ends st's changes (the response went out) and
+// returns what the response would have done with the cookie. status calls
+// the clock and the key provider: s is released whatever they do.
+func (s *Session) freeze(st *state) SaveStatus {
+	s.mu.Lock()
+	defer s.unlock()
+	st.committed = true
+	if !st.loaded {
+		return Unmodified
+	}
+	return st.status()
 }

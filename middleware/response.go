@@ -1,0 +1,231 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/cookieseal/cookieseal/cookie"
+)
+
+// commit decides what the response must carry and adds it to the headers.
+// It runs once, before the first byte of the response. A failure to seal
+// is returned for the ErrorHandler.
+func (st *state) commit() error {
+	if st.committed {
+		return nil
+	}
+	st.committed = true
+	if !st.loaded {
+		return nil
+	}
+	m := st.m
+	h := st.w.ResponseWriter.Header()
+	// The handler looked at the session, so the response may depend on
+	// the Cookie header: shared caches must key on it.
+	varyCookie(h)
+	if st.frozen {
+		// The revocation check faulted: this response has no session and
+		// never writes over, or clears, the user's cookie.
+		return nil
+	}
+	// Copies of a duplicate case go first: a client that files a Domain
+	// cookie naming its own host under the host-only cookie's key then
+	// keeps the session this response writes after them.
+	//
+	// Those expiries are the response's least important lines: a stranger
+	// can cause them (by planting copies), so they never cost the
+	// session's own write its place. When the write does not fit with
+	// them, it is made without them.
+	lines := -1 // Set-Cookie lines before this commit's, once counted
+	expired := false
+	if st.dup {
+		lines = len(h["Set-Cookie"])
+		st.expireCopies(h)
+		expired = len(h["Set-Cookie"]) > lines
+	}
+	switch {
+	case st.dirty:
+		st.ensure()
+		if lines < 0 {
+			lines = len(h["Set-Cookie"])
+		}
+		for {
+			payload := st.life.appendTo(encodeEnvelope(st.enc[:0], st.id, st.sub, st.data, st.flashes))
+			st.enc = payload
+			err := st.write(h, payload, st.issuedAt)
+			if err == nil {
+				err = m.fitsResponse(h, lines)
+			}
+			if err != nil && errors.Is(err, cookie.ErrTooLarge) && (expired || st.carriedBeyondReach()) {
+				// Drop the expiries, then the clears of carried chunk
+				// names no write reaches (fitsResponse removed every line
+				// of this commit, or write added none), and write again:
+				// lines a stranger can cause never cost the session its
+				// write.
+				h["Set-Cookie"] = h["Set-Cookie"][:lines]
+				if expired {
+					expired = false
+				} else {
+					st.cookies = nil
+				}
+				continue
+			}
+			if err == nil || len(st.flashes) == 0 || !errors.Is(err, cookie.ErrTooLarge) {
+				if err != nil && lines < len(h["Set-Cookie"]) {
+					h["Set-Cookie"] = h["Set-Cookie"][:lines]
+				}
+				if err == nil {
+					st.commitEvent(cookie.Meta{}, EventSaved)
+				}
+				return err
+			}
+			// Too large: drop the oldest flash and try again (MaxFlashes).
+			st.flashes = st.flashes[1:]
+		}
+	case st.valid:
+		now := m.cfg.Now()
+		kr := m.keys.Keyring()
+		due := st.reseal || now.Sub(st.meta.RefreshedAt) >= m.cfg.RefreshAfter || m.outdated(st.meta, kr, now)
+		if due {
+			// Only the timestamps (and perhaps the key or format) change: re-seal the
+			// payload as it is, without decoding or encoding it, keeping
+			// its issued-at (even one from an instance whose clock is
+			// ahead: the codec then writes refreshed-at = issued-at).
+			if lines < 0 {
+				lines = len(h["Set-Cookie"])
+			}
+			err := st.write(h, st.payload, st.meta.IssuedAt)
+			for err == nil && (expired || st.carriedBeyondReach()) {
+				if err = m.fitsResponse(h, lines); err == nil || !errors.Is(err, cookie.ErrTooLarge) {
+					break
+				}
+				// The session first: write it without the expiries, then
+				// without the clears of carried names no write reaches.
+				h["Set-Cookie"] = h["Set-Cookie"][:lines]
+				if expired {
+					expired = false
+				} else {
+					st.cookies = nil
+				}
+				err = st.write(h, st.payload, st.meta.IssuedAt)
+			}
+			if err != nil {
+				if lines >= 0 && lines < len(h["Set-Cookie"]) {
+					h["Set-Cookie"] = h["Set-Cookie"][:lines]
+				}
+				return err
+			}
+			kind := EventRefreshed
+			if m.outdated(st.meta, kr, now) {
+				kind = EventResealed
+			}
+			st.commitEvent(st.meta, kind)
+		}
+	case st.clear:
+		if expired {
+			// The clear first: without the expiries when they do not
+			// fit together.
+			n := len(h["Set-Cookie"])
+			st.addClear(h)
+			if setCookieBlockLen(h) > m.cfg.budget {
+				h["Set-Cookie"] = append(h["Set-Cookie"][:lines], h["Set-Cookie"][n:]...)
+			}
+		} else {
+			st.addClear(h)
+		}
+	}
+	return nil
+}
+
+// commitEvent is the event of what commit wrote, if anything: told once
+// the response's cookies passed the budget.
+func (st *state) commitEvent(old cookie.Meta, kind EventKind) {
+	if st.m.observing() {
+		st.committedEv = Event{Kind: kind, KeyID: old.KeyID, Epoch: old.Epoch}
+	}
+}
+
+// write seals payload and sets the cookie (or its chunks), clearing
+// whatever session cookies it does not overwrite: those the request
+// carried, and, with chunking, every other name of the session's cookies
+// (the plain one, or chunk indices from the count written to
+// MaxChunks-1), so that no stale chunk from a response in flight at the
+// same time survives.
+//
+// A value goes in the plain cookie when it is at most MaxValueSize bytes
+// and its whole Set-Cookie line at most 4096; otherwise it is chunked in
+// pieces of at most MaxValueSize bytes whose lines also fit in 4096, or,
+// without chunking, refused with cookie.ErrTooLarge. Nothing is added to
+// h on error.
+func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error {
+	m := st.m
+	sealed, err := m.codec.AppendSeal(st.sealed[:0], payload, issuedAt)
+	if err != nil {
+		return fmt.Errorf("middleware: saving session: %w", err)
+	}
+	st.sealed = sealed
+	now := m.now()
+	// The codec writes refreshed-at = max(now, issued-at): an issued-at
+	// from an instance whose clock is ahead never makes the pair refused.
+	iat := time.UnixMilli(issuedAt.UnixMilli())
+	deadline := st.life.capDeadline(m.codec.Deadline(cookie.Meta{IssuedAt: iat, RefreshedAt: laterOf(now, iat)}))
+	maxAge := st.maxAge(now, deadline)
+	// The sealed value goes straight from the pooled buffer into each
+	// Set-Cookie line: no copy of it as a string first.
+	if line := st.lineLen(len(m.name), len(sealed), maxAge); len(sealed) <= m.cfg.MaxValueSize && line <= maxCookieLine {
+		m.setCookie(h, m.name, sealed, now, maxAge)
+		m.clearUnused(h, st.cookies, 0)
+		noStoreCookie(h)
+		return nil
+	} else if m.cfg.MaxChunks == 1 {
+		return fmt.Errorf("middleware: saving session: %w: %d-byte value, %d-byte Set-Cookie line (at most %d-byte value, %d-byte line)",
+			cookie.ErrTooLarge, len(sealed), line, m.cfg.MaxValueSize, maxCookieLine)
+	}
+	// Chunks, cut as cookie.Split cuts: every chunk gets the room of the
+	// longest chunk name's line.
+	size := min(m.cfg.MaxValueSize, maxCookieLine-st.lineLen(len(m.chunkNames[len(m.chunkNames)-1]), 0, maxAge))
+	if size < 1 {
+		// New refuses attributes that leave a chunk no room (fitsLine).
+		return fmt.Errorf("middleware: saving session: %w: no room for a chunk in a %d-byte Set-Cookie line", cookie.ErrTooLarge, maxCookieLine)
+	}
+	n := (len(sealed) + size - 1) / size
+	if n > m.cfg.MaxChunks {
+		return fmt.Errorf("middleware: saving session: %w: %d bytes need %d chunks of %d, at most %d allowed", cookie.ErrTooLarge, len(sealed), n, size, m.cfg.MaxChunks)
+	}
+	for i := range n {
+		m.setCookie(h, m.chunkNames[i], sealed[i*size:min((i+1)*size, len(sealed))], now, maxAge)
+	}
+	addSetCookie(h, m.clearPlain)
+	m.clearUnused(h, st.cookies, n)
+	noStoreCookie(h)
+	return nil
+}
+
+// laterOf returns the later of a and b.
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func (st *state) status() SaveStatus {
+	m := st.m
+	switch {
+	case st.frozen:
+		return Unmodified
+	case st.dirty:
+		return Modified
+	case st.valid:
+		now := m.cfg.Now()
+		kr := m.keys.Keyring()
+		if st.reseal || now.Sub(st.meta.RefreshedAt) >= m.cfg.RefreshAfter || m.outdated(st.meta, kr, now) {
+			return Refreshed
+		}
+	case st.clear && st.destroyed && m.cfg.MaxChunks > 1, st.clear && len(st.present()) > 0:
+		return Cleared
+	}
+	return Unmodified
+}

@@ -1,0 +1,195 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/revoke"
+)
+
+// revokeSubject writes the revocation of every session of subject issued
+// before before. A store fault matches ErrRevokeFault; the caller tells
+// the observer of it.
+func (m *Manager) revokeSubject(ctx context.Context, subject string, before time.Time) error {
+	cctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
+	defer cancel()
+	err := m.cfg.Revoker.RevokeSubject(cctx, subject, before, before.Add(m.revokeTTL()))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, revoke.ErrInvalidArgument):
+		return fmt.Errorf("middleware: %w", err) // a caller bug, not a store fault
+	}
+	return withReason(cookie.ReasonRevokeFault, fmt.Errorf("%w: %w", ErrRevokeFault, err))
+}
+
+// revokeTTL is how long after a session's issued-at it may still open on
+// some instance: AbsoluteTimeout, plus ClockSkew for the instance that
+// reads it, plus ClockSkew for a revocation store whose clock is behind,
+// plus revokeMargin for truncation. A revocation entry lasts that long.
+func (m *Manager) revokeTTL() time.Duration {
+	return m.cfg.AbsoluteTimeout + 2*m.cfg.ClockSkew + revokeMargin
+}
+
+// check asks the Revoker about a session that authenticated. It returns
+// revoked, an error matching revoke.ErrRevoked (reject, clear), or fault,
+// one matching ErrRevokeFault, for the caller's policy; both nil: accept.
+// Each carries its reason (cookie.ReasonOf).
+func (m *Manager) check(ctx context.Context, s revoke.SessionRef) (revoked, fault error) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
+	defer cancel()
+	err := m.cfg.Revoker.Check(ctx, s)
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.Is(err, revoke.ErrRevoked):
+		return withReason(cookie.ReasonRevoked, err), nil
+	}
+	return nil, withReason(cookie.ReasonRevokeFault, fmt.Errorf("%w: check: %w", ErrRevokeFault, err))
+}
+
+// revokeSession revokes one session until no copy of it can open on any
+// instance (revokeTTL after its issued-at).
+func (m *Manager) revokeSession(ctx context.Context, id, subject string, issuedAt time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
+	defer cancel()
+	until := issuedAt.Add(m.revokeTTL())
+	if err := m.cfg.Revoker.RevokeSession(ctx, id, subject, until); err != nil {
+		return withReason(cookie.ReasonRevokeFault, fmt.Errorf("%w: revoking session: %w", ErrRevokeFault, err))
+	}
+	return nil
+}
+
+// checkRevoked is Manager.check, timed and told to the observer as
+// EventRevokeChecked. A fault is the caller's to report (queueFault, or
+// EventRevokeFault beside the error it returns).
+func (st *state) checkRevoked(ctx context.Context, rs revoke.SessionRef) (revoked, fault error) {
+	m := st.m
+	if !m.observing() {
+		return m.check(ctx, rs)
+	}
+	start := time.Now()
+	revoked, fault = m.check(ctx, rs)
+	err := revoked
+	if fault != nil {
+		err = fault
+	}
+	st.queue(Event{Kind: EventRevokeChecked, Duration: time.Since(start), Err: err})
+	return revoked, fault
+}
+
+// queueRetire tells the observers of a Renew or Destroy, and of the
+// revocation fault it met, if any.
+func (st *state) queueRetire(kind EventKind, rerr error) {
+	if rerr != nil {
+		st.queue(Event{Kind: EventRevokeFault, Err: rerr})
+	}
+	st.queue(Event{Kind: kind})
+}
+
+// renew gives the session a new id issued at issued, after revoking the
+// old one (retire); the error is that revocation's fault.
+func (st *state) renew(ctx context.Context, issued time.Time) error {
+	rerr := st.retire(ctx, true)
+	st.id = newID()
+	st.issuedAt = issued
+	st.dirty = true
+	st.queueRetire(EventRenewed, rerr)
+	return rerr
+}
+
+// recheck checks the session rs against the revocation list before a
+// step that renews it (Renew, RevokeOthers; step names it in errors). A
+// revoked session is emptied and its cookie cleared; a fault is told to
+// the observer and, unless the manager fails open, empties and freezes
+// the session. stop is the error the step must return at once; fault is
+// the check's fault that a fail-open manager goes on past.
+func (st *state) recheck(ctx context.Context, rs revoke.SessionRef, step string) (fault, stop error) {
+	revoked, fault := st.checkRevoked(ctx, rs)
+	if fault != nil {
+		st.queue(Event{Kind: EventRevokeFault, Err: fault})
+	}
+	switch {
+	case revoked != nil:
+		st.empty()
+		st.clear = true
+		return nil, fmt.Errorf("middleware: %s: %w", step, revoked)
+	case fault != nil && !st.m.cfg.InsecureRevokeFailOpen:
+		st.empty()
+		st.frozen, st.fault = true, fault
+		return nil, fault
+	}
+	return fault, nil
+}
+
+// retire revokes the session the request's cookie carried (opened, or
+// refused only because its check faulted), once: the pair (subject, id)
+// it carried and, after SetSubject, the pair with the current subject. A
+// pair without a subject is skipped unless anonymous is set (Renew) or
+// the session is a legacy one (see Destroy).
+func (st *state) retire(ctx context.Context, anonymous bool) error {
+	m := st.m
+	if m.cfg.Revoker == nil || st.retired || !(st.valid || st.frozen) || st.openID == "" {
+		return nil
+	}
+	id, iat := st.openID, st.meta.IssuedAt
+	legacy := st.valid && !st.env.id.ok()
+	var errs []error
+	if st.openSub != "" || legacy || anonymous {
+		errs = append(errs, m.revokeSession(ctx, id, st.openSub, iat))
+	}
+	if st.mat && st.id == id && st.sub != st.openSub && st.sub != "" {
+		errs = append(errs, m.revokeSession(ctx, id, st.sub, iat))
+	}
+	err := errors.Join(errs...)
+	st.retired = err == nil
+	return err
+}
+
+// current returns the session a revocation check must cover now: the
+// one the cookie carried, or, once a Renew in this request retired it,
+// the renewed one (its id, subject and issue time). ok is false when the
+// request holds no such session.
+func (st *state) current() (rs revoke.SessionRef, ok bool) {
+	switch {
+	case st.retired && st.mat && st.id != "" && !st.issuedAt.IsZero():
+		return revoke.SessionRef{ID: st.id, Subject: st.sub, IssuedAt: st.issuedAt}, true
+	case st.valid && !st.retired:
+		return revoke.SessionRef{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: st.meta.IssuedAt}, true
+	}
+	return revoke.SessionRef{}, false
+}
+
+// RevokeSubject logs subject out everywhere: every session of subject
+// issued before now is rejected from now on, on every instance that shares
+// the Revoker, the caller's own session included whatever ctx holds (to
+// keep the caller logged in, use Session.RevokeOthers). The request that
+// calls it keeps its session until its handler returns (its check ran
+// when it opened the session; a Renew in it fails with revoke.ErrRevoked);
+// its next request has none. The entry lasts until no such session can
+// open anywhere: AbsoluteTimeout plus twice ClockSkew plus a second.
+// Sessions issued after the call (a new login) are not affected. ctx
+// bounds the call, as does RevokeTimeout. The error matches ErrNoRevoker
+// when no Revoker is configured, revoke.ErrInvalidArgument for an empty
+// subject, and ErrRevokeFault when the store fails (then nothing is
+// revoked, and the Observer hears an EventRevokeFault without a Request).
+//
+// "Now" is this instance's clock: revocation ordering across a fleet
+// assumes clocks synchronised to NTP precision (milliseconds), as
+// ordering by time always does. ClockSkew is an acceptance tolerance for
+// cookies, not a revocation window: a session issued on an instance whose
+// clock runs ahead, in the instants just before the call, is issued
+// "after" it and survives, by at most that clock's lead.
+func (m *Manager) RevokeSubject(ctx context.Context, subject string) error {
+	if m.cfg.Revoker == nil {
+		return ErrNoRevoker
+	}
+	err := m.revokeSubject(ctx, subject, m.cfg.Now())
+	if err != nil && errors.Is(err, ErrRevokeFault) && m.observing() {
+		m.emit(Event{Kind: EventRevokeFault, Err: err})
+	}
+	return err
+}
