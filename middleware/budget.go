@@ -85,7 +85,7 @@ func (m *Manager) fitsBudget(keys keyring.Provider) error {
 // real session: the handler touched the session and the request carried
 // a session cookie (valid or not), or the response writes one.
 func (st *state) dependsOnSession() bool {
-	return st.loaded && (st.nplain > 0 || st.chunked || st.dirty)
+	return st.loaded && (st.carried.nplain > 0 || st.carried.chunked || st.edit.dirty)
 }
 
 // chunkReach returns how many chunk indices a write can set without

@@ -273,7 +273,7 @@ var errLateRead = fmt.Errorf("%w: the session was first read after the response'
 // connection was hijacked (it left HTTP: nothing on it is cached by an
 // HTTP cache).
 func (st *state) lateReadAllowed() bool {
-	return st.hijacked || st.lateOK
+	return st.resp.hijacked || st.resp.lateOK
 }
 
 // noStoreCookie marks a response that sets a cookie so that no shared

@@ -290,8 +290,10 @@ package middleware
 //	              lifetime record, byte and integer scanning primitives
 //	manager.go    Manager, New and its start-up checks, the clock, emit
 //	setcookie.go  writing one Set-Cookie line (set, clear), scratch buffers
-//	state.go      the request's pooled state, the Session handle and
-//	              SaveStatus; materialize, get, ensure, reset, queued events
+//	state.go      the request's pooled state, its fields grouped by phase
+//	              (carried, opened, edit, resp, scratch: see state), the
+//	              Session handle and SaveStatus; materialize, get, ensure,
+//	              reset, queued events
 //	lifetime.go   the session's deadlines and cookie kind (Max-Age, Expires)
 //	values.go     typed decoding of stored values (Get[T], PopFlashes)
 //	revocation.go Revoker checks, RevokeSubject, renew, recheck, retire

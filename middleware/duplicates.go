@@ -17,10 +17,10 @@ import (
 // those only because the request carried them).
 func (st *state) carriedBeyondReach() bool {
 	m := st.m
-	if st.cookies == nil {
+	if st.carried.cookies == nil {
 		return false
 	}
-	for _, n := range chunk.Stale(st.cookies, m.name, m.reach) {
+	for _, n := range chunk.Stale(st.carried.cookies, m.name, m.reach) {
 		if slices.Contains(m.chunkNames, n) {
 			return true
 		}
@@ -31,11 +31,11 @@ func (st *state) carriedBeyondReach() bool {
 // addClear adds the lines that clear the session's cookies.
 func (st *state) addClear(h http.Header) {
 	m := st.m
-	if st.destroyed && m.cfg.MaxChunks > 1 {
+	if st.edit.destroyed && m.cfg.MaxChunks > 1 {
 		// Whatever the request carried, another response in flight may
 		// have set the plain cookie or any chunk: expire them all.
 		h.Add("Set-Cookie", m.clearPlain)
-		m.clearUnused(h, st.cookies, 0)
+		m.clearUnused(h, st.carried.cookies, 0)
 		noStoreCookie(h)
 		return
 	}
@@ -73,10 +73,10 @@ func (st *state) clearFits() error {
 // may expire a cookie of its parent domain, so no copy it cannot clear
 // is left to lock the user out.
 func (st *state) expireCopies(h http.Header) {
-	if !st.dup || hostOnlyName(st.m.name) {
+	if !st.carried.dup || hostOnlyName(st.m.name) {
 		return
 	}
-	st.dup = false // once
+	st.carried.dup = false // once
 	m := st.m
 	names := st.present()
 	if !slices.Contains(names, m.name) {
@@ -179,10 +179,10 @@ func parentDomains(hostport string) []string {
 // alone, so their number does not grow the response.
 func (st *state) present() []string {
 	var names []string
-	if st.nplain > 0 {
+	if st.carried.nplain > 0 {
 		names = append(names, st.m.name)
 	}
-	for _, n := range chunk.Stale(st.cookies, st.m.name, 0) {
+	for _, n := range chunk.Stale(st.carried.cookies, st.m.name, 0) {
 		if slices.Contains(st.m.chunkNames, n) {
 			names = append(names, n)
 		}

@@ -90,7 +90,7 @@ func (m *Manager) getState() *state {
 	if st, ok := m.states.Get().(*state); ok {
 		return st
 	}
-	return &state{buf: make([]byte, 0, 1024)}
+	return &state{scratch: scratchBufs{buf: make([]byte, 0, 1024)}}
 }
 
 // release detaches the state from its session handle, so a handle kept

@@ -71,7 +71,7 @@ func (s *Session) Commit() (http.Header, error) {
 	}
 	s.mu.Lock()
 	st := s.st
-	if st == nil || st.ending {
+	if st == nil || st.resp.ending {
 		s.mu.Unlock()
 		return nil, ErrDone
 	}
@@ -83,7 +83,7 @@ func (s *Session) Commit() (http.Header, error) {
 	// This call ends the session, and no other: a Commit racing it
 	// answers ErrDone, so the state goes back to the pool once. end runs
 	// on every way out, a panic of the clock or key provider included.
-	st.ending = true
+	st.resp.ending = true
 	defer s.end(st)
 	st.w.started = true
 	_, private, err := s.commitUnlock(st)

@@ -19,8 +19,8 @@ func (st *state) checkLifetime(l lifetime) error {
 
 // persistent reports whether the session's cookie has a Max-Age.
 func (st *state) persistent() bool {
-	if st.life.persist != 0 {
-		return st.life.persist > 0
+	if st.edit.life.persist != 0 {
+		return st.edit.life.persist > 0
 	}
 	return !st.m.cfg.BrowserSession
 }
@@ -58,13 +58,13 @@ func (st *state) lineLen(nameLen, valueLen, maxAge int) int {
 func (st *state) absDeadline() time.Time {
 	var iat time.Time
 	switch {
-	case st.mat:
-		iat = st.issuedAt
-	case st.valid:
-		iat = st.meta.IssuedAt
+	case st.edit.mat:
+		iat = st.edit.issuedAt
+	case st.opened.valid:
+		iat = st.opened.meta.IssuedAt
 	}
 	if iat.IsZero() {
 		return time.Time{}
 	}
-	return st.life.capDeadline(iat.Add(st.m.cfg.AbsoluteTimeout))
+	return st.edit.life.capDeadline(iat.Add(st.m.cfg.AbsoluteTimeout))
 }

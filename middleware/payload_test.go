@@ -76,11 +76,11 @@ func FuzzParseEnvelope(f *testing.F) {
 			}
 		}
 		// The session re-encodes to valid JSON that parses back the same.
-		st := &state{valid: true, payload: b, env: e}
+		st := &state{opened: openedSession{valid: true, payload: b, env: e}}
 		if err := st.materialize(); err != nil {
 			t.Fatal(err)
 		}
-		out := encodeEnvelope(nil, st.id, st.sub, st.data, st.flashes)
+		out := encodeEnvelope(nil, st.edit.id, st.edit.sub, st.edit.data, st.edit.flashes)
 		if !json.Valid(out) {
 			t.Fatalf("re-encoded %q as invalid %q", b, out)
 		}
@@ -88,8 +88,8 @@ func FuzzParseEnvelope(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded envelope %q refused: %v", out, err)
 		}
-		if len(e2.fields) != len(st.data) {
-			t.Fatalf("%d fields after re-encoding, want %d", len(e2.fields), len(st.data))
+		if len(e2.fields) != len(st.edit.data) {
+			t.Fatalf("%d fields after re-encoding, want %d", len(e2.fields), len(st.edit.data))
 		}
 	})
 }

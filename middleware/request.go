@@ -154,7 +154,7 @@ func (st *state) load() {
 	var picks chunkPicks
 	var sets [maxChunkSets]chunkSet
 	plains, chunks, err := st.read(copies[:0], &picks, sets[:0], false)
-	if st.chunked {
+	if st.carried.chunked {
 		// The chunks were read without checking their values' bytes as
 		// net/http does (see scanCookies). A regular set of chunks (no
 		// plain cookie, each index once, nothing past the run) that opens
@@ -162,14 +162,14 @@ func (st *state) load() {
 		// decoded as base64url (or JWE compact), whose bytes net/http
 		// keeps, and no other chunk index was carried. Anything else is
 		// read again with the check, and goes the general way.
-		if len(plains) == 0 && len(chunks) > 0 && !st.dup {
+		if len(plains) == 0 && len(chunks) > 0 && !st.carried.dup {
 			var f found
-			if st.open(&f, st.buf[:0], st.env.fields, st.join(&picks, chunks[0]), false) == nil {
+			if st.open(&f, st.scratch.buf[:0], st.opened.env.fields, st.join(&picks, chunks[0]), false) == nil {
 				st.admit(&f)
 				return
 			}
 		}
-		st.nplain, st.chunked, st.dup, st.cookies = 0, false, false, nil
+		st.carried.nplain, st.carried.chunked, st.carried.dup, st.carried.cookies = 0, false, false, nil
 		picks = chunkPicks{}
 		plains, chunks, err = st.read(copies[:0], &picks, sets[:0], true)
 	}
@@ -183,10 +183,10 @@ func (st *state) load() {
 		return
 	case n == 0:
 		return // no cookie: a new, empty session
-	case n == 1 && !st.dup:
+	case n == 1 && !st.carried.dup:
 		var f found
 		if len(chunks) > 0 {
-			err = st.open(&f, st.buf[:0], st.env.fields, st.join(&picks, chunks[0]), false)
+			err = st.open(&f, st.scratch.buf[:0], st.opened.env.fields, st.join(&picks, chunks[0]), false)
 			if err != nil && len(chunks) > 1 {
 				// A chunk index beyond the user's set (planted for a
 				// parent domain) makes the set longer: try the shorter
@@ -195,25 +195,25 @@ func (st *state) load() {
 					var g found
 					if st.open(&g, nil, nil, st.join(&picks, c), false) == nil {
 						f, err = g, nil
-						st.dup = true
+						st.carried.dup = true
 						break
 					}
 				}
 			}
 		} else {
-			err = st.open(&f, st.buf[:0], st.env.fields, plains[0], true)
+			err = st.open(&f, st.scratch.buf[:0], st.opened.env.fields, plains[0], true)
 		}
 		if err != nil {
 			st.invalid(err)
 			return
 		}
 		st.admit(&f)
-		if st.dup {
-			st.reseal = st.valid
+		if st.carried.dup {
+			st.opened.reseal = st.opened.valid
 		}
 		return
 	}
-	st.dup = true
+	st.carried.dup = true
 	var best found
 	var lastErr error
 	opened, ambiguous := 0, false
@@ -249,7 +249,7 @@ func (st *state) load() {
 		st.invalid(withReason(cookie.ReasonDuplicate, fmt.Errorf("%w: no copy opens: %w", ErrDuplicateCookie, lastErr)))
 	default:
 		st.admit(&best)
-		st.reseal = st.valid
+		st.opened.reseal = st.opened.valid
 	}
 }
 
@@ -400,19 +400,19 @@ func (st *state) openLegacy(value string) (found, error) {
 // the cookie (kept as it is), fail open accepts the session.
 func (st *state) admit(f *found) {
 	m := st.m
-	st.meta = f.meta
+	st.opened.meta = f.meta
 	if f.legacy != nil {
-		st.openID, st.openSub = f.legacy.id, f.legacy.sub
+		st.opened.openID, st.opened.openSub = f.legacy.id, f.legacy.sub
 	} else {
-		st.payload, st.env, st.life = f.payload, f.env, f.life
-		st.buf = f.payload[:0] // keep a grown buffer; reset wipes it
+		st.opened.payload, st.opened.env, st.edit.life = f.payload, f.env, f.life
+		st.scratch.buf = f.payload[:0] // keep a grown buffer; reset wipes it
 	}
 	if m.cfg.Revoker != nil {
 		rs := revoke.SessionRef{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: f.meta.IssuedAt}
 		revoked, fault := st.checkRevoked(st.r.Context(), rs)
 		switch {
 		case revoked != nil:
-			st.payload = nil
+			st.opened.payload = nil
 			st.invalid(revoked)
 			return
 		case fault != nil:
@@ -421,23 +421,23 @@ func (st *state) admit(f *found) {
 				// Fail closed: no session for this request, and the cookie
 				// is kept as it is, so the user is back once the store
 				// answers.
-				st.payload = nil
-				st.frozen, st.fault = true, fault
+				st.opened.payload = nil
+				st.opened.frozen, st.opened.fault = true, fault
 				return
 			}
 		}
 	}
-	st.valid = true
+	st.opened.valid = true
 	if m.observing() {
 		st.queue(Event{Kind: EventOpened, KeyID: f.meta.KeyID, Epoch: f.meta.Epoch, SessionID: st.rawID(), Subject: st.rawSub()})
 	}
 	if l := f.legacy; l != nil {
 		// A legacy session becomes native on this response.
-		st.mat = true
-		st.id, st.sub, st.issuedAt = l.id, l.sub, f.meta.IssuedAt
-		st.data, st.flashes = l.data, l.flashes
-		st.dirty = true
-		st.clear = true // a write supersedes it; chunks of the old one go
+		st.edit.mat = true
+		st.edit.id, st.edit.sub, st.edit.issuedAt = l.id, l.sub, f.meta.IssuedAt
+		st.edit.data, st.edit.flashes = l.data, l.flashes
+		st.edit.dirty = true
+		st.edit.clear = true // a write supersedes it; chunks of the old one go
 		if m.cfg.Revoker != nil {
 			// Migration retires the legacy cookie: its derived id is
 			// revoked now, subject or not, and the native session gets
@@ -450,13 +450,13 @@ func (st *state) admit(f *found) {
 				if !m.cfg.InsecureRevokeFailOpen {
 					// Fail closed: no session, the legacy cookie kept as
 					// it is, migrated once the store answers.
-					st.valid, st.mat, st.dirty, st.clear = false, false, false, false
-					st.id, st.sub, st.issuedAt, st.data, st.flashes = "", "", time.Time{}, nil, nil
-					st.frozen, st.fault = true, err
+					st.opened.valid, st.edit.mat, st.edit.dirty, st.edit.clear = false, false, false, false
+					st.edit.id, st.edit.sub, st.edit.issuedAt, st.edit.data, st.edit.flashes = "", "", time.Time{}, nil, nil
+					st.opened.frozen, st.opened.fault = true, err
 				}
 				return
 			}
-			st.id = l.native
+			st.edit.id = l.native
 		}
 	}
 }
@@ -472,23 +472,23 @@ func (st *state) admit(f *found) {
 // check first, and again with it unless a regular chunk set opened.
 func (st *state) read(plains []string, picks *chunkPicks, chunks []chunkSet, check bool) (_ []string, _ []chunkSet, err error) {
 	cookies, chunked := scanCookies(st.r, st.m.name, check, func(v string) {
-		st.nplain++
+		st.carried.nplain++
 		if len(plains) < maxCopies {
 			plains = append(plains, v)
 		} else {
-			st.dup = true
+			st.carried.dup = true
 		}
 	})
 	if !chunked {
 		return plains, nil, nil
 	}
-	st.chunked, st.cookies = true, cookies
+	st.carried.chunked, st.carried.cookies = true, cookies
 	chunks, irregular, err := st.chunkSets(picks, chunks)
 	if irregular || (len(chunks) > 0 && len(plains) > 0) {
 		// Chunk indices carried twice, or beside indices the chunk set
 		// does not reach, or a plain cookie beside a chunk set: several
 		// copies, handled like duplicates.
-		st.dup = true
+		st.carried.dup = true
 	}
 	return plains, chunks, err
 }
@@ -534,7 +534,7 @@ func (st *state) chunkSets(picks *chunkPicks, sets []chunkSet) (_ []chunkSet, ir
 		limit = len(seen)
 	}
 	present := 0
-	for _, c := range st.cookies {
+	for _, c := range st.carried.cookies {
 		i := -1
 		if c.Name == name+".0" {
 			i = 0
@@ -593,18 +593,18 @@ func (st *state) join(picks *chunkPicks, s chunkSet) string {
 	if len(vals) == 1 {
 		return vals[0]
 	}
-	b := st.joined[:0]
+	b := st.scratch.joined[:0]
 	for _, v := range vals {
 		b = append(b, v...)
 	}
-	st.joined = b
+	st.scratch.joined = b
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // invalid records a rejected cookie: no session, clear it, tell the
 // observer.
 func (st *state) invalid(err error) {
-	st.clear = true
+	st.edit.clear = true
 	if st.m.observing() {
 		st.queue(rejected(err))
 	}

@@ -13,10 +13,10 @@ import (
 // It runs once, before the first byte of the response. A failure to seal
 // is returned for the ErrorHandler.
 func (st *state) commit() error {
-	if st.committed {
+	if st.resp.committed {
 		return nil
 	}
-	st.committed = true
+	st.resp.committed = true
 	if !st.loaded {
 		return nil
 	}
@@ -25,7 +25,7 @@ func (st *state) commit() error {
 	// The handler looked at the session, so the response may depend on
 	// the Cookie header: shared caches must key on it.
 	varyCookie(h)
-	if st.frozen {
+	if st.opened.frozen {
 		// The revocation check faulted: this response has no session and
 		// never writes over, or clears, the user's cookie.
 		return nil
@@ -40,21 +40,21 @@ func (st *state) commit() error {
 	// them, it is made without them.
 	lines := -1 // Set-Cookie lines before this commit's, once counted
 	expired := false
-	if st.dup {
+	if st.carried.dup {
 		lines = len(h["Set-Cookie"])
 		st.expireCopies(h)
 		expired = len(h["Set-Cookie"]) > lines
 	}
 	switch {
-	case st.dirty:
+	case st.edit.dirty:
 		st.ensure()
 		if lines < 0 {
 			lines = len(h["Set-Cookie"])
 		}
 		for {
-			payload := st.life.appendTo(encodeEnvelope(st.enc[:0], st.id, st.sub, st.data, st.flashes))
-			st.enc = payload
-			err := st.write(h, payload, st.issuedAt)
+			payload := st.edit.life.appendTo(encodeEnvelope(st.scratch.enc[:0], st.edit.id, st.edit.sub, st.edit.data, st.edit.flashes))
+			st.scratch.enc = payload
+			err := st.write(h, payload, st.edit.issuedAt)
 			if err == nil {
 				err = m.fitsResponse(h, lines)
 			}
@@ -68,11 +68,11 @@ func (st *state) commit() error {
 				if expired {
 					expired = false
 				} else {
-					st.cookies = nil
+					st.carried.cookies = nil
 				}
 				continue
 			}
-			if err == nil || len(st.flashes) == 0 || !errors.Is(err, cookie.ErrTooLarge) {
+			if err == nil || len(st.edit.flashes) == 0 || !errors.Is(err, cookie.ErrTooLarge) {
 				if err != nil && lines < len(h["Set-Cookie"]) {
 					h["Set-Cookie"] = h["Set-Cookie"][:lines]
 				}
@@ -82,12 +82,12 @@ func (st *state) commit() error {
 				return err
 			}
 			// Too large: drop the oldest flash and try again (MaxFlashes).
-			st.flashes = st.flashes[1:]
+			st.edit.flashes = st.edit.flashes[1:]
 		}
-	case st.valid:
+	case st.opened.valid:
 		now := m.cfg.Now()
 		kr := m.keys.Keyring()
-		due := st.reseal || now.Sub(st.meta.RefreshedAt) >= m.cfg.RefreshAfter || m.outdated(st.meta, kr, now)
+		due := st.opened.reseal || now.Sub(st.opened.meta.RefreshedAt) >= m.cfg.RefreshAfter || m.outdated(st.opened.meta, kr, now)
 		if due {
 			// Only the timestamps (and perhaps the key or format) change: re-seal the
 			// payload as it is, without decoding or encoding it, keeping
@@ -96,7 +96,7 @@ func (st *state) commit() error {
 			if lines < 0 {
 				lines = len(h["Set-Cookie"])
 			}
-			err := st.write(h, st.payload, st.meta.IssuedAt)
+			err := st.write(h, st.opened.payload, st.opened.meta.IssuedAt)
 			for err == nil && (expired || st.carriedBeyondReach()) {
 				if err = m.fitsResponse(h, lines); err == nil || !errors.Is(err, cookie.ErrTooLarge) {
 					break
@@ -107,9 +107,9 @@ func (st *state) commit() error {
 				if expired {
 					expired = false
 				} else {
-					st.cookies = nil
+					st.carried.cookies = nil
 				}
-				err = st.write(h, st.payload, st.meta.IssuedAt)
+				err = st.write(h, st.opened.payload, st.opened.meta.IssuedAt)
 			}
 			if err != nil {
 				if lines >= 0 && lines < len(h["Set-Cookie"]) {
@@ -118,12 +118,12 @@ func (st *state) commit() error {
 				return err
 			}
 			kind := EventRefreshed
-			if m.outdated(st.meta, kr, now) {
+			if m.outdated(st.opened.meta, kr, now) {
 				kind = EventResealed
 			}
-			st.commitEvent(st.meta, kind)
+			st.commitEvent(st.opened.meta, kind)
 		}
-	case st.clear:
+	case st.edit.clear:
 		if expired {
 			// The clear first: without the expiries when they do not
 			// fit together.
@@ -143,7 +143,7 @@ func (st *state) commit() error {
 // the response's cookies passed the budget.
 func (st *state) commitEvent(old cookie.Meta, kind EventKind) {
 	if st.m.observing() {
-		st.committedEv = Event{Kind: kind, KeyID: old.KeyID, Epoch: old.Epoch}
+		st.resp.committedEv = Event{Kind: kind, KeyID: old.KeyID, Epoch: old.Epoch}
 	}
 }
 
@@ -161,22 +161,22 @@ func (st *state) commitEvent(old cookie.Meta, kind EventKind) {
 // h on error.
 func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error {
 	m := st.m
-	sealed, err := m.codec.AppendSeal(st.sealed[:0], payload, issuedAt)
+	sealed, err := m.codec.AppendSeal(st.scratch.sealed[:0], payload, issuedAt)
 	if err != nil {
 		return fmt.Errorf("middleware: saving session: %w", err)
 	}
-	st.sealed = sealed
+	st.scratch.sealed = sealed
 	now := m.now()
 	// The codec writes refreshed-at = max(now, issued-at): an issued-at
 	// from an instance whose clock is ahead never makes the pair refused.
 	iat := time.UnixMilli(issuedAt.UnixMilli())
-	deadline := st.life.capDeadline(m.codec.Deadline(cookie.Meta{IssuedAt: iat, RefreshedAt: laterOf(now, iat)}))
+	deadline := st.edit.life.capDeadline(m.codec.Deadline(cookie.Meta{IssuedAt: iat, RefreshedAt: laterOf(now, iat)}))
 	maxAge := st.maxAge(now, deadline)
 	// The sealed value goes straight from the pooled buffer into each
 	// Set-Cookie line: no copy of it as a string first.
 	if line := st.lineLen(len(m.name), len(sealed), maxAge); len(sealed) <= m.cfg.MaxValueSize && line <= maxCookieLine {
 		m.setCookie(h, m.name, sealed, now, maxAge)
-		m.clearUnused(h, st.cookies, 0)
+		m.clearUnused(h, st.carried.cookies, 0)
 		noStoreCookie(h)
 		return nil
 	} else if m.cfg.MaxChunks == 1 {
@@ -198,7 +198,7 @@ func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error 
 		m.setCookie(h, m.chunkNames[i], sealed[i*size:min((i+1)*size, len(sealed))], now, maxAge)
 	}
 	addSetCookie(h, m.clearPlain)
-	m.clearUnused(h, st.cookies, n)
+	m.clearUnused(h, st.carried.cookies, n)
 	noStoreCookie(h)
 	return nil
 }
@@ -214,17 +214,17 @@ func laterOf(a, b time.Time) time.Time {
 func (st *state) status() SaveStatus {
 	m := st.m
 	switch {
-	case st.frozen:
+	case st.opened.frozen:
 		return Unmodified
-	case st.dirty:
+	case st.edit.dirty:
 		return Modified
-	case st.valid:
+	case st.opened.valid:
 		now := m.cfg.Now()
 		kr := m.keys.Keyring()
-		if st.reseal || now.Sub(st.meta.RefreshedAt) >= m.cfg.RefreshAfter || m.outdated(st.meta, kr, now) {
+		if st.opened.reseal || now.Sub(st.opened.meta.RefreshedAt) >= m.cfg.RefreshAfter || m.outdated(st.opened.meta, kr, now) {
 			return Refreshed
 		}
-	case st.clear && st.destroyed && m.cfg.MaxChunks > 1, st.clear && len(st.present()) > 0:
+	case st.edit.clear && st.edit.destroyed && m.cfg.MaxChunks > 1, st.edit.clear && len(st.present()) > 0:
 		return Cleared
 	}
 	return Unmodified

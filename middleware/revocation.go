@@ -94,9 +94,9 @@ func (st *state) queueRetire(kind EventKind, rerr error) {
 // old one (retire); the error is that revocation's fault.
 func (st *state) renew(ctx context.Context, issued time.Time) error {
 	rerr := st.retire(ctx, true)
-	st.id = newID()
-	st.issuedAt = issued
-	st.dirty = true
+	st.edit.id = newID()
+	st.edit.issuedAt = issued
+	st.edit.dirty = true
 	st.queueRetire(EventRenewed, rerr)
 	return rerr
 }
@@ -115,11 +115,11 @@ func (st *state) recheck(ctx context.Context, rs revoke.SessionRef, step string)
 	switch {
 	case revoked != nil:
 		st.empty()
-		st.clear = true
+		st.edit.clear = true
 		return nil, fmt.Errorf("middleware: %s: %w", step, revoked)
 	case fault != nil && !st.m.cfg.InsecureRevokeFailOpen:
 		st.empty()
-		st.frozen, st.fault = true, fault
+		st.opened.frozen, st.opened.fault = true, fault
 		return nil, fault
 	}
 	return fault, nil
@@ -132,20 +132,20 @@ func (st *state) recheck(ctx context.Context, rs revoke.SessionRef, step string)
 // the session is a legacy one (see Destroy).
 func (st *state) retire(ctx context.Context, anonymous bool) error {
 	m := st.m
-	if m.cfg.Revoker == nil || st.retired || !(st.valid || st.frozen) || st.openID == "" {
+	if m.cfg.Revoker == nil || st.opened.retired || !(st.opened.valid || st.opened.frozen) || st.opened.openID == "" {
 		return nil
 	}
-	id, iat := st.openID, st.meta.IssuedAt
-	legacy := st.valid && !st.env.id.ok()
+	id, iat := st.opened.openID, st.opened.meta.IssuedAt
+	legacy := st.opened.valid && !st.opened.env.id.ok()
 	var errs []error
-	if st.openSub != "" || legacy || anonymous {
-		errs = append(errs, m.revokeSession(ctx, id, st.openSub, iat))
+	if st.opened.openSub != "" || legacy || anonymous {
+		errs = append(errs, m.revokeSession(ctx, id, st.opened.openSub, iat))
 	}
-	if st.mat && st.id == id && st.sub != st.openSub && st.sub != "" {
-		errs = append(errs, m.revokeSession(ctx, id, st.sub, iat))
+	if st.edit.mat && st.edit.id == id && st.edit.sub != st.opened.openSub && st.edit.sub != "" {
+		errs = append(errs, m.revokeSession(ctx, id, st.edit.sub, iat))
 	}
 	err := errors.Join(errs...)
-	st.retired = err == nil
+	st.opened.retired = err == nil
 	return err
 }
 
@@ -155,10 +155,10 @@ func (st *state) retire(ctx context.Context, anonymous bool) error {
 // request holds no such session.
 func (st *state) current() (rs revoke.SessionRef, ok bool) {
 	switch {
-	case st.retired && st.mat && st.id != "" && !st.issuedAt.IsZero():
-		return revoke.SessionRef{ID: st.id, Subject: st.sub, IssuedAt: st.issuedAt}, true
-	case st.valid && !st.retired:
-		return revoke.SessionRef{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: st.meta.IssuedAt}, true
+	case st.opened.retired && st.edit.mat && st.edit.id != "" && !st.edit.issuedAt.IsZero():
+		return revoke.SessionRef{ID: st.edit.id, Subject: st.edit.sub, IssuedAt: st.edit.issuedAt}, true
+	case st.opened.valid && !st.opened.retired:
+		return revoke.SessionRef{ID: st.rawID(), Subject: st.rawSub(), IssuedAt: st.opened.meta.IssuedAt}, true
 	}
 	return revoke.SessionRef{}, false
 }

@@ -41,7 +41,7 @@ func (s *Session) lock() (*state, error) {
 		return nil, ErrDone
 	}
 	if !st.loaded {
-		if st.committed && !st.lateReadAllowed() {
+		if st.resp.committed && !st.lateReadAllowed() {
 			s.mu.Unlock()
 			return nil, errLateRead
 		}
@@ -78,9 +78,9 @@ func (s *Session) commitUnlock(st *state) (ev Event, private bool, err error) {
 	if h := st.w.ResponseWriter.Header(); !st.loaded && len(h["Cache-Control"]) > 0 {
 		// The header as it goes out, for a first read after it
 		// (lateReadAllowed): taken now, on the handler's goroutine.
-		st.lateOK = sharedUncacheable(h)
+		st.resp.lateOK = sharedUncacheable(h)
 	}
-	return st.committedEv, private, err
+	return st.resp.committedEv, private, err
 }
 
 // unlock releases s and then runs the hooks that loading queued, so that
@@ -120,12 +120,12 @@ func (s *Session) mutateFrozen(allowFrozen bool) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.committed {
+	if st.resp.committed {
 		s.unlock()
 		return nil, ErrResponseStarted
 	}
-	if st.frozen && !allowFrozen {
-		err := fmt.Errorf("%w; the change is dropped and the cookie kept: %w", errFrozen, st.fault)
+	if st.opened.frozen && !allowFrozen {
+		err := fmt.Errorf("%w; the change is dropped and the cookie kept: %w", errFrozen, st.opened.fault)
 		s.unlock()
 		return nil, err
 	}
@@ -139,12 +139,12 @@ func (s *Session) mutateFrozen(allowFrozen bool) (*state, error) {
 // ID returns the session's id: 22 characters of base64url for 128 random
 // bits, or "" when the request has no session yet.
 func (s *Session) ID() string {
-	return current(s, func(st *state) string { return st.id }, (*state).rawID)
+	return current(s, func(st *state) string { return st.edit.id }, (*state).rawID)
 }
 
 // Subject returns the session's subject (the user), or "".
 func (s *Session) Subject() string {
-	return current(s, func(st *state) string { return st.sub }, (*state).rawSub)
+	return current(s, func(st *state) string { return st.edit.sub }, (*state).rawSub)
 }
 
 // Authenticated reports whether the session has a subject: SetSubject
@@ -171,9 +171,9 @@ func current[T any](s *Session, edited, opened func(*state) T) T {
 	}
 	defer s.unlock()
 	switch {
-	case st.mat:
+	case st.edit.mat:
 		return edited(st)
-	case st.valid:
+	case st.opened.valid:
 		return opened(st)
 	}
 	return zero
@@ -189,9 +189,9 @@ func (s *Session) SetSubject(subject string) error {
 	}
 	defer s.unlock()
 	st.ensure()
-	if st.sub != subject {
-		st.sub = subject
-		st.dirty = true
+	if st.edit.sub != subject {
+		st.edit.sub = subject
+		st.edit.dirty = true
 	}
 	return nil
 }
@@ -199,7 +199,7 @@ func (s *Session) SetSubject(subject string) error {
 // IssuedAt returns when the session was issued (created, or last renewed),
 // at millisecond precision, or the zero time when there is no session.
 func (s *Session) IssuedAt() time.Time {
-	return current(s, func(st *state) time.Time { return st.issuedAt }, func(st *state) time.Time { return st.meta.IssuedAt })
+	return current(s, func(st *state) time.Time { return st.edit.issuedAt }, func(st *state) time.Time { return st.opened.meta.IssuedAt })
 }
 
 // Get returns the value stored under key, decoded into a T, and whether
@@ -244,11 +244,11 @@ func (s *Session) Set(key string, v any) error {
 	}
 	defer s.unlock()
 	st.ensure()
-	if st.data == nil {
-		st.data = map[string]json.RawMessage{}
+	if st.edit.data == nil {
+		st.edit.data = map[string]json.RawMessage{}
 	}
-	st.data[key] = raw
-	st.dirty = true
+	st.edit.data[key] = raw
+	st.edit.dirty = true
 	return nil
 }
 
@@ -259,9 +259,9 @@ func (s *Session) Delete(key string) error {
 		return err
 	}
 	defer s.unlock()
-	if _, ok := st.data[key]; ok {
-		delete(st.data, key)
-		st.dirty = true
+	if _, ok := st.edit.data[key]; ok {
+		delete(st.edit.data, key)
+		st.edit.dirty = true
 	}
 	return nil
 }
@@ -274,10 +274,10 @@ func (s *Session) Clear() error {
 		return err
 	}
 	defer s.unlock()
-	if len(st.data) > 0 || len(st.flashes) > 0 {
-		clear(st.data)
-		st.flashes = nil
-		st.dirty = true
+	if len(st.edit.data) > 0 || len(st.edit.flashes) > 0 {
+		clear(st.edit.data)
+		st.edit.flashes = nil
+		st.edit.dirty = true
 	}
 	return nil
 }
@@ -292,7 +292,7 @@ func (s *Session) Keys() []string {
 	if st.materialize() != nil {
 		return nil
 	}
-	return slices.Sorted(maps.Keys(st.data))
+	return slices.Sorted(maps.Keys(st.edit.data))
 }
 
 // Values returns a copy of every stored value, decoded as by
@@ -306,8 +306,8 @@ func (s *Session) Values() (map[string]any, error) {
 	if err := st.materialize(); err != nil {
 		return nil, err
 	}
-	out := make(map[string]any, len(st.data))
-	for k, raw := range st.data {
+	out := make(map[string]any, len(st.edit.data))
+	for k, raw := range st.edit.data {
 		var v any
 		if err := decode(st.m, raw, &v); err != nil {
 			return nil, fmt.Errorf("%w: %q: %w", ErrType, k, err)
@@ -334,11 +334,11 @@ func (s *Session) AddFlash(v any) error {
 	}
 	defer s.unlock()
 	st.ensure()
-	if over := len(st.flashes) + 1 - st.m.cfg.MaxFlashes; over > 0 {
-		st.flashes = slices.Delete(st.flashes, 0, min(over, len(st.flashes))) // the oldest go
+	if over := len(st.edit.flashes) + 1 - st.m.cfg.MaxFlashes; over > 0 {
+		st.edit.flashes = slices.Delete(st.edit.flashes, 0, min(over, len(st.edit.flashes))) // the oldest go
 	}
-	st.flashes = append(st.flashes, raw)
-	st.dirty = true
+	st.edit.flashes = append(st.edit.flashes, raw)
+	st.edit.dirty = true
 	return nil
 }
 
@@ -351,26 +351,26 @@ func PopFlashes[T any](s *Session) ([]T, error) {
 		return nil, err
 	}
 	defer s.unlock()
-	if !st.mat && !(st.valid && st.env.flashes.ok()) {
+	if !st.edit.mat && !(st.opened.valid && st.opened.env.flashes.ok()) {
 		return nil, nil // nothing queued: no need to materialize
 	}
 	if err := st.materialize(); err != nil {
 		return nil, err
 	}
-	if len(st.flashes) == 0 {
+	if len(st.edit.flashes) == 0 {
 		return nil, nil
 	}
-	if st.committed {
+	if st.resp.committed {
 		return nil, ErrResponseStarted
 	}
-	out := make([]T, len(st.flashes))
-	for i, raw := range st.flashes {
+	out := make([]T, len(st.edit.flashes))
+	for i, raw := range st.edit.flashes {
 		if err := decode(st.m, raw, &out[i]); err != nil {
 			return nil, fmt.Errorf("%w: flash %d: %w", ErrType, i, err)
 		}
 	}
-	st.flashes = nil
-	st.dirty = true
+	st.edit.flashes = nil
+	st.edit.dirty = true
 	return out, nil
 }
 
@@ -433,7 +433,7 @@ func (s *Session) Renew() error {
 	if checked && rs.Subject != "" {
 		issued = start.Add(-time.Millisecond)
 	}
-	issued = laterOf(issued, st.floor)
+	issued = laterOf(issued, st.edit.floor)
 	var ferr error
 	if checked {
 		fault, stop := st.recheck(st.r.Context(), rs, "renew")
@@ -485,7 +485,7 @@ func (s *Session) RevokeOthers(ctx context.Context) error {
 	if m.cfg.Revoker == nil {
 		return ErrNoRevoker
 	}
-	subject := st.sub
+	subject := st.edit.sub
 	if subject == "" {
 		return ErrNoSubject
 	}
@@ -508,7 +508,7 @@ func (s *Session) RevokeOthers(ctx context.Context) error {
 		}
 		return err
 	}
-	st.floor = cut
+	st.edit.floor = cut
 	return st.renew(ctx, cut)
 }
 
@@ -549,9 +549,9 @@ func (s *Session) Destroy() error {
 	defer s.unlock()
 	rerr := st.retire(st.r.Context(), false)
 	st.empty()
-	st.frozen = false
-	st.clear = true
-	st.destroyed = true
+	st.opened.frozen = false
+	st.edit.clear = true
+	st.edit.destroyed = true
 	st.queueRetire(EventDestroyed, rerr)
 	return errors.Join(rerr, st.clearFits())
 }
@@ -597,9 +597,9 @@ func (s *Session) IdleDeadline() time.Time {
 	if abs.IsZero() {
 		return abs
 	}
-	refreshed := st.meta.RefreshedAt
-	if st.status() != Unmodified || !st.valid {
-		refreshed = laterOf(st.m.now(), st.issuedAt)
+	refreshed := st.opened.meta.RefreshedAt
+	if st.status() != Unmodified || !st.opened.valid {
+		refreshed = laterOf(st.m.now(), st.edit.issuedAt)
 	}
 	idle := refreshed.Add(st.m.cfg.IdleTimeout)
 	if idle.Before(abs) {
@@ -631,11 +631,11 @@ func (s *Session) SetDeadline(t time.Time) error {
 	}
 	st.ensure()
 	if !t.IsZero() {
-		t = st.life.capAt(t, st.issuedAt.Add(st.m.cfg.AbsoluteTimeout))
+		t = st.edit.life.capAt(t, st.edit.issuedAt.Add(st.m.cfg.AbsoluteTimeout))
 	}
-	if !t.Equal(st.life.deadline) {
-		st.life.deadline = t
-		st.dirty = true
+	if !t.Equal(st.edit.life.deadline) {
+		st.edit.life.deadline = t
+		st.edit.dirty = true
 	}
 	return nil
 }
@@ -658,9 +658,9 @@ func (s *Session) SetRememberMe(persistent bool) error {
 	if persistent {
 		p = 1
 	}
-	if st.life.persist != p {
-		st.life.persist = p
-		st.dirty = true
+	if st.edit.life.persist != p {
+		st.edit.life.persist = p
+		st.edit.dirty = true
 	}
 	return nil
 }

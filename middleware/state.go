@@ -15,6 +15,18 @@ import (
 // state is one request's session, recycled through the manager's pool.
 // Every field is guarded by sess.mu, except w's own bookkeeping, which
 // only the handler's goroutine touches (as net/http requires).
+//
+// Its fields are grouped by phase, each group owned by the room (file)
+// that writes it; other rooms only read it:
+//
+//	carried  what the request carried            request.go
+//	opened   the session the cookie opened       request.go, revocation.go
+//	edit     the session as the handler left it state.go, session.go
+//	resp     the response's commit bookkeeping   response.go, writer.go
+//	scratch  pooled buffers, kept across reuse   request.go, response.go
+//
+// reset zeroes every group and keeps only the scratch buffers, the
+// envelope's field index and the pending queue's capacity.
 type state struct {
 	m    *Manager
 	sess *Session
@@ -23,49 +35,71 @@ type state struct {
 
 	loaded bool // the cookie was read (lazily, at first access)
 
-	// What the request carried.
+	pending []pendingCall // hooks to run once the lock is released
+
+	carried carriedCookies
+	opened  openedSession
+	edit    editedSession
+	resp    responseState
+	scratch scratchBufs
+}
+
+// carriedCookies is what the request's Cookie header carried (request.go
+// reads it; duplicates.go and budget.go decide from it).
+type carriedCookies struct {
 	nplain  int            // plain cookies named name
 	chunked bool           // some cookie looked like a chunk of name
 	cookies []*http.Cookie // those named name.*, kept only when chunked
-	// joined is the pooled buffer a chunk set is joined into (see join).
-	joined []byte
+	// dup: the request carried the session cookie more than once; the
+	// response expires every copy it does not write (expireCopies).
+	dup bool
+}
 
-	// The opened session, valid when valid is true.
+// openedSession is the session the request's cookie opened, valid when
+// valid is true, and what its checks found (request.go, revocation.go).
+type openedSession struct {
 	valid   bool
-	buf     []byte // pooled; payload lives here
-	payload []byte
+	payload []byte // in scratch.buf
 	meta    cookie.Meta
 	env     envelope
-	life    lifetime // the session's own deadline and cookie kind
 
 	// frozen: the revocation check of the cookie faulted (fail closed).
 	// The request has no session and the response leaves the cookie as
 	// it is: no write, no clear (until Destroy). fault is that error.
 	frozen bool
 	fault  error
-	// dup: the request carried the session cookie more than once; the
-	// response expires every copy it does not write (expireCopies).
-	dup bool
 	// reseal: write the opened session back even if no refresh is due.
 	reseal bool
 	// retired: the opened session's id is revoked (Renew or Destroy ran).
 	retired bool
+	// openID and openSub are the id and subject the cookie carried, for
+	// revocation.
+	openID  string
+	openSub string
+}
+
+// editedSession is the session as changed by the handler, once
+// materialized (mat), and what the response must do with it (state.go,
+// session.go; request.go sets dirty and clear for what it found).
+type editedSession struct {
+	mat      bool
+	id, sub  string
+	issuedAt time.Time
+	data     map[string]json.RawMessage
+	flashes  []json.RawMessage
+	life     lifetime // the session's own deadline and cookie kind
 	// floor is the earliest issue time a Renew may give the session: the
 	// cut-off of a RevokeOthers in this request, which must not cover it.
 	floor time.Time
 
-	// The session as changed by the handler, once materialized.
-	mat      bool
-	id, sub  string
-	openID   string // id and subject the cookie carried, for revocation
-	openSub  string
-	issuedAt time.Time
-	data     map[string]json.RawMessage
-	flashes  []json.RawMessage
-
 	dirty     bool // re-encode and write
 	clear     bool // clear every session cookie the request carried
 	destroyed bool // Destroy ran: with chunking, clear every cookie name too
+}
+
+// responseState is the commit's bookkeeping (response.go, writer.go,
+// cache.go, header.go).
+type responseState struct {
 	committed bool // the response started; no more changes
 	hijacked  bool // the connection was hijacked (after commit)
 	ending    bool // a Commit is ending the session: any other answers ErrDone
@@ -73,14 +107,18 @@ type state struct {
 	// its header kept every shared cache out (sharedUncacheable), so a
 	// late first read may personalise it (lateReadAllowed).
 	lateOK bool
-
-	pending []pendingCall // hooks to run once the lock is released
 	// committedEv is what commit wrote, told to the observers once the
 	// response's cookies pass the budget (writer.start).
 	committedEv Event
+}
 
-	// Pooled scratch for a write: enc holds the encoded payload
-	// (plaintext, wiped by reset), sealed the sealed value.
+// scratchBufs are the pooled buffers a state keeps across requests.
+type scratchBufs struct {
+	buf []byte // the opened payload lives here
+	// joined is the buffer a chunk set is joined into (see join).
+	joined []byte
+	// enc holds the encoded payload (plaintext, wiped by reset), sealed
+	// the sealed value, for a write.
 	enc, sealed []byte
 }
 
@@ -95,44 +133,48 @@ type pendingCall struct {
 // decrypted payload is wiped, so no session's plaintext lingers in the
 // pool.
 func (st *state) reset() {
-	clear(st.buf[:cap(st.buf)])
-	buf := st.buf[:0]
+	clear(st.scratch.buf[:cap(st.scratch.buf)])
+	buf := st.scratch.buf[:0]
 	if cap(buf) > 64<<10 {
 		buf = nil
 	}
 	pending := st.pending[:0]
-	fields := st.env.fields[:0]
+	fields := st.opened.env.fields[:0]
 	if cap(fields) > 256 {
 		fields = nil
 	}
-	clear(st.enc[:cap(st.enc)])
-	enc, sealed, joined := keepScratch(st.enc), keepScratch(st.sealed), keepScratch(st.joined)
-	*st = state{buf: buf, pending: pending, env: envelope{fields: fields}, enc: enc, sealed: sealed, joined: joined}
+	clear(st.scratch.enc[:cap(st.scratch.enc)])
+	enc, sealed, joined := keepScratch(st.scratch.enc), keepScratch(st.scratch.sealed), keepScratch(st.scratch.joined)
+	*st = state{
+		pending: pending,
+		opened:  openedSession{env: envelope{fields: fields}},
+		scratch: scratchBufs{buf: buf, joined: joined, enc: enc, sealed: sealed},
+	}
 }
 
 // rawID returns the id the cookie carried.
 func (st *state) rawID() string {
-	if st.openID == "" && st.env.id.ok() {
-		st.openID = unquote(st.payload[st.env.id.start+1 : st.env.id.end-1])
+	if st.opened.openID == "" && st.opened.env.id.ok() {
+		st.opened.openID = unquote(st.opened.payload[st.opened.env.id.start+1 : st.opened.env.id.end-1])
 	}
-	return st.openID
+	return st.opened.openID
 }
 
 // rawSub returns the subject the cookie carried.
 func (st *state) rawSub() string {
-	if st.openSub == "" && st.env.sub.ok() {
-		st.openSub = unquote(st.payload[st.env.sub.start+1 : st.env.sub.end-1])
+	if st.opened.openSub == "" && st.opened.env.sub.ok() {
+		st.opened.openSub = unquote(st.opened.payload[st.opened.env.sub.start+1 : st.opened.env.sub.end-1])
 	}
-	return st.openSub
+	return st.opened.openSub
 }
 
 // materialize copies the opened session into editable form.
 func (st *state) materialize() error {
-	if st.mat {
+	if st.edit.mat {
 		return nil
 	}
-	if !st.valid {
-		st.mat = true
+	if !st.opened.valid {
+		st.edit.mat = true
 		return nil
 	}
 	// The values stay where they are, in the opened payload: it is
@@ -142,57 +184,57 @@ func (st *state) materialize() error {
 	// can append into its neighbour.
 	var data map[string]json.RawMessage
 	var flashes []json.RawMessage
-	if st.env.data.ok() {
-		data = make(map[string]json.RawMessage, len(st.env.fields))
-		for _, f := range st.env.fields {
-			data[unquote(st.payload[f.key.start:f.key.end])] = st.payload[f.val.start:f.val.end:f.val.end]
+	if st.opened.env.data.ok() {
+		data = make(map[string]json.RawMessage, len(st.opened.env.fields))
+		for _, f := range st.opened.env.fields {
+			data[unquote(st.opened.payload[f.key.start:f.key.end])] = st.opened.payload[f.val.start:f.val.end:f.val.end]
 		}
 	}
-	if st.env.flashes.ok() {
-		err := eachElement(st.payload, st.env.flashes, func(v span) error {
-			flashes = append(flashes, st.payload[v.start:v.end:v.end])
+	if st.opened.env.flashes.ok() {
+		err := eachElement(st.opened.payload, st.opened.env.flashes, func(v span) error {
+			flashes = append(flashes, st.opened.payload[v.start:v.end:v.end])
 			return nil
 		})
 		if err != nil {
 			return cookie.Reject(cookie.ReasonPayload, fmt.Errorf("%w: %w", ErrPayload, err))
 		}
 	}
-	st.id, st.sub = st.rawID(), st.rawSub()
-	st.issuedAt = st.meta.IssuedAt
-	st.data, st.flashes = data, flashes
-	st.mat = true
+	st.edit.id, st.edit.sub = st.rawID(), st.rawSub()
+	st.edit.issuedAt = st.opened.meta.IssuedAt
+	st.edit.data, st.edit.flashes = data, flashes
+	st.edit.mat = true
 	return nil
 }
 
 // ensure gives a new session its id and issue time.
 func (st *state) ensure() {
-	if st.id == "" {
-		st.id = newID()
-		st.issuedAt = st.m.now()
+	if st.edit.id == "" {
+		st.edit.id = newID()
+		st.edit.issuedAt = st.m.now()
 	}
 }
 
 // get returns the raw JSON of key.
 func (st *state) get(key string) (json.RawMessage, bool) {
-	if st.mat {
-		v, ok := st.data[key]
+	if st.edit.mat {
+		v, ok := st.edit.data[key]
 		return v, ok
 	}
-	if !st.valid {
+	if !st.opened.valid {
 		return nil, false
 	}
-	return lookup(st.payload, st.env.fields, key)
+	return lookup(st.opened.payload, st.opened.env.fields, key)
 }
 
 // empty leaves the request with no session.
 func (st *state) empty() {
-	st.valid = false
-	st.payload = nil
-	st.id, st.sub, st.issuedAt = "", "", time.Time{}
-	st.life = lifetime{}
-	st.data, st.flashes = nil, nil
-	st.dirty = false
-	st.reseal = false
+	st.opened.valid = false
+	st.opened.payload = nil
+	st.edit.id, st.edit.sub, st.edit.issuedAt = "", "", time.Time{}
+	st.edit.life = lifetime{}
+	st.edit.data, st.edit.flashes = nil, nil
+	st.edit.dirty = false
+	st.opened.reseal = false
 }
 
 // queueFault reports a revocation fault that no call returns to the

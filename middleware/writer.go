@@ -137,7 +137,7 @@ func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err == nil {
 		s := w.st.sess
 		s.mu.Lock()
-		w.st.hijacked = true
+		w.st.resp.hijacked = true
 		s.mu.Unlock()
 	}
 	return conn, brw, err
@@ -184,7 +184,7 @@ func (w *writer) finish() {
 func (s *Session) freeze(st *state) SaveStatus {
 	s.mu.Lock()
 	defer s.unlock()
-	st.committed = true
+	st.resp.committed = true
 	if !st.loaded {
 		return Unmodified
 	}
