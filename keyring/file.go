@@ -238,6 +238,13 @@ func describeJSONError(err error) string {
 	return "malformed key file"
 }
 
+// emptyKeySet is ParseString's error text for an empty string, which is
+// what os.Getenv returns for an unset variable: it says so and how to
+// make a key set.
+const emptyKeySet = "no keys: the string is empty (is the environment variable unset?); " +
+	"make a key set with `cookieseal keygen -out keys.json` and pass the file's contents, " +
+	"or the one-line form `cookieseal keys export-env -file keys.json -i-know-this-prints-secrets` prints"
+
 // ParseString decodes a key set from one string, as kept in a single
 // environment variable. Two forms are accepted:
 //
@@ -254,6 +261,8 @@ func describeJSONError(err error) string {
 // in one environment variable records its policy there too, in the one
 // place every instance reads; it keeps no lifecycle dates.
 //
+// An empty string (an unset environment variable) is refused with an
+// error that says so and names the command that makes a key set.
 // Surrounding white space is ignored (around the string and around each
 // entry); anything else after a value is refused, as ParseKeyFile
 // refuses data after the key set: an empty entry (a trailing comma), a
@@ -262,6 +271,9 @@ func describeJSONError(err error) string {
 // Errors match ErrInvalidKeySet and never quote a secret.
 func ParseString(s string) (Set, error) {
 	s = strings.TrimSpace(s)
+	if s == "" {
+		return Set{}, fmt.Errorf("%w: %s", ErrInvalidKeySet, emptyKeySet)
+	}
 	if strings.HasPrefix(s, "{") {
 		return ParseKeyFile([]byte(s))
 	}

@@ -16,11 +16,13 @@ var (
 	// ErrState reports a step that does not apply to the key's status:
 	// promoting a disabled key, removing the primary, and the like.
 	ErrState = errors.New("rotate: key is in the wrong state for this step")
-	// ErrTooSoon reports a promotion before the roll-out delay has passed
-	// since the key was added or last enabled: some instance may not have
+	// ErrTooSoon reports a promotion, or a demotion (which promotes the
+	// successor), before the roll-out delay has passed since the key to
+	// be promoted was added or last enabled: some instance may not have
 	// loaded it in its usable state yet, and would reject every value
-	// sealed under it.
-	ErrTooSoon = errors.New("rotate: too soon to promote key")
+	// sealed under it. The error names the step the caller took and the
+	// key IDs, never key material.
+	ErrTooSoon = errors.New("rotate: too soon")
 	// ErrInUse reports a removal or disable while a cookie sealed under the
 	// key may still be valid: it would log those sessions out.
 	ErrInUse = errors.New("rotate: key may still be in use")
@@ -279,6 +281,12 @@ func Add(set keyring.Set, now time.Time) (keyring.Set, keyring.Key, error) {
 // enabled at least the rollout delay ago (PromotableAt of p resolved for
 // set, see Policy.Resolve); otherwise the error matches ErrTooSoon.
 func Promote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
+	return promote(set, id, now, p, 0)
+}
+
+// promote is Promote; demoted is the primary that Demote was asked to
+// demote (0 for Promote), which its errors name: the caller's step.
+func promote(set keyring.Set, id uint32, now time.Time, p Policy, demoted uint32) (keyring.Set, error) {
 	out, i, err := find(set, id)
 	if err != nil {
 		return keyring.Set{}, err
@@ -294,12 +302,19 @@ func Promote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, 
 		return keyring.Set{}, fmt.Errorf("%w: key %d is disabled; enable it and let it roll out first", ErrState, id)
 	}
 	if !p.EmergencySkipRolloutDelay {
+		// The step the caller took, and the key whose roll-out it waits
+		// for, as the message names them.
+		step, subject, again, it := fmt.Sprintf("promote key %d", id), "it", "promote it", "it"
+		if demoted != 0 {
+			step, subject, it = fmt.Sprintf("demote key %d", demoted), fmt.Sprintf("its successor, key %d,", id), fmt.Sprintf("key %d", id)
+			again = step
+		}
 		at, ok := p.PromotableAt(k)
 		if !ok {
-			return keyring.Set{}, fmt.Errorf("%w: key %d has no recorded time of addition or enabling, so its roll-out cannot be proven; use the emergency override", ErrTooSoon, id)
+			return keyring.Set{}, fmt.Errorf("%w to %s: %s has no recorded time of addition or enabling, so its roll-out cannot be proven; use the emergency override", ErrTooSoon, step, subject)
 		}
 		if now.Before(at) {
-			return keyring.Set{}, fmt.Errorf("%w: key %d was added or enabled at %s; promote it at %s or later, once every instance has loaded it", ErrTooSoon, id, UsableSince(k).UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+			return keyring.Set{}, fmt.Errorf("%w to %s: %s was added or enabled at %s; %s at %s or later, once every instance has loaded %s", ErrTooSoon, step, subject, UsableSince(k).UTC().Format(time.RFC3339), again, at.UTC().Format(time.RFC3339), it)
 		}
 	}
 	ts := stamp(now)
@@ -334,7 +349,7 @@ func Demote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, e
 	case 0:
 		return keyring.Set{}, fmt.Errorf("%w: no successor for key %d: add a key, wait for its roll-out, then demote", ErrState, id)
 	case 1:
-		return Promote(set, candidates[0], now, p)
+		return promote(set, candidates[0], now, p, id)
 	}
 	return keyring.Set{}, fmt.Errorf("%w: several possible successors %v; promote one of them", ErrState, candidates)
 }

@@ -65,7 +65,9 @@ type EnvSource struct {
 
 var _ Source = EnvSource{}
 
-// Load parses the variable. An unset or empty variable matches ErrSource.
+// Load parses the variable. An unset or empty variable matches ErrSource,
+// with an error that names the variable and the command that makes a key
+// set.
 func (e EnvSource) Load(context.Context) (keyring.Set, error) {
 	lookup := e.Lookup
 	if lookup == nil {
@@ -73,7 +75,8 @@ func (e EnvSource) Load(context.Context) (keyring.Set, error) {
 	}
 	v, ok := lookup(e.Name)
 	if !ok || v == "" {
-		return keyring.Set{}, fmt.Errorf("%w: environment variable %s is not set", ErrSource, e.Name)
+		return keyring.Set{}, fmt.Errorf("%w: environment variable %s is not set or empty; make a key set with `cookieseal keygen -out keys.json` and put the file's contents in %s, "+
+			"or the one-line form `cookieseal keys export-env -file keys.json -i-know-this-prints-secrets` prints", ErrSource, e.Name, e.Name)
 	}
 	set, err := keyring.ParseString(v)
 	if err != nil {

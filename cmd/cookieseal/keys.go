@@ -650,8 +650,14 @@ func describe(k keyring.Key, pol rotate.Policy, now time.Time) listedKey {
 		r.PromotableAt = opt(promotable)
 		r.Note = "rolling out; promotable " + when(promotable, now)
 	default:
-		if canPromote && now.Before(promotable) {
-			// Enabled again after it sealed: it rolls out again.
+		// Enabled again after it sealed (disabled after its demotion,
+		// then enabled; with -emergency all in one second of the stamps'
+		// precision): it rolls out again. A key demoted within the
+		// rollout delay of its addition (keys promote -emergency) and
+		// never enabled is also not yet promotable, but it is draining,
+		// not rolling out.
+		reenabled := !k.Enabled.IsZero() && !k.Enabled.Before(k.Demoted)
+		if reenabled && canPromote && now.Before(promotable) {
 			r.PromotableAt = opt(promotable)
 		}
 		at, ok := pol.RemovableAt(k)

@@ -100,7 +100,7 @@ func TestLifecycleThroughTheCLI(t *testing.T) {
 		stdout string // a substring of stdout, or of stderr on failure
 	}{
 		{"promote before the roll-out delay", day + time.Minute, []string{"keys", "promote", "-file", file, "-id", second}, exitFail, "too soon"},
-		{"demote before the roll-out delay", day + time.Minute, []string{"keys", "demote", "-file", file, "-id", first}, exitFail, "too soon"},
+		{"demote before the roll-out delay", day + time.Minute, []string{"keys", "demote", "-file", file, "-id", first}, exitFail, "too soon to demote key " + first + ": its successor, key " + second},
 		{"promote a key that does not exist", day + 2*time.Hour, []string{"keys", "promote", "-file", file, "-id", "12345"}, exitFail, "no such key"},
 		{"demote to the rolled-out successor", day + 2*time.Hour, []string{"keys", "demote", "-file", file, "-id", first}, exitOK, "key " + second + " is the primary"},
 		{"remove the primary", day + 2*time.Hour, []string{"keys", "remove", "-file", file, "-id", second}, exitFail, "wrong state"},
@@ -170,6 +170,59 @@ func TestEmergencyOverrides(t *testing.T) {
 	if err != nil || len(set.Keys) != 1 || strconv.Itoa(int(set.Keys[0].ID)) != fresh {
 		t.Fatalf("after the emergency: %v %v", set.Keys, err)
 	}
+}
+
+// A primary demoted by keys promote -emergency within the rollout delay of
+// its addition is listed as what it is: decrypt-only, draining until its
+// cookies expire, not "enabled, rolling out" and promotable.
+func TestListEmergencyDemotedPrimary(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys.json")
+	old := firstID(t, runAt(t, t0, "", "keygen", "-out", file).stdout)
+	fresh := firstID(t, runAt(t, t0.Add(time.Minute), "", "keys", "add", "-file", file).stdout)
+	if r := runAt(t, t0.Add(2*time.Minute), "", "keys", "promote", "-file", file, "-id", fresh, "-emergency"); r.code != exitOK {
+		t.Fatalf("emergency promote: %+v", r)
+	}
+	now := t0.Add(3 * time.Minute)
+	// Demoted at t0+2m: removable rollout delay + absolute timeout + skew
+	// + 1s later, under keygen's defaults (1h, 168h, 30s).
+	removable := fmtTime(t0.Add(2*time.Minute + time.Hour + 168*time.Hour + 30*time.Second + time.Second))
+
+	r := runAt(t, now, "", "keys", "list", "-file", file)
+	if r.code != exitOK {
+		t.Fatalf("list: %+v", r)
+	}
+	var line string
+	for l := range strings.SplitSeq(r.stdout, "\n") {
+		if strings.HasPrefix(l, old+" ") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "decrypt-only") || !strings.HasSuffix(line, "draining; removable at "+removable) {
+		t.Fatalf("the demoted primary is listed as %q, want decrypt-only, draining; removable at %s", line, removable)
+	}
+
+	r = runAt(t, now, "", "keys", "list", "-file", file, "-json")
+	var listed struct {
+		Keys []struct {
+			ID           uint32     `json:"id"`
+			Status       string     `json:"status"`
+			PromotableAt *time.Time `json:"promotable_at"`
+			Note         string     `json:"note"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &listed); err != nil || r.code != exitOK {
+		t.Fatalf("list -json: %v %+v", err, r)
+	}
+	for _, k := range listed.Keys {
+		if strconv.Itoa(int(k.ID)) != old {
+			continue
+		}
+		if k.Status != "decrypt-only" || k.PromotableAt != nil || !strings.HasPrefix(k.Note, "draining;") {
+			t.Fatalf("list -json shows the demoted primary as %+v", k)
+		}
+		return
+	}
+	t.Fatalf("key %s not listed: %s", old, r.stdout)
 }
 
 func TestEmergencyReplace(t *testing.T) {
