@@ -5,17 +5,30 @@ Set-Cookie header values. The adapters (cookieseal.django, .flask,
 .starlette) are built on these two calls.
 """
 
+import base64
 import datetime
+import email.utils
+import os
+import re
+import threading
 import time
-from collections.abc import MutableMapping
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
+from collections.abc import Mapping, MutableMapping
 
-from .codec import DEFAULT_MAX_VALUE_SIZE, NATIVE
+from . import envelope as _env
+from . import errors as _e
+from .codec import DEFAULT_MAX_VALUE_SIZE, JWE, NATIVE, Codec, _as_keys, clock_ns, encoded_len, resolve_lifetime
+from .errors import Rejected, RevocationUnavailable, SessionTooLarge
+from .keys import MAX_TIMEOUT
 
 DEFAULT_NAME = "__Host-session"
 DEFAULT_MAX_CHUNKS = 1  # cookie.DefaultMaxChunks: the one default of every Go and Python reader and writer
 CHUNK_LIMIT = 16  # cookie.ChunkLimit
 DEFAULT_MAX_FLASHES = 32  # middleware.DefaultMaxFlashes
+DEFAULT_MAX_RESPONSE_COOKIE_BYTES = 3072  # middleware.DefaultMaxResponseCookieBytes (max_chunks 1)
+MAX_COOKIE_LINE = 4096  # middleware's maxCookieLine
+REVOKE_MARGIN_MS = 1000  # middleware's revokeMargin
+_SET_COOKIE_OVERHEAD = len("Set-Cookie: \r\n")
+_MAX_COPIES = 4  # middleware's maxCopies
 
 # Session.status values (Go: middleware.SaveStatus names).
 UNMODIFIED = "unmodified"
@@ -23,7 +36,70 @@ REFRESHED = "refreshed"
 MODIFIED = "modified"
 CLEARED = "cleared"
 
-CookieInput = Union[str, Mapping[str, str], Iterable[Tuple[str, str]], None]
+_SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CHUNK_SUFFIX = re.compile(r".*\.[0-9]+")
+
+
+def new_id():
+    """A random 128-bit session id, unpadded base64url (22 chars)."""
+    return base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode("ascii")
+
+
+def _dt(ms):
+    if ms is None:
+        return None
+    return datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc) + \
+        datetime.timedelta(milliseconds=ms % 1000)
+
+
+def _ms_of(dt):
+    if dt.tzinfo is None:
+        raise ValueError("a naive datetime is ambiguous: give an aware one (UTC)")
+    delta = dt - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def cookie_pairs(cookies):
+    """(name, value) pairs in request order from a Cookie header, pairs or a mapping.
+
+    A header is split as net/http reads it: on ';', each part trimmed, a
+    value in double quotes unquoted, parts without '=' or with an invalid
+    name skipped.
+    """
+    if cookies is None:
+        return []
+    if isinstance(cookies, (bytes, bytearray)):
+        cookies = cookies.decode("latin-1")
+    if isinstance(cookies, str):
+        out = []
+        for part in cookies.split(";"):
+            part = part.strip(" \t")
+            if not part:
+                continue
+            n, sep, v = part.partition("=")
+            n = n.strip(" \t")
+            if not sep or not _TOKEN.fullmatch(n):
+                continue
+            v = v.strip(" \t")  # net/http trims the value too? it keeps inner bytes
+            if len(v) > 1 and v[0] == '"' and v[-1] == '"':
+                v = v[1:-1]
+            out.append((n, v))
+        return out
+    if isinstance(cookies, Mapping):
+        return [(str(k), str(v)) for k, v in cookies.items()]
+    return [(str(k), str(v)) for k, v in cookies]
+
+
+def _strict_equal(a, b):
+    """Equality that tells True from 1 and 1 from 1.0 (JSON values)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_strict_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_strict_equal(x, y) for x, y in zip(a, b))
+    return a == b
 
 
 class Session(MutableMapping):
@@ -32,153 +108,476 @@ class Session(MutableMapping):
     Values are what json.loads gives (int of any size, float, str, bool,
     None, list, dict); a member nobody changed is written back byte for byte
     as it came, so Go's values (64-bit ints, exact decimals) round-trip.
-    Keys are str. Setting a value that json cannot encode raises TypeError.
+    Keys are str. A list or dict read from the session may be changed in
+    place: save() notices. Setting a value json cannot encode raises
+    TypeError (ValueError for NaN and infinities), as Go's Set refuses it.
+
+    Not meant to be shared between threads: one per request.
     """
 
-    # --- identity -----------------------------------------------------
+    def __init__(self, manager):
+        self._m = manager
+        self._lock = threading.RLock()
+        self._valid = False  # the cookie opened (and passed the revocation check)
+        self._frozen = False  # the revocation check faulted, fail closed: the cookie is kept as it is
+        self._fault = None
+        self._meta = None
+        self._payload = None  # the opened payload's bytes, for a refresh that re-seals it as it is
+        self._open_id = ""  # what the cookie carried
+        self._open_sub = ""
+        self._id = ""
+        self._sub = ""
+        self._iat = None  # ms
+        self._data = {}  # key -> raw JSON text
+        self._flashes = []  # raw JSON texts
+        self._dl = 0
+        self._p = None
+        self._handed = {}  # key -> list/dict handed out, compared at save
+        self._dirty = False
+        self._clear = False
+        self._destroyed = False
+        self._reseal = False
+        self._retired = False
+        self._floor = None  # ms: RevokeOthers' cut-off
+        self._reason = None
+        self._accessed = False
+        self._plain = 0  # plain cookies carried
+        self._carried = []  # chunk names of this manager the request carried
+        self._chunked = False
+        self._dup = False
+
+    def __repr__(self):
+        return "<cookieseal.Session id=%s subject=%r keys=%d status=%s>" % (
+            (self._id[:6] + "…") if self._id else "-", self._sub, len(self._data), self.status)
+
+    # --- internal -------------------------------------------------------
+
+    def _mutate(self):
+        self._accessed = True
+        if self._frozen:
+            raise RevocationUnavailable("the revocation check failed (fail closed): the change is dropped and the "
+                                        "cookie kept: %s" % (self._fault,))
+
+    def _ensure(self):
+        if not self._id:
+            self._id = new_id()
+            self._iat = self._m._now_ms()
+
+    def _sync_handed(self):
+        """Notices in-place changes to lists and dicts handed out."""
+        for k, obj in list(self._handed.items()):
+            raw = self._data.get(k)
+            if raw is None:
+                continue
+            if not _strict_equal(_env.loads(raw), obj):
+                self._data[k] = _env.dumps(obj)
+                self._dirty = True
+                self._handed[k] = _env.loads(self._data[k])  # keep comparing against what is stored
+                self._handed[k] = obj
+
+    def _empty(self):
+        self._valid = False
+        self._payload = None
+        self._id, self._sub, self._iat = "", "", None
+        self._dl, self._p = 0, None
+        self._data, self._flashes, self._handed = {}, [], {}
+        self._dirty = False
+        self._reseal = False
+
+    def _current(self):
+        """(id, subject, issued-at ms) a revocation check must cover now, or None (Go: state.current)."""
+        if self._retired and self._id and self._iat is not None:
+            return self._id, self._sub, self._iat
+        if self._valid and not self._retired:
+            return self._open_id, self._open_sub, self._meta.issued_at_ms
+        return None
+
+    def _retire(self, anonymous):
+        """Revokes the session the cookie carried, once (Go: state.retire); raises RevocationUnavailable."""
+        m = self._m
+        if m.revoker is None or self._retired or not (self._valid or self._frozen) or not self._open_id:
+            return
+        sid, iat = self._open_id, self._meta.issued_at_ms
+        errs = []
+        if self._open_sub or anonymous:
+            errs.append(m._revoke_session(sid, self._open_sub, iat))
+        if self._id == sid and self._sub != self._open_sub and self._sub:
+            errs.append(m._revoke_session(sid, self._sub, iat))
+        errs = [e for e in errs if e is not None]
+        self._retired = not errs
+        if errs:
+            raise errs[0]
+
+    def _recheck(self, ref, step):
+        """Checks ref before a renew; returns the fault a fail-open manager goes on past."""
+        m = self._m
+        try:
+            revoked = m.revoker.check(ref[0], ref[1], ref[2], m._now_ms())
+        except RevocationUnavailable as e:
+            if not m.revoke_fail_open:
+                self._empty()
+                self._frozen, self._fault, self._reason = True, e, _e.REVOKE_FAULT
+                raise
+            return e
+        except Exception as e:  # a store client's own error: a fault too
+            err = RevocationUnavailable("%s: revocation check failed: %s" % (step, type(e).__name__))
+            if not m.revoke_fail_open:
+                self._empty()
+                self._frozen, self._fault, self._reason = True, err, _e.REVOKE_FAULT
+                raise err from e
+            return err
+        if revoked:
+            self._empty()
+            self._clear = True
+            self._reason = _e.REVOKED
+            raise Rejected(_e.REVOKED, "%s: the session is revoked" % step)
+        return None
+
+    def _renew(self, issued):
+        try:
+            self._retire(True)
+            rerr = None
+        except RevocationUnavailable as e:
+            rerr = e
+        self._id = new_id()
+        self._iat = issued
+        self._dirty = True
+        if rerr is not None:
+            raise rerr
+
+    # --- identity -------------------------------------------------------
+
     @property
-    def id(self) -> str:
+    def id(self):
         """The session id (22 base64url chars); "" when there is no session yet."""
-        raise NotImplementedError
+        return self._id
 
     @property
-    def subject(self) -> str:
+    def subject(self):
         """The subject (user id), "" for an anonymous session (Go: Session.Subject)."""
-        raise NotImplementedError
+        self._accessed = True
+        return self._sub
 
-    def set_subject(self, subject: str) -> None:
-        """Sets the subject; call renew() right after a login (Go: SetSubject)."""
-        raise NotImplementedError
+    def set_subject(self, subject):
+        """Sets the subject ("" removes it); call renew() right after a login (Go: SetSubject)."""
+        if not isinstance(subject, str):
+            raise TypeError("subject must be a str")
+        with self._lock:
+            self._mutate()
+            self._ensure()
+            if self._sub != subject:
+                self._sub = subject
+                self._dirty = True
 
     @property
-    def authenticated(self) -> bool:
+    def authenticated(self):
         """True when the session has a subject (Go: Session.Authenticated)."""
-        raise NotImplementedError
+        return self.subject != ""
 
     @property
-    def issued_at(self) -> Optional[datetime.datetime]:
-        """When the session was issued (login or the last renew), UTC; None without a session."""
-        raise NotImplementedError
-
-    # --- lifetime -----------------------------------------------------
-    @property
-    def deadline(self) -> Optional[datetime.datetime]:
-        """The absolute deadline: issued-at + absolute_timeout, or the own deadline when earlier."""
-        raise NotImplementedError
+    def issued_at(self):
+        """When the session was issued (login or the last renew), aware UTC; None without a session."""
+        return _dt(self._iat)
 
     @property
-    def idle_deadline(self) -> Optional[datetime.datetime]:
-        """When the session ends without another request (Go: IdleDeadline)."""
-        raise NotImplementedError
+    def issued_at_ms(self):
+        """issued_at in Unix milliseconds (the precision sealed); None without a session."""
+        return self._iat
 
-    def set_deadline(self, when: Optional[datetime.datetime]) -> None:
+    # --- lifetime -------------------------------------------------------
+
+    def _abs_deadline_ms(self):
+        if self._iat is None:
+            return None
+        d = self._iat + self._m._abs_ms
+        if self._dl and self._dl < d:
+            return self._dl
+        return d
+
+    @property
+    def deadline(self):
+        """The absolute deadline: issued-at + absolute_timeout, or the own deadline when earlier (Go: Deadline)."""
+        return _dt(self._abs_deadline_ms())
+
+    @property
+    def idle_deadline(self):
+        """When the session ends without another request, never after deadline (Go: IdleDeadline)."""
+        abs_ms = self._abs_deadline_ms()
+        if abs_ms is None:
+            return None
+        if self.status != UNMODIFIED or not self._valid:
+            refreshed = max(self._m._now_ms(), self._iat)
+        else:
+            refreshed = self._meta.refreshed_at_ms
+        return _dt(min(refreshed + self._m._idle_ms, abs_ms))
+
+    def set_deadline(self, when):
         """Gives the session its own deadline ("dl"), capped at the manager's; None removes it.
 
-        A deadline not in the future raises ValueError (Go: SetDeadline).
+        when: an aware datetime, or Unix seconds. A deadline not in the
+        future raises ValueError (Go: SetDeadline). Renew keeps it.
         """
-        raise NotImplementedError
+        with self._lock:
+            self._mutate()
+            ms = 0
+            if when is not None:
+                ms = _ms_of(when) if isinstance(when, datetime.datetime) else int(when * 1000)
+                if ms <= self._m._now_ms():
+                    raise ValueError("deadline is not in the future")
+            self._ensure()
+            if ms:
+                ms = min(ms, self._iat + self._m._abs_ms)
+            if ms != self._dl:
+                self._dl = ms
+                self._dirty = True
 
     @property
-    def remember_me(self) -> bool:
-        """Whether the cookie is persistent (Max-Age) rather than a browser-session cookie."""
-        raise NotImplementedError
+    def remember_me(self):
+        """Whether the cookie is persistent (Max-Age) rather than a browser-session cookie (Go: RememberMe)."""
+        if self._p is not None:
+            return self._p
+        return not self._m.browser_session
 
     @remember_me.setter
-    def remember_me(self, persistent: bool) -> None:
+    def remember_me(self, persistent):
         """Seals the choice in the session ("p"), kept by every later write (Go: SetRememberMe)."""
-        raise NotImplementedError
+        with self._lock:
+            self._mutate()
+            self._ensure()
+            p = bool(persistent)
+            if self._p is not p:
+                self._p = p
+                self._dirty = True
 
-    # --- flashes ------------------------------------------------------
-    def flash(self, value: Any) -> None:
-        """Queues a flash message (any JSON value); past max_flashes the oldest goes."""
-        raise NotImplementedError
+    # --- flashes --------------------------------------------------------
 
-    def pop_flashes(self) -> list:
+    def flash(self, value):
+        """Queues a flash message (any JSON value); past max_flashes the oldest goes (Go: AddFlash)."""
+        raw = _env.dumps(value)
+        with self._lock:
+            self._mutate()
+            self._ensure()
+            over = len(self._flashes) + 1 - self._m.max_flashes
+            if over > 0:
+                del self._flashes[:over]
+            self._flashes.append(raw)
+            self._dirty = True
+
+    def pop_flashes(self):
         """Returns and removes the queued flashes (Go: PopFlashes)."""
-        raise NotImplementedError
+        with self._lock:
+            self._accessed = True
+            if not self._flashes:
+                return []
+            out = [_env.loads(f) for f in self._flashes]
+            self._flashes = []
+            self._dirty = True
+            return out
 
-    # --- lifecycle ----------------------------------------------------
-    def renew(self) -> None:
+    def peek_flashes(self):
+        """The queued flashes, left queued."""
+        self._accessed = True
+        return [_env.loads(f) for f in self._flashes]
+
+    # --- lifecycle ------------------------------------------------------
+
+    def renew(self):
         """A new id and issued-at, data kept; the old id is revoked (Go: Renew).
 
-        With a revoker, the session is checked first: a revoked one is
-        emptied (reason "revoked") and Rejected is raised; the old id is then
-        revoked whether or not the session has a subject. A store fault
-        raises RevocationUnavailable after the renew happened (fail-closed
-        check: the session is emptied instead and nothing is renewed).
+        Call it right after authenticating someone (session fixation). With
+        a revoker, the session is checked first: a revoked one is emptied
+        (reason "revoked", its cookie cleared) and Rejected is raised; a
+        store fault empties it too (fail closed) and raises
+        RevocationUnavailable. Then the old id is revoked whether or not the
+        session has a subject; if that fails the session is renewed anyway
+        and RevocationUnavailable is raised.
         """
-        raise NotImplementedError
+        with self._lock:
+            self._mutate()
+            m = self._m
+            start = m._now_ms()
+            ref = self._current()
+            checked = ref is not None and m.revoker is not None
+            issued = start - 1 if checked and ref[1] else start
+            if self._floor is not None:
+                issued = max(issued, self._floor)
+            fault = None
+            if checked:
+                fault = self._recheck(ref, "renew")
+            self._renew(issued)
+            if fault is not None:
+                raise fault
 
-    def destroy(self) -> None:
+    def destroy(self):
         """Ends the session: data gone, the cookie (every chunk) cleared (Go: Destroy).
 
         With a revoker, a session with a subject is revoked until no copy can
-        open; an anonymous one writes no entry (anyone can get one, so
-        revoking it would let strangers grow the list). A store fault still
-        clears the cookie, then raises RevocationUnavailable.
+        open on any instance; an anonymous one writes no entry (it grants
+        nothing and anyone can get one, so revoking it would let strangers
+        grow the list): give every session that grants something a subject.
+        A store fault still clears the cookie, then raises
+        RevocationUnavailable: the revocation did not happen.
         """
-        raise NotImplementedError
+        with self._lock:
+            self._accessed = True
+            rerr = None
+            try:
+                self._retire(False)
+            except RevocationUnavailable as e:
+                rerr = e
+            self._empty()
+            self._frozen = False
+            self._clear = True
+            self._destroyed = True
+            if rerr is not None:
+                raise rerr
 
-    def revoke_others(self) -> None:
+    def revoke_others(self):
         """Logs the subject out of every other session and renews this one (Go: RevokeOthers).
 
-        Raises ValueError without a revoker or a subject.
+        Raises ValueError without a revoker or a subject, Rejected("revoked")
+        when this session was revoked already, RevocationUnavailable on a
+        store fault (nothing revoked, unless the fault came after the
+        subject's revocation: then the session is renewed).
         """
-        raise NotImplementedError
+        with self._lock:
+            self._mutate()
+            m = self._m
+            if m.revoker is None:
+                raise ValueError("revoke_others needs a revoker")
+            subject = self._sub
+            if not subject:
+                raise ValueError("revoke_others: the session has no subject")
+            cut = m._now_ms()
+            ref = self._current()
+            if ref is not None:
+                fault = self._recheck(ref, "revoke others")
+                if fault is not None:
+                    raise fault
+            m._revoke_subject(subject, cut)
+            self._floor = cut
+            self._renew(cut)
 
-    # --- state --------------------------------------------------------
-    @property
-    def modified(self) -> bool:
-        """True when this request changed the session."""
-        raise NotImplementedError
+    def clear(self):
+        """Removes every value and flash; id and subject stay (Go: Clear). Use destroy() to log out."""
+        with self._lock:
+            self._mutate()
+            if self._data or self._flashes:
+                self._data, self._flashes, self._handed = {}, [], {}
+                self._dirty = True
+
+    # --- state ----------------------------------------------------------
 
     @property
-    def status(self) -> str:
-        """What save() will do: "unmodified", "refreshed", "modified" or "cleared"."""
-        raise NotImplementedError
+    def modified(self):
+        """True when this request changed the session (save() writes it)."""
+        self._sync_handed()
+        return self._dirty
 
     @property
-    def reason(self) -> Optional[str]:
+    def status(self):
+        """What save() will do: "unmodified", "refreshed", "modified" or "cleared" (Go: Status)."""
+        self._sync_handed()
+        m = self._m
+        if self._frozen:
+            return UNMODIFIED
+        if self._dirty:
+            return MODIFIED
+        if self._valid:
+            now = m._now_ms()
+            if self._reseal or now - self._meta.refreshed_at_ms >= m._refresh_ms or m._outdated(self._meta):
+                return REFRESHED
+            return UNMODIFIED
+        if self._clear and ((self._destroyed and m.max_chunks > 1) or self._present()):
+            return CLEARED
+        return UNMODIFIED
+
+    @property
+    def reason(self):
         """Why the request's cookie was refused (Go's reason names), None otherwise.
 
-        "malformed", "tampered", "unknown_key", "idle_expired",
-        "absolute_expired", "expired" (own deadline), "duplicate",
-        "payload", "revoked", "revoke_fault", ... None when there was no
-        cookie or it opened.
+        "malformed", "tampered", "unknown_key", "epoch_out_of_window",
+        "timestamps_invalid", "idle_expired", "absolute_expired", "expired"
+        (the session's own deadline), "too_large", "duplicate", "payload",
+        "revoked", "revoke_fault". None when there was no cookie or it opened.
         """
-        raise NotImplementedError
+        return self._reason
 
     @property
-    def is_new(self) -> bool:
+    def is_new(self):
         """True when the request carried no valid session."""
-        raise NotImplementedError
+        return not self._valid
 
     @property
-    def accessed(self) -> bool:
+    def accessed(self):
         """True once the handler read or changed the session: the response varies on Cookie."""
-        raise NotImplementedError
+        return self._accessed
 
     @property
-    def private(self) -> bool:
-        """True when the response depends on a real session (the request had one, or
-        save() writes one): shared caches must not store it (add Cache-Control: private)."""
-        raise NotImplementedError
+    def private(self):
+        """True when the response depends on a real session: the request carried a
+        session cookie (valid or not) or save() writes one. Shared caches must not
+        store it: make Cache-Control private (Go: dependsOnSession → privateCache)."""
+        return self._accessed and (self._plain > 0 or self._chunked or self.modified)
 
-    # MutableMapping
-    def __getitem__(self, key: str) -> Any:
-        raise NotImplementedError
+    @property
+    def frozen(self):
+        """True when the revocation check failed and the manager fails closed: no session,
+        and save() leaves the cookie as it is."""
+        return self._frozen
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        raise NotImplementedError
+    def _present(self):
+        names = [self._m.name] if self._plain else []
+        return names + list(self._carried)
 
-    def __delitem__(self, key: str) -> None:
-        raise NotImplementedError
+    # --- mapping --------------------------------------------------------
+
+    def __getitem__(self, key):
+        self._accessed = True
+        raw = self._data[key]
+        h = self._handed.get(key)
+        if h is not None:
+            return h
+        v = _env.loads(raw)
+        if isinstance(v, (list, dict)):
+            self._handed[key] = v
+        return v
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str):
+            raise TypeError("session keys are str")
+        raw = _env.dumps(value)
+        with self._lock:
+            self._mutate()
+            self._ensure()
+            self._data[key] = raw
+            self._handed.pop(key, None)
+            self._dirty = True
+
+    def __delitem__(self, key):
+        with self._lock:
+            self._mutate()
+            del self._data[key]
+            self._handed.pop(key, None)
+            self._dirty = True
 
     def __iter__(self):
-        raise NotImplementedError
+        self._accessed = True
+        return iter(sorted(self._data))
 
-    def __len__(self) -> int:
-        raise NotImplementedError
+    def __len__(self):
+        self._accessed = True
+        return len(self._data)
+
+    def __contains__(self, key):
+        self._accessed = True
+        return key in self._data
+
+    def raw(self, key):
+        """The JSON text of a value as stored (exactly as Go wrote it when unchanged)."""
+        self._accessed = True
+        self._sync_handed()
+        return self._data[key]
 
 
 class Manager:
@@ -193,49 +592,494 @@ class Manager:
 
     keys: a Keys (reloadable) or a KeySet. clock: Unix seconds, like time.time.
     revoker: None, a cookieseal.redis.Revoker, or any cookieseal.Revoker.
+    max_response_cookie_bytes: the bound on the Set-Cookie lines save()
+    returns, counted as on HTTP/1.1 ("Set-Cookie: " + line + CRLF); default
+    3072 with max_chunks 1, none beyond the 4096-byte lines otherwise.
+    Safe for concurrent use: sessions are per request.
     """
 
-    def __init__(self, keys, name: str = DEFAULT_NAME, *, format: str = NATIVE,
-                 idle_timeout: Optional[int] = None, absolute_timeout: Optional[int] = None,
-                 refresh_after: Optional[float] = None, clock_skew: Optional[int] = None,
-                 max_chunks: int = DEFAULT_MAX_CHUNKS, max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
-                 max_flashes: int = DEFAULT_MAX_FLASHES, browser_session: bool = False,
-                 domain: Optional[str] = None, path: str = "/", secure: bool = True, http_only: bool = True,
-                 same_site: str = "Lax", partitioned: bool = False,
-                 revoker=None, revoke_fail_open: bool = False,
-                 clock: Callable[[], float] = time.time):
-        raise NotImplementedError
+    def __init__(self, keys, name=DEFAULT_NAME, *, format=NATIVE, idle_timeout=None, absolute_timeout=None,
+                 refresh_after=None, clock_skew=None, max_chunks=DEFAULT_MAX_CHUNKS,
+                 max_value_size=DEFAULT_MAX_VALUE_SIZE, max_response_cookie_bytes=None,
+                 max_flashes=DEFAULT_MAX_FLASHES, browser_session=False, domain=None, path="/", secure=True,
+                 http_only=True, same_site="Lax", partitioned=False, revoker=None, revoke_fail_open=False,
+                 clock=time.time):
+        keys = _as_keys(keys)
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise ValueError("cookie name %r is not an RFC 6265 token" % (name,))
+        ks = keys.current()
+        idle, absolute, skew = resolve_lifetime(ks, idle_timeout, absolute_timeout, clock_skew,
+                                                where="cookie %r" % name)
+        fail = lambda msg: ValueError("cookie %r: %s" % (name, msg))  # noqa: E731
+        if refresh_after is None:
+            refresh_after = idle / 4
+        if min(idle, absolute, refresh_after, skew) < 0:
+            raise fail("negative duration")
+        if idle > MAX_TIMEOUT or absolute > MAX_TIMEOUT:
+            raise fail("idle_timeout and absolute_timeout must be at most 400 days")
+        if absolute < idle:
+            raise fail("absolute_timeout %ss is shorter than idle_timeout %ss" % (absolute, idle))
+        if refresh_after >= idle:
+            raise fail("refresh_after %ss must be less than idle_timeout %ss" % (refresh_after, idle))
+        if not isinstance(max_chunks, int) or not 1 <= max_chunks <= CHUNK_LIMIT:
+            raise fail("max_chunks %r out of range [1, %d]" % (max_chunks, CHUNK_LIMIT))
+        if max_flashes < 0:
+            raise fail("negative max_flashes")
+        if max_value_size <= 0 or len(name) + len(".00=") + max_value_size > MAX_COOKIE_LINE:
+            raise fail("max_value_size %d: name and value must fit in %d bytes" % (max_value_size, MAX_COOKIE_LINE))
+        ss = _SAME_SITE.get(str(same_site).lower())
+        if ss is None:
+            raise fail("same_site must be Lax, Strict or None")
+        if ss == "None" and not secure:
+            raise fail("SameSite=None needs Secure")
+        if partitioned and not secure:
+            raise fail("partitioned needs Secure")
+        if not path or not path.startswith("/") or any(c in path for c in ";\r\n") or not path.isprintable():
+            raise fail("path %r must start with '/' and hold no ';'" % (path,))
+        if domain is not None and domain != "" and not _valid_domain(domain.lstrip(".")):
+            raise fail("domain %r is not a domain name" % (domain,))
+        if revoker is None and revoke_fail_open:
+            raise fail("revoke_fail_open without a revoker")
+        if max_chunks > 1 and _CHUNK_SUFFIX.fullmatch(name):
+            raise fail("a name ending in '.' and digits collides with another cookie's chunks")
+        _prefix_rules(name, secure, http_only, domain, path)
+        if max_response_cookie_bytes is not None and max_response_cookie_bytes < 0:
+            raise fail("negative max_response_cookie_bytes")
+        self.name = name
+        self.keys = keys
+        self.format = format
+        self.idle_timeout, self.absolute_timeout, self.clock_skew = idle, absolute, skew
+        self.refresh_after = refresh_after
+        self.max_chunks = max_chunks
+        self.max_value_size = max_value_size
+        self.max_flashes = max_flashes
+        self.browser_session = bool(browser_session)
+        self.domain = domain or ""
+        self.path = path
+        self.secure = bool(secure)
+        self.http_only = bool(http_only)
+        self.same_site = ss
+        self.partitioned = bool(partitioned)
+        self.revoker = revoker
+        self.revoke_fail_open = bool(revoke_fail_open)
+        self.clock = clock
+        if max_response_cookie_bytes:
+            self.budget = max_response_cookie_bytes
+        elif max_chunks <= 1:
+            self.budget = DEFAULT_MAX_RESPONSE_COOKIE_BYTES
+        else:
+            self.budget = None
+        self._idle_ms = int(idle * 1000)
+        self._abs_ms = int(absolute * 1000)
+        self._skew_ms = int(skew * 1000)
+        self._refresh_ms = refresh_after * 1000
+        self._codec = Codec(keys, name, format=format, idle_timeout=idle, absolute_timeout=absolute,
+                            clock_skew=skew, max_value_size=max_value_size * max_chunks, clock=clock)
+        self._chunk_names = ["%s.%d" % (name, i) for i in range(max_chunks)]
+        self._mid = "; Path=" + path + ("; Domain=" + self.domain.lstrip(".") if self.domain else "")
+        tail = []
+        if self.http_only:
+            tail.append("; HttpOnly")
+        if self.secure:
+            tail.append("; Secure")
+        tail.append("; SameSite=" + ss)
+        if self.partitioned:
+            tail.append("; Partitioned")
+        self._tail = "".join(tail)
+        self._clear_plain = self._clear_line(name)
+        self._clear_chunks = [self._clear_line(n) for n in self._chunk_names]
+        self._reach = self._chunk_reach()
+        # The smallest session must fit a line (Go: fitsLine) and the budget (fitsBudget).
+        minimal = len(self._codec.seal(_env.encode(_env.Envelope(id=new_id()))))
+        attrs = self._line_len(len(name), 0, max(absolute, 1), True)
+        if attrs + minimal > MAX_COOKIE_LINE:
+            raise fail("its name and attributes take %d of the %d bytes of a Set-Cookie line; shorten Domain or "
+                       "Path" % (attrs, MAX_COOKIE_LINE))
+        if self.budget is not None:
+            if max_chunks > 1 and self._reach < 2:
+                raise fail("max_response_cookie_bytes %d holds no write of two chunks" % self.budget)
+            clears = sum(_SET_COOKIE_OVERHEAD + len(c) for c in self._clear_chunks[:self._reach])
+            if _SET_COOKIE_OVERHEAD + attrs + minimal + clears > self.budget:
+                raise fail("max_response_cookie_bytes %d cannot hold the smallest session" % self.budget)
+
+    def __repr__(self):
+        return "<cookieseal.Manager %r %s>" % (self.name, self.format)
 
     @property
-    def name(self) -> str:
-        raise NotImplementedError
+    def codec(self):
+        """The Codec sealing this manager's cookie (purpose: the cookie name)."""
+        return self._codec
 
-    def load(self, cookies: CookieInput) -> Session:
+    # --- helpers --------------------------------------------------------
+
+    def _now_ms(self):
+        return clock_ns(self.clock) // 10**6
+
+    def _outdated(self, meta):
+        ks = self.keys.current()
+        if meta.key_id != ks.primary.id or meta.format != self.format:
+            return True
+        return bool(ks.epoch_period) and meta.epoch != ks.epoch(self._now_ms())
+
+    def _revoke_ttl_ms(self):
+        return self._abs_ms + 2 * self._skew_ms + REVOKE_MARGIN_MS
+
+    def _revoke_session(self, sid, subject, iat_ms):
+        """Revokes one session until no copy can open; returns the fault (not raised)."""
+        try:
+            self.revoker.revoke_session(sid, subject, iat_ms + self._revoke_ttl_ms())
+        except RevocationUnavailable as e:
+            return e
+        except Exception as e:
+            return RevocationUnavailable("revoking session: %s" % type(e).__name__)
+        return None
+
+    def _revoke_subject(self, subject, before_ms):
+        try:
+            self.revoker.revoke_subject(subject, before_ms, before_ms + self._revoke_ttl_ms())
+        except RevocationUnavailable:
+            raise
+        except ValueError:
+            raise
+        except Exception as e:
+            raise RevocationUnavailable("revoking subject: %s" % type(e).__name__) from e
+
+    def _clear_line(self, name):
+        return name + "=" + self._mid + "; Max-Age=0" + self._tail
+
+    def _line_len(self, name_len, value_len, max_age, persistent):
+        n = name_len + 1 + value_len + len(self._mid) + len(self._tail)
+        if persistent:
+            n += len("; Expires=") + 29 + len("; Max-Age=") + len(str(max_age))
+        return n
+
+    def _set_line(self, name, value, now_ms, max_age):
+        line = name + "=" + value + self._mid
+        if max_age > 0:
+            exp = (now_ms // 1000) + max_age
+            line += "; Expires=" + email.utils.formatdate(exp, usegmt=True) + "; Max-Age=%d" % max_age
+        return line + self._tail
+
+    def _chunk_reach(self):
+        if self.max_chunks <= 1:
+            return 0
+        if self.budget is None:
+            return self.max_chunks
+        persistent = not self.browser_session
+        max_age = max(int(self.absolute_timeout), 1)
+        last = len(self._chunk_names[-1])
+        chunk = min(self.max_value_size, MAX_COOKIE_LINE - self._line_len(last, 0, max_age, persistent))
+        block = _SET_COOKIE_OVERHEAD + len(self._clear_plain)
+        for n in range(1, self.max_chunks + 1):
+            lower = block + _SET_COOKIE_OVERHEAD + self._line_len(len(self._chunk_names[n - 1]), 1, 1, persistent)
+            if lower > self.budget:
+                return n - 1
+            block += _SET_COOKIE_OVERHEAD + self._line_len(len(self._chunk_names[n - 1]), chunk, 1, persistent)
+        return self.max_chunks
+
+    # --- load -----------------------------------------------------------
+
+    def load(self, cookies):
         """The request's session; never raises for bad input.
 
-        cookies: the Cookie header (str), (name, value) pairs, or a mapping.
-        Prefer the header or pairs: a mapping cannot show a cookie sent
-        twice. A tampered, expired, revoked, duplicate or malformed cookie
-        gives an empty session whose reason says why (and save() clears the
-        cookie). A revocation store fault gives an empty session with reason
-        "revoke_fault" whose cookie save() leaves alone (fail closed), or the
-        session itself with revoke_fail_open.
+        cookies: the Cookie header (str), (name, value) pairs in request
+        order, or a mapping. Prefer the header or pairs: a mapping cannot
+        show a cookie sent twice. A tampered, expired, revoked, duplicate or
+        malformed cookie gives an empty session whose reason says why (and
+        save() clears the cookie). A revocation store fault gives an empty,
+        frozen session with reason "revoke_fault" whose cookie save() leaves
+        alone (fail closed), or the session itself with revoke_fail_open.
         """
-        raise NotImplementedError
+        s = Session(self)
+        try:
+            pairs = cookie_pairs(cookies)
+        except Exception:
+            pairs = []
+        try:
+            self._load(s, pairs)
+        except Rejected as e:
+            s._empty()
+            s._clear = True
+            s._reason = e.reason
+        return s
 
-    def save(self, session: Session) -> List[str]:
-        """The Set-Cookie header values for the response: the session sealed
-        (its chunks, and clearing lines for the unused ones), a clear, or []
-        when nothing changed and no refresh is due.
+    def _open(self, value, plain):
+        """(payload, meta, envelope) of a value, or Rejected."""
+        if plain and len(value) > self.max_value_size:
+            raise Rejected(_e.TOO_LARGE, "cookie: value too large")
+        payload, meta = self._codec.open(value)
+        try:
+            env = _env.parse(payload)
+        except _env.EnvelopeError as e:
+            raise Rejected(_e.PAYLOAD, "middleware: payload: %s" % e) from None
+        if env.dl and self._now_ms_exact() > (env.dl + self._skew_ms) * 10**6:
+            raise Rejected(_e.EXPIRED, "cookie: expired: the session's own deadline")
+        return payload, meta, env
 
-        Raises SessionTooLarge when the session does not fit max_value_size
-        x max_chunks (nothing is written then).
+    def _now_ms_exact(self):
+        return clock_ns(self.clock)
+
+    def _chunk_sets(self, chunk_pairs):
+        """Go's chunkSets: the joined values to try, longest contiguous run first, first
+        then last value of a repeated index; irregular when an index repeats or lies beyond the run."""
+        first, last, seen = {}, {}, {}
+        for i, v in chunk_pairs:
+            if i not in seen:
+                first[i] = v
+                seen[i] = 0
+            seen[i] += 1
+            last[i] = v
+        irregular = any(c > 1 for c in seen.values())
+        run = 0
+        while run < self.max_chunks and run in seen:
+            run += 1
+        if run < len(seen):
+            irregular = True
+        sets, too_large = [], False
+        for pick in (first, last):
+            for k in range(run, 0, -1):
+                pieces = tuple(pick[j] for j in range(k))
+                if sum(len(p) for p in pieces) > self.max_value_size * self.max_chunks:
+                    too_large = True
+                    continue
+                if pieces not in sets:
+                    sets.append(pieces)
+        return ["".join(p) for p in sets], irregular, too_large
+
+    def _load(self, s, pairs):
+        name = self.name
+        plains, chunk_pairs = [], []
+        for n, v in pairs:
+            if n == name:
+                s._plain += 1
+                if len(plains) < _MAX_COPIES:
+                    plains.append(v)
+                else:
+                    s._dup = True
+            elif self.max_chunks > 1 and n.startswith(name + ".") and n in self._chunk_names:
+                chunk_pairs.append((self._chunk_names.index(n), v))
+                if n not in s._carried:
+                    s._carried.append(n)
+        chunks, too_large = [], False
+        if chunk_pairs and any(i == 0 for i, _ in chunk_pairs):
+            s._chunked = True
+            chunks, irregular, too_large = self._chunk_sets(chunk_pairs)
+            if irregular or (chunks and plains):
+                s._dup = True
+        elif chunk_pairs:
+            s._chunked = True  # chunk names without a name.0: cleared, never read
+        n = len(plains) + (1 if chunks else 0)
+        if n == 0:
+            if too_large:
+                raise Rejected(_e.TOO_LARGE, "cookie: chunked value too large")
+            if chunk_pairs:
+                raise Rejected(_e.MALFORMED, "cookie: chunks without chunk 0")
+            return  # no cookie: a new, empty session
+        if n == 1 and not s._dup:
+            if chunks:
+                try:
+                    found = self._open(chunks[0], False)
+                except Rejected:
+                    found = None
+                    for v in chunks[1:]:
+                        try:
+                            found = self._open(v, False)
+                            s._dup = True
+                            break
+                        except Rejected:
+                            continue
+                    if found is None:
+                        raise
+            else:
+                found = self._open(plains[0], True)
+            self._admit(s, found)
+            if s._dup:
+                s._reseal = s._valid
+            return
+        s._dup = True
+        best, opened, ambiguous, last_err = None, 0, False, None
+        for v, plain in [(p, True) for p in plains] + [(c, False) for c in chunks]:
+            try:
+                f = self._open(v, plain)
+            except Rejected as e:
+                last_err = e
+                continue
+            if opened == 0:
+                best = f
+            elif f[2].id != best[2].id:
+                ambiguous = True
+            elif f[1].refreshed_at_ms > best[1].refreshed_at_ms:
+                best = f
+            opened += 1
+        if ambiguous:
+            raise Rejected(_e.DUPLICATE, "middleware: duplicate session cookie: copies of different sessions")
+        if opened == 0:
+            raise Rejected(_e.DUPLICATE, "middleware: duplicate session cookie: no copy opens: %s" % last_err)
+        self._admit(s, best)
+        s._reseal = s._valid
+
+    def _admit(self, s, found):
+        payload, meta, env = found
+        s._meta, s._payload = meta, payload
+        s._open_id, s._open_sub = env.id, env.sub
+        if self.revoker is not None:
+            try:
+                revoked = self.revoker.check(env.id, env.sub, meta.issued_at_ms, self._now_ms())
+            except Exception as e:
+                fault = e if isinstance(e, RevocationUnavailable) else \
+                    RevocationUnavailable("revocation check failed: %s" % type(e).__name__)
+                if not self.revoke_fail_open:
+                    s._payload = None
+                    s._frozen, s._fault, s._reason = True, fault, _e.REVOKE_FAULT
+                    return
+                s._fault = fault
+                revoked = False
+            if revoked:
+                raise Rejected(_e.REVOKED, "revoke: session revoked")
+        s._valid = True
+        s._id, s._sub, s._iat = env.id, env.sub, meta.issued_at_ms
+        s._data, s._flashes, s._dl, s._p = env.data, env.flashes, env.dl, env.p
+
+    # --- save -----------------------------------------------------------
+
+    def save(self, session):
+        """The Set-Cookie header values for the response (Go: the commit before the first byte).
+
+        The session sealed (or its chunks, with clearing lines for the
+        unused names), a clear, or [] when nothing changed and no refresh is
+        due. A session whose flashes make it too large drops its oldest
+        flashes until it fits. Raises SessionTooLarge when the session does
+        not fit max_value_size x max_chunks, a 4096-byte line or the
+        response budget (nothing is written then).
         """
-        raise NotImplementedError
+        s = session
+        if not isinstance(s, Session) or s._m is not self:
+            raise TypeError("save takes a Session this manager loaded")
+        with s._lock:
+            s._sync_handed()
+            if s._frozen:
+                return []
+            if s._dirty:
+                s._ensure()
+                while True:
+                    payload = _env.encode(_env.Envelope(s._id, s._sub, s._data, s._flashes, s._dl, s._p))
+                    try:
+                        return self._write(s, payload, s._iat)
+                    except SessionTooLarge:
+                        if not s._flashes:
+                            raise
+                        s._flashes = s._flashes[1:]  # the oldest flash goes (max_flashes)
+            if s._valid:
+                if s.status == REFRESHED:
+                    return self._write(s, s._payload, s._meta.issued_at_ms)
+                return []
+            if s._clear:
+                return self._clear_lines(s)
+            return []
 
-    def revoke_subject(self, subject: str) -> None:
+    def _clear_lines(self, s):
+        if s._destroyed and self.max_chunks > 1:
+            return [self._clear_plain] + self._clear_unused(s, 0)
+        return [self._clear_line(n) for n in s._present()]
+
+    def _clear_unused(self, s, start):
+        out = [self._clear_chunks[i] for i in range(start, self._reach)]
+        for n in s._carried:
+            i = self._chunk_names.index(n)
+            if i >= max(start, self._reach):
+                out.append(self._clear_line(n))
+        return out
+
+    def _write(self, s, payload, issued_at_ms):
+        try:
+            sealed = self._codec.seal(payload, issued_at_ms)
+        except SessionTooLarge:
+            raise SessionTooLarge("saving session %r: %d-byte payload over %d bytes x %d chunks (max_value_size x "
+                                  "max_chunks, the same on every Go and Python instance)"
+                                  % (self.name, len(payload), self.max_value_size, self.max_chunks)) from None
+        now = self._now_ms()
+        rat = max(now, issued_at_ms)
+        deadline = min(issued_at_ms + self._abs_ms, rat + self._idle_ms)
+        if s._dl and s._dl < deadline:
+            deadline = s._dl
+        persistent = s.remember_me
+        max_age = max((deadline - now) // 1000, 1) if persistent else 0
+        # Go: int(deadline.Sub(now)/time.Second) truncates toward zero.
+        if persistent and deadline - now < 0:
+            max_age = 1
+        line = self._line_len(len(self.name), len(sealed), max_age, persistent)
+        if len(sealed) <= self.max_value_size and line <= MAX_COOKIE_LINE:
+            lines = [self._set_line(self.name, sealed, now, max_age)] + self._clear_unused(s, 0)
+        elif self.max_chunks == 1:
+            raise SessionTooLarge("saving session %r: %d-byte value, %d-byte Set-Cookie line (at most %d-byte value, "
+                                  "%d-byte line; max_chunks 1 as on the Go side: store less in the session)"
+                                  % (self.name, len(sealed), line, self.max_value_size, MAX_COOKIE_LINE))
+        else:
+            size = min(self.max_value_size,
+                       MAX_COOKIE_LINE - self._line_len(len(self._chunk_names[-1]), 0, max_age, persistent))
+            n = -(-len(sealed) // size)
+            if n > self.max_chunks:
+                raise SessionTooLarge("saving session %r: %d bytes need %d chunks of %d, at most %d allowed"
+                                      % (self.name, len(sealed), n, size, self.max_chunks))
+            lines = [self._set_line(self._chunk_names[i], sealed[i * size:(i + 1) * size], now, max_age)
+                     for i in range(n)]
+            lines.append(self._clear_plain)
+            lines += self._clear_unused(s, n)
+        if self.budget is not None:
+            total = sum(_SET_COOKIE_OVERHEAD + len(x) for x in lines)
+            if total > self.budget:
+                raise SessionTooLarge("saving session %r: %d Set-Cookie lines take %d bytes, over "
+                                      "max_response_cookie_bytes %d" % (self.name, len(lines), total, self.budget))
+        return lines
+
+    # --- revocation -----------------------------------------------------
+
+    def revoke_subject(self, subject):
         """Logs subject out everywhere: every session issued before now (Go: RevokeSubject).
 
-        Raises ValueError without a revoker, RevocationUnavailable on a store fault.
+        Raises ValueError without a revoker or with an empty subject,
+        RevocationUnavailable on a store fault (nothing revoked then).
         """
-        raise NotImplementedError
+        if self.revoker is None:
+            raise ValueError("revoke_subject needs a revoker")
+        if not subject:
+            raise ValueError("revoke_subject: empty subject")
+        self._revoke_subject(subject, self._now_ms())
+
+
+def _valid_domain(d):
+    if not d or len(d) > 253:
+        return False
+    labels = d.split(".")
+    for label in labels:
+        if not label or len(label) > 63 or label[0] == "-" or label[-1] == "-" or \
+                not re.fullmatch(r"[A-Za-z0-9-]+", label):
+            return False
+    return labels[-1].strip("0123456789") != ""
+
+
+def _name_prefix(name):
+    for p in ("__Host-Http-", "__Http-", "__Host-", "__Secure-"):
+        if name[:len(p)].lower() == p.lower():
+            return p
+    return ""
+
+
+def _prefix_rules(name, secure, http_only, domain, path):
+    p = _name_prefix(name)
+    if not p:
+        return
+    how = "" if name[:len(p)] == p else " (browsers read %r as %r: prefixes match case-insensitively)" % (
+        name[:len(p)], p)
+
+    def fail(what):
+        return ValueError("cookie %r: a %s cookie%s %s" % (name, p, how, what))
+
+    if not secure:
+        raise fail("must be Secure (browsers store Secure cookies from http://localhost too)")
+    if p in ("__Http-", "__Host-Http-") and not http_only:
+        raise fail("must be HttpOnly")
+    if p in ("__Host-", "__Host-Http-") and domain:
+        raise fail("must not have a Domain (domain %r)" % domain)
+    if p in ("__Host-", "__Host-Http-") and path != "/":
+        raise fail("must have Path=/ (path %r)" % path)
