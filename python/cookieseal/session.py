@@ -172,8 +172,7 @@ class Session(MutableMapping):
             if not _strict_equal(_env.loads(raw), obj):
                 self._data[k] = _env.dumps(obj)
                 self._dirty = True
-                self._handed[k] = _env.loads(self._data[k])  # keep comparing against what is stored
-                self._handed[k] = obj
+
 
     def _empty(self):
         self._valid = False
@@ -250,6 +249,7 @@ class Session(MutableMapping):
     @property
     def id(self):
         """The session id (22 base64url chars); "" when there is no session yet."""
+        self._accessed = True
         return self._id
 
     @property
@@ -277,11 +277,13 @@ class Session(MutableMapping):
     @property
     def issued_at(self):
         """When the session was issued (login or the last renew), aware UTC; None without a session."""
+        self._accessed = True
         return _dt(self._iat)
 
     @property
     def issued_at_ms(self):
         """issued_at in Unix milliseconds (the precision sealed); None without a session."""
+        self._accessed = True
         return self._iat
 
     # --- lifetime -------------------------------------------------------
@@ -297,11 +299,13 @@ class Session(MutableMapping):
     @property
     def deadline(self):
         """The absolute deadline: issued-at + absolute_timeout, or the own deadline when earlier (Go: Deadline)."""
+        self._accessed = True
         return _dt(self._abs_deadline_ms())
 
     @property
     def idle_deadline(self):
         """When the session ends without another request, never after deadline (Go: IdleDeadline)."""
+        self._accessed = True
         abs_ms = self._abs_deadline_ms()
         if abs_ms is None:
             return None
@@ -334,6 +338,7 @@ class Session(MutableMapping):
     @property
     def remember_me(self):
         """Whether the cookie is persistent (Max-Age) rather than a browser-session cookie (Go: RememberMe)."""
+        self._accessed = True
         if self._p is not None:
             return self._p
         return not self._m.browser_session
@@ -506,11 +511,16 @@ class Session(MutableMapping):
     @property
     def is_new(self):
         """True when the request carried no valid session."""
+        self._accessed = True
         return not self._valid
 
     @property
     def accessed(self):
-        """True once the handler read or changed the session: the response varies on Cookie."""
+        """True once the handler read or changed the session: the response varies on Cookie.
+
+        Like Go, which opens the cookie at first use, save() writes nothing
+        (no refresh, no clear) for a session the handler never touched.
+        status, modified, reason, private and accessed do not count as use."""
         return self._accessed
 
     @property
@@ -675,7 +685,8 @@ class Manager:
         self._refresh_ms = refresh_after * 1000
         self._codec = Codec(keys, name, format=format, idle_timeout=idle, absolute_timeout=absolute,
                             clock_skew=skew, max_value_size=max_value_size * max_chunks, clock=clock)
-        self._chunk_names = ["%s.%d" % (name, i) for i in range(max_chunks)]
+        # Go keeps chunk names only with chunking on (MaxChunks > 1).
+        self._chunk_names = ["%s.%d" % (name, i) for i in range(max_chunks)] if max_chunks > 1 else []
         self._mid = "; Path=" + path + ("; Domain=" + self.domain.lstrip(".") if self.domain else "")
         tail = []
         if self.http_only:
@@ -848,6 +859,7 @@ class Manager:
 
     def _load(self, s, pairs):
         name = self.name
+        prefix = name + "."
         plains, chunk_pairs = [], []
         for n, v in pairs:
             if n == name:
@@ -856,24 +868,32 @@ class Manager:
                     plains.append(v)
                 else:
                     s._dup = True
-            elif self.max_chunks > 1 and n.startswith(name + ".") and n in self._chunk_names:
-                chunk_pairs.append((self._chunk_names.index(n), v))
-                if n not in s._carried:
-                    s._carried.append(n)
+                continue
+            if len(n) <= len(prefix) or not n.startswith(prefix):
+                continue
+            s._chunked = True  # Go: any name.<something> makes the request a chunked one
+            # name.0 is read whatever max_chunks is (a one-chunk set with max_chunks 1);
+            # other indices only below max_chunks.
+            if n == prefix + "0":
+                i = 0
+            elif n in self._chunk_names:
+                i = self._chunk_names.index(n)
+            else:
+                continue
+            if i >= self.max_chunks:
+                continue
+            chunk_pairs.append((i, v))
+            if n in self._chunk_names and n not in s._carried:
+                s._carried.append(n)
         chunks, too_large = [], False
-        if chunk_pairs and any(i == 0 for i, _ in chunk_pairs):
-            s._chunked = True
+        if chunk_pairs:
             chunks, irregular, too_large = self._chunk_sets(chunk_pairs)
             if irregular or (chunks and plains):
                 s._dup = True
-        elif chunk_pairs:
-            s._chunked = True  # chunk names without a name.0: cleared, never read
         n = len(plains) + (1 if chunks else 0)
         if n == 0:
             if too_large:
                 raise Rejected(_e.TOO_LARGE, "cookie: chunked value too large")
-            if chunk_pairs:
-                raise Rejected(_e.MALFORMED, "cookie: chunks without chunk 0")
             return  # no cookie: a new, empty session
         if n == 1 and not s._dup:
             if chunks:
@@ -957,7 +977,7 @@ class Manager:
             raise TypeError("save takes a Session this manager loaded")
         with s._lock:
             s._sync_handed()
-            if s._frozen:
+            if s._frozen or not s._accessed:
                 return []
             if s._dirty:
                 s._ensure()
@@ -1002,7 +1022,7 @@ class Manager:
         deadline = min(issued_at_ms + self._abs_ms, rat + self._idle_ms)
         if s._dl and s._dl < deadline:
             deadline = s._dl
-        persistent = s.remember_me
+        persistent = s._p if s._p is not None else not self.browser_session
         max_age = max((deadline - now) // 1000, 1) if persistent else 0
         # Go: int(deadline.Sub(now)/time.Second) truncates toward zero.
         if persistent and deadline - now < 0:
