@@ -1,0 +1,252 @@
+import datetime
+
+import pytest
+
+import cookieseal
+from cookieseal import MemoryRevoker
+
+
+def value_of(lines, name="__Host-session"):
+    return "; ".join(l.split(";")[0] for l in lines if not l.split(";")[0].endswith("=") and "Max-Age=0" not in l)
+
+
+@pytest.fixture
+def keys():
+    return cookieseal.Keys.generate()
+
+
+def test_round_trip_both_formats_and_cross_read(keys, clock):
+    native = cookieseal.Manager(keys, clock=clock)
+    jwe = cookieseal.Manager(keys, format="jwe", clock=clock)
+    for writer, reader in [(native, jwe), (jwe, native), (native, native), (jwe, jwe)]:
+        s = writer.load(None)
+        s["big"] = 2**64 - 1
+        s["neg"] = -(2**63)
+        s["nested"] = {"a": [1, 2.5, None, True, "☃"]}
+        s.set_subject("user-1")
+        c = value_of(writer.save(s))
+        r = reader.load(c)
+        assert r.reason is None and r.subject == "user-1" and r.id == s.id
+        assert r["big"] == 2**64 - 1 and r["neg"] == -(2**63)
+        assert r["nested"] == {"a": [1, 2.5, None, True, "☃"]}
+        # The other format's cookie is re-sealed in the reader's (Go: outdated).
+        assert r.status == ("refreshed" if writer is not reader else "unmodified")
+
+
+def test_unchanged_values_keep_their_text(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock)
+    c = cookieseal.Codec(keys, "__Host-session", clock=clock)
+    v = c.seal(b'{"id":"abcdefgh","d":{"a":1.10,"b":1e+300,"c":"\\u003c"},"zz":1}')
+    s = m.load("__Host-session=" + v)
+    assert s["a"] == 1.1
+    s["d"] = 1  # one change: the others keep their spelling
+    s2 = m.load(value_of(m.save(s)))
+    assert (s2.raw("a"), s2.raw("b"), s2.raw("c"), s2.raw("d")) == ("1.10", "1e+300", '"\\u003c"', "1")
+
+
+def test_in_place_change_is_saved(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock)
+    s = m.load(None)
+    s["cart"] = [1]
+    s = m.load(value_of(m.save(s)))
+    assert not s.modified
+    s["cart"].append(2)
+    assert s.modified
+    assert m.load(value_of(m.save(s)))["cart"] == [1, 2]
+
+
+def test_untouched_session_writes_nothing(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock)
+    s = m.load(None)
+    s["x"] = 1
+    c = value_of(m.save(s))
+    clock.advance(7 * 3600)  # a refresh is due
+    assert m.save(m.load(c)) == []  # never touched: like Go, no refresh
+    s = m.load(c)
+    assert s["x"] == 1
+    assert len(m.save(s)) == 1  # touched: refreshed
+    assert m.save(m.load("__Host-session=garbage")) == []
+    bad = m.load("__Host-session=garbage")
+    assert bad.reason == "malformed" and bad.is_new
+    assert m.save(bad) == ["__Host-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax"]
+
+
+def test_expiry_and_refresh(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock, idle_timeout=3600, absolute_timeout=7200)
+    s = m.load(None)
+    s["x"] = 1
+    c = value_of(m.save(s))
+    clock.advance(899)
+    s = m.load(c)
+    assert s.status == "unmodified" and m.save(s) == []
+    clock.advance(1)  # refresh_after = idle/4 = 900s
+    s = m.load(c)
+    assert s["x"] == 1 and s.status == "refreshed"
+    c = value_of(m.save(s))
+    clock.advance(3600 + 30)  # idle, within the 30s skew
+    s = m.load(c)
+    assert s["x"] == 1 and s.status == "refreshed"
+    c = value_of(m.save(s))
+    clock.advance(3600 + 31)
+    assert m.load(c).reason == "idle_expired"
+    # The absolute deadline, however active.
+    s = m.load(None)
+    s["x"] = 1
+    c = value_of(m.save(s))
+    for _ in range(5):
+        clock.advance(1800)
+        s = m.load(c)
+        assert s.reason is None, s.reason
+        s["t"] = clock.ms
+        c = value_of(m.save(s))
+    clock.advance(1800 + 31)
+    assert m.load(c).reason == "absolute_expired"
+
+
+def test_max_age_and_remember_me(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock)
+    s = m.load(None)
+    s.set_subject("u")
+    (line,) = m.save(s)
+    assert "Max-Age=86400" in line
+    s.remember_me = False
+    (line,) = m.save(s)
+    assert "Max-Age" not in line and "Expires" not in line
+    r = m.load(value_of([line]))
+    assert r.remember_me is False
+    r.set_deadline(datetime.datetime.fromtimestamp(clock.ms / 1000 + 600, datetime.timezone.utc))
+    r.remember_me = True
+    assert "Max-Age=600" in m.save(r)[0]
+    with pytest.raises(ValueError):
+        r.set_deadline(clock.ms / 1000 - 1)
+
+
+def test_chunks(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock, max_chunks=3)
+    s = m.load(None)
+    s["big"] = "x" * 5000
+    lines = m.save(s)
+    names = [l.split("=")[0] for l in lines]
+    assert names == ["__Host-session.0", "__Host-session.1", "__Host-session", "__Host-session.2"]
+    c = value_of(lines)
+    assert m.load(c)["big"] == "x" * 5000
+    # A default reader (max_chunks 1) does not join them: Go's rule.
+    assert m.load(c).reason is None
+    one = cookieseal.Manager(keys, clock=clock)
+    assert one.load(c).get("big") is None
+    # Too large for max_chunks 1: refused, nothing written.
+    s = one.load(None)
+    s["big"] = "x" * 5000
+    with pytest.raises(cookieseal.SessionTooLarge):
+        one.save(s)
+
+
+def test_flashes(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock, max_flashes=3)
+    s = m.load(None)
+    for i in range(5):
+        s.flash(i)
+    s = m.load(value_of(m.save(s)))
+    assert s.pop_flashes() == [2, 3, 4] and s.pop_flashes() == []
+    assert m.load(value_of(m.save(s))).pop_flashes() == []
+    # Too large: the oldest flashes go, the data stays.
+    s = m.load(None)
+    s["d"] = "y" * 1000  # with 3 flashes of 400: over the 3072-byte response budget
+    for i in range(3):
+        s.flash("z" * 400)
+    r = m.load(value_of(m.save(s)))
+    assert r["d"] == "y" * 1000 and r.peek_flashes() in (["z" * 400], ["z" * 400] * 2)
+
+
+def test_duplicates(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock)
+    a, b = m.load(None), m.load(None)
+    a.set_subject("a")
+    b.set_subject("b")
+    ca, cb = value_of(m.save(a)), value_of(m.save(b))
+    assert m.load(ca + "; " + cb).reason == "duplicate"
+    s = m.load(ca + "; " + ca)
+    assert s.subject == "a" and s.status == "refreshed"
+
+
+def test_renew(keys, clock):
+    rv = MemoryRevoker(clock=lambda: clock.ms)
+    m = cookieseal.Manager(keys, clock=clock, revoker=rv)
+    s = m.load(None)
+    s["x"] = 1
+    anon = value_of(m.save(s))
+    clock.advance(1)
+    s = m.load(anon)
+    old_id = s.id
+    s.set_subject("alice")
+    s.renew()  # the planted anonymous id is revoked (session fixation)
+    assert s.id != old_id and s["x"] == 1 and s.issued_at_ms == clock.ms
+    clock.advance(1)
+    s.renew()  # a checked session with a subject: issued 1 ms before the check (Go's rule)
+    assert s.issued_at_ms == clock.ms - 1
+    logged = value_of(m.save(s))
+    assert m.load(anon).reason == "revoked"
+    assert m.load(logged).subject == "alice"
+
+
+def test_destroy(keys, clock):
+    rv = MemoryRevoker(clock=lambda: clock.ms)
+    m = cookieseal.Manager(keys, clock=clock, revoker=rv)
+    s = m.load(None)
+    s.set_subject("alice")
+    c = value_of(m.save(s))
+    s = m.load(c)
+    s.destroy()
+    assert len(s) == 0 and not s.authenticated and s.status == "cleared"
+    assert m.load(c).reason == "revoked"  # a copy of the cookie is dead too
+    # Without a subject nothing is written to the list (strangers can't grow it).
+    s = m.load(None)
+    s["cart"] = [1]
+    c = value_of(m.save(s))
+    s = m.load(c)
+    s.destroy()
+    assert m.save(s)[0].startswith("__Host-session=; ")
+    assert all(k[0] == "alice" for k in rv._sessions)
+    assert m.load(c).reason is None  # the anonymous copy still opens
+
+
+def test_revoke_others(keys, clock):
+    rv = MemoryRevoker(clock=lambda: clock.ms)
+    m = cookieseal.Manager(keys, clock=clock, revoker=rv)
+    phone, laptop = m.load(None), m.load(None)
+    phone.set_subject("alice")
+    laptop.set_subject("alice")
+    cp, cl = value_of(m.save(phone)), value_of(m.save(laptop))
+    clock.advance(1)
+    s = m.load(cl)
+    s.revoke_others()
+    cl2 = value_of(m.save(s))
+    assert m.load(cp).reason == "revoked"
+    assert m.load(cl).reason == "revoked"
+    assert m.load(cl2).subject == "alice"
+    with pytest.raises(ValueError):
+        m.load(None).revoke_others()
+
+
+def test_prefix_rules(keys):
+    with pytest.raises(ValueError, match="Secure"):
+        cookieseal.Manager(keys, secure=False)
+    with pytest.raises(ValueError, match="Domain"):
+        cookieseal.Manager(keys, domain="example.com")
+    with pytest.raises(ValueError, match="Path"):
+        cookieseal.Manager(keys, "__host-x", path="/a")
+    cookieseal.Manager(keys, "sid", secure=False, domain="example.com", path="/a")
+    with pytest.raises(ValueError):
+        cookieseal.Manager(keys, max_chunks=17)
+
+
+def test_cookie_header_forms(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock)
+    s = m.load(None)
+    s["x"] = 1
+    c = value_of(m.save(s))
+    v = c.split("=", 1)[1]
+    for form in ['a=1; __Host-session="%s"; b=2' % v, [("a", "1"), ("__Host-session", v)], {"__Host-session": v}]:
+        assert m.load(form)["x"] == 1
+    assert m.load(b"\xff\xfe").is_new
+    assert m.load(12345).is_new  # never raises
