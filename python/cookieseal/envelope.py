@@ -6,6 +6,7 @@ Values stay JSON text until asked for, so a member nobody changed is
 written back byte for byte (64-bit integers and decimals untouched).
 """
 
+import decimal
 import json
 import json.decoder
 
@@ -203,14 +204,80 @@ def _elements(s, i):
             return out
 
 
+_ESC = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f",
+        "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _quote(s):
+    """A string as Go's encoding/json writes it: <, >, & and U+2028/9 escaped,
+    control characters as \\n, \\t, ... or \\u00XX, a lone surrogate as \\ufffd."""
+    out = ['"']
+    for c in s:
+        e = _ESC.get(c)
+        if e is not None:
+            out.append(e)
+        elif c < " ":
+            out.append("\\u%04x" % ord(c))
+        elif "\ud800" <= c <= "\udfff":
+            out.append("\\ufffd")
+        else:
+            out.append(c)
+    out.append('"')
+    return "".join(out)
+
+
+def _float(f):
+    """A float as Go's encoding/json writes a float64: shortest digits, fixed notation
+    for 1e-6 <= |f| < 1e21, else d.dddde±XX (e-7, not e-07)."""
+    if f != f or f in (float("inf"), float("-inf")):
+        raise ValueError("JSON has no NaN or infinity: %r" % f)
+    d = decimal.Decimal(repr(f))
+    a = abs(f)
+    if a == 0 or 1e-6 <= a < 1e21:
+        t = format(d.normalize(), "f")
+        return "-0" if t == "-0" else t
+    sign, digits, exp = d.normalize().as_tuple()
+    ds = "".join(map(str, digits))
+    e10 = exp + len(ds) - 1
+    m = ds[0] + ("." + ds[1:] if len(ds) > 1 else "")
+    es = "%02d" % abs(e10)
+    if e10 < 0 and es[0] == "0":
+        es = es[1:]
+    return ("-" if sign else "") + m + "e" + ("+" if e10 >= 0 else "-") + es
+
+
 def dumps(v):
-    """A JSON value's text as the envelope holds it (compact, UTF-8; a lone surrogate escaped)."""
-    try:
-        t = json.dumps(v, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        t.encode("utf-8")
-        return t
-    except UnicodeEncodeError:
-        return json.dumps(v, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    """A JSON value's text as Go's json.Marshal writes it (compact, map keys sorted by
+    their UTF-8 bytes, Go's escapes and float format), so a value set in Python takes the
+    same bytes, and the same room in the cookie, as in Go. Raises TypeError for what
+    JSON cannot hold, ValueError for NaN and infinities."""
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, str):
+        return _quote(v)
+    if isinstance(v, int):
+        return int.__repr__(v)
+    if isinstance(v, float):
+        return _float(v)
+    if isinstance(v, decimal.Decimal):
+        if not v.is_finite():
+            raise ValueError("JSON has no NaN or infinity")
+        return str(v)
+    if isinstance(v, dict):
+        items = []
+        for k in v:
+            if not isinstance(k, str):
+                raise TypeError("JSON object keys must be str, not %s" % type(k).__name__)
+            items.append(k)
+        items.sort(key=lambda k: k.encode("utf-8", "surrogatepass"))
+        return "{" + ",".join(_quote(k) + ":" + dumps(v[k]) for k in items) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(dumps(x) for x in v) + "]"
+    raise TypeError("%s is not JSON serializable" % type(v).__name__)
 
 
 def loads(raw):
@@ -219,13 +286,13 @@ def loads(raw):
 
 def encode(env):
     """The envelope's bytes in Go's member order (encodeEnvelope + lifetime.appendTo); data keys sorted."""
-    parts = ['{"id":', dumps(env.id)]
+    parts = ['{"id":', _quote(env.id)]
     if env.sub:
-        parts += [',"sub":', dumps(env.sub)]
+        parts += [',"sub":', _quote(env.sub)]
     if env.data:
         keys = sorted(env.data, key=lambda k: k.encode("utf-8", "surrogatepass"))
         parts.append(',"d":{')
-        parts.append(",".join(dumps(k) + ":" + env.data[k] for k in keys))
+        parts.append(",".join(_quote(k) + ":" + env.data[k] for k in keys))
         parts.append("}")
     if env.flashes:
         parts += [',"f":[', ",".join(env.flashes), "]"]

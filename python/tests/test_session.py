@@ -250,3 +250,27 @@ def test_cookie_header_forms(keys, clock):
         assert m.load(form)["x"] == 1
     assert m.load(b"\xff\xfe").is_new
     assert m.load(12345).is_new  # never raises
+
+
+@pytest.mark.parametrize("value,go", [
+    (0.1, "0.1"), (5.0, "5"), (1e20, "100000000000000000000"), (1e21, "1e+21"), (1e-7, "1e-7"),
+    (1.5e-7, "1.5e-7"), (1e-6, "0.000001"), (1e300, "1e+300"), (123456789.125, "123456789.125"),
+    (2**64, "18446744073709551616"), ("<a&b>\u2028\x01\x08 é", '"\\u003ca\\u0026b\\u003e\\u2028\\u0001\\b é"'),
+    ({"b": 1, "a": [True, None]}, '{"a":[true,null],"b":1}'),
+])
+def test_values_encode_as_go_encodes_them(value, go):
+    # The outputs of Go's json.Marshal for the same values: a value set in
+    # Python takes the same bytes (and cookie room) as in Go.
+    from cookieseal.envelope import dumps
+    assert dumps(value) == go
+
+
+def test_values_json_cannot_hold(keys):
+    s = cookieseal.Manager(keys).load(None)
+    with pytest.raises(ValueError):
+        s["x"] = float("nan")
+    with pytest.raises(TypeError):
+        s["x"] = {1: 2}
+    with pytest.raises(TypeError):
+        s["x"] = object()
+    assert "x" not in s
