@@ -339,7 +339,6 @@ func generatePyVectors(t *testing.T) pyVectors {
 	type sc struct {
 		name, keyset, cookieName string
 		o                        pyOptions
-		writeKeyset              string // default keyset
 		writeAt                  time.Time
 		w                        pyWrite
 		readKeyset               string
