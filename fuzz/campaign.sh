@@ -6,7 +6,7 @@
 # hand before a release; CI keeps its 15-second runs (.ci/run).
 #
 # Usage: fuzz/campaign.sh [-n EXECS] [-t REGEXP] [-j WORKERS] [-c SECONDS]
-#                         [-m MINIMIZE] [-o DIR]
+#                         [-d DEADLINE] [-m MINIMIZE] [-o DIR]
 #
 #   -n EXECS     executions per target (default 10000000), passed to go
 #                test as -fuzztime=EXECSx
@@ -15,6 +15,9 @@
 #   -c SECONDS   stop a target after this many seconds even if it has not
 #                reached EXECS (default 0: no cap); the table then says
 #                "capped" and gives the count reached
+#   -d DEADLINE  end by this time (anything `date -d` reads, e.g. "00:40
+#                UTC"): each target's cap is the time left shared equally
+#                among the targets still to run (and at most -c if given)
 #   -m MINIMIZE  -fuzzminimizetime (default 10s; the seeds of some targets
 #                are multi-kilobyte values whose minimization can stall)
 #   -o DIR       where the logs and summary.md go (default a new temporary
@@ -38,14 +41,16 @@ execs=10000000
 only=.
 workers=1
 cap=0
+deadline=
 minimize=10s
 out=
-while getopts n:t:j:c:m:o:h opt; do
+while getopts n:t:j:c:d:m:o:h opt; do
   case $opt in
     n) execs=$OPTARG ;;
     t) only=$OPTARG ;;
     j) workers=$OPTARG ;;
     c) cap=$OPTARG ;;
+    d) deadline=$(date -d "$OPTARG" +%s) || exit 2 ;;
     m) minimize=$OPTARG ;;
     o) out=$OPTARG ;;
     *) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
@@ -77,18 +82,26 @@ summary=$out/summary.md
   echo
   echo "$(go version), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
        "$(nproc) CPUs, -parallel $workers, target $execs executions each"
-  echo "command: nice -n $(nice) fuzz/campaign.sh -n $execs -t '$only' -j $workers -c $cap -m $minimize"
+  echo "command: nice -n $(nice) fuzz/campaign.sh -n $execs -t '$only' -j $workers -c $cap${deadline:+ -d @$deadline} -m $minimize"
   echo
   echo "| target | package | execs | wall time | execs/s | new corpus (total) | crashers | result |"
   echo "|---|---|---:|---:|---:|---:|---:|---|"
 } >"$summary"
 
 failed=0
+left=$(wc -l <<<"$targets")
 while read -r dir target; do
+  tcap=$cap
+  if [ -n "$deadline" ]; then
+    share=$(( (deadline - $(date +%s)) / left ))
+    if [ "$share" -lt 1 ]; then share=1; fi
+    if [ "$tcap" -eq 0 ] || [ "$share" -lt "$tcap" ]; then tcap=$share; fi
+  fi
+  left=$((left - 1))
   log=$out/$target.log
   corpus=$dir/testdata/fuzz/$target
   before=$(count_files "$corpus")
-  echo "== $dir $target: $execs executions (log $log)"
+  echo "== $dir $target: $execs executions$([ "$tcap" -gt 0 ] && echo ", at most ${tcap}s") (log $log)"
   start=$(date +%s)
   # Its own process group, so that a cap can interrupt go test and the
   # fuzzing processes it started alike; an interrupted fuzzer prints its
@@ -97,9 +110,9 @@ while read -r dir target; do
     -parallel "$workers" -fuzzminimizetime "$minimize" >"$log" 2>&1 &
   pid=$!
   capped=
-  if [ "$cap" -gt 0 ]; then
+  if [ "$tcap" -gt 0 ]; then
     while kill -0 "$pid" 2>/dev/null; do
-      if [ $(( $(date +%s) - start )) -ge "$cap" ]; then
+      if [ $(( $(date +%s) - start )) -ge "$tcap" ]; then
         kill -INT -- "-$pid" 2>/dev/null
         capped=yes
         break
@@ -127,7 +140,7 @@ while read -r dir target; do
     result="CRASH: $corpus"
     failed=1
   elif [ -n "$capped" ]; then
-    result="capped at ${cap}s"
+    result="capped at ${tcap}s"
   elif [ "$rc" -eq 0 ]; then
     result=ok
   elif grep -q '^    context deadline exceeded$' "$log" && [ "$(grep -c -- '--- FAIL' "$log")" = 1 ]; then
