@@ -13,6 +13,14 @@
 // seeds include multi-kilobyte values, whose minimization can stall the
 // run for a minute: add -fuzzminimizetime 5s to keep fuzzing.
 //
+// FuzzParseKeyFile reads key set files (keyring.ParseKeyFile, as
+// rotate.FileSource and the cookieseal command do); FuzzKeySet reads the
+// one-line form of an environment variable (keyring.ParseString).
+//
+// campaign.sh runs every fuzz target of the tree, these and those beside
+// the code, for 10 million executions each (see docs/contributing.md,
+// "The fuzz campaign"); CI runs each for 15 seconds.
+//
 // FuzzJSONPlanGenerated drives the JSON fast path of cookie.SealJSON and
 // cookie.OpenJSON (internal/jsonplan) over struct types it builds with
 // reflect.StructOf from the input, against encoding/json both ways;
