@@ -15,8 +15,8 @@
 #   -c SECONDS   stop a target after this many seconds even if it has not
 #                reached EXECS (default 0: no cap); the table then says
 #                "capped" and gives the count reached
-#   -d DEADLINE  end by this time (anything `date -d` reads, e.g. "00:40
-#                UTC"): each target's cap is the time left shared equally
+#   -d DEADLINE  end by this time (anything `date -d` reads, e.g.
+#                "2026-12-08 00:40 UTC"; a time alone is today's): each target's cap is the time left shared equally
 #                among the targets still to run (and at most -c if given)
 #   -m MINIMIZE  -fuzzminimizetime (default 10s; the seeds of some targets
 #                are multi-kilobyte values whose minimization can stall)
@@ -57,6 +57,10 @@ while getopts n:t:j:c:d:m:o:h opt; do
   esac
 done
 case $execs$workers$cap in *[!0-9]*) echo "campaign.sh: -n, -j and -c take whole numbers" >&2; exit 2 ;; esac
+if [ -n "$deadline" ] && [ "$deadline" -le "$(date +%s)" ]; then
+  echo "campaign.sh: -d $(date -u -d "@$deadline" +%FT%TZ) is past (give a date: \"2026-12-08 06:00 UTC\")" >&2
+  exit 2
+fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 2
@@ -82,7 +86,7 @@ summary=$out/summary.md
   echo
   echo "$(go version), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
        "$(nproc) CPUs, -parallel $workers, target $execs executions each"
-  echo "command: nice -n $(nice) fuzz/campaign.sh -n $execs -t '$only' -j $workers -c $cap${deadline:+ -d @$deadline} -m $minimize"
+  echo "command: nice -n $(nice) fuzz/campaign.sh -n $execs -t '$only' -j $workers -c $cap${deadline:+ -d $(date -u -d "@$deadline" +%FT%TZ)} -m $minimize"
   echo
   echo "| target | package | execs | wall time | execs/s | new corpus (total) | crashers | result |"
   echo "|---|---|---:|---:|---:|---:|---:|---|"
