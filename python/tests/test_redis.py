@@ -76,9 +76,9 @@ def test_layout_and_values(client):
                                       b"u:user%3A42%25": ("%d:%d" % (NOW - 5, NOW + 120_000)).encode()}
     assert 119_000 < client.pttl(bucket) <= 120_000
     # Anonymous: bucketed by the id.
-    rv.revoke_session("anon-id", "", NOW + 1000)
+    rv.revoke_session("anon-id", "", NOW + 60_000)
     assert client.hget(b"cookieseal:revoke:v2:{%03x}" % (zlib.crc32(b"anon-id") & 1023), b"s::anon-id") == \
-        str(NOW + 1000).encode()
+        str(NOW + 60_000).encode()
 
 
 def test_check(client):
@@ -92,7 +92,7 @@ def test_check(client):
     assert rv.check("sid3", "u", NOW - 1)  # issued before the cut-off
     assert not rv.check("sid3", "u", NOW)  # issued at it: a new login survives
     assert not rv.check("sid3", "other", NOW - 1)
-    rv.revoke_session("anon", "", NOW + 1)
+    rv.revoke_session("anon", "", NOW + 60_000)  # the bucket's TTL runs on Redis's own clock
     assert rv.check("anon", "", 0)
 
 
@@ -115,9 +115,10 @@ def test_expired_entries_swept(client):
     t = [NOW]
     rv = csredis.Revoker(client, clock=lambda: t[0])
     for i in range(10):
-        rv.revoke_session("old%d" % i, "u", NOW + 10)
-    t[0] = NOW + 20
-    rv.revoke_session("new", "u", NOW + 10_000)
+        rv.revoke_session("old%d" % i, "u", NOW + 60_000)
+    assert len(client.hkeys(csredis.bucket_key("u", ""))) == 10
+    t[0] = NOW + 60_000  # every old entry's until has come (the bucket lives on: Redis's clock)
+    rv.revoke_session("new", "u", NOW + 120_000)
     assert client.hkeys(csredis.bucket_key("u", "")) == [b"s:u:new"]
 
 
@@ -134,7 +135,7 @@ def test_eviction_policy_refused(client):
 def test_wait_without_replicas(client):
     rv = csredis.Revoker(client, clock=lambda: NOW, wait_replicas=1, wait_timeout=0.05)
     with pytest.raises(csredis.NotReplicated):
-        rv.revoke_session("s", "u", NOW + 1000)
+        rv.revoke_session("s", "u", NOW + 60_000)
     assert rv.check("s", "u", NOW)  # on the master all the same
 
 
