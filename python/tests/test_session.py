@@ -274,3 +274,35 @@ def test_values_json_cannot_hold(keys):
     with pytest.raises(TypeError):
         s["x"] = object()
     assert "x" not in s
+
+
+def test_load_never_raises_on_hostile_input(keys, clock):
+    import random
+    rng = random.Random(25)
+    m = cookieseal.Manager(keys, clock=clock, max_chunks=4)
+    s = m.load(None)
+    s.set_subject("u")
+    s["x"] = list(range(50))
+    good = m.save(s)[0].split(";")[0].split("=", 1)[1]
+    alphabet = "AZaz09-_.=;\" \t,\\\x00\x7f\u00e9\u2028" + good[:20]
+    for i in range(3000):
+        kind = i % 4
+        if kind == 0:
+            v = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 200)))
+        elif kind == 1:  # one character of a good value changed
+            j = rng.randrange(len(good))
+            v = good[:j] + rng.choice(alphabet) + good[j + 1:]
+        elif kind == 2:  # a good value cut
+            v = good[:rng.randrange(len(good))]
+        else:  # chunks in any order and number
+            v = "x"
+        names = ["__Host-session", "__Host-session.0", "__Host-session.1", "__Host-session.9", "__Host-session.x"]
+        header = "; ".join("%s=%s" % (rng.choice(names), v if kind != 3 else good[rng.randrange(len(good)):])
+                           for _ in range(rng.randrange(1, 4)))
+        r = m.load(header)
+        lines = m.save(r)  # untouched: nothing, whatever came in
+        assert lines == []
+        r.get("x")
+        m.save(r)  # touched: a clear, a refresh or nothing, never an exception
+        if r.reason is None and not r.is_new:
+            assert r.subject == "u"
