@@ -43,24 +43,11 @@ const (
 	overhead   = headerSize + tagSize
 )
 
-// Defaults for Options' zero values. The three durations are keyring's
-// defaults, used when the key set records no lifetime policy (see
-// keyring.Lifetime).
-const (
-	DefaultIdleTimeout     = keyring.DefaultIdleTimeout
-	DefaultAbsoluteTimeout = keyring.DefaultAbsoluteTimeout
-	DefaultClockSkew       = keyring.DefaultClockSkew
-	// DefaultMaxValueSize bounds an encoded value: a Set-Cookie line of
-	// 4096 bytes less room for the name and attributes.
-	DefaultMaxValueSize = 3800
-	// MaxTimeout bounds IdleTimeout and AbsoluteTimeout: browsers cap a
-	// cookie's lifetime at 400 days (RFC 6265bis §5.5, §5.6), so a longer
-	// session cannot outlive its cookie, and deadlines stay far from the
-	// largest time.Duration.
-	MaxTimeout = 400 * 24 * time.Hour
-	// MaxClockSkew bounds ClockSkew.
-	MaxClockSkew = time.Minute
-)
+// DefaultMaxValueSize is Options.MaxValueSize's default: a Set-Cookie
+// line of 4096 bytes less room for the name and attributes. The lifetime's
+// defaults and bounds are keyring's (keyring.DefaultIdleTimeout,
+// keyring.MaxTimeout, …), the same for every reader of the policy.
+const DefaultMaxValueSize = 3800
 
 // Options configures a Codec. The zero value is the safe default.
 //
@@ -71,12 +58,12 @@ const (
 // rotation counts on before it removes a key.
 type Options struct {
 	// IdleTimeout ends a session that no request refreshed for this long.
-	// Default: the key set's idle_timeout, else 24h; at most MaxTimeout
+	// Default: the key set's idle_timeout, else 24h; at most keyring.MaxTimeout
 	// (400 days).
 	IdleTimeout time.Duration
 	// AbsoluteTimeout ends a session this long after it was issued,
 	// whatever its activity. Default: the key set's absolute_timeout,
-	// else 7 days; at most MaxTimeout (400 days), and at most the
+	// else 7 days; at most keyring.MaxTimeout (400 days), and at most the
 	// recorded absolute_timeout.
 	AbsoluteTimeout time.Duration
 	// ClockSkew is how far the clocks of the instances sharing a keyring
@@ -84,7 +71,7 @@ type Options struct {
 	// this instance's clock allows it: deadlines are extended by it,
 	// timestamps may lie this far in the future, and refreshed-at may lie
 	// this far before issued-at. Default: the key set's clock_skew, else
-	// 30s; at most MaxClockSkew (one minute), and at most the recorded
+	// 30s; at most keyring.MaxClockSkew (one minute), and at most the recorded
 	// clock_skew.
 	ClockSkew time.Duration
 	// MaxValueSize bounds an encoded value in bytes. Default 3800, which
@@ -184,9 +171,9 @@ func New(keys keyring.Provider, purpose string, opts Options) (*Codec, error) {
 	switch {
 	case opts.IdleTimeout < 0 || opts.AbsoluteTimeout < 0:
 		return nil, errors.New("cookie: negative timeout")
-	case opts.IdleTimeout > MaxTimeout || opts.AbsoluteTimeout > MaxTimeout:
-		return nil, fmt.Errorf("cookie: IdleTimeout and AbsoluteTimeout must be at most %v (400 days, browsers' cap on a cookie's lifetime)", MaxTimeout)
-	case opts.ClockSkew < 0 || opts.ClockSkew > MaxClockSkew:
+	case opts.IdleTimeout > keyring.MaxTimeout || opts.AbsoluteTimeout > keyring.MaxTimeout:
+		return nil, fmt.Errorf("cookie: IdleTimeout and AbsoluteTimeout must be at most %v (400 days, browsers' cap on a cookie's lifetime)", keyring.MaxTimeout)
+	case opts.ClockSkew < 0 || opts.ClockSkew > keyring.MaxClockSkew:
 		return nil, errors.New("cookie: clock skew must be within (0, 1m]")
 	case opts.MaxValueSize < base64.RawURLEncoding.EncodedLen(overhead) || opts.MaxValueSize > 1<<20:
 		return nil, errors.New("cookie: MaxValueSize out of range")

@@ -111,8 +111,8 @@
 // So a value written by any instance opens on every instance whose clock
 // is within ClockSkew of the writer's, whichever instance issued the
 // session, re-sealed it, or rotated its key. ClockSkew is at most
-// MaxClockSkew (one minute); IdleTimeout and AbsoluteTimeout are at most
-// MaxTimeout (400 days, browsers' cap on a cookie's lifetime, RFC 6265bis),
+// keyring.MaxClockSkew (one minute); IdleTimeout and AbsoluteTimeout are at most
+// keyring.MaxTimeout (400 days, browsers' cap on a cookie's lifetime, RFC 6265bis),
 // which also keeps every deadline far from the largest time.Duration.
 //
 // With epoch keys, Open accepts the epochs from that of now −

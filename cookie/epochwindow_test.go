@@ -32,15 +32,15 @@ func TestEpochWindowBoundedAtConstruction(t *testing.T) {
 		abs    time.Duration
 		ok     bool
 	}{
-		{"no epochs, 400 days", 0, MaxTimeout, true},
+		{"no epochs, 400 days", 0, keyring.MaxTimeout, true},
 		{"1m epochs, default 7 days (10,082 epochs)", time.Minute, 0, false},
 		{"1m epochs, 16h", time.Minute, 16 * time.Hour, true},
-		{"1m epochs, at the bound", time.Minute, (keyring.MaxEpochWindow-2)*time.Minute - 3*DefaultClockSkew, true},
-		{"1m epochs, just past the bound", time.Minute, (keyring.MaxEpochWindow-1)*time.Minute - 3*DefaultClockSkew, false},
+		{"1m epochs, at the bound", time.Minute, (keyring.MaxEpochWindow-2)*time.Minute - 3*keyring.DefaultClockSkew, true},
+		{"1m epochs, just past the bound", time.Minute, (keyring.MaxEpochWindow-1)*time.Minute - 3*keyring.DefaultClockSkew, false},
 		{"10m epochs, default 7 days", 10 * time.Minute, 0, true},
 		{"9m epochs, default 7 days", 9 * time.Minute, 0, false},
-		{"1h epochs, 400 days", time.Hour, MaxTimeout, false},
-		{"24h epochs, 400 days", 24 * time.Hour, MaxTimeout, true},
+		{"1h epochs, 400 days", time.Hour, keyring.MaxTimeout, false},
+		{"24h epochs, 400 days", 24 * time.Hour, keyring.MaxTimeout, true},
 	} {
 		for _, f := range skewFormats {
 			t.Run(f.name+"/"+tc.name, func(t *testing.T) {

@@ -84,8 +84,8 @@ func TestCodecReadsRecordedLifetime(t *testing.T) {
 	}
 }
 
-// TestLifetimeBoundsAgree: the bounds keyring puts on a recorded
-// lifetime are this package's MaxTimeout and MaxClockSkew.
+// TestLifetimeBoundsAgree: a recorded lifetime has the bounds New puts on
+// Options: keyring.MaxTimeout and keyring.MaxClockSkew.
 func TestLifetimeBoundsAgree(t *testing.T) {
 	k, err := keyring.NewKey(1, keyring.StatusPrimary, bytes.Repeat([]byte{1}, keyring.SecretSize))
 	if err != nil {
@@ -95,11 +95,11 @@ func TestLifetimeBoundsAgree(t *testing.T) {
 		l  keyring.Lifetime
 		ok bool
 	}{
-		{keyring.Lifetime{IdleTimeout: MaxTimeout, AbsoluteTimeout: MaxTimeout}, true},
-		{keyring.Lifetime{AbsoluteTimeout: MaxTimeout + time.Second}, false},
-		{keyring.Lifetime{IdleTimeout: MaxTimeout + time.Second, AbsoluteTimeout: MaxTimeout}, false},
-		{keyring.Lifetime{ClockSkew: MaxClockSkew}, true},
-		{keyring.Lifetime{ClockSkew: MaxClockSkew + time.Second}, false},
+		{keyring.Lifetime{IdleTimeout: keyring.MaxTimeout, AbsoluteTimeout: keyring.MaxTimeout}, true},
+		{keyring.Lifetime{AbsoluteTimeout: keyring.MaxTimeout + time.Second}, false},
+		{keyring.Lifetime{IdleTimeout: keyring.MaxTimeout + time.Second, AbsoluteTimeout: keyring.MaxTimeout}, false},
+		{keyring.Lifetime{ClockSkew: keyring.MaxClockSkew}, true},
+		{keyring.Lifetime{ClockSkew: keyring.MaxClockSkew + time.Second}, false},
 	} {
 		err := keyring.Set{Keys: []keyring.Key{k}, Lifetime: tc.l}.Validate()
 		if (err == nil) != tc.ok {

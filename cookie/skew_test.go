@@ -264,14 +264,14 @@ func TestTimeoutBounds(t *testing.T) {
 		wantErrSub string
 	}{
 		{"defaults", 0, 0, 0, ""},
-		{"both at the cap", MaxTimeout, MaxTimeout, 0, ""},
-		{"idle past the cap", MaxTimeout + time.Second, 0, 0, "400 days"},
-		{"absolute past the cap", 0, MaxTimeout + time.Nanosecond, 0, "400 days"},
+		{"both at the cap", keyring.MaxTimeout, keyring.MaxTimeout, 0, ""},
+		{"idle past the cap", keyring.MaxTimeout + time.Second, 0, 0, "400 days"},
+		{"absolute past the cap", 0, keyring.MaxTimeout + time.Nanosecond, 0, "400 days"},
 		{"absolute near the largest Duration", 0, time.Duration(1<<63 - 1), 0, "400 days"},
 		{"idle near the largest Duration", time.Duration(1<<63 - 1), 0, 0, "400 days"},
 		{"negative", -time.Second, 0, 0, "negative"},
-		{"skew at the cap", 0, 0, MaxClockSkew, ""},
-		{"skew past the cap", 0, 0, MaxClockSkew + 1, "clock skew"},
+		{"skew at the cap", 0, 0, keyring.MaxClockSkew, ""},
+		{"skew past the cap", 0, 0, keyring.MaxClockSkew + 1, "clock skew"},
 	} {
 		for _, f := range skewFormats {
 			t.Run(f.name+"/"+tc.name, func(t *testing.T) {

@@ -106,7 +106,7 @@ func TestLegacyDoor(t *testing.T) {
 				t.Fatalf("at +%v: %q", clk.Now().Sub(at), w.Body.String())
 			}
 		}
-		clk.Set(at.Add(2*time.Hour + cookie.DefaultClockSkew + time.Millisecond))
+		clk.Set(at.Add(2*time.Hour + keyring.DefaultClockSkew + time.Millisecond))
 		// Issued at the migration (+50 min), it would live to +170 min.
 		if got := do(t, h, "GET", "/whoami", j.List()...).Body.String(); got != "-" {
 			t.Fatalf("migrated session outlived the legacy cookie's absolute deadline: %q", got)
@@ -285,7 +285,7 @@ func TestRevocationEdges(t *testing.T) {
 					t.Fatal(err)
 				}
 				// The last instant the codec opens it: issued + 1h + skew.
-				clk.Set(issued.Add(time.Hour + cookie.DefaultClockSkew))
+				clk.Set(issued.Add(time.Hour + keyring.DefaultClockSkew))
 				if got := do(t, h, "GET", "/whoami", stolen...).Body.String(); got != "-" {
 					t.Fatalf("%s: opened at the boundary: %q", how, got)
 				}
@@ -349,15 +349,15 @@ func TestRevocationEdges(t *testing.T) {
 	})
 	t.Run("timeouts bounded", func(t *testing.T) {
 		for _, o := range []middleware.Options{
-			{AbsoluteTimeout: cookie.MaxTimeout + time.Second},
-			{IdleTimeout: cookie.MaxTimeout + time.Second, AbsoluteTimeout: cookie.MaxTimeout + time.Second},
+			{AbsoluteTimeout: keyring.MaxTimeout + time.Second},
+			{IdleTimeout: keyring.MaxTimeout + time.Second, AbsoluteTimeout: keyring.MaxTimeout + time.Second},
 			{AbsoluteTimeout: 1<<63 - 1},
 		} {
 			if _, err := middleware.New(testKeyring(t), "session", o); err == nil {
 				t.Fatalf("accepted %+v", o)
 			}
 		}
-		if _, err := middleware.New(testKeyring(t), "session", middleware.Options{AbsoluteTimeout: cookie.MaxTimeout}); err != nil {
+		if _, err := middleware.New(testKeyring(t), "session", middleware.Options{AbsoluteTimeout: keyring.MaxTimeout}); err != nil {
 			t.Fatal(err)
 		}
 	})

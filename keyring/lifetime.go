@@ -6,10 +6,10 @@ import (
 )
 
 // Defaults of a Lifetime's fields that a key set does not record. They
-// are the defaults of every reader of the policy: cookie.Options and
-// middleware.Options (IdleTimeout, AbsoluteTimeout, ClockSkew),
-// rotate.Policy (RolloutDelay, AbsoluteTimeout, ClockSkew), the
-// cookieseal command and the Python peer.
+// are the one set of defaults of every reader of the policy: cookie.Options
+// (IdleTimeout, AbsoluteTimeout, ClockSkew, which a session manager takes
+// in middleware.Options.Codec), rotate.Policy's Lifetime, the cookieseal
+// command and the Python peer.
 const (
 	DefaultIdleTimeout     = 24 * time.Hour
 	DefaultAbsoluteTimeout = 7 * 24 * time.Hour
@@ -17,11 +17,15 @@ const (
 	DefaultRolloutDelay    = time.Hour
 )
 
-// Bounds of a recorded Lifetime; they are cookie.MaxTimeout and
-// cookie.MaxClockSkew (package cookie's tests check that they agree).
+// Bounds of a Lifetime, recorded or set in cookie.Options.
 const (
-	maxTimeout   = 400 * 24 * time.Hour
-	maxClockSkew = time.Minute
+	// MaxTimeout bounds IdleTimeout, AbsoluteTimeout and RolloutDelay:
+	// browsers cap a cookie's lifetime at 400 days (RFC 6265bis §5.5,
+	// §5.6), so a longer session cannot outlive its cookie, and deadlines
+	// stay far from the largest time.Duration.
+	MaxTimeout = 400 * 24 * time.Hour
+	// MaxClockSkew bounds ClockSkew.
+	MaxClockSkew = time.Minute
 )
 
 // Lifetime is the lifetime policy of the sessions sealed under a key set,
@@ -89,10 +93,10 @@ func (l Lifetime) validate() error {
 		d    time.Duration
 		max  time.Duration
 	}{
-		{"idle_timeout", l.IdleTimeout, maxTimeout},
-		{"absolute_timeout", l.AbsoluteTimeout, maxTimeout},
-		{"clock_skew", l.ClockSkew, maxClockSkew},
-		{"rollout_delay", l.RolloutDelay, maxTimeout},
+		{"idle_timeout", l.IdleTimeout, MaxTimeout},
+		{"absolute_timeout", l.AbsoluteTimeout, MaxTimeout},
+		{"clock_skew", l.ClockSkew, MaxClockSkew},
+		{"rollout_delay", l.RolloutDelay, MaxTimeout},
 	} {
 		if f.d < 0 || f.d > f.max || f.d%time.Second != 0 {
 			return fmt.Errorf("%w: lifetime %s %v outside [0, %v] or not whole seconds", ErrInvalidKeySet, f.name, f.d, f.max)

@@ -187,7 +187,7 @@ func sealedLen(t *testing.T, n int) int {
 // and opts' attributes, as net/http writes it, with the Max-Age that a
 // new session gets (IdleTimeout, the default 24h).
 func attrLen(name string, opts middleware.Options) int {
-	return attrLenAge(name, opts, int(cookie.DefaultIdleTimeout/time.Second))
+	return attrLenAge(name, opts, int(keyring.DefaultIdleTimeout/time.Second))
 }
 
 // attrLenAge is attrLen with the given Max-Age.
@@ -358,7 +358,7 @@ func TestNewRefusesAttributesTooLong(t *testing.T) {
 		t.Fatal("no cookie")
 	}
 	minimal := len(empty.Value)
-	attrs := attrLenAge("session", middleware.Options{}, int(cookie.DefaultAbsoluteTimeout/time.Second))
+	attrs := attrLenAge("session", middleware.Options{}, int(keyring.DefaultAbsoluteTimeout/time.Second))
 	// Path "/" + pad: the line grows by exactly len(pad).
 	pad := lineLimit - attrs - minimal
 	fits := "/" + strings.Repeat("p", pad)

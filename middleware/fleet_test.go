@@ -33,7 +33,7 @@ func TestFleet(t *testing.T) {
 		clients = 12
 		rounds  = 4 // requests per client per phase
 	)
-	skew := cookie.DefaultClockSkew
+	skew := keyring.DefaultClockSkew
 	offsets := []time.Duration{-skew / 2, 0, skew / 2}
 	requireSkewSafe(t, cookie.Native)
 
@@ -167,7 +167,7 @@ func TestFleet(t *testing.T) {
 	}
 	holder.Store(mustKeyring(t, set))
 	traffic("key added")
-	base.Advance(rotate.DefaultRolloutDelay + time.Second)
+	base.Advance(keyring.DefaultRolloutDelay + time.Second)
 	set, err = rotate.Promote(set, added.ID, base.Now(), rotate.Policy{})
 	if err != nil {
 		t.Fatal(err)

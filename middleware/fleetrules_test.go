@@ -18,7 +18,7 @@ import (
 // a read-only re-seal after a rotation, give a cookie every instance
 // opens: no instance writes timestamps another refuses.
 func TestSkewAcrossInstances(t *testing.T) {
-	skew := cookie.DefaultClockSkew
+	skew := keyring.DefaultClockSkew
 	for _, f := range formats {
 		for _, off := range []time.Duration{2 * time.Second, -2 * time.Second, skew, -skew} {
 			t.Run(fmt.Sprintf("%v/B%+v", f, off), func(t *testing.T) {

@@ -98,12 +98,12 @@ type Options struct {
 
 	// IdleTimeout ends a session that no request refreshed for this long.
 	// Default: the key set's recorded idle_timeout (keyring.Lifetime),
-	// else 24h; at most cookie.MaxTimeout (400 days).
+	// else 24h; at most keyring.MaxTimeout (400 days).
 	IdleTimeout time.Duration
 	// AbsoluteTimeout ends a session this long after it was issued (at
 	// login, or the last Renew), whatever its activity. Default: the key
 	// set's recorded absolute_timeout, else 7 days; at most
-	// cookie.MaxTimeout (400 days), at least IdleTimeout, and no longer
+	// keyring.MaxTimeout (400 days), at least IdleTimeout, and no longer
 	// than the recorded absolute_timeout, which key rotation waits for
 	// before it removes a key (New refuses a longer one).
 	AbsoluteTimeout time.Duration
@@ -379,16 +379,16 @@ func resolve(name string, o Options) (config, error) {
 		c.SameSite = http.SameSiteLaxMode
 	}
 	if c.IdleTimeout == 0 {
-		c.IdleTimeout = cookie.DefaultIdleTimeout
+		c.IdleTimeout = keyring.DefaultIdleTimeout
 	}
 	if c.AbsoluteTimeout == 0 {
-		c.AbsoluteTimeout = cookie.DefaultAbsoluteTimeout
+		c.AbsoluteTimeout = keyring.DefaultAbsoluteTimeout
 	}
 	if c.RefreshAfter == 0 {
 		c.RefreshAfter = c.IdleTimeout / 4
 	}
 	if c.ClockSkew == 0 {
-		c.ClockSkew = cookie.DefaultClockSkew
+		c.ClockSkew = keyring.DefaultClockSkew
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -426,7 +426,7 @@ func resolve(name string, o Options) (config, error) {
 	switch {
 	case c.IdleTimeout < 0 || c.AbsoluteTimeout < 0 || c.RefreshAfter < 0 || c.ClockSkew < 0 || c.RevokeTimeout < 0:
 		return fail("negative duration")
-	case c.IdleTimeout > cookie.MaxTimeout || c.AbsoluteTimeout > cookie.MaxTimeout:
+	case c.IdleTimeout > keyring.MaxTimeout || c.AbsoluteTimeout > keyring.MaxTimeout:
 		return fail("IdleTimeout %v and AbsoluteTimeout %v must be at most 400 days (browsers cap cookie lifetimes there)", c.IdleTimeout, c.AbsoluteTimeout)
 	case c.MaxFlashes < 0:
 		return fail("negative MaxFlashes")

@@ -50,7 +50,7 @@ func TestNewRefusesUnsafeConfiguration(t *testing.T) {
 		{"bad domain", "s", middleware.Options{Domain: "exa mple.com"}, "domain"},
 		{"fail open without revoker", "s", middleware.Options{InsecureRevokeFailOpen: true}, "without a Revoker"},
 		{"chunk-like name with chunking", "s.1", middleware.Options{MaxChunks: 2}, "collides"},
-		{"absolute past 400 days", "s", middleware.Options{AbsoluteTimeout: cookie.MaxTimeout + time.Second}, "400 days"},
+		{"absolute past 400 days", "s", middleware.Options{AbsoluteTimeout: keyring.MaxTimeout + time.Second}, "400 days"},
 		{"absolute near the largest Duration", "s", middleware.Options{AbsoluteTimeout: 1<<63 - 1}, "400 days"},
 		{"negative MaxFlashes", "s", middleware.Options{MaxFlashes: -1}, "MaxFlashes"},
 		{"bad former domain", "s", middleware.Options{FormerDomains: []string{"exa mple.com"}}, "FormerDomains"},

@@ -43,7 +43,7 @@ const (
 	cycRefresh = time.Minute
 )
 
-var cycPolicy = Policy{RolloutDelay: 5 * time.Minute, AbsoluteTimeout: cycAbs, ClockSkew: cycSkew}
+var cycPolicy = Policy{Lifetime: keyring.Lifetime{RolloutDelay: 5 * time.Minute, AbsoluteTimeout: cycAbs, ClockSkew: cycSkew}}
 
 type fakeClock struct{ ns atomic.Int64 }
 

@@ -32,18 +32,6 @@ var (
 	ErrInvalidConfig = errors.New("rotate: invalid configuration")
 )
 
-// Defaults for the durations of Policy that neither the key set records
-// nor the Policy sets: keyring's defaults, the same for every reader.
-const (
-	// DefaultRolloutDelay is how long a key set change is assumed to take
-	// to reach every instance of a fleet.
-	DefaultRolloutDelay = keyring.DefaultRolloutDelay
-	// DefaultAbsoluteTimeout is cookie.DefaultAbsoluteTimeout.
-	DefaultAbsoluteTimeout = keyring.DefaultAbsoluteTimeout
-	// DefaultClockSkew is cookie.DefaultClockSkew.
-	DefaultClockSkew = keyring.DefaultClockSkew
-)
-
 // stampPrecision is the precision of the lifecycle timestamps this package
 // writes: whole seconds, truncated. The guards add it once so that the
 // truncation never shortens a wait.
@@ -55,32 +43,34 @@ const stampPrecision = time.Second
 //
 // Its durations are the key set's lifetime policy (keyring.Lifetime),
 // which the key set records once for every reader: each step takes them
-// from the set it is given (see Resolve), and a Policy leaves them zero.
-// A nonzero duration here is used only for a key set that records none
-// for it (a key file from before the lifetime section, a compact form
-// without it); one that disagrees with the recorded value is refused
-// with ErrInvalidConfig. With neither, the default applies.
+// from the set it is given (see Resolve), and a Policy leaves Lifetime
+// zero. A nonzero field of Lifetime is used only for a key set that
+// records none for it (a key file from before the lifetime section, a
+// compact form without it); one that disagrees with the recorded value is
+// refused with ErrInvalidConfig. With neither, keyring's default applies.
 type Policy struct {
-	// RolloutDelay is how long a change to the key set takes to reach
-	// every instance: the reload interval, or the time a deploy takes when
-	// keys come from the environment, plus a margin. A key is promoted no
-	// sooner than this after it was added or last enabled (see
-	// UsableSince), and a demoted key is counted as
-	// sealing for this long after its demotion. Default: the key set's
-	// rollout_delay, else 1h.
-	RolloutDelay time.Duration
-	// AbsoluteTimeout is the longest AbsoluteTimeout of any codec or
-	// session manager that uses the key set. A demoted key is removed no
-	// sooner than RolloutDelay + AbsoluteTimeout + ClockSkew after its
-	// demotion. Default: the key set's absolute_timeout, else 7 days;
-	// managers and codecs refuse a longer one than the key set records.
-	// (Every refresh re-seals under the primary, so a value under a
-	// demoted key also dies IdleTimeout after its last refresh; the
-	// guard does not count on it.)
-	AbsoluteTimeout time.Duration
-	// ClockSkew is the codecs' clock-skew allowance. Default: the key
-	// set's clock_skew, else 30s; at most one minute as in package cookie.
-	ClockSkew time.Duration
+	// Lifetime holds the durations the guards use, where the key set
+	// records none:
+	//
+	//   - RolloutDelay: how long a change to the key set takes to reach
+	//     every instance (the reload interval, or the time a deploy takes
+	//     when keys come from the environment, plus a margin). A key is
+	//     promoted no sooner than this after it was added or last enabled
+	//     (see UsableSince), and a demoted key is counted as sealing for
+	//     this long after its demotion.
+	//   - AbsoluteTimeout: the longest AbsoluteTimeout of any codec or
+	//     session manager on the key set (they refuse a longer one than
+	//     the key set records). A demoted key is removed no sooner than
+	//     RolloutDelay + AbsoluteTimeout + ClockSkew after its demotion.
+	//     (Every refresh re-seals under the primary, so a value under a
+	//     demoted key also dies IdleTimeout after its last refresh; the
+	//     guard does not count on it.)
+	//   - ClockSkew: the codecs' clock-skew allowance, at most
+	//     keyring.MaxClockSkew.
+	//
+	// IdleTimeout is resolved like the others but no guard uses it.
+	// Default: the key set's record, else keyring's defaults.
+	Lifetime keyring.Lifetime
 
 	// EmergencySkipRolloutDelay lets Promote (and Demote) promote a key
 	// before RolloutDelay has passed. Instances that have not loaded the
@@ -94,26 +84,19 @@ type Policy struct {
 }
 
 func (p Policy) withDefaults() (Policy, error) {
-	if p.RolloutDelay < 0 || p.AbsoluteTimeout < 0 || p.ClockSkew < 0 || p.ClockSkew > time.Minute {
-		return p, fmt.Errorf("%w: negative duration or ClockSkew over 1m", ErrInvalidConfig)
+	l := p.Lifetime
+	if l.RolloutDelay < 0 || l.AbsoluteTimeout < 0 || l.IdleTimeout < 0 || l.ClockSkew < 0 || l.ClockSkew > keyring.MaxClockSkew {
+		return p, fmt.Errorf("%w: negative duration or ClockSkew over %v", ErrInvalidConfig, keyring.MaxClockSkew)
 	}
-	if p.RolloutDelay == 0 {
-		p.RolloutDelay = DefaultRolloutDelay
-	}
-	if p.AbsoluteTimeout == 0 {
-		p.AbsoluteTimeout = DefaultAbsoluteTimeout
-	}
-	if p.ClockSkew == 0 {
-		p.ClockSkew = DefaultClockSkew
-	}
+	p.Lifetime = l.WithDefaults()
 	return p, nil
 }
 
-// Resolve returns p with every duration filled in for the key set set:
-// the value set.Lifetime records, else p's own, else the default. The
-// guards of every step use it, and PromotableAt and RemovableAt of the
-// result give the times those guards enforce for set's keys: the
-// cookieseal command prints them from there.
+// Resolve returns p with every duration of its Lifetime filled in for the
+// key set set: the value set.Lifetime records, else p's own, else
+// keyring's default. The guards of every step use it, and PromotableAt
+// and RemovableAt of the result give the times those guards enforce for
+// set's keys: the cookieseal command prints them from there.
 //
 // A duration that p sets and set records differently is refused with an
 // error matching ErrInvalidConfig that names both values: the key set is
@@ -139,15 +122,16 @@ func (p Policy) resolve(l keyring.Lifetime) (out Policy, conflict error) {
 		dst      *time.Duration
 		recorded time.Duration
 	}{
-		{"RolloutDelay", &out.RolloutDelay, l.RolloutDelay},
-		{"AbsoluteTimeout", &out.AbsoluteTimeout, l.AbsoluteTimeout},
-		{"ClockSkew", &out.ClockSkew, l.ClockSkew},
+		{"IdleTimeout", &out.Lifetime.IdleTimeout, l.IdleTimeout},
+		{"RolloutDelay", &out.Lifetime.RolloutDelay, l.RolloutDelay},
+		{"AbsoluteTimeout", &out.Lifetime.AbsoluteTimeout, l.AbsoluteTimeout},
+		{"ClockSkew", &out.Lifetime.ClockSkew, l.ClockSkew},
 	} {
 		if f.recorded == 0 {
 			continue
 		}
 		if *f.dst != 0 && *f.dst != f.recorded {
-			diffs = append(diffs, fmt.Sprintf("Policy.%s %v, the key set records %v", f.name, *f.dst, f.recorded))
+			diffs = append(diffs, fmt.Sprintf("Policy.Lifetime.%s %v, the key set records %v", f.name, *f.dst, f.recorded))
 		}
 		*f.dst = f.recorded
 	}
@@ -190,7 +174,7 @@ func (p Policy) PromotableAt(k keyring.Key) (t time.Time, ok bool) {
 	if err != nil || since.IsZero() {
 		return time.Time{}, false
 	}
-	return since.Add(p.RolloutDelay + stampPrecision), true
+	return since.Add(p.Lifetime.RolloutDelay + stampPrecision), true
 }
 
 // RemovableAt returns the earliest time k may be removed or disabled
@@ -216,7 +200,7 @@ func (p Policy) RemovableAt(k keyring.Key) (t time.Time, ok bool) {
 	case k.Status != keyring.StatusDecryptOnly:
 		return time.Time{}, false
 	case !k.Demoted.IsZero():
-		return k.Demoted.Add(p.RolloutDelay + p.AbsoluteTimeout + p.ClockSkew + stampPrecision), true
+		return k.Demoted.Add(p.Lifetime.RolloutDelay + p.Lifetime.AbsoluteTimeout + p.Lifetime.ClockSkew + stampPrecision), true
 	case k.Promoted.IsZero() && !UsableSince(k).IsZero():
 		return time.Time{}, true
 	}

@@ -32,7 +32,7 @@ func keyByID(t testing.TB, set keyring.Set, id uint32) keyring.Key {
 	return keyring.Key{}
 }
 
-var testPolicy = Policy{RolloutDelay: 10 * time.Minute, AbsoluteTimeout: 2 * time.Hour, ClockSkew: 30 * time.Second}
+var testPolicy = Policy{Lifetime: keyring.Lifetime{RolloutDelay: 10 * time.Minute, AbsoluteTimeout: 2 * time.Hour, ClockSkew: 30 * time.Second}}
 
 // drain is how long after its demotion a key stays in use under testPolicy.
 const drain = 10*time.Minute + 2*time.Hour + 30*time.Second + time.Second
@@ -141,7 +141,7 @@ func TestLifecycleSteps(t *testing.T) {
 			return Enable(s, 3, t0)
 		}, ErrState, 0, nil},
 		{"negative policy", func(s keyring.Set) (keyring.Set, error) {
-			return Remove(s, 3, t0, Policy{AbsoluteTimeout: -1})
+			return Remove(s, 3, t0, Policy{Lifetime: keyring.Lifetime{AbsoluteTimeout: -1}})
 		}, ErrInvalidConfig, 0, nil},
 		{"invalid input set", func(keyring.Set) (keyring.Set, error) {
 			return Remove(keyring.Set{}, 3, t0, testPolicy)
@@ -251,11 +251,11 @@ func TestDemoteAmbiguousSuccessor(t *testing.T) {
 func TestPolicyDefaults(t *testing.T) {
 	k := testKey(t, 3, keyring.StatusDecryptOnly, t0, t0, t0)
 	at, ok := Policy{}.RemovableAt(k)
-	want := t0.Add(DefaultRolloutDelay + DefaultAbsoluteTimeout + DefaultClockSkew + time.Second)
+	want := t0.Add(keyring.DefaultRolloutDelay + keyring.DefaultAbsoluteTimeout + keyring.DefaultClockSkew + time.Second)
 	if !ok || !at.Equal(want) {
 		t.Fatalf("RemovableAt = %v %v, want %v", at, ok, want)
 	}
-	for _, p := range []Policy{{RolloutDelay: -1}, {ClockSkew: 2 * time.Minute}} {
+	for _, p := range []Policy{{Lifetime: keyring.Lifetime{RolloutDelay: -1}}, {Lifetime: keyring.Lifetime{ClockSkew: 2 * time.Minute}}} {
 		if err := p.Validate(); !errors.Is(err, ErrInvalidConfig) {
 			t.Fatalf("Validate(%+v) = %v", p, err)
 		}
@@ -305,7 +305,7 @@ func TestEmergencyReplace(t *testing.T) {
 // tE + d.
 func TestGuardsCountFromEnable(t *testing.T) {
 	tE := t0.Add(48 * time.Hour)
-	delay := testPolicy.RolloutDelay + time.Second // the guard adds the stamp precision
+	delay := testPolicy.Lifetime.RolloutDelay + time.Second // the guard adds the stamp precision
 	old := t0.Add(-30 * 24 * time.Hour)
 	histories := []struct {
 		name string

@@ -69,6 +69,7 @@ func TestGuardsUseRecordedLifetime(t *testing.T) {
 // duration that disagrees with a recorded one is refused naming both,
 // by Resolve and by every step.
 func TestPolicyResolve(t *testing.T) {
+	withIdle := func(p Policy, d time.Duration) Policy { p.Lifetime.IdleTimeout = d; return p }
 	base := keyring.Set{Keys: []keyring.Key{testKey(t, 1, keyring.StatusPrimary, t0, t0, time.Time{})}}
 	partial := base
 	partial.Lifetime = keyring.Lifetime{AbsoluteTimeout: 30 * 24 * time.Hour}
@@ -80,11 +81,11 @@ func TestPolicyResolve(t *testing.T) {
 		p    Policy
 		want Policy
 	}{
-		{"nothing anywhere: defaults", base, Policy{}, Policy{RolloutDelay: time.Hour, AbsoluteTimeout: 7 * 24 * time.Hour, ClockSkew: 30 * time.Second}},
-		{"no record: the Policy", base, testPolicy, testPolicy},
-		{"a partial record, the Policy, defaults", partial, Policy{RolloutDelay: time.Minute}, Policy{RolloutDelay: time.Minute, AbsoluteTimeout: 30 * 24 * time.Hour, ClockSkew: 30 * time.Second}},
-		{"the record", full, Policy{}, Policy{RolloutDelay: 5 * time.Minute, AbsoluteTimeout: 2 * time.Hour, ClockSkew: 10 * time.Second}},
-		{"the record, agreeing Policy", full, Policy{AbsoluteTimeout: 2 * time.Hour, EmergencyRemove: true}, Policy{RolloutDelay: 5 * time.Minute, AbsoluteTimeout: 2 * time.Hour, ClockSkew: 10 * time.Second, EmergencyRemove: true}},
+		{"nothing anywhere: defaults", base, Policy{}, Policy{Lifetime: keyring.Lifetime{IdleTimeout: 24 * time.Hour, RolloutDelay: time.Hour, AbsoluteTimeout: 7 * 24 * time.Hour, ClockSkew: 30 * time.Second}}},
+		{"no record: the Policy", base, testPolicy, withIdle(testPolicy, 24*time.Hour)},
+		{"a partial record, the Policy, defaults", partial, Policy{Lifetime: keyring.Lifetime{RolloutDelay: time.Minute}}, Policy{Lifetime: keyring.Lifetime{IdleTimeout: 24 * time.Hour, RolloutDelay: time.Minute, AbsoluteTimeout: 30 * 24 * time.Hour, ClockSkew: 30 * time.Second}}},
+		{"the record", full, Policy{}, Policy{Lifetime: keyring.Lifetime{IdleTimeout: recorded.IdleTimeout, RolloutDelay: 5 * time.Minute, AbsoluteTimeout: 2 * time.Hour, ClockSkew: 10 * time.Second}}},
+		{"the record, agreeing Policy", full, Policy{Lifetime: keyring.Lifetime{AbsoluteTimeout: 2 * time.Hour}, EmergencyRemove: true}, Policy{Lifetime: keyring.Lifetime{IdleTimeout: recorded.IdleTimeout, RolloutDelay: 5 * time.Minute, AbsoluteTimeout: 2 * time.Hour, ClockSkew: 10 * time.Second}, EmergencyRemove: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.p.Resolve(tc.set)
@@ -98,7 +99,7 @@ func TestPolicyResolve(t *testing.T) {
 		})
 	}
 
-	long := Policy{AbsoluteTimeout: 30 * 24 * time.Hour}
+	long := Policy{Lifetime: keyring.Lifetime{AbsoluteTimeout: 30 * 24 * time.Hour}}
 	_, err := long.Resolve(full)
 	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "720h0m0s") || !strings.Contains(err.Error(), "2h0m0s") {
 		t.Fatalf("a disagreeing Policy: Resolve = %v, want ErrInvalidConfig naming 720h0m0s and 2h0m0s", err)
@@ -108,7 +109,7 @@ func TestPolicyResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	late := t0.Add(365 * 24 * time.Hour)
-	if _, err := Promote(set, k.ID, late, Policy{RolloutDelay: time.Minute}); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := Promote(set, k.ID, late, Policy{Lifetime: keyring.Lifetime{RolloutDelay: time.Minute}}); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("Promote with a disagreeing Policy = %v, want ErrInvalidConfig", err)
 	}
 	set, err = Promote(set, k.ID, late, Policy{})
@@ -136,7 +137,7 @@ func TestReloaderAndLifetime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewReloader(h, src, ReloaderOptions{Policy: Policy{AbsoluteTimeout: 30 * 24 * time.Hour}}); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := NewReloader(h, src, ReloaderOptions{Policy: Policy{Lifetime: keyring.Lifetime{AbsoluteTimeout: 30 * 24 * time.Hour}}}); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("NewReloader with a disagreeing Policy = %v, want ErrInvalidConfig", err)
 	}
 	// Key 3 was demoted at t0: under the record it drains at
@@ -175,7 +176,7 @@ func TestReloaderAndLifetime(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec2 := &recorder{}
-	r2, err := NewReloader(h2, src2, ReloaderOptions{Now: func() time.Time { return now }, OnError: rec2.onError, OnChange: rec2.onChange, Policy: Policy{AbsoluteTimeout: 30 * 24 * time.Hour}})
+	r2, err := NewReloader(h2, src2, ReloaderOptions{Now: func() time.Time { return now }, OnError: rec2.onError, OnChange: rec2.onChange, Policy: Policy{Lifetime: keyring.Lifetime{AbsoluteTimeout: 30 * 24 * time.Hour}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,10 +233,10 @@ func TestOldKeyFileStaysVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Promote(set, added.ID, at.Add(DefaultRolloutDelay), Policy{}); !errors.Is(err, ErrTooSoon) {
+	if _, err := Promote(set, added.ID, at.Add(keyring.DefaultRolloutDelay), Policy{}); !errors.Is(err, ErrTooSoon) {
 		t.Fatalf("Promote at the default rollout delay = %v, want ErrTooSoon (one second short)", err)
 	}
-	if _, err := Promote(set, added.ID, at.Add(DefaultRolloutDelay+time.Second), Policy{}); err != nil {
+	if _, err := Promote(set, added.ID, at.Add(keyring.DefaultRolloutDelay+time.Second), Policy{}); err != nil {
 		t.Fatalf("Promote after the default rollout delay: %v", err)
 	}
 }

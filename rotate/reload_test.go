@@ -247,7 +247,7 @@ func TestNewReloaderRefusesBadOptions(t *testing.T) {
 		{"nil source", h, nil, ReloaderOptions{}},
 		{"tiny interval", h, src, ReloaderOptions{Interval: time.Millisecond}},
 		{"negative interval", h, src, ReloaderOptions{Interval: -time.Second}},
-		{"bad policy", h, src, ReloaderOptions{Policy: Policy{ClockSkew: time.Hour}}},
+		{"bad policy", h, src, ReloaderOptions{Policy: Policy{Lifetime: keyring.Lifetime{ClockSkew: time.Hour}}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -308,7 +308,7 @@ func TestHolder(t *testing.T) {
 // warns when this instance still held the new primary disabled.
 func TestReloadWarnsOnPromotionSoonAfterEnable(t *testing.T) {
 	tE := t0.Add(48 * time.Hour)
-	delay := testPolicy.RolloutDelay + time.Second
+	delay := testPolicy.Lifetime.RolloutDelay + time.Second
 	emergency := testPolicy
 	emergency.EmergencySkipRolloutDelay = true
 	enabledAt := func(t testing.TB) keyring.Set {

@@ -55,7 +55,7 @@ func (f SourceFunc) Load(ctx context.Context) (keyring.Set, error) { return f(ct
 // EnvSource loads a key set from an environment variable, in either form
 // keyring.ParseString accepts. A process's environment does not change
 // after it starts, so with EnvSource a key set change reaches an instance
-// when it restarts: count a deploy in Policy.RolloutDelay.
+// when it restarts: count a deploy in the key set's rollout_delay (keyring.Lifetime).
 type EnvSource struct {
 	// Name is the variable's name, e.g. "COOKIESEAL_KEYS".
 	Name string

@@ -275,7 +275,7 @@ func TestStepsPrintJSON(t *testing.T) {
 	if en.KeyID != gen.KeyID || k.Status != keyring.StatusDecryptOnly || en.Key.PromotableAt == nil || k.Enabled.Before(before.Truncate(time.Second)) || !k.Added.Before(k.Enabled.Add(time.Second)) {
 		t.Fatalf("enable: %+v, key %v added %v, enabled %v", en, k, k.Added, k.Enabled)
 	}
-	if want := k.Enabled.Add(rotate.DefaultRolloutDelay + time.Second); !en.Key.PromotableAt.Equal(want) {
+	if want := k.Enabled.Add(keyring.DefaultRolloutDelay + time.Second); !en.Key.PromotableAt.Equal(want) {
 		t.Fatalf("enable: promotable at %v, want %v", en.Key.PromotableAt, want)
 	}
 	step(t, exitFail, "keys", "promote", "-file", file, "-id", id(gen.KeyID))

@@ -110,9 +110,9 @@ func (e *env) inspect(args []string) error {
 		// would refuse timeouts longer than its own, and with the
 		// recorded skew.
 		lenient := opts
-		longest := cookie.MaxTimeout
+		longest := keyring.MaxTimeout
 		if p := kr.EpochPeriod(); p != 0 {
-			longest = min(longest, p*(keyring.MaxEpochWindow-2)-3*cookie.MaxClockSkew)
+			longest = min(longest, p*(keyring.MaxEpochWindow-2)-3*keyring.MaxClockSkew)
 		}
 		lenient.IdleTimeout, lenient.AbsoluteTimeout = longest, longest
 		lenient.ClockSkew = set.Lifetime.WithDefaults().ClockSkew

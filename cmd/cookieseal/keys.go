@@ -384,7 +384,7 @@ func (e *env) keysAdd(args []string) error {
 	}
 	at, _ := pol.PromotableAt(added)
 	fmt.Fprintf(e.stdout, "added key %d (decrypt-only) to %s\n", added.ID, kf.file)
-	fmt.Fprintf(e.stdout, "roll it out to every instance, then promote it at %s or later (the rollout delay %v):\n  cookieseal keys promote -file %s -id %d\n", fmtTime(at), pol.RolloutDelay, kf.file, added.ID)
+	fmt.Fprintf(e.stdout, "roll it out to every instance, then promote it at %s or later (the rollout delay %v):\n  cookieseal keys promote -file %s -id %d\n", fmtTime(at), pol.Lifetime.RolloutDelay, kf.file, added.ID)
 	return nil
 }
 

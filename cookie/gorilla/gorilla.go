@@ -106,7 +106,7 @@ func New(hashKey, blockKey []byte, opts Options) (*Decoder, error) {
 		opts.MaxAge = DefaultMaxAge
 	}
 	if opts.ClockSkew == 0 {
-		opts.ClockSkew = cookie.DefaultClockSkew
+		opts.ClockSkew = keyring.DefaultClockSkew
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
