@@ -17,8 +17,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/gorilla/securecookie"
+
+	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/keyring"
 )
 
 // DefaultMaxAge is gorilla/sessions' and gorilla/securecookie's
