@@ -103,7 +103,7 @@ func (c *fakeClock) add(d time.Duration) {
 // hour buckets; subjects are counted apart from sessions.
 func TestCounterWindows(t *testing.T) {
 	clk := &fakeClock{t: time.Date(2026, 11, 30, 10, 0, 30, 0, time.UTC)}
-	c := active.NewCounter(clk.now)
+	c := active.NewCounter(active.CounterOptions{Now: clk.now})
 	for i := range 1000 {
 		c.Add("early-"+strconv.Itoa(i), "user-"+strconv.Itoa(i%100))
 	}
@@ -149,7 +149,7 @@ func TestCounterWindows(t *testing.T) {
 }
 
 func TestCounterObservesOpened(t *testing.T) {
-	c := active.NewCounter(nil)
+	c := active.NewCounter(active.CounterOptions{})
 	c.Observe(middleware.Event{Kind: middleware.EventOpened, SessionID: "a", Subject: "u"})
 	c.Observe(middleware.Event{Kind: middleware.EventRejected, SessionID: "b"})
 	got, _ := c.Count(time.Minute)
@@ -159,14 +159,14 @@ func TestCounterObservesOpened(t *testing.T) {
 }
 
 func TestCounterAddAllocatesNothing(t *testing.T) {
-	c := active.NewCounter(nil)
+	c := active.NewCounter(active.CounterOptions{})
 	if n := testing.AllocsPerRun(100, func() { c.Add("session-id-xxxxxxxxxxx", "user") }); n != 0 {
 		t.Fatalf("%v allocations", n)
 	}
 }
 
 func ExampleCounter() {
-	c := active.NewCounter(nil)
+	c := active.NewCounter(active.CounterOptions{})
 	for i := range 5000 {
 		c.Add(fmt.Sprint("session-", i), fmt.Sprint("user-", i%1000))
 	}

@@ -60,12 +60,20 @@ type bucket struct {
 	sk  Sketch
 }
 
-// NewCounter returns a Counter on the clock now (time.Now when nil).
-func NewCounter(now func() time.Time) *Counter {
-	if now == nil {
-		now = time.Now
+// CounterOptions configures a Counter. The zero value is the default.
+type CounterOptions struct {
+	// Now is the clock that places each Add in its minute and hour.
+	// Default time.Now. Give it the manager's clock
+	// (middleware.Options.Codec.Now) when the Counter is its Observer.
+	Now func() time.Time
+}
+
+// NewCounter returns a Counter.
+func NewCounter(opts CounterOptions) *Counter {
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	return &Counter{now: now}
+	return &Counter{now: opts.Now}
 }
 
 // Add counts a session id (and its subject, when not empty) as active now.

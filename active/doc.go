@@ -6,7 +6,7 @@
 // Most people wire a Counter as the manager's Observer and read Count on
 // a dashboard or a metrics callback:
 //
-//	c := active.NewCounter(nil)
+//	c := active.NewCounter(active.CounterOptions{})
 //	m, _ := middleware.New(keys, "session", middleware.Options{Observer: c})
 //	n, _ := c.Count(5 * time.Minute)
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 )
@@ -172,7 +173,7 @@ func TestRefreshFraction(t *testing.T) {
 			var mu sync.Mutex
 			now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-			m := cookiesealManager(t, middleware.Options{Now: clock, IdleTimeout: tt.idle, RefreshAfter: tt.idle / 4})
+			m := cookiesealManager(t, middleware.Options{Codec: cookie.Options{Now: clock, IdleTimeout: tt.idle}, RefreshAfter: tt.idle / 4})
 			loginH := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s, _ := middleware.From(r)
 				s.Set("user_id", int64(123456))

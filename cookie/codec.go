@@ -77,7 +77,9 @@ type Options struct {
 	// MaxValueSize bounds an encoded value in bytes. Default 3800, which
 	// keeps a Set-Cookie line under browsers' 4096 bytes. To spread larger
 	// values over several cookies, raise it to the chunk size times the
-	// chunk cap and use Split and Join. At most 1 MiB.
+	// chunk cap and use Split and Join. At most 1 MiB. A session manager
+	// (middleware.Options.Codec) applies it to each cookie it writes, and
+	// its codec seals up to MaxValueSize × middleware.Options.MaxChunks.
 	MaxValueSize int
 	// Now is the clock. Default time.Now.
 	Now func() time.Time

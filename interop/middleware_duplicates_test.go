@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/cookie/gorilla"
 	fixtures "github.com/cookieseal/cookieseal/internal/sessiontest"
 	"github.com/cookieseal/cookieseal/middleware"
@@ -30,8 +31,8 @@ func TestDuplicateCookies(t *testing.T) {
 		clk := newClock()
 		kr := testKeyring(t)
 		rv := newSwitchRevoker(clk.Now)
-		oldM := newManager(t, kr, middleware.Options{Domain: "example.com", Now: clk.Now, Revoker: rv})
-		newM := newManager(t, kr, middleware.Options{Now: clk.Now, Revoker: rv})
+		oldM := newManager(t, kr, middleware.Options{Domain: "example.com", Codec: cookie.Options{Now: clk.Now}, Revoker: rv})
+		newM := newManager(t, kr, middleware.Options{Codec: cookie.Options{Now: clk.Now}, Revoker: rv})
 		old, neu := oldM.Handler(userApp(oldM)), newM.Handler(userApp(newM))
 		b := newBrowser(t, host)
 		b.Do(t, old, "/login?user=alice")
@@ -72,7 +73,7 @@ func TestDuplicateCookies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Legacy: dec, Revoker: newSwitchRevoker(clk.Now)})
+		m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Legacy: dec, Revoker: newSwitchRevoker(clk.Now)})
 		h := m.Handler(userApp(m))
 		dups := 0
 		for i := range 6 {
@@ -93,8 +94,8 @@ func TestDuplicateCookies(t *testing.T) {
 		clk := newClock()
 		kr := testKeyring(t)
 		rec := &recorder{}
-		victimM := newManager(t, kr, middleware.Options{Now: clk.Now, Observer: rec})
-		siblingM := newManager(t, kr, middleware.Options{Domain: "example.com", Now: clk.Now})
+		victimM := newManager(t, kr, middleware.Options{Codec: cookie.Options{Now: clk.Now}, Observer: rec})
+		siblingM := newManager(t, kr, middleware.Options{Domain: "example.com", Codec: cookie.Options{Now: clk.Now}})
 		victim, sibling := victimM.Handler(userApp(victimM)), siblingM.Handler(userApp(siblingM))
 		b := newBrowser(t, host)
 		b.Do(t, victim, "/login?user=alice")
@@ -124,7 +125,7 @@ func TestDuplicateCookies(t *testing.T) {
 
 	t.Run("same session twice, the latest refresh wins", func(t *testing.T) {
 		clk := newClock()
-		m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+		m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}})
 		h := m.Handler(userApp(m))
 		j := jar{}
 		j.Update(do(t, h, "GET", "/login?user=alice"))

@@ -27,7 +27,7 @@ func TestFormats(t *testing.T) {
 		t.Run(f.String(), func(t *testing.T) {
 			clk := newClock()
 			rec := &recorder{}
-			m, err := middleware.New(testKeyring(t), "session", middleware.Options{Format: f, Now: clk.Now, IdleTimeout: time.Hour, RefreshAfter: 10 * time.Minute, Observer: rec})
+			m, err := middleware.New(testKeyring(t), "session", middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now, IdleTimeout: time.Hour}, RefreshAfter: 10 * time.Minute, Observer: rec})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,7 +152,7 @@ func TestLegacyTriedAfterBothFormats(t *testing.T) {
 		t.Run(f.String(), func(t *testing.T) {
 			offset.Store(0)
 			legacy := &countingLegacy{dec: dec}
-			h := newManager(t, kr, middleware.Options{Format: f, Now: now, Legacy: legacy}).Handler(app(t))
+			h := newManager(t, kr, middleware.Options{Codec: cookie.Options{Format: f, Now: now}, Legacy: legacy}).Handler(app(t))
 			calls := func(want int64, what string) {
 				t.Helper()
 				if got := legacy.calls.Swap(0); got != want {
@@ -166,7 +166,7 @@ func TestLegacyTriedAfterBothFormats(t *testing.T) {
 			}
 			calls(1, "gorilla cookie")
 			for _, g := range formats {
-				writer := newManager(t, kr, middleware.Options{Format: g, Now: now}).Handler(app(t))
+				writer := newManager(t, kr, middleware.Options{Codec: cookie.Options{Format: g, Now: now}}).Handler(app(t))
 				v := setCookies(do(t, writer, "GET", "/set?k="+g.String()))["session"]
 				if got := do(t, h, "GET", "/get?k=k", v).Body.String(); got != g.String() {
 					t.Fatalf("%v cookie: %q", g, got)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/cookie/gorilla"
 	"github.com/cookieseal/cookieseal/middleware"
 )
@@ -29,7 +30,7 @@ func TestLegacyCookieCannotReplayAfterDestroy(t *testing.T) {
 			t.Fatal(err)
 		}
 		rv := newSwitchRevoker(clk.Now)
-		m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Legacy: dec, Revoker: rv})
+		m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Legacy: dec, Revoker: rv})
 		h := m.Handler(userApp(m))
 		j := jar{}
 		w := do(t, h, "GET", "/set?seen=1", legacy) // migrates

@@ -35,7 +35,7 @@ func TestLegacyDoor(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := &recorder{}
-		opts.Now, opts.Legacy, opts.Observer = clk.Now, dec, rec
+		opts.Codec.Now, opts.Legacy, opts.Observer = clk.Now, dec, rec
 		if opts.Revoker == nil {
 			opts.Revoker = revoke.NewMemory(revoke.MemoryOptions{Now: clk.Now})
 		}
@@ -89,7 +89,7 @@ func TestLegacyDoor(t *testing.T) {
 		})
 	}
 	t.Run("issued-at kept, absolute timeout not restarted", func(t *testing.T) {
-		clk, legacy, _, h, _ := setup(t, "user", middleware.Options{IdleTimeout: time.Hour, AbsoluteTimeout: 2 * time.Hour})
+		clk, legacy, _, h, _ := setup(t, "user", middleware.Options{Codec: cookie.Options{IdleTimeout: time.Hour, AbsoluteTimeout: 2 * time.Hour}})
 		at := clk.Now()
 		clk.Advance(90 * time.Minute) // gorilla's MaxAge is 30 days; idle is 1h: refresh below
 		if got := do(t, h, "GET", "/whoami", legacy).Body.String(); got != "-" {
@@ -132,7 +132,7 @@ func TestOutageKeepsCookie(t *testing.T) {
 		t.Run(f.String(), func(t *testing.T) {
 			clk := newClock()
 			rv := newSwitchRevoker(clk.Now)
-			m, err := middleware.New(testKeyring(t), "session", middleware.Options{Format: f, Revoker: rv, Now: clk.Now, Observer: &recorder{}}) // an observer: nothing logged to slog.Default
+			m, err := middleware.New(testKeyring(t), "session", middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now}, Revoker: rv, Observer: &recorder{}}) // an observer: nothing logged to slog.Default
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,7 +183,7 @@ func TestUntrustedRepetition(t *testing.T) {
 	for _, f := range formats {
 		t.Run(f.String()+"/flashes", func(t *testing.T) {
 			for _, size := range []int{1, 300} {
-				m, err := middleware.New(testKeyring(t), "session", middleware.Options{Format: f})
+				m, err := middleware.New(testKeyring(t), "session", middleware.Options{Codec: cookie.Options{Format: f}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -239,7 +239,7 @@ func TestUntrustedRepetition(t *testing.T) {
 	t.Run("anonymous logout writes no entry", func(t *testing.T) {
 		clk := newClock()
 		rv := newSwitchRevoker(clk.Now)
-		m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv})
+		m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Revoker: rv})
 		h := m.Handler(userApp(m))
 		for range 50 {
 			j := jar{}
@@ -268,7 +268,7 @@ func TestRevocationEdges(t *testing.T) {
 		t.Run(f.String()+"/revoked until the last instant it could open", func(t *testing.T) {
 			for _, how := range []string{"Destroy", "RevokeSubject"} {
 				clk := newClock()
-				opts := middleware.Options{Format: f, Now: clk.Now, IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour, RefreshAfter: time.Minute,
+				opts := middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now, IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour}, RefreshAfter: time.Minute,
 					Revoker: revoke.NewMemory(revoke.MemoryOptions{Now: clk.Now})}
 				m, err := middleware.New(testKeyring(t), "session", opts)
 				if err != nil {
@@ -295,7 +295,7 @@ func TestRevocationEdges(t *testing.T) {
 	}
 	t.Run("Destroy after SetSubject without Renew revokes both pairs", func(t *testing.T) {
 		clk := newClock()
-		m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: revoke.NewMemory(revoke.MemoryOptions{Now: clk.Now})})
+		m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Revoker: revoke.NewMemory(revoke.MemoryOptions{Now: clk.Now})})
 		h := m.Handler(userApp(m))
 		j := jar{}
 		j.Update(do(t, h, "GET", "/login?user=bob"))
@@ -350,15 +350,15 @@ func TestRevocationEdges(t *testing.T) {
 	})
 	t.Run("timeouts bounded", func(t *testing.T) {
 		for _, o := range []middleware.Options{
-			{AbsoluteTimeout: keyring.MaxTimeout + time.Second},
-			{IdleTimeout: keyring.MaxTimeout + time.Second, AbsoluteTimeout: keyring.MaxTimeout + time.Second},
-			{AbsoluteTimeout: 1<<63 - 1},
+			{Codec: cookie.Options{AbsoluteTimeout: keyring.MaxTimeout + time.Second}},
+			{Codec: cookie.Options{IdleTimeout: keyring.MaxTimeout + time.Second, AbsoluteTimeout: keyring.MaxTimeout + time.Second}},
+			{Codec: cookie.Options{AbsoluteTimeout: 1<<63 - 1}},
 		} {
 			if _, err := middleware.New(testKeyring(t), "session", o); err == nil {
 				t.Fatalf("accepted %+v", o)
 			}
 		}
-		if _, err := middleware.New(testKeyring(t), "session", middleware.Options{AbsoluteTimeout: keyring.MaxTimeout}); err != nil {
+		if _, err := middleware.New(testKeyring(t), "session", middleware.Options{Codec: cookie.Options{AbsoluteTimeout: keyring.MaxTimeout}}); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -48,7 +48,7 @@ func startGoApp(t *testing.T, kr *keyring.Keyring, rv revoke.Revoker) *goApp {
 	a := &goApp{}
 	now := func() time.Time { return time.Now().Add(time.Duration(a.offset.Load())) }
 	m, err := middleware.New(kr, "session", middleware.Options{
-		Format: cookie.JWE, MaxChunks: appMaxChunks, IdleTimeout: appIdle, AbsoluteTimeout: appAbsolute, Revoker: rv, Now: now,
+		Codec: cookie.Options{Format: cookie.JWE, IdleTimeout: appIdle, AbsoluteTimeout: appAbsolute, Now: now}, MaxChunks: appMaxChunks, Revoker: rv,
 		RevokeTimeout: 5 * time.Second, // agreement, not latency, is under test
 	})
 	if err != nil {

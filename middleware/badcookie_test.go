@@ -18,7 +18,7 @@ import (
 func TestBadCookies(t *testing.T) {
 	clk := newClock()
 	kr := testKeyring(t)
-	opts := middleware.Options{Now: clk.Now, MaxChunks: 4}
+	opts := middleware.Options{Codec: cookie.Options{Now: clk.Now}, MaxChunks: 4}
 	codec, err := cookie.New(kr, "session", cookie.Options{Now: clk.Now, MaxValueSize: 4 * cookie.DefaultMaxValueSize})
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestQuotedCookieValue(t *testing.T) {
 func TestChunkedSession(t *testing.T) {
 	clk := newClock()
 	var saveErr error
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 3,
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, MaxChunks: 3,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			saveErr = err
 			http.Error(w, "session too large", http.StatusInternalServerError)

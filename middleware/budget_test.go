@@ -60,7 +60,7 @@ func TestBudgetDefault(t *testing.T) {
 			// largest session that fits) depends on the millisecond.
 			clk := newClock()
 			clk.Advance(503 * time.Millisecond)
-			m := newManager(t, testKeyring(t), captureErrors(middleware.Options{Format: f, Now: clk.Now}, &got))
+			m := newManager(t, testKeyring(t), captureErrors(middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now}}, &got))
 			h := m.Handler(app(t))
 			n := largestSaved(t, h, 8<<10)
 			w := do(t, h, "GET", "/set?k="+strings.Repeat("v", n))
@@ -72,7 +72,7 @@ func TestBudgetDefault(t *testing.T) {
 			if w.Code != http.StatusInsufficientStorage || len(w.Header().Values("Set-Cookie")) != 0 || !errors.Is(got, cookie.ErrTooLarge) {
 				t.Fatalf("one byte more: %d %q %v", w.Code, w.Header().Values("Set-Cookie"), got)
 			}
-			unbounded := newManager(t, testKeyring(t), middleware.Options{Format: f, Now: clk.Now, MaxResponseCookieBytes: noBudget})
+			unbounded := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now}, MaxResponseCookieBytes: noBudget})
 			if w := do(t, unbounded.Handler(app(t)), "GET", "/set?k="+strings.Repeat("v", n+1)); w.Code != http.StatusOK {
 				t.Fatalf("the per-line limit refused it too: %d", w.Code)
 			}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
@@ -15,7 +16,7 @@ import (
 // line's directives.
 func TestCacheControlLinesKept(t *testing.T) {
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}})
 	for _, tc := range []struct {
 		name  string
 		lines []string

@@ -47,7 +47,7 @@ func chunkCount(w *httptest.ResponseRecorder) int {
 func TestConcurrentWritesLeaveNoStaleChunk(t *testing.T) {
 	const maxChunks = 4
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: maxChunks})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, MaxChunks: maxChunks})
 	h := m.Handler(app(t))
 	// Sealed values grow by 4/3 of the payload; these give 3 and 2 chunks
 	// of the default 3800 bytes (checked below, not assumed).
@@ -105,7 +105,7 @@ func names(j jar) []string {
 func TestWriteExpiresUnusedNames(t *testing.T) {
 	clk := newClock()
 	t.Run("chunking plain", func(t *testing.T) {
-		m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 4})
+		m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, MaxChunks: 4})
 		w := do(t, m.Handler(app(t)), "GET", "/set?k=v")
 		lines := w.Header().Values("Set-Cookie")
 		cs := setCookies(w)
@@ -119,7 +119,7 @@ func TestWriteExpiresUnusedNames(t *testing.T) {
 		}
 	})
 	t.Run("chunking chunked", func(t *testing.T) {
-		m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 4})
+		m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, MaxChunks: 4})
 		w := do(t, m.Handler(app(t)), "GET", "/set?k="+strings.Repeat("x", 4000))
 		cs := setCookies(w)
 		if chunkCount(w) != 2 || len(w.Header().Values("Set-Cookie")) != 5 ||
@@ -128,7 +128,7 @@ func TestWriteExpiresUnusedNames(t *testing.T) {
 		}
 	})
 	t.Run("no chunking", func(t *testing.T) {
-		m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+		m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}})
 		h := m.Handler(app(t))
 		w := do(t, h, "GET", "/set?k=v")
 		if lines := w.Header().Values("Set-Cookie"); len(lines) != 1 {
@@ -143,7 +143,7 @@ func TestWriteExpiresUnusedNames(t *testing.T) {
 		}
 	})
 	t.Run("chunking destroy", func(t *testing.T) {
-		m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 4})
+		m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, MaxChunks: 4})
 		h := m.Handler(app(t))
 		plain := setCookies(do(t, h, "GET", "/set?k=v"))["session"]
 		for _, carried := range [][]*http.Cookie{nil, {plain}, {plain, {Name: "session.7", Value: "x"}}} {
@@ -170,7 +170,7 @@ func TestWriteExpiresUnusedNames(t *testing.T) {
 // every chunk; it does not depend on the cookie's attributes.
 func sealedLen(t *testing.T, n int) int {
 	t.Helper()
-	m := newManager(t, testKeyring(t), middleware.Options{MaxValueSize: cookie.DefaultMaxValueSize, MaxChunks: 4})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{MaxValueSize: cookie.DefaultMaxValueSize}, MaxChunks: 4})
 	w := do(t, m.Handler(app(t)), "GET", "/set?k="+strings.Repeat("v", n))
 	total := 0
 	for _, c := range w.Result().Cookies() {
@@ -225,7 +225,7 @@ func TestLongDomainLineTooLarge(t *testing.T) {
 		t.Fatalf("domain is %d bytes", len(longDomain))
 	}
 	clk := newClock()
-	opts := middleware.Options{Now: clk.Now, Domain: longDomain, MaxResponseCookieBytes: noBudget}
+	opts := middleware.Options{Codec: cookie.Options{Now: clk.Now}, Domain: longDomain, MaxResponseCookieBytes: noBudget}
 	attrs := attrLen("session", opts)
 	// The largest stored value whose sealed value is within MaxValueSize:
 	// that value fits the default budget, but not the line with this
@@ -246,7 +246,7 @@ func TestLongDomainLineTooLarge(t *testing.T) {
 	value := strings.Repeat("v", n)
 
 	// Without the Domain, it saves.
-	plain := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxResponseCookieBytes: noBudget})
+	plain := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, MaxResponseCookieBytes: noBudget})
 	if w := do(t, plain.Handler(app(t)), "GET", "/set?k="+value); w.Code != http.StatusOK || len(setCookies(w)["session"].Value) != sealed {
 		t.Fatalf("no Domain: %d", w.Code)
 	}
@@ -270,7 +270,7 @@ func TestLineLimitBoundary(t *testing.T) {
 	sealed := sealedLen(t, 2000)
 	for _, browserSession := range []bool{false, true} {
 		t.Run(fmt.Sprintf("BrowserSession=%v", browserSession), func(t *testing.T) {
-			base := middleware.Options{Now: clk.Now, BrowserSession: browserSession, MaxResponseCookieBytes: noBudget}
+			base := middleware.Options{Codec: cookie.Options{Now: clk.Now}, BrowserSession: browserSession, MaxResponseCookieBytes: noBudget}
 			// Path "/" + pad: the line grows by exactly len(pad).
 			pad := lineLimit - sealed - attrLen("session", base)
 			if pad < 1 {
@@ -316,7 +316,7 @@ func TestChunkSizeRespectsLine(t *testing.T) {
 		{12, 1}, // "session.11" is one byte longer than "session.0"
 	} {
 		t.Run(fmt.Sprint(tc.maxChunks), func(t *testing.T) {
-			opts := middleware.Options{Now: clk.Now, Domain: longDomain, MaxChunks: tc.maxChunks}
+			opts := middleware.Options{Codec: cookie.Options{Now: clk.Now}, Domain: longDomain, MaxChunks: tc.maxChunks}
 			room := lineLimit - attrLen(cookie.ChunkName("session", tc.maxChunks-1), opts)
 			if room >= cookie.DefaultMaxValueSize {
 				t.Fatalf("bad setup: room %d", room)

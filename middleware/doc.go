@@ -168,7 +168,7 @@
 //   - One door: every format (native, chunked, JWE, legacy) passes the same
 //     checks in the same order: authenticate, the expiry rule, revocation.
 //     Nothing but Renew resets issued-at. A manager opens native and JWE
-//     cookies whatever its Options.Format (the legacy reader is tried only
+//     cookies whatever its Options.Codec.Format (the legacy reader is tried only
 //     when neither opens), so instances writing different formats share
 //     sessions, and switching Format logs nobody out.
 //   - One fleet, many clocks: a cookie written by one instance opens on
@@ -239,7 +239,7 @@
 // A browser is only sure to keep a cookie whose whole Set-Cookie line
 // (name, value and attributes) fits in 4096 bytes, so by default a
 // session whose line would pass 4096 bytes, or whose sealed value passes
-// Options.MaxValueSize, fails to save with an error matching
+// Options.Codec.MaxValueSize, fails to save with an error matching
 // cookie.ErrTooLarge (see Options.ErrorHandler). A long Domain or Path
 // leaves less room for the value; New refuses one that leaves no room
 // for even an empty session. With Options.MaxChunks above 1 a larger

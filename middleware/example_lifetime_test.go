@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 )
@@ -20,9 +21,7 @@ func ExampleSession_SetRememberMe() {
 		panic(err)
 	}
 	sessions, err := middleware.New(kr, "__Host-session", middleware.Options{
-		Now:             func() time.Time { return now }, // a fixed clock, for the output
-		IdleTimeout:     2 * time.Hour,
-		AbsoluteTimeout: 30 * 24 * time.Hour,
+		Codec: cookie.Options{Now: func() time.Time { return now }, IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 30 * 24 * time.Hour}, // a fixed clock, for the output
 	})
 	if err != nil {
 		panic(err)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
@@ -149,7 +150,7 @@ func ExampleSession_RevokeOthers() {
 	clock := func() time.Time { return now } // moved by hand below
 	kr, _ := keyring.Generate()
 	sessions, _ := middleware.New(kr, "session", middleware.Options{
-		Now:     clock,
+		Codec:   cookie.Options{Now: clock},
 		Revoker: revoke.NewMemory(revoke.MemoryOptions{Now: clock}),
 	})
 	mux := http.NewServeMux()

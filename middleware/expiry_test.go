@@ -73,7 +73,7 @@ func TestExpiryRules(t *testing.T) {
 			clk := newClock()
 			var why []error
 			m := newManager(t, testKeyring(t), middleware.Options{
-				Now: clk.Now, IdleTimeout: idle, AbsoluteTimeout: abs, RefreshAfter: refresh, ClockSkew: skew,
+				Codec: cookie.Options{Now: clk.Now, IdleTimeout: idle, AbsoluteTimeout: abs, ClockSkew: skew}, RefreshAfter: refresh,
 				Observer: observeKind(middleware.EventRejected, func(err error) { why = append(why, err) }),
 			})
 			h := m.Handler(app(t))
@@ -117,7 +117,7 @@ func TestExpiryRules(t *testing.T) {
 func TestRefreshKeepsPayloadBytes(t *testing.T) {
 	clk := newClock()
 	kr := testKeyring(t)
-	m := newManager(t, kr, middleware.Options{Now: clk.Now, IdleTimeout: time.Hour, RefreshAfter: time.Minute})
+	m := newManager(t, kr, middleware.Options{Codec: cookie.Options{Now: clk.Now, IdleTimeout: time.Hour}, RefreshAfter: time.Minute})
 	codec, err := cookie.New(kr, "session", cookie.Options{Now: clk.Now, IdleTimeout: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +169,7 @@ func TestRotationReseal(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := &swapKeys{kr: before}
-	m := newManager(t, keys, middleware.Options{Now: clk.Now})
+	m := newManager(t, keys, middleware.Options{Codec: cookie.Options{Now: clk.Now}})
 	h := m.Handler(app(t))
 	j := jar{}
 	j.Update(do(t, h, "GET", "/set?k=v"))
@@ -218,7 +218,7 @@ func TestEpochReseal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newManager(t, kr, middleware.Options{Now: clk.Now, IdleTimeout: 3 * time.Hour, RefreshAfter: 2 * time.Hour})
+	m := newManager(t, kr, middleware.Options{Codec: cookie.Options{Now: clk.Now, IdleTimeout: 3 * time.Hour}, RefreshAfter: 2 * time.Hour})
 	h := m.Handler(app(t))
 	j := jar{}
 	j.Update(do(t, h, "GET", "/set?k=v"))
@@ -231,7 +231,7 @@ func TestEpochReseal(t *testing.T) {
 
 func TestBrowserSessionRefreshHasNoLifetime(t *testing.T) {
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, BrowserSession: true})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, BrowserSession: true})
 	h := m.Handler(app(t))
 	j := jar{}
 	j.Update(do(t, h, "GET", "/set?k=v"))
@@ -257,7 +257,7 @@ func TestRotationThroughHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	holder := rotate.NewHolder(kr)
-	m := newManager(t, holder, middleware.Options{Now: clk.Now, IdleTimeout: 24 * time.Hour, RefreshAfter: 12 * time.Hour})
+	m := newManager(t, holder, middleware.Options{Codec: cookie.Options{Now: clk.Now, IdleTimeout: 24 * time.Hour}, RefreshAfter: 12 * time.Hour})
 	h := m.Handler(app(t))
 	j := jar{}
 	j.Update(do(t, h, "GET", "/set?k=v"))

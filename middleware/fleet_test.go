@@ -49,7 +49,7 @@ func TestFleet(t *testing.T) {
 		m, err := middleware.New(holder, "session", middleware.Options{
 			InsecureAllowHTTP: true, // plain http on loopback
 			Revoker:           store,
-			Now:               func() time.Time { return base.Now().Add(off) },
+			Codec:             cookie.Options{Now: func() time.Time { return base.Now().Add(off) }},
 			Observer:          observeKind(middleware.EventRevokeFault, func(error) { faults.Add(1) }),
 		})
 		if err != nil {

@@ -56,7 +56,7 @@ func formatSwitchFleet(t *testing.T, first cookie.Format, chunked bool) {
 	var err error
 	for i, f := range formats {
 		in := &instance{format: f}
-		opts := middleware.Options{Format: f, Revoker: store, Now: clk.Now,
+		opts := middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now}, Revoker: store,
 			Observer: middleware.ObserverFunc(func(e middleware.Event) {
 				switch {
 				case e.Kind == middleware.EventResealed:

@@ -62,7 +62,7 @@ func (m *Manager) LoadHeader(ctx context.Context, host string, cookieHeaders ...
 // session is done either way: Commit runs once, and every other call,
 // concurrent or later, answers ErrDone (as does every method of the
 // session after it). A panic of code the caller supplied (the clock, the
-// key provider, Options.Usage) reaches the caller of Commit, and the
+// key provider, Options.Codec.Usage) reaches the caller of Commit, and the
 // session is done then too. A session of Manager.Handler answers
 // ErrHandlerSession and stays usable.
 func (s *Session) Commit() (http.Header, error) {

@@ -19,7 +19,7 @@ import (
 // chunk rules are compared too, a revoker, and a known refresh interval.
 func headerOpts(clk *clock) middleware.Options {
 	return middleware.Options{
-		Now:                    clk.Now,
+		Codec:                  cookie.Options{Now: clk.Now},
 		RefreshAfter:           time.Hour,
 		MaxChunks:              4,
 		MaxResponseCookieBytes: 16 << 10,

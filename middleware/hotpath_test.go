@@ -262,7 +262,7 @@ func TestChunkReadDependsOnlyOnNetHTTPsView(t *testing.T) {
 }
 
 func chunkReadDependsOnlyOnNetHTTPsView(t *testing.T, format cookie.Format) {
-	m := hotpathManager(t, "session", Options{MaxChunks: 4, MaxResponseCookieBytes: 16 << 10, Format: format})
+	m := hotpathManager(t, "session", Options{MaxChunks: 4, MaxResponseCookieBytes: 16 << 10, Codec: cookie.Options{Format: format}})
 	blob := strings.Repeat("abcdefghij", 800) // three chunks once sealed
 	login := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := From(r)

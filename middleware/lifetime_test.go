@@ -84,8 +84,8 @@ func stamp(t time.Time) string {
 
 func lifeManager(t *testing.T, clk *clock, f cookie.Format, browser bool) http.Handler {
 	m := newManager(t, testKeyring(t), middleware.Options{
-		Format: f, Now: clk.Now, IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs,
-		ClockSkew: lifeSkew, BrowserSession: browser,
+		Codec:          cookie.Options{Format: f, Now: clk.Now, IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs, ClockSkew: lifeSkew},
+		BrowserSession: browser,
 	})
 	return m.Handler(lifeApp(t, clk))
 }
@@ -253,7 +253,7 @@ func TestRememberMe(t *testing.T) {
 func TestStatusMatchesResponse(t *testing.T) {
 	clk := newClock()
 	var got middleware.SaveStatus
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now, IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs}})
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.From(r)
 		switch r.URL.Path {
@@ -317,7 +317,7 @@ func TestLifetimeEnvelope(t *testing.T) {
 		t.Run(f.String(), func(t *testing.T) {
 			clk := newClock()
 			kr := testKeyring(t)
-			m := newManager(t, kr, middleware.Options{Format: f, Now: clk.Now, IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs, ClockSkew: lifeSkew})
+			m := newManager(t, kr, middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now, IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs, ClockSkew: lifeSkew}})
 			h := m.Handler(lifeApp(t, clk))
 			sealer, err := cookie.New(kr, "session", cookie.Options{IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs, ClockSkew: lifeSkew, Now: clk.Now, Format: f})
 			if err != nil {
@@ -363,7 +363,7 @@ func TestLifetimeEnvelope(t *testing.T) {
 // TestSetDeadlineRefusesPast: a deadline not after now is a caller error.
 func TestSetDeadlineRefusesPast(t *testing.T) {
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}})
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.From(r)
 		for _, d := range []time.Duration{0, -time.Second} {
@@ -385,7 +385,7 @@ func TestLifetimeAcrossRenewAndDestroy(t *testing.T) {
 	for _, f := range lifetimeFormats {
 		t.Run(f.String(), func(t *testing.T) {
 			clk := newClock()
-			m := newManager(t, testKeyring(t), middleware.Options{Format: f, Now: clk.Now, IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs, ClockSkew: lifeSkew})
+			m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now, IdleTimeout: lifeIdle, AbsoluteTimeout: lifeAbs, ClockSkew: lifeSkew}})
 			var deadline time.Time
 			var remember bool
 			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

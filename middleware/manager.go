@@ -48,7 +48,8 @@ func New(keys keyring.Provider, name string, opts Options) (*Manager, error) {
 	if keys == nil || keys.Keyring() == nil {
 		return nil, errors.New("middleware: no keyring")
 	}
-	opts, err := withRecordedLifetime(keys.Keyring(), name, opts)
+	var err error
+	opts.Codec, err = withRecordedLifetime(keys.Keyring(), name, opts.Codec)
 	if err != nil {
 		return nil, err
 	}

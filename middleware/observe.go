@@ -41,7 +41,7 @@ const (
 	// EventResealed: a valid, unchanged session was re-sealed because
 	// the key or epoch that sealed it (KeyID, Epoch) is no longer the
 	// primary (rotation draining an old key), or because it came in the
-	// format Options.Format does not write (a format switch draining the
+	// format Options.Codec.Format does not write (a format switch draining the
 	// other). A re-seal that is both due and one of these counts here.
 	EventResealed
 	// EventSaved: a changed session was written (new, or Set, SetSubject,

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 )
@@ -24,7 +25,7 @@ func TestObserverCostsNoAllocation(t *testing.T) {
 	old := keyringOf(t, k1)
 	measure := func(obs middleware.Observer, path string, rotate bool) float64 {
 		keys := &swapKeys{kr: old}
-		m := newManager(t, keys, middleware.Options{Now: clk.Now, RefreshAfter: time.Nanosecond, Observer: obs})
+		m := newManager(t, keys, middleware.Options{Codec: cookie.Options{Now: clk.Now}, RefreshAfter: time.Nanosecond, Observer: obs})
 		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, _ := middleware.From(r)
 			if r.URL.Path == "/set" {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
@@ -162,7 +163,7 @@ func (s *switchFault) Check(ctx context.Context, rs revoke.SessionRef) error {
 func newLogEnv(t *testing.T) *logEnv {
 	e := &logEnv{clk: newClock(), keys: &swapKeys{kr: keyringOf(t, fixedKey(t, 1, keyring.StatusPrimary))}, jar: jar{}, cap: &capture{}, fault: &switchFault{}}
 	m := newManager(t, e.keys, middleware.Options{
-		IdleTimeout: 2 * time.Hour, Now: e.clk.Now, Revoker: e.fault,
+		Codec: cookie.Options{IdleTimeout: 2 * time.Hour, Now: e.clk.Now}, Revoker: e.fault,
 		Observer: middleware.NewLogObserver(slog.New(e.cap)),
 	})
 	mux := http.NewServeMux()

@@ -180,8 +180,8 @@ func TestObserverEvents(t *testing.T) {
 			keys := &swapKeys{kr: keyringOf(t, fixedKey(t, 1, keyring.StatusPrimary))}
 			rec := &events{}
 			opts := middleware.Options{
-				IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 8 * time.Hour, RefreshAfter: 30 * time.Minute,
-				Now: clk.Now, Observer: rec,
+				Codec: cookie.Options{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 8 * time.Hour, Now: clk.Now}, RefreshAfter: 30 * time.Minute,
+				Observer: rec,
 			}
 			mem := revoke.NewMemory(revoke.MemoryOptions{Now: clk.Now})
 			switch {
@@ -231,7 +231,7 @@ func TestObserverHearsEveryRevocationFault(t *testing.T) {
 	rec := &events{}
 	clk := newClock()
 	keys := &swapKeys{kr: keyringOf(t, fixedKey(t, 1, keyring.StatusPrimary))}
-	m := newManager(t, keys, middleware.Options{Now: clk.Now, Observer: rec, Revoker: &faulty{}, InsecureRevokeFailOpen: true})
+	m := newManager(t, keys, middleware.Options{Codec: cookie.Options{Now: clk.Now}, Observer: rec, Revoker: &faulty{}, InsecureRevokeFailOpen: true})
 	if err := m.RevokeSubject(context.Background(), "alice"); !errors.Is(err, middleware.ErrRevokeFault) {
 		t.Fatal(err)
 	}

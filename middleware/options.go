@@ -57,7 +57,8 @@ type LegacyDecoder interface {
 
 // Options configures a Manager. The zero value is the safe default: a
 // Secure, HttpOnly, SameSite=Lax cookie on Path=/ with no Domain, expiring
-// after 24h idle or 7 days in all, in the native format. New validates and
+// after the key set's recorded lifetime (else 24h idle or 7 days in
+// all), in the native format. New validates and
 // copies the options; changing them afterwards has no effect.
 type Options struct {
 	// Path is the cookie's Path. Default "/". Must be "/" with a "__Host-"
@@ -96,64 +97,66 @@ type Options struct {
 	// browsers store only with HttpOnly. Default false.
 	InsecureNoHTTPOnly bool
 
-	// IdleTimeout ends a session that no request refreshed for this long.
-	// Default: the key set's recorded idle_timeout (keyring.Lifetime),
-	// else 24h; at most keyring.MaxTimeout (400 days).
-	IdleTimeout time.Duration
-	// AbsoluteTimeout ends a session this long after it was issued (at
-	// login, or the last Renew), whatever its activity. Default: the key
-	// set's recorded absolute_timeout, else 7 days; at most
-	// keyring.MaxTimeout (400 days), at least IdleTimeout, and no longer
-	// than the recorded absolute_timeout, which key rotation waits for
-	// before it removes a key (New refuses a longer one).
-	AbsoluteTimeout time.Duration
+	// Codec holds the settings the manager shares with the cookie codec
+	// it seals and opens with (see cookie.Options), written once:
+	//
+	//   - IdleTimeout, AbsoluteTimeout and ClockSkew, the session's
+	//     lifetime: left zero, each is what the key set records
+	//     (keyring.Lifetime, written by cookieseal keygen or keys policy
+	//     set), else keyring's default (24h, 7 days, 30s). An
+	//     AbsoluteTimeout or ClockSkew longer than the recorded one is
+	//     refused: key rotation waits for the recorded values before it
+	//     removes a key. IdleTimeout ends a session that no request
+	//     refreshed for this long; AbsoluteTimeout ends it this long after
+	//     it was issued (at login, or the last Renew), whatever its
+	//     activity, and must be at least IdleTimeout; both at most
+	//     keyring.MaxTimeout (400 days). ClockSkew is how far the clocks
+	//     of instances may disagree: every comparison between a time
+	//     written by one instance and the clock of another allows it, and
+	//     no instance writes timestamps that another instance within
+	//     ClockSkew refuses. It is an acceptance tolerance, not a
+	//     revocation window: see Manager.RevokeSubject.
+	//   - Now, the clock of the manager and its codec. Default time.Now.
+	//     Tests inject one here.
+	//   - Format, the wire format the manager writes. Default
+	//     cookie.Native. Whatever it says, the manager opens cookies of
+	//     both formats (the first bytes tell them apart; both pass the same
+	//     checks in the same order), so switching it, either way, logs
+	//     nobody out, and instances of both configurations can serve one
+	//     user behind one load balancer. A valid cookie of the other format
+	//     is re-sealed in this one on the response of the request that
+	//     carried it (EventResealed), as a cookie sealed under a key that
+	//     is no longer primary is, so a switch drains the old format as
+	//     users come back.
+	//   - MaxValueSize, the bound on the value of one cookie in bytes.
+	//     Default 3800 (cookie.DefaultMaxValueSize); the cookie's name and
+	//     value together must fit in 4096 bytes. With MaxChunks above 1 it
+	//     bounds each chunk, and the manager's codec seals values of up to
+	//     MaxValueSize × MaxChunks. The whole Set-Cookie line is bounded
+	//     too: name, value and attributes (Path, Domain, the fixed-width
+	//     Expires, Max-Age, HttpOnly, Secure, SameSite, Partitioned)
+	//     together must fit in 4096 bytes, the most a browser is sure to
+	//     keep. A session whose line would be longer is not written: with
+	//     MaxChunks 1 it fails to save with an error matching
+	//     cookie.ErrTooLarge (see ErrorHandler), even when its value is
+	//     within MaxValueSize; a long Domain or Path leaves less room for
+	//     the value. New refuses attributes so long that not even an empty
+	//     session fits. With MaxChunks 1 the tighter bound is usually the
+	//     response's: MaxResponseCookieBytes (default 3072) caps the line
+	//     at 3058 bytes, so a default manager's largest cookie is about
+	//     2950 bytes.
+	//   - Usage, if set, is told of each seal and open by key ID and
+	//     epoch, so an operator can see when an old key has drained.
+	Codec cookie.Options
 	// RefreshAfter throttles the sliding refresh: a valid session is
 	// re-sealed with a new refreshed-at only when at least this long has
 	// passed since its last refresh, so most responses carry no
 	// Set-Cookie. The idle deadline a user sees therefore lies between
-	// IdleTimeout − RefreshAfter and IdleTimeout after their last request.
-	// Default IdleTimeout/4; must be less than IdleTimeout. Set it to
+	// IdleTimeout − RefreshAfter and IdleTimeout after their last request
+	// (Codec.IdleTimeout). Default IdleTimeout/4; must be less than
+	// IdleTimeout. Set it to
 	// time.Nanosecond to refresh on every request that reads the session.
 	RefreshAfter time.Duration
-	// ClockSkew is how far the clocks of instances may disagree; see
-	// cookie.Options. Every comparison between a time written by one
-	// instance and the clock of another allows it, and no instance writes
-	// timestamps that another instance within ClockSkew refuses. It is an
-	// acceptance tolerance, not a revocation window: see
-	// Manager.RevokeSubject. Default: the key set's recorded clock_skew,
-	// else 30s; at most 1m, and no longer than the recorded clock_skew.
-	ClockSkew time.Duration
-	// Now is the clock. Default time.Now. Tests inject one here.
-	Now func() time.Time
-
-	// Format is the wire format the manager writes. Default cookie.Native.
-	// Whatever it says, the manager opens cookies of both formats (the
-	// first bytes tell them apart; both pass the same checks in the same
-	// order), so switching it, either way, logs nobody out, and instances
-	// of both configurations can serve one user behind one load balancer.
-	// A valid cookie of the other format is re-sealed in this one on the
-	// response of the request that carried it, as a cookie sealed under a
-	// key that is no longer primary is (EventResealed), so a switch drains
-	// the old format as users come back.
-	Format cookie.Format
-	// MaxValueSize bounds the value of one cookie in bytes. Default 3800
-	// (cookie.DefaultMaxValueSize); the cookie's name and value together
-	// must fit in 4096 bytes.
-	//
-	// The whole Set-Cookie line is bounded too: name, value and attributes
-	// (Path, Domain, the fixed-width Expires, Max-Age, HttpOnly, Secure,
-	// SameSite, Partitioned) together must fit in 4096 bytes, the most a
-	// browser is sure to keep. A session whose line would be longer is
-	// not written: with MaxChunks 1 it fails to save with an error
-	// matching cookie.ErrTooLarge (see ErrorHandler), even when its value
-	// is within MaxValueSize; a long Domain or Path leaves less room for
-	// the value. New refuses attributes so long that not even an empty
-	// session fits.
-	//
-	// With MaxChunks 1 the tighter bound is usually the response's:
-	// MaxResponseCookieBytes (default 3072) caps the line at 3058 bytes,
-	// so a default manager's largest cookie is about 2950 bytes.
-	MaxValueSize int
 	// MaxChunks is how many cookies (name.0, name.1, …) one session may be
 	// spread over when its sealed value does not fit in one cookie (longer
 	// than MaxValueSize, or a Set-Cookie line over 4096 bytes). Each chunk
@@ -209,9 +212,6 @@ type Options struct {
 	// With chunking, a write also clears only the chunk indices that some
 	// write within the bound can set (and any the request carried).
 	MaxResponseCookieBytes int
-	// Usage, if set, is told of each seal and open by key ID and epoch, so
-	// an operator can see when an old key has drained.
-	Usage keyring.UsageRecorder
 
 	// Revoker, if set, is consulted for every session the manager opens
 	// (after the cookie authenticates and passes the expiry rule, whatever
@@ -312,10 +312,17 @@ type Options struct {
 // config is Options resolved and validated.
 type config struct {
 	Options
-	secure   bool
-	httpOnly bool
-	maxLen   int // bound on the whole sealed value, over every chunk
-	budget   int // MaxResponseCookieBytes resolved
+	// Options.Codec resolved (the key set's recorded lifetime, the
+	// defaults): the manager's own reads use these.
+	IdleTimeout, AbsoluteTimeout, ClockSkew time.Duration
+	Now                                     func() time.Time
+	Format                                  cookie.Format
+	MaxValueSize                            int
+	Usage                                   keyring.UsageRecorder
+	secure                                  bool
+	httpOnly                                bool
+	maxLen                                  int // bound on the whole sealed value, over every chunk
+	budget                                  int // MaxResponseCookieBytes resolved
 	// lineAttrs is the length of the cookie's Set-Cookie line less its
 	// name, its value and the digits of its Max-Age: "=" and every
 	// attribute, Expires included (its format has a fixed width). The
@@ -368,7 +375,9 @@ func decimalLen(n int) int {
 }
 
 func resolve(name string, o Options) (config, error) {
-	c := config{Options: o, secure: !o.InsecureAllowHTTP, httpOnly: !o.InsecureNoHTTPOnly}
+	c := config{Options: o, secure: !o.InsecureAllowHTTP, httpOnly: !o.InsecureNoHTTPOnly,
+		IdleTimeout: o.Codec.IdleTimeout, AbsoluteTimeout: o.Codec.AbsoluteTimeout, ClockSkew: o.Codec.ClockSkew,
+		Now: o.Codec.Now, Format: o.Codec.Format, MaxValueSize: o.Codec.MaxValueSize, Usage: o.Codec.Usage}
 	if err := validName(name); err != nil {
 		return c, err
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 )
@@ -41,7 +42,7 @@ func TestManagerReadsRecordedLifetime(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newClock()
-			m := newManager(t, kr, middleware.Options{Now: clk.Now})
+			m := newManager(t, kr, middleware.Options{Codec: cookie.Options{Now: clk.Now}})
 			h := m.Handler(app(t))
 			w := do(t, h, "GET", "/set?k=v")
 			c := setCookies(w)["session"]
@@ -57,7 +58,7 @@ func TestManagerReadsRecordedLifetime(t *testing.T) {
 	// Kept alive by a request every 9 minutes, the session still ends at
 	// the recorded absolute timeout + skew.
 	clk := newClock()
-	m := newManager(t, kr, middleware.Options{Now: clk.Now, RefreshAfter: time.Nanosecond})
+	m := newManager(t, kr, middleware.Options{Codec: cookie.Options{Now: clk.Now}, RefreshAfter: time.Nanosecond})
 	h := m.Handler(app(t))
 	j := jar{}
 	j.Update(do(t, h, "GET", "/set?k=v"))
@@ -86,9 +87,9 @@ func TestNewRefusesLongerThanRecorded(t *testing.T) {
 		opts middleware.Options
 		want []string
 	}{
-		{"longer absolute", middleware.Options{AbsoluteTimeout: 30 * 24 * time.Hour}, []string{"AbsoluteTimeout 720h0m0s", "absolute_timeout 168h0m0s", "keys policy set -absolute-timeout 720h0m0s"}},
-		{"one second longer absolute", middleware.Options{AbsoluteTimeout: 7*24*time.Hour + time.Second}, []string{"168h0m1s", "168h0m0s"}},
-		{"longer skew", middleware.Options{ClockSkew: 30 * time.Second}, []string{"ClockSkew 30s", "clock_skew 10s"}},
+		{"longer absolute", middleware.Options{Codec: cookie.Options{AbsoluteTimeout: 30 * 24 * time.Hour}}, []string{"AbsoluteTimeout 720h0m0s", "absolute_timeout 168h0m0s", "keys policy set -absolute-timeout 720h0m0s"}},
+		{"one second longer absolute", middleware.Options{Codec: cookie.Options{AbsoluteTimeout: 7*24*time.Hour + time.Second}}, []string{"168h0m1s", "168h0m0s"}},
+		{"longer skew", middleware.Options{Codec: cookie.Options{ClockSkew: 30 * time.Second}}, []string{"ClockSkew 30s", "clock_skew 10s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := middleware.New(kr, "session", tc.opts)
@@ -103,15 +104,15 @@ func TestNewRefusesLongerThanRecorded(t *testing.T) {
 		})
 	}
 	for _, opts := range []middleware.Options{
-		{AbsoluteTimeout: 7 * 24 * time.Hour, ClockSkew: 10 * time.Second},
-		{AbsoluteTimeout: 24 * time.Hour, ClockSkew: time.Second},
+		{Codec: cookie.Options{AbsoluteTimeout: 7 * 24 * time.Hour, ClockSkew: 10 * time.Second}},
+		{Codec: cookie.Options{AbsoluteTimeout: 24 * time.Hour, ClockSkew: time.Second}},
 		{},
 	} {
 		if _, err := middleware.New(kr, "session", opts); err != nil {
 			t.Errorf("%+v: %v", opts, err)
 		}
 	}
-	if _, err := middleware.New(testKeyring(t), "session", middleware.Options{AbsoluteTimeout: 30 * 24 * time.Hour, ClockSkew: time.Minute}); err != nil {
+	if _, err := middleware.New(testKeyring(t), "session", middleware.Options{Codec: cookie.Options{AbsoluteTimeout: 30 * 24 * time.Hour, ClockSkew: time.Minute}}); err != nil {
 		t.Fatalf("a key set that records no lifetime: %v", err)
 	}
 }

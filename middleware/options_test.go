@@ -33,26 +33,26 @@ func TestNewRefusesUnsafeConfiguration(t *testing.T) {
 		{"samesite default mode", "s", middleware.Options{SameSite: http.SameSiteDefaultMode}, "name a mode"},
 		{"samesite unknown", "s", middleware.Options{SameSite: 9}, "unknown SameSite"},
 		{"partitioned insecure", "s", middleware.Options{Partitioned: true, InsecureAllowHTTP: true}, "Partitioned needs Secure"},
-		{"negative idle", "s", middleware.Options{IdleTimeout: -time.Second}, "negative"},
+		{"negative idle", "s", middleware.Options{Codec: cookie.Options{IdleTimeout: -time.Second}}, "negative"},
 		{"negative refresh", "s", middleware.Options{RefreshAfter: -time.Second}, "negative"},
 		{"negative revoke timeout", "s", middleware.Options{RevokeTimeout: -1}, "negative"},
-		{"refresh after idle", "s", middleware.Options{IdleTimeout: time.Hour, RefreshAfter: 2 * time.Hour}, "RefreshAfter"},
-		{"refresh equal idle", "s", middleware.Options{IdleTimeout: time.Hour, RefreshAfter: time.Hour}, "RefreshAfter"},
-		{"absolute shorter than idle", "s", middleware.Options{IdleTimeout: 48 * time.Hour, AbsoluteTimeout: time.Hour}, "AbsoluteTimeout"},
-		{"idle past default absolute", "s", middleware.Options{IdleTimeout: 30 * 24 * time.Hour}, "AbsoluteTimeout"},
+		{"refresh after idle", "s", middleware.Options{Codec: cookie.Options{IdleTimeout: time.Hour}, RefreshAfter: 2 * time.Hour}, "RefreshAfter"},
+		{"refresh equal idle", "s", middleware.Options{Codec: cookie.Options{IdleTimeout: time.Hour}, RefreshAfter: time.Hour}, "RefreshAfter"},
+		{"absolute shorter than idle", "s", middleware.Options{Codec: cookie.Options{IdleTimeout: 48 * time.Hour, AbsoluteTimeout: time.Hour}}, "AbsoluteTimeout"},
+		{"idle past default absolute", "s", middleware.Options{Codec: cookie.Options{IdleTimeout: 30 * 24 * time.Hour}}, "AbsoluteTimeout"},
 		{"too many chunks", "s", middleware.Options{MaxChunks: cookie.ChunkLimit + 1}, "MaxChunks"},
 		{"negative chunks", "s", middleware.Options{MaxChunks: -1}, "MaxChunks"},
-		{"value too large for a cookie", "s", middleware.Options{MaxValueSize: 4096}, "MaxValueSize"},
-		{"value too small for a sealed value", "s", middleware.Options{MaxValueSize: 10}, "MaxValueSize"},
-		{"clock skew too large", "s", middleware.Options{ClockSkew: time.Hour}, "skew"},
-		{"unknown format", "s", middleware.Options{Format: cookie.Format(200)}, "format"},
+		{"value too large for a cookie", "s", middleware.Options{Codec: cookie.Options{MaxValueSize: 4096}}, "MaxValueSize"},
+		{"value too small for a sealed value", "s", middleware.Options{Codec: cookie.Options{MaxValueSize: 10}}, "MaxValueSize"},
+		{"clock skew too large", "s", middleware.Options{Codec: cookie.Options{ClockSkew: time.Hour}}, "skew"},
+		{"unknown format", "s", middleware.Options{Codec: cookie.Options{Format: cookie.Format(200)}}, "format"},
 		{"path without slash", "s", middleware.Options{Path: "app"}, "Path"},
 		{"path with semicolon", "s", middleware.Options{Path: "/a;b"}, "path"},
 		{"bad domain", "s", middleware.Options{Domain: "exa mple.com"}, "domain"},
 		{"fail open without revoker", "s", middleware.Options{InsecureRevokeFailOpen: true}, "without a Revoker"},
 		{"chunk-like name with chunking", "s.1", middleware.Options{MaxChunks: 2}, "collides"},
-		{"absolute past 400 days", "s", middleware.Options{AbsoluteTimeout: keyring.MaxTimeout + time.Second}, "400 days"},
-		{"absolute near the largest Duration", "s", middleware.Options{AbsoluteTimeout: 1<<63 - 1}, "400 days"},
+		{"absolute past 400 days", "s", middleware.Options{Codec: cookie.Options{AbsoluteTimeout: keyring.MaxTimeout + time.Second}}, "400 days"},
+		{"absolute near the largest Duration", "s", middleware.Options{Codec: cookie.Options{AbsoluteTimeout: 1<<63 - 1}}, "400 days"},
 		{"negative MaxFlashes", "s", middleware.Options{MaxFlashes: -1}, "MaxFlashes"},
 		{"bad former domain", "s", middleware.Options{FormerDomains: []string{"exa mple.com"}}, "FormerDomains"},
 		{"former domain an IP", "s", middleware.Options{FormerDomains: []string{"10.0.0.1"}}, "FormerDomains"},
@@ -95,7 +95,7 @@ func TestNewAcceptsValidConfiguration(t *testing.T) {
 		{"browser session", "s", middleware.Options{BrowserSession: true}},
 		{"chunks", "s", middleware.Options{MaxChunks: 4}},
 		{"revoker fail open", "s", middleware.Options{Revoker: revoke.NewMemory(revoke.MemoryOptions{}), InsecureRevokeFailOpen: true}},
-		{"short timeouts", "s", middleware.Options{IdleTimeout: time.Minute, AbsoluteTimeout: time.Hour, RefreshAfter: time.Second}},
+		{"short timeouts", "s", middleware.Options{Codec: cookie.Options{IdleTimeout: time.Minute, AbsoluteTimeout: time.Hour}, RefreshAfter: time.Second}},
 		{"chunk-like name without chunking", "s.1", middleware.Options{}},
 	}
 	for _, tt := range tests {
@@ -137,9 +137,9 @@ func TestDefaultMaxChunks(t *testing.T) {
 	kr := testKeyring(t)
 	for _, f := range formats {
 		t.Run(f.String(), func(t *testing.T) {
-			chunked := newManager(t, kr, middleware.Options{Format: f, Now: clk.Now, MaxChunks: 4}).Handler(app(t))
+			chunked := newManager(t, kr, middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now}, MaxChunks: 4}).Handler(app(t))
 			var saveErr error
-			plain := newManager(t, kr, captureErrors(middleware.Options{Format: f, Now: clk.Now}, &saveErr)).Handler(app(t))
+			plain := newManager(t, kr, captureErrors(middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now}}, &saveErr)).Handler(app(t))
 			big := strings.Repeat("v", 5000)
 			j := jar{}
 			j.Update(do(t, chunked, "GET", "/set?k="+big))

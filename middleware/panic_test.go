@@ -159,7 +159,7 @@ func newPanicFixture(t *testing.T) *panicFixture {
 		f.clock.check("Now")
 		return clk.Now()
 	}
-	m := newManager(t, f.keys, middleware.Options{Now: now, Revoker: f.rev, Legacy: f.legacy})
+	m := newManager(t, f.keys, middleware.Options{Codec: cookie.Options{Now: now}, Revoker: f.rev, Legacy: f.legacy})
 	sess := func(r *http.Request) *middleware.Session {
 		s, err := middleware.From(r)
 		if err != nil {
@@ -395,10 +395,10 @@ func TestAbortHandlerUnderSessionLock(t *testing.T) {
 func TestCommitPanicReleasesSession(t *testing.T) {
 	clk := newClock()
 	var sw panicSwitch
-	m := newManager(t, testKeyring(t), middleware.Options{Now: func() time.Time {
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: func() time.Time {
 		sw.check("Now")
 		return clk.Now()
-	}})
+	}}})
 	s, err := m.LoadHeader(context.Background(), "example.com")
 	if err != nil {
 		t.Fatal(err)

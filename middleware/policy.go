@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
@@ -15,7 +16,7 @@ import (
 // once the recorded rollout delay + absolute timeout + clock skew have
 // passed, and sessions this manager sealed under it would still be
 // valid, so the removal would log them out.
-func withRecordedLifetime(kr *keyring.Keyring, name string, o Options) (Options, error) {
+func withRecordedLifetime(kr *keyring.Keyring, name string, o cookie.Options) (cookie.Options, error) {
 	rec := kr.Lifetime()
 	if rec.AbsoluteTimeout != 0 && o.AbsoluteTimeout > rec.AbsoluteTimeout {
 		return o, longerThanRecorded(name, "AbsoluteTimeout", "absolute_timeout", "-absolute-timeout", o.AbsoluteTimeout, rec.AbsoluteTimeout)
@@ -36,6 +37,6 @@ func withRecordedLifetime(kr *keyring.Keyring, name string, o Options) (Options,
 }
 
 func longerThanRecorded(name, field, recName, flag string, set, recorded time.Duration) error {
-	return fmt.Errorf("middleware: cookie %q: Options.%s %v is longer than the %s %v that the key set records, which key rotation waits for before it removes a key, so sessions would outlive their key: record %v in the key set (cookieseal keys policy set %s %v) or leave Options.%s zero to use the recorded value",
+	return fmt.Errorf("middleware: cookie %q: Options.Codec.%s %v is longer than the %s %v that the key set records, which key rotation waits for before it removes a key, so sessions would outlive their key: record %v in the key set (cookieseal keys policy set %s %v) or leave Options.Codec.%s zero to use the recorded value",
 		name, field, set, recName, recorded, set, flag, set, field)
 }

@@ -44,7 +44,7 @@ func TestRetainedAcrossPool(t *testing.T) {
 	for _, f := range []cookie.Format{cookie.Native, cookie.JWE} {
 		t.Run(f.String(), func(t *testing.T) {
 			clk := newClock()
-			m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 4, Format: f})
+			m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now, Format: f}, MaxChunks: 4})
 			type kept struct {
 				s    string
 				raw  json.RawMessage
@@ -113,7 +113,7 @@ func TestConcurrentMaterialized(t *testing.T) {
 	for _, f := range []cookie.Format{cookie.Native, cookie.JWE} {
 		t.Run(f.String(), func(t *testing.T) {
 			clk := newClock()
-			m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 4, Format: f, MaxFlashes: 64})
+			m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now, Format: f}, MaxChunks: 4, MaxFlashes: 64})
 			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s, _ := middleware.From(r)
 				if r.URL.Path == "/set" {
@@ -166,7 +166,7 @@ func TestDupChunkSets(t *testing.T) {
 	for _, f := range []cookie.Format{cookie.Native, cookie.JWE} {
 		t.Run(f.String(), func(t *testing.T) {
 			clk := newClock()
-			m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 4, Format: f})
+			m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now, Format: f}, MaxChunks: 4})
 			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s, _ := middleware.From(r)
 				switch r.URL.Path {
@@ -227,7 +227,7 @@ func TestChunkShape(t *testing.T) {
 	defer func() { t.Logf("refused %d tooLarge %d chunked %d", refused, tooLarge, chunked) }()
 	for iter := 0; iter < 80; iter++ {
 		clk := newClock()
-		opts := middleware.Options{Now: clk.Now, MaxChunks: 2 + rng.IntN(6), MaxValueSize: 500 + rng.IntN(3400)}
+		opts := middleware.Options{Codec: cookie.Options{Now: clk.Now, MaxValueSize: 500 + rng.IntN(3400)}, MaxChunks: 2 + rng.IntN(6)}
 		if rng.IntN(2) == 0 {
 			opts.Domain = strings.Repeat("a", 1+rng.IntN(60)) + ".example.com"
 		}
@@ -235,7 +235,7 @@ func TestChunkShape(t *testing.T) {
 			opts.Path = "/" + strings.Repeat("p", rng.IntN(200))
 		}
 		if rng.IntN(3) == 0 {
-			opts.Format = cookie.JWE
+			opts.Codec.Format = cookie.JWE
 		}
 		opts.BrowserSession = rng.IntN(2) == 0
 		m, err := middleware.New(testKeyring(t), "session", opts)
@@ -243,7 +243,7 @@ func TestChunkShape(t *testing.T) {
 			refused++
 			continue
 		}
-		size := rng.IntN(opts.MaxValueSize * opts.MaxChunks)
+		size := rng.IntN(opts.Codec.MaxValueSize * opts.MaxChunks)
 		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, _ := middleware.From(r)
 			if r.URL.Path == "/set" {
@@ -284,8 +284,8 @@ func TestChunkShape(t *testing.T) {
 				t.Fatalf("chunks %d names %v", len(chunks), len(byName))
 			}
 			for i, c := range chunks {
-				if len(c) > opts.MaxValueSize || (i < len(chunks)-1 && len(c) != len(chunks[0])) || len(c) > len(chunks[0]) || len(c) == 0 {
-					t.Fatalf("chunk %d of %d bytes (first %d, max %d)", i, len(c), len(chunks[0]), opts.MaxValueSize)
+				if len(c) > opts.Codec.MaxValueSize || (i < len(chunks)-1 && len(c) != len(chunks[0])) || len(c) > len(chunks[0]) || len(c) == 0 {
+					t.Fatalf("chunk %d of %d bytes (first %d, max %d)", i, len(c), len(chunks[0]), opts.Codec.MaxValueSize)
 				}
 			}
 			chunked++
@@ -308,7 +308,7 @@ func TestChunkShape(t *testing.T) {
 
 func TestLoadHeaderConcurrentCommit(t *testing.T) {
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 4})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, MaxChunks: 4})
 	s, _ := m.LoadHeader(context.Background(), "example.com")
 	s.Set("big", bigString(9, 6000))
 	hdr, err := s.Commit()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 )
@@ -53,7 +54,7 @@ func TestRealServerRules(t *testing.T) {
 	k1, _ := keyring.GenerateKey(keyring.StatusPrimary, clk.Now())
 	k2, _ := keyring.GenerateKey(keyring.StatusDecryptOnly, clk.Now())
 	keys := &swapKeys{kr: mustKeyring(t, keyring.Set{Keys: []keyring.Key{k1, k2}})}
-	m := newManager(t, keys, middleware.Options{Now: clk.Now, IdleTimeout: time.Hour, AbsoluteTimeout: 3 * time.Hour, RefreshAfter: 15 * time.Minute, MaxChunks: 3})
+	m := newManager(t, keys, middleware.Options{Codec: cookie.Options{Now: clk.Now, IdleTimeout: time.Hour, AbsoluteTimeout: 3 * time.Hour}, RefreshAfter: 15 * time.Minute, MaxChunks: 3})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
 )
@@ -31,7 +32,7 @@ func TestRenewCoveredByRevocationInSameMillisecond(t *testing.T) {
 			clk := newClock()
 			clk.Advance(tc.offset)
 			rv := newSwitchRevoker(clk.Now)
-			m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv})
+			m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Revoker: rv})
 			h := m.Handler(userApp(m))
 			j := jar{}
 			j.Update(do(t, h, "GET", "/login?user=alice"))
@@ -69,7 +70,7 @@ func TestRevokeOthersDoesNotEraseForeign(t *testing.T) {
 		t.Run(fmt.Sprintf("foreign=%v", foreign), func(t *testing.T) {
 			clk := newClock()
 			rv := newSwitchRevoker(clk.Now)
-			m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv})
+			m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Revoker: rv})
 			h := m.Handler(userApp(m))
 			thief := jar{}
 			thief.Update(do(t, h, "GET", "/login?user=alice"))
@@ -107,7 +108,7 @@ func TestRevokeOthersDoesNotEraseForeign(t *testing.T) {
 func TestEveryRenewChecks(t *testing.T) {
 	clk := newClock()
 	rv := newSwitchRevoker(clk.Now)
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Revoker: rv})
 	h := m.Handler(userApp(m))
 	j := jar{}
 	j.Update(do(t, h, "GET", "/login?user=alice"))

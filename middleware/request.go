@@ -282,7 +282,7 @@ func (f *found) sessionID() string {
 }
 
 // open authenticates value and applies the expiry rule to it, into f:
-// in either format whatever Options.Format says (the codec tells native
+// in either format whatever Options.Codec.Format says (the codec tells native
 // and JWE apart by the value's first bytes and passes both through the
 // same checks in the same order), and only then, for a plain cookie that
 // neither format opens (malformed or unauthentic, not expired), through

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
 )
@@ -17,7 +18,7 @@ import (
 func TestAuthenticated(t *testing.T) {
 	clk := newClock()
 	rv := revoke.NewMemory(revoke.MemoryOptions{Now: clk.Now})
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Revoker: rv})
 	var kept *middleware.Session
 	var got []bool
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -51,7 +51,7 @@ func TestRevocation(t *testing.T) {
 	clk := newClock()
 	rv := revoke.NewMemory(revoke.MemoryOptions{Now: clk.Now})
 	rec := &recorder{}
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rv, Observer: rec})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Revoker: rv, Observer: rec})
 	h := m.Handler(revokeApp(t))
 
 	t.Run("Destroy revokes the id, so a copy of the cookie stops working", func(t *testing.T) {
@@ -265,7 +265,7 @@ func TestLegacyMigration(t *testing.T) {
 	dec := &fakeLegacy{now: clk.Now}
 	rec := &recorder{}
 	kr := testKeyring(t)
-	m := newManager(t, kr, middleware.Options{Now: clk.Now, Legacy: dec, Observer: rec})
+	m := newManager(t, kr, middleware.Options{Codec: cookie.Options{Now: clk.Now}, Legacy: dec, Observer: rec})
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.From(r)
 		v, _, _ := middleware.Get[string](s, "k")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
 	"github.com/cookieseal/cookieseal/sessiontest"
@@ -75,7 +76,7 @@ func TestRevokeOthers(t *testing.T) {
 	for _, rk := range revokers {
 		setup := func(t *testing.T) (*clock, *middleware.Manager, http.Handler) {
 			clk := newClock()
-			m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: rk.make(clk.Now)})
+			m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Revoker: rk.make(clk.Now)})
 			return clk, m, m.Handler(othersApp(t, m))
 		}
 		login := func(t *testing.T, clk *clock, h http.Handler, user string) jar {
@@ -198,7 +199,7 @@ func TestRevokeOthersErrors(t *testing.T) {
 	setup := func(t *testing.T, failOpen bool) *env {
 		e := &env{clk: newClock(), events: &events{}}
 		e.rv = newSwitchRevoker(e.clk.Now)
-		e.m = newManager(t, testKeyring(t), middleware.Options{Now: e.clk.Now, Revoker: e.rv, InsecureRevokeFailOpen: failOpen, Observer: e.events})
+		e.m = newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: e.clk.Now}, Revoker: e.rv, InsecureRevokeFailOpen: failOpen, Observer: e.events})
 		e.h = e.m.Handler(othersApp(t, e.m))
 		e.laptop, e.phone = jar{}, jar{}
 		e.laptop.Update(do(t, e.h, "GET", "/login?user=alice"))

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
@@ -145,7 +146,7 @@ func TestRealServerConcurrent(t *testing.T) {
 // pooled state never leaks between them (run with -race).
 func TestConcurrentRequestsIsolated(t *testing.T) {
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, RefreshAfter: time.Nanosecond})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, RefreshAfter: time.Nanosecond})
 	h := m.Handler(app(t))
 	var wg sync.WaitGroup
 	for i := range 32 {

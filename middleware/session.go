@@ -11,7 +11,7 @@ import (
 )
 
 // Code the caller supplied runs while s.mu is held: the Revoker, the
-// LegacyDecoder, the keyring.Provider, Options.Now and Options.Usage
+// LegacyDecoder, the keyring.Provider, Options.Codec.Now and Options.Codec.Usage
 // (through load, commit and status), and a value's UnmarshalJSON (Get).
 // The rule: no such call can leave the lock held. If one panics (or
 // calls runtime.Goexit), the lock is released as the panic unwinds, and

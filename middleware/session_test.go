@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
 func TestCookieAttributesDefault(t *testing.T) {
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}})
 	w := do(t, m.Handler(app(t)), "GET", "/set?k=v")
 	lines := w.Result().Header.Values("Set-Cookie")
 	if len(lines) != 1 {
@@ -273,7 +274,7 @@ func TestFlashesPopOnce(t *testing.T) {
 
 func TestSubjectAndIssuedAt(t *testing.T) {
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}})
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.From(r)
 		if r.URL.Path == "/login" {
@@ -299,7 +300,7 @@ func TestSubjectAndIssuedAt(t *testing.T) {
 
 func TestRenewKeepsDataChangesID(t *testing.T) {
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}})
 	h := m.Handler(app(t))
 	j := jar{}
 	j.Update(do(t, h, "GET", "/set?cart=3"))

@@ -306,7 +306,7 @@ func (s SaveStatus) String() string {
 // outdated reports whether a valid session's cookie, with header meta,
 // is re-sealed even when no refresh is due: the key or epoch that sealed
 // it no longer seals (rotation draining an old key), or it is in the
-// format Options.Format does not write (a format switch draining the
+// format Options.Codec.Format does not write (a format switch draining the
 // other one).
 func (m *Manager) outdated(meta cookie.Meta, kr *keyring.Keyring, now time.Time) bool {
 	return meta.KeyID != kr.Primary().ID || (kr.EpochPeriod() != 0 && meta.Epoch != kr.Epoch(now)) ||

@@ -43,7 +43,7 @@ func TestStrayChunksCannotLockOut(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newClock()
-			tc.opts.Now = clk.Now
+			tc.opts.Codec.Now = clk.Now
 			m := newManager(t, testKeyring(t), tc.opts)
 			h := m.Handler(userApp(m))
 			b := newBrowser(t, "app.example.com")
@@ -73,7 +73,7 @@ func TestStrayChunksCannotLockOut(t *testing.T) {
 // request and no Revoker, Destroy's success means the cookie is cleared.
 func TestDestroyClearsDespiteStrayChunks(t *testing.T) {
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}})
 	h := m.Handler(userApp(m))
 	j := jar{}
 	j.Update(do(t, h, "GET", "/login?user=alice"))
@@ -96,7 +96,7 @@ func TestDestroyClearsDespiteStrayChunks(t *testing.T) {
 // instead of reporting a logout that does not happen.
 func TestDestroyReportsUnsentClear(t *testing.T) {
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}})
 	h := m.Handler(userApp(m))
 	j := jar{}
 	j.Update(do(t, h, "GET", "/login?user=alice"))
@@ -123,7 +123,7 @@ func TestDestroyReportsUnsentClear(t *testing.T) {
 // logged in across rounds.
 func TestStrayChunkCannotLogOut(t *testing.T) {
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 4, MaxResponseCookieBytes: 16000})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, MaxChunks: 4, MaxResponseCookieBytes: 16000})
 	h := m.Handler(userApp(m))
 	j := jar{}
 	j.Update(do(t, h, "GET", "/login?user=alice"))
@@ -204,7 +204,7 @@ func TestPlantedPathCopyIsExpired(t *testing.T) {
 	for _, plantedPath := range []string{"/app", "/app/", "/app/v1"} {
 		t.Run(plantedPath, func(t *testing.T) {
 			clk := newClock()
-			m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now})
+			m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}})
 			app := m.Handler(userApp(m))
 			mux := http.NewServeMux()
 			mux.Handle("/app/", http.StripPrefix("/app", app))
@@ -252,7 +252,7 @@ func TestPlantedPathCopyIsExpired(t *testing.T) {
 // largest session's write into a failure: its clearing line gives way.
 func TestCarriedChunkClearsGiveWay(t *testing.T) {
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, MaxChunks: 4, MaxResponseCookieBytes: 10000})
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, MaxChunks: 4, MaxResponseCookieBytes: 10000})
 	h := m.Handler(app(t))
 	n := largestSaved(t, h, 16000)
 	if w := do(t, h, "GET", "/set?k="+strings.Repeat("v", n)); chunkCount(w) < 2 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/sessiontest"
 )
@@ -48,7 +49,7 @@ func ExampleLoginCookies() {
 	var t testing.TB = exampleT{} // in a test: the test's *testing.T
 
 	clk := sessiontest.NewClock()
-	m := sessiontest.NewManager(t, middleware.Options{Now: clk.Now, IdleTimeout: time.Hour})
+	m := sessiontest.NewManager(t, middleware.Options{Codec: cookie.Options{Now: clk.Now, IdleTimeout: time.Hour}})
 	cookies := sessiontest.LoginCookies(t, m, "user-42", map[string]any{"cart": 3})
 	for _, wait := range []time.Duration{0, 2 * time.Hour} {
 		clk.Advance(wait)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
 	"github.com/cookieseal/cookieseal/sessiontest"
@@ -48,7 +49,7 @@ func serve(t *testing.T, m *middleware.Manager, r *http.Request) (seen, *httptes
 
 func TestNewRequest(t *testing.T) {
 	clk := sessiontest.NewClock()
-	m := sessiontest.NewManager(t, middleware.Options{Now: clk.Now})
+	m := sessiontest.NewManager(t, middleware.Options{Codec: cookie.Options{Now: clk.Now}})
 	tests := []struct {
 		name, subject string
 		cookies       int
@@ -162,7 +163,9 @@ func TestHelpersFailTheTest(t *testing.T) {
 		fn   func(testing.TB)
 		want string
 	}{
-		{"bad options", func(tb testing.TB) { sessiontest.NewManager(tb, middleware.Options{IdleTimeout: -time.Hour}) }, "negative duration"},
+		{"bad options", func(tb testing.TB) {
+			sessiontest.NewManager(tb, middleware.Options{Codec: cookie.Options{IdleTimeout: -time.Hour}})
+		}, "negative duration"},
 		{"value that does not encode", func(tb testing.TB) {
 			sessiontest.LoginCookies(tb, m, "user-42", map[string]any{"f": func() {}})
 		}, `set "f"`},

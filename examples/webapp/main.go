@@ -177,9 +177,9 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if !cfg.secure {
 		name, opts.InsecureAllowHTTP = "session", true
 	}
-	opts.Now = cfg.now
-	opts.IdleTimeout = 30 * time.Minute
-	opts.AbsoluteTimeout = 12 * time.Hour
+	opts.Codec.Now = cfg.now
+	opts.Codec.IdleTimeout = 30 * time.Minute
+	opts.Codec.AbsoluteTimeout = 12 * time.Hour
 	opts.Revoker = cfg.revoker
 	sessions, err := middleware.New(cfg.keys, name, opts)
 	if err != nil {

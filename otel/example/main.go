@@ -27,6 +27,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/cookieseal/cookieseal/active"
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 	cookiesealotel "github.com/cookieseal/cookieseal/otel"
@@ -55,7 +56,7 @@ func newApp(keys keyring.Provider, logger *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	revoker := revoke.NewMemory(revoke.MemoryOptions{MaxEntries: 100_000})
-	counter := active.NewCounter(nil)
+	counter := active.NewCounter(active.CounterOptions{})
 	if _, err := mt.ObserveRevokeList(revoker.Stats); err != nil {
 		return nil, err
 	}
@@ -64,7 +65,7 @@ func newApp(keys keyring.Provider, logger *slog.Logger) (*app, error) {
 	}
 	m, err := middleware.New(keys, "session", middleware.Options{
 		Observer: middleware.Observers(mt, counter, middleware.NewLogObserver(logger)),
-		Usage:    mt,
+		Codec:    cookie.Options{Usage: mt},
 		Revoker:  revoker,
 	})
 	if err != nil {
