@@ -420,6 +420,9 @@ func generatePyVectors(t *testing.T) pyVectors {
 		{name: "malformed", o: pyOptions{}, w: rich, readAt: t0.Add(time.Minute), mutate: func(string) string { return "__Host-session=!!notbase64" }},
 		{name: "bad version", o: pyOptions{}, w: rich, readAt: t0.Add(time.Minute), mutate: func(h string) string { return strings.Replace(h, "=A", "=B", 1) }},
 		{name: "no cookie", o: pyOptions{}, w: rich, readAt: t0.Add(time.Minute), mutate: func(string) string { return "other=1" }},
+		{name: "quoted value", o: pyOptions{}, w: rich, readAt: t0.Add(time.Minute), mutate: func(h string) string { return strings.Replace(h, "=", "=\"", 1) + "\"" }},
+		{name: "white space and other cookies", o: pyOptions{}, w: rich, readAt: t0.Add(time.Minute), mutate: func(h string) string { return "a=1;\t" + h + " \t; b" }},
+		{name: "the name alone beside the cookie", o: pyOptions{}, w: rich, readAt: t0.Add(time.Minute), mutate: func(h string) string { return "__Host-session; " + h }},
 	}
 	for _, c := range cases {
 		if c.keyset == "" {

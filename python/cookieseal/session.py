@@ -63,25 +63,23 @@ def _ms_of(dt):
 def cookie_pairs(cookies):
     """(name, value) pairs in request order from a Cookie header, pairs or a mapping.
 
-    A header is split as net/http reads it: on ';', each part trimmed, a
-    value in double quotes unquoted, parts without '=' or with an invalid
-    name skipped.
+    A header is split as Go's middleware reads it: on ';', each part
+    trimmed, a value in double quotes unquoted.
     """
     if cookies is None:
         return []
     if isinstance(cookies, (bytes, bytearray)):
         cookies = cookies.decode("latin-1")
     if isinstance(cookies, str):
+        # As Go's middleware scans the header: split on ';', trim ASCII white space (textproto),
+        # a part without '=' is a cookie with an empty value, a value in double quotes unquoted.
         out = []
         for part in cookies.split(";"):
-            part = part.strip(" \t")
-            if not part:
+            part = part.strip(" \t\r\n")
+            n, _, v = part.partition("=")
+            n = n.strip(" \t\r\n")
+            if not n:
                 continue
-            n, sep, v = part.partition("=")
-            n = n.strip(" \t")
-            if not sep or not _TOKEN.fullmatch(n):
-                continue
-            v = v.strip(" \t")  # net/http trims the value too? it keeps inner bytes
             if len(v) > 1 and v[0] == '"' and v[-1] == '"':
                 v = v[1:-1]
             out.append((n, v))
