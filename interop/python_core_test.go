@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
@@ -303,7 +304,7 @@ func TestPythonCoreRevocationAgreesWithGo(t *testing.T) {
 	t.Run("logout in Python sticks in Go, and the other way round", func(t *testing.T) {
 		ks, kr := coreKeyset(t, keyring.Lifetime{})
 		goM := func(at time.Time) *middleware.Manager {
-			m, err := middleware.New(kr, "__Host-session", middleware.Options{Revoker: d, Now: func() time.Time { return at }, RevokeTimeout: 5 * time.Second})
+			m, err := middleware.New(kr, "__Host-session", middleware.Options{Revoker: d, Codec: cookie.Options{Now: func() time.Time { return at }}, RevokeTimeout: 5 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -311,7 +312,7 @@ func TestPythonCoreRevocationAgreesWithGo(t *testing.T) {
 		}
 		goLoad := func(at time.Time, h string) (string, string) {
 			var reason string
-			m, err := middleware.New(kr, "__Host-session", middleware.Options{Revoker: d, Now: func() time.Time { return at }, RevokeTimeout: 5 * time.Second,
+			m, err := middleware.New(kr, "__Host-session", middleware.Options{Revoker: d, Codec: cookie.Options{Now: func() time.Time { return at }}, RevokeTimeout: 5 * time.Second,
 				Observer: middleware.ObserverFunc(func(e middleware.Event) {
 					if e.Kind == middleware.EventRejected {
 						reason = e.Reason.String()

@@ -52,11 +52,11 @@ type pyOptions struct {
 func (o pyOptions) toGo(now func() time.Time, obs middleware.Observer) middleware.Options {
 	opts := middleware.Options{
 		MaxChunks: o.MaxChunks, BrowserSession: o.BrowserSession, Domain: o.Domain, Path: o.Path,
-		Partitioned: o.Partitioned, IdleTimeout: time.Duration(o.IdleTimeout) * time.Second,
-		AbsoluteTimeout: time.Duration(o.AbsoluteTimeout) * time.Second, Now: now, Observer: obs,
+		Partitioned: o.Partitioned, Codec: cookie.Options{IdleTimeout: time.Duration(o.IdleTimeout) * time.Second, AbsoluteTimeout: time.Duration(o.AbsoluteTimeout) * time.Second, Now: now},
+		Observer: obs,
 	}
 	if o.Format == "jwe" {
-		opts.Format = cookie.JWE
+		opts.Codec.Format = cookie.JWE
 	}
 	switch o.SameSite {
 	case "Strict":
