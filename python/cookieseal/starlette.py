@@ -1,0 +1,79 @@
+"""Starlette and FastAPI: an ASGI middleware giving request.session from a cookieseal cookie.
+
+    import cookieseal, cookieseal.starlette
+
+    manager = cookieseal.Manager(cookieseal.Keys.from_file("/run/secrets/cookieseal.json"))
+    app = Starlette(routes=..., middleware=[Middleware(cookieseal.starlette.SessionMiddleware, manager=manager)])
+    # FastAPI: app.add_middleware(cookieseal.starlette.SessionMiddleware, manager=manager)
+
+It takes the place of starlette.middleware.sessions.SessionMiddleware
+(do not install both: they would both answer to scope["session"]).
+request.session (scope["session"]) is then the session a Go service on
+the same key set reads and writes: a mapping of its data (JSON values,
+Go's sess.Get/Set), plus session.subject, session.renew() (at login),
+session.flash(v) / session.pop_flashes(), session.remember_me,
+session.set_deadline(dt), session.revoke_others() and session.reason.
+session.clear() logs out: the session ends as with Go's Destroy (cookie
+cleared and, with a revoker, the session revoked everywhere).
+
+The Manager owns the cookie's name, attributes, lifetime and chunking.
+Its Set-Cookie lines go out verbatim; a response that read the session
+varies on Cookie, and one that depends on a session gets Cache-Control
+private, as in Go.
+
+Loading and saving may call the revocation store (Redis): the middleware
+runs them in Starlette's thread pool, so the event loop never waits on
+Redis. session.renew(), session.clear() and session.revoke_others() call
+the store too; in an async endpoint, run them with
+starlette.concurrency.run_in_threadpool (see python/examples/starlette_app.py).
+"""
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+
+from ._adapters import SessionProxy, private_cache_control
+
+
+class Session(SessionProxy):
+    """request.session under cookieseal.starlette.SessionMiddleware."""
+
+    __slots__ = ()
+
+
+def _cookie_header(scope):
+    # Every Cookie header, joined as RFC 9113 section 8.2.3 says (HTTP/2
+    # may split it); bytes are latin-1 in ASGI.
+    return "; ".join(v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == b"cookie")
+
+
+class SessionMiddleware:
+    """ASGI middleware: scope["session"] is a Session of manager's cookie."""
+
+    def __init__(self, app, manager):
+        self.app = app
+        self.manager = manager
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        cs = await run_in_threadpool(self.manager.load, _cookie_header(scope))
+        scope["session"] = Session(cs)
+        if scope["type"] == "websocket":  # no response header to write to
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_session(message):
+            if message["type"] == "http.response.start":
+                lines = await run_in_threadpool(self.manager.save, cs)  # SessionTooLarge: nothing sent yet
+                message.setdefault("headers", [])
+                headers = MutableHeaders(scope=message)
+                if cs.accessed:
+                    headers.add_vary_header("Cookie")
+                if cs.private:
+                    headers["Cache-Control"] = private_cache_control(headers.get("Cache-Control"))
+                for line in lines:
+                    headers.append("Set-Cookie", line)
+            await send(message)
+
+        await self.app(scope, receive, send_with_session)

@@ -1,0 +1,204 @@
+"""cookieseal.django: python/examples/django_app.py through Django's test client."""
+
+import datetime
+
+import pytest
+
+from framework_helpers import BIG, NAME, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
+
+need("django", "python3-django")
+need("redis", "python3-redis")
+
+
+@pytest.fixture(scope="module")
+def example(key_file, redis_url):  # noqa: F811
+    import django.conf
+
+    if django.conf.settings.configured:  # one Django per process: the example configures it
+        import sys
+
+        return sys.modules["django_app"]
+    return import_example("django_app", key_file, redis_url, DJANGO_SECRET_KEY="test only")
+
+
+def set_cookie_lines(resp):
+    # What Django's WSGI and ASGI handlers send for response.cookies.
+    return [m.output(header="").strip() for m in resp.cookies.values()]
+
+
+def call(method, path, jar, cookies=None):
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    header = jar.header() if cookies is None else cookies
+    extra = {"HTTP_COOKIE": header} if header else {}
+    resp = client.generic(method, path, secure=True, **extra)
+    if cookies is None:
+        jar.update(set_cookie_lines(resp))
+    return resp
+
+
+def test_login_page_logout(example):
+    jar = Jar()
+    resp = call("POST", "/login?sub=alice", jar)
+    assert resp.status_code == 204
+    lines = set_cookie_lines(resp)
+    assert len(lines) == 1
+    check_session_line(lines[0])
+
+    resp = call("GET", "/me", jar)
+    assert resp.status_code == 200
+    assert resp.json()["sub"] == "alice" and resp.json()["d"] == {"from": "django", "n": BIG}
+    assert b"9007199254740993" in resp.content
+    assert "Cookie" in resp["Vary"] and "private" in resp["Cache-Control"]
+    assert set_cookie_lines(resp) == []
+
+    assert call("GET", "/flashes", jar).json() == {"flashes": ["welcome from django"]}
+    assert call("GET", "/flashes", jar).json() == {"flashes": []}
+
+    stolen = jar.header()
+    assert call("POST", "/logout", jar).status_code == 204
+    assert NAME not in jar.cookies
+    assert call("GET", "/me", jar).status_code == 401
+    assert call("GET", "/me", Jar(), cookies=stolen).status_code == 401  # revoked in redis
+
+
+def test_cycle_key_renews(example):
+    jar = Jar()
+    call("POST", "/login?sub=bob", jar)
+    first = call("GET", "/me", jar).json()["id"]
+    before = jar.header()
+    call("POST", "/login?sub=bob", jar)  # the view calls cycle_key()
+    assert call("GET", "/me", jar).json()["id"] != first
+    assert call("GET", "/me", Jar(), cookies=before).status_code == 401
+
+
+def store(example, header=""):
+    from cookieseal.django import SessionStore
+
+    return SessionStore(cookies=header, manager=example.manager)
+
+
+def test_expiry_mapping(example):
+    s = store(example)
+    s["k"] = 1
+    assert s.get_expire_at_browser_close() is False  # persistent by default, as a Go manager
+    s.set_expiry(0)
+    assert s.get_expire_at_browser_close() is True and s.cookieseal.remember_me is False
+    s.set_expiry(datetime.timedelta(hours=1))
+    assert s.get_expire_at_browser_close() is False
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert abs((s.cookieseal.deadline - now) - datetime.timedelta(hours=1)) < datetime.timedelta(seconds=5)
+    assert 3500 < s.get_expiry_age() <= 3600
+    with pytest.raises(ValueError, match="per-session idle timeout"):
+        s.set_expiry(300)
+    s.set_expiry(None)
+    assert s.cookieseal.remember_me is True
+    # The key set records idle 2h / absolute 24h: the cookie age is the absolute one.
+    assert s.get_session_cookie_age() == 24 * 3600
+    assert 2 * 3600 - 5 < s.get_expiry_age() <= 2 * 3600
+
+
+def test_auth_user_is_the_subject(example):
+    s = store(example)
+    s.cycle_key()
+    s["_auth_user_id"] = "42"  # what django.contrib.auth.login() stores
+    assert s.subject == "42" and s.authenticated
+    s.clear()  # the data (and the user) go, the session stays
+    assert s.subject == "" and not s.authenticated
+    s["_auth_user_id"] = "43"
+    s.save()
+    from cookieseal.django import SessionStore
+
+    s = SessionStore(s.session_key, manager=example.manager)  # the next request
+    assert s.subject == "43"
+    s.flush()  # django.contrib.auth.logout(): the session ends, its cookie is cleared
+    assert s.cookieseal.status == "cleared" and s.subject == "" and not list(s.keys())
+
+
+def test_session_key_is_the_cookie_value(example):
+    # As with signed_cookies, for Django's test client and tools that
+    # build a SessionStore(session_key) from the cookie's value.
+    from cookieseal.django import SessionStore
+
+    s = store(example)
+    s.subject = "erin"
+    s.save()
+    assert s.session_key
+    again = SessionStore(s.session_key, manager=example.manager)
+    assert again.subject == "erin" and again.id == s.id
+
+
+@pytest.mark.parametrize("setting,value", [
+    ("SESSION_COOKIE_AGE", 3600),
+    ("SESSION_SAVE_EVERY_REQUEST", True),
+    ("SESSION_COOKIE_NAME", "sessionid"),
+    ("SESSION_ENGINE", "django.contrib.sessions.backends.signed_cookies"),
+    ("MIDDLEWARE", ["django.contrib.sessions.middleware.SessionMiddleware", "cookieseal.django.SessionMiddleware"]),
+])
+def test_refused_settings(example, setting, value):
+    from django.core.exceptions import ImproperlyConfigured
+    from django.test import override_settings
+
+    from cookieseal.django import SessionMiddleware
+
+    with override_settings(**{setting: value}):
+        with pytest.raises(ImproperlyConfigured, match=setting if setting.startswith("SESSION") else "SessionMiddleware"):
+            SessionMiddleware(lambda request: None)
+
+
+def test_agreeing_settings_are_accepted(example):
+    from django.test import override_settings
+
+    from cookieseal.django import SessionMiddleware
+
+    with override_settings(SESSION_COOKIE_AGE=24 * 3600, SESSION_COOKIE_NAME=NAME):
+        SessionMiddleware(lambda request: None)
+
+
+# --- Go's vectors through request.session -----------------------------------
+
+from framework_helpers import SESSIONS, SET_COOKIE, normalized, seen_session, vector_deadline, vector_manager, want_session  # noqa: E402
+
+
+def run_vector(case, seen, cookie):
+    from django.http import HttpResponse
+    from django.test import RequestFactory, override_settings
+
+    from cookieseal.django import SessionMiddleware
+
+    def view(request):
+        session = request.session
+        if seen is not None:  # reading touches the session, as in Go: a refused cookie is then cleared
+            seen.append(seen_session(session, session.reason))
+        write = case.get("write", {})
+        if write.get("destroy"):
+            session.flush()
+        if write.get("subject"):
+            session.subject = write["subject"]
+        for k, v in write.get("data", {}).items():
+            session[k] = v
+        if write.get("remember_me") is False:
+            session.set_expiry(0)
+        elif write.get("remember_me") is True:
+            session.remember_me = True
+        if "deadline_ms" in write:
+            session.set_expiry(vector_deadline(case))
+        return HttpResponse()
+
+    with override_settings(COOKIESEAL_MANAGER=vector_manager(case)):
+        request = RequestFactory().post("/", secure=True, HTTP_HOST="localhost", **({"HTTP_COOKIE": cookie} if cookie else {}))
+        return SessionMiddleware(view)(request)
+
+
+@pytest.mark.parametrize("case", SET_COOKIE, ids=[c["name"] for c in SET_COOKIE])
+def test_writes_the_lines_go_writes(example, case):
+    resp = run_vector(case, None, case.get("cookie"))
+    assert normalized(set_cookie_lines(resp)) == case["lines"]
+
+
+@pytest.mark.parametrize("case", SESSIONS, ids=[c["name"] for c in SESSIONS])
+def test_reads_what_go_reads(example, case):
+    seen = []
+    run_vector(case, seen, case["cookie"])
+    assert seen == [want_session(case)]

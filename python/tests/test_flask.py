@@ -1,0 +1,144 @@
+"""cookieseal.flask: python/examples/flask_app.py through Flask's test client."""
+
+import json
+
+import pytest
+
+from framework_helpers import BIG, NAME, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
+
+need("flask", "python3-flask")
+need("redis", "python3-redis")
+
+
+@pytest.fixture(scope="module")
+def example(key_file, redis_url):  # noqa: F811
+    return import_example("flask_app", key_file, redis_url)
+
+
+def call(app, method, path, jar, cookies=None):
+    """One request with jar's cookies (or exactly cookies); the jar keeps
+    what the response sets. Returns (status, headers, JSON body or None)."""
+    client = app.test_client(use_cookies=False)
+    header = jar.header() if cookies is None else cookies
+    resp = client.open(path, method=method, base_url="https://localhost", headers={"Cookie": header} if header else {})
+    if cookies is None:
+        jar.update(resp.headers.getlist("Set-Cookie"))
+    body = json.loads(resp.get_data(as_text=True)) if resp.is_json else None
+    return resp.status_code, resp.headers, body
+
+
+def test_login_page_logout(example):
+    app, jar = example.app, Jar()
+    status, headers, _ = call(app, "POST", "/login?sub=alice", jar)
+    assert status == 204
+    lines = headers.getlist("Set-Cookie")
+    assert len(lines) == 1
+    check_session_line(lines[0])
+    assert "Max-Age=" in lines[0]  # permanent (remember-me) by default, as a Go manager
+
+    status, headers, me = call(app, "GET", "/me", jar)
+    assert status == 200 and me["sub"] == "alice" and me["d"] == {"from": "flask", "n": BIG}
+    assert "Cookie" in headers.get("Vary", "")
+    assert "private" in headers.get("Cache-Control", "")
+    assert headers.getlist("Set-Cookie") == []  # a read writes nothing until the refresh is due
+
+    status, _, f = call(app, "GET", "/flashes", jar)
+    assert f == {"flashes": ["welcome from flask"]}
+    assert call(app, "GET", "/flashes", jar)[2] == {"flashes": []}
+
+    stolen = jar.header()
+    status, headers, _ = call(app, "POST", "/logout", jar)
+    assert status == 204
+    assert NAME not in jar.cookies, headers.getlist("Set-Cookie")
+    assert call(app, "GET", "/me", jar)[0] == 401
+    # A copy kept from before the logout is revoked (redis), not just cleared.
+    assert call(app, "GET", "/me", Jar(), cookies=stolen)[0] == 401
+
+
+def test_login_renews_the_id(example):
+    app, jar = example.app, Jar()
+    call(app, "POST", "/login?sub=bob", jar)
+    first = call(app, "GET", "/me", jar)[2]["id"]
+    before = jar.header()
+    call(app, "POST", "/login?sub=bob", jar)
+    second = call(app, "GET", "/me", jar)[2]["id"]
+    assert first != second
+    assert call(app, "GET", "/me", Jar(), cookies=before)[0] == 401  # the old id is revoked by the renew
+
+
+def test_tampered_cookie_is_no_session(example):
+    app, jar = example.app, Jar()
+    call(app, "POST", "/login?sub=carol", jar)
+    v = jar.cookies[NAME]
+    jar.cookies[NAME] = v[:-2] + ("A" if v[-2] != "A" else "B") + v[-1]
+    status, headers, _ = call(app, "GET", "/me", jar)
+    assert status == 401
+    assert NAME not in jar.cookies  # the refused cookie is cleared, as Go does
+
+
+def test_permanent_is_remember_me(key_file, redis_url):  # noqa: F811
+    app = import_example("flask_app", key_file, redis_url).app  # a fresh app, before its first request
+
+    @app.post("/browser-session")
+    def browser_session():
+        import flask
+        flask.session.permanent = False
+        return "", 204
+
+    jar = Jar()
+    call(app, "POST", "/login?sub=dan", jar)
+    client = app.test_client(use_cookies=False)
+    resp = client.post("/browser-session", base_url="https://localhost", headers={"Cookie": jar.header()})
+    line = resp.headers.getlist("Set-Cookie")[0]
+    assert "Max-Age" not in line and "Expires" not in line, line
+    jar.update([line])
+    assert call(app, "GET", "/me", jar)[2]["sub"] == "dan"
+
+
+# --- Go's vectors through flask.session ------------------------------------
+
+from framework_helpers import SESSIONS, SET_COOKIE, normalized, seen_session, vector_deadline, vector_manager, want_session  # noqa: E402
+
+
+def vector_app(case, seen):
+    import flask
+
+    import cookieseal.flask
+
+    app = flask.Flask("vectors")
+    app.session_interface = cookieseal.flask.SessionInterface(vector_manager(case))
+
+    @app.route("/", methods=["GET", "POST"])
+    def view():
+        session = flask.session
+        if seen is not None:  # reading touches the session, as in Go: a refused cookie is then cleared
+            seen.append(seen_session(session, session.reason))
+        write = case.get("write", {})
+        if write.get("destroy"):
+            session.clear()
+        if write.get("subject"):
+            session.subject = write["subject"]
+        for k, v in write.get("data", {}).items():
+            session[k] = v
+        if "remember_me" in write:
+            session.permanent = write["remember_me"]
+        if "deadline_ms" in write:
+            session.set_deadline(vector_deadline(case))
+        return ""
+
+    return app
+
+
+@pytest.mark.parametrize("case", SET_COOKIE, ids=[c["name"] for c in SET_COOKIE])
+def test_writes_the_lines_go_writes(case):
+    app = vector_app(case, None)
+    headers = {"Cookie": case["cookie"]} if case.get("cookie") else {}
+    resp = app.test_client(use_cookies=False).post("/", base_url="https://localhost", headers=headers)
+    assert normalized(resp.headers.getlist("Set-Cookie")) == case["lines"]
+
+
+@pytest.mark.parametrize("case", SESSIONS, ids=[c["name"] for c in SESSIONS])
+def test_reads_what_go_reads(case):
+    seen = []
+    vector_app(case, seen).test_client(use_cookies=False).get("/", base_url="https://localhost", headers={"Cookie": case["cookie"]})
+    assert seen == [want_session(case)]

@@ -1,0 +1,182 @@
+"""cookieseal.starlette: python/examples/starlette_app.py, driven as an ASGI app.
+
+Starlette's TestClient needs httpx, which Debian 12's python3-starlette
+does not pull in; these tests call the ASGI app as a server does.
+"""
+
+import asyncio
+import json
+
+import pytest
+
+from framework_helpers import BIG, NAME, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
+
+need("starlette", "python3-starlette")
+need("redis", "python3-redis")
+
+
+@pytest.fixture(scope="module")
+def example(key_file, redis_url):  # noqa: F811
+    return import_example("starlette_app", key_file, redis_url)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def all(self, name):
+        return [v for k, v in self.headers if k == name.lower()]
+
+    def get(self, name, default=""):
+        v = self.all(name)
+        return ", ".join(v) if v else default
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def asgi(app, method, path, cookie_headers=(), scope_type="http"):
+    """Runs one HTTP request through the ASGI app, as uvicorn would."""
+    target, _, query = path.partition("?")
+    scope = {
+        "type": scope_type, "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "https",
+        "path": target, "raw_path": target.encode(), "query_string": query.encode(), "root_path": "",
+        "headers": [(b"host", b"localhost")] + [(b"cookie", c.encode("latin-1")) for c in cookie_headers],
+        "client": ("127.0.0.1", 1234), "server": ("localhost", 443),
+    }
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in start.get("headers", [])]
+    return Response(start["status"], headers, body)
+
+
+def call(app, method, path, jar, cookies=None):
+    header = jar.header() if cookies is None else cookies
+    resp = asgi(app, method, path, [header] if header else [])
+    if cookies is None:
+        jar.update(resp.all("set-cookie"))
+    return resp
+
+
+def test_login_page_logout(example):
+    app, jar = example.app, Jar()
+    resp = call(app, "POST", "/login?sub=alice", jar)
+    assert resp.status == 204
+    lines = resp.all("set-cookie")
+    assert len(lines) == 1
+    check_session_line(lines[0])
+
+    resp = call(app, "GET", "/me", jar)
+    assert resp.status == 200
+    me = resp.json()
+    assert me["sub"] == "alice" and me["d"] == {"from": "starlette", "n": BIG}
+    assert b"9007199254740993" in resp.body
+    assert "Cookie" in resp.get("vary") and "private" in resp.get("cache-control")
+    assert resp.all("set-cookie") == []
+
+    assert call(app, "GET", "/flashes", jar).json() == {"flashes": ["welcome from starlette"]}
+    assert call(app, "GET", "/flashes", jar).json() == {"flashes": []}
+
+    stolen = jar.header()
+    assert call(app, "POST", "/logout", jar).status == 204
+    assert NAME not in jar.cookies
+    assert call(app, "GET", "/me", jar).status == 401
+    assert call(app, "GET", "/me", Jar(), cookies=stolen).status == 401  # revoked in redis
+
+
+def test_cookie_headers_are_joined(example):
+    # HTTP/2 may split Cookie into several header lines: they are one.
+    app, jar = example.app, Jar()
+    call(app, "POST", "/login?sub=bob", jar)
+    resp = asgi(app, "GET", "/me", ["theme=dark", jar.header(), "lang=en"])
+    assert resp.status == 200 and resp.json()["sub"] == "bob"
+
+
+def test_lifespan_passes_through(example):
+    # A scope that is neither http nor websocket reaches the app untouched.
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(scope)
+
+    from cookieseal.starlette import SessionMiddleware
+
+    mw = SessionMiddleware(app, manager=example.manager)
+
+    async def nothing():
+        return {}
+
+    asyncio.run(mw({"type": "lifespan"}, nothing, nothing))
+    assert seen and "session" not in seen[0]
+
+
+# --- Go's vectors through request.session -----------------------------------
+
+from framework_helpers import SESSIONS, SET_COOKIE, normalized, seen_session, vector_deadline, vector_manager, want_session  # noqa: E402
+
+
+def vector_app(case, seen):
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    import cookieseal.starlette
+
+    def view(request):  # sync: Starlette runs it in its thread pool, where the store calls may block
+        session = request.session
+        if seen is not None:  # reading touches the session, as in Go: a refused cookie is then cleared
+            seen.append(seen_session(session, session.reason))
+        write = case.get("write", {})
+        if write.get("destroy"):
+            session.clear()
+        if write.get("subject"):
+            session.subject = write["subject"]
+        for k, v in write.get("data", {}).items():
+            session[k] = v
+        if "remember_me" in write:
+            session.remember_me = write["remember_me"]
+        if "deadline_ms" in write:
+            session.set_deadline(vector_deadline(case))
+        return Response()
+
+    return Starlette(routes=[Route("/", view, methods=["GET", "POST"])],
+                     middleware=[Middleware(cookieseal.starlette.SessionMiddleware, manager=vector_manager(case))])
+
+
+@pytest.mark.parametrize("case", SET_COOKIE, ids=[c["name"] for c in SET_COOKIE])
+def test_writes_the_lines_go_writes(case):
+    resp = asgi(vector_app(case, None), "POST", "/", [case["cookie"]] if case.get("cookie") else [])
+    assert normalized(resp.all("set-cookie")) == case["lines"]
+
+
+@pytest.mark.parametrize("case", SESSIONS, ids=[c["name"] for c in SESSIONS])
+def test_reads_what_go_reads(case):
+    seen = []
+    asgi(vector_app(case, seen), "GET", "/", [case["cookie"]])
+    assert seen == [want_session(case)]
+
+
+def test_fastapi(key_file, redis_url):  # noqa: F811
+    need("fastapi", "python3-fastapi")
+    import_example("starlette_app", key_file, redis_url)
+    app = import_example("fastapi_app", key_file, redis_url).app
+    jar = Jar()
+    resp = call(app, "POST", "/login?sub=gus", jar)
+    assert resp.status == 204, resp.body
+    check_session_line(resp.all("set-cookie")[0])
+    resp = call(app, "GET", "/me", jar)
+    assert resp.status == 200 and resp.json()["sub"] == "gus" and resp.json()["d"] == {"from": "fastapi"}
+    stolen = jar.header()
+    assert call(app, "POST", "/logout", jar).status == 204
+    assert call(app, "GET", "/me", jar).status == 401
+    assert call(app, "GET", "/me", Jar(), cookies=stolen).status == 401
