@@ -8,7 +8,27 @@ session (destroy: the cookie cleared, the session revoked), as Go's
 Session.Destroy does.
 """
 
+import logging
 from collections.abc import MutableMapping
+
+import cookieseal
+
+_log = logging.getLogger("cookieseal")
+# Raised by Session.destroy() for a session without a subject (with a
+# revoker): the cookie is cleared, and nothing was revoked. Go: ErrNoSubject.
+_NO_SUBJECT = getattr(cookieseal, "NoSubject", ())
+
+
+def end_session(session):
+    """Go's Destroy as a framework's logout: the cookie is cleared and, with
+    a revoker, the session revoked. A session without a subject has nothing
+    to revoke (only sessions with a subject are, as in Go): its cookie is
+    cleared and the logout succeeds; the event is logged at INFO. A store
+    fault still raises RevocationUnavailable, after clearing the cookie."""
+    try:
+        session.destroy()
+    except _NO_SUBJECT:
+        _log.info("cookieseal: logout of a session without a subject: cookie cleared, nothing to revoke")
 
 
 class SessionProxy(MutableMapping):
@@ -44,7 +64,7 @@ class SessionProxy(MutableMapping):
         (with a revoker) the session revoked so that no copy opens anywhere,
         Go included. Raises RevocationUnavailable when the store did not
         answer (the cookie is cleared all the same)."""
-        self.cookieseal.destroy()
+        end_session(self.cookieseal)
 
     # The envelope.
     @property
@@ -97,7 +117,7 @@ class SessionProxy(MutableMapping):
 
     def destroy(self):
         """The same as clear()."""
-        self.cookieseal.destroy()
+        end_session(self.cookieseal)
 
     def revoke_others(self):
         """Logs the subject out of every other session, keeps this one."""

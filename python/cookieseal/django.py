@@ -74,7 +74,7 @@ from django.utils.deprecation import MiddlewareMixin
 from django.utils.module_loading import import_string
 
 from . import Manager
-from ._adapters import private_cache_control
+from ._adapters import end_session, private_cache_control
 
 ENGINE = "cookieseal.django"
 #: django.contrib.auth's session member holding the user's primary key.
@@ -216,7 +216,7 @@ class SessionStore(SessionBase):
         self.modified = True
 
     def delete(self, session_key=None):
-        self._cs.destroy()
+        end_session(self._cs)
         self._session_key = None
         self.modified = True
 

@@ -202,3 +202,15 @@ def test_reads_what_go_reads(example, case):
     seen = []
     run_vector(case, seen, case["cookie"])
     assert seen == [want_session(case)]
+
+
+def test_logout_without_subject(example):
+    # django.contrib.auth.logout() flushes anonymous sessions too: the
+    # cookie is cleared and nothing raises (nothing to revoke, as in Go).
+    jar = Jar()
+    s = example.manager.load("")
+    s["cart"] = [1]
+    jar.update(example.manager.save(s))
+    assert NAME in jar.cookies
+    assert call("POST", "/logout", jar).status_code == 204
+    assert NAME not in jar.cookies

@@ -142,3 +142,20 @@ def test_reads_what_go_reads(case):
     seen = []
     vector_app(case, seen).test_client(use_cookies=False).get("/", base_url="https://localhost", headers={"Cookie": case["cookie"]})
     assert seen == [want_session(case)]
+
+
+def test_logout_without_subject(example):
+    # An anonymous session (no subject: nothing to revoke, as in Go) is
+    # logged out all the same: its cookie is cleared, no error.
+    import flask
+
+    app, jar = example.app, Jar()
+    with app.test_request_context("/", base_url="https://localhost"):
+        s = app.session_interface.open_session(app, flask.request)
+        s["cart"] = [1]
+        resp = app.response_class()
+        app.session_interface.save_session(app, s, resp)
+        jar.update(resp.headers.getlist("Set-Cookie"))
+    assert NAME in jar.cookies
+    status, headers, _ = call(app, "POST", "/logout", jar)
+    assert status == 204 and NAME not in jar.cookies, headers.getlist("Set-Cookie")

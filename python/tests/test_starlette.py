@@ -180,3 +180,14 @@ def test_fastapi(key_file, redis_url):  # noqa: F811
     assert call(app, "POST", "/logout", jar).status == 204
     assert call(app, "GET", "/me", jar).status == 401
     assert call(app, "GET", "/me", Jar(), cookies=stolen).status == 401
+
+
+def test_logout_without_subject(example):
+    # An anonymous session is logged out all the same: cookie cleared, no error.
+    jar = Jar()
+    s = example.manager.load("")
+    s["cart"] = [1]
+    jar.update(example.manager.save(s))
+    assert NAME in jar.cookies
+    assert call(example.app, "POST", "/logout", jar).status == 204
+    assert NAME not in jar.cookies
