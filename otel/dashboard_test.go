@@ -24,7 +24,6 @@ import (
 	"github.com/cookieseal/cookieseal/middleware"
 	cookiesealotel "github.com/cookieseal/cookieseal/otel"
 	"github.com/cookieseal/cookieseal/revoke"
-	"github.com/cookieseal/cookieseal/revoke/redis"
 )
 
 // exported records one of everything the adapter can export, scrapes it
@@ -47,8 +46,8 @@ func exported(t *testing.T) map[string]bool {
 	if _, err := mt.ObserveRevokeList(func() revoke.MemoryStats { return revoke.MemoryStats{Entries: 3, MaxEntries: 10, Rejected: 1} }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mt.ObserveRevokeCache(func() redis.CacheStats {
-		return redis.CacheStats{Entries: 3, Staleness: 2 * time.Second, Loads: 1, LoadFailures: 1, LastLoadDuration: time.Millisecond, Resubscriptions: 1, Malformed: 1}
+	if _, err := mt.ObserveRevokeCache(func() revoke.CacheStats {
+		return revoke.CacheStats{Entries: 3, Staleness: 2 * time.Second, Loads: 1, LoadFailures: 1, LastLoadDuration: time.Millisecond, Resubscriptions: 1, Malformed: 1}
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@
 //	import cookiesealotel "github.com/cookieseal/cookieseal/otel"
 //
 //	mt, _ := cookiesealotel.New(meterProvider)
-//	m, _ := middleware.New(keys, "session", middleware.Options{Observer: mt, Usage: mt})
+//	m, _ := middleware.New(keys, "session", middleware.Options{Observer: mt, Codec: cookie.Options{Usage: mt}})
 //	mt.ObserveRevokeCache(cached.Stats)                     // revoke/redis
 //	mt.ObserveActive(cookiesealotel.CounterSource(counter)) // active, one instance
 //	mt.ObserveActive(tracker.Count)                         // revoke/redis/active, the fleet
@@ -37,7 +37,6 @@ import (
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
-	"github.com/cookieseal/cookieseal/revoke/redis"
 )
 
 // ScopeName is the instrumentation scope of the meter.
@@ -261,11 +260,13 @@ func (m *Metrics) ObserveRevokeList(stats func() revoke.MemoryStats) (metric.Reg
 	}, entries, limit, full)
 }
 
-// ObserveRevokeCache registers gauges for the Redis revocation cache
-// (revoke/redis Cached.Stats): entries, malformed entries, staleness (the
-// age of the last confirmation, the number to alert on), loads, load
-// failures, last load's duration and resubscriptions.
-func (m *Metrics) ObserveRevokeCache(stats func() redis.CacheStats) (metric.Registration, error) {
+// ObserveRevokeCache registers gauges for a revocation cache, such as
+// revoke/redis's Cached (pass cached.Stats): entries, malformed entries,
+// staleness (the age of the last confirmation, the number to alert on),
+// loads, load failures, last load's duration and resubscriptions. It
+// takes a revoke.CacheStats, so this module does not import revoke/redis
+// and brings no Redis client to a program that uses none.
+func (m *Metrics) ObserveRevokeCache(stats func() revoke.CacheStats) (metric.Registration, error) {
 	entries, e1 := m.meter.Int64ObservableGauge(NameRevokeEntries, metric.WithDescription("Revocation entries held."), metric.WithUnit("{entry}"))
 	bad, e2 := m.meter.Int64ObservableGauge(NameRevokeMalformed, metric.WithDescription("Revocation entries that did not parse (held as revoked)."), metric.WithUnit("{entry}"))
 	stale, e3 := m.meter.Float64ObservableGauge(NameRevokeStaleness, metric.WithDescription("Age of the cache's last confirmation by Redis; -1 before the first load."), metric.WithUnit("s"))

@@ -230,6 +230,47 @@ type MemoryStats struct {
 	Rejected uint64
 }
 
+// CacheStats is a snapshot of a revocation cache: a list held in memory
+// and kept in step with a shared store, such as revoke/redis's Cached
+// (Cached.Stats), for metrics and health checks. It lives here, beside
+// MemoryStats, so that a metrics package can read it without importing
+// the store's client (the otel module does not depend on go-redis).
+// Suggested metric names (OpenTelemetry style) are given with each field.
+type CacheStats struct {
+	// Entries is the number of entries in memory, sessions and subjects,
+	// including expired ones not yet pruned (cookieseal.revoke.entries).
+	Entries int
+	// Malformed is the number of entries whose value did not parse, each
+	// held as revoked for as long as the store holds it
+	// (cookieseal.revoke.entries.malformed).
+	Malformed int
+	// Staleness is the age of the last confirmation (a full load or an
+	// answered heartbeat) by the cache's clock; revoke/redis's Check fails
+	// with its ErrStale once it exceeds StalenessBound. -1 before the first
+	// load
+	// (cookieseal.revoke.staleness, seconds).
+	Staleness time.Duration
+	// LastLoadDuration is the wall time of the last completed full load,
+	// from its first page to its last, retries included
+	// (cookieseal.revoke.load.duration, seconds). 0 before the first.
+	LastLoadDuration time.Duration
+	// LastLoadEntries is the number of fields the last completed load read.
+	LastLoadEntries int
+	// Loads counts completed full loads; LoadFailures counts load attempts
+	// that failed (the next attempt resumes from the failed page).
+	Loads, LoadFailures uint64
+	// Resubscriptions counts the times the subscription was re-established
+	// under the cache's Run (a reconnect by the client, a failover, a
+	// maintenance handoff); each forces a full load before heartbeats vouch again.
+	Resubscriptions uint64
+	// UnknownFields counts fields skipped because this version does not
+	// know their kind (a newer version's, or foreign data in a bucket);
+	// SkippedBuckets counts bucket keys skipped because they do not hold a
+	// hash. Both are cumulative, and both are reported to the cache's error
+	// hook (revoke/redis: Options.OnError).
+	UnknownFields, SkippedBuckets uint64
+}
+
 // Stats returns a snapshot of the list's size. It is safe for concurrent use.
 func (m *Memory) Stats() MemoryStats {
 	m.mu.RLock()

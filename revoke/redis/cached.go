@@ -247,45 +247,11 @@ func (c *Cached) Len() int {
 	return n
 }
 
-// CacheStats is a snapshot of a Cached, for metrics and health checks. Suggested
-// metric names (OpenTelemetry style) are given with each field.
-type CacheStats struct {
-	// Entries is the number of entries in memory, sessions and subjects,
-	// including expired ones not yet pruned (cookieseal.revoke.entries).
-	Entries int
-	// Malformed is the number of entries whose value did not parse, each
-	// held as revoked for as long as Redis holds it
-	// (cookieseal.revoke.entries.malformed).
-	Malformed int
-	// Staleness is the age of the last confirmation (a full load or an
-	// answered heartbeat) by the clock of Options.Now; Check fails with
-	// ErrStale once it exceeds StalenessBound. -1 before the first load
-	// (cookieseal.revoke.staleness, seconds).
-	Staleness time.Duration
-	// LastLoadDuration is the wall time of the last completed full load,
-	// from its first page to its last, retries included
-	// (cookieseal.revoke.load.duration, seconds). 0 before the first.
-	LastLoadDuration time.Duration
-	// LastLoadEntries is the number of fields the last completed load read.
-	LastLoadEntries int
-	// Loads counts completed full loads; LoadFailures counts load attempts
-	// that failed (the next attempt resumes from the failed page).
-	Loads, LoadFailures uint64
-	// Resubscriptions counts the times the subscription was re-established
-	// under Run (a reconnect by go-redis, a failover, a maintenance
-	// handoff); each forces a full load before heartbeats vouch again.
-	Resubscriptions uint64
-	// UnknownFields counts fields skipped because this version does not
-	// know their kind (a newer version's, or foreign data in a bucket);
-	// SkippedBuckets counts bucket keys skipped because they do not hold a
-	// hash. Both are cumulative, and both are reported to OnError.
-	UnknownFields, SkippedBuckets uint64
-}
-
-// Stats returns a snapshot of the cache's size and freshness. It is safe to
-// call at any time and makes no Redis call.
-func (c *Cached) Stats() CacheStats {
-	var st CacheStats
+// Stats returns a snapshot of the cache's size and freshness, for metrics
+// (the otel module's ObserveRevokeCache reads it) and health checks. It is
+// safe to call at any time and makes no Redis call.
+func (c *Cached) Stats() revoke.CacheStats {
+	var st revoke.CacheStats
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.RLock()

@@ -88,7 +88,7 @@
 // (SyncTimeout), retried on its own; an attempt that still fails leaves its
 // progress, and the next attempt resumes there. A bucket that is not a
 // hash and a field of a kind this version does not know (a newer
-// version's) are skipped and counted in CacheStats, never a failed load.
+// version's) are skipped and counted in Cached.Stats (revoke.CacheStats), never a failed load.
 //
 // Why hashes in fixed buckets: one key per check keeps Direct at one round
 // trip on every deployment; a load walks a known set of keys, so unrelated
@@ -142,7 +142,7 @@
 // a dropped connection, a failover or a maintenance handoff, and the
 // subscription's new confirmation message arrives), messages may have been
 // lost, so Run starts a full load and no heartbeat confirms anything until
-// that load completes; CacheStats.Resubscriptions counts these. A periodic
+// that load completes; revoke.CacheStats.Resubscriptions counts these. A periodic
 // reload that fails does not end the subscription: it is reported, retried
 // from the page that failed, and heartbeats keep the cache fresh meanwhile.
 //
@@ -151,7 +151,7 @@
 // Nothing a newer version or an operator leaves in Redis can stop a load.
 // A load reads only the 1024 bucket keys; a field of a kind this version
 // does not know is skipped, as is a bucket key that is not a hash, and both
-// are counted (CacheStats.UnknownFields, CacheStats.SkippedBuckets) and reported to
+// are counted (revoke.CacheStats.UnknownFields and SkippedBuckets) and reported to
 // OnError. (A bucket key overwritten with another type holds no entry any
 // more; Direct's checks and every write on it fail with ErrUnavailable
 // until it is deleted, so the fault shows.) A field of a known kind whose value does not parse revokes what

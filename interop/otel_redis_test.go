@@ -1,4 +1,4 @@
-package otel_test
+package interop_test
 
 import (
 	"context"
@@ -40,7 +40,8 @@ func gauges(t *testing.T, reader *sdkmetric.ManualReader) map[string]float64 {
 	return out
 }
 
-// TestRedisCacheGauges: on a real redis-server, the cache's gauges say
+// TestRedisCacheGauges (the otel module with revoke/redis, which otel does
+// not import): on a real redis-server, the cache's gauges say
 // "never confirmed" (-1) before Run's first load, then the list size and a
 // staleness within the bound once it loaded.
 func TestRedisCacheGauges(t *testing.T) {
