@@ -30,9 +30,9 @@ HttpOnly, SameSite, the lifetime (the key set's, as on the Go side) and
 chunking. Flask's SESSION_COOKIE_* settings, PERMANENT_SESSION_LIFETIME,
 SESSION_REFRESH_EACH_REQUEST and SECRET_KEY are not used by this
 interface; the Go and Python sides agree through the key set file and the
-Manager's arguments instead. Flask's own flash() keeps its messages in the
-data member "_flashes", which Go sees as data; use session.flash() for
-flashes both sides pop.
+Manager's arguments instead. flask.flash() and get_flashed_messages() use
+the session's flash queue, the one Go's AddFlash and Flashes use: a
+message flashed in Go is popped by Flask and the other way round.
 
 The Set-Cookie lines are the Manager's, verbatim (chunks, clears of unused
 chunks, __Host- rules); a response that read the session varies on Cookie,
@@ -45,10 +45,55 @@ import flask.sessions
 from ._adapters import SessionProxy, private_cache_control
 
 
+FLASHES = "_flashes"  # where flask.flash() and get_flashed_messages() keep their queue
+
+
+def _to_flask(v):
+    """An envelope flash as Flask's (category, message)."""
+    if isinstance(v, dict) and set(v) == {"category", "message"}:
+        return (v["category"], v["message"])
+    return ("message", v)
+
+
+def _to_envelope(item):
+    """Flask's (category, message) as an envelope flash: the bare message
+    for the default category (what Go's AddFlash("text") writes)."""
+    category, message = item
+    return message if category == "message" else {"category": category, "message": message}
+
+
 class Session(SessionProxy, flask.sessions.SessionMixin):
-    """flask.session: a cookieseal session with Flask's SessionMixin."""
+    """flask.session: a cookieseal session with Flask's SessionMixin.
+
+    The member "_flashes", through which flask.flash() and
+    get_flashed_messages() queue messages, is the envelope's flash queue
+    (Go's AddFlash and Flashes): a message flashed with the default
+    category is the bare message, another category is
+    {"category": c, "message": m}; whichever side pops first gets them.
+    """
 
     __slots__ = ()
+
+    def __getitem__(self, key):
+        if key == FLASHES:
+            flashes = self.cookieseal.peek_flashes()
+            if not flashes:
+                raise KeyError(key)
+            return [_to_flask(v) for v in flashes]
+        return super().__getitem__(key)
+
+    def __setitem__(self, key, value):
+        if key != FLASHES:
+            return super().__setitem__(key, value)
+        self.cookieseal.pop_flashes()
+        for item in value:
+            self.cookieseal.flash(_to_envelope(item))
+
+    def __delitem__(self, key):
+        if key != FLASHES:
+            return super().__delitem__(key)
+        if not self.cookieseal.pop_flashes():
+            raise KeyError(key)
 
     @property
     def permanent(self):

@@ -11,7 +11,7 @@ import os
 
 import flask
 import redis
-from flask import request, session
+from flask import flash, get_flashed_messages, request, session
 
 import cookieseal
 import cookieseal.flask
@@ -34,7 +34,7 @@ def login():
     session.subject = request.args["sub"]  # the user: Go's sess.Subject(), what a logout-everywhere names
     session["from"] = "flask"
     session["n"] = 9007199254740993  # 2**53 + 1: exact on both sides
-    session.flash("welcome from flask")  # popped by whichever side asks first
+    flash("welcome from flask")  # Flask's flash(): the queue Go's AddFlash and Flashes use too
     return "", 204
 
 
@@ -47,7 +47,7 @@ def me():
 
 @app.get("/flashes")
 def flashes():
-    return {"flashes": session.pop_flashes()}
+    return {"flashes": get_flashed_messages()}  # Go's flashes included, popped once
 
 
 @app.post("/logout")

@@ -159,3 +159,32 @@ def test_logout_without_subject(example):
     assert NAME in jar.cookies
     status, headers, _ = call(app, "POST", "/logout", jar)
     assert status == 204 and NAME not in jar.cookies, headers.getlist("Set-Cookie")
+
+
+def test_flask_flash_is_the_envelope_queue(key_file, redis_url):  # noqa: F811
+    import flask
+
+    example = import_example("flask_app", key_file, redis_url)
+    app, manager = example.app, example.manager
+
+    @app.post("/flash-error")
+    def flash_error():
+        flask.flash("bad input", "error")
+        return "", 204
+
+    @app.get("/flashes-with-categories")
+    def with_categories():
+        return {"flashes": flask.get_flashed_messages(with_categories=True)}
+
+    jar = Jar()
+    call(app, "POST", "/login?sub=hal", jar)  # flash("welcome from flask"): default category
+    call(app, "POST", "/flash-error", jar)
+    # What Go's Flashes() would pop: the bare message, then category and message.
+    s = manager.load(jar.header())
+    assert s.peek_flashes() == ["welcome from flask", {"category": "error", "message": "bad input"}]
+    # A flash Go added (a bare value) reads as Flask's default category.
+    s.pop_flashes()
+    s.flash("from go")
+    jar.update(manager.save(s))
+    assert call(app, "GET", "/flashes-with-categories", jar)[2] == {"flashes": [["message", "from go"]]}
+    assert call(app, "GET", "/flashes", jar)[2] == {"flashes": []}  # popped once
