@@ -216,6 +216,14 @@ func startGoService(t *testing.T, keyFile string, format cookie.Format, rs *redi
 		}
 		json.NewEncoder(w).Encode(map[string]any{"flashes": f})
 	})
+	mux.HandleFunc("POST /logout-others", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := middleware.From(r)
+		if err := sess.RevokeOthers(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := middleware.From(r)
 		if err := sess.Destroy(); err != nil {
@@ -573,6 +581,28 @@ func sharedLoginScenarios(t *testing.T, framework string, g *goService, py strin
 				}
 				if w, ok := b.me(u, kept); ok {
 					t.Errorf("%s/me with the cookie kept from before the logout in %s: %+v (not revoked)", u, side, w)
+				}
+			}
+		})
+	}
+	for _, side := range []string{"Go", "Python"} {
+		t.Run("log out other devices in "+side+" is refused on both", func(t *testing.T) {
+			// The same user on two devices: one logged in on Go, one on
+			// Python. The device on this side logs the others out.
+			onGo, onPy := newBrowser(t, tt), newBrowser(t, tt)
+			onGo.post(g.url + "/login?sub=ivy")
+			onPy.post(py + "/login?sub=ivy")
+			stays, goes, at := onGo, onPy, g.url
+			if side == "Python" {
+				stays, goes, at = onPy, onGo, py
+			}
+			stays.post(at + "/logout-others")
+			for _, u := range []string{g.url, py} {
+				if w, ok := goes.me(u, nil); ok {
+					t.Errorf("%s/me: the other device's session survived a logout of other devices in %s: %+v", u, side, w)
+				}
+				if w, ok := stays.me(u, nil); !ok || w.Sub != "ivy" {
+					t.Errorf("%s/me: the device that logged the others out in %s lost its session: %v %+v", u, side, ok, w)
 				}
 			}
 		})

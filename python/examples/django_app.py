@@ -62,10 +62,22 @@ def flashes(request):
 
 
 @require_POST
+def logout_others(request):
+    request.session.revoke_others()  # every other session of the user, Go's included
+    return HttpResponse(status=204)
+
+
+@require_POST
 def logout(request):
     request.session.flush()  # ends the session, revoked for Go too (django.contrib.auth.logout calls it)
     return HttpResponse(status=204)
 
 
-urlpatterns = [path("login", login), path("me", me), path("flashes", flashes), path("logout", logout)]
+urlpatterns = [
+    path("login", login),
+    path("me", me),
+    path("flashes", flashes),
+    path("logout-others", logout_others),
+    path("logout", logout),
+]
 application = get_wsgi_application()

@@ -50,6 +50,12 @@ def flashes():
     return {"flashes": get_flashed_messages()}  # Go's flashes included, popped once
 
 
+@app.post("/logout-others")
+def logout_others():
+    session.revoke_others()  # "log out my other devices": every other session of the user, Go's included
+    return "", 204
+
+
 @app.post("/logout")
 def logout():
     session.clear()  # ends the session: cookie cleared, session revoked for Go too

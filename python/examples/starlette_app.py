@@ -49,6 +49,11 @@ async def flashes(request):
     return JSONResponse({"flashes": request.session.pop_flashes()})
 
 
+async def logout_others(request):
+    await run_in_threadpool(request.session.revoke_others)  # every other session of the user, Go's included
+    return Response(status_code=204)
+
+
 async def logout(request):
     await run_in_threadpool(request.session.clear)  # ends the session, revoked for Go too
     return Response(status_code=204)
@@ -59,6 +64,7 @@ app = Starlette(
         Route("/login", login, methods=["POST"]),
         Route("/me", me),
         Route("/flashes", flashes),
+        Route("/logout-others", logout_others, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
     ],
     middleware=[Middleware(cookieseal.starlette.SessionMiddleware, manager=manager)],
