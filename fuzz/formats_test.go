@@ -314,14 +314,14 @@ func FuzzAuthjsOpen(f *testing.F) {
 			if !reflect.ValueOf(c).IsZero() {
 				t.Fatalf("error %v came with claims %+v", err, c)
 			}
-			if errors.Is(err, authjs.ErrInvalid) == errors.Is(err, authjs.ErrExpired) {
+			if errors.Is(err, cookie.ErrInvalid) == errors.Is(err, cookie.ErrExpired) {
 				t.Fatalf("error %v matches not exactly one of ErrInvalid and ErrExpired", err)
 			}
 			// No seed is expired at iat+60, so no input can be.
-			if errors.Is(err, authjs.ErrExpired) {
+			if errors.Is(err, cookie.ErrExpired) {
 				t.Fatalf("ErrExpired at iat+60: %q", tok)
 			}
-			if errors.Is(lateErr, authjs.ErrExpired) {
+			if errors.Is(lateErr, cookie.ErrExpired) {
 				// Expiry is only checked after authentication.
 				t.Fatalf("ErrExpired later for a token that is %v now: %q", err, tok)
 			}
@@ -333,10 +333,10 @@ func FuzzAuthjsOpen(f *testing.F) {
 		if c2, err := r.Open(tok); err != nil || !reflect.DeepEqual(c, c2) {
 			t.Fatalf("second Open = %+v, %v", c2, err)
 		}
-		if c2, err := other.Open(tok); !errors.Is(err, authjs.ErrInvalid) || !reflect.ValueOf(c2).IsZero() {
+		if c2, err := other.Open(tok); !errors.Is(err, cookie.ErrInvalid) || !reflect.ValueOf(c2).IsZero() {
 			t.Fatalf("opened under another secret: %+v, %v", c2, err)
 		}
-		if !errors.Is(lateErr, authjs.ErrExpired) || errors.Is(lateErr, authjs.ErrInvalid) {
+		if !errors.Is(lateErr, cookie.ErrExpired) || errors.Is(lateErr, cookie.ErrInvalid) {
 			t.Fatalf("after exp: %v, want ErrExpired", lateErr)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/cookie/authjs"
 )
 
@@ -76,8 +77,8 @@ func TestAuthjsCoreTokens(t *testing.T) {
 			}{
 				{"now", []string{secret}, iat.Add(time.Minute), nil},
 				{"rotated: secret now second", []string{"a newer AUTH_SECRET, 32+ chars", secret}, iat.Add(time.Minute), nil},
-				{"other secret", []string{previous}, iat.Add(time.Minute), authjs.ErrInvalid},
-				{"expired", []string{secret}, exp.Add(16 * time.Second), authjs.ErrExpired},
+				{"other secret", []string{previous}, iat.Add(time.Minute), cookie.ErrInvalid},
+				{"expired", []string{secret}, exp.Add(16 * time.Second), cookie.ErrExpired},
 			} {
 				t.Run(open.name, func(t *testing.T) {
 					r, err := authjs.New(open.secrets, authjs.Options{Now: func() time.Time { return open.now }})

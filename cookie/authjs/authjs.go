@@ -22,14 +22,27 @@ import (
 	"github.com/cookieseal/cookieseal/cookie/chunk"
 )
 
+// Errors of an unopened token match cookie.ErrInvalid (malformed,
+// tampered with, sealed under none of the configured secrets, of a
+// refused algorithm, or without a usable "exp": treat it as "no session")
+// or cookie.ErrExpired (an authentic token past its "exp" plus the clock
+// skew, only returned after authentication), as a cookieseal value's do:
+// one test for every kind of session.
 var (
-	// ErrInvalid reports a token that is malformed, tampered with, sealed
-	// under none of the configured secrets, of a refused algorithm, or
-	// without a usable "exp". Treat it as "no session".
-	ErrInvalid = errors.New("authjs: invalid token")
-	// ErrExpired reports an authentic token past its "exp" (plus the
-	// clock skew). It is only returned after authentication.
-	ErrExpired = errors.New("authjs: token expired")
+	errInvalid = &authjsError{"authjs: invalid token", cookie.ErrInvalid}
+	errExpired = &authjsError{"authjs: token expired", cookie.ErrExpired}
+)
+
+// authjsError is one of this package's messages for a cookie sentinel.
+type authjsError struct {
+	msg string
+	err error
+}
+
+func (e *authjsError) Error() string { return e.msg }
+func (e *authjsError) Unwrap() error { return e.err }
+
+var (
 	// ErrNoToken reports a request that carries no session cookie.
 	ErrNoToken = errors.New("authjs: no session token")
 	// ErrDuplicate reports a request that carries the session more than
@@ -38,10 +51,10 @@ var (
 	// names. A sibling host can plant such a cookie for the parent
 	// domain; taking whichever copy authenticates would let it swap the
 	// user into its own session, so the request has no session. It
-	// matches ErrInvalid too. (Auth.js itself expires every cookie of the
+	// matches cookie.ErrInvalid too. (Auth.js itself expires every cookie of the
 	// session's name when it next writes the session, which clears a
 	// stray copy it set.)
-	ErrDuplicate = fmt.Errorf("%w: session cookie sent more than once", ErrInvalid)
+	ErrDuplicate = fmt.Errorf("%w: session cookie sent more than once", errInvalid)
 )
 
 const (
@@ -50,16 +63,22 @@ const (
 	// CookieName is the session cookie Auth.js sets on plain-HTTP sites
 	// (development).
 	CookieName = "authjs.session-token"
-	// DefaultClockSkew is Auth.js's own clock tolerance when it decodes.
-	DefaultClockSkew = 15 * time.Second
-	// DefaultMaxChunks bounds how many chunk cookies are joined.
-	DefaultMaxChunks = 10
 	// ChunkSize is the largest chunk Auth.js writes: 4096 bytes less its
 	// estimate of 160 bytes for the cookie's name and attributes.
 	ChunkSize = 4096 - 160
 	// MinSecretSize is the shortest secret New accepts. `npx auth secret`
 	// makes 44-character secrets.
 	MinSecretSize = 16
+)
+
+// Options' defaults: Auth.js's own values, not cookieseal's (whose clock
+// skew is keyring.DefaultClockSkew and whose chunk default is
+// cookie.DefaultMaxChunks), so they are not exported under those names.
+const (
+	// authjsClockSkew is Auth.js's own clock tolerance when it decodes.
+	authjsClockSkew = 15 * time.Second
+	// authjsMaxChunks bounds how many chunk cookies are joined.
+	authjsMaxChunks = 10
 )
 
 // keyInfo is the HKDF info of Auth.js's getDerivedEncryptionKey; %s is
@@ -142,10 +161,10 @@ func New(secrets []string, opts Options) (*Reader, error) {
 		return nil, errors.New("authjs: no secret")
 	}
 	if opts.ClockSkew == 0 {
-		opts.ClockSkew = DefaultClockSkew
+		opts.ClockSkew = authjsClockSkew
 	}
 	if opts.MaxChunks == 0 {
-		opts.MaxChunks = DefaultMaxChunks
+		opts.MaxChunks = authjsMaxChunks
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -218,7 +237,7 @@ func (r Reader) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
 
 // Open authenticates a session token (the joined cookie value) against
 // every configured cookie name and secret and returns its claims. Errors
-// match ErrInvalid or ErrExpired.
+// match cookie.ErrInvalid or cookie.ErrExpired.
 func (r *Reader) Open(token string) (Claims, error) {
 	return r.open(token, "")
 }
@@ -229,8 +248,8 @@ func (r *Reader) Open(token string) (Claims, error) {
 // a request with no session cookie may carry the token in an
 // "Authorization: Bearer" header instead (URL-encoded). It returns
 // ErrNoToken when the request carries neither, and ErrDuplicate (which
-// matches ErrInvalid) when it carries the session more than once; other
-// errors match ErrInvalid or ErrExpired.
+// matches cookie.ErrInvalid) when it carries the session more than once; other
+// errors match cookie.ErrInvalid or cookie.ErrExpired.
 func (r *Reader) OpenRequest(req *http.Request) (Claims, error) {
 	cookies := req.Cookies()
 	var token, tokenName string
@@ -275,7 +294,7 @@ func bearer(req *http.Request) (string, bool) {
 // MaxChunks of them. The name sent twice, a chunk index sent twice, or
 // the whole cookie beside a complete set of chunks is ErrDuplicate;
 // chunks without a .0 beside a whole cookie are stale and ignored, and
-// alone are ErrInvalid.
+// alone match cookie.ErrInvalid.
 func (r *Reader) token(cookies []*http.Cookie, name string) (token string, ok bool, err error) {
 	chunks := chunk.Stale(cookies, name, 0) // each chunk name once
 	var seen map[string]bool                // chunk name → sent already
@@ -311,9 +330,9 @@ func (r *Reader) token(cookies []*http.Cookie, name string) (token string, ok bo
 			}
 			return joined, true, nil
 		case !errors.Is(err, cookie.ErrNoChunks):
-			return "", false, fmt.Errorf("%w: chunks: %v", ErrInvalid, err)
+			return "", false, fmt.Errorf("%w: chunks: %v", errInvalid, err)
 		case nplain == 0:
-			return "", false, fmt.Errorf("%w: chunks without a first chunk", ErrInvalid)
+			return "", false, fmt.Errorf("%w: chunks without a first chunk", errInvalid)
 		}
 	}
 	return token, nplain == 1, nil
@@ -323,15 +342,15 @@ func (r *Reader) token(cookies []*http.Cookie, name string) (token string, ok bo
 // name is empty.
 func (r *Reader) open(token, name string) (Claims, error) {
 	if len(token) > r.maxChunks*ChunkSize {
-		return Claims{}, fmt.Errorf("%w: token too large", ErrInvalid)
+		return Claims{}, fmt.Errorf("%w: token too large", errInvalid)
 	}
 	obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256CBC_HS512, jose.A256GCM})
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: malformed", ErrInvalid)
+		return Claims{}, fmt.Errorf("%w: malformed", errInvalid)
 	}
 	for _, h := range []jose.HeaderKey{"zip", "crit"} {
 		if _, ok := obj.Header.ExtraHeaders[h]; ok {
-			return Claims{}, fmt.Errorf("%w: %s header refused", ErrInvalid, h)
+			return Claims{}, fmt.Errorf("%w: %s header refused", errInvalid, h)
 		}
 	}
 	enc, _ := obj.Header.ExtraHeaders["enc"].(string)
@@ -349,7 +368,7 @@ func (r *Reader) open(token, name string) (Claims, error) {
 		}
 	}
 	if payload == nil {
-		return Claims{}, fmt.Errorf("%w: no secret opens it", ErrInvalid)
+		return Claims{}, fmt.Errorf("%w: no secret opens it", errInvalid)
 	}
 	return r.claims(payload)
 }
@@ -360,18 +379,18 @@ func (r *Reader) claims(payload []byte) (Claims, error) {
 	dec.UseNumber()
 	var raw map[string]any
 	if err := dec.Decode(&raw); err != nil || raw == nil || dec.More() {
-		return Claims{}, fmt.Errorf("%w: claims are not a JSON object", ErrInvalid)
+		return Claims{}, fmt.Errorf("%w: claims are not a JSON object", errInvalid)
 	}
 	c := Claims{Raw: raw}
 	var ok bool
 	if c.ExpiresAt, ok = numericDate(raw, "exp"); !ok || c.ExpiresAt.IsZero() {
-		return Claims{}, fmt.Errorf("%w: missing or malformed exp", ErrInvalid)
+		return Claims{}, fmt.Errorf("%w: missing or malformed exp", errInvalid)
 	}
 	if c.NotBefore, ok = numericDate(raw, "nbf"); !ok {
-		return Claims{}, fmt.Errorf("%w: malformed nbf", ErrInvalid)
+		return Claims{}, fmt.Errorf("%w: malformed nbf", errInvalid)
 	}
 	if c.IssuedAt, ok = numericDate(raw, "iat"); !ok {
-		return Claims{}, fmt.Errorf("%w: malformed iat", ErrInvalid)
+		return Claims{}, fmt.Errorf("%w: malformed iat", errInvalid)
 	}
 	for claim, dst := range map[string]*string{"sub": &c.Subject, "name": &c.Name, "email": &c.Email, "picture": &c.Picture, "jti": &c.ID} {
 		switch v := raw[claim].(type) {
@@ -379,19 +398,19 @@ func (r *Reader) claims(payload []byte) (Claims, error) {
 		case string:
 			*dst = v
 		default:
-			return Claims{}, fmt.Errorf("%w: %s is not a string", ErrInvalid, claim)
+			return Claims{}, fmt.Errorf("%w: %s is not a string", errInvalid, claim)
 		}
 	}
 	now := r.now()
 	if !c.NotBefore.IsZero() && c.NotBefore.After(now.Add(r.skew)) {
-		return Claims{}, fmt.Errorf("%w: not valid yet (nbf)", ErrInvalid)
+		return Claims{}, fmt.Errorf("%w: not valid yet (nbf)", errInvalid)
 	}
 	if !c.IssuedAt.IsZero() && c.IssuedAt.After(now.Add(r.skew)) {
-		return Claims{}, fmt.Errorf("%w: issued in the future (iat)", ErrInvalid)
+		return Claims{}, fmt.Errorf("%w: issued in the future (iat)", errInvalid)
 	}
 	// As jose's jwtDecrypt: expired when exp <= now - tolerance.
 	if !c.ExpiresAt.After(now.Add(-r.skew)) {
-		return Claims{}, ErrExpired
+		return Claims{}, errExpired
 	}
 	return c, nil
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/cookieseal/cookieseal/cookie"
 )
 
 // authjsVectors are tokens made by @auth/core's own encode and cookies
@@ -83,9 +85,9 @@ func TestAuthjsCoreVectors(t *testing.T) {
 			}{
 				{"fresh", v.IAT + 60, nil},
 				{"within skew of exp", v.Exp + 14, nil},
-				{"at exp plus skew", v.Exp + 15, ErrExpired},
-				{"long expired", v.Exp + 3600, ErrExpired},
-				{"issued in the future", v.IAT - 16, ErrInvalid},
+				{"at exp plus skew", v.Exp + 15, cookie.ErrExpired},
+				{"long expired", v.Exp + 3600, cookie.ErrExpired},
+				{"issued in the future", v.IAT - 16, cookie.ErrInvalid},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					r := newReader(t, []string{vs.Secret}, Options{Now: at(tc.now)})
@@ -129,9 +131,9 @@ func TestAuthjsSecretsAndNames(t *testing.T) {
 	}{
 		{"default names", []string{vs.Secret}, Options{}, nil},
 		{"rotation: old secret second", []string{other, vs.Secret}, Options{}, nil},
-		{"unknown secret", []string{other}, Options{}, ErrInvalid},
+		{"unknown secret", []string{other}, Options{}, cookie.ErrInvalid},
 		{"its own cookie name", []string{vs.Secret}, Options{CookieName: v.CookieName}, nil},
-		{"another cookie name (salt)", []string{vs.Secret}, Options{CookieName: "app.session"}, ErrInvalid},
+		{"another cookie name (salt)", []string{vs.Secret}, Options{CookieName: "app.session"}, cookie.ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.Now = now
@@ -146,7 +148,7 @@ func TestAuthjsSecretsAndNames(t *testing.T) {
 	r := newReader(t, []string{vs.Secret}, Options{Now: now})
 	req := httptest.NewRequest("GET", "/", nil)
 	req.AddCookie(&http.Cookie{Name: SecureCookieName, Value: v.Token})
-	if _, err := r.OpenRequest(req); !errors.Is(err, ErrInvalid) {
+	if _, err := r.OpenRequest(req); !errors.Is(err, cookie.ErrInvalid) {
 		t.Fatalf("token under the other cookie name: %v", err)
 	}
 	if _, err := r.OpenRequest(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, ErrNoToken) {
@@ -165,11 +167,11 @@ func TestAuthjsChunkRules(t *testing.T) {
 		want    error
 	}{
 		{"both chunks", [][2]string{{c0.Name, c0.Value}, {c1.Name, c1.Value}}, 0, nil},
-		{"missing first chunk", [][2]string{{c1.Name, c1.Value}}, 0, ErrInvalid},
-		{"missing last chunk", [][2]string{{c0.Name, c0.Value}}, 0, ErrInvalid},
-		{"a gap", [][2]string{{c0.Name, c0.Value}, {v.CookieName + ".2", c1.Value}}, 0, ErrInvalid},
-		{"duplicate chunk", [][2]string{{c0.Name, c0.Value}, {c1.Name, c1.Value}, {c1.Name, c1.Value}}, 0, ErrInvalid},
-		{"over MaxChunks", [][2]string{{c0.Name, c0.Value}, {c1.Name, c1.Value}}, 1, ErrInvalid},
+		{"missing first chunk", [][2]string{{c1.Name, c1.Value}}, 0, cookie.ErrInvalid},
+		{"missing last chunk", [][2]string{{c0.Name, c0.Value}}, 0, cookie.ErrInvalid},
+		{"a gap", [][2]string{{c0.Name, c0.Value}, {v.CookieName + ".2", c1.Value}}, 0, cookie.ErrInvalid},
+		{"duplicate chunk", [][2]string{{c0.Name, c0.Value}, {c1.Name, c1.Value}, {c1.Name, c1.Value}}, 0, cookie.ErrInvalid},
+		{"over MaxChunks", [][2]string{{c0.Name, c0.Value}, {c1.Name, c1.Value}}, 1, cookie.ErrInvalid},
 		{"non-canonical index ignored", [][2]string{{c0.Name, c0.Value}, {c1.Name, c1.Value}, {v.CookieName + ".01", "x"}}, 0, nil},
 		{"stale whole cookie beside chunks", [][2]string{{v.CookieName, "stale"}, {c0.Name, c0.Value}, {c1.Name, c1.Value}}, 0, ErrDuplicate},
 	} {
@@ -242,9 +244,9 @@ func TestAuthjsRefusals(t *testing.T) {
 		{"control A256GCM", s(jose.A256GCM, claims, nil, true), nil},
 		{"no kid: every secret tried", s(jose.A256CBC_HS512, claims, nil, false), nil},
 		{"exp as a float", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d.5}`, now+10), nil, true), nil},
-		{"enc A128GCM", a128, ErrInvalid},
-		{"zip", s(jose.A256GCM, claims, &jose.EncrypterOptions{Compression: jose.DEFLATE}, true), ErrInvalid},
-		{"crit", s(jose.A256GCM, claims, (&jose.EncrypterOptions{}).WithHeader("crit", []string{"x"}).WithHeader("x", 1), true), ErrInvalid},
+		{"enc A128GCM", a128, cookie.ErrInvalid},
+		{"zip", s(jose.A256GCM, claims, &jose.EncrypterOptions{Compression: jose.DEFLATE}, true), cookie.ErrInvalid},
+		{"crit", s(jose.A256GCM, claims, (&jose.EncrypterOptions{}).WithHeader("crit", []string{"x"}).WithHeader("x", 1), true), cookie.ErrInvalid},
 		{"a kid naming no configured key", func() string {
 			k, err := deriveKey([]byte(secret), CookieName, jose.A256GCM)
 			if err != nil {
@@ -257,19 +259,19 @@ func TestAuthjsRefusals(t *testing.T) {
 			o, _ := e.Encrypt([]byte(claims))
 			v, _ := o.CompactSerialize()
 			return v
-		}(), ErrInvalid},
-		{"no exp", s(jose.A256GCM, `{"sub":"u"}`, nil, true), ErrInvalid},
-		{"exp a string", s(jose.A256GCM, `{"exp":"1795431600"}`, nil, true), ErrInvalid},
-		{"exp negative", s(jose.A256GCM, `{"exp":-1}`, nil, true), ErrInvalid},
-		{"expired", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d}`, now-15), nil, true), ErrExpired},
-		{"nbf in the future", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d,"nbf":%d}`, now+3600, now+16), nil, true), ErrInvalid},
-		{"sub a number", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d,"sub":1}`, now+3600), nil, true), ErrInvalid},
-		{"claims an array", s(jose.A256GCM, `[1]`, nil, true), ErrInvalid},
-		{"claims not JSON", s(jose.A256GCM, `nope`, nil, true), ErrInvalid},
-		{"trailing data", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d} {}`, now+3600), nil, true), ErrInvalid},
-		{"tampered", good[:len(good)-30] + string(good[len(good)-30]^1) + good[len(good)-29:], ErrInvalid},
-		{"not a JWE", "abc", ErrInvalid},
-		{"too large", strings.Repeat("A", DefaultMaxChunks*ChunkSize+1), ErrInvalid},
+		}(), cookie.ErrInvalid},
+		{"no exp", s(jose.A256GCM, `{"sub":"u"}`, nil, true), cookie.ErrInvalid},
+		{"exp a string", s(jose.A256GCM, `{"exp":"1795431600"}`, nil, true), cookie.ErrInvalid},
+		{"exp negative", s(jose.A256GCM, `{"exp":-1}`, nil, true), cookie.ErrInvalid},
+		{"expired", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d}`, now-15), nil, true), cookie.ErrExpired},
+		{"nbf in the future", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d,"nbf":%d}`, now+3600, now+16), nil, true), cookie.ErrInvalid},
+		{"sub a number", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d,"sub":1}`, now+3600), nil, true), cookie.ErrInvalid},
+		{"claims an array", s(jose.A256GCM, `[1]`, nil, true), cookie.ErrInvalid},
+		{"claims not JSON", s(jose.A256GCM, `nope`, nil, true), cookie.ErrInvalid},
+		{"trailing data", s(jose.A256GCM, fmt.Sprintf(`{"exp":%d} {}`, now+3600), nil, true), cookie.ErrInvalid},
+		{"tampered", good[:len(good)-30] + string(good[len(good)-30]^1) + good[len(good)-29:], cookie.ErrInvalid},
+		{"not a JWE", "abc", cookie.ErrInvalid},
+		{"too large", strings.Repeat("A", authjsMaxChunks*ChunkSize+1), cookie.ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newReader(t, []string{"the newest secret, not this one", secret}, Options{Now: at(now)})
@@ -335,10 +337,10 @@ func TestAuthjsBearer(t *testing.T) {
 	}{
 		{"bearer", "Bearer " + v.Token, "", nil},
 		{"bearer, URL-encoded", "Bearer " + strings.ReplaceAll(v.Token, ".", "%2E"), "", nil},
-		{"bearer, tampered", "Bearer " + v.Token[:len(v.Token)-2] + "AA", "", ErrInvalid},
+		{"bearer, tampered", "Bearer " + v.Token[:len(v.Token)-2] + "AA", "", cookie.ErrInvalid},
 		{"bearer, bad escape", "Bearer %zz", "", ErrNoToken},
 		{"other scheme", "Basic " + v.Token, "", ErrNoToken},
-		{"a cookie wins over the header", "Bearer " + v.Token, "garbage", ErrInvalid},
+		{"a cookie wins over the header", "Bearer " + v.Token, "garbage", cookie.ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "/", nil)
@@ -358,7 +360,7 @@ func TestAuthjsBearer(t *testing.T) {
 }
 
 // TestAuthjsDuplicates: a request that carries the session more than once
-// has no session (ErrDuplicate, which matches ErrInvalid), whichever copy
+// has no session (ErrDuplicate, which matches cookie.ErrInvalid), whichever copy
 // comes first and whether or not each copy authenticates: otherwise a
 // sibling host that plants its own valid token for the parent domain
 // swaps the user into its session. Stale chunks without a first chunk
@@ -414,8 +416,8 @@ func TestAuthjsDuplicates(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, tc.want) || !errors.Is(err, ErrInvalid) {
-				t.Fatalf("OpenRequest = %v, want %v (and ErrInvalid)", err, tc.want)
+			if !errors.Is(err, tc.want) || !errors.Is(err, cookie.ErrInvalid) {
+				t.Fatalf("OpenRequest = %v, want %v (and cookie.ErrInvalid)", err, tc.want)
 			}
 		})
 	}

@@ -26,7 +26,7 @@
 // A host can set cookies for its parent domain, so a sibling host can
 // plant its own valid token beside the user's. OpenRequest therefore
 // refuses a request that carries the session more than once, with
-// ErrDuplicate (which matches ErrInvalid): a cookie name twice, a chunk
+// ErrDuplicate (which matches cookie.ErrInvalid): a cookie name twice, a chunk
 // index twice, the whole cookie beside a complete set of its chunks, or
 // tokens under both standard names. It never picks "the copy that
 // authenticates". Chunks without a .0 beside a whole cookie are stale
@@ -55,9 +55,11 @@
 //
 // # Errors
 //
-// ErrInvalid and ErrExpired (and ErrNoToken and ErrDuplicate from
-// OpenRequest) are the sentinels to test with errors.Is. Neither errors nor String ever show a
-// token or a secret.
+// A token that does not open matches cookie.ErrInvalid or
+// cookie.ErrExpired, the sentinels of cookieseal's own values, so one
+// errors.Is test covers both kinds of session; ErrNoToken and
+// ErrDuplicate (from OpenRequest) are this package's own. Neither errors
+// nor String ever show a token or a secret.
 //
 // The older next-auth v4 format (salt-less HKDF with another info string,
 // cookie "next-auth.session-token") is not read.
