@@ -214,3 +214,19 @@ def test_logout_without_subject(example):
     assert NAME in jar.cookies
     assert call("POST", "/logout", jar).status_code == 204
     assert NAME not in jar.cookies
+
+
+def test_too_large_is_a_500_with_no_cookie(example):
+    from django.http import HttpResponse
+    from django.test import RequestFactory, override_settings
+
+    import cookieseal
+    from cookieseal.django import SessionMiddleware
+
+    def big(request):
+        request.session["blob"] = "x" * 6000
+        return HttpResponse("ok")
+
+    with override_settings(COOKIESEAL_MANAGER=cookieseal.Manager(cookieseal.Keys.generate())):
+        with pytest.raises(cookieseal.SessionTooLarge):  # Django's handler turns it into a 500
+            SessionMiddleware(big)(RequestFactory().post("/", secure=True, HTTP_HOST="localhost"))

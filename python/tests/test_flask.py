@@ -188,3 +188,22 @@ def test_flask_flash_is_the_envelope_queue(key_file, redis_url):  # noqa: F811
     jar.update(manager.save(s))
     assert call(app, "GET", "/flashes-with-categories", jar)[2] == {"flashes": [["message", "from go"]]}
     assert call(app, "GET", "/flashes", jar)[2] == {"flashes": []}  # popped once
+
+
+def test_too_large_is_a_500_with_no_cookie():
+    # As Go's ErrTooLarge: nothing is written, the handler's response becomes a 500.
+    import flask
+
+    import cookieseal
+    import cookieseal.flask
+
+    app = flask.Flask("too_large")
+    app.session_interface = cookieseal.flask.SessionInterface(cookieseal.Manager(cookieseal.Keys.generate()))
+
+    @app.post("/")
+    def big():
+        flask.session["blob"] = "x" * 6000  # one cookie (max_chunks 1) holds 3800 bytes
+        return "ok"
+
+    resp = app.test_client(use_cookies=False).post("/", base_url="https://localhost")
+    assert resp.status_code == 500 and resp.headers.getlist("Set-Cookie") == []

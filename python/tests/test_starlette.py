@@ -191,3 +191,38 @@ def test_logout_without_subject(example):
     assert NAME in jar.cookies
     assert call(example.app, "POST", "/logout", jar).status == 204
     assert NAME not in jar.cookies
+
+
+def test_too_large_sends_nothing():
+    # As Go's ErrTooLarge: the error comes before the response starts, so
+    # Starlette's error middleware answers 500, and no Set-Cookie goes out.
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    import cookieseal
+    import cookieseal.starlette
+
+    def big(request):
+        request.session["blob"] = "x" * 6000
+        return Response("ok")
+
+    app = Starlette(routes=[Route("/", big, methods=["POST"])],
+                    middleware=[Middleware(cookieseal.starlette.SessionMiddleware, manager=cookieseal.Manager(cookieseal.Keys.generate()))])
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "https",
+             "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "", "headers": [(b"host", b"localhost")],
+             "client": ("127.0.0.1", 1), "server": ("localhost", 443)}
+    with pytest.raises(cookieseal.SessionTooLarge):
+        asyncio.run(app(scope, receive, send))
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    assert [m["status"] for m in starts] == [500]
+    assert not [v for k, v in starts[0]["headers"] if k.lower() == b"set-cookie"]
