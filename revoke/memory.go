@@ -207,14 +207,6 @@ func (m *Memory) RevokeSubject(_ context.Context, subject string, before, until 
 	return nil
 }
 
-// Len returns the number of entries held, sessions and subjects together,
-// including expired ones not yet forgotten. It is Stats().Entries.
-func (m *Memory) Len() int {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return len(m.sessions) + len(m.subjects)
-}
-
 // MemoryStats is a snapshot of a revocation list's size, for metrics and health
 // checks. Suggested metric names (OpenTelemetry style) are given with each
 // field.

@@ -103,8 +103,8 @@ func TestMemoryInvalidArguments(t *testing.T) {
 			}
 		})
 	}
-	if m.Len() != 0 {
-		t.Fatalf("invalid calls left %d entries", m.Len())
+	if m.Stats().Entries != 0 {
+		t.Fatalf("invalid calls left %d entries", m.Stats().Entries)
 	}
 }
 
@@ -140,7 +140,7 @@ func TestMemoryExpiry(t *testing.T) {
 		if got := errors.Is(m.Check(ctx, other), ErrRevoked); got != st.subj {
 			t.Fatalf("%s: other session revoked = %v; want %v", st.name, got, st.subj)
 		}
-		if got := m.Len(); got != st.entries {
+		if got := m.Stats().Entries; got != st.entries {
 			t.Fatalf("%s: %d entries held; want %d (pruned by Check)", st.name, got, st.entries)
 		}
 	}
@@ -184,12 +184,12 @@ func TestMemoryPruneIsBounded(t *testing.T) {
 	}
 	clk.Add(time.Minute)
 	s := SessionRef{ID: "live", IssuedAt: t0}
-	for calls := 1; m.Len() > 0; calls++ {
+	for calls := 1; m.Stats().Entries > 0; calls++ {
 		if err := m.Check(ctx, s); err != nil {
 			t.Fatal(err)
 		}
-		if want := n - calls*pruneBatch; m.Len() != max(want, 0) {
-			t.Fatalf("after %d checks: %d entries; want %d (one batch each)", calls, m.Len(), max(want, 0))
+		if want := n - calls*pruneBatch; m.Stats().Entries != max(want, 0) {
+			t.Fatalf("after %d checks: %d entries; want %d (one batch each)", calls, m.Stats().Entries, max(want, 0))
 		}
 	}
 	// Writes prune too.
@@ -202,7 +202,7 @@ func TestMemoryPruneIsBounded(t *testing.T) {
 	if err := m.RevokeSession(ctx, "new", "", t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := m.Len(), n+1-pruneBatch; got != want {
+	if got, want := m.Stats().Entries, n+1-pruneBatch; got != want {
 		t.Fatalf("after one write: %d entries; want %d", got, want)
 	}
 }
@@ -348,7 +348,7 @@ func TestMemoryHeapBounded(t *testing.T) {
 			t.Fatalf("entry %d after its latest until: %v", i, err)
 		}
 	}
-	for m.Len() > 0 {
+	for m.Stats().Entries > 0 {
 		_ = m.Check(ctx, SessionRef{ID: "x", IssuedAt: t0})
 	}
 }

@@ -234,9 +234,9 @@ func (c *Cached) RevokeSubject(ctx context.Context, subject string, before, unti
 	return err
 }
 
-// Len returns the number of entries in memory, sessions and subjects
-// together, including expired ones not yet pruned. It is Stats().Entries.
-func (c *Cached) Len() int {
+// entries returns the number of entries in memory, sessions and subjects
+// together, including expired ones not yet pruned: Stats().Entries.
+func (c *Cached) entries() int {
 	n := 0
 	for i := range c.shards {
 		sh := &c.shards[i]

@@ -219,7 +219,7 @@ func (c *Cached) bucketLens(ctx context.Context) *[Buckets]int64 {
 // presize sizes empty memory for the list about to be loaded, so that a
 // first load of millions of entries does not grow its maps step by step.
 func (c *Cached) presize(lens *[Buckets]int64) {
-	if c.Len() > 0 {
+	if c.entries() > 0 {
 		return
 	}
 	var total int64
