@@ -169,8 +169,8 @@ class Lifetime:
 
 
 _LIFETIME_FIELDS = {"idle_timeout": "idle", "absolute_timeout": "absolute", "clock_skew": "skew", "rollout_delay": "rollout"}
-_MAX_TIMEOUT = 400 * 24 * 3600  # cookie.MaxTimeout
-_MAX_CLOCK_SKEW = 60  # cookie.MaxClockSkew
+_MAX_TIMEOUT = 400 * 24 * 3600  # keyring.MaxTimeout
+_MAX_CLOCK_SKEW = 60  # keyring.MaxClockSkew
 _GO_UNITS = {"ns": 1, "us": 1000, "\u00b5s": 1000, "\u03bcs": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 _GO_DURATION_PART = re.compile(r"([0-9]*)(?:\.([0-9]*))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
 
