@@ -42,7 +42,14 @@
 // and at most 16384 keys; the cookie package refuses configurations whose
 // window is longer, so forged epochs never evict valid keys.
 //
-// # Parsing
+// # Parsing, and where key set files live
+//
+// This package turns a key set into text and back, in memory, and never
+// touches a file system (it runs where there is none: edge runtimes,
+// WebAssembly). Files on disk are package rotate's: ReadKeyFile,
+// CreateKeyFile, WriteKeyFile and UpdateKeyFile (atomic, locked, and
+// refusing a planted link), and FileSource for reloading; the cookieseal
+// command uses them.
 //
 // ParseKeyFile reads key set files of version 1 and 2 (see FileVersion);
 // ParseString reads either a key set file or the compact form, which
