@@ -152,7 +152,8 @@ func newTestTLS(t *testing.T) *testTLS {
 
 // goService is the Go side: the session manager over a key set file
 // (rotate.FileSource into a Holder, reloaded when the test says so) and
-// revoke/redis, with the same four pages as the Python example apps.
+// revoke/redis, with the same pages as the Python example apps (login, me, flashes,
+// logout-others, logout).
 type goService struct {
 	url      string
 	holder   *rotate.Holder
