@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
@@ -52,7 +53,7 @@ func newViewFixture(f *testing.F) *viewFixture {
 	now := func() time.Time { return vectorNow }
 	fx := &viewFixture{}
 	for _, maxChunks := range []int{1, 4} {
-		opts := middleware.Options{Now: now, MaxChunks: maxChunks}
+		opts := middleware.Options{Codec: cookie.Options{Now: now}, MaxChunks: maxChunks}
 		if maxChunks > 1 {
 			opts.MaxResponseCookieBytes = 16000
 		}

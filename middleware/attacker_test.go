@@ -25,7 +25,7 @@ const (
 // plain name or a chunk name), a Path, and the attacker's valid value
 // for that name or junk.
 type plant struct {
-	name  int // 0 plain, 1 name.0, 2 name.1, 3 name.7 (past every MaxChunks used here)
+	name  int // 0 plain, 1 name.0, 2 name.1, 3 name.7 (past every MaxChunks used here), 4 name.2 (past the victim's set)
 	path  string
 	valid bool
 }
@@ -35,14 +35,14 @@ func (p plant) String() string {
 	if p.valid {
 		v = "valid"
 	}
-	return fmt.Sprintf("%s@%s=%s", [...]string{"plain", ".0", ".1", ".7"}[p.name], p.path, v)
+	return fmt.Sprintf("%s@%s=%s", [...]string{"plain", ".0", ".1", ".7", ".2"}[p.name], p.path, v)
 }
 
-// allPlants is the alphabet the matrix combines: 4 names × 3 paths × 2
+// allPlants is the alphabet the matrix combines: 5 names × 3 paths × 2
 // values.
 func allPlants() []plant {
 	var out []plant
-	for name := range 4 {
+	for name := range 5 {
 		for _, path := range []string{"/", "/app", victimPage} {
 			for _, valid := range []bool{true, false} {
 				out = append(out, plant{name, path, valid})
@@ -103,8 +103,8 @@ func (p plant) cookie(name string, av attackerValues) *http.Cookie {
 		if p.valid {
 			c.Value = av.plain
 		}
-	case 1, 3:
-		c.Name = name + [...]string{"", ".0", "", ".7"}[p.name]
+	case 1, 3, 4:
+		c.Name = name + [...]string{"", ".0", "", ".7", ".2"}[p.name]
 		if p.valid && len(av.chunks) > 0 {
 			c.Value = av.chunks[0]
 		}
@@ -154,7 +154,7 @@ func TestAttackerModel(t *testing.T) {
 			for _, v := range victims {
 				t.Run(fmt.Sprintf("%s/%v/%s", name, format, v.name), func(t *testing.T) {
 					clk := newClock()
-					opts := middleware.Options{Now: clk.Now, Format: format, MaxChunks: v.maxChunks}
+					opts := middleware.Options{Codec: cookie.Options{Now: clk.Now, Format: format}, MaxChunks: v.maxChunks}
 					if v.maxChunks > 1 {
 						opts.MaxResponseCookieBytes = 16000 // a tuned proxy
 					}

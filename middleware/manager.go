@@ -73,7 +73,9 @@ func New(keys keyring.Provider, name string, opts Options) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{name: name, keys: keys, codec: codec, cfg: cfg}
-	if cfg.MaxChunks > 1 {
+	if cfg.MaxChunks >= 1 {
+		// With MaxChunks 1 too: a request may carry name.0 (a set of
+		// one chunk, which opens), and its clearing line is the same.
 		m.clearPlain = m.clearLine(name)
 		m.chunkNames = make([]string, cfg.MaxChunks)
 		m.clearChunks = make([]string, cfg.MaxChunks)

@@ -28,8 +28,8 @@ type plantedFixture struct {
 func newPlantedFixture(t *testing.T, name string, opts middleware.Options, big int) *plantedFixture {
 	t.Helper()
 	rec := &recorder{}
-	if opts.Now == nil {
-		opts.Now = newClock().Now
+	if opts.Codec.Now == nil {
+		opts.Codec.Now = newClock().Now
 	}
 	opts.Observer = rec
 	m, err := middleware.New(testKeyring(t), name, opts)
@@ -87,7 +87,7 @@ func repeat(cs []*http.Cookie, n int) []*http.Cookie {
 func TestPlantedCopiesNeverSwap(t *testing.T) {
 	for _, format := range []cookie.Format{cookie.Native, cookie.JWE} {
 		for _, big := range []int{0, 5000} {
-			opts := middleware.Options{Format: format}
+			opts := middleware.Options{Codec: cookie.Options{Format: format}}
 			if big > 0 {
 				opts.MaxChunks, opts.MaxResponseCookieBytes = 4, 16000
 			}
@@ -127,7 +127,7 @@ func TestPlantedCopiesNeverSwap(t *testing.T) {
 	}
 	t.Run("legacy", func(t *testing.T) {
 		clk := newClock()
-		f := newPlantedFixture(t, "session", middleware.Options{Now: clk.Now, Legacy: &fakeLegacy{now: clk.Now}}, 0)
+		f := newPlantedFixture(t, "session", middleware.Options{Codec: cookie.Options{Now: clk.Now}, Legacy: &fakeLegacy{now: clk.Now}}, 0)
 		legacy := &http.Cookie{Name: "session", Value: "legacy.user.mallory"}
 		for _, cs := range [][]*http.Cookie{
 			{legacy, f.alice[0]},
@@ -193,7 +193,7 @@ func TestPlantedPagePathCopyIsCleared(t *testing.T) {
 func TestPlantedChunksDoNotCrowdOutTheClear(t *testing.T) {
 	const host = "a.app.example.com"
 	clk := newClock()
-	m, err := middleware.New(testKeyring(t), "session", middleware.Options{Now: clk.Now, MaxChunks: 4, MaxResponseCookieBytes: 16000})
+	m, err := middleware.New(testKeyring(t), "session", middleware.Options{Codec: cookie.Options{Now: clk.Now}, MaxChunks: 4, MaxResponseCookieBytes: 16000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +418,7 @@ func TestPartitionedSwitchClearsOldCookies(t *testing.T) {
 		t.Run(fmt.Sprintf("big=%d", big), func(t *testing.T) {
 			clk := newClock()
 			kr := testKeyring(t)
-			opts := middleware.Options{Now: clk.Now}
+			opts := middleware.Options{Codec: cookie.Options{Now: clk.Now}}
 			if big > 0 {
 				opts.MaxChunks, opts.MaxResponseCookieBytes = 4, 16000
 			}

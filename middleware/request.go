@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"net/http"
 	"net/textproto"
 	"slices"
@@ -19,82 +21,86 @@ import (
 )
 
 // scanCookiesMax is how many cookies a request may carry for
-// scanCookies to parse its chunks itself; past it, Request.Cookies decides (it returns
-// none past its own limit, 3000 by default, GODEBUG httpcookiemaxnum).
-// Browsers keep at most about 180 cookies per domain.
+// scanCookies to read the header itself; past it, Request.Cookies
+// decides (it returns none past its own limit, 3000 by default, GODEBUG
+// httpcookiemaxnum). Browsers keep at most about 180 cookies per domain.
 const scanCookiesMax = 180
 
-// scanCookies reads the request's Cookie header lines once for the cookie
-// name. It calls plain with the value of every cookie named name (quotes
-// removed, not checked: the codec refuses what it cannot open). It returns
-// the cookies whose names start with name + "." exactly as Request.Cookies
-// parses them (names that are tokens, values unquoted and checked, in
-// order), without parsing the other cookies' values or allocating for
-// them; and chunked, whether some name is name + "." and more. With check
-// false, those values are not checked byte by byte (validCookieValue): a
-// cookie Request.Cookies drops for a byte it refuses is returned (see
-// state.load for when that gives the same result).
-func scanCookies(r *http.Request, name string, check bool, plain func(v string)) (cookies []*http.Cookie, chunked bool) {
-	n := 0 // cookies as Request.Cookies counts them, for scanCookiesMax
+// scanCookies reads the request's Cookie header lines once for the
+// session's cookies and calls f with each cookie named name (index -1)
+// or name.N, N a decimal index without leading zeros (index N, at most
+// math.MaxInt), in order, with its value unquoted: exactly the cookies
+// Request.Cookies returns with those names, without parsing the other
+// cookies' values or allocating for them. With check false, values are
+// not checked byte by byte (validCookieValue), so a cookie
+// Request.Cookies drops for a byte it refuses is passed too (see
+// state.load for when that gives the same result). Past scanCookiesMax
+// cookies, Request.Cookies itself is read.
+func scanCookies(r *http.Request, name string, check bool, f func(index int, cname, v string)) {
+	n := 0 // cookies as Request.Cookies counts them
 	for _, line := range r.Header["Cookie"] {
-		n++
+		n += strings.Count(line, ";") + 1
+	}
+	if n > scanCookiesMax {
+		for _, c := range r.Cookies() {
+			if i, ok := cookieIndex(c.Name, name); ok {
+				f(i, c.Name, c.Value)
+			}
+		}
+		return
+	}
+	for _, line := range r.Header["Cookie"] {
 		for len(line) > 0 {
 			var part string
-			var more bool
-			part, line, more = strings.Cut(line, ";")
-			if more {
-				n++
-			}
+			part, line, _ = strings.Cut(line, ";")
 			part = textproto.TrimString(part)
 			k, v, _ := strings.Cut(part, "=")
 			k = textproto.TrimString(k)
-			if k == name {
-				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-					v = v[1 : len(v)-1]
-				}
-				plain(v)
+			i, ok := cookieIndex(k, name)
+			if !ok {
 				continue
 			}
-			if len(k) <= len(name) || k[len(name)] != '.' || k[:len(name)] != name {
-				continue
-			}
-			chunked = chunked || len(k) > len(name)+1
-			if !isToken(k) {
-				continue
-			}
-			quoted := false
 			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v, quoted = v[1:len(v)-1], true
+				v = v[1 : len(v)-1]
 			}
 			if check && !validCookieValue(v) {
 				continue
 			}
-			cookies = append(cookies, &http.Cookie{Name: k, Value: v, Quoted: quoted})
+			f(i, k, v)
 		}
 	}
-	if n > scanCookiesMax {
-		// Past it, Request.Cookies decides.
-		cookies = nil
-		for _, c := range r.Cookies() {
-			if len(c.Name) > len(name) && c.Name[len(name)] == '.' && c.Name[:len(name)] == name {
-				cookies = append(cookies, c)
-			}
-		}
-	}
-	return cookies, chunked
 }
 
-// isToken reports whether s is a non-empty RFC 7230 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
+// cookieIndex reports whether cookieName is one of the session's cookie
+// names: name itself (index -1) or name.N, N a decimal index without
+// leading zeros (saturated at math.MaxInt), as package chunk parses it.
+func cookieIndex(cookieName, name string) (int, bool) {
+	if len(cookieName) < len(name) || cookieName[:len(name)] != name {
+		return 0, false
 	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
-			return false
+	if len(cookieName) == len(name) {
+		return -1, true
+	}
+	if cookieName[len(name)] != '.' || len(cookieName) == len(name)+1 {
+		return 0, false
+	}
+	digits := cookieName[len(name)+1:]
+	if digits[0] == '0' {
+		return 0, len(digits) == 1
+	}
+	i := 0
+	for j := 0; j < len(digits); j++ {
+		d := digits[j]
+		if d < '0' || d > '9' {
+			return 0, false
+		}
+		if i > (math.MaxInt-int(d-'0'))/10 {
+			i = math.MaxInt
+		} else if i != math.MaxInt {
+			i = i*10 + int(d-'0')
 		}
 	}
-	return true
+	return i, true
 }
 
 // validCookieValue reports whether every byte of v may appear in a cookie
@@ -127,130 +133,87 @@ func validCookieValue(v string) bool {
 	return acc&swarHi == 0
 }
 
-// maxCopies bounds how many copies of the session cookie one request may
-// carry that are tried; more is a duplicate case with no session.
-const maxCopies = 4
+// copies is what a request carried of the session's cookies (scanned
+// by state.read): the copies, and whether they agree.
+type copies struct {
+	nplain int    // plain cookies named name
+	plain  string // the first one's value
+	// chunks[i] is the first value of chunk index i (below MaxChunks);
+	// bit i of seen says it was carried.
+	chunks [cookie.ChunkLimit]string
+	seen   uint32
+	more   bool // some name came more than once
+	differ bool // some name came with two different values
+}
+
+// agree reports whether the request carried one copy of the session
+// (rule 2 of the package doc): the plain cookie or chunks 0 … k-1 (k at
+// most MaxChunks), not both, every name with one value however often it
+// came. It returns the number of chunks (0 for the plain cookie).
+func (c *copies) agree() (k int, ok bool) {
+	if c.differ || (c.nplain > 0 && c.seen != 0) {
+		return 0, false
+	}
+	k = bits.TrailingZeros32(^c.seen)
+	return k, c.seen == 1<<k-1
+}
 
 // load reads and opens the request's cookie once. Bad cookies leave no
 // session and are cleared at commit; the observer is told after the lock
 // is released.
 //
-// A request that carries the cookie more than once (the plain cookie
-// several times, or it and a set of chunks, or a chunk index twice, or
-// a chunk index beyond the set that opens) is a duplicate case; each
-// consistent chunk set (see chunkSets) is a copy: if exactly one copy opens, it is the session; if
-// several open and all carry the same session id, the one refreshed last
-// is; otherwise there is no session (a cookie planted for a parent domain
-// by a sibling host must not swap the user into another session). In
-// every duplicate case the response expires the copies it can reach
-// (expireCopies) and writes the chosen session back, so the next request
-// carries one cookie.
+// The rules are the package doc's ("Copies of the cookie"): the request
+// is read as Request.Cookies reads it; the session is read only when its
+// copies agree (copies.agree), else there is no session
+// (ErrDuplicateCookie); a request that carried anything but one copy of
+// each name is marked dup, and its response clears what it carried
+// (state.sweep), as it clears chunk names past MaxChunks.
 func (st *state) load() {
 	if st.loaded {
 		return
 	}
 	st.loaded = true
-	var copies [maxCopies]string
-	var picks chunkPicks
-	var sets [maxChunkSets]chunkSet
-	plains, chunks, err := st.read(copies[:0], &picks, sets[:0], false)
-	if st.carried.chunked {
-		// The chunks were read without checking their values' bytes as
-		// net/http does (see scanCookies). A regular set of chunks (no
-		// plain cookie, each index once, nothing past the run) that opens
-		// is read exactly as it would be with the check: its values
-		// decoded as base64url (or JWE compact), whose bytes net/http
-		// keeps, and no other chunk index was carried. Anything else is
-		// read again with the check, and goes the general way.
-		if len(plains) == 0 && len(chunks) > 0 && !st.carried.dup {
-			var f found
-			if st.open(&f, st.scratch.buf[:0], st.opened.env.fields, st.join(&picks, chunks[0]), false) == nil {
-				st.admit(&f)
-				return
-			}
+	var c copies
+	st.read(&c, false)
+	if k, ok := c.agree(); ok && (c.nplain > 0 || k > 0) {
+		// The values were read without checking their bytes as net/http
+		// does. A value that opens is base64url (or JWE compact), whose
+		// bytes net/http keeps, and every copy of it is the same bytes,
+		// so this is what the checked view gives. Anything else is read
+		// again with the check (and only then by the legacy reader).
+		var f found
+		if st.open(&f, st.scratch.buf[:0], st.opened.env.fields, st.value(&c, k), false) == nil {
+			st.admit(&f)
+			st.opened.reseal = st.carried.dup && st.opened.valid
+			return
 		}
-		st.carried.nplain, st.carried.chunked, st.carried.dup, st.carried.cookies = 0, false, false, nil
-		picks = chunkPicks{}
-		plains, chunks, err = st.read(copies[:0], &picks, sets[:0], true)
 	}
-	n := len(plains)
-	if len(chunks) > 0 {
-		n++
-	}
+	c = copies{}
+	st.read(&c, true)
+	k, ok := c.agree()
 	switch {
-	case n == 0 && err != nil:
+	case c.nplain == 0 && k == 0 && ok:
+		return // no session cookie: a new, empty session
+	case !ok:
+		st.invalid(errDifferentCopies)
+		return
+	}
+	value := st.value(&c, k)
+	if k > 0 && len(value) > st.m.cfg.maxLen {
+		st.invalid(fmt.Errorf("%w: %d-byte chunked value", cookie.ErrTooLarge, len(value)))
+		return
+	}
+	var f found
+	if err := st.open(&f, st.scratch.buf[:0], st.opened.env.fields, value, k == 0); err != nil {
 		st.invalid(err)
 		return
-	case n == 0:
-		return // no cookie: a new, empty session
-	case n == 1 && !st.carried.dup:
-		var f found
-		if len(chunks) > 0 {
-			err = st.open(&f, st.scratch.buf[:0], st.opened.env.fields, st.join(&picks, chunks[0]), false)
-			if err != nil && len(chunks) > 1 {
-				// A chunk index beyond the user's set (planted for a
-				// parent domain) makes the set longer: try the shorter
-				// ones, and expire the extra names if one opens.
-				for _, c := range chunks[1:] {
-					var g found
-					if st.open(&g, nil, nil, st.join(&picks, c), false) == nil {
-						f, err = g, nil
-						st.carried.dup = true
-						break
-					}
-				}
-			}
-		} else {
-			err = st.open(&f, st.scratch.buf[:0], st.opened.env.fields, plains[0], true)
-		}
-		if err != nil {
-			st.invalid(err)
-			return
-		}
-		st.admit(&f)
-		if st.carried.dup {
-			st.opened.reseal = st.opened.valid
-		}
-		return
 	}
-	st.carried.dup = true
-	var best found
-	var lastErr error
-	opened, ambiguous := 0, false
-	try := func(value string, plain bool) {
-		var f found
-		if err := st.open(&f, nil, nil, value, plain); err != nil {
-			lastErr = err
-			return
-		}
-		switch {
-		case opened == 0:
-			best = f
-		case f.sessionID() != best.sessionID():
-			ambiguous = true
-		case f.meta.RefreshedAt.After(best.meta.RefreshedAt):
-			best = f
-		}
-		opened++
-	}
-	for _, v := range plains {
-		try(v, true)
-	}
-	for _, c := range chunks {
-		try(st.join(&picks, c), false)
-	}
-	if opened == 0 && err != nil {
-		lastErr = err
-	}
-	switch {
-	case ambiguous:
-		st.invalid(errDifferentCopies)
-	case opened == 0:
-		st.invalid(withReason(cookie.ReasonDuplicate, fmt.Errorf("%w: no copy opens: %w", ErrDuplicateCookie, lastErr)))
-	default:
-		st.admit(&best)
-		st.opened.reseal = st.opened.valid
-	}
+	st.admit(&f)
+	// Identical copies: the response clears them elsewhere and writes the
+	// session back where it belongs (a browser that keys cookies as RFC
+	// 6265 does, without the host-only flag, drops the host-only copy
+	// when the same name is cleared with Domain set to the host).
+	st.opened.reseal = st.carried.dup && st.opened.valid
 }
 
 // found is a cookie value that authenticated and passed the expiry rule:
@@ -271,14 +234,6 @@ type legacySession struct {
 	native  string
 	data    map[string]json.RawMessage
 	flashes []json.RawMessage
-}
-
-// sessionID is the id f carries.
-func (f *found) sessionID() string {
-	if f.legacy != nil {
-		return f.legacy.native
-	}
-	return unquote(f.payload[f.env.id.start+1 : f.env.id.end-1])
 }
 
 // open authenticates value and applies the expiry rule to it, into f:
@@ -321,8 +276,8 @@ const legacyIDLabel = "cookieseal legacy session id v1\x00"
 
 // migratedIDLabel separates the derivation of a migrated session's
 // native id from its legacy id. It is derived, not random, so that a
-// copy of the legacy cookie beside the native one is the same session
-// (the duplicate rule), while the legacy id itself is revoked.
+// replay of the legacy cookie migrates to the same session id, while
+// the legacy id itself is revoked.
 const migratedIDLabel = "cookieseal migrated session id v1\x00"
 
 // openLegacy decodes a cookie of an older library and applies the expiry
@@ -461,150 +416,84 @@ func (st *state) admit(f *found) {
 	}
 }
 
-// read finds the copies of the session's cookie the request carries: the
-// plain cookie's values (at most maxCopies, appended to plains), and the
-// chunk sets (picks holds their values) when the request has a name.0.
-// A request with more copies than that, or with a chunk index twice, is
-// marked dup; err is a chunk set that does not join.
-//
-// check says whether chunk values are checked byte by byte as
-// Request.Cookies checks them (see scanCookies); load reads without the
-// check first, and again with it unless a regular chunk set opened.
-func (st *state) read(plains []string, picks *chunkPicks, chunks []chunkSet, check bool) (_ []string, _ []chunkSet, err error) {
-	cookies, chunked := scanCookies(st.r, st.m.name, check, func(v string) {
-		st.carried.nplain++
-		if len(plains) < maxCopies {
-			plains = append(plains, v)
-		} else {
-			st.carried.dup = true
+// read scans the request's session cookies into c (see scanCookies for
+// check) and records in st what the response needs: how many plain
+// cookies, whether chunk names came, which chunk indices below MaxChunks
+// (st.carried.seen) and the names past MaxChunks (st.carried.beyond, at most
+// maxBeyond), and dup: the request carried anything but one copy of
+// each of the session's names (a name twice, the plain cookie and
+// chunks, a gap).
+func (st *state) read(c *copies, check bool) {
+	m := st.m
+	limit := min(m.cfg.MaxChunks, cookie.ChunkLimit)
+	st.carried.beyond = st.carried.beyond[:0]
+	beyond := false
+	scanCookies(st.r, m.name, check, func(i int, cname, v string) {
+		switch {
+		case i < 0:
+			if c.nplain == 0 {
+				c.plain = v
+			} else {
+				c.more = true
+				c.differ = c.differ || v != c.plain
+			}
+			c.nplain++
+		case i < limit:
+			if c.seen&(1<<i) == 0 {
+				c.chunks[i], c.seen = v, c.seen|1<<i
+			} else {
+				c.more = true
+				c.differ = c.differ || v != c.chunks[i]
+			}
+		default:
+			if !check && !validCookieValue(v) {
+				return // net/http drops it; a session's value is checked by open
+			}
+			beyond = true
+			if len(st.carried.beyond) < maxBeyond && !slices.Contains(st.carried.beyond, cname) {
+				st.carried.beyond = append(st.carried.beyond, cname)
+			}
 		}
 	})
-	if !chunked {
-		return plains, nil, nil
-	}
-	st.carried.chunked, st.carried.cookies = true, cookies
-	chunks, irregular, err := st.chunkSets(picks, chunks)
-	if irregular || (len(chunks) > 0 && len(plains) > 0) {
-		// Chunk indices carried twice, or beside indices the chunk set
-		// does not reach, or a plain cookie beside a chunk set: several
-		// copies, handled like duplicates.
-		st.carried.dup = true
-	}
-	return plains, chunks, err
+	_, ok := c.agree()
+	st.carried.nplain, st.carried.seen = c.nplain, c.seen
+	st.carried.chunked = c.seen != 0 || beyond
+	st.carried.dup = c.more || !ok
 }
 
-// maxChunkSets bounds the chunk sets one request may make load try.
-const maxChunkSets = 2 * cookie.ChunkLimit
+// maxBeyond bounds the chunk names past MaxChunks one request's response
+// clears (each name's lines at every place take more than the clearing
+// budget already).
+const maxBeyond = 32
 
-// chunkPicks are the values of chunk indices 0 … cookie.ChunkLimit-1 a
-// request carried: [0] the first of each index, [1] the last (see
-// chunkSets). load keeps them on its stack.
-type chunkPicks [2][cookie.ChunkLimit]string
-
-// chunkSet is one way to join a request's chunks: the values of chunk
-// indices 0 … k-1 of one pick (chunkPicks[pick]). It is joined only
-// when load tries it (state.join), so a regular request joins its chunks
-// once, into a pooled buffer.
-type chunkSet struct {
-	pick, k int
-}
-
-// pieces returns the values s joins.
-func (p *chunkPicks) pieces(s chunkSet) []string {
-	return p[s.pick][:s.k]
-}
-
-// chunkSets lists, appended to sets, the chunk sets of the request to
-// try: chunk names of this manager only (an index below MaxChunks; any
-// other name is never its cookie and is ignored), each set over indices
-// 0 … k-1, for k from the longest contiguous run from 0 down to 1 (a
-// stranger's extra index must not hide the user's shorter set), with the
-// first value of an index carried more than once, then its last (a
-// planted copy may come before or after the user's own). The first set
-// is what cookie.Join would return for a regular request. irregular
-// reports an index carried twice or one beyond the run; err is the
-// reason no set could be formed (a joined value over the size bound).
-func (st *state) chunkSets(picks *chunkPicks, sets []chunkSet) (_ []chunkSet, irregular bool, err error) {
-	m := st.m
-	name := m.name
-	limit := m.cfg.MaxChunks
-	first, last := &picks[0], &picks[1]
-	var seen [cookie.ChunkLimit]int
-	if limit > len(seen) {
-		limit = len(seen)
-	}
-	present := 0
-	for _, c := range st.carried.cookies {
-		i := -1
-		if c.Name == name+".0" {
-			i = 0
-		} else if j := slices.Index(m.chunkNames, c.Name); j > 0 {
-			i = j
-		}
-		if i < 0 || i >= limit {
-			continue
-		}
-		if seen[i] == 0 {
-			first[i] = c.Value
-			present++
-		} else {
-			irregular = true
-		}
-		last[i] = c.Value
-		seen[i]++
-	}
-	run := 0
-	for run < limit && seen[run] > 0 {
-		run++
-	}
-	if run < present {
-		irregular = true
-	}
-	for pick := range picks {
-		vals := &picks[pick]
-		total := 0
-		for k := 0; k < run; k++ {
-			total += len(vals[k])
-		}
-		for k := run; k > 0 && len(sets) < maxChunkSets; k-- {
-			if k < run {
-				total -= len(vals[k])
-			}
-			if total > m.cfg.maxLen {
-				err = fmt.Errorf("%w: %d-byte chunked value", cookie.ErrTooLarge, total)
-				continue
-			}
-			set := chunkSet{pick, k}
-			if !slices.ContainsFunc(sets, func(o chunkSet) bool { return slices.Equal(picks.pieces(o), picks.pieces(set)) }) {
-				sets = append(sets, set)
-			}
-		}
-	}
-	return sets, irregular, err
-}
-
-// join returns the value of the chunk set s. A value of several chunks
-// is joined into the state's pooled buffer and viewed as a string
-// without a copy: it is valid only until the next join or reset, so it
-// must not be kept (state.open and the codecs it calls keep nothing of
-// the value they open: they decode it into their own buffer).
-func (st *state) join(picks *chunkPicks, s chunkSet) string {
-	vals := picks.pieces(s)
-	if len(vals) == 1 {
-		return vals[0]
+// value returns the session's value that c carried: the plain cookie's
+// (k == 0) or chunks 0 … k-1 joined. Joined chunks go into the state's
+// pooled buffer, viewed as a string without a copy: valid only until the
+// next join or reset, so it must not be kept (state.open and the codecs
+// it calls keep nothing of the value they open: they decode it into
+// their own buffer).
+func (st *state) value(c *copies, k int) string {
+	switch k {
+	case 0:
+		return c.plain
+	case 1:
+		return c.chunks[0]
 	}
 	b := st.scratch.joined[:0]
-	for _, v := range vals {
+	for _, v := range c.chunks[:k] {
 		b = append(b, v...)
 	}
 	st.scratch.joined = b
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-// invalid records a rejected cookie: no session, clear it, tell the
-// observer.
+// invalid records a rejected cookie: no session, clear it wherever it
+// can be, tell the observer.
 func (st *state) invalid(err error) {
 	st.edit.clear = true
+	// A copy that does not open may be a planted piece (a chunk index
+	// past the user's set): clear what came at every place (sweep).
+	st.carried.dup = true
 	if st.m.observing() {
 		st.queue(rejected(err))
 	}

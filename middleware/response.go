@@ -20,7 +20,6 @@ func (st *state) commit() error {
 	if !st.loaded {
 		return nil
 	}
-	m := st.m
 	h := st.w.ResponseWriter.Header()
 	// The handler looked at the session, so the response may depend on
 	// the Cookie header: shared caches must key on it.
@@ -30,27 +29,24 @@ func (st *state) commit() error {
 		// never writes over, or clears, the user's cookie.
 		return nil
 	}
-	// Copies of a duplicate case go first: a client that files a Domain
-	// cookie naming its own host under the host-only cookie's key then
-	// keeps the session this response writes after them.
-	//
-	// Those expiries are the response's least important lines: a stranger
-	// can cause them (by planting copies), so they never cost the
-	// session's own write its place. When the write does not fit with
-	// them, it is made without them.
-	lines := -1 // Set-Cookie lines before this commit's, once counted
-	expired := false
-	if st.carried.dup {
-		lines = len(h["Set-Cookie"])
-		st.expireCopies(h)
-		expired = len(h["Set-Cookie"]) > lines
+	// The commit's own lines come first in the budget; the lines that
+	// clear what the request carried elsewhere (sweep) take what is left
+	// and go before them.
+	lines := len(h["Set-Cookie"]) // Set-Cookie lines before this commit's
+	if err := st.commitOwn(h, lines); err != nil {
+		return err
 	}
+	st.sweep(h, lines)
+	return nil
+}
+
+// commitOwn adds the commit's own lines after the first lines of h: the
+// session's write, refresh or clear at the configured Domain and Path.
+func (st *state) commitOwn(h http.Header, lines int) error {
+	m := st.m
 	switch {
 	case st.edit.dirty:
 		st.ensure()
-		if lines < 0 {
-			lines = len(h["Set-Cookie"])
-		}
 		for {
 			payload := st.edit.life.appendTo(encodeEnvelope(st.scratch.enc[:0], st.edit.id, st.edit.sub, st.edit.data, st.edit.flashes))
 			st.scratch.enc = payload
@@ -58,18 +54,13 @@ func (st *state) commit() error {
 			if err == nil {
 				err = m.fitsResponse(h, lines)
 			}
-			if err != nil && errors.Is(err, cookie.ErrTooLarge) && (expired || st.carriedBeyondReach()) {
-				// Drop the expiries, then the clears of carried chunk
-				// names no write reaches (fitsResponse removed every line
-				// of this commit, or write added none), and write again:
-				// lines a stranger can cause never cost the session its
-				// write.
+			if err != nil && errors.Is(err, cookie.ErrTooLarge) && st.carriedBeyondReach() {
+				// Drop the clears of carried chunk names no write reaches
+				// (fitsResponse removed every line of this commit, or
+				// write added none), and write again: lines a stranger
+				// can cause never cost the session its write.
 				h["Set-Cookie"] = h["Set-Cookie"][:lines]
-				if expired {
-					expired = false
-				} else {
-					st.carried.cookies = nil
-				}
+				st.carried.seen &= 1<<m.reach - 1
 				continue
 			}
 			if err == nil || len(st.edit.flashes) == 0 || !errors.Is(err, cookie.ErrTooLarge) {
@@ -93,26 +84,19 @@ func (st *state) commit() error {
 			// payload as it is, without decoding or encoding it, keeping
 			// its issued-at (even one from an instance whose clock is
 			// ahead: the codec then writes refreshed-at = issued-at).
-			if lines < 0 {
-				lines = len(h["Set-Cookie"])
-			}
 			err := st.write(h, st.opened.payload, st.opened.meta.IssuedAt)
-			for err == nil && (expired || st.carriedBeyondReach()) {
+			for err == nil && st.carriedBeyondReach() {
 				if err = m.fitsResponse(h, lines); err == nil || !errors.Is(err, cookie.ErrTooLarge) {
 					break
 				}
-				// The session first: write it without the expiries, then
-				// without the clears of carried names no write reaches.
+				// The session first: write it without the clears of
+				// carried names no write reaches.
 				h["Set-Cookie"] = h["Set-Cookie"][:lines]
-				if expired {
-					expired = false
-				} else {
-					st.carried.cookies = nil
-				}
+				st.carried.seen &= 1<<m.reach - 1
 				err = st.write(h, st.opened.payload, st.opened.meta.IssuedAt)
 			}
 			if err != nil {
-				if lines >= 0 && lines < len(h["Set-Cookie"]) {
+				if lines < len(h["Set-Cookie"]) {
 					h["Set-Cookie"] = h["Set-Cookie"][:lines]
 				}
 				return err
@@ -124,17 +108,7 @@ func (st *state) commit() error {
 			st.commitEvent(st.opened.meta, kind)
 		}
 	case st.edit.clear:
-		if expired {
-			// The clear first: without the expiries when they do not
-			// fit together.
-			n := len(h["Set-Cookie"])
-			st.addClear(h)
-			if setCookieBlockLen(h) > m.cfg.budget {
-				h["Set-Cookie"] = append(h["Set-Cookie"][:lines], h["Set-Cookie"][n:]...)
-			}
-		} else {
-			st.addClear(h)
-		}
+		st.addClear(h)
 	}
 	return nil
 }
@@ -176,7 +150,7 @@ func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error 
 	// Set-Cookie line: no copy of it as a string first.
 	if line := st.lineLen(len(m.name), len(sealed), maxAge); len(sealed) <= m.cfg.MaxValueSize && line <= maxCookieLine {
 		m.setCookie(h, m.name, sealed, now, maxAge)
-		m.clearUnused(h, st.carried.cookies, 0)
+		m.clearUnused(h, st.carried.seen, 0)
 		noStoreCookie(h)
 		return nil
 	} else if m.cfg.MaxChunks == 1 {
@@ -198,7 +172,7 @@ func (st *state) write(h http.Header, payload []byte, issuedAt time.Time) error 
 		m.setCookie(h, m.chunkNames[i], sealed[i*size:min((i+1)*size, len(sealed))], now, maxAge)
 	}
 	addSetCookie(h, m.clearPlain)
-	m.clearUnused(h, st.carried.cookies, n)
+	m.clearUnused(h, st.carried.seen, n)
 	noStoreCookie(h)
 	return nil
 }

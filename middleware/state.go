@@ -47,11 +47,16 @@ type state struct {
 // carriedCookies is what the request's Cookie header carried (request.go
 // reads it; duplicates.go and budget.go decide from it).
 type carriedCookies struct {
-	nplain  int            // plain cookies named name
-	chunked bool           // some cookie looked like a chunk of name
-	cookies []*http.Cookie // those named name.*, kept only when chunked
-	// dup: the request carried the session cookie more than once; the
-	// response expires every copy it does not write (expireCopies).
+	nplain  int    // plain cookies named name
+	chunked bool   // some chunk name of name came
+	seen    uint32 // bit i: chunk index i (below MaxChunks) came
+	// beyond: the chunk names past MaxChunks that came (at most
+	// maxBeyond), for the response to clear; kept across reuse.
+	beyond []string
+	// dup: the request carried anything but one copy of the session that
+	// opens (see state.read and state.invalid); the response clears the
+	// session's names at every place a copy can be (sweep), as it clears
+	// the names past MaxChunks the request carried (beyond).
 	dup bool
 }
 
@@ -68,7 +73,8 @@ type openedSession struct {
 	// it is: no write, no clear (until Destroy). fault is that error.
 	frozen bool
 	fault  error
-	// reseal: write the opened session back even if no refresh is due.
+	// reseal: write the opened session back even if no refresh is due
+	// (it came in identical copies: see state.load).
 	reseal bool
 	// retired: the opened session's id is revoked (Renew or Destroy ran).
 	retired bool
@@ -115,7 +121,7 @@ type responseState struct {
 // scratchBufs are the pooled buffers a state keeps across requests.
 type scratchBufs struct {
 	buf []byte // the opened payload lives here
-	// joined is the buffer a chunk set is joined into (see join).
+	// joined is the buffer a chunk set is joined into (see value).
 	joined []byte
 	// enc holds the encoded payload (plaintext, wiped by reset), sealed
 	// the sealed value, for a write.
@@ -145,8 +151,10 @@ func (st *state) reset() {
 	}
 	clear(st.scratch.enc[:cap(st.scratch.enc)])
 	enc, sealed, joined := keepScratch(st.scratch.enc), keepScratch(st.scratch.sealed), keepScratch(st.scratch.joined)
+	clear(st.carried.beyond) // names from the request's header
 	*st = state{
 		pending: pending,
+		carried: carriedCookies{beyond: st.carried.beyond[:0]},
 		opened:  openedSession{env: envelope{fields: fields}},
 		scratch: scratchBufs{buf: buf, joined: joined, enc: enc, sealed: sealed},
 	}

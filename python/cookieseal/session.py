@@ -28,7 +28,6 @@ DEFAULT_MAX_RESPONSE_COOKIE_BYTES = 3072  # middleware.DefaultMaxResponseCookieB
 MAX_COOKIE_LINE = 4096  # middleware's maxCookieLine
 REVOKE_MARGIN_MS = 1000  # middleware's revokeMargin
 _SET_COOKIE_OVERHEAD = len("Set-Cookie: \r\n")
-_MAX_COPIES = 4  # middleware's maxCopies
 
 # Session.status values (Go: middleware.SaveStatus names).
 UNMODIFIED = "unmodified"
@@ -683,8 +682,8 @@ class Manager:
         self._refresh_ms = refresh_after * 1000
         self._codec = Codec(keys, name, format=format, idle_timeout=idle, absolute_timeout=absolute,
                             clock_skew=skew, max_value_size=max_value_size * max_chunks, clock=clock)
-        # Go keeps chunk names only with chunking on (MaxChunks > 1).
-        self._chunk_names = ["%s.%d" % (name, i) for i in range(max_chunks)] if max_chunks > 1 else []
+        # name.0 with max_chunks 1 too: a set of one chunk, which Go reads (and clears).
+        self._chunk_names = ["%s.%d" % (name, i) for i in range(max_chunks)]
         self._mid = "; Path=" + path + ("; Domain=" + self.domain.lstrip(".") if self.domain else "")
         tail = []
         if self.http_only:
@@ -828,113 +827,56 @@ class Manager:
     def _now_ms_exact(self):
         return clock_ns(self.clock)
 
-    def _chunk_sets(self, chunk_pairs):
-        """Go's chunkSets: the joined values to try, longest contiguous run first, first
-        then last value of a repeated index; irregular when an index repeats or lies beyond the run."""
-        first, last, seen = {}, {}, {}
-        for i, v in chunk_pairs:
-            if i not in seen:
-                first[i] = v
-                seen[i] = 0
-            seen[i] += 1
-            last[i] = v
-        irregular = any(c > 1 for c in seen.values())
-        run = 0
-        while run < self.max_chunks and run in seen:
-            run += 1
-        if run < len(seen):
-            irregular = True
-        sets, too_large = [], False
-        for pick in (first, last):
-            for k in range(run, 0, -1):
-                pieces = tuple(pick[j] for j in range(k))
-                if sum(len(p) for p in pieces) > self.max_value_size * self.max_chunks:
-                    too_large = True
-                    continue
-                if pieces not in sets:
-                    sets.append(pieces)
-        return ["".join(p) for p in sets], irregular, too_large
-
     def _load(self, s, pairs):
+        # The rules of Go's middleware package doc ("Copies of the cookie"):
+        # the session is read only when every copy agrees, byte for byte (the
+        # plain cookie, or chunks name.0 ... name.(k-1), k <= max_chunks, each
+        # name with one value however often it came); anything else is no
+        # session ("duplicate"), never a pick. Chunk names past max_chunks are
+        # no copy.
         name = self.name
-        prefix = name + "."
-        plains, chunk_pairs = [], []
+        limit = min(self.max_chunks, CHUNK_LIMIT)
+        plain, nplain, chunks = None, 0, {}
+        more = differ = False
         for n, v in pairs:
             if n == name:
-                s._plain += 1
-                if len(plains) < _MAX_COPIES:
-                    plains.append(v)
+                if nplain == 0:
+                    plain = v
                 else:
-                    s._dup = True
+                    more, differ = True, differ or v != plain
+                nplain += 1
                 continue
-            if len(n) <= len(prefix) or not n.startswith(prefix):
+            i = _chunk_index(n, name)
+            if i is None:
                 continue
-            s._chunked = True  # Go: any name.<something> makes the request a chunked one
-            # name.0 is read whatever max_chunks is (a one-chunk set with max_chunks 1);
-            # other indices only below max_chunks.
-            if n == prefix + "0":
-                i = 0
-            elif n in self._chunk_names:
-                i = self._chunk_names.index(n)
+            s._chunked = True  # Go: any chunk name makes the request a chunked one
+            if i >= limit:
+                continue
+            if i in chunks:
+                more, differ = True, differ or v != chunks[i]
             else:
-                continue
-            if i >= self.max_chunks:
-                continue
-            chunk_pairs.append((i, v))
-            if n in self._chunk_names and n not in s._carried:
-                s._carried.append(n)
-        chunks, too_large = [], False
-        if chunk_pairs:
-            chunks, irregular, too_large = self._chunk_sets(chunk_pairs)
-            if irregular or (chunks and plains):
-                s._dup = True
-        n = len(plains) + (1 if chunks else 0)
-        if n == 0:
-            if too_large:
-                raise Rejected(_e.TOO_LARGE, "cookie: chunked value too large")
+                chunks[i] = v
+                if n not in s._carried:
+                    s._carried.append(n)
+        s._plain = nplain
+        k = 0
+        while k in chunks:
+            k += 1
+        agree = not differ and not (nplain and chunks) and len(chunks) == k
+        s._dup = more or not agree
+        if nplain == 0 and not chunks:
             return  # no cookie: a new, empty session
-        if n == 1 and not s._dup:
-            if chunks:
-                try:
-                    found = self._open(chunks[0], False)
-                except Rejected:
-                    found = None
-                    for v in chunks[1:]:
-                        try:
-                            found = self._open(v, False)
-                            s._dup = True
-                            break
-                        except Rejected:
-                            continue
-                    if found is None:
-                        raise
-            else:
-                found = self._open(plains[0], True)
-            self._admit(s, found)
-            if s._dup:
-                s._reseal = s._valid
-            return
-        s._dup = True
-        best, opened, ambiguous, last_err = None, 0, False, None
-        for v, plain in [(p, True) for p in plains] + [(c, False) for c in chunks]:
-            try:
-                f = self._open(v, plain)
-            except Rejected as e:
-                last_err = e
-                continue
-            if opened == 0:
-                best = f
-            elif f[2].id != best[2].id:
-                ambiguous = True
-            elif f[1].refreshed_at_ms > best[1].refreshed_at_ms:
-                best = f
-            opened += 1
-        if ambiguous:
-            raise Rejected(_e.DUPLICATE, "middleware: duplicate session cookie: copies of different sessions")
-        if opened == 0:
-            raise Rejected(_e.DUPLICATE, "middleware: duplicate session cookie: no copy opens: %s" % last_err)
-        self._admit(s, best)
-        s._reseal = s._valid
+        if not agree:
+            raise Rejected(_e.DUPLICATE, "middleware: session cookie sent more than once: copies that disagree")
+        if nplain:
+            found = self._open(plain, True)
+        else:
+            value = "".join(chunks[j] for j in range(k))
+            if len(value) > self.max_value_size * self.max_chunks:
+                raise Rejected(_e.TOO_LARGE, "cookie: chunked value too large")
+            found = self._open(value, False)
+        self._admit(s, found)
+        s._reseal = s._dup and s._valid
 
     def _admit(self, s, found):
         payload, meta, env = found
@@ -1101,3 +1043,14 @@ def _prefix_rules(name, secure, http_only, domain, path):
         raise fail("must not have a Domain (domain %r)" % domain)
     if p in ("__Host-", "__Host-Http-") and path != "/":
         raise fail("must have Path=/ (path %r)" % path)
+
+
+def _chunk_index(cookie_name, name):
+    """The index of a chunk name of name (name + "." + a decimal index without
+    leading zeros), or None: as Go's middleware parses it."""
+    if not cookie_name.startswith(name + "."):
+        return None
+    digits = cookie_name[len(name) + 1:]
+    if not digits or not digits.isascii() or not digits.isdigit() or (digits[0] == "0" and len(digits) > 1):
+        return None
+    return int(digits)
