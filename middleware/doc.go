@@ -114,23 +114,6 @@
 // cleared, and Options.Observer hears why (EventRejected). It is never a
 // 500 and never a panic.
 //
-// A cookie sent more than once (an app that moved from a Domain cookie to
-// a host-only one, a legacy cookie set for a parent domain, a cookie a
-// sibling host planted) is resolved, not refused: if exactly one copy
-// opens it is the session; if several open and carry the same session id,
-// the one refreshed last is; otherwise there is no session
-// (ErrDuplicateCookie), so a sibling's planted session never replaces the
-// user's. In every such case the response expires the copies this host
-// can reach (host-only, every parent domain of the request's host,
-// Options.FormerDomains and FormerPaths, the request's directory
-// prefixes) and writes the chosen session back, so the next request
-// carries one cookie and nobody stays locked out. A chunk index carried
-// twice or beyond the user's set is such a copy. What a stranger can
-// plant is bounded: chunk names past MaxChunks are ignored, expiries are
-// capped and give way to the session's own write, so no planted cookie
-// turns a save into a failure. A "__Host-" name rules all of this out;
-// use one with chunking or FormerDomains.
-//
 // A client that repeats a request without reading its flashes cannot grow
 // its session: past Options.MaxFlashes, or when they would not fit in the
 // cookie, the oldest flashes are dropped.
@@ -147,6 +130,31 @@
 // Observers combines several. With no Observer the request path builds
 // no event, and the faults no call returns (a failed revocation check,
 // ErrBypassed) and failed saves are logged to slog.Default.
+//
+// # Copies of the cookie
+//
+// A browser sends a "__Host-" cookie at most once per form (partitioned
+// or not): no other host or path can set it. Under any other name a
+// sibling host can plant copies for a parent domain or a longer Path, an
+// app that moved its cookie leaves one behind, and these five rules
+// decide, for every format (native, JWE, legacy) and for chunks:
+//
+//  1. The request's cookies are exactly those Request.Cookies returns.
+//  2. A copy is the plain cookie or the chunks name.0 … name.(k-1), k ≤ MaxChunks; the session is read only when the request carried one value (every copy of each name the same, byte for byte), and anything else is no session (ErrDuplicateCookie), never a pick.
+//  3. Unless the request carried one copy that opens, the response clears each name it carried (the session's, then chunk names past MaxChunks) at each place a copy can be: the configured Domain and Path, FormerDomains × FormerPaths, every Domain the host receives, at the configured Path and then at each prefix of the request's path, longest first, then host-only at those prefixes; at most 4 KB of clearing lines, after the session's own lines in the budget.
+//  4. With Partitioned, each clearing line goes out partitioned and unpartitioned (a browser keeps the two apart and sends both).
+//  5. A write or clear after a request that carried the cookie also clears it at FormerDomains × FormerPaths and, with Partitioned, unpartitioned at the configured place, so no older copy is left to disagree with the new one on the next request.
+//
+// So a planted copy never swaps a user who has a session into another
+// one (the copies disagree), and it logs the user out at most once: the
+// response that finds it clears it, the planted copy with it. Copies of
+// one value read as one (and are written back where they belong). What
+// the rules cannot see: a browser with no copy of its own (a new visitor,
+// a user just logged out) sends a planted copy alone, and it opens, so
+// that user is in the planter's session (login CSRF). Only a "__Host-"
+// name rules that out. An app that moves its cookie to another Domain or
+// Path names the old ones in FormerDomains and FormerPaths, or its users
+// are logged out once.
 //
 // # Revocation
 //
@@ -298,10 +306,12 @@ package middleware
 //	values.go     typed decoding of stored values (Get[T], PopFlashes)
 //	revocation.go Revoker checks, RevokeSubject, renew, recheck, retire
 //	cache.go      Cache-Control and Vary rules for a session's response
-//	request.go    reading the Cookie header: scanning, chunk sets, opening,
-//	              legacy cookies, admitting a session (load)
+//	request.go    reading the Cookie header as net/http does: the copies and
+//	              whether they agree, opening, legacy cookies, admitting a
+//	              session (load)
 //	budget.go     the response's cookie budget and what a write reaches
-//	duplicates.go duplicate and planted copies: expiring them, clears
+//	duplicates.go what the response clears: its own names, and what the
+//	              request carried at every place a copy can be (sweep)
 //	response.go   commit and status: what the response carries, sealing and
 //	              writing it
 //	session.go    the exported Session API and its lock

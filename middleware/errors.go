@@ -40,14 +40,14 @@ var (
 	// be encoded as JSON.
 	ErrValue = errors.New("middleware: value cannot be encoded as JSON")
 
-	// ErrDuplicateCookie is the Err of an EventRejected when a request
-	// carries the session cookie more than once (for example one set for a
-	// parent domain by a sibling host) and no single session can be
-	// chosen: copies of different sessions, or none that opens. Such a
-	// request has no session, and its response expires every copy it can
-	// reach. Its reason is cookie.ReasonDuplicate, or, when no copy opens,
-	// the reason of the last copy's rejection if it has a telling one
-	// (tampered, expired, …).
+	// ErrDuplicateCookie is the Err of an EventRejected when the copies of
+	// the session cookie a request carries disagree (for example one set
+	// for a parent domain by a sibling host beside the user's own): two
+	// values of the plain cookie or of one chunk, the plain cookie beside
+	// chunks, or chunks with a gap. No copy is ever picked: such a
+	// request has no session, and its response clears what it carried
+	// at every place a copy can be (see "Copies of the cookie" in the
+	// package doc). Its reason is cookie.ReasonDuplicate.
 	ErrDuplicateCookie = errors.New("middleware: session cookie sent more than once")
 
 	// ErrPayload is the Err of an EventRejected when a cookie
@@ -79,14 +79,13 @@ var (
 // when the request's revocation check faulted (fail closed).
 var errFrozen = cookie.Reject(cookie.ReasonRevokeFault, fmt.Errorf("%w: the session could not be checked", ErrRevokeFault))
 
-// errDifferentCopies rejects a request that carries copies of different
-// sessions.
-var errDifferentCopies = cookie.Reject(cookie.ReasonDuplicate, fmt.Errorf("%w: copies of different sessions", ErrDuplicateCookie))
+// errDifferentCopies rejects a request whose copies of the session
+// cookie disagree.
+var errDifferentCopies = cookie.Reject(cookie.ReasonDuplicate, fmt.Errorf("%w: copies that disagree", ErrDuplicateCookie))
 
 // withReason returns err tagged with reason for cookie.ReasonOf, unless
 // it already carries a more telling one (any but ReasonNone and
-// ReasonInvalid): a duplicate case whose one copy was tampered with is
-// "tampered". Every error the manager reports (Event.Err, and the errors
+// ReasonInvalid): a copy that was tampered with is "tampered". Every error the manager reports (Event.Err, and the errors
 // its methods return for a rejection or a revocation fault) carries its
 // reason this way.
 func withReason(reason cookie.Reason, err error) error {

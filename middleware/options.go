@@ -184,11 +184,13 @@ type Options struct {
 	// not open: no response can set an index beyond that reach. The cost is
 	// a short Set-Cookie line (Max-Age=0, no Expires) per such index on
 	// each response that writes the session; responses that only read it
-	// carry none. Chunk names with an index of MaxChunks or more are never
-	// this manager's and are ignored; a chunk index carried twice, or
-	// beyond the set that opens, is a duplicate copy (see FormerDomains).
-	// Prefer a "__Host-" name with chunking: a sibling host cannot plant
-	// chunks for it.
+	// carry none. Chunk names with an index of MaxChunks or more are no
+	// copy of the session (they never open it and never log anyone out),
+	// and any response after a request that carried them clears them,
+	// within the clearing budget; a chunk index carried twice with two
+	// values, or beside the plain cookie, makes copies that disagree (see
+	// "Copies of the cookie" in the package doc). Prefer a "__Host-" name
+	// with chunking: a sibling host cannot plant chunks for it.
 	MaxChunks int
 	// MaxResponseCookieBytes bounds the Set-Cookie block of a response
 	// that writes the session: every Set-Cookie line in the response
@@ -263,19 +265,16 @@ type Options struct {
 	MaxFlashes int
 
 	// FormerDomains and FormerPaths name Domain and Path values this
-	// cookie was set with before (at most FormerLimit each). When a request
-	// carries the session cookie more than once, the response expires the
-	// copies this host can reach: the cookie's name (and chunk names) for
-	// every combination of a Domain (host-only, the configured Domain,
-	// every parent domain of the request's host, and FormerDomains) and a
-	// Path (the configured Path, FormerPaths, and the request's directory
-	// prefixes up to 4 segments), at most 24 lines, the configured
-	// Path's first; they give way to the session's own write when both
-	// do not fit MaxResponseCookieBytes. A "__Host-" cookie has no such
-	// copies: no sibling host can plant one for a parent domain or
-	// another path. Use a "__Host-" name whenever MaxChunks is above 1 or
-	// FormerDomains is set.
-	// Default none.
+	// cookie was set with before (at most FormerLimit each). Every
+	// response that writes or clears the session after a request that
+	// carried it also clears the names the request carried at each
+	// FormerDomains × FormerPaths combination (with the configured Domain
+	// and Path among them), so an old copy never outlives the move to
+	// disagree with the new one; and a request with copies that disagree
+	// has them cleared there first (see "Copies of the cookie" in the
+	// package doc). Those lines take at most 4 KB, after the session's
+	// own lines within MaxResponseCookieBytes. A "__Host-" cookie has
+	// none: it was never set with a Domain or another Path. Default none.
 	FormerDomains []string
 	FormerPaths   []string
 
