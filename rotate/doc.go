@@ -59,10 +59,10 @@
 //
 // This package is where key set files on disk are read and written
 // (package keyring only turns a key set into text and back): ReadKeyFile
-// and FileSource read one, CreateKeyFile makes a new one, WriteKeyFile
-// replaces one whatever it holds, UpdateKeyFile edits one under a lock,
-// and OpenKeyFile hands a tool the file itself, opened under the same
-// rules, to read in the compact form. WriteKeyFile and UpdateKeyFile replace a key set file atomically
+// and FileSource read one (a key set file, or the compact one-line form
+// of $COOKIESEAL_KEYS in a file), CreateKeyFile makes a new one,
+// WriteKeyFile replaces one whatever it holds, and UpdateKeyFile edits one
+// under a lock. WriteKeyFile and UpdateKeyFile replace a key set file atomically
 // (temporary file, sync, rename). UpdateKeyFile holds an advisory lock
 // (flock on "<file>.lock") across its read, edit and write, so concurrent
 // cookieseal commands never lose an edit; where flock does not exist the

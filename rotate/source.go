@@ -1,6 +1,7 @@
 package rotate
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -85,7 +86,7 @@ func (e EnvSource) Load(context.Context) (keyring.Set, error) {
 	return set, nil
 }
 
-// FileSource loads a key set file. It remembers what it last read, so that
+// FileSource loads a key set file (either form, as ReadKeyFile). It remembers what it last read, so that
 // polling it is cheap: Load compares the file's size, modification time and
 // inode with the last read, and re-reads only when one of them changed or
 // when the last read happened so soon after the last modification that a
@@ -158,7 +159,7 @@ func (f *FileSource) Load(ctx context.Context) (keyring.Set, error) {
 	unchanged := f.hasState && subtle.ConstantTimeCompare(sum[:], f.sum[:]) == 1
 	f.stat, f.readAt, f.sum, f.hasState = st, time.Now(), sum, true
 	if !unchanged {
-		f.set, f.err = keyring.ParseKeyFile(data)
+		f.set, f.err = parseEither(data)
 		if f.err != nil {
 			f.set, f.err = keyring.Set{}, fmt.Errorf("rotate: %s: %w", f.path, f.err)
 		}
@@ -179,19 +180,6 @@ func (f *FileSource) invalidate() {
 	f.mu.Lock()
 	f.force = true
 	f.mu.Unlock()
-}
-
-// OpenKeyFile opens the key set file at path for reading, as every
-// reader in this package does: symbolic links on the way are followed
-// only when no other user could have planted or re-pointed them (see
-// WriteKeyFile), and the file must be a regular file (a fifo is refused
-// without waiting for a writer). The caller closes the file. A missing or
-// unreadable file matches ErrSource, a refused one ErrUnsafeFile. It is
-// for tools that read a key file in another form, such as the one-line
-// form of keyring.ParseString.
-func OpenKeyFile(path string) (*os.File, error) {
-	f, _, err := openKeyFile(path)
-	return f, err
 }
 
 func openKeyFile(path string) (*os.File, fs.FileInfo, error) {
@@ -217,7 +205,21 @@ func readAll(path string, fh io.Reader) ([]byte, error) {
 	return data, nil
 }
 
-// ReadKeyFile reads and parses the key set file at path.
+// parseEither parses a key set file (JSON) or, when data does not start
+// with '{', the compact one-line form of keyring.ParseString.
+func parseEither(data []byte) (keyring.Set, error) {
+	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] == '{' {
+		return keyring.ParseKeyFile(data)
+	}
+	return keyring.ParseString(string(data))
+}
+
+// ReadKeyFile reads and parses the key set file at path, opened as
+// FileSource opens it (see WriteKeyFile for the rules on links). The file
+// holds a key set file, as MarshalKeyFile writes it, or the compact
+// one-line form of $COOKIESEAL_KEYS (keyring.ParseString), for a secret
+// mounted as a file; only a key set file keeps the lifecycle dates that
+// UpdateKeyFile's edits need.
 func ReadKeyFile(path string) (keyring.Set, error) {
 	return NewFileSource(path).Load(context.Background())
 }

@@ -233,3 +233,47 @@ func TestUpdateKeyFile(t *testing.T) {
 		t.Fatalf("conflicting update overwrote the other edit: %v", got.Keys)
 	}
 }
+
+// TestReadKeyFileEitherForm: a file holding the compact one-line form (a
+// secret of $COOKIESEAL_KEYS mounted as a file) reads as the same key set
+// as the key set file, through ReadKeyFile and FileSource alike; only the
+// key set file is editable (UpdateKeyFile refuses the compact form with
+// ErrInvalidKeySet and leaves it as it was).
+func TestReadKeyFileEitherForm(t *testing.T) {
+	set := oneKeySet(t, 7)
+	set.Lifetime = keyring.Lifetime{IdleTimeout: time.Hour, AbsoluteTimeout: 2 * time.Hour}
+	compact, err := set.MarshalString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	jsonFile, compactFile := filepath.Join(dir, "keys.json"), filepath.Join(dir, "keys.env")
+	if err := CreateKeyFile(jsonFile, set); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(compactFile, []byte(compact+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{jsonFile, compactFile} {
+		got, err := ReadKeyFile(path)
+		if err != nil {
+			t.Fatalf("ReadKeyFile(%s): %v", filepath.Base(path), err)
+		}
+		fromSource, err := NewFileSource(path).Load(context.Background())
+		if err != nil {
+			t.Fatalf("FileSource(%s): %v", filepath.Base(path), err)
+		}
+		for _, s := range []keyring.Set{got, fromSource} {
+			if len(s.Keys) != 1 || s.Keys[0].ID != 7 || !s.Keys[0].SameSecret(set.Keys[0]) || s.Lifetime != set.Lifetime {
+				t.Fatalf("%s: read %v, want key 7 and lifetime %+v", filepath.Base(path), s, set.Lifetime)
+			}
+		}
+	}
+	err = UpdateKeyFile(compactFile, func(s keyring.Set) (keyring.Set, error) { return s, nil })
+	if !errors.Is(err, keyring.ErrInvalidKeySet) {
+		t.Fatalf("UpdateKeyFile on the compact form = %v, want ErrInvalidKeySet", err)
+	}
+	if after, _ := os.ReadFile(compactFile); string(after) != compact+"\n" {
+		t.Fatal("a refused update changed the compact file")
+	}
+}

@@ -53,13 +53,6 @@ var unsafeOps = []struct {
 		_, err := NewFileSource(path).Load(context.Background())
 		return err
 	}},
-	{"OpenKeyFile", func(_ testing.TB, path string) error {
-		f, err := OpenKeyFile(path)
-		if err == nil {
-			f.Close()
-		}
-		return err
-	}},
 }
 
 // writers are the operations that take the lock.

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -218,55 +216,12 @@ func (e *env) readKeys(ks keySource) (keyring.Set, error) {
 		return src.Load(context.Background())
 	}
 	e.warnMode(ks.file)
-	data, err := readFile(ks.file)
-	if err != nil {
-		return keyring.Set{}, err
-	}
-	defer clear(data)
-	set, err := keyring.ParseString(string(data))
-	if err != nil {
-		return keyring.Set{}, fmt.Errorf("%s: %w", ks.file, err)
-	}
-	return set, nil
-}
-
-// readFile reads a key file of at most keyring.MaxFileSize bytes,
-// opened as package rotate opens one (rotate.OpenKeyFile: no link that
-// another user could have planted, no fifo). A missing or unreadable file
-// matches rotate.ErrSource, a refused one rotate.ErrUnsafeFile.
-func readFile(path string) ([]byte, error) {
-	f, err := rotate.OpenKeyFile(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, keyring.MaxFileSize+1))
-	if err != nil {
-		clear(data)
-		return nil, fmt.Errorf("%w: reading %s: %w", rotate.ErrSource, path, err)
-	}
-	return data, nil
+	return rotate.ReadKeyFile(ks.file) // either form, opened under rotate's rules
 }
 
 // errCompactFile explains why the steps that change keys refuse a file in
 // the compact form.
 var errCompactFile = errors.New("holds keys in the one-line form of $COOKIESEAL_KEYS, which records no lifecycle dates, so the guards cannot work; make a key set file of it with: cookieseal keys import -file FILE -out NEW.json")
-
-// checkEditable refuses a file that parses as the compact form, with an
-// explanation in place of the key file parser's complaint about JSON.
-func checkEditable(path string) error {
-	data, err := readFile(path)
-	if err != nil {
-		return err
-	}
-	defer clear(data)
-	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] != '{' {
-		if _, perr := keyring.ParseString(string(t)); perr == nil {
-			return fmt.Errorf("%s %w", path, errCompactFile)
-		}
-	}
-	return nil
-}
 
 func (e *env) keys(step string, args []string) error {
 	switch step {
@@ -301,14 +256,20 @@ func (e *env) keys(step string, args []string) error {
 // update applies edit to the file and returns the set before and after.
 func (e *env) update(path string, edit func(keyring.Set) (keyring.Set, error)) (before, after keyring.Set, err error) {
 	e.warnMode(path)
-	if err := checkEditable(path); err != nil {
-		return keyring.Set{}, keyring.Set{}, err
-	}
+	parsed := false
 	err = rotate.UpdateKeyFile(path, func(s keyring.Set) (keyring.Set, error) {
+		parsed = true
 		before = s.Clone()
 		after, err = edit(s)
 		return after, err
 	})
+	if !parsed && errors.Is(err, keyring.ErrInvalidKeySet) {
+		// Not a key set file: if it reads as the compact form, say why
+		// the steps refuse it (nothing was written).
+		if _, rerr := rotate.ReadKeyFile(path); rerr == nil {
+			return keyring.Set{}, keyring.Set{}, fmt.Errorf("%s %w", path, errCompactFile)
+		}
+	}
 	return before, after, err
 }
 
