@@ -15,7 +15,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/cookieseal/cookieseal/internal/jsonplan"
+	"github.com/cookieseal/cookieseal/internal/jsonscan"
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
@@ -438,7 +438,7 @@ func TestJSONPlanEligibility(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := jsonplan.New(tc.typ) != nil; got != tc.want {
+			if got := jsonscan.New(tc.typ) != nil; got != tc.want {
 				t.Fatalf("fast path for %v: %v, want %v", tc.typ, got, tc.want)
 			}
 		})
@@ -474,7 +474,7 @@ func openDiff[T comparable](t *testing.T, c *Codec, payload string) bool {
 		t.Fatalf("OpenJSON(%q):\n got %+v\nwant %+v", payload, got, want)
 	}
 	var fast T
-	pl := jsonplan.New(reflect.TypeFor[T]())
+	pl := jsonscan.New(reflect.TypeFor[T]())
 	return pl != nil && pl.Decode([]byte(payload), unsafe.Pointer(&fast))
 }
 
@@ -573,7 +573,7 @@ func TestSealJSONMatchesEncodingJSON(t *testing.T) {
 		{"U+2028", diffFlat{Name: "a\u2028b"}, false},
 		{"U+2029", diffFlat{Name: "a\u2029b"}, false},
 	}
-	pl := jsonplan.New(reflect.TypeFor[diffFlat]())
+	pl := jsonscan.New(reflect.TypeFor[diffFlat]())
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			want, err := json.Marshal(tc.v)
@@ -708,7 +708,7 @@ func TestJSONNumberFields(t *testing.T) {
 	type owns struct {
 		N ownNumber `json:"n"`
 	}
-	if jsonplan.New(reflect.TypeFor[numbers]()) != nil {
+	if jsonscan.New(reflect.TypeFor[numbers]()) != nil {
 		t.Fatal("a struct with a json.Number field has a fast path")
 	}
 	kr := testKeyring(t)

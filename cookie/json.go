@@ -7,8 +7,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/cookieseal/cookieseal/internal/jsonexact"
-	"github.com/cookieseal/cookieseal/internal/jsonplan"
+	"github.com/cookieseal/cookieseal/internal/jsonscan"
 )
 
 // SealJSON encodes v as JSON and seals it with c, in c's format.
@@ -75,7 +74,7 @@ func OpenJSON[T any](c *Codec, value string) (T, Meta, error) {
 // as json.Number when iface is set.
 func decodeJSON[T any](p []byte, iface bool) (T, error) {
 	var v T
-	if err := jsonexact.Decode(p, &v, iface); err != nil {
+	if err := jsonscan.Decode(p, &v, iface); err != nil {
 		var zero T
 		return zero, fmt.Errorf("%w: payload: %w", ErrInvalid, err)
 	}
@@ -85,7 +84,7 @@ func decodeJSON[T any](p []byte, iface bool) (T, error) {
 // typeInfo is what the codec caches per payload type.
 type typeInfo struct {
 	iface bool           // decoding may create interface values: use json.Number
-	plan  *jsonplan.Plan // non-nil: the type has a fast path
+	plan  *jsonscan.Plan // non-nil: the type has a fast path
 }
 
 // typeInfo returns t's cached information, computing it on first use.
@@ -93,7 +92,7 @@ func (c *Codec) typeInfo(t reflect.Type) *typeInfo {
 	if v, ok := c.types.Load(t); ok {
 		return v.(*typeInfo)
 	}
-	ti := &typeInfo{iface: jsonexact.HoldsInterface(t), plan: jsonplan.New(t)}
+	ti := &typeInfo{iface: jsonscan.HoldsInterface(t), plan: jsonscan.New(t)}
 	v, _ := c.types.LoadOrStore(t, ti)
 	return v.(*typeInfo)
 }

@@ -22,7 +22,7 @@
 // "The fuzz campaign"); CI runs each for 15 seconds.
 //
 // FuzzJSONPlanGenerated drives the JSON fast path of cookie.SealJSON and
-// cookie.OpenJSON (internal/jsonplan) over struct types it builds with
+// cookie.OpenJSON (internal/jsonscan's Plan) over struct types it builds with
 // reflect.StructOf from the input, against encoding/json both ways;
 // FuzzJSONNumberDifferential does the same through SealJSON and OpenJSON
 // themselves for json.Number fields.

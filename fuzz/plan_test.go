@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
-	"github.com/cookieseal/cookieseal/internal/jsonplan"
+	"github.com/cookieseal/cookieseal/internal/jsonscan"
 )
 
 // planKinds are the field types the generator draws from: every kind the
@@ -163,7 +163,7 @@ func FuzzJSONPlanGenerated(f *testing.F) {
 		if !ok {
 			f.Fatalf("seed %d does not build a struct", i)
 		}
-		pl := jsonplan.New(t)
+		pl := jsonscan.New(t)
 		if pl == nil {
 			withoutPlan++
 		} else {
@@ -186,7 +186,7 @@ func FuzzJSONPlanGenerated(f *testing.F) {
 		if !ok {
 			return
 		}
-		pl := jsonplan.New(typ)
+		pl := jsonscan.New(typ)
 		want, wantErr := json.Marshal(v.Interface())
 		if pl != nil {
 			// SealJSON's rule: the plan's bytes when it reports success.

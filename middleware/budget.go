@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/internal/jsonscan"
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
@@ -69,7 +70,7 @@ func (m *Manager) fitsBudget(keys keyring.Provider) error {
 	if err != nil {
 		return nil
 	}
-	minimal, err := probe.Seal(encodeEnvelope(nil, newID(), "", nil, nil), time.Time{})
+	minimal, err := probe.Seal(jsonscan.EncodeEnvelope(nil, newID(), "", nil, nil), time.Time{})
 	if err != nil {
 		return nil
 	}

@@ -294,8 +294,8 @@ package middleware
 //	observe.go    Event, EventKind, Observer and the slog observer
 //	options.go    Options, their defaults and checks (resolve) into config
 //	policy.go     the lifetime recorded in the key file, checked at New
-//	payload.go    the JSON envelope (index, encode, unquote), its "dl"/"p"
-//	              lifetime record, byte and integer scanning primitives
+//	payload.go    the envelope's members and their meaning (internal/jsonscan
+//	              indexes and encodes it), its "dl"/"p" lifetime record
 //	manager.go    Manager, New and its start-up checks, the clock, emit
 //	setcookie.go  writing one Set-Cookie line (set, clear), scratch buffers
 //	state.go      the request's pooled state, its fields grouped by phase

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/internal/jsonscan"
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
@@ -102,7 +103,7 @@ func fitsLine(keys keyring.Provider, name string, cfg config) error {
 	if err != nil {
 		return nil // New's own codec was built with these options
 	}
-	minimal, err := probe.Seal(encodeEnvelope(nil, newID(), "", nil, nil), time.Time{})
+	minimal, err := probe.Seal(jsonscan.EncodeEnvelope(nil, newID(), "", nil, nil), time.Time{})
 	if err != nil {
 		return nil // the first save reports it, as before
 	}

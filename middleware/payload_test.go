@@ -3,6 +3,7 @@ package middleware
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/cookieseal/cookieseal/internal/jsonscan"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -59,8 +60,8 @@ func FuzzParseEnvelope(f *testing.F) {
 			t.Fatalf("scanner accepted, encoding/json refused %q: %v", b, err)
 		}
 		var id string
-		if err := json.Unmarshal(b[e.id.start:e.id.end], &id); err != nil || id != w.ID {
-			t.Fatalf("id %q vs %q (%v)", b[e.id.start:e.id.end], w.ID, err)
+		if err := json.Unmarshal(b[e.ID.Start:e.ID.End], &id); err != nil || id != w.ID {
+			t.Fatalf("id %q vs %q (%v)", b[e.ID.Start:e.ID.End], w.ID, err)
 		}
 		// Every data member is found, and holds what encoding/json saw
 		// (for a repeated key, the last value). Keys with invalid UTF-8,
@@ -70,9 +71,9 @@ func FuzzParseEnvelope(f *testing.F) {
 			if !utf8.ValidString(k) || strings.ContainsRune(k, utf8.RuneError) {
 				continue
 			}
-			got, ok := lookup(b, e.fields, k)
+			got, ok := jsonscan.Lookup(b, e.Fields, k)
 			if !ok || !bytes.Equal(compact(t, got), compact(t, raw)) {
-				t.Fatalf("lookup(%q) = %q, %v; want %q", k, got, ok, raw)
+				t.Fatalf("jsonscan.Lookup(%q) = %q, %v; want %q", k, got, ok, raw)
 			}
 		}
 		// The session re-encodes to valid JSON that parses back the same.
@@ -80,7 +81,7 @@ func FuzzParseEnvelope(f *testing.F) {
 		if err := st.materialize(); err != nil {
 			t.Fatal(err)
 		}
-		out := encodeEnvelope(nil, st.edit.id, st.edit.sub, st.edit.data, st.edit.flashes)
+		out := jsonscan.EncodeEnvelope(nil, st.edit.id, st.edit.sub, st.edit.data, st.edit.flashes)
 		if !json.Valid(out) {
 			t.Fatalf("re-encoded %q as invalid %q", b, out)
 		}
@@ -88,8 +89,8 @@ func FuzzParseEnvelope(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded envelope %q refused: %v", out, err)
 		}
-		if len(e2.fields) != len(st.edit.data) {
-			t.Fatalf("%d fields after re-encoding, want %d", len(e2.fields), len(st.edit.data))
+		if len(e2.Fields) != len(st.edit.data) {
+			t.Fatalf("%d fields after re-encoding, want %d", len(e2.Fields), len(st.edit.data))
 		}
 	})
 }
@@ -112,49 +113,5 @@ func TestEnvelopeSeedsLoaded(t *testing.T) {
 	// The seeds cover both sides: some accepted, some refused.
 	if accepted < 4 || accepted == len(envelopeSeeds) {
 		t.Fatalf("%d of %d seeds accepted", accepted, len(envelopeSeeds))
-	}
-}
-
-func TestParseIntExact(t *testing.T) {
-	tests := []struct {
-		in   string
-		bits int
-		want int64
-		ok   bool
-	}{
-		{"0", 64, 0, true},
-		{"-0", 64, 0, true},
-		{"9223372036854775807", 64, 9223372036854775807, true},
-		{"-9223372036854775808", 64, -9223372036854775808, true},
-		{"9223372036854775808", 64, 0, false},
-		{"-9223372036854775809", 64, 0, false},
-		{"2147483648", 32, 0, false},
-		{"-2147483648", 32, -2147483648, true},
-		{"01", 64, 0, false},
-		{"1e3", 64, 0, false},
-		{"1.0", 64, 0, false},
-		{"-", 64, 0, false},
-		{"", 64, 0, false},
-		{"99999999999999999999", 64, 0, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, ok := parseInt([]byte(tt.in), tt.bits)
-			if got != tt.want || ok != tt.ok {
-				t.Fatalf("parseInt(%q, %d) = %d, %v; want %d, %v", tt.in, tt.bits, got, ok, tt.want, tt.ok)
-			}
-		})
-	}
-}
-
-func TestPlainStringByteTable(t *testing.T) {
-	if len(plainStringByte) != 256 {
-		t.Fatalf("table has %d entries", len(plainStringByte))
-	}
-	for c := range 256 {
-		want := c >= 0x20 && c != '"' && c != '\\'
-		if got := plainStringByte[c] == 1; got != want {
-			t.Fatalf("byte %#x: %v, want %v", c, got, want)
-		}
 	}
 }

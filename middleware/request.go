@@ -17,6 +17,7 @@ import (
 	"unsafe"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/internal/jsonscan"
 	"github.com/cookieseal/cookieseal/revoke"
 )
 
@@ -133,6 +134,13 @@ func validCookieValue(v string) bool {
 	return acc&swarHi == 0
 }
 
+// Word-at-a-time constants of validCookieValue: 0x01 and 0x80 in every
+// byte.
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
 // copies is what a request carried of the session's cookies (scanned
 // by state.read): the copies, and whether they agree.
 type copies struct {
@@ -182,7 +190,7 @@ func (st *state) load() {
 		// so this is what the checked view gives. Anything else is read
 		// again with the check (and only then by the legacy reader).
 		var f found
-		if st.open(&f, st.scratch.buf[:0], st.opened.env.fields, st.value(&c, k), false) == nil {
+		if st.open(&f, st.scratch.buf[:0], st.opened.env.Fields, st.value(&c, k), false) == nil {
 			st.admit(&f)
 			st.opened.reseal = st.carried.dup && st.opened.valid
 			return
@@ -204,7 +212,7 @@ func (st *state) load() {
 		return
 	}
 	var f found
-	if err := st.open(&f, st.scratch.buf[:0], st.opened.env.fields, value, k == 0); err != nil {
+	if err := st.open(&f, st.scratch.buf[:0], st.opened.env.Fields, value, k == 0); err != nil {
 		st.invalid(err)
 		return
 	}
@@ -221,7 +229,7 @@ func (st *state) load() {
 type found struct {
 	payload []byte
 	meta    cookie.Meta
-	env     envelope
+	env     jsonscan.Envelope
 	life    lifetime
 	legacy  *legacySession
 }
@@ -243,7 +251,7 @@ type legacySession struct {
 // neither format opens (malformed or unauthentic, not expired), through
 // Options.Legacy. The payload is appended to dst, its members indexed in
 // fields.
-func (st *state) open(f *found, dst []byte, fields []field, value string, plain bool) error {
+func (st *state) open(f *found, dst []byte, fields []jsonscan.Field, value string, plain bool) error {
 	m := st.m
 	var err error
 	if plain && len(value) > m.cfg.MaxValueSize {

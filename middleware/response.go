@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/internal/jsonscan"
 )
 
 // commit decides what the response must carry and adds it to the headers.
@@ -48,7 +49,7 @@ func (st *state) commitOwn(h http.Header, lines int) error {
 	case st.edit.dirty:
 		st.ensure()
 		for {
-			payload := st.edit.life.appendTo(encodeEnvelope(st.scratch.enc[:0], st.edit.id, st.edit.sub, st.edit.data, st.edit.flashes))
+			payload := st.edit.life.appendTo(jsonscan.EncodeEnvelope(st.scratch.enc[:0], st.edit.id, st.edit.sub, st.edit.data, st.edit.flashes))
 			st.scratch.enc = payload
 			err := st.write(h, payload, st.edit.issuedAt)
 			if err == nil {

@@ -136,7 +136,7 @@ func (st *state) retire(ctx context.Context, anonymous bool) error {
 		return nil
 	}
 	id, iat := st.opened.openID, st.opened.meta.IssuedAt
-	legacy := st.opened.valid && !st.opened.env.id.ok()
+	legacy := st.opened.valid && !st.opened.env.ID.Ok()
 	var errs []error
 	if st.opened.openSub != "" || legacy || anonymous {
 		errs = append(errs, m.revokeSession(ctx, id, st.opened.openSub, iat))

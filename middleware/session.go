@@ -351,7 +351,7 @@ func PopFlashes[T any](s *Session) ([]T, error) {
 		return nil, err
 	}
 	defer s.unlock()
-	if !st.edit.mat && !(st.opened.valid && st.opened.env.flashes.ok()) {
+	if !st.edit.mat && !(st.opened.valid && st.opened.env.Flashes.Ok()) {
 		return nil, nil // nothing queued: no need to materialize
 	}
 	if err := st.materialize(); err != nil {

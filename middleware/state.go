@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/internal/jsonscan"
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
@@ -66,7 +67,7 @@ type openedSession struct {
 	valid   bool
 	payload []byte // in scratch.buf
 	meta    cookie.Meta
-	env     envelope
+	env     jsonscan.Envelope
 
 	// frozen: the revocation check of the cookie faulted (fail closed).
 	// The request has no session and the response leaves the cookie as
@@ -145,7 +146,7 @@ func (st *state) reset() {
 		buf = nil
 	}
 	pending := st.pending[:0]
-	fields := st.opened.env.fields[:0]
+	fields := st.opened.env.Fields[:0]
 	if cap(fields) > 256 {
 		fields = nil
 	}
@@ -155,23 +156,23 @@ func (st *state) reset() {
 	*st = state{
 		pending: pending,
 		carried: carriedCookies{beyond: st.carried.beyond[:0]},
-		opened:  openedSession{env: envelope{fields: fields}},
+		opened:  openedSession{env: jsonscan.Envelope{Fields: fields}},
 		scratch: scratchBufs{buf: buf, joined: joined, enc: enc, sealed: sealed},
 	}
 }
 
 // rawID returns the id the cookie carried.
 func (st *state) rawID() string {
-	if st.opened.openID == "" && st.opened.env.id.ok() {
-		st.opened.openID = unquote(st.opened.payload[st.opened.env.id.start+1 : st.opened.env.id.end-1])
+	if st.opened.openID == "" && st.opened.env.ID.Ok() {
+		st.opened.openID = jsonscan.Unquote(st.opened.payload[st.opened.env.ID.Start+1 : st.opened.env.ID.End-1])
 	}
 	return st.opened.openID
 }
 
 // rawSub returns the subject the cookie carried.
 func (st *state) rawSub() string {
-	if st.opened.openSub == "" && st.opened.env.sub.ok() {
-		st.opened.openSub = unquote(st.opened.payload[st.opened.env.sub.start+1 : st.opened.env.sub.end-1])
+	if st.opened.openSub == "" && st.opened.env.Sub.Ok() {
+		st.opened.openSub = jsonscan.Unquote(st.opened.payload[st.opened.env.Sub.Start+1 : st.opened.env.Sub.End-1])
 	}
 	return st.opened.openSub
 }
@@ -192,15 +193,15 @@ func (st *state) materialize() error {
 	// can append into its neighbour.
 	var data map[string]json.RawMessage
 	var flashes []json.RawMessage
-	if st.opened.env.data.ok() {
-		data = make(map[string]json.RawMessage, len(st.opened.env.fields))
-		for _, f := range st.opened.env.fields {
-			data[unquote(st.opened.payload[f.key.start:f.key.end])] = st.opened.payload[f.val.start:f.val.end:f.val.end]
+	if st.opened.env.Data.Ok() {
+		data = make(map[string]json.RawMessage, len(st.opened.env.Fields))
+		for _, f := range st.opened.env.Fields {
+			data[jsonscan.Unquote(st.opened.payload[f.Key.Start:f.Key.End])] = st.opened.payload[f.Val.Start:f.Val.End:f.Val.End]
 		}
 	}
-	if st.opened.env.flashes.ok() {
-		err := eachElement(st.opened.payload, st.opened.env.flashes, func(v span) error {
-			flashes = append(flashes, st.opened.payload[v.start:v.end:v.end])
+	if st.opened.env.Flashes.Ok() {
+		err := jsonscan.EachElement(st.opened.payload, st.opened.env.Flashes, func(v jsonscan.Span) error {
+			flashes = append(flashes, st.opened.payload[v.Start:v.End:v.End])
 			return nil
 		})
 		if err != nil {
@@ -231,7 +232,7 @@ func (st *state) get(key string) (json.RawMessage, bool) {
 	if !st.opened.valid {
 		return nil, false
 	}
-	return lookup(st.opened.payload, st.opened.env.fields, key)
+	return jsonscan.Lookup(st.opened.payload, st.opened.env.Fields, key)
 }
 
 // empty leaves the request with no session.

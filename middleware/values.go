@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"strconv"
 
-	"github.com/cookieseal/cookieseal/internal/jsonexact"
+	"github.com/cookieseal/cookieseal/internal/jsonscan"
 )
 
 // decode decodes raw JSON into *v: the common scalar types take a fast
@@ -23,7 +23,7 @@ func decode[T any](m *Manager, raw []byte, v *T) error {
 
 // decodeSlow is decode through encoding/json.
 func decodeSlow[T any](m *Manager, raw []byte, v *T) error {
-	return jsonexact.Decode(raw, v, m.holdsInterface(reflect.TypeFor[T]()))
+	return jsonscan.Decode(raw, v, m.holdsInterface(reflect.TypeFor[T]()))
 }
 
 // getSlow is Get's decoding through encoding/json, apart so that Get's
@@ -51,12 +51,12 @@ func decodeFast[T any](raw []byte) (T, bool) {
 			return v, true
 		}
 	case *int64:
-		if n, ok := parseInt(raw, 64); ok {
+		if n, ok := jsonscan.ParseInt(raw, 64); ok {
 			*p = n
 			return v, true
 		}
 	case *int:
-		if n, ok := parseInt(raw, strconv.IntSize); ok {
+		if n, ok := jsonscan.ParseInt(raw, strconv.IntSize); ok {
 			*p = int(n)
 			return v, true
 		}
@@ -83,7 +83,7 @@ func (m *Manager) holdsInterface(t reflect.Type) bool {
 	if v, ok := m.types.Load(t); ok {
 		return v.(bool)
 	}
-	r := jsonexact.HoldsInterface(t)
+	r := jsonscan.HoldsInterface(t)
 	m.types.Store(t, r)
 	return r
 }

@@ -1,4 +1,4 @@
-package jsonexact
+package jsonscan
 
 import (
 	"encoding/json"

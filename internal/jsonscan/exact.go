@@ -1,8 +1,9 @@
-// Package jsonexact decodes JSON with encoding/json so that numbers keep
-// their exact value: decoded into interface values (any, map[string]any,
-// …) they become json.Number instead of float64, so a 64-bit integer
-// survives a round trip. The cookie codec and the session manager share it.
-package jsonexact
+package jsonscan
+
+// The exact decoder: encoding/json, with numbers that keep their exact
+// value. Decoded into interface values (any, map[string]any, …) they
+// become json.Number instead of float64, so a 64-bit integer survives a
+// round trip.
 
 import (
 	"bytes"

@@ -1,23 +1,21 @@
-// Package jsonplan is the JSON fast path of cookie.SealJSON and
-// cookie.OpenJSON: for a flat struct of strings, booleans and integers it
-// writes exactly the bytes encoding/json.Marshal writes and decodes the
-// inputs it handles to exactly what encoding/json.Unmarshal gives,
-// without encoding/json's reflection. Every input it does not handle is
-// reported, and the caller falls back to encoding/json. It lives in its
-// own package so that the fuzz targets can drive it over struct types
-// built at run time.
-package jsonplan
+package jsonscan
 
 import (
 	"bytes"
 	"encoding"
 	"encoding/json"
-	"math"
 	"reflect"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
 )
+
+// The Plan fast path of cookie.SealJSON and cookie.OpenJSON: for a flat
+// struct of strings, booleans and integers it writes exactly the bytes
+// encoding/json.Marshal writes and decodes the inputs it handles to
+// exactly what encoding/json.Unmarshal gives, without encoding/json's
+// reflection. Every input it does not handle is reported, and the caller
+// falls back to encoding/json.
 
 // maxPlanFields bounds the fields of a struct with a fast path, so the
 // decoder's bookkeeping fits in a uint64 and a stack array.
@@ -227,6 +225,7 @@ func (pl *Plan) AppendJSON(dst []byte, base unsafe.Pointer) ([]byte, bool) {
 	return append(dst, '}'), true
 }
 
+// appendKey appends key, after a comma unless it is the first.
 func appendKey(dst []byte, key string, first bool) []byte {
 	if !first {
 		dst = append(dst, ',')
@@ -234,6 +233,7 @@ func appendKey(dst []byte, key string, first bool) []byte {
 	return append(dst, key...)
 }
 
+// appendInt appends n in decimal.
 func appendInt(dst []byte, n int64) []byte {
 	if n < 0 {
 		return appendUint(append(dst, '-'), uint64(-n)) // -MinInt64 wraps to itself, read as unsigned it is right
@@ -241,6 +241,7 @@ func appendInt(dst []byte, n int64) []byte {
 	return appendUint(dst, uint64(n))
 }
 
+// appendUint appends n in decimal.
 func appendUint(dst []byte, n uint64) []byte {
 	var b [20]byte
 	i := len(b)
@@ -291,36 +292,31 @@ func plainNonASCII(s string) bool {
 	return !strings.Contains(s, "\u2028") && !strings.Contains(s, "\u2029")
 }
 
-// isSpace reports JSON whitespace.
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
-}
-
-func skipSpace(p []byte, i int) int {
-	for i < len(p) && isSpace(p[i]) {
-		i++
-	}
-	return i
-}
-
 // scanPlainString scans a JSON string whose opening quote is at p[i-1]
 // and returns the end of its contents (the closing quote's index). It
 // reports false for what it does not handle: escapes, control characters
 // (which JSON forbids), invalid UTF-8 (which encoding/json replaces), an
 // unterminated string, and non-ASCII bytes when ascii is set.
 func scanPlainString(p []byte, i int, ascii bool) (int, bool) {
-	start, other := i, false
-	for ; i < len(p); i++ {
-		switch c := p[i]; {
-		case c == '"':
-			return i, !other || !ascii && utf8.Valid(p[start:i])
-		case c == '\\', c < 0x20:
-			return i, false
-		case c >= utf8.RuneSelf:
-			other = true
+	long := false
+	end := plainEnd(p, i, len(p), &long)
+	if end == len(p) || p[end] != '"' {
+		return end, false
+	}
+	if ascii {
+		return end, isASCII(p[i:end])
+	}
+	return end, utf8.Valid(p[i:end])
+}
+
+// isASCII reports whether every byte of s is below utf8.RuneSelf.
+func isASCII(s []byte) bool {
+	for _, c := range s {
+		if c >= utf8.RuneSelf {
+			return false
 		}
 	}
-	return i, false
+	return true
 }
 
 // lookup returns the index of the field whose JSON name is exactly key,
@@ -349,11 +345,11 @@ func (pl *Plan) Decode(p []byte, base unsafe.Pointer) bool {
 		seen  uint64
 		total int
 	)
-	i := skipSpace(p, 0)
+	i := SkipWS(p, 0)
 	if i == len(p) || p[i] != '{' {
 		return false
 	}
-	i = skipSpace(p, i+1)
+	i = SkipWS(p, i+1)
 	if i < len(p) && p[i] == '}' {
 		i++
 	} else {
@@ -370,11 +366,11 @@ func (pl *Plan) Decode(p []byte, base unsafe.Pointer) bool {
 				return false // unknown (maybe case-folded) or repeated key
 			}
 			seen |= 1 << fi
-			i = skipSpace(p, end+1)
+			i = SkipWS(p, end+1)
 			if i == len(p) || p[i] != ':' {
 				return false
 			}
-			i = skipSpace(p, i+1)
+			i = SkipWS(p, i+1)
 			if i == len(p) {
 				return false
 			}
@@ -403,7 +399,7 @@ func (pl *Plan) Decode(p []byte, base unsafe.Pointer) bool {
 					return false
 				}
 			default:
-				n, next, ok := parseInt(p, i, f)
+				n, next, ok := scanInt(p, i, isSigned(f.kind), uint(8*f.size))
 				if !ok {
 					return false
 				}
@@ -412,12 +408,12 @@ func (pl *Plan) Decode(p []byte, base unsafe.Pointer) bool {
 			}
 			// A value must be followed by ',' or '}', so "truex", "1.5"
 			// and "1e3" end up here and fall back.
-			i = skipSpace(p, i)
+			i = SkipWS(p, i)
 			if i == len(p) {
 				return false
 			}
 			if p[i] == ',' {
-				i = skipSpace(p, i+1)
+				i = SkipWS(p, i+1)
 				continue
 			}
 			if p[i] != '}' {
@@ -427,7 +423,7 @@ func (pl *Plan) Decode(p []byte, base unsafe.Pointer) bool {
 			break
 		}
 	}
-	if skipSpace(p, i) != len(p) {
+	if SkipWS(p, i) != len(p) {
 		return false
 	}
 	if total > 0 {
@@ -450,49 +446,4 @@ func (pl *Plan) Decode(p []byte, base unsafe.Pointer) bool {
 		}
 	}
 	return true
-}
-
-// parseInt parses a JSON integer (-?(0|[1-9][0-9]*)) at p[i] for field f.
-// It reports false for anything else, including a value that does not
-// fit the field (encoding/json refuses those) and "-" for unsigned fields
-// (strconv.ParseUint, which encoding/json uses, refuses even "-0").
-func parseInt(p []byte, i int, f *planField) (uint64, int, bool) {
-	neg := false
-	if i < len(p) && p[i] == '-' {
-		if !isSigned(f.kind) {
-			return 0, i, false
-		}
-		neg = true
-		i++
-	}
-	if i == len(p) || p[i] < '0' || p[i] > '9' {
-		return 0, i, false
-	}
-	var n uint64
-	if p[i] == '0' {
-		i++
-	} else {
-		for ; i < len(p) && p[i] >= '0' && p[i] <= '9'; i++ {
-			d := uint64(p[i] - '0')
-			if n > (math.MaxUint64-d)/10 {
-				return 0, i, false
-			}
-			n = n*10 + d
-		}
-	}
-	bits := 8 * f.size
-	if isSigned(f.kind) {
-		limit := uint64(1) << (bits - 1) // |MinIntN|
-		if neg && n > limit || !neg && n >= limit {
-			return 0, i, false
-		}
-		if neg {
-			n = -n
-		}
-		return n, i, true
-	}
-	if bits < 64 && n >= uint64(1)<<bits {
-		return 0, i, false
-	}
-	return n, i, true
 }
