@@ -267,18 +267,26 @@ var plainByte = func() (t [256]bool) {
 }()
 
 // plainString reports whether encoding/json writes s between quotes
-// unchanged.
+// unchanged. Small enough to inline: the ASCII run is checked here, the
+// rest (from the first byte the table does not pass) by plainFrom.
 func plainString(s string) bool {
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		if !plainByte[s[i]] {
-			if s[i] < utf8.RuneSelf {
-				return false
-			}
-			s = s[i:]
-			return utf8.ValidString(s) && plainNonASCII(s)
+			return plainFrom(s, i)
 		}
 	}
 	return true
+}
+
+// plainFrom is plainString from s[i], a byte that plainByte does not
+// pass: false for ASCII, else s[i:] must be valid UTF-8 that
+// encoding/json writes unchanged.
+func plainFrom(s string, i int) bool {
+	if s[i] < utf8.RuneSelf {
+		return false
+	}
+	s = s[i:]
+	return utf8.ValidString(s) && plainNonASCII(s)
 }
 
 // plainNonASCII reports whether valid UTF-8 s has none of the bytes
@@ -295,39 +303,30 @@ func plainNonASCII(s string) bool {
 // scanPlainString scans a JSON string whose opening quote is at p[i-1]
 // and returns the end of its contents (the closing quote's index). It
 // reports false for what it does not handle: escapes, control characters
-// (which JSON forbids), invalid UTF-8 (which encoding/json replaces), an
-// unterminated string, and non-ASCII bytes when ascii is set.
-func scanPlainString(p []byte, i int, ascii bool) (int, bool) {
-	long := false
-	end := plainEnd(p, i, len(p), &long)
+// (which JSON forbids), invalid UTF-8 (which encoding/json replaces) and
+// an unterminated string.
+func scanPlainString(p []byte, i int) (int, bool) {
+	end, _ := plainEnd(p, i, len(p), false)
 	if end == len(p) || p[end] != '"' {
 		return end, false
-	}
-	if ascii {
-		return end, isASCII(p[i:end])
 	}
 	return end, utf8.Valid(p[i:end])
 }
 
-// isASCII reports whether every byte of s is below utf8.RuneSelf.
-func isASCII(s []byte) bool {
-	for _, c := range s {
-		if c >= utf8.RuneSelf {
-			return false
+// matchKey returns the index of the field whose JSON name, followed by a
+// closing quote, starts p[i:], and the index of that quote; -1 when none
+// does. Field names are plain ASCII (plainName), so a key that matches
+// has no escapes and is exactly that name; every other key (escaped,
+// non-ASCII, unknown, case-folded or unterminated) matches none, and the
+// decoder falls back.
+func (pl *Plan) matchKey(p []byte, i int) (int, int) {
+	for fi := range pl.fields {
+		name := pl.fields[fi].name
+		if end := i + len(name); end < len(p) && p[end] == '"' && string(p[i:end]) == name {
+			return fi, end
 		}
 	}
-	return true
-}
-
-// lookup returns the index of the field whose JSON name is exactly key,
-// or -1.
-func (pl *Plan) lookup(key []byte) int {
-	for i := range pl.fields {
-		if pl.fields[i].name == string(key) {
-			return i
-		}
-	}
-	return -1
+	return -1, i
 }
 
 // Decode decodes p into the zero struct at base and reports whether it
@@ -357,11 +356,7 @@ func (pl *Plan) Decode(p []byte, base unsafe.Pointer) bool {
 			if i == len(p) || p[i] != '"' {
 				return false
 			}
-			end, ok := scanPlainString(p, i+1, true)
-			if !ok {
-				return false
-			}
-			fi := pl.lookup(p[i+1 : end])
+			fi, end := pl.matchKey(p, i+1)
 			if fi < 0 || seen&(1<<fi) != 0 {
 				return false // unknown (maybe case-folded) or repeated key
 			}
@@ -381,7 +376,7 @@ func (pl *Plan) Decode(p []byte, base unsafe.Pointer) bool {
 				if p[i] != '"' {
 					return false
 				}
-				end, ok := scanPlainString(p, i+1, false)
+				end, ok := scanPlainString(p, i+1)
 				if !ok {
 					return false
 				}

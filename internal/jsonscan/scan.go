@@ -43,7 +43,7 @@ func SkipWS(b []byte, i int) int {
 func SkipString(b []byte, i, end int) (int, error) {
 	long := false
 	for i++; i < end; {
-		i = plainEnd(b, i, end, &long)
+		i, long = plainEnd(b, i, end, long)
 		if i >= end {
 			break
 		}
@@ -84,27 +84,28 @@ func SkipString(b []byte, i, end int) (int, error) {
 //
 // Keys and most values end within a few words, which the run below takes
 // eight bytes at a time. A string still plain after 32 bytes is likely
-// long (a blob): once per string (*long records that it ran), its closing
+// long (a blob): once per string, its closing
 // quote is found with bytes.IndexByte (vectorized) and the run before it
-// checked at once.
-func plainEnd(b []byte, i, end int, long *bool) int {
+// checked at once. long tells whether that ran for this string already;
+// plainEnd returns it updated.
+func plainEnd(b []byte, i, end int, long bool) (int, bool) {
 	for n := 0; i+8 <= end; n++ {
 		x := binary.LittleEndian.Uint64(b[i:])
 		if hasLess(x, 0x20)|hasByte(x, '"')|hasByte(x, '\\') != 0 {
 			break
 		}
 		i += 8
-		if n == 3 && !*long {
-			*long = true
+		if n == 3 && !long {
+			long = true
 			if q := bytes.IndexByte(b[i:end], '"'); q >= 0 && plainRun(b[i:i+q]) {
-				return i + q
+				return i + q, long
 			}
 		}
 	}
 	for i < end && plainStringByte[b[i]] == 1 {
 		i++
 	}
-	return i
+	return i, long
 }
 
 // plainRun reports whether s holds no '\\' and no control character
@@ -324,12 +325,16 @@ func scanInt(p []byte, i int, signed bool, bits uint) (uint64, int, bool) {
 	if p[i] == '0' {
 		i++
 	} else {
-		for ; i < len(p) && p[i] >= '0' && p[i] <= '9'; i++ {
-			d := uint64(p[i] - '0')
-			if n > (math.MaxUint64-d)/10 {
-				return 0, i, false
+		// Up to 19 digits cannot overflow a uint64; a 20th is checked.
+		start := i
+		for ; i < len(p) && p[i]-'0' <= 9; i++ {
+			if i-start == 19 {
+				d := uint64(p[i] - '0')
+				if i+1 < len(p) && p[i+1]-'0' <= 9 || n > (math.MaxUint64-d)/10 {
+					return 0, i, false
+				}
 			}
-			n = n*10 + d
+			n = n*10 + uint64(p[i]-'0')
 		}
 	}
 	if signed {

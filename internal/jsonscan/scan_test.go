@@ -78,3 +78,26 @@ func TestPlainStringByteTable(t *testing.T) {
 		}
 	}
 }
+
+// TestScanIntUnsigned checks the 20-digit edge of scanInt for a uint64:
+// the largest value, one past it, and 21 digits.
+func TestScanIntUnsigned(t *testing.T) {
+	tests := []struct {
+		in   string
+		want uint64
+		ok   bool
+	}{
+		{"18446744073709551615", 18446744073709551615, true},
+		{"18446744073709551616", 0, false},
+		{"99999999999999999999", 0, false},
+		{"184467440737095516150", 0, false},
+		{"10000000000000000000", 10000000000000000000, true},
+		{"-1", 0, false},
+	}
+	for _, tt := range tests {
+		n, next, ok := scanInt([]byte(tt.in), 0, false, 64)
+		if ok != tt.ok || ok && (n != tt.want || next != len(tt.in)) {
+			t.Fatalf("scanInt(%q) = %d, %d, %v; want %d, %v", tt.in, n, next, ok, tt.want, tt.ok)
+		}
+	}
+}
