@@ -389,7 +389,7 @@ type gorillaDecoder struct {
 func newGorillaDecoders(f *testing.F) []gorillaDecoder {
 	registerLegacyTypes()
 	mk := func(h, b []byte, maxAge time.Duration) *gorilla.Decoder {
-		g, err := gorilla.New(h, b, gorilla.Options{MaxAge: maxAge})
+		g, err := gorilla.New(h, b, gorilla.Options{MaxAge: maxAge, Anonymous: true})
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -33,7 +33,7 @@ func Example_gorillaMigration() {
 	old := rec.Result().Cookies()[0]
 
 	// The new app reads it once…
-	legacy, err := gorilla.New(hashKey, blockKey, gorilla.Options{MaxAge: time.Duration(store.Options.MaxAge) * time.Second})
+	legacy, err := gorilla.New(hashKey, blockKey, gorilla.Options{MaxAge: time.Duration(store.Options.MaxAge) * time.Second, SubjectKey: "user_id"})
 	if err != nil {
 		panic(err)
 	}

@@ -88,7 +88,7 @@ func TestGorillaSessionsMigrate(t *testing.T) {
 		s.Values["prefs"] = map[string]any{"lang": "fr", "beta": false, "n": 3}
 		s.AddFlash("welcome back")
 	})
-	g, err := gorilla.New(legacyHash, legacyBlock, gorilla.Options{MaxAge: time.Duration(store.Options.MaxAge) * time.Second})
+	g, err := gorilla.New(legacyHash, legacyBlock, gorilla.Options{MaxAge: time.Duration(store.Options.MaxAge) * time.Second, Anonymous: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestGorillaSessionsMigrate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := login(t, tc.store(), tc.set)
-			g, err := gorilla.New(legacyHash, legacyBlock, gorilla.Options{MaxAge: tc.maxAge, Now: func() time.Time { return time.Now().Add(tc.now) }})
+			g, err := gorilla.New(legacyHash, legacyBlock, gorilla.Options{Anonymous: true, MaxAge: tc.maxAge, Now: func() time.Time { return time.Now().Add(tc.now) }})
 			if err != nil {
 				t.Fatal(err)
 			}

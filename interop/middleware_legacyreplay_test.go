@@ -25,7 +25,7 @@ func TestLegacyCookieCannotReplayAfterDestroy(t *testing.T) {
 		rand.Read(blockKey)
 		store := sessions.NewCookieStore(hashKey, blockKey)
 		legacy := gorillaCookie(t, store, map[any]any{"user": "alice"})
-		dec, err := gorilla.New(hashKey, blockKey, gorilla.Options{Now: clk.Now, SubjectKey: subjectKey})
+		dec, err := gorilla.New(hashKey, blockKey, gorilla.Options{Now: clk.Now, SubjectKey: subjectKey, Anonymous: subjectKey == ""})
 		if err != nil {
 			t.Fatal(err)
 		}

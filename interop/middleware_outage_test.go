@@ -30,7 +30,7 @@ func TestLegacyDoor(t *testing.T) {
 	setup := func(t *testing.T, subjectKey string, opts middleware.Options) (*clock, *http.Cookie, *middleware.Manager, http.Handler, *recorder) {
 		clk := clockAt(time.Now()) // securecookie stamps with the real clock
 		legacy := gorillaCookie(t, store, map[any]any{"user": "alice"})
-		dec, err := gorilla.New(hashKey, blockKey, gorilla.Options{Now: clk.Now, SubjectKey: subjectKey})
+		dec, err := gorilla.New(hashKey, blockKey, gorilla.Options{Now: clk.Now, SubjectKey: subjectKey, Anonymous: subjectKey == ""})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,8 @@ import (
 )
 
 // Reading a session cookie that gorilla/sessions' CookieStore wrote, with
-// the old app's hash and block keys.
+// the old app's hash and block keys. SubjectKey names the value that
+// holds the user (Options.Anonymous declares there is none).
 func ExampleDecoder_DecodeLegacy() {
 	hashKey := []byte("an old app's 32-byte hash key...")
 	blockKey := []byte("an old app's 32-byte AES key....")
@@ -20,7 +21,7 @@ func ExampleDecoder_DecodeLegacy() {
 		panic(err)
 	}
 
-	g, err := gorilla.New(hashKey, blockKey, gorilla.Options{MaxAge: 30 * 24 * time.Hour})
+	g, err := gorilla.New(hashKey, blockKey, gorilla.Options{MaxAge: 30 * 24 * time.Hour, SubjectKey: "user_id"})
 	if err != nil {
 		panic(err)
 	}

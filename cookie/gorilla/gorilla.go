@@ -42,14 +42,28 @@ type Options struct {
 	ClockSkew time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
-	// SubjectKey, if set, names the session value that holds the user
-	// (for example "user_id"): DecodeSession returns it as the session's
-	// subject, so that revocation by subject reaches migrated sessions. A
-	// string is taken as is, an integer in decimal; any other type fails
-	// with cookie.ErrLegacyType. The value also stays among the session's values.
-	// Default "": legacy sessions have no subject.
+	// SubjectKey names the session value that holds the user (for
+	// example "user_id"): DecodeSession returns it as the session's
+	// subject, so that a migrated session is Authenticated, revocation by
+	// subject reaches it, and its Destroy revokes it. A string is taken as
+	// is, an integer in decimal; any other type fails with
+	// cookie.ErrLegacyType. The value also stays among the session's
+	// values. New requires it, or Anonymous: there is no safe default.
 	SubjectKey string
+	// Anonymous declares that the legacy sessions hold no user (a cart,
+	// preferences): they migrate without a subject. Such a session grants
+	// nothing, and nothing revokes it: Destroy of it clears the cookie
+	// but a copy stays valid until it expires (with a Revoker,
+	// middleware's Destroy says so with middleware.ErrNoSubject). Set it
+	// only when that is true, or when the decoder is used for
+	// DecodeLegacy alone. It cannot be set with SubjectKey.
+	Anonymous bool
 }
+
+// ErrNoSubjectKey is returned by New when Options names neither a
+// SubjectKey nor Anonymous: migrated sessions would have no subject, so
+// a logout could not revoke them, and the choice must be made.
+var ErrNoSubjectKey = errors.New("gorilla: Options.SubjectKey is empty: name the session value that holds the user, or set Options.Anonymous")
 
 // Decoder reads the session cookies that gorilla/sessions' CookieStore
 // wrote, so that an app can move to cookieseal without logging anyone out.
@@ -91,6 +105,8 @@ type Decoder struct {
 // New returns a decoder for cookies written with the given hash key
 // (at least 32 bytes) and block key (16, 24 or 32 bytes for AES, or nil
 // when the old app only authenticated its cookies). The keys are copied.
+// Options must name a SubjectKey or set Anonymous; with neither the
+// error matches ErrNoSubjectKey.
 func New(hashKey, blockKey []byte, opts Options) (*Decoder, error) {
 	if len(hashKey) < 32 {
 		return nil, errors.New("gorilla: gorilla hash key shorter than 32 bytes")
@@ -114,6 +130,10 @@ func New(hashKey, blockKey []byte, opts Options) (*Decoder, error) {
 		opts.Now = time.Now
 	}
 	switch {
+	case opts.SubjectKey == "" && !opts.Anonymous:
+		return nil, ErrNoSubjectKey
+	case opts.SubjectKey != "" && opts.Anonymous:
+		return nil, errors.New("gorilla: Options.SubjectKey and Options.Anonymous both set")
 	case opts.MaxAge < time.Second:
 		return nil, errors.New("gorilla: gorilla MaxAge must be at least one second")
 	case opts.ClockSkew < 0 || opts.ClockSkew > time.Minute:

@@ -47,7 +47,7 @@ func gorillaEncodeRaw(t *testing.T, name string, raw []byte) string {
 
 func newGorilla(t *testing.T, offset time.Duration) *Decoder {
 	t.Helper()
-	g, err := New(gorillaHash, gorillaBlock, Options{MaxAge: time.Hour, Now: func() time.Time { return time.Now().Add(offset) }})
+	g, err := New(gorillaHash, gorillaBlock, Options{Anonymous: true, MaxAge: time.Hour, Now: func() time.Time { return time.Now().Add(offset) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestGorillaConvertsBasicTypes(t *testing.T) {
 }
 
 func TestGorillaHashOnly(t *testing.T) {
-	g, err := New(gorillaHash, nil, Options{})
+	g, err := New(gorillaHash, nil, Options{Anonymous: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,22 +157,35 @@ func TestGorillaRefusals(t *testing.T) {
 }
 
 func TestNewGorillaRefusesBadConfig(t *testing.T) {
+	anon := Options{Anonymous: true}
 	for _, tc := range []struct {
 		name           string
 		hashKey, block []byte
 		opts           Options
+		want           error
 	}{
-		{"no hash key", nil, gorillaBlock, Options{}},
-		{"short hash key", gorillaHash[:31], gorillaBlock, Options{}},
-		{"empty block key", gorillaHash, []byte{}, Options{}},
-		{"odd block key", gorillaHash, gorillaBlock[:20], Options{}},
-		{"negative MaxAge", gorillaHash, gorillaBlock, Options{MaxAge: -time.Hour}},
-		{"sub-second MaxAge", gorillaHash, gorillaBlock, Options{MaxAge: time.Millisecond}},
-		{"huge skew", gorillaHash, gorillaBlock, Options{ClockSkew: time.Hour}},
+		{"no hash key", nil, gorillaBlock, anon, nil},
+		{"short hash key", gorillaHash[:31], gorillaBlock, anon, nil},
+		{"empty block key", gorillaHash, []byte{}, anon, nil},
+		{"odd block key", gorillaHash, gorillaBlock[:20], anon, nil},
+		{"negative MaxAge", gorillaHash, gorillaBlock, Options{Anonymous: true, MaxAge: -time.Hour}, nil},
+		{"sub-second MaxAge", gorillaHash, gorillaBlock, Options{Anonymous: true, MaxAge: time.Millisecond}, nil},
+		{"huge skew", gorillaHash, gorillaBlock, Options{Anonymous: true, ClockSkew: time.Hour}, nil},
+		// Migrated sessions without a subject cannot be revoked: the
+		// choice is the caller's to make, not a silent default.
+		{"neither SubjectKey nor Anonymous", gorillaHash, gorillaBlock, Options{}, ErrNoSubjectKey},
+		{"both SubjectKey and Anonymous", gorillaHash, gorillaBlock, Options{SubjectKey: "user_id", Anonymous: true}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if g, err := New(tc.hashKey, tc.block, tc.opts); err == nil || g != nil {
+			g, err := New(tc.hashKey, tc.block, tc.opts)
+			if err == nil || g != nil {
 				t.Fatalf("New = %v, %v", g, err)
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("New: %v, want %v", err, tc.want)
+			}
+			if tc.want == nil && errors.Is(err, ErrNoSubjectKey) {
+				t.Fatalf("New: %v, refused for the subject, not for %s", err, tc.name)
 			}
 		})
 	}
@@ -181,7 +194,7 @@ func TestNewGorillaRefusesBadConfig(t *testing.T) {
 // TestGorillaCopiesKeys checks that the caller's key slices are not kept.
 func TestGorillaCopiesKeys(t *testing.T) {
 	hk, bk := bytes.Clone(gorillaHash), bytes.Clone(gorillaBlock)
-	g, err := New(hk, bk, Options{})
+	g, err := New(hk, bk, Options{Anonymous: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +215,7 @@ func TestGorillaDecodeSession(t *testing.T) {
 		wantSub string
 		wantErr error
 	}{
-		{"no subject key", "", map[any]any{"user": "alice"}, "", nil},
+		{"anonymous", "", map[any]any{"user": "alice"}, "", nil},
 		{"string subject", "user", map[any]any{"user": "alice"}, "alice", nil},
 		{"int subject", "uid", map[any]any{"uid": 42}, "42", nil},
 		{"uint64 subject", "uid", map[any]any{"uid": uint64(1<<64 - 1)}, "18446744073709551615", nil},
@@ -214,7 +227,7 @@ func TestGorillaDecodeSession(t *testing.T) {
 			before := time.Now().Truncate(time.Second)
 			v := gorillaEncode(t, "session", gorillaHash, gorillaBlock, tt.values)
 			after := time.Now()
-			g, err := New(gorillaHash, gorillaBlock, Options{SubjectKey: tt.key})
+			g, err := New(gorillaHash, gorillaBlock, Options{SubjectKey: tt.key, Anonymous: tt.key == ""})
 			if err != nil {
 				t.Fatal(err)
 			}
