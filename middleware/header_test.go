@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -61,7 +62,14 @@ func TestLoadHeaderMatchesHandler(t *testing.T) {
 	type action func(*middleware.Session) error
 	read := func(s *middleware.Session) error { _, _, err := s.Get("user"); return err }
 	set := func(k, v string) action { return func(s *middleware.Session) error { return s.Set(k, v) } }
-	destroy := func(s *middleware.Session) error { return s.Destroy() }
+	// The sessions here are anonymous: Destroy says a copy of the cookie
+	// stays valid (ErrNoSubject), the same way on both paths.
+	destroy := func(s *middleware.Session) error {
+		if err := s.Destroy(); !errors.Is(err, middleware.ErrNoSubject) {
+			return fmt.Errorf("Destroy = %v, want ErrNoSubject", err)
+		}
+		return nil
+	}
 	none := func(*middleware.Session) error { return nil }
 
 	cases := []struct {
@@ -85,12 +93,13 @@ func TestLoadHeaderMatchesHandler(t *testing.T) {
 			}},
 		{name: "valid, change", login: set("user", "ann"), act: set("role", "admin"), wantSet: true},
 		{name: "valid, destroy", login: set("user", "ann"), act: destroy, wantSet: true},
-		{name: "tampered, read", login: set("user", "ann"), act: read, wantSet: true,
+		// A rejected cookie is left as it is on both paths.
+		{name: "tampered, read", login: set("user", "ann"), act: read,
 			prepare: func(t *testing.T, m *middleware.Manager, clk *clock, cs []*http.Cookie) []*http.Cookie {
 				cs[0].Value = cs[0].Value[:len(cs[0].Value)-2] + "AA"
 				return cs
 			}},
-		{name: "revoked subject, read", login: func(s *middleware.Session) error { return s.SetSubject("ann") }, act: read, wantSet: true,
+		{name: "revoked subject, read", login: func(s *middleware.Session) error { return s.SetSubject("ann") }, act: read,
 			prepare: func(t *testing.T, m *middleware.Manager, clk *clock, cs []*http.Cookie) []*http.Cookie {
 				clk.Advance(time.Millisecond)
 				if err := m.RevokeSubject(context.Background(), "ann"); err != nil {
@@ -341,15 +350,9 @@ func TestLoadHeaderReplayAfterLogout(t *testing.T) {
 	if len(invalid) != 1 || !errors.Is(invalid[0], revoke.ErrRevoked) {
 		t.Fatalf("rejections %v, want one revoke.ErrRevoked", invalid)
 	}
-	cleared := false
-	for _, c := range (&http.Response{Header: h}).Cookies() {
-		if c.MaxAge >= 0 {
-			t.Fatalf("a replay after Destroy sets a cookie: %q", h.Values("Set-Cookie"))
-		}
-		cleared = cleared || c.Domain == "" && c.Path == "/"
-	}
-	if !cleared {
-		t.Fatalf("the replayed cookie is not cleared: %q", h.Values("Set-Cookie"))
+	// The response leaves it as it is: the client may hold a newer one.
+	if l := h.Values("Set-Cookie"); len(l) != 0 {
+		t.Fatalf("the replayed cookie's response set cookies: %q", l)
 	}
 }
 

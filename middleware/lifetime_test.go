@@ -131,8 +131,9 @@ func TestSessionDeadlineBoundary(t *testing.T) {
 						t.Fatalf("read %q, want %q", got, tc.want)
 					}
 					if tc.want == "-" {
-						if c := setCookies(w)["session"]; c == nil || c.MaxAge >= 0 {
-							t.Fatalf("expired session's cookie not cleared: %v", c)
+						// Left as it is: a newer cookie may be on its way.
+						if c := setCookies(w)["session"]; c != nil {
+							t.Fatalf("expired session's response set %v", c)
 						}
 					}
 				})
@@ -283,7 +284,7 @@ func TestStatusMatchesResponse(t *testing.T) {
 		{"remember-me set", "/remember-same", 0, j.List(), middleware.Modified},
 		{"refresh due", "/touch", 20 * time.Minute, j.List(), middleware.Refreshed},
 		{"destroy", "/destroy", 0, j.List(), middleware.Cleared},
-		{"bad cookie", "/touch", 0, []*http.Cookie{{Name: "session", Value: "garbage"}}, middleware.Cleared},
+		{"bad cookie (left as it is)", "/touch", 0, []*http.Cookie{{Name: "session", Value: "garbage"}}, middleware.Unmodified},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk.Advance(tc.advance)

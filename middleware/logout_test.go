@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
@@ -29,7 +30,7 @@ func TestDestroyWithoutSubject(t *testing.T) {
 		clk := newClock()
 		rv := newSwitchRevoker(clk.Now)
 		evs := &events{}
-		opts := middleware.Options{Now: clk.Now, Observer: evs, Legacy: &fakeLegacy{now: clk.Now}}
+		opts := middleware.Options{Codec: cookie.Options{Now: clk.Now}, Observer: evs, Legacy: &fakeLegacy{now: clk.Now}}
 		if revoker {
 			opts.Revoker = rv
 		}

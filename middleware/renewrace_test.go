@@ -141,7 +141,7 @@ func newRaceSetup(t *testing.T, opts middleware.Options) *raceSetup {
 func newRaceSetupOn(t *testing.T, opts middleware.Options, mk func(now func() time.Time) revoke.Revoker) *raceSetup {
 	t.Helper()
 	e := &raceSetup{clk: newClock(), during: func() {}}
-	opts.Now = e.clk.Now
+	opts.Codec.Now = e.clk.Now
 	opts.Revoker = mk(e.clk.Now)
 	e.m = newManager(t, testKeyring(t), opts)
 	e.h = e.m.Handler(raceApp(e.m, &e.during))
@@ -176,7 +176,7 @@ func TestRenewRaceKeepsTheNewSession(t *testing.T) {
 		{name: "RevokeOthers, B polls", a: "/pw", b: "/poll"},
 		{name: "step-up Renew, B renews too (its recheck finds the old id revoked)", a: "/stepup", b: "/stepup"},
 		{name: "step-up Renew, B calls RevokeOthers", a: "/stepup", b: "/pw"},
-		{name: "JWE format", opts: middleware.Options{Format: cookie.JWE}, a: "/stepup", b: "/poll"},
+		{name: "JWE format", opts: middleware.Options{Codec: cookie.Options{Format: cookie.JWE}}, a: "/stepup", b: "/poll"},
 		{
 			name: "chunked cookie", opts: middleware.Options{MaxChunks: 4, MaxResponseCookieBytes: 16 << 10},
 			prep: func(t *testing.T, e *raceSetup) {
@@ -199,7 +199,7 @@ func TestRenewRaceKeepsTheNewSession(t *testing.T) {
 		},
 		{
 			name: "idle-expired cookie, A logs in again while B polls",
-			opts: middleware.Options{IdleTimeout: time.Hour},
+			opts: middleware.Options{Codec: cookie.Options{IdleTimeout: time.Hour}},
 			prep: func(t *testing.T, e *raceSetup) { e.clk.Advance(2 * time.Hour) },
 			a:    "/login?user=alice", b: "/poll",
 		},
@@ -264,7 +264,7 @@ func TestRenewRaceMidRequest(t *testing.T) {
 // the native cookie A's wrote under the same name.
 func TestRenewRaceLegacyMigration(t *testing.T) {
 	clk := newClock()
-	m := newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Legacy: &fakeLegacy{now: clk.Now},
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Legacy: &fakeLegacy{now: clk.Now},
 		Revoker: revoke.NewMemory(revoke.MemoryOptions{Now: clk.Now})})
 	h := m.Handler(app(t))
 	b := newBrowser(t, raceHost)

@@ -167,8 +167,8 @@ func (c *copies) agree() (k int, ok bool) {
 }
 
 // load reads and opens the request's cookie once. Bad cookies leave no
-// session and are cleared at commit; the observer is told after the lock
-// is released.
+// session (and are cleared at commit unless authentic: see invalid); the
+// observer is told after the lock is released.
 //
 // The rules are the package doc's ("Copies of the cookie"): the request
 // is read as Request.Cookies reads it; the session is read only when its
@@ -358,7 +358,8 @@ func (st *state) openLegacy(value string) (found, error) {
 
 // admit is the one door into a session: every format comes through it,
 // after authentication and the expiry rule, for the revocation check.
-// A revoked session is refused and its cookie cleared; a fault follows
+// A revoked session is refused (its cookie left as it is: see invalid,
+// and marked stale for Destroy's tombstone); a fault follows
 // the policy: fail closed leaves the request with no session and freezes
 // the cookie (kept as it is), fail open accepts the session.
 func (st *state) admit(f *found) {
@@ -376,6 +377,7 @@ func (st *state) admit(f *found) {
 		switch {
 		case revoked != nil:
 			st.opened.payload = nil
+			st.opened.stale = true
 			st.invalid(revoked)
 			return
 		case fault != nil:
@@ -495,13 +497,23 @@ func (st *state) value(c *copies, k int) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-// invalid records a rejected cookie: no session, clear it wherever it
-// can be, tell the observer.
+// invalid records a rejected cookie: no session, and tells the observer.
+// A cookie that does not authenticate, or copies that disagree, may be a
+// planted piece (a chunk index past the user's set): it is cleared
+// wherever it can be (sweep). An authentic cookie refused because it
+// expired or was revoked is left as it is (unless the handler writes a
+// session, or Destroys): it may be the old cookie of a browser whose
+// newer cookie, written by a Renew or a login in another tab, lands
+// before this response does, and clearing it then would delete the
+// newer session (wardencommunity/warden#14, expressjs/session#923). It
+// costs its holder a rejection per request until it expires.
 func (st *state) invalid(err error) {
-	st.edit.clear = true
-	// A copy that does not open may be a planted piece (a chunk index
-	// past the user's set): clear what came at every place (sweep).
+	// The sweep of what came at other places stays: without a clear of
+	// its own, it reaches only names past MaxChunks, never the session's.
 	st.carried.dup = true
+	if !errors.Is(err, cookie.ErrExpired) && !errors.Is(err, revoke.ErrRevoked) {
+		st.edit.clear = true
+	}
 	if st.m.observing() {
 		st.queue(rejected(err))
 	}

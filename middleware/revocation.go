@@ -81,32 +81,86 @@ func (st *state) checkRevoked(ctx context.Context, rs revoke.SessionRef) (revoke
 	return revoked, fault
 }
 
-// queueRetire tells the observers of a Renew or Destroy, and of the
-// revocation fault it met, if any.
-func (st *state) queueRetire(kind EventKind, rerr error) {
+// queueRetire tells the observers of a Renew or Destroy (with err as
+// its Err), and of the revocation fault it met, if any.
+func (st *state) queueRetire(kind EventKind, rerr, err error) {
 	if rerr != nil {
 		st.queue(Event{Kind: EventRevokeFault, Err: rerr})
 	}
-	st.queue(Event{Kind: kind})
+	st.queue(Event{Kind: kind, Err: err})
 }
 
 // renew gives the session a new id issued at issued, after revoking the
-// old one (retire); the error is that revocation's fault.
-func (st *state) renew(ctx context.Context, issued time.Time) error {
+// old one (retire). The error is that revocation's fault, or what settling
+// found (see below): then the session is not renewed.
+//
+// Settling closes the gap between the step's check (recheck) and the
+// new cookie: a Destroy of the same session in another request (a
+// second tab, the same cookie) that lands in it would otherwise be
+// erased by the renewed id, which that Destroy cannot name. Destroy
+// writes a tombstone of the session before anything else (see
+// tombstoneID); renew, after its own revocation, checks the tombstone,
+// as issued at the renewed session's issue time. So a Destroy whose
+// tombstone lands before that check wins: the session is emptied, no
+// cookie written, and the error matches revoke.ErrRevoked (a
+// RevokeSubject that covers the renewed session is found the same way).
+// One that lands after it comes after the old id was revoked here: it
+// ends a session that was already renewed, as a logout from a stale tab
+// does. Only a session with a subject is settled: Destroy revokes
+// nothing of an anonymous one, so there is nothing to erase. A fault
+// of that check follows the fail policy, as recheck's.
+func (st *state) renew(ctx context.Context, issued time.Time, step string) error {
+	m := st.m
+	settle := m.cfg.Revoker != nil && st.opened.valid && !st.opened.retired && st.opened.openSub != ""
 	rerr := st.retire(ctx, true)
+	var fault error
+	if settle {
+		ref := revoke.SessionRef{ID: tombstoneID(st.opened.openID), Subject: st.opened.openSub, IssuedAt: issued}
+		var stop error
+		fault, stop = st.recheck(ctx, ref, step+": the session was revoked during it")
+		if stop != nil {
+			if rerr != nil {
+				st.queue(Event{Kind: EventRevokeFault, Err: rerr})
+			}
+			return errors.Join(stop, rerr)
+		}
+	}
 	st.edit.id = newID()
 	st.edit.issuedAt = issued
 	st.edit.dirty = true
-	st.queueRetire(EventRenewed, rerr)
-	return rerr
+	st.queueRetire(EventRenewed, rerr, nil)
+	return errors.Join(fault, rerr)
+}
+
+// tombstonePrefix makes a session's tombstone id: a per-session
+// revocation entry that Destroy writes before revoking the session
+// itself, so that a Renew or RevokeOthers of the same session running
+// at the same time finds it (see renew) and never renews a destroyed
+// session. '/' is outside the base64url alphabet of session ids (native
+// and legacy), so no session has a tombstone's id. It is under the
+// session's subject, beside its other entries, and lasts as long.
+const tombstonePrefix = "destroyed/"
+
+// tombstoneID is the tombstone id of the session id.
+func tombstoneID(id string) string { return tombstonePrefix + id }
+
+// tombstone writes the tombstone of the session the cookie carried (see
+// tombstonePrefix), for Destroy: when it has a subject and a Revoker is
+// configured, else nothing.
+func (st *state) tombstone(ctx context.Context) error {
+	if st.m.cfg.Revoker == nil || st.opened.openSub == "" || st.opened.openID == "" {
+		return nil
+	}
+	return st.m.revokeSession(ctx, tombstoneID(st.opened.openID), st.opened.openSub, st.opened.meta.IssuedAt)
 }
 
 // recheck checks the session rs against the revocation list before a
 // step that renews it (Renew, RevokeOthers; step names it in errors). A
-// revoked session is emptied and its cookie cleared; a fault is told to
-// the observer and, unless the manager fails open, empties and freezes
-// the session. stop is the error the step must return at once; fault is
-// the check's fault that a fail-open manager goes on past.
+// revoked session is emptied (its cookie left as it is, as any revoked
+// cookie's: see state.invalid); a fault is told to the observer and,
+// unless the manager fails open, empties and freezes the session. stop
+// is the error the step must return at once; fault is the check's fault
+// that a fail-open manager goes on past.
 func (st *state) recheck(ctx context.Context, rs revoke.SessionRef, step string) (fault, stop error) {
 	revoked, fault := st.checkRevoked(ctx, rs)
 	if fault != nil {
@@ -114,8 +168,8 @@ func (st *state) recheck(ctx context.Context, rs revoke.SessionRef, step string)
 	}
 	switch {
 	case revoked != nil:
+		st.opened.stale = st.opened.stale || (st.opened.valid && !st.opened.retired)
 		st.empty()
-		st.edit.clear = true
 		return nil, fmt.Errorf("middleware: %s: %w", step, revoked)
 	case fault != nil && !st.m.cfg.InsecureRevokeFailOpen:
 		st.empty()
@@ -129,7 +183,8 @@ func (st *state) recheck(ctx context.Context, rs revoke.SessionRef, step string)
 // refused only because its check faulted), once: the pair (subject, id)
 // it carried and, after SetSubject, the pair with the current subject. A
 // pair without a subject is skipped unless anonymous is set (Renew) or
-// the session is a legacy one (see Destroy).
+// the session is a legacy one (see Destroy). Without anonymous (Destroy),
+// the session's tombstone is written first (see renew).
 func (st *state) retire(ctx context.Context, anonymous bool) error {
 	m := st.m
 	if m.cfg.Revoker == nil || st.opened.retired || !(st.opened.valid || st.opened.frozen) || st.opened.openID == "" {
@@ -138,6 +193,9 @@ func (st *state) retire(ctx context.Context, anonymous bool) error {
 	id, iat := st.opened.openID, st.opened.meta.IssuedAt
 	legacy := st.opened.valid && !st.opened.env.ID.Ok()
 	var errs []error
+	if !anonymous {
+		errs = append(errs, st.tombstone(ctx))
+	}
 	if st.opened.openSub != "" || legacy || anonymous {
 		errs = append(errs, m.revokeSession(ctx, id, st.opened.openSub, iat))
 	}

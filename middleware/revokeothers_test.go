@@ -304,8 +304,9 @@ func TestRevokeOthersErrors(t *testing.T) {
 		if !errors.Is(err, revoke.ErrRevoked) {
 			t.Fatalf("RevokeOthers = %v, want revoke.ErrRevoked", err)
 		}
-		if len(set) != 1 || set[0].MaxAge >= 0 {
-			t.Fatalf("the revoked session's cookie is not cleared: %v", set)
+		// Left as it is: another tab may hold a newer cookie.
+		if len(set) != 0 {
+			t.Fatalf("the revoked session's response set %v", set)
 		}
 	})
 }

@@ -382,15 +382,20 @@ func (s *Session) Flashes() ([]any, error) {
 // Renew gives the session a new id and issue time, keeping its data. Call
 // it at login and at every privilege change: an attacker who planted or
 // learned the old id (session fixation) is left holding a session that no
-// longer exists. The absolute timeout restarts from now.
+// longer exists. The absolute timeout restarts from now. A request with
+// no session (no cookie, or one refused: revoked, expired, tampered) has
+// nothing to renew: Renew does nothing and returns nil, and the response
+// writes no cookie unless something is then stored (SetSubject, Set…),
+// so that a stale tab's Renew cannot overwrite a newer session.
 //
 // With a Revoker, Renew first checks the session again (a revocation may
 // have landed since the request opened it), and the renewed session's
 // issue time is the instant that check started, so a revocation that
 // lands during or after the check still covers it: there is no gap
 // between check and renewal. A revoked session cannot be renewed: the
-// error matches revoke.ErrRevoked and the session becomes empty (its
-// cookie is cleared). That holds for a Manager.RevokeSubject of the
+// error matches revoke.ErrRevoked and the session becomes empty; its
+// cookie is left as it is, like every revoked cookie's (another tab may
+// hold a newer one). That holds for a Manager.RevokeSubject of the
 // session's own subject made earlier in the same request: it logs this
 // session out too (Session.RevokeOthers is the call that keeps it). When
 // the check faults, the fail policy applies: fail closed, the error
@@ -412,6 +417,16 @@ func (s *Session) Flashes() ([]any, error) {
 // fixation uses): call Renew after authenticating someone, not on
 // requests any stranger can make. If that fails, the session is renewed
 // anyway and the error matches ErrRevokeFault.
+//
+// A Destroy of the same session by another request (a second tab, a copy
+// of the cookie) that lands while Renew runs is never erased by the
+// renewed id: after revoking the old id, Renew checks for that Destroy's
+// tombstone, and when it finds one the session is not renewed, it
+// becomes empty (no cookie written) and the error matches
+// revoke.ErrRevoked. A Destroy that lands after that check ends a
+// session already renewed, like a logout from a stale tab: the renewed
+// session lives. A fault of that check follows the fail policy, as the
+// first check's.
 func (s *Session) Renew() error {
 	st, err := s.mutate()
 	if err != nil {
@@ -419,6 +434,9 @@ func (s *Session) Renew() error {
 	}
 	defer s.unlock()
 	m := st.m
+	if st.edit.id == "" {
+		return nil // no session: nothing to renew, nothing to write
+	}
 	start := m.now()
 	rs, checked := st.current()
 	checked = checked && m.cfg.Revoker != nil
@@ -442,7 +460,7 @@ func (s *Session) Renew() error {
 		}
 		ferr = fault
 	}
-	return errors.Join(ferr, st.renew(st.r.Context(), issued))
+	return errors.Join(ferr, st.renew(st.r.Context(), issued, "renew"))
 }
 
 // RevokeOthers logs the session's user out of every other session and
@@ -459,7 +477,12 @@ func (s *Session) Renew() error {
 // a revocation from elsewhere: a session already revoked (a "log out
 // everywhere" or a Destroy of a copy of its cookie that landed earlier)
 // is not revived by its own RevokeOthers: the error matches
-// revoke.ErrRevoked and the session becomes empty, its cookie cleared. A
+// revoke.ErrRevoked and the session becomes empty, its cookie left as it
+// is. Nor is a Destroy of this session by another request that lands
+// while RevokeOthers runs (during its revocation of the subject, say):
+// the renewal checks for it last, as Renew does, and then this session
+// is not renewed, it becomes empty (no cookie written), and the error
+// matches revoke.ErrRevoked, the other sessions revoked all the same. A
 // RevokeSubject that lands after the check is timed after the call, so it
 // covers the renewed session too (unless it falls in the call's very
 // millisecond, the precision of the instants; across instances,
@@ -509,7 +532,7 @@ func (s *Session) RevokeOthers(ctx context.Context) error {
 		return err
 	}
 	st.edit.floor = cut
-	return st.renew(ctx, cut)
+	return st.renew(ctx, cut, "revoke others")
 }
 
 // Destroy ends the session: its data goes, and the response clears its
@@ -519,20 +542,39 @@ func (s *Session) RevokeOthers(ctx context.Context) error {
 // (Options.MaxResponseCookieBytes), the error matches cookie.ErrTooLarge:
 // the cookie would not be cleared, and the response fails.
 //
+// Destroy always clears the cookie. It also clears it when the request's
+// cookie was found revoked or expired (that request has no session, and
+// without Destroy its response would leave the cookie as it is).
+//
 // With a Revoker, a session that has a subject is revoked until no copy
 // of it can open on any instance, so a copy of the cookie stops working
-// too: both the
-// (subject, id) pair its cookie carried and, after a SetSubject in this
-// request, the new pair. If that fails (the store is down), the cookie is
-// cleared anyway and the error matches ErrRevokeFault: the revocation did
-// not happen, and a copy of the cookie opens again once the store is
-// back. This holds too when the request's own revocation check faulted.
+// too: both the (subject, id) pair its cookie carried and, after a
+// SetSubject in this request, the new pair. Before them it writes the
+// session's tombstone, a second entry of the same size and lifetime, so
+// that a Renew or RevokeOthers of the same session running in another
+// request at the same time does not erase this logout with a renewed id
+// (see Renew). A cookie found already revoked gets its tombstone too. If
+// a write fails (the store is down), the cookie is cleared anyway and the
+// error matches ErrRevokeFault: the revocation did not happen, and a copy
+// of the cookie opens again once the store is back. This holds too when
+// the request's own revocation check faulted.
 //
 // A session without a subject writes no revocation entry: it is
-// anonymous, it grants nothing, and anyone can get one, so revoking it
-// would let unauthenticated clients grow the revocation list without
-// bound. Give every session that grants something a subject
-// (SetSubject). With a Revoker, a legacy cookie is retired by the request
+// anonymous, and anyone can get one, so revoking it would let
+// unauthenticated clients grow the revocation list without bound. With a
+// Revoker, Destroy of such a session (one its cookie carried, not one
+// made in this request) says so: the error matches ErrNoSubject, and
+// means the cookie is cleared but a copy of it stays valid until it
+// expires; the EventDestroyed carries the same error. That is harmless
+// for a session that grants nothing (a cart) and a bug for one that
+// does: an app that keeps its user as a value (Set("user_id", …))
+// without SetSubject gets logouts that a copied cookie survives. Give
+// every session that grants something a subject (SetSubject at login).
+// Without a Revoker no Destroy revokes anything, with a subject or not:
+// every copy of a cookie stays valid until it expires, as the
+// configuration says, and Destroy returns nil for that.
+//
+// With a Revoker, a legacy cookie is retired by the request
 // that migrates it (the first that opens it): its derived id is revoked,
 // subject or not, and the native session gets another id, so the legacy
 // cookie cannot be replayed, even after a Destroy of the (anonymous)
@@ -547,13 +589,28 @@ func (s *Session) Destroy() error {
 		return err
 	}
 	defer s.unlock()
-	rerr := st.retire(st.r.Context(), false)
+	ctx := st.r.Context()
+	// The cookie carried a session that nothing retired yet, without a
+	// subject and not a legacy one (retired at migration whatever its
+	// subject): no entry is written for it, and a copy stays valid. (With
+	// a Revoker, admit read the cookie's id and subject for its check.)
+	var noSubject error
+	if st.m.cfg.Revoker != nil && (st.opened.valid || st.opened.frozen) && !st.opened.retired && st.opened.openID != "" &&
+		st.opened.openSub == "" && !(st.opened.valid && !st.opened.env.id.ok()) {
+		noSubject = fmt.Errorf("%w: Destroy revoked nothing; the cookie is cleared, but a copy of it stays valid until it expires", ErrNoSubject)
+	}
+	var rerr error
+	if st.opened.stale {
+		rerr = st.tombstone(ctx)
+	} else {
+		rerr = st.retire(ctx, false)
+	}
 	st.empty()
 	st.opened.frozen = false
 	st.edit.clear = true
 	st.edit.destroyed = true
-	st.queueRetire(EventDestroyed, rerr)
-	return errors.Join(rerr, st.clearFits())
+	st.queueRetire(EventDestroyed, rerr, noSubject)
+	return errors.Join(noSubject, rerr, st.clearFits())
 }
 
 // Status reports what the response will do with the cookie, as things

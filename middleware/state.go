@@ -79,6 +79,10 @@ type openedSession struct {
 	reseal bool
 	// retired: the opened session's id is revoked (Renew or Destroy ran).
 	retired bool
+	// stale: the cookie authenticated but its session was found revoked
+	// (at load, or by a Renew's recheck); openID and openSub stay its
+	// own, for the tombstone a Destroy of it writes.
+	stale bool
 	// openID and openSub are the id and subject the cookie carried, for
 	// revocation.
 	openID  string
