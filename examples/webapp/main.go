@@ -328,9 +328,15 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 	// Destroy revokes this session's id, so a copy of the cookie is dead
 	// too; the cookie goes from this browser even when the revocation
 	// store fails, but then a copy still works, and the user is told.
-	if err := s.Destroy(); err != nil {
+	// This app puts the user in SetSubject at login, so a session without
+	// a subject (ErrNoSubject: nothing revoked) is a visitor who was not
+	// logged in, and grants nothing.
+	switch err := s.Destroy(); {
+	case errors.Is(err, middleware.ErrNoSubject):
+		s.AddFlash("You were not logged in.")
+	case err != nil:
 		s.AddFlash("You are logged out in this browser, but the server could not revoke the session: a copy of it stays valid until it expires.")
-	} else {
+	default:
 		s.AddFlash("You are logged out.")
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -375,9 +381,12 @@ func (a *app) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.Destroy(); err != nil {
+	switch err := s.Destroy(); {
+	case errors.Is(err, middleware.ErrNoSubject):
+		s.AddFlash("You were not logged in.")
+	case err != nil:
 		s.AddFlash("You are logged out on every other device; this session could not be revoked.")
-	} else {
+	default:
 		s.AddFlash("You are logged out on every device.")
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

@@ -157,6 +157,16 @@ func TestLoginFlow(t *testing.T) {
 	if code, _, _, _ := replay.get("/dashboard"); code != http.StatusSeeOther {
 		t.Fatal("a copy of the logged-out cookie still works")
 	}
+
+	// A visitor who was never logged in (a session without a subject:
+	// Destroy revokes nothing and says so) is told just that, not that
+	// the logout failed.
+	if code, loc, _, _ := c.post("/logout", nil); code != http.StatusSeeOther || loc != "/login" {
+		t.Fatalf("anonymous logout: %d → %q", code, loc)
+	}
+	if _, _, body, _ := c.get("/login"); !strings.Contains(body, "You were not logged in.") {
+		t.Fatalf("anonymous logout flash: %q", body)
+	}
 }
 
 func TestLogoutEverywhere(t *testing.T) {
