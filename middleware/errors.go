@@ -69,9 +69,14 @@ var (
 	// Session.RevokeOthers when no Revoker is configured.
 	ErrNoRevoker = errors.New("middleware: no Revoker configured")
 
-	// ErrNoSubject is returned by Session.RevokeOthers for a session
-	// without a subject: it has no other sessions to revoke (call
-	// SetSubject at login).
+	// ErrNoSubject says that a session has no subject, so nothing
+	// revoked it (call SetSubject at login). Session.RevokeOthers
+	// returns it for such a session: it has no other sessions to revoke.
+	// Session.Destroy returns it (wrapped), with a Revoker, for such a
+	// session that the request's cookie carried, and EventDestroyed
+	// carries it: the cookie is cleared but a copy of it stays valid
+	// until it expires. Harmless for a session that grants nothing (a
+	// cart), a bug for one that does.
 	ErrNoSubject = errors.New("middleware: the session has no subject")
 )
 

@@ -8,8 +8,8 @@ import (
 // Handler returns next wrapped with session handling: handlers reach the
 // session with From (or Manager.Session) and the cookie is written before
 // the first byte of the response when the session changed, a refresh is
-// due, the key that sealed it is no longer primary, or a bad cookie must
-// be cleared.
+// due, the key that sealed it is no longer primary, or Destroy cleared
+// it. A rejected cookie (tampered, expired, revoked) is left as it is.
 //
 // The cookie is read and opened lazily, when the handler first touches
 // the session; a request that never does costs a context value and

@@ -54,7 +54,9 @@ const (
 	EventSaveFailed
 	// EventRenewed: Session.Renew gave the session a new id and issued-at.
 	EventRenewed
-	// EventDestroyed: Session.Destroy ended the session.
+	// EventDestroyed: Session.Destroy ended the session. Err matches
+	// ErrNoSubject when it revoked nothing because the session the
+	// cookie carried had no subject (a copy of the cookie stays valid).
 	EventDestroyed
 
 	numEventKinds
@@ -96,8 +98,9 @@ type Event struct {
 	// cookie.ReasonOf(Err).
 	Reason cookie.Reason
 	// Err is the error of EventRejected, EventRevokeChecked,
-	// EventRevokeFault and EventSaveFailed. Its text never holds a cookie
-	// value or key material.
+	// EventRevokeFault and EventSaveFailed, and of an EventDestroyed that
+	// revoked nothing (ErrNoSubject). Its text never holds a cookie value
+	// or key material.
 	Err error
 	// KeyID and Epoch name the key that sealed the cookie
 	// (EventOpened, EventRefreshed, EventResealed) or that a rejected
@@ -168,8 +171,12 @@ func rejected(err error) Event {
 //     the client: "unknown_key" and "epoch_out_of_window" (a deploy that
 //     removed a key too early, an instance without the new key, clocks
 //     apart) and "timestamps_invalid" (a clock ahead). The claimed key ID
-//     and epoch are logged. A forger can produce these too; nothing is
-//     rate-limited, so filter or sample in the handler if that matters.
+//     and epoch are logged. A destroy that revoked nothing because the
+//     session had no subject (ErrNoSubject, logged as "err"): an app
+//     whose logged-in sessions lack a subject gets logouts that a copied
+//     cookie survives. A forger or an anonymous visitor can produce these
+//     too; nothing is rate-limited, so filter or sample in the handler if
+//     that matters.
 //   - Error: a revocation fault (store down or too slow) and a session
 //     that could not be saved (the ErrorHandler answered, by default a
 //     500; or, ErrBypassed, the change was lost).
@@ -211,6 +218,10 @@ func logEvent(l *slog.Logger, e Event) {
 		}
 	case EventRevokeFault, EventSaveFailed:
 		level = slog.LevelError
+	case EventDestroyed:
+		if e.Err != nil {
+			level = slog.LevelWarn
+		}
 	}
 	ctx := context.Background()
 	if e.Request != nil {
@@ -234,6 +245,10 @@ func logEvent(l *slog.Logger, e Event) {
 		attrs = append(attrs, slog.Uint64("key_id", uint64(e.KeyID)), slog.Uint64("epoch", uint64(e.Epoch)))
 	case EventRevokeFault, EventSaveFailed:
 		attrs = append(attrs, slog.String("err", e.Err.Error()))
+	case EventDestroyed:
+		if e.Err != nil {
+			attrs = append(attrs, slog.String("err", e.Err.Error()))
+		}
 	}
 	l.LogAttrs(ctx, level, "cookieseal: session "+e.Kind.String(), attrs...)
 }

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -61,6 +62,7 @@ func TestLogObserverLevels(t *testing.T) {
 		level  slog.Level
 		event  string
 		reason string
+		err    string // what the record's "err" holds, if it must have one
 	}{
 		{"tampered at debug", func(t *testing.T, e *logEnv) {
 			b := []byte(e.jar["session"].Value)
@@ -71,29 +73,35 @@ func TestLogObserverLevels(t *testing.T) {
 				b[len(b)-30] = 'A'
 			}
 			do(t, e.h, "GET", "/get?k=k", &http.Cookie{Name: "session", Value: string(b)})
-		}, slog.LevelDebug, "rejected", "tampered"},
+		}, slog.LevelDebug, "rejected", "tampered", ""},
 		{"idle expiry at debug", func(t *testing.T, e *logEnv) {
 			e.clk.Advance(3 * time.Hour)
 			do(t, e.h, "GET", "/get?k=k", e.jar.List()...)
-		}, slog.LevelDebug, "rejected", "idle_expired"},
+		}, slog.LevelDebug, "rejected", "idle_expired", ""},
 		{"unknown key at warn", func(t *testing.T, e *logEnv) {
 			e.keys.Set(keyringOf(t, fixedKey(t, 9, keyring.StatusPrimary)))
 			do(t, e.h, "GET", "/get?k=k", e.jar.List()...)
-		}, slog.LevelWarn, "rejected", "unknown_key"},
+		}, slog.LevelWarn, "rejected", "unknown_key", ""},
 		{"rotation re-seal at debug", func(t *testing.T, e *logEnv) {
 			e.keys.Set(keyringOf(t, fixedKey(t, 1, keyring.StatusDecryptOnly), fixedKey(t, 2, keyring.StatusPrimary)))
 			do(t, e.h, "GET", "/get?k=k", e.jar.List()...)
-		}, slog.LevelDebug, "resealed", ""},
+		}, slog.LevelDebug, "resealed", "", ""},
 		{"revocation fault at error", func(t *testing.T, e *logEnv) {
 			e.fault.set(true)
 			do(t, e.h, "GET", "/get?k=k", e.jar.List()...)
-		}, slog.LevelError, "revoke_fault", ""},
+		}, slog.LevelError, "revoke_fault", "", ""},
 		{"save failure at error", func(t *testing.T, e *logEnv) {
 			do(t, e.h, "GET", "/set?k="+strings.Repeat("x", 5000))
-		}, slog.LevelError, "save_failed", ""},
+		}, slog.LevelError, "save_failed", "", ""},
 		{"destroy at debug", func(t *testing.T, e *logEnv) {
 			do(t, e.h, "GET", "/destroy", e.jar.List()...)
-		}, slog.LevelDebug, "destroyed", ""},
+		}, slog.LevelDebug, "destroyed", "", ""},
+		{"destroy that revoked nothing (no subject) at warn", func(t *testing.T, e *logEnv) {
+			anon := jar{}
+			anon.Update(do(t, e.h, "GET", "/set?k=v"))
+			e.cap.take()
+			do(t, e.h, "GET", "/logout", anon.List()...)
+		}, slog.LevelWarn, "destroyed", "", middleware.ErrNoSubject.Error()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,7 +132,10 @@ func TestLogObserverLevels(t *testing.T) {
 			if r.Level != tc.level || a["reason"] != tc.reason || a["cookie"] != "session" || a["method"] != "GET" {
 				t.Fatalf("record %v %q %v", r.Level, r.Message, a)
 			}
-			if tc.level == slog.LevelWarn && a["key_id"] != "1" {
+			if !strings.Contains(a["err"], tc.err) || (tc.event == "destroyed" && tc.err == "" && a["err"] != "") {
+				t.Fatalf("record err %q, want %q", a["err"], tc.err)
+			}
+			if tc.level == slog.LevelWarn && tc.event == "rejected" && a["key_id"] != "1" {
 				t.Fatalf("unknown key record names key %q, want the claimed 1", a["key_id"])
 			}
 		})
@@ -172,6 +183,12 @@ func newLogEnv(t *testing.T) *logEnv {
 		s, _ := middleware.From(r)
 		s.SetSubject("alice")
 		s.Set("k", "v")
+	})
+	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.From(r)
+		if err := s.Destroy(); !errors.Is(err, middleware.ErrNoSubject) {
+			t.Errorf("Destroy of an anonymous session = %v, want ErrNoSubject", err)
+		}
 	})
 	e.h = m.Handler(mux)
 	e.jar.Update(do(t, e.h, "GET", "/login"))

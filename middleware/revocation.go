@@ -35,7 +35,7 @@ func (m *Manager) revokeTTL() time.Duration {
 }
 
 // check asks the Revoker about a session that authenticated. It returns
-// revoked, an error matching revoke.ErrRevoked (reject, clear), or fault,
+// revoked, an error matching revoke.ErrRevoked (reject), or fault,
 // one matching ErrRevokeFault, for the caller's policy; both nil: accept.
 // Each carries its reason (cookie.ReasonOf).
 func (m *Manager) check(ctx context.Context, s revoke.SessionRef) (revoked, fault error) {
