@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	fixtures "github.com/cookieseal/cookieseal/internal/sessiontest"
 	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/revoke"
@@ -75,7 +76,7 @@ func newRedisRace(t *testing.T) *redisRace {
 		t.Fatal(err)
 	}
 	e := &redisRace{clk: clk, rv: &hookedRevoker{Revoker: d}, during: func() {}}
-	e.m = newManager(t, testKeyring(t), middleware.Options{Now: clk.Now, Revoker: e.rv})
+	e.m = newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Revoker: e.rv})
 	mux := http.NewServeMux()
 	mux.Handle("/", userApp(e.m))
 	hold := func(others bool) http.HandlerFunc {
