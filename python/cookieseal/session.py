@@ -35,6 +35,10 @@ REFRESHED = "refreshed"
 MODIFIED = "modified"
 CLEARED = "cleared"
 
+# Reasons of an authentic cookie that is merely old: its response leaves
+# it as it is (see Manager.load).
+_STALE_REASONS = frozenset((_e.IDLE_EXPIRED, _e.ABSOLUTE_EXPIRED, _e.EXPIRED, _e.REVOKED))
+
 _SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CHUNK_SUFFIX = re.compile(r".*\.[0-9]+")
@@ -223,8 +227,7 @@ class Session(MutableMapping):
                 raise err from e
             return err
         if revoked:
-            self._empty()
-            self._clear = True
+            self._empty()  # the cookie left as it is (Go: recheck)
             self._reason = _e.REVOKED
             raise Rejected(_e.REVOKED, "%s: the session is revoked" % step)
         return None
@@ -806,8 +809,15 @@ class Manager:
         try:
             self._load(s, pairs)
         except Rejected as e:
+            # An authentic cookie refused because it expired or was revoked
+            # is left as it is unless the handler writes a session or
+            # destroys: it may be the old cookie of a browser whose other
+            # tab's Renew or login wrote a newer one, which a clear landing
+            # after it would delete (Go: state.invalid; warden#14,
+            # express-session#923). Anything else (it does not authenticate,
+            # copies disagree) may be a planted piece, and is cleared.
             s._empty()
-            s._clear = True
+            s._clear = e.reason not in _STALE_REASONS
             s._reason = e.reason
         return s
 
