@@ -47,8 +47,8 @@
 // Flush or ReadFrom, or when the handler returns), and only when needed:
 // the session changed, a refresh is due (RefreshAfter), the cookie was
 // sealed under a key or epoch that is no longer current (rotation), the
-// handler called Destroy, or copies of a duplicated cookie must be
-// expired. A change made after the response started
+// handler called Destroy, or a cookie that does not authenticate (or
+// copies of it) must be cleared. A change made after the response started
 // returns ErrResponseStarted. Every response whose handler touched the
 // session carries Vary: Cookie; every one that writes a cookie also
 // Cache-Control: no-cache="Set-Cookie"; and every one that depends on a
@@ -112,14 +112,15 @@
 // A cookie that is tampered with, expired, sealed for another cookie or
 // under an unknown key, malformed, oversized, or split into an incomplete
 // set of chunks, or revoked, means "no session": the request goes on,
-// Options.Observer hears why (EventRejected), and the response leaves
-// the cookie as it is unless the handler writes a session (or calls
-// Destroy). It is never a 500 and never a panic. Clearing it would be
-// wrong when the cookie is merely old: a browser whose other tab just
-// renewed or logged in (Renew) may receive that tab's new cookie before
-// this response, which would then delete the new session
-// (wardencommunity/warden#14, expressjs/session#923). A cookie left in
-// place costs its holder a rejection per request until it expires.
+// Options.Observer hears why (EventRejected). It is never a 500 and never
+// a panic. A cookie that does not authenticate (it may be a planted
+// piece) is cleared wherever it can be. One that authenticates but has
+// expired or was revoked is left as it is, unless the handler writes a
+// session (or calls Destroy): it is merely old, and a browser whose other
+// tab just renewed or logged in (Renew) may receive that tab's new cookie
+// before this response, which a clear would then delete
+// (wardencommunity/warden#14, expressjs/session#923). Left in place, it
+// costs its holder a rejection per request until it expires.
 //
 // A client that repeats a request without reading its flashes cannot grow
 // its session: past Options.MaxFlashes, or when they would not fit in the

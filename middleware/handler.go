@@ -9,7 +9,8 @@ import (
 // session with From (or Manager.Session) and the cookie is written before
 // the first byte of the response when the session changed, a refresh is
 // due, the key that sealed it is no longer primary, or Destroy cleared
-// it. A rejected cookie (tampered, expired, revoked) is left as it is.
+// it, or a cookie that does not authenticate must be cleared. An
+// authentic cookie that expired or was revoked is left as it is.
 //
 // The cookie is read and opened lazily, when the handler first touches
 // the session; a request that never does costs a context value and

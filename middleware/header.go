@@ -17,8 +17,8 @@ import (
 // when unknown (then only Options.Domain and FormerDomains are reached).
 //
 // The session follows every rule of Handler: it is read and opened at
-// first use; a tampered, expired or revoked cookie means no session and is
-// left as it is (Commit returns no Set-Cookie for it); the refresh, key rotation, chunking, duplicate and response
+// first use; a tampered, expired or revoked cookie means no session (a
+// tampered one is cleared, an expired or revoked one left as it is); the refresh, key rotation, chunking, duplicate and response
 // budget rules apply at Commit. ctx bounds the Revoker's calls and is the
 // context of the Event.Request the Observer receives (a GET of "/"
 // carrying host and the Cookie lines, nothing else). From and

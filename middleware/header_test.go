@@ -93,12 +93,12 @@ func TestLoadHeaderMatchesHandler(t *testing.T) {
 			}},
 		{name: "valid, change", login: set("user", "ann"), act: set("role", "admin"), wantSet: true},
 		{name: "valid, destroy", login: set("user", "ann"), act: destroy, wantSet: true},
-		// A rejected cookie is left as it is on both paths.
-		{name: "tampered, read", login: set("user", "ann"), act: read,
+		{name: "tampered, read", login: set("user", "ann"), act: read, wantSet: true,
 			prepare: func(t *testing.T, m *middleware.Manager, clk *clock, cs []*http.Cookie) []*http.Cookie {
 				cs[0].Value = cs[0].Value[:len(cs[0].Value)-2] + "AA"
 				return cs
 			}},
+		// An authentic but revoked cookie is left as it is on both paths.
 		{name: "revoked subject, read", login: func(s *middleware.Session) error { return s.SetSubject("ann") }, act: read,
 			prepare: func(t *testing.T, m *middleware.Manager, clk *clock, cs []*http.Cookie) []*http.Cookie {
 				clk.Advance(time.Millisecond)

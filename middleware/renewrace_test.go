@@ -321,10 +321,11 @@ func TestRenewRaceLoadHeader(t *testing.T) {
 	}
 }
 
-// TestInvalidCookieResponse: a request whose cookie is found revoked or
-// invalid has no session and its response leaves the cookie alone; a
-// handler that writes a session in that response writes it, and Destroy
-// clears.
+// TestInvalidCookieResponse: a request whose cookie authenticates but is
+// found revoked has no session and its response leaves the cookie alone
+// (a cookie that does not authenticate may be a planted piece, and is
+// cleared: see badcookie_test.go); a handler that writes a session in
+// that response writes it, and Destroy clears.
 func TestInvalidCookieResponse(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -341,13 +342,6 @@ func TestInvalidCookieResponse(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.clk.Advance(time.Millisecond)
-		}},
-		{"tampered", func(t *testing.T, e *raceSetup) {
-			for _, c := range e.b.Jar.Cookies(e.b.URL()) {
-				c.Value = c.Value[:len(c.Value)-2] + "AA"
-				c.Path = "/"
-				e.b.Jar.SetCookies(e.b.URL(), []*http.Cookie{c})
-			}
 		}},
 	}
 	for _, tc := range tests {
@@ -379,8 +373,12 @@ func TestInvalidCookieResponse(t *testing.T) {
 		if w.Body.String() != "ok" {
 			t.Fatalf("logout: %q", w.Body.String())
 		}
-		if l := sessionLines(w); len(l) != 1 || !strings.Contains(l[0], "Max-Age=0") {
-			t.Fatalf("Destroy did not clear: %q", l)
+		cleared := false
+		for _, c := range w.Result().Cookies() {
+			cleared = cleared || c.Name == "session" && c.MaxAge < 0 && c.Domain == "" && c.Path == "/"
+		}
+		if !cleared {
+			t.Fatalf("Destroy did not clear: %q", sessionLines(w))
 		}
 		if e.b.Count("session") != 0 {
 			t.Fatal("the browser still holds the cookie")

@@ -296,9 +296,9 @@ const (
 	Refreshed
 	// Modified: the session changed; the response writes it.
 	Modified
-	// Cleared: the response clears the cookie (Destroy, or copies of a
-	// duplicated cookie that name different sessions). A bad, expired or
-	// revoked cookie is not cleared: Unmodified.
+	// Cleared: the response clears the cookie (Destroy, or a cookie
+	// that does not authenticate, or copies that disagree). An authentic
+	// cookie that expired or was revoked is not cleared: Unmodified.
 	Cleared
 )
 
