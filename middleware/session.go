@@ -596,7 +596,7 @@ func (s *Session) Destroy() error {
 	// a Revoker, admit read the cookie's id and subject for its check.)
 	var noSubject error
 	if st.m.cfg.Revoker != nil && (st.opened.valid || st.opened.frozen) && !st.opened.retired && st.opened.openID != "" &&
-		st.opened.openSub == "" && !(st.opened.valid && !st.opened.env.id.ok()) {
+		st.opened.openSub == "" && !(st.opened.valid && !st.opened.env.ID.Ok()) {
 		noSubject = fmt.Errorf("%w: Destroy revoked nothing; the cookie is cleared, but a copy of it stays valid until it expires", ErrNoSubject)
 	}
 	var rerr error
