@@ -26,6 +26,7 @@ from .codec import Codec, Meta, NATIVE, JWE
 from .errors import (
     CookiesealError,
     InvalidKeySet,
+    NoSubject,
     Rejected,
     RevocationUnavailable,
     SessionTooLarge,
@@ -48,6 +49,7 @@ __all__ = [
     "MemoryRevoker",
     "Meta",
     "NATIVE",
+    "NoSubject",
     "Rejected",
     "RevocationUnavailable",
     "Revoker",

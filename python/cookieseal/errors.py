@@ -55,5 +55,15 @@ class SessionTooLarge(CookiesealError, ValueError):
     """
 
 
+class NoSubject(CookiesealError, ValueError):
+    """Session.destroy with a revoker, of a session without a subject (Go: middleware.ErrNoSubject).
+
+    The cookie is cleared, but nothing was revoked: a copy of the cookie stays
+    valid until it expires. Harmless for a session that grants nothing (a
+    cart); a bug for one that does: give every session that grants something
+    a subject (set_subject at login). Also raised by revoke_others without a subject.
+    """
+
+
 class RevocationUnavailable(CookiesealError):
     """The revocation store did not answer (Go: middleware.ErrRevokeFault)."""

@@ -17,7 +17,7 @@ from collections.abc import Mapping, MutableMapping
 from . import envelope as _env
 from . import errors as _e
 from .codec import DEFAULT_MAX_VALUE_SIZE, JWE, NATIVE, Codec, _as_keys, clock_ns, encoded_len, resolve_lifetime
-from .errors import Rejected, RevocationUnavailable, SessionTooLarge
+from .errors import NoSubject, Rejected, RevocationUnavailable, SessionTooLarge
 from .keys import MAX_TIMEOUT
 
 DEFAULT_NAME = "__Host-session"
@@ -28,6 +28,7 @@ DEFAULT_MAX_RESPONSE_COOKIE_BYTES = 3072  # middleware.DefaultMaxResponseCookieB
 MAX_COOKIE_LINE = 4096  # middleware's maxCookieLine
 REVOKE_MARGIN_MS = 1000  # middleware's revokeMargin
 _SET_COOKIE_OVERHEAD = len("Set-Cookie: \r\n")
+TOMBSTONE_PREFIX = "destroyed/"  # middleware's tombstonePrefix: '/' is outside every session id's alphabet
 
 # Session.status values (Go: middleware.SaveStatus names).
 UNMODIFIED = "unmodified"
@@ -139,6 +140,7 @@ class Session(MutableMapping):
         self._destroyed = False
         self._reseal = False
         self._retired = False
+        self._stale = False  # the cookie authenticated but was found revoked: Destroy tombstones it
         self._floor = None  # ms: RevokeOthers' cut-off
         self._reason = None
         self._accessed = False
@@ -192,13 +194,26 @@ class Session(MutableMapping):
             return self._open_id, self._open_sub, self._meta.issued_at_ms
         return None
 
+    def _tombstone(self):
+        """Writes the tombstone of the session the cookie carried, for destroy (Go: state.tombstone):
+        a revocation entry "destroyed/<id>" under its subject, which a renew of the same session
+        in another request checks, so that it never erases this logout. Returns the fault."""
+        m = self._m
+        if m.revoker is None or not self._open_sub or not self._open_id:
+            return None
+        return m._revoke_session(TOMBSTONE_PREFIX + self._open_id, self._open_sub, self._meta.issued_at_ms)
+
     def _retire(self, anonymous):
-        """Revokes the session the cookie carried, once (Go: state.retire); raises RevocationUnavailable."""
+        """Revokes the session the cookie carried, once (Go: state.retire); raises RevocationUnavailable.
+
+        Without anonymous (destroy) the session's tombstone is written first."""
         m = self._m
         if m.revoker is None or self._retired or not (self._valid or self._frozen) or not self._open_id:
             return
         sid, iat = self._open_id, self._meta.issued_at_ms
         errs = []
+        if not anonymous:
+            errs.append(self._tombstone())
         if self._open_sub or anonymous:
             errs.append(m._revoke_session(sid, self._open_sub, iat))
         if self._id == sid and self._sub != self._open_sub and self._sub:
@@ -227,22 +242,40 @@ class Session(MutableMapping):
                 raise err from e
             return err
         if revoked:
-            self._empty()  # the cookie left as it is (Go: recheck)
+            # Emptied; its cookie left as it is, like every revoked cookie's (a newer one may be
+            # on its way from another tab).
+            self._stale = self._stale or (self._valid and not self._retired)
+            self._empty()
             self._reason = _e.REVOKED
             raise Rejected(_e.REVOKED, "%s: the session is revoked" % step)
         return None
 
-    def _renew(self, issued):
+    def _renew(self, issued, step):
+        """Go's state.renew: revoke the old id, then settle (check the session's tombstone as
+        issued at the renewed session's issue time, so a concurrent destroy is never erased),
+        then a new id."""
+        m = self._m
+        settle = m.revoker is not None and self._valid and not self._retired and bool(self._open_sub)
+        open_id, open_sub = self._open_id, self._open_sub
         try:
             self._retire(True)
             rerr = None
         except RevocationUnavailable as e:
             rerr = e
+        fault = None
+        if settle:
+            try:
+                fault = self._recheck((TOMBSTONE_PREFIX + open_id, open_sub, issued),
+                                      step + ": the session was revoked during it")
+            except (Rejected, RevocationUnavailable):
+                raise  # not renewed (rerr, if any, is lost with it: the session is gone anyway)
         self._id = new_id()
         self._iat = issued
         self._dirty = True
         if rerr is not None:
             raise rerr
+        if fault is not None:
+            raise fault
 
     # --- identity -------------------------------------------------------
 
@@ -389,17 +422,25 @@ class Session(MutableMapping):
     def renew(self):
         """A new id and issued-at, data kept; the old id is revoked (Go: Renew).
 
-        Call it right after authenticating someone (session fixation). With
-        a revoker, the session is checked first: a revoked one is emptied
-        (reason "revoked", its cookie cleared) and Rejected is raised; a
-        store fault empties it too (fail closed) and raises
-        RevocationUnavailable. Then the old id is revoked whether or not the
-        session has a subject; if that fails the session is renewed anyway
-        and RevocationUnavailable is raised.
+        Call it right after authenticating someone (session fixation). A
+        request with no session (none, or a refused cookie) has nothing to
+        renew: nothing happens and nothing is written unless something is
+        then stored. With a revoker, the session is checked first: a revoked
+        one is emptied (reason "revoked"; its cookie left as it is, another
+        tab may hold a newer one) and Rejected is raised; a store fault
+        empties it too (fail closed) and raises RevocationUnavailable. Then
+        the old id is revoked whether or not the session has a subject; if
+        that fails the session is renewed anyway and RevocationUnavailable
+        is raised. Last, a session with a subject is checked for a destroy
+        of it by another request that landed meanwhile (its tombstone): then
+        it is not renewed, it becomes empty (no cookie written) and Rejected
+        ("revoked") is raised, so a concurrent logout is never erased.
         """
         with self._lock:
             self._mutate()
             m = self._m
+            if not self._id:
+                return  # no session (none, or refused): nothing to renew, nothing to write
             start = m._now_ms()
             ref = self._current()
             checked = ref is not None and m.revoker is not None
@@ -409,33 +450,48 @@ class Session(MutableMapping):
             fault = None
             if checked:
                 fault = self._recheck(ref, "renew")
-            self._renew(issued)
+            self._renew(issued, "renew")
             if fault is not None:
                 raise fault
 
     def destroy(self):
         """Ends the session: data gone, the cookie (every chunk) cleared (Go: Destroy).
 
+        It always clears the cookie, also one found revoked or expired.
         With a revoker, a session with a subject is revoked until no copy can
-        open on any instance; an anonymous one writes no entry (it grants
-        nothing and anyone can get one, so revoking it would let strangers
-        grow the list): give every session that grants something a subject.
-        A store fault still clears the cookie, then raises
-        RevocationUnavailable: the revocation did not happen.
+        open on any instance, after its tombstone (an entry that a renew of
+        the same session in another request checks, so it cannot erase this
+        logout); a cookie found revoked gets its tombstone too. An anonymous
+        session writes no entry (anyone can get one, so revoking it would let
+        strangers grow the list), and destroy says so: NoSubject is raised
+        after the cookie is cleared, since a copy of it stays valid until it
+        expires (harmless for a cart, a bug for a session that grants
+        something: give those a subject). Without a revoker nothing is
+        revoked and nothing raised. A store fault still clears the cookie,
+        then raises RevocationUnavailable: the revocation did not happen.
         """
         with self._lock:
             self._accessed = True
+            m = self._m
+            no_subject = (m.revoker is not None and (self._valid or self._frozen) and not self._retired
+                          and bool(self._open_id) and not self._open_sub)
             rerr = None
-            try:
-                self._retire(False)
-            except RevocationUnavailable as e:
-                rerr = e
+            if self._stale:
+                rerr = self._tombstone()
+            else:
+                try:
+                    self._retire(False)
+                except RevocationUnavailable as e:
+                    rerr = e
             self._empty()
             self._frozen = False
             self._clear = True
             self._destroyed = True
             if rerr is not None:
                 raise rerr
+            if no_subject:
+                raise NoSubject("destroy revoked nothing: the session has no subject; the cookie is cleared, "
+                                "but a copy of it stays valid until it expires")
 
     def revoke_others(self):
         """Logs the subject out of every other session and renews this one (Go: RevokeOthers).
@@ -452,7 +508,7 @@ class Session(MutableMapping):
                 raise ValueError("revoke_others needs a revoker")
             subject = self._sub
             if not subject:
-                raise ValueError("revoke_others: the session has no subject")
+                raise NoSubject("revoke_others: the session has no subject: it revokes nothing")
             cut = m._now_ms()
             ref = self._current()
             if ref is not None:
@@ -461,7 +517,7 @@ class Session(MutableMapping):
                     raise fault
             m._revoke_subject(subject, cut)
             self._floor = cut
-            self._renew(cut)
+            self._renew(cut, "revoke others")
 
     def clear(self):
         """Removes every value and flash; id and subject stay (Go: Clear). Use destroy() to log out."""
@@ -796,8 +852,10 @@ class Manager:
         cookies: the Cookie header (str), (name, value) pairs in request
         order, or a mapping. Prefer the header or pairs: a mapping cannot
         show a cookie sent twice. A tampered, expired, revoked, duplicate or
-        malformed cookie gives an empty session whose reason says why (and
-        save() clears the cookie). A revocation store fault gives an empty,
+        malformed cookie gives an empty session whose reason says why; save()
+        leaves that cookie as it is (a newer one may be on its way from
+        another tab) unless the handler writes a session or destroys, except
+        copies of different sessions, which it clears. A revocation store fault gives an empty,
         frozen session with reason "revoke_fault" whose cookie save() leaves
         alone (fail closed), or the session itself with revoke_fail_open.
         """
@@ -905,6 +963,7 @@ class Manager:
                 s._fault = fault
                 revoked = False
             if revoked:
+                s._stale = True
                 raise Rejected(_e.REVOKED, "revoke: session revoked")
         s._valid = True
         s._id, s._sub, s._iat = env.id, env.sub, meta.issued_at_ms

@@ -68,7 +68,17 @@ def test_untouched_session_writes_nothing(keys, clock):
     assert m.save(m.load("__Host-session=garbage")) == []
     bad = m.load("__Host-session=garbage")
     assert bad.reason == "malformed" and bad.is_new
+    # Not a cookie of ours (it does not authenticate): cleared, it may be a planted piece.
     assert m.save(bad) == ["__Host-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax"]
+    # An authentic cookie that expired (or was revoked) is left as it is, even when touched (Go,
+    # issue 24 item 2): it may be the old cookie of a browser whose newer one, from another tab,
+    # lands before this response does.
+    clock.advance(24 * 3600)
+    old = m.load(c)
+    assert old.reason == "idle_expired" and old.is_new
+    assert m.save(old) == [] and old.status == "unmodified"
+    old.destroy()  # unless the handler destroys: then it goes
+    assert m.save(old) == ["__Host-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax"]
 
 
 def test_expiry_and_refresh(keys, clock):
@@ -199,15 +209,83 @@ def test_destroy(keys, clock):
     s.destroy()
     assert len(s) == 0 and not s.authenticated and s.status == "cleared"
     assert m.load(c).reason == "revoked"  # a copy of the cookie is dead too
-    # Without a subject nothing is written to the list (strangers can't grow it).
+    # Without a subject nothing is written to the list (strangers can't grow it), and destroy
+    # says so: the cookie is cleared, a copy stays valid (Go: ErrNoSubject).
     s = m.load(None)
     s["cart"] = [1]
     c = value_of(m.save(s))
     s = m.load(c)
-    s.destroy()
+    with pytest.raises(cookieseal.NoSubject):
+        s.destroy()
     assert m.save(s)[0].startswith("__Host-session=; ")
     assert all(k[0] == "alice" for k in rv._sessions)
     assert m.load(c).reason is None  # the anonymous copy still opens
+    # A session made in this request, or none: nothing to say.
+    fresh = m.load(None)
+    fresh["x"] = 1
+    fresh.destroy()
+    m.load(None).destroy()
+    # Without a revoker no destroy revokes anything, and none says so.
+    plain = cookieseal.Manager(keys, clock=clock)
+    plain.load(c).destroy()
+
+
+def test_destroy_of_a_revoked_cookie_tombstones_it(keys, clock):
+    rv = MemoryRevoker(clock=lambda: clock.ms)
+    m = cookieseal.Manager(keys, clock=clock, revoker=rv)
+    s = m.load(None)
+    s.set_subject("alice")
+    c = value_of(m.save(s))
+    sid = m.load(c).id
+    clock.advance(1)
+    m.revoke_subject("alice")
+    stale = m.load(c)
+    assert stale.reason == "revoked" and m.save(stale) == []
+    stale.destroy()
+    assert ("alice", "destroyed/" + sid) in rv._sessions
+    assert m.save(stale)[0].startswith("__Host-session=; ")
+
+
+def test_renew_of_no_session_writes_nothing(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock, revoker=MemoryRevoker(clock=lambda: clock.ms))
+    s = m.load(None)
+    s.renew()
+    assert s.id == "" and m.save(s) == []
+    s = m.load(None)
+    s.set_subject("u")
+    c = value_of(m.save(s))
+    clock.advance(25 * 3600)
+    s = m.load(c)  # expired: left as it is, and renew does not write over it
+    s.renew()
+    assert s.reason == "idle_expired" and s.id == "" and m.save(s) == []
+
+
+def test_destroy_during_renew_is_not_erased(keys, clock):
+    # Two requests carry the same cookie; the second destroys the session while the first's
+    # renew is between its check and its new id: the renew must fail, not erase the logout.
+    class Hook(MemoryRevoker):
+        hook = None
+
+        def check(self, *a, **kw):
+            r = super().check(*a, **kw)
+            h, self.hook = self.hook, None
+            if h:
+                h()
+            return r
+
+    rv = Hook(clock=lambda: clock.ms)
+    m = cookieseal.Manager(keys, clock=clock, revoker=rv)
+    s = m.load(None)
+    s.set_subject("alice")
+    c = value_of(m.save(s))
+    clock.advance(1)
+    tab_a, tab_b = m.load(c), m.load(c)
+    rv.hook = tab_b.destroy  # lands right after tab A's check answers
+    with pytest.raises(cookieseal.Rejected) as e:
+        tab_a.renew()
+    assert e.value.reason == "revoked"
+    assert not tab_a.authenticated and m.save(tab_a) == []  # no cookie written: the logout stands
+    assert m.load(c).reason == "revoked"
 
 
 def test_revoke_others(keys, clock):
