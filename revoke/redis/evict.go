@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,11 +21,15 @@ import (
 // GET) from every server that holds the list, and answers only while each
 // says noeviction:
 //
-//   - Direct reads it before its first call, again after a call that
+//   - Direct reads it at its first call, again after a call that
 //     faulted (a reconnect, a failover to another master) and at least
-//     every minute by Options.Now; Cached reads it at the start of
-//     every load (the first, each periodic reload, and the reload after any
-//     re-subscription).
+//     every minute by Options.Now; on a *goredis.Client (standalone or
+//     Sentinel) in the check's own pipeline, so that reading it costs no
+//     round trip and no wait, on other clients first, one caller at a
+//     time, each waiting no longer than its own deadline; either way a
+//     check that reads it is bounded by 2 × CheckTimeout. Cached reads it
+//     at the start of every load (the first, each periodic reload, and
+//     the reload after any re-subscription).
 //   - On a Cluster it reads every master (ForEachMaster), on a Ring every
 //     shard, on a Sentinel client the current master.
 //   - Any other policy, even with maxmemory 0 (no limit yet: one CONFIG SET
@@ -85,35 +88,59 @@ type evictionGuard struct {
 	vouched string // Options.MaxmemoryPolicy
 	now     func() time.Time
 
-	mu   sync.Mutex // held while reading the policy, so one caller reads it
+	// turn is held (a value in it) by the one caller reading the policy
+	// through ensure; the others wait for it no longer than their own
+	// deadline.
+	turn chan struct{}
 	last atomic.Pointer[verdict]
 }
 
 func newEvictionGuard(client goredis.UniversalClient, opts Options) *evictionGuard {
-	return &evictionGuard{client: client, vouched: opts.MaxmemoryPolicy, now: opts.Now}
+	return &evictionGuard{client: client, vouched: opts.MaxmemoryPolicy, now: opts.Now, turn: make(chan struct{}, 1)}
+}
+
+// current returns the remembered verdict and true while it is valid.
+func (g *evictionGuard) current() (error, bool) {
+	if v := g.last.Load(); v != nil && g.now().UnixNano() < v.until {
+		return v.err, true
+	}
+	return nil, false
 }
 
 // ensure returns the remembered verdict while it is valid, or reads the
-// policy again within timeout. It returns nil, an ErrEvictionPolicy, or an
+// policy again, all within timeout: waiting for another caller's reading
+// counts against it. It returns nil, an ErrEvictionPolicy, or an
 // ErrUnavailable for a fault of the reading itself (not remembered).
 func (g *evictionGuard) ensure(ctx context.Context, timeout time.Duration) error {
-	if v := g.last.Load(); v != nil && g.now().UnixNano() < v.until {
-		return v.err
+	if err, ok := g.current(); ok {
+		return err
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if v := g.last.Load(); v != nil && g.now().UnixNano() < v.until {
-		return v.err // read by another caller meanwhile
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	select {
+	case g.turn <- struct{}{}:
+		defer func() { <-g.turn }()
+	case <-ctx.Done():
+		return unavailable(fmt.Errorf("waiting for another caller's CONFIG GET maxmemory-policy: %w", ctx.Err()))
 	}
-	return g.refresh(ctx, timeout)
+	if err, ok := g.current(); ok {
+		return err // read by another caller meanwhile
+	}
+	return g.remember(g.read(ctx))
 }
 
-// refresh reads the policy of every server now and remembers the verdict,
-// unless the reading faulted.
+// refresh reads the policy of every server now, within timeout, and
+// remembers the verdict, unless the reading faulted.
 func (g *evictionGuard) refresh(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := g.read(ctx)
+	return g.remember(g.read(ctx))
+}
+
+// remember keeps the verdict err of a reading (nil or an ErrEvictionPolicy)
+// and returns it; a fault is returned and not kept, so that the next call
+// reads again.
+func (g *evictionGuard) remember(err error) error {
 	if err != nil && !errors.Is(err, ErrEvictionPolicy) {
 		return err // a fault: read again next time
 	}
@@ -154,18 +181,29 @@ func (g *evictionGuard) read(ctx context.Context) error {
 			return g.readOne(ctx, node, node.Options().Addr)
 		})
 	case *goredis.Client:
-		name := c.Options().Addr
-		if name == "FailoverClient" {
-			name = "the Sentinel master"
-		}
-		return g.readOne(ctx, c, name)
+		return g.readOne(ctx, c, serverName(c))
 	default:
 		return g.readOne(ctx, g.client, "the server")
 	}
 }
 
+// serverName names the server behind a *goredis.Client in errors.
+func serverName(c *goredis.Client) string {
+	if name := c.Options().Addr; name != "FailoverClient" {
+		return name
+	}
+	return "the Sentinel master"
+}
+
 func (g *evictionGuard) readOne(ctx context.Context, c goredis.Cmdable, name string) error {
 	m, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+	return g.judge(m, err, name)
+}
+
+// judge turns the reply to CONFIG GET maxmemory-policy from the server
+// called name into a verdict: nil, an ErrEvictionPolicy, or an
+// ErrUnavailable for a fault.
+func (g *evictionGuard) judge(m map[string]string, err error, name string) error {
 	var reply goredis.Error
 	switch {
 	case err != nil && errors.As(err, &reply) && !isTransient(err):

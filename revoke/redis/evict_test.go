@@ -417,3 +417,78 @@ func TestClusterEvictionPolicy(t *testing.T) {
 		t.Fatalf("Direct.Check with every master at noeviction: %v", err)
 	}
 }
+
+// TestCheckBoundedWhileReadingPolicy: a Check that must read the policy
+// again (after a fault, as in a failover) is bounded by CheckTimeout
+// however many run at once. Before, one caller at a time read it, under a
+// lock that the others' deadlines did not bound, so the n-th of n
+// concurrent checks on a paused server took n readings (measured in a
+// Sentinel failover: checks of 0.5–1.3s with CheckTimeout 100ms).
+func TestCheckBoundedWhileReadingPolicy(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, tc := range []struct {
+		name   string
+		client func() goredis.UniversalClient
+	}{
+		// The policy is read in the check's own round trip.
+		{"standalone", func() goredis.UniversalClient { return srv.Client(t) }},
+		// The policy is read first, by one caller at a time.
+		{"ring", func() goredis.UniversalClient {
+			r := goredis.NewRing(&goredis.RingOptions{Addrs: map[string]string{"a": srv.Addr},
+				ContextTimeoutEnabled: true, DisableIdentity: true})
+			t.Cleanup(func() { _ = r.Close() })
+			return r
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const timeout, n = 100 * time.Millisecond, 16
+			d, err := redis.NewDirect(tc.client(), redis.Options{CheckTimeout: timeout})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			s := revoke.SessionRef{ID: "a", Subject: "alice", IssuedAt: time.Now()}
+			if err := d.Check(ctx, s); err != nil {
+				t.Fatalf("Check: %v", err)
+			}
+			srv.Pause()
+			resumed := false
+			defer func() {
+				if !resumed {
+					srv.Resume()
+				}
+			}()
+			if err := d.Check(ctx, s); !errors.Is(err, redis.ErrUnavailable) {
+				t.Fatalf("Check of a paused server: %v; want ErrUnavailable", err)
+			}
+			var (
+				wg      sync.WaitGroup
+				mu      sync.Mutex
+				longest time.Duration
+			)
+			for range n {
+				wg.Go(func() {
+					start := time.Now()
+					err := d.Check(ctx, s)
+					took := time.Since(start)
+					if !errors.Is(err, redis.ErrUnavailable) {
+						t.Errorf("Check of a paused server: %v; want ErrUnavailable", err)
+					}
+					mu.Lock()
+					longest = max(longest, took)
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			srv.Resume()
+			resumed = true
+			t.Logf("%d concurrent checks on a paused server, CheckTimeout %v: the longest took %v", n, timeout, longest)
+			// One reading each would be n × timeout; the bound leaves room
+			// for a loaded machine's scheduling delays.
+			if longest > n/2*timeout {
+				t.Errorf("a check took %v; want at most %v (CheckTimeout %v)", longest, n/2*timeout, timeout)
+			}
+			waitFor(t, 5*time.Second, "checks succeed after Resume", func() bool { return d.Check(ctx, s) == nil })
+		})
+	}
+}

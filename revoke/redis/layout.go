@@ -111,10 +111,53 @@ func (s *store) check(ctx context.Context, sess revoke.SessionRef) error {
 		return s.checkV2(ctx, s.client, sess)()
 	}
 	pipe := s.client.Pipeline()
-	v2 := s.checkV2(ctx, pipe, sess)
-	v1 := s.checkV1(ctx, pipe, sess)
+	verdict := s.queueCheck(ctx, pipe, sess)
 	_, _ = pipe.Exec(ctx) // each command's own error is read below
-	err2, err1 := v2(), v1()
+	return verdict()
+}
+
+// checkReadingPolicy is check with the server's maxmemory-policy read in
+// the same round trip: CONFIG GET and the check's commands go in one
+// pipeline, on one connection, so the policy is that of the server that
+// answers the check, and one deadline bounds both. The verdict on the
+// policy is remembered (evictionGuard.remember); a bad one is returned
+// instead of the check's answer.
+func (s *store) checkReadingPolicy(ctx context.Context, c *goredis.Client, sess revoke.SessionRef) error {
+	pipe := c.Pipeline()
+	policy := pipe.ConfigGet(ctx, "maxmemory-policy")
+	verdict := s.queueCheck(ctx, pipe, sess)
+	_, _ = pipe.Exec(ctx) // each command's own error is read below
+	m, err := policy.Result()
+	perr := s.evict.remember(s.evict.judge(m, err, serverName(c)))
+	switch {
+	case perr == nil:
+		return verdict()
+	case errors.Is(perr, ErrEvictionPolicy):
+		return perr
+	}
+	// The reading faulted; on the same connection the check most likely
+	// did too, and its error is the one a caller expects.
+	if err := verdict(); err != nil && !errors.Is(err, revoke.ErrRevoked) {
+		return err
+	}
+	return perr
+}
+
+// queueCheck queues the commands of a check on pipe (layout v2, and v1
+// with V1Compat) and returns the function that reads the verdict once
+// pipe has run them.
+func (s *store) queueCheck(ctx context.Context, pipe goredis.Pipeliner, sess revoke.SessionRef) func() error {
+	v2 := s.checkV2(ctx, pipe, sess)
+	if !s.opts.V1Compat {
+		return v2
+	}
+	v1 := s.checkV1(ctx, pipe, sess)
+	return func() error { return eitherRevoked(v2(), v1()) }
+}
+
+// eitherRevoked combines the verdicts of the v2 and v1 entries: revoked
+// if either says so, else the v2 fault, else the v1 one.
+func eitherRevoked(err2, err1 error) error {
 	switch {
 	case errors.Is(err2, revoke.ErrRevoked):
 		return err2

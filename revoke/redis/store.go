@@ -143,21 +143,42 @@ func NewDirect(client goredis.UniversalClient, opts Options) (*Direct, error) {
 // Check reports whether s is revoked, in one round trip bounded by
 // Options.CheckTimeout. It returns nil, revoke.ErrRevoked, or an error
 // matching ErrUnavailable for a store fault, which is ErrEvictionPolicy when
-// a server holding the list may evict it. Before its first call, after a
-// fault and then at least once a minute (by Options.Now), a call also reads
-// the servers' maxmemory-policy first (CONFIG GET, one round trip per
-// master, bounded by its own CheckTimeout).
+// a server holding the list may evict it. Its first call, the first after
+// a fault and then one at least once a minute (by Options.Now) also read
+// the servers' maxmemory-policy (CONFIG GET), which adds a CheckTimeout to
+// their bound: on a standalone or Sentinel client in the same round trip
+// as the check (one pipeline on one connection, so that the policy is
+// that of the server that answers); on a Cluster or Ring first, one round
+// trip per master, waiting for another caller's reading no longer than
+// that. However many calls run at once, none waits longer for the others.
 func (d *Direct) Check(ctx context.Context, s revoke.SessionRef) error {
 	if err := checkSession(s); err != nil {
 		return err
 	}
-	if err := d.s.evict.ensure(ctx, d.s.opts.CheckTimeout); err != nil {
-		return err
+	perr, known := d.s.evict.current()
+	c, single := d.s.client.(*goredis.Client)
+	if !known && !single {
+		perr, known = d.s.evict.ensure(ctx, d.s.opts.CheckTimeout), true
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.s.opts.CheckTimeout)
+	if perr != nil {
+		return perr
+	}
+	timeout := d.s.opts.CheckTimeout
+	if !known {
+		// The reading of the policy gets its own CheckTimeout, as it does
+		// when it comes first: after a fault the pipeline often needs a
+		// new connection too.
+		timeout *= 2
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := d.s.check(ctx, s)
-	if err != nil && errors.Is(err, ErrUnavailable) {
+	var err error
+	if known {
+		err = d.s.check(ctx, s)
+	} else {
+		err = d.s.checkReadingPolicy(ctx, c, s)
+	}
+	if err != nil && errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrEvictionPolicy) {
 		d.s.evict.forget() // perhaps another server now: read its policy
 	}
 	return err
