@@ -99,12 +99,12 @@ func newEvictionGuard(client goredis.UniversalClient, opts Options) *evictionGua
 	return &evictionGuard{client: client, vouched: opts.MaxmemoryPolicy, now: opts.Now, turn: make(chan struct{}, 1)}
 }
 
-// current returns the remembered verdict and true while it is valid.
-func (g *evictionGuard) current() (error, bool) {
+// current returns true and the remembered verdict while it is valid.
+func (g *evictionGuard) current() (known bool, verdict error) {
 	if v := g.last.Load(); v != nil && g.now().UnixNano() < v.until {
-		return v.err, true
+		return true, v.err
 	}
-	return nil, false
+	return false, nil
 }
 
 // ensure returns the remembered verdict while it is valid, or reads the
@@ -112,7 +112,7 @@ func (g *evictionGuard) current() (error, bool) {
 // counts against it. It returns nil, an ErrEvictionPolicy, or an
 // ErrUnavailable for a fault of the reading itself (not remembered).
 func (g *evictionGuard) ensure(ctx context.Context, timeout time.Duration) error {
-	if err, ok := g.current(); ok {
+	if ok, err := g.current(); ok {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -123,7 +123,7 @@ func (g *evictionGuard) ensure(ctx context.Context, timeout time.Duration) error
 	case <-ctx.Done():
 		return unavailable(fmt.Errorf("waiting for another caller's CONFIG GET maxmemory-policy: %w", ctx.Err()))
 	}
-	if err, ok := g.current(); ok {
+	if ok, err := g.current(); ok {
 		return err // read by another caller meanwhile
 	}
 	return g.remember(g.read(ctx))

@@ -19,21 +19,27 @@ package redis
 //     session at the 30000 setting: for 1.1–1.8s when confirmed at the
 //     kill, for 11.5s when confirmed 10s before it.
 //   - Direct: a fault on every check from the kill until the client reaches
-//     the new master, up to about 1s after +switch-master (go-redis stops
-//     dialling after PoolSize failed dials and then probes once a second,
-//     internal/pool tryDial): measured 2.1–4.0s after the kill at
+//     the new master: measured 2.1–4.0s after the kill at
 //     down-after-milliseconds 1000, 31.5–32.7s at 30000. Under fail
 //     closed every request in that window has no session (its cookie is
 //     kept: the user is back after it); under fail open every revoked
-//     session is accepted. Only shorter detection shortens it.
-//     TestFailoverDirectRecovers bounds it (recoveryBound). Faults later
-//     than that, seen on a loaded machine (issue 24 item 3: up to 47s
-//     after the promotion), are not the failover's: a check faults
+//     session is accepted. Only shorter detection shortens it. With
+//     go-redis's defaults it ends up to about 1s after +switch-master:
+//     once PoolSize dials have failed, the pool dials again only when a
+//     probe, once a second, succeeds (internal/pool dialConn and tryDial;
+//     the failover client's +switch-master handler closes the old
+//     master's connections but does not end that pause). With
+//     FailoverOptions.DialerRetries spanning the failover, every retry
+//     asks Sentinel for the master again and no dial is counted failed,
+//     so it ends at +switch-master (TestFailoverDirectRecovers: 0–0.67s
+//     after it with the defaults, 0s with DialerRetries, 10 runs each).
+//     Faults later than that, seen on a loaded machine (issue 24 item 3:
+//     at 27.9s and until 47.5s), are not the failover's: a check faults
 //     whenever the process or Redis is off the CPU for longer than
 //     CheckTimeout, and a control Direct on a server that never failed
 //     over faulted as often. A check that had to read maxmemory-policy
-//     used to wait for every other caller's reading (checks of 0.5–2s
-//     with CheckTimeout 100ms during a failover); it now reads it in its
+//     used to wait for every other caller's reading (checks of up to 2s
+//     with CheckTimeout 500ms and four callers); it now reads it in its
 //     own round trip.
 //   - RevokeSession and RevokeSubject: ErrUnavailable for about as long as
 //     the promotion; a logout in that window must be retried. With
@@ -48,7 +54,8 @@ package redis
 // down-after-milliseconds or the list grows; run two replicas; lower
 // down-after-milliseconds (5000 is common) where Direct is used or fail
 // closed must not last 30s, at the price of failovers on shorter network
-// blips; set min-replicas-to-write (below).
+// blips; give the failover client DialerRetries ≥ (down-after + 5s) /
+// 100ms; set min-replicas-to-write (below).
 //
 // Values of Options.WaitReplicas:
 const (

@@ -155,10 +155,10 @@ func (d *Direct) Check(ctx context.Context, s revoke.SessionRef) error {
 	if err := checkSession(s); err != nil {
 		return err
 	}
-	perr, known := d.s.evict.current()
+	known, perr := d.s.evict.current()
 	c, single := d.s.client.(*goredis.Client)
 	if !known && !single {
-		perr, known = d.s.evict.ensure(ctx, d.s.opts.CheckTimeout), true
+		known, perr = true, d.s.evict.ensure(ctx, d.s.opts.CheckTimeout)
 	}
 	if perr != nil {
 		return perr
