@@ -7,7 +7,7 @@
 // a dashboard or a metrics callback:
 //
 //	c := active.NewCounter(active.CounterOptions{})
-//	m, _ := middleware.New(keys, "session", middleware.Options{Observer: c})
+//	m, _ := middleware.New(keys, "__Host-session", middleware.Options{Observer: c})
 //	n, _ := c.Count(5 * time.Minute)
 //
 // For a fleet, the Redis Tracker in revoke/redis/active counts across

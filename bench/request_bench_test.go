@@ -77,6 +77,7 @@ func cookiesealManagerKeys(tb testing.TB, opts middleware.Options) (*middleware.
 	if err != nil {
 		tb.Fatal(err)
 	}
+	opts.InsecureNoHostPrefix = true // the name the peers use too
 	m, err := middleware.New(kr, "session", opts)
 	if err != nil {
 		tb.Fatal(err)

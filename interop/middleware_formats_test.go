@@ -27,7 +27,7 @@ func TestFormats(t *testing.T) {
 		t.Run(f.String(), func(t *testing.T) {
 			clk := newClock()
 			rec := &recorder{}
-			m, err := middleware.New(testKeyring(t), "session", middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now, IdleTimeout: time.Hour}, RefreshAfter: 10 * time.Minute, Observer: rec})
+			m, err := middleware.New(testKeyring(t), "session", middleware.Options{InsecureNoHostPrefix: true, Codec: cookie.Options{Format: f, Now: clk.Now, IdleTimeout: time.Hour}, RefreshAfter: 10 * time.Minute, Observer: rec})
 			if err != nil {
 				t.Fatal(err)
 			}

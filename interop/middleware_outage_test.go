@@ -132,7 +132,7 @@ func TestOutageKeepsCookie(t *testing.T) {
 		t.Run(f.String(), func(t *testing.T) {
 			clk := newClock()
 			rv := newSwitchRevoker(clk.Now)
-			m, err := middleware.New(testKeyring(t), "session", middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now}, Revoker: rv, Observer: &recorder{}}) // an observer: nothing logged to slog.Default
+			m, err := middleware.New(testKeyring(t), "session", middleware.Options{InsecureNoHostPrefix: true, Codec: cookie.Options{Format: f, Now: clk.Now}, Revoker: rv, Observer: &recorder{}}) // an observer: nothing logged to slog.Default
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,7 +183,7 @@ func TestUntrustedRepetition(t *testing.T) {
 	for _, f := range formats {
 		t.Run(f.String()+"/flashes", func(t *testing.T) {
 			for _, size := range []int{1, 300} {
-				m, err := middleware.New(testKeyring(t), "session", middleware.Options{Codec: cookie.Options{Format: f}})
+				m, err := middleware.New(testKeyring(t), "session", middleware.Options{InsecureNoHostPrefix: true, Codec: cookie.Options{Format: f}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -273,6 +273,7 @@ func TestRevocationEdges(t *testing.T) {
 				clk := newClock()
 				opts := middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now, IdleTimeout: time.Hour, AbsoluteTimeout: time.Hour}, RefreshAfter: time.Minute,
 					Revoker: revoke.NewMemory(revoke.MemoryOptions{Now: clk.Now})}
+				opts.InsecureNoHostPrefix = true
 				m, err := middleware.New(testKeyring(t), "session", opts)
 				if err != nil {
 					t.Fatal(err)
@@ -357,11 +358,12 @@ func TestRevocationEdges(t *testing.T) {
 			{Codec: cookie.Options{IdleTimeout: keyring.MaxTimeout + time.Second, AbsoluteTimeout: keyring.MaxTimeout + time.Second}},
 			{Codec: cookie.Options{AbsoluteTimeout: 1<<63 - 1}},
 		} {
+			o.InsecureNoHostPrefix = true
 			if _, err := middleware.New(testKeyring(t), "session", o); err == nil {
 				t.Fatalf("accepted %+v", o)
 			}
 		}
-		if _, err := middleware.New(testKeyring(t), "session", middleware.Options{Codec: cookie.Options{AbsoluteTimeout: keyring.MaxTimeout}}); err != nil {
+		if _, err := middleware.New(testKeyring(t), "session", middleware.Options{InsecureNoHostPrefix: true, Codec: cookie.Options{AbsoluteTimeout: keyring.MaxTimeout}}); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -35,7 +35,7 @@ func TestPythonHonoursSessionDeadline(t *testing.T) {
 	const skew = 30 * time.Second
 	clk := &clock{time.UnixMilli(time.Now().UnixMilli())}
 	kr, _ := testKeys(t, "")
-	m, err := middleware.New(kr, "session", middleware.Options{Codec: cookie.Options{Format: cookie.JWE, Now: clk.now, IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour, ClockSkew: skew}})
+	m, err := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true, Codec: cookie.Options{Format: cookie.JWE, Now: clk.now, IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour, ClockSkew: skew}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestPythonReadsRecordedLifetime(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk := &clock{time.UnixMilli(time.Now().UnixMilli())}
-	m, err := middleware.New(kr, "session", middleware.Options{Codec: cookie.Options{Format: cookie.JWE, Now: clk.now}})
+	m, err := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true, Codec: cookie.Options{Format: cookie.JWE, Now: clk.now}})
 	if err != nil {
 		t.Fatal(err)
 	}

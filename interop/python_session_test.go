@@ -47,7 +47,7 @@ func startGoApp(t *testing.T, kr *keyring.Keyring, rv revoke.Revoker) *goApp {
 	t.Helper()
 	a := &goApp{}
 	now := func() time.Time { return time.Now().Add(time.Duration(a.offset.Load())) }
-	m, err := middleware.New(kr, "session", middleware.Options{
+	m, err := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true,
 		Codec: cookie.Options{Format: cookie.JWE, IdleTimeout: appIdle, AbsoluteTimeout: appAbsolute, Now: now}, MaxChunks: appMaxChunks, Revoker: rv,
 		RevokeTimeout: 5 * time.Second, // agreement, not latency, is under test
 	})
@@ -264,7 +264,7 @@ func TestPythonChunkDefaults(t *testing.T) {
 	res := runPython(t, ops...)
 	whoami := func(maxChunks int, cookies [][2]string) string {
 		t.Helper()
-		m, err := middleware.New(kr, "session", middleware.Options{MaxChunks: maxChunks})
+		m, err := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true, MaxChunks: maxChunks})
 		if err != nil {
 			t.Fatal(err)
 		}

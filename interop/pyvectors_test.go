@@ -54,6 +54,8 @@ func (o pyOptions) toGo(now func() time.Time, obs middleware.Observer) middlewar
 		MaxChunks: o.MaxChunks, BrowserSession: o.BrowserSession, Domain: o.Domain, Path: o.Path,
 		Partitioned: o.Partitioned, Codec: cookie.Options{IdleTimeout: time.Duration(o.IdleTimeout) * time.Second, AbsoluteTimeout: time.Duration(o.AbsoluteTimeout) * time.Second, Now: now},
 		Observer: obs,
+		// The vectors name "__Host-session" and unprefixed cookies alike.
+		InsecureNoHostPrefix: true,
 	}
 	if o.Format == "jwe" {
 		opts.Codec.Format = cookie.JWE

@@ -158,6 +158,7 @@ func TestAttackerModel(t *testing.T) {
 					if v.maxChunks > 1 {
 						opts.MaxResponseCookieBytes = 16000 // a tuned proxy
 					}
+					opts.InsecureNoHostPrefix = true // ignored for "__Host-session"
 					m, err := middleware.New(testKeyring(t), name, opts)
 					if err != nil {
 						t.Fatal(err)
@@ -240,7 +241,7 @@ func TestPlantedSessionExposure(t *testing.T) {
 		{"__Host-session", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := middleware.New(testKeyring(t), tc.name, middleware.Options{})
+			m, err := middleware.New(testKeyring(t), tc.name, middleware.Options{InsecureNoHostPrefix: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -100,7 +100,7 @@ func TestBudgetCountsEveryLine(t *testing.T) {
 			}))
 		}, []string{own}},
 		{"another manager's cookie", func(t *testing.T, m *middleware.Manager) http.Handler {
-			other, err := middleware.New(testKeyring(t), "other", middleware.Options{MaxResponseCookieBytes: noBudget})
+			other, err := middleware.New(testKeyring(t), "other", middleware.Options{InsecureNoHostPrefix: true, MaxResponseCookieBytes: noBudget})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -203,6 +203,7 @@ func TestNewBudgetRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.InsecureNoHostPrefix = true
 			_, err := middleware.New(kr, "session", tt.opts)
 			switch {
 			case tt.wantErr == "" && err != nil:

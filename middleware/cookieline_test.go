@@ -370,11 +370,11 @@ func TestNewRefusesAttributesTooLong(t *testing.T) {
 	// Path "/" + pad: the line grows by exactly len(pad).
 	pad := lineLimit - attrs - minimal
 	fits := "/" + strings.Repeat("p", pad)
-	if _, err := middleware.New(kr, "session", middleware.Options{Path: fits, MaxResponseCookieBytes: noBudget}); err != nil {
+	if _, err := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true, Path: fits, MaxResponseCookieBytes: noBudget}); err != nil {
 		t.Fatalf("%d-byte Path refused: %v", len(fits), err)
 	}
 	long := fits + "p"
-	_, err := middleware.New(kr, "session", middleware.Options{Path: long, MaxResponseCookieBytes: noBudget})
+	_, err := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true, Path: long, MaxResponseCookieBytes: noBudget})
 	if err == nil || !strings.Contains(err.Error(), "Set-Cookie line") {
 		t.Fatalf("%d-byte Path: %v", len(long), err)
 	}

@@ -238,17 +238,22 @@
 // # Cookie attributes
 //
 // The zero Options give a Secure, HttpOnly, SameSite=Lax, host-only cookie
-// on Path=/. Prefer a "__Host-" name: the browser then refuses the cookie
-// unless it is Secure, host-only and on Path=/, so a sibling subdomain
-// cannot plant or shadow it. New refuses attributes that a browser would
+// on Path=/. Use a "__Host-" name (New's default for "" is DefaultName,
+// "__Host-session"): the browser then refuses the cookie unless it is
+// Secure, host-only and on Path=/, so a sibling subdomain cannot plant or
+// shadow it. New refuses any other name unless
+// Options.InsecureNoHostPrefix acknowledges what it leaves open (see
+// "Copies of the cookie"). New refuses attributes that a browser would
 // reject or that break a prefix's rules, matching prefixes
 // case-insensitively as browsers do ("__host-session" is a "__Host-"
 // name): every prefix needs Secure, "__Http-" and "__Host-Http-" need
 // HttpOnly, and "__Host-" and "__Host-Http-" need Path=/ and no Domain.
 // Anything that weakens the cookie is named Insecure…; InsecureAllowHTTP
-// is for http://localhost development with an unprefixed name only (a
-// prefixed name works on http://localhost with the defaults: Chromium
-// and Firefox store Secure cookies from it).
+// is for plain-HTTP development on an address a browser does not treat
+// as secure, with an unprefixed name only: a "__Host-" name works on
+// http://localhost and http://127.0.0.1 with the defaults (Chromium and
+// Firefox store and send Secure cookies there; the webapp example's
+// TestBrowserDevelopmentMode checks it).
 //
 // # Cookie size
 //

@@ -21,7 +21,7 @@ func ExampleOptions_maxResponseCookieBytes() {
 	if err != nil {
 		panic(err)
 	}
-	sessions, err := middleware.New(kr, "session", middleware.Options{
+	sessions, err := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, cookie.ErrTooLarge) {
 				http.Error(w, "session too large", http.StatusInternalServerError)

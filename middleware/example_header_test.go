@@ -17,7 +17,7 @@ func ExampleManager_LoadHeader() {
 	if err != nil {
 		panic(err)
 	}
-	m, err := middleware.New(kr, "session", middleware.Options{})
+	m, err := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true})
 	if err != nil {
 		panic(err)
 	}

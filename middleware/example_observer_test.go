@@ -22,7 +22,7 @@ func ExampleOptions_observer() {
 		}
 		fmt.Println(e.Kind)
 	})
-	m, _ := middleware.New(kr, "session", middleware.Options{Observer: obs})
+	m, _ := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true, Observer: obs})
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := middleware.From(r)
 		if r.URL.Path == "/login" {
@@ -59,7 +59,7 @@ func ExampleNewLogObserver() {
 		},
 	}))
 	kr, _ := keyring.Generate()
-	m, _ := middleware.New(kr, "session", middleware.Options{
+	m, _ := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true,
 		Observer: middleware.Observers(middleware.NewLogObserver(logger) /*, metrics, … */),
 	})
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

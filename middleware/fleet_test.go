@@ -46,7 +46,7 @@ func TestFleet(t *testing.T) {
 	var managers []*middleware.Manager
 	var urls []string
 	for _, off := range offsets {
-		m, err := middleware.New(holder, "session", middleware.Options{
+		m, err := middleware.New(holder, "session", middleware.Options{InsecureNoHostPrefix: true,
 			InsecureAllowHTTP: true, // plain http on loopback
 			Revoker:           store,
 			Codec:             cookie.Options{Now: func() time.Time { return base.Now().Add(off) }},

@@ -71,6 +71,7 @@ func formatSwitchFleet(t *testing.T, first cookie.Format, chunked bool) {
 		if chunked {
 			opts.MaxChunks = 4
 		}
+		opts.InsecureNoHostPrefix = true
 		if in.m, err = middleware.New(kr, name, opts); err != nil {
 			t.Fatal(err)
 		}

@@ -29,7 +29,7 @@ func TestSkewAcrossInstances(t *testing.T) {
 				keys := &swapKeys{kr: kr}
 				rv := revoke.NewMemory(revoke.MemoryOptions{Now: base.Now})
 				inst := func(off time.Duration) http.Handler {
-					m, err := middleware.New(keys, "session", middleware.Options{Codec: cookie.Options{Format: f, Now: func() time.Time { return base.Now().Add(off) }}, Revoker: rv})
+					m, err := middleware.New(keys, "session", middleware.Options{InsecureNoHostPrefix: true, Codec: cookie.Options{Format: f, Now: func() time.Time { return base.Now().Add(off) }}, Revoker: rv})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -80,7 +80,7 @@ func TestRenewAgainstRevocation(t *testing.T) {
 		setup := func(t *testing.T) (*clock, *switchRevoker, *middleware.Manager, http.Handler) {
 			clk := newClock()
 			rv := newSwitchRevoker(clk.Now)
-			m, err := middleware.New(testKeyring(t), "session", middleware.Options{Codec: cookie.Options{Format: f, Now: clk.Now}, Revoker: rv})
+			m, err := middleware.New(testKeyring(t), "session", middleware.Options{InsecureNoHostPrefix: true, Codec: cookie.Options{Format: f, Now: clk.Now}, Revoker: rv})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -25,6 +25,7 @@ func hotpathManager(t testing.TB, name string, opts Options) *Manager {
 	if err != nil {
 		t.Fatal(err)
 	}
+	opts.InsecureNoHostPrefix = true
 	m, err := New(kr, name, opts)
 	if err != nil {
 		t.Fatal(err)

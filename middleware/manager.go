@@ -39,6 +39,11 @@ type Manager struct {
 // a running manager). Invalid options are refused with an error that says
 // which rule they break.
 //
+// An empty name is DefaultName, "__Host-session". A name without the
+// "__Host-" prefix is refused unless Options.InsecureNoHostPrefix
+// acknowledges what it leaves open (a sibling host can log a visitor
+// without a session into its own).
+//
 // The timeouts and clock skew that opts leaves zero are the lifetime
 // policy that the keyring in force at New records (keyring.Lifetime),
 // else the defaults; an AbsoluteTimeout or ClockSkew longer than the
@@ -46,6 +51,9 @@ type Manager struct {
 // values: a key set reloaded later with another policy takes effect
 // when the manager is built again.
 func New(keys keyring.Provider, name string, opts Options) (*Manager, error) {
+	if name == "" {
+		name = DefaultName
+	}
 	if keys == nil || keys.Keyring() == nil {
 		return nil, errors.New("middleware: no keyring")
 	}

@@ -22,6 +22,11 @@ const (
 	DefaultMaxFlashes = 32
 	// FormerLimit caps Options.FormerDomains and Options.FormerPaths.
 	FormerLimit = 4
+	// DefaultName is the cookie name New uses when given "": a "__Host-"
+	// name, which no other host or path can plant (see
+	// Options.InsecureNoHostPrefix). It works over plain-HTTP localhost
+	// too: Chromium and Firefox store Secure cookies from it.
+	DefaultName = "__Host-session"
 	// revokeMargin is added to every revocation entry's until, past the
 	// last instant a revoked cookie could still open (timestamps are
 	// truncated to the millisecond, stores to the second).
@@ -96,6 +101,21 @@ type Options struct {
 	// with an "__Http-" or "__Host-Http-" name (in any case), which
 	// browsers store only with HttpOnly. Default false.
 	InsecureNoHTTPOnly bool
+	// InsecureNoHostPrefix lets New accept a cookie name without the
+	// "__Host-" prefix (in any case; "__Host-Http-" has it). Only that
+	// prefix makes the browser refuse a cookie of the name from another
+	// host (a sibling subdomain, a user-content host) or for another
+	// Path. Under any other name ("__Secure-" too) a sibling can plant
+	// its own valid session: the rules of "Copies of the cookie" (package
+	// doc) keep a user who has a session out of it (the copies disagree:
+	// no session, logged out once), but a browser with no session cookie
+	// of its own (a new visitor, a user just logged out) sends the
+	// planted one alone, and it opens: that user is in the planter's
+	// session (login CSRF). Set it for a cookie that must have a Domain
+	// (shared by subdomains you trust), a Path other than "/",
+	// FormerDomains or FormerPaths, or InsecureAllowHTTP. Default false:
+	// New refuses such a name.
+	InsecureNoHostPrefix bool
 
 	// Codec holds the settings the manager shares with the cookie codec
 	// it seals and opens with (see cookie.Options), written once:
@@ -461,6 +481,9 @@ func resolve(name string, o Options) (config, error) {
 	}
 	if err := prefixRules(name, c); err != nil {
 		return c, err
+	}
+	if !hostOnlyName(name) && !c.InsecureNoHostPrefix {
+		return fail("has no \"__Host-\" prefix, so another host can plant its own session under it for a visitor who has none: name it %q (the default for \"\"), or acknowledge the risk with InsecureNoHostPrefix (needed for a Domain, a Path other than \"/\" or InsecureAllowHTTP)", DefaultName)
 	}
 	switch {
 	case c.Revoker == nil && c.InsecureRevokeFailOpen:

@@ -92,6 +92,7 @@ func TestNewRefusesLongerThanRecorded(t *testing.T) {
 		{"longer skew", middleware.Options{Codec: cookie.Options{ClockSkew: 30 * time.Second}}, []string{"ClockSkew 30s", "clock_skew 10s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.InsecureNoHostPrefix = true
 			_, err := middleware.New(kr, "session", tc.opts)
 			if err == nil {
 				t.Fatal("New accepted it")
@@ -108,11 +109,12 @@ func TestNewRefusesLongerThanRecorded(t *testing.T) {
 		{Codec: cookie.Options{AbsoluteTimeout: 24 * time.Hour, ClockSkew: time.Second}},
 		{},
 	} {
+		opts.InsecureNoHostPrefix = true
 		if _, err := middleware.New(kr, "session", opts); err != nil {
 			t.Errorf("%+v: %v", opts, err)
 		}
 	}
-	if _, err := middleware.New(testKeyring(t), "session", middleware.Options{Codec: cookie.Options{AbsoluteTimeout: 30 * 24 * time.Hour, ClockSkew: time.Minute}}); err != nil {
+	if _, err := middleware.New(testKeyring(t), "session", middleware.Options{InsecureNoHostPrefix: true, Codec: cookie.Options{AbsoluteTimeout: 30 * 24 * time.Hour, ClockSkew: time.Minute}}); err != nil {
 		t.Fatalf("a key set that records no lifetime: %v", err)
 	}
 }

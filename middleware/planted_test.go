@@ -32,6 +32,7 @@ func newPlantedFixture(t *testing.T, name string, opts middleware.Options, big i
 		opts.Codec.Now = newClock().Now
 	}
 	opts.Observer = rec
+	opts.InsecureNoHostPrefix = true
 	m, err := middleware.New(testKeyring(t), name, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +194,7 @@ func TestPlantedPagePathCopyIsCleared(t *testing.T) {
 func TestPlantedChunksDoNotCrowdOutTheClear(t *testing.T) {
 	const host = "a.app.example.com"
 	clk := newClock()
-	m, err := middleware.New(testKeyring(t), "session", middleware.Options{Codec: cookie.Options{Now: clk.Now}, MaxChunks: 4, MaxResponseCookieBytes: 16000})
+	m, err := middleware.New(testKeyring(t), "session", middleware.Options{InsecureNoHostPrefix: true, Codec: cookie.Options{Now: clk.Now}, MaxChunks: 4, MaxResponseCookieBytes: 16000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,6 +245,7 @@ func TestClearingLinesAreBounded(t *testing.T) {
 		{"partitioned", middleware.Options{MaxChunks: 16, Partitioned: true, SameSite: http.SameSiteNoneMode}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.InsecureNoHostPrefix = true
 			m, err := middleware.New(testKeyring(t), "session", tc.opts)
 			if err != nil {
 				t.Fatal(err)
@@ -418,7 +420,7 @@ func TestPartitionedSwitchClearsOldCookies(t *testing.T) {
 		t.Run(fmt.Sprintf("big=%d", big), func(t *testing.T) {
 			clk := newClock()
 			kr := testKeyring(t)
-			opts := middleware.Options{Codec: cookie.Options{Now: clk.Now}}
+			opts := middleware.Options{Codec: cookie.Options{Now: clk.Now}, InsecureNoHostPrefix: true}
 			if big > 0 {
 				opts.MaxChunks, opts.MaxResponseCookieBytes = 4, 16000
 			}
@@ -492,5 +494,32 @@ func TestPartitionedSwitchClearsOldCookies(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestNewNamesTheHostPrefix: "" is DefaultName ("__Host-session"), and a
+// name without the "__Host-" prefix is refused unless
+// InsecureNoHostPrefix acknowledges what it leaves open
+// (TestPlantedSessionExposure).
+func TestNewNamesTheHostPrefix(t *testing.T) {
+	kr := testKeyring(t)
+	m, err := middleware.New(kr, "", middleware.Options{})
+	if err != nil || m.Name() != middleware.DefaultName || middleware.DefaultName != "__Host-session" {
+		t.Fatalf("New with no name: %v, %v", m, err)
+	}
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"__Host-session", true}, {"__host-session", true}, {"__Host-Http-session", true},
+		{"session", false}, {"__Secure-session", false}, {"__Http-session", false}, {"sid", false},
+	} {
+		_, err := middleware.New(kr, tc.name, middleware.Options{})
+		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), "InsecureNoHostPrefix")) {
+			t.Errorf("New(%q) = %v, want accepted: %v, or an error naming InsecureNoHostPrefix", tc.name, err, tc.ok)
+		}
+		if _, err := middleware.New(kr, tc.name, middleware.Options{InsecureNoHostPrefix: true}); err != nil {
+			t.Errorf("New(%q) with InsecureNoHostPrefix: %v", tc.name, err)
+		}
 	}
 }

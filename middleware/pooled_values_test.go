@@ -240,6 +240,7 @@ func TestChunkShape(t *testing.T) {
 			opts.Codec.Format = cookie.JWE
 		}
 		opts.BrowserSession = rng.IntN(2) == 0
+		opts.InsecureNoHostPrefix = true
 		m, err := middleware.New(testKeyring(t), "session", opts)
 		if err != nil {
 			refused++

@@ -98,6 +98,7 @@ func TestNewRefusesWhatThePrefixForbids(t *testing.T) {
 					opts := s.opts
 					opts.MaxChunks = chunks
 					t.Run(fmt.Sprintf("%s/%s/chunks=%d", name, s.name, chunks), func(t *testing.T) {
+						opts.InsecureNoHostPrefix = true
 						_, err := middleware.New(kr, name, opts)
 						if err == nil {
 							t.Fatalf("New accepted %q with %s: a browser refuses that cookie", name, s.name)
@@ -141,6 +142,7 @@ func TestNewAcceptsExactlyWhatBrowsersStore(t *testing.T) {
 				opts.MaxChunks = chunks
 				t.Run(fmt.Sprintf("%s/%s/chunks=%d", name, s.name, chunks), func(t *testing.T) {
 					stores := !s.refused(prefixOf(name))
+					opts.InsecureNoHostPrefix = true
 					m, err := middleware.New(kr, name, opts)
 					if (err == nil) != stores {
 						t.Fatalf("New(%q, %s): err %v; a browser stores it: %v", name, s.name, err, stores)

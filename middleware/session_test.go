@@ -43,7 +43,7 @@ func TestCookieAttributesDefault(t *testing.T) {
 }
 
 func TestCookieAttributesConfigured(t *testing.T) {
-	m, err := middleware.New(testKeyring(t), "__Secure-sid", middleware.Options{
+	m, err := middleware.New(testKeyring(t), "__Secure-sid", middleware.Options{InsecureNoHostPrefix: true,
 		Path: "/app", Domain: "example.com", SameSite: http.SameSiteNoneMode, Partitioned: true, BrowserSession: true,
 	})
 	if err != nil {
@@ -397,11 +397,11 @@ func TestNoMiddleware(t *testing.T) {
 // Two managers (two cookies) on one handler: Manager.Session picks each.
 func TestTwoManagers(t *testing.T) {
 	kr := testKeyring(t)
-	a, err := middleware.New(kr, "a", middleware.Options{})
+	a, err := middleware.New(kr, "a", middleware.Options{InsecureNoHostPrefix: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := middleware.New(kr, "b", middleware.Options{})
+	b, err := middleware.New(kr, "b", middleware.Options{InsecureNoHostPrefix: true})
 	if err != nil {
 		t.Fatal(err)
 	}

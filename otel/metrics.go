@@ -11,7 +11,7 @@
 //	import cookiesealotel "github.com/cookieseal/cookieseal/otel"
 //
 //	mt, _ := cookiesealotel.New(meterProvider)
-//	m, _ := middleware.New(keys, "session", middleware.Options{Observer: mt, Codec: cookie.Options{Usage: mt}})
+//	m, _ := middleware.New(keys, "__Host-session", middleware.Options{Observer: mt, Codec: cookie.Options{Usage: mt}})
 //	mt.ObserveRevokeCache(cached.Stats)                     // revoke/redis
 //	mt.ObserveActive(cookiesealotel.CounterSource(counter)) // active, one instance
 //	mt.ObserveActive(tracker.Count)                         // revoke/redis/active, the fleet

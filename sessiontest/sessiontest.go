@@ -72,14 +72,17 @@ func (c *Clock) Set(t time.Time) {
 
 // NewManager returns a manager of the cookie "session" with opts, on a
 // keyring of one freshly generated key that no other manager shares. It
-// fails t if middleware.New refuses opts. A test that needs two managers
-// on the same keys (a fleet, a key rotation) calls middleware.New itself.
+// sets opts.InsecureNoHostPrefix (a handler test has no sibling host to
+// fear, and its cookie keeps the short name). It fails t if
+// middleware.New refuses opts. A test that needs two managers on the
+// same keys (a fleet, a key rotation) calls middleware.New itself.
 func NewManager(t testing.TB, opts middleware.Options) *middleware.Manager {
 	t.Helper()
 	keys, err := keyring.Generate()
 	if err != nil {
 		t.Fatalf("sessiontest: generate a key: %v", err)
 	}
+	opts.InsecureNoHostPrefix = true
 	m, err := middleware.New(keys, "session", opts)
 	if err != nil {
 		t.Fatalf("sessiontest: %v", err)

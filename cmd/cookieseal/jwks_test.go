@@ -223,7 +223,7 @@ func TestExportJWKSOpensManagerSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := middleware.New(kr, "session", middleware.Options{Codec: cookie.Options{Format: cookie.JWE}})
+	m, err := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true, Codec: cookie.Options{Format: cookie.JWE}})
 	if err != nil {
 		t.Fatal(err)
 	}

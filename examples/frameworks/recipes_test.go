@@ -56,7 +56,7 @@ func newManager(t *testing.T, f *faults) *middleware.Manager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := middleware.New(kr, "session", middleware.Options{Observer: f})
+	m, err := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true, Observer: f})
 	if err != nil {
 		t.Fatal(err)
 	}

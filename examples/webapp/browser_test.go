@@ -293,3 +293,71 @@ func TestBrowserLoginFlow(t *testing.T) {
 	do("replay the old cookie", chromedp.Navigate(base+"/dashboard"))
 	at("/login", []string{"Please log in first."}, []string{"Logged in as"})
 }
+
+// TestBrowserDevelopmentMode: the app over plain HTTP on 127.0.0.1 (go run
+// ./examples/webapp) logs a real Chromium in with the same Secure
+// "__Host-session" cookie as over HTTPS: Chromium treats http://127.0.0.1
+// as a secure context, stores the cookie and sends it back.
+func TestBrowserDevelopmentMode(t *testing.T) {
+	execPath := browserPath(t)
+	kr, err := keyring.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newApp(appConfig{keys: kr, secure: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h) // http://127.0.0.1:port
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	var browserOut syncBuffer
+	allocCtx, allocCancel := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(execPath),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.CombinedOutput(&browserOut),
+	)
+	defer allocCancel()
+	bctx, bcancel := chromedp.NewContext(allocCtx)
+	defer bcancel()
+	defer func() {
+		if t.Failed() {
+			t.Logf("browser output:\n%s", browserOut.String())
+		}
+	}()
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	must("open the login form", chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="user"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="user"]`), "dev"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), demoPassword)))
+	_, err = chromedp.RunResponse(bctx, chromedp.Click(chromedp.CSS(`form[action="/login"] button`)))
+	must("log in", err)
+	res, err := chromedp.Call(bctx, network.GetCookies, network.GetCookiesParams{URLs: []string{srv.URL + "/"}})
+	must("Network.getCookies", err)
+	if len(res.Cookies) != 1 || res.Cookies[0].Name != "__Host-session" || !res.Cookies[0].Secure {
+		t.Fatalf("cookies %+v, want one Secure __Host-session", res.Cookies)
+	}
+	// A new navigation: the browser sends the Secure cookie over http://127.0.0.1.
+	must("reload the dashboard", chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/dashboard")))
+	body, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
+	must("page text", err)
+	if !strings.Contains(body, "Logged in as dev") {
+		t.Fatalf("the dashboard over plain HTTP is not logged in:\n%s", body)
+	}
+}

@@ -8,9 +8,9 @@
 //
 // Without COOKIESEAL_KEYS it generates a key at start (every restart logs
 // everyone out) and says so. Over plain HTTP it only listens on a loopback
-// address and drops the cookie's Secure attribute (InsecureAllowHTTP), and
-// says so too; with -cert and -key it serves HTTPS with a Secure
-// "__Host-" cookie.
+// address, and says so too; its cookie is the same Secure "__Host-session"
+// as over HTTPS (with -cert and -key), which browsers accept from
+// http://127.0.0.1 and http://localhost.
 package main
 
 import (
@@ -67,9 +67,9 @@ func run(ctx context.Context, args []string, envKeys string, stderr io.Writer) e
 		return err
 	}
 	if !tls {
-		banner(stderr, "DEVELOPMENT MODE: plain HTTP on loopback, so the session cookie is sent WITHOUT",
-			"its Secure attribute (middleware.Options.InsecureAllowHTTP). Never run like this",
-			"in production: give -cert and -key to serve HTTPS with a Secure __Host- cookie.")
+		banner(stderr, "DEVELOPMENT MODE: plain HTTP on loopback. The __Host-session cookie keeps",
+			"Secure (browsers accept it from http://127.0.0.1 and localhost); any other",
+			"address needs HTTPS: give -cert and -key in production.")
 	}
 	h, err := newApp(appConfig{keys: kr, secure: tls})
 	if err != nil {
@@ -157,7 +157,7 @@ func isLoopback(addr string) bool {
 
 type appConfig struct {
 	keys    keyring.Provider
-	secure  bool             // HTTPS: Secure __Host- cookie; else InsecureAllowHTTP
+	secure  bool             // HTTPS (the cookie is the same Secure __Host- one either way)
 	now     func() time.Time // nil: time.Now
 	revoker revoke.Revoker   // nil: an in-memory list
 }
@@ -173,10 +173,10 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if cfg.revoker == nil {
 		cfg.revoker = revoke.NewMemory(revoke.MemoryOptions{Now: cfg.now})
 	}
-	name, opts := "__Host-session", middleware.Options{}
-	if !cfg.secure {
-		name, opts.InsecureAllowHTTP = "session", true
-	}
+	// "__Host-session", Secure, over HTTPS and plain-HTTP loopback alike:
+	// Chromium and Firefox store and send Secure cookies for
+	// http://127.0.0.1 and http://localhost (TestBrowserDevelopmentMode).
+	name, opts := middleware.DefaultName, middleware.Options{}
 	opts.Codec.Now = cfg.now
 	opts.Codec.IdleTimeout = 30 * time.Minute
 	opts.Codec.AbsoluteTimeout = 12 * time.Hour

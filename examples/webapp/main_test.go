@@ -229,7 +229,9 @@ func TestLogoutOthers(t *testing.T) {
 	}
 }
 
-// Development mode: plain HTTP, no Secure attribute, a plain name.
+// Development mode: plain HTTP on loopback, the same Secure __Host-
+// cookie (a browser sends it back there: TestBrowserDevelopmentMode; Go's
+// cookie jar does not, so this client sends it by hand).
 func TestDevelopmentMode(t *testing.T) {
 	kr, _ := keyring.Generate()
 	h, err := newApp(appConfig{keys: kr, secure: false})
@@ -240,11 +242,23 @@ func TestDevelopmentMode(t *testing.T) {
 	defer srv.Close()
 	c := newClient(t, srv)
 	_, _, _, setCookie := c.post("/login", url.Values{"user": {"dev"}, "password": {demoPassword}})
-	if len(setCookie) != 1 || !strings.HasPrefix(setCookie[0], "session=") || strings.Contains(setCookie[0], "Secure") {
+	if len(setCookie) != 1 || !strings.HasPrefix(setCookie[0], "__Host-session=") || !strings.Contains(setCookie[0], "; Secure") {
 		t.Fatalf("Set-Cookie %q", setCookie)
 	}
-	if code, _, body, _ := c.get("/dashboard"); code != 200 || !strings.Contains(body, "dev") {
-		t.Fatalf("dashboard over HTTP: %d", code)
+	sent, err := http.ParseSetCookie(setCookie[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/dashboard", nil)
+	req.AddCookie(&http.Cookie{Name: sent.Name, Value: sent.Value})
+	resp, err := (&http.Client{Transport: srv.Client().Transport}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "dev") {
+		t.Fatalf("dashboard over HTTP: %d", resp.StatusCode)
 	}
 }
 
@@ -284,7 +298,7 @@ func TestRunSaysSoLoudly(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := stderr.String()
-	for _, want := range []string{"GENERATED DEVELOPMENT KEY", "DEVELOPMENT MODE", "InsecureAllowHTTP", "listening on http://127.0.0.1:"} {
+	for _, want := range []string{"GENERATED DEVELOPMENT KEY", "DEVELOPMENT MODE", "__Host-session", "listening on http://127.0.0.1:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, out)
 		}

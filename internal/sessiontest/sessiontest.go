@@ -36,10 +36,12 @@ func Keyring(t testing.TB) *keyring.Keyring {
 	return kr
 }
 
-// ManagerOn returns a manager of the cookie "session" on keys, failing t on
-// error (the public sessiontest.NewManager makes its own keys).
+// ManagerOn returns a manager of the cookie "session" on keys (accepted
+// with InsecureNoHostPrefix), failing t on error (the public
+// sessiontest.NewManager makes its own keys).
 func ManagerOn(t testing.TB, keys keyring.Provider, opts middleware.Options) *middleware.Manager {
 	t.Helper()
+	opts.InsecureNoHostPrefix = true
 	m, err := middleware.New(keys, "session", opts)
 	if err != nil {
 		t.Fatal(err)

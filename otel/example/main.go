@@ -63,7 +63,7 @@ func newApp(keys keyring.Provider, logger *slog.Logger) (*app, error) {
 	if _, err := mt.ObserveActive(cookiesealotel.CounterSource(counter)); err != nil {
 		return nil, err
 	}
-	m, err := middleware.New(keys, "session", middleware.Options{
+	m, err := middleware.New(keys, "session", middleware.Options{InsecureNoHostPrefix: true,
 		Observer: middleware.Observers(mt, counter, middleware.NewLogObserver(logger)),
 		Codec:    cookie.Options{Usage: mt},
 		Revoker:  revoker,

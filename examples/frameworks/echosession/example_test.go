@@ -16,7 +16,7 @@ func ExampleMiddleware() {
 	if err != nil {
 		panic(err)
 	}
-	sessions, err := middleware.New(kr, "session", middleware.Options{})
+	sessions, err := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true})
 	if err != nil {
 		panic(err)
 	}

@@ -27,7 +27,7 @@ func Example() {
 	go tr.Run(ctx) // the caller owns the loop
 
 	kr, _ := keyring.Generate()
-	m, _ := middleware.New(kr, "session", middleware.Options{Observer: tr})
+	m, _ := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true, Observer: tr})
 	_ = m // serve m.Handler(app)
 
 	n, err := tr.Count(ctx, 5*time.Minute)
