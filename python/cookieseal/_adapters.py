@@ -23,12 +23,15 @@ def end_session(session):
     """Go's Destroy as a framework's logout: the cookie is cleared and, with
     a revoker, the session revoked. A session without a subject has nothing
     to revoke (only sessions with a subject are, as in Go): its cookie is
-    cleared and the logout succeeds; the event is logged at INFO. A store
-    fault still raises RevocationUnavailable, after clearing the cookie."""
+    cleared and the logout succeeds, logged at WARNING as Go's
+    NewLogObserver logs it: a copy of the cookie stays valid until it
+    expires, harmless for a session that grants nothing, a bug for one
+    that does (give it a subject at login). A store fault still raises
+    RevocationUnavailable, after clearing the cookie."""
     try:
         session.destroy()
     except _NO_SUBJECT:
-        _log.info("cookieseal: logout of a session without a subject: cookie cleared, nothing to revoke")
+        _log.warning("cookieseal: logout of a session without a subject: its cookie is cleared, nothing was revoked")
 
 
 class SessionProxy(MutableMapping):
