@@ -28,6 +28,8 @@ DEFAULT_MAX_RESPONSE_COOKIE_BYTES = 3072  # middleware.DefaultMaxResponseCookieB
 MAX_COOKIE_LINE = 4096  # middleware's maxCookieLine
 REVOKE_MARGIN_MS = 1000  # middleware's revokeMargin
 _SET_COOKIE_OVERHEAD = len("Set-Cookie: \r\n")
+_MAX_BEYOND = 32  # middleware's maxBeyond
+_SWEEP_BUDGET = 4096  # middleware's sweepBudget
 TOMBSTONE_PREFIX = "destroyed/"  # middleware's tombstonePrefix: '/' is outside every session id's alphabet
 
 # Session.status values (Go: middleware.SaveStatus names).
@@ -146,6 +148,7 @@ class Session(MutableMapping):
         self._accessed = False
         self._plain = 0  # plain cookies carried
         self._carried = []  # chunk names of this manager the request carried
+        self._beyond = []  # chunk names past max_chunks the request carried
         self._chunked = False
         self._dup = False
 
@@ -919,6 +922,9 @@ class Manager:
                 continue
             s._chunked = True  # Go: any chunk name makes the request a chunked one
             if i >= limit:
+                # Past max_chunks: never a copy, cleared by the response (Go: carried.beyond).
+                if n not in s._beyond and len(s._beyond) < _MAX_BEYOND:
+                    s._beyond.append(n)
                 continue
             if i in chunks:
                 more, differ = True, differ or v != chunks[i]
@@ -972,6 +978,72 @@ class Manager:
     # --- save -----------------------------------------------------------
 
     def save(self, session):
+        """The Set-Cookie header values for the response (Go: the commit before the first byte).
+
+        The session sealed (or its chunks, with clearing lines for the
+        unused names), a clear, or [] when nothing changed and no refresh is
+        due; before them, the lines that clear what the request carried
+        beside the session's own cookie (Go's sweep: chunk names past
+        max_chunks, and with partitioned, the unpartitioned form), at the
+        configured Domain and Path. A session whose flashes make it too
+        large drops its oldest flashes until it fits. Raises SessionTooLarge
+        when the session does not fit max_value_size x max_chunks, a
+        4096-byte line or the response budget (nothing is written then).
+        """
+        own = self._save_own(session)
+        if session._frozen or not session._accessed:
+            return own
+        return self._sweep(session, own) + own
+
+    def _sweep(self, s, own):
+        """Go's state.sweep, at the configured place only (a "__Host-" name has no other;
+        other names' copies at parent domains and other paths are not reached: Python is
+        not told the request's host and path)."""
+        full = s._dup or bool(s._beyond)
+        carried = s._plain > 0 or bool(s._carried)
+        if not full and (not carried or not self.partitioned):
+            return []
+        if not full and not own:
+            return []
+        cleared = sum(_SET_COOKIE_OVERHEAD + len(l) for l in own if "; Max-Age=0" in l)
+        room = _SWEEP_BUDGET - cleared
+        if self.budget is not None:
+            room = min(room, self.budget - sum(_SET_COOKIE_OVERHEAD + len(l) for l in own))
+        names = s._present() if own and (s._dup or not full) else []
+        session = len(names)
+        names += sorted(s._beyond, key=lambda n: (len(n), n))
+        out = []
+        for i, n in enumerate(names):
+            forms = []
+            if i >= session:
+                forms = [self.partitioned] + ([False] if self.partitioned else [])
+            elif self.partitioned:
+                forms = [False]  # the commit's own line is partitioned: the other form is left
+            for partitioned in forms:
+                line = self._sweep_line(n, partitioned)
+                room -= _SET_COOKIE_OVERHEAD + len(line)
+                if room < 0:
+                    return out
+                out.append(line)
+        return out
+
+    def _sweep_line(self, name, partitioned):
+        """Go's sweepLine: Max-Age=0 with only what selects the cookie or a browser checks."""
+        line = name + "=; Path=" + self.path
+        if self.domain:
+            line += "; Domain=" + self.domain.lstrip(".").lower()
+        line += "; Max-Age=0"
+        if _name_prefix(self.name) in ("__Http-", "__Host-Http-"):
+            line += "; HttpOnly"
+        if self.secure:
+            line += "; Secure"
+        if self.same_site == "None":
+            line += "; SameSite=None"
+        if partitioned:
+            line += "; Partitioned"
+        return line
+
+    def _save_own(self, session):
         """The Set-Cookie header values for the response (Go: the commit before the first byte).
 
         The session sealed (or its chunks, with clearing lines for the

@@ -137,6 +137,8 @@ def vector_app(case, seen):
         if seen is not None:  # reading touches the session, as in Go: a refused cookie is then cleared
             seen.append(seen_session(session, session.reason))
         write = case.get("write", {})
+        if write.get("touch"):  # the vector reads the session (Go: Subject), nothing else
+            session.subject
         if write.get("destroy"):
             session.clear()
         if write.get("subject"):
