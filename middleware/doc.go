@@ -149,7 +149,7 @@
 //
 //  1. The request's cookies are exactly those Request.Cookies returns.
 //  2. A copy is the plain cookie or the chunks name.0 … name.(k-1), k ≤ MaxChunks; the session is read only when the request carried one value (every copy of each name the same, byte for byte), and anything else is no session (ErrDuplicateCookie), never a pick.
-//  3. Unless the request carried one copy that opens, the response clears each name it carried (the session's, then chunk names past MaxChunks) at each place a copy can be: the configured Domain and Path, FormerDomains × FormerPaths, every Domain the host receives, at the configured Path and then at each prefix of the request's path, longest first, then host-only at those prefixes; at most 4 KB of clearing lines, after the session's own lines in the budget.
+//  3. Unless the request carried one copy that opens (or one that authenticates but expired or was revoked, which is left as it is: see "Bad cookies and faults"), the response clears each name it carried (the session's, then chunk names past MaxChunks) at each place a copy can be: the configured Domain and Path, FormerDomains × FormerPaths, every Domain the host receives, at the configured Path and then at each prefix of the request's path, longest first, then host-only at those prefixes; at most 4 KB of clearing lines, after the session's own lines in the budget.
 //  4. With Partitioned, each clearing line goes out partitioned and unpartitioned (a browser keeps the two apart and sends both).
 //  5. A write or clear after a request that carried the cookie also clears it at FormerDomains × FormerPaths and, with Partitioned, unpartitioned at the configured place, so no older copy is left to disagree with the new one on the next request.
 //
