@@ -229,8 +229,9 @@ func TestAttackerModel(t *testing.T) {
 // Options.InsecureNoHostPrefix acknowledges it: a sibling's planted
 // session is the only copy a browser without a session cookie sends
 // (a new visitor, or a user just logged out), so the user is in the
-// attacker's session (login CSRF). A "__Host-" name is refused by the
-// browser when planted.
+// attacker's session (login CSRF); and in an RFC 6265 jar it replaces
+// the cookie of a logged-in user of an app at the parent domain. A
+// "__Host-" name is refused by the browser when planted.
 func TestPlantedSessionExposure(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -252,6 +253,18 @@ func TestPlantedSessionExposure(t *testing.T) {
 			got := j.do(t, h, victimHost, "/").Body.String()
 			if swapped := got == "mallory/mallory"; swapped != tc.swap {
 				t.Errorf("a visitor without a session after the plant: %q (swap %v, want %v)", got, swapped, tc.swap)
+			}
+			// An app served at the parent domain itself, in a jar that keys
+			// cookies as RFC 6265 does (no host-only flag in a cookie's
+			// identity: net/http/cookiejar): the sibling's Domain cookie
+			// replaces the logged-in user's host-only one.
+			const apex = "example.com"
+			a := newSiteJar(t)
+			a.do(t, h, apex, "/login?user=alice")
+			a.set(siblingHost, "/", []*http.Cookie{{Name: tc.name, Value: plain, Domain: apex, Path: "/", Secure: true}})
+			got = a.do(t, h, apex, "/").Body.String()
+			if swapped := got == "mallory/mallory"; swapped != tc.swap {
+				t.Errorf("a logged-in user at %s after the plant: %q (swap %v, want %v)", apex, got, swapped, tc.swap)
 			}
 		})
 	}
