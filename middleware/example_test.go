@@ -73,7 +73,7 @@ func ExampleFrom_withoutMiddleware() {
 
 func ExampleSession_AddFlash() {
 	kr, _ := keyring.Generate()
-	sessions, _ := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true})
+	sessions, _ := middleware.New(kr, middleware.DefaultName, middleware.Options{})
 	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := middleware.From(r)
 		if r.URL.Path == "/save" {
@@ -102,7 +102,7 @@ func ExampleSession_AddFlash() {
 
 func ExampleManager_RevokeSubject() {
 	kr, _ := keyring.Generate()
-	sessions, _ := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true})
+	sessions, _ := middleware.New(kr, middleware.DefaultName, middleware.Options{})
 	// Without a Revoker there is no list to write to.
 	fmt.Println(sessions.RevokeSubject(context.Background(), "user-42"))
 	// Output:
@@ -123,7 +123,7 @@ func ExampleNew() {
 
 func ExampleGet() {
 	kr, _ := keyring.Generate()
-	sessions, _ := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true})
+	sessions, _ := middleware.New(kr, middleware.DefaultName, middleware.Options{})
 	type cart struct {
 		Items []string `json:"items"`
 		Total int64    `json:"total"`
@@ -149,7 +149,7 @@ func ExampleSession_RevokeOthers() {
 	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now } // moved by hand below
 	kr, _ := keyring.Generate()
-	sessions, _ := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true,
+	sessions, _ := middleware.New(kr, middleware.DefaultName, middleware.Options{
 		Codec:   cookie.Options{Now: clock},
 		Revoker: revoke.NewMemory(revoke.MemoryOptions{Now: clock}),
 	})
@@ -198,7 +198,7 @@ func ExampleSession_RevokeOthers() {
 // Authenticated is the same check inside a handler.
 func ExampleRequireSubject() {
 	kr, _ := keyring.Generate()
-	sessions, _ := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true})
+	sessions, _ := middleware.New(kr, middleware.DefaultName, middleware.Options{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := middleware.From(r)
