@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/bits"
 	"net/http"
 	"net/textproto"
@@ -17,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/internal/chunkname"
 	"github.com/cookieseal/cookieseal/internal/jsonscan"
 	"github.com/cookieseal/cookieseal/revoke"
 )
@@ -76,32 +76,10 @@ func scanCookies(r *http.Request, name string, check bool, f func(index int, cna
 // names: name itself (index -1) or name.N, N a decimal index without
 // leading zeros (saturated at math.MaxInt), as package chunk parses it.
 func cookieIndex(cookieName, name string) (int, bool) {
-	if len(cookieName) < len(name) || cookieName[:len(name)] != name {
-		return 0, false
-	}
-	if len(cookieName) == len(name) {
+	if cookieName == name {
 		return -1, true
 	}
-	if cookieName[len(name)] != '.' || len(cookieName) == len(name)+1 {
-		return 0, false
-	}
-	digits := cookieName[len(name)+1:]
-	if digits[0] == '0' {
-		return 0, len(digits) == 1
-	}
-	i := 0
-	for j := 0; j < len(digits); j++ {
-		d := digits[j]
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		if i > (math.MaxInt-int(d-'0'))/10 {
-			i = math.MaxInt
-		} else if i != math.MaxInt {
-			i = i*10 + int(d-'0')
-		}
-	}
-	return i, true
+	return chunkname.Index(cookieName, name)
 }
 
 // validCookieValue reports whether every byte of v may appear in a cookie

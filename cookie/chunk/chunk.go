@@ -10,12 +10,12 @@ package chunk
 
 import (
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/cookieseal/cookieseal/cookie"
+	"github.com/cookieseal/cookieseal/internal/chunkname"
 )
 
 // Join reassembles a chunked value from the request's cookies: it looks
@@ -132,28 +132,5 @@ func Stale(cookies []*http.Cookie, name string, keep int) []string {
 	return names
 }
 
-// chunkIndex reports whether cookieName is name + "." + a strict decimal
-// index, and that index. An index too large for an int is saturated to
-// math.MaxInt, so it counts as a chunk beyond any cap.
-func chunkIndex(cookieName, name string) (int, bool) {
-	if len(cookieName) < len(name)+2 || cookieName[len(name)] != '.' || cookieName[:len(name)] != name {
-		return 0, false
-	}
-	digits := cookieName[len(name)+1:]
-	if digits[0] == '0' {
-		return 0, len(digits) == 1
-	}
-	i := 0
-	for j := 0; j < len(digits); j++ {
-		d := digits[j]
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		if i > (math.MaxInt-int(d-'0'))/10 {
-			i = math.MaxInt
-		} else if i != math.MaxInt {
-			i = i*10 + int(d-'0')
-		}
-	}
-	return i, true
-}
+// chunkIndex is [chunkname.Index]: name + "." + a strict decimal index.
+func chunkIndex(cookieName, name string) (int, bool) { return chunkname.Index(cookieName, name) }
