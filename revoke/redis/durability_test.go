@@ -69,7 +69,13 @@ func TestWaitReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// wait bounds the cases that must time out; ackWait the ones a
+	// replica in sync acknowledges. WAIT returns at the first ack, so
+	// ackWait costs nothing when it passes, and its margin (under the
+	// default 1 s WriteTimeout) keeps a loaded machine's scheduling
+	// delays from failing it: 200 ms was too little under CI load.
 	wait := 200 * time.Millisecond
+	ackWait := 900 * time.Millisecond
 	tests := []struct {
 		name    string
 		client  *goredis.Client
@@ -79,12 +85,12 @@ func TestWaitReplicas(t *testing.T) {
 		ctxTime time.Duration
 		want    error // nil, or ErrNotReplicated
 	}{
-		{"replica in sync, wait 1", mc, redis.Options{WaitReplicas: 1, WaitTimeout: wait}, false, false, 0, nil},
+		{"replica in sync, wait 1", mc, redis.Options{WaitReplicas: 1, WaitTimeout: ackWait}, false, false, 0, nil},
 		{"replica in sync, wait 2", mc, redis.Options{WaitReplicas: 2, WaitTimeout: wait}, false, false, 0, redis.ErrNotReplicated},
 		{"link cut, wait 1", mc, redis.Options{WaitReplicas: 1, WaitTimeout: wait}, true, false, 0, redis.ErrNotReplicated},
 		{"link cut, NoWait", mc, redis.Options{WaitReplicas: redis.NoWait}, true, false, 0, nil},
 		{"link cut, auto on a plain client is NoWait", mc, redis.Options{}, true, false, 0, nil},
-		{"no script cache, wait 1", mc, redis.Options{WaitReplicas: 1, WaitTimeout: wait}, false, true, 0, nil},
+		{"no script cache, wait 1", mc, redis.Options{WaitReplicas: 1, WaitTimeout: ackWait}, false, true, 0, nil},
 		{"link cut, context shorter than WaitTimeout", mc, redis.Options{WaitReplicas: 1}, true, false, 300 * time.Millisecond, redis.ErrNotReplicated},
 		{"no replica, wait 1", ac, redis.Options{WaitReplicas: 1, WaitTimeout: wait}, false, false, 0, redis.ErrNotReplicated},
 		{"no replica, auto", ac, redis.Options{}, false, false, 0, nil},
