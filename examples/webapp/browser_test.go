@@ -355,7 +355,17 @@ func TestBrowserDevelopmentMode(t *testing.T) {
 	}
 	// A new navigation: the browser sends the Secure cookie over http://127.0.0.1.
 	must("reload the dashboard", chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/dashboard")))
-	body, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
+	// The login's own redirect to /dashboard may still be replacing the
+	// document when the text is read ("No node with given id"): read
+	// again until the page holds still, for up to five seconds.
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		body, err = chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
+		if err == nil && strings.Contains(body, "Logged in as dev") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	must("page text", err)
 	if !strings.Contains(body, "Logged in as dev") {
 		t.Fatalf("the dashboard over plain HTTP is not logged in:\n%s", body)
