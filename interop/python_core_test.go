@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,42 +26,6 @@ import (
 // the package's public API. The pytest suite (python/tests) checks the
 // package without Go, against vectors this module generates
 // (pyvectors_test.go).
-
-const pythonCoreModules = "nacl, cryptography, redis"
-
-var pythonCoreProbe struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// needPythonCore returns the interpreter, or skips (fails when
-// COOKIESEAL_REQUIRE_PYTHON=1) when it cannot import the package's
-// dependencies.
-func needPythonCore(t *testing.T) string {
-	t.Helper()
-	pythonCoreProbe.once.Do(func() {
-		path := os.Getenv(envPython)
-		if path == "" {
-			path = "/usr/bin/python3"
-		}
-		pythonCoreProbe.path = path
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, path, "-c", "import "+pythonCoreModules).CombinedOutput()
-		if err != nil {
-			pythonCoreProbe.err = fmt.Errorf("%s cannot import %s: %v: %s", path, pythonCoreModules, err, bytes.TrimSpace(out))
-		}
-	})
-	if err := pythonCoreProbe.err; err != nil {
-		msg := fmt.Sprintf("%v; install them (Debian: apt-get install python3-nacl python3-cryptography python3-redis) or set %s", err, envPython)
-		if os.Getenv(requirePython) == "1" {
-			t.Fatalf("%s (%s=1 requires the Python interop tests)", msg, requirePython)
-		}
-		t.Skip(msg)
-	}
-	return pythonCoreProbe.path
-}
 
 type coreResult struct {
 	Error   string   `json:"error"`
@@ -95,7 +58,7 @@ func (r *coreRead) fix() {
 
 func runPythonCore(t *testing.T, ops ...map[string]any) []coreResult {
 	t.Helper()
-	py := needPythonCore(t)
+	py := pythonCore.interpreter(t)
 	in, err := json.Marshal(map[string]any{"ops": ops})
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +184,7 @@ func TestPythonCoreSealsForGo(t *testing.T) {
 // Python revokes Go refuses and what Go revokes Python refuses, entry by
 // entry and through the managers (logout, log out everywhere, renew).
 func TestPythonCoreRevocationAgreesWithGo(t *testing.T) {
-	needPythonCore(t)
+	pythonCore.interpreter(t)
 	srv := redistest.Start(t)
 	client := srv.Client(t)
 	port := srv.Options().Addr[strings.LastIndexByte(srv.Options().Addr, ':')+1:]

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -48,45 +47,7 @@ import (
 // cookie keeps its "__Host-" name and Secure attribute, as in production,
 // and net/http/cookiejar (like a browser) sends Secure cookies over https
 // only.
-const (
-	frameworkCookie = "__Host-session"
-	// frameworkModules is what the framework tests import, besides the
-	// cookieseal package itself.
-	frameworkModules = "django, flask, werkzeug, starlette, uvicorn, nacl, jwcrypto, redis"
-	frameworkDebs    = "apt-get install python3-django python3-flask python3-starlette python3-uvicorn python3-nacl python3-jwcrypto python3-redis"
-)
-
-var frameworkProbe struct {
-	once sync.Once
-	err  error
-}
-
-// needPythonFrameworks returns the interpreter, or skips (fails when
-// COOKIESEAL_REQUIRE_PYTHON=1) saying what is missing.
-func needPythonFrameworks(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv(envPython)
-	if path == "" {
-		path = "/usr/bin/python3"
-	}
-	frameworkProbe.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, path, "-c", "import "+frameworkModules+", cookieseal, cookieseal.django, cookieseal.flask, cookieseal.starlette")
-		cmd.Env = pythonEnv()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			frameworkProbe.err = fmt.Errorf("%s cannot import %s and the cookieseal package (../python): %v: %s", path, frameworkModules, err, bytes.TrimSpace(out))
-		}
-	})
-	if frameworkProbe.err != nil {
-		msg := fmt.Sprintf("%v; install them (Debian: %s) or set %s", frameworkProbe.err, frameworkDebs, envPython)
-		if os.Getenv(requirePython) == "1" {
-			t.Fatalf("%s (%s=1 requires the Python interop tests)", msg, requirePython)
-		}
-		t.Skip(msg)
-	}
-	return path
-}
+const frameworkCookie = "__Host-session"
 
 // pythonEnv is the environment of every Python process of these tests:
 // the package and the example apps on the path, no bytecode in the tree.
@@ -246,7 +207,26 @@ func startGoService(t *testing.T, keyFile string, format cookie.Format, rs *redi
 // Starlette under uvicorn.
 func startFramework(t *testing.T, framework string, tt *testTLS, env ...string) string {
 	t.Helper()
-	py := needPythonFrameworks(t)
+	py := pythonFrameworks.interpreter(t)
+	var args []string
+	switch framework {
+	case "starlette":
+		args = []string{"-m", "uvicorn", "--fd", "3", "--log-level", "warning",
+			"--ssl-certfile", tt.certFile, "--ssl-keyfile", tt.keyFile, "starlette_app:app"}
+	default:
+		args = []string{filepath.Join("python", "serve_wsgi.py"), framework}
+	}
+	cmd := exec.Command(py, args...)
+	cmd.Env = pythonEnv(append(env, "COOKIESEAL_TLS_CERT="+tt.certFile, "COOKIESEAL_TLS_KEY="+tt.keyFile)...)
+	return "https://" + serveOnLoopback(t, framework+" server", cmd)
+}
+
+// serveOnLoopback starts cmd, a server that accepts on fd 3, with a
+// loopback listener the test opens (port chosen by the OS), and stops it
+// (SIGTERM, then SIGKILL after 10 s) when the test ends, logging its
+// output if the test failed. It returns the listener's host:port.
+func serveOnLoopback(t *testing.T, name string, cmd *exec.Cmd) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -258,16 +238,6 @@ func startFramework(t *testing.T, framework string, tt *testTLS, env ...string) 
 	addr := ln.Addr().String()
 	ln.Close()
 	defer f.Close()
-	var args []string
-	switch framework {
-	case "starlette":
-		args = []string{"-m", "uvicorn", "--fd", "3", "--log-level", "warning",
-			"--ssl-certfile", tt.certFile, "--ssl-keyfile", tt.keyFile, "starlette_app:app"}
-	default:
-		args = []string{filepath.Join("python", "serve_wsgi.py"), framework}
-	}
-	cmd := exec.Command(py, args...)
-	cmd.Env = pythonEnv(append(env, "COOKIESEAL_TLS_CERT="+tt.certFile, "COOKIESEAL_TLS_KEY="+tt.keyFile)...)
 	cmd.ExtraFiles = []*os.File{f}
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -285,10 +255,10 @@ func startFramework(t *testing.T, framework string, tt *testTLS, env ...string) 
 			<-done
 		}
 		if t.Failed() {
-			t.Logf("%s server output:\n%s", framework, out.String())
+			t.Logf("%s output:\n%s", name, out.String())
 		}
 	})
-	return "https://" + addr
+	return addr
 }
 
 type lockedBuffer struct {
@@ -496,7 +466,7 @@ func writeKeyFile(t *testing.T) string {
 // done on the key set file (add, then promote) keeps every session
 // working on both sides while new logins move to the new key.
 func TestPythonFrameworksShareLogin(t *testing.T) {
-	needPythonFrameworks(t)
+	pythonFrameworks.interpreter(t)
 	rs := redistest.Start(t)
 	tt := newTestTLS(t)
 	for _, framework := range []string{"django", "flask", "starlette"} {

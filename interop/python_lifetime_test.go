@@ -31,7 +31,7 @@ type pyLifetime struct {
 // every Python reader until deadline + ClockSkew and not a millisecond
 // later, as in Go, and Python reports both members.
 func TestPythonHonoursSessionDeadline(t *testing.T) {
-	needPython(t)
+	pythonPeers.interpreter(t)
 	const skew = 30 * time.Second
 	clk := &clock{time.UnixMilli(time.Now().UnixMilli())}
 	kr, _ := testKeys(t, "")
@@ -105,7 +105,7 @@ func TestPythonHonoursSessionDeadline(t *testing.T) {
 // recorded idle timeout + clock skew after its refresh and not after,
 // where the defaults would keep it open for a day.
 func TestPythonReadsRecordedLifetime(t *testing.T) {
-	needPython(t)
+	pythonPeers.interpreter(t)
 	const idle, skew = 10 * time.Minute, 5 * time.Second
 	kr, _ := testKeys(t, "")
 	set := kr.Set()
@@ -193,7 +193,7 @@ func TestPythonReadsRecordedLifetime(t *testing.T) {
 // refuses, Python's lifetime_of refuses exactly what keyring.ParseString
 // refuses and otherwise reads the same values, defaults included.
 func TestPythonLifetimeAgreesWithGo(t *testing.T) {
-	needPython(t)
+	pythonPeers.interpreter(t)
 	v1, err := os.ReadFile("../keyring/testdata/keyset-v1.json")
 	if err != nil {
 		t.Fatal(err)

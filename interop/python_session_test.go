@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -141,7 +139,7 @@ func chunkCount(cookies []*http.Cookie) int {
 // cookie order; sessions jwcrypto and Authlib seal and split open in the
 // session manager; an incomplete set is refused by both.
 func TestPythonChunkedSessions(t *testing.T) {
-	needPython(t)
+	pythonPeers.interpreter(t)
 	kr, _ := testKeys(t, "")
 	app := startGoApp(t, kr, nil)
 	sizes := []struct{ size, chunks int }{{0, 0}, {4000, 2}, {7000, 3}}
@@ -241,7 +239,7 @@ func TestPythonChunkedSessions(t *testing.T) {
 // and is read by one configured with MaxChunks 2, the control that the
 // chunk count is the reason.
 func TestPythonChunkDefaults(t *testing.T) {
-	needPython(t)
+	pythonPeers.interpreter(t)
 	kr, _ := testKeys(t, "")
 	c, err := cookie.New(kr, "session", cookie.Options{Format: cookie.JWE})
 	if err != nil {
@@ -348,7 +346,7 @@ func agree(t *testing.T, d *rredis.Direct, port int, prefix string, v1Compat boo
 // about the same sessions: they must agree, case by case, in layout v2
 // and in the v1 upgrade window.
 func TestPythonRevocationAgreesWithGo(t *testing.T) {
-	needPython(t)
+	pythonPeers.interpreter(t)
 	srv := redistest.Start(t)
 	client := srv.Client(t)
 	ctx := context.Background()
@@ -459,42 +457,11 @@ func TestPythonRevocationAgreesWithGo(t *testing.T) {
 // opens (port chosen by the OS, handed over as fd 3) until the test ends.
 func uvicorn(t *testing.T, env ...string) string {
 	t.Helper()
-	py := needPython(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := ln.(*net.TCPListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	defer f.Close()
+	py := pythonPeers.interpreter(t)
 	cmd := exec.Command(py, "-m", "uvicorn", "--fd", "3", "--log-level", "warning", "fastapi_app:app")
 	cmd.Dir = "python"
 	cmd.Env = append(append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1"), env...) // key set in the environment, never in argv
-	cmd.ExtraFiles = []*os.File{f}
-	var stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("uvicorn output:\n%s", stderr.String())
-		}
-	})
-	return "http://" + addr
+	return "http://" + serveOnLoopback(t, "uvicorn", cmd)
 }
 
 // TestFastAPIReadsGoSession: a FastAPI page, served by uvicorn over real
@@ -502,7 +469,7 @@ func uvicorn(t *testing.T, env ...string) string {
 // tampered and revoked ones as the Go app does, and logs users in with
 // sessions the Go app reads.
 func TestFastAPIReadsGoSession(t *testing.T) {
-	needPython(t)
+	pythonPeers.interpreter(t)
 	srv := redistest.Start(t)
 	// Generous store timeouts: this test is about agreement between Go and
 	// Python, and a loaded CI machine can take more than the 100ms default.
@@ -657,7 +624,7 @@ func v2Field(kind, subject, id string) string {
 // them: until in the past, the millisecond boundary of a subject entry,
 // escaping, and malformed values (which revoke what they name).
 func TestPythonRevocationV2Layout(t *testing.T) {
-	needPython(t)
+	pythonPeers.interpreter(t)
 	srv := redistest.Start(t)
 	client := srv.Client(t)
 	ctx := context.Background()

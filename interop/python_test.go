@@ -31,42 +31,75 @@ const (
 	requirePython = "COOKIESEAL_REQUIRE_PYTHON"
 	// envPython names another interpreter; default /usr/bin/python3, the
 	// Debian one that sees the python3-* packages.
-	envPython     = "COOKIESEAL_PYTHON"
-	pythonModules = "jwcrypto, authlib, jose, redis, fastapi, uvicorn"
-	pythonDebs    = "apt-get install python3-jwcrypto python3-authlib python3-jose python3-redis python3-fastapi python3-uvicorn"
+	envPython = "COOKIESEAL_PYTHON"
 )
 
-var pythonProbe struct {
+// pythonNeed is what one group of Python tests imports, probed once per
+// test binary.
+type pythonNeed struct {
+	imports string   // the import statement's list: "nacl, redis"
+	debs    []string // the Debian packages that provide them
+	// pkg is set when the tests import the cookieseal package in
+	// ../python too (the probe then runs with pythonEnv).
+	pkg bool
+
 	once sync.Once
-	path string
 	err  error
 }
 
-// needPython returns the interpreter's path, or skips (fails when
-// COOKIESEAL_REQUIRE_PYTHON=1) with what is missing.
-func needPython(t *testing.T) string {
+var (
+	// pythonPeers: the peers of python/driver.py and the JOSE tests.
+	pythonPeers = &pythonNeed{
+		imports: "jwcrypto, authlib, jose, redis, fastapi, uvicorn",
+		debs:    []string{"python3-jwcrypto", "python3-authlib", "python3-jose", "python3-redis", "python3-fastapi", "python3-uvicorn"},
+	}
+	// pythonCore: the cookieseal package's own dependencies.
+	pythonCore = &pythonNeed{
+		imports: "nacl, cryptography, redis",
+		debs:    []string{"python3-nacl", "python3-cryptography", "python3-redis"},
+	}
+	// pythonFrameworks: the framework adapters and their frameworks.
+	pythonFrameworks = &pythonNeed{
+		imports: "django, flask, werkzeug, starlette, uvicorn, nacl, jwcrypto, redis, cookieseal, cookieseal.django, cookieseal.flask, cookieseal.starlette",
+		debs:    []string{"python3-django", "python3-flask", "python3-starlette", "python3-uvicorn", "python3-nacl", "python3-jwcrypto", "python3-redis"},
+		pkg:     true,
+	}
+)
+
+// pythonPath is the interpreter: COOKIESEAL_PYTHON, or /usr/bin/python3.
+func pythonPath() string {
+	if path := os.Getenv(envPython); path != "" {
+		return path
+	}
+	return "/usr/bin/python3"
+}
+
+// interpreter returns the interpreter's path, or skips (fails when
+// COOKIESEAL_REQUIRE_PYTHON=1, as CI sets) saying what to install.
+func (n *pythonNeed) interpreter(t *testing.T) string {
 	t.Helper()
-	pythonProbe.once.Do(func() {
-		path := os.Getenv(envPython)
-		if path == "" {
-			path = "/usr/bin/python3"
-		}
-		pythonProbe.path = path
+	path := pythonPath()
+	n.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, path, "-c", "import "+pythonModules).CombinedOutput()
-		if err != nil {
-			pythonProbe.err = fmt.Errorf("%s cannot import %s: %v: %s", path, pythonModules, err, bytes.TrimSpace(out))
+		cmd := exec.CommandContext(ctx, path, "-c", "import "+n.imports)
+		what := n.imports
+		if n.pkg {
+			cmd.Env = pythonEnv()
+			what += " (the cookieseal package from ../python)"
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			n.err = fmt.Errorf("%s cannot import %s: %v: %s", path, what, err, bytes.TrimSpace(out))
 		}
 	})
-	if pythonProbe.err != nil {
-		msg := fmt.Sprintf("%v; install them (Debian: %s) or set %s", pythonProbe.err, pythonDebs, envPython)
+	if n.err != nil {
+		msg := fmt.Sprintf("%v; install them (Debian: apt-get install %s) or set %s", n.err, strings.Join(n.debs, " "), envPython)
 		if os.Getenv(requirePython) == "1" {
 			t.Fatalf("%s (%s=1 requires the Python interop tests)", msg, requirePython)
 		}
 		t.Skip(msg)
 	}
-	return pythonProbe.path
+	return path
 }
 
 // pyOp is one operation of python/driver.py.
@@ -94,7 +127,7 @@ type pyResult struct {
 // runPython runs ops through python/driver.py in one process.
 func runPython(t *testing.T, ops ...pyOp) []pyResult {
 	t.Helper()
-	py := needPython(t)
+	py := pythonPeers.interpreter(t)
 	in, err := json.Marshal(map[string]any{"ops": ops})
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +244,7 @@ var pythonWriters = []string{"jwcrypto", "authlib"}
 // library, with our header times, plain and with 24h epoch keys, under
 // the primary and a decrypt-only key.
 func TestPythonOpensOurJWE(t *testing.T) {
-	needPython(t)
+	pythonPeers.interpreter(t)
 	for _, tc := range []struct{ name, epoch string }{{"plain keys", ""}, {"epoch keys", ",epoch=24h"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := &clock{time.UnixMilli(time.Now().UnixMilli()).Add(-time.Minute)}
@@ -289,7 +322,7 @@ func fmtKIDBare(m cookie.Meta) string {
 // hand-made values: both must accept the same ones, with the same
 // times, and refuse the rest with the same kind of error.
 func TestPythonAndGoAgreeOnHeaders(t *testing.T) {
-	needPython(t)
+	pythonPeers.interpreter(t)
 	now := time.UnixMilli(time.Now().UnixMilli())
 	clk := &clock{now}
 	kr, _ := testKeys(t, "")
@@ -389,7 +422,7 @@ func headerCases(now time.Time, sec func(time.Duration) string, hdr func(iat, ra
 // through the codec and through the session manager, plain and with 24h
 // epoch keys; the ones Go must refuse are refused.
 func TestOurJWEOpensPython(t *testing.T) {
-	needPython(t)
+	pythonPeers.interpreter(t)
 	for _, tc := range []struct{ name, epoch string }{{"plain keys", ""}, {"epoch keys", ",epoch=24h"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.UnixMilli(time.Now().UnixMilli())

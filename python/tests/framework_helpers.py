@@ -153,6 +153,29 @@ def vector_deadline(case):
     return datetime.datetime.fromtimestamp(case["write"]["deadline_ms"] / 1000, datetime.timezone.utc)
 
 
+def play_vector(session, case, seen, *, destroy, remember_me, set_deadline):
+    """Does to a framework's session what the vector's "write" says, in Go's
+    order, through that framework's own verbs: destroy(), remember_me(bool),
+    set_deadline(datetime). If seen is a list, the session as the view got
+    it is appended first (reading touches the session, as in Go: a refused
+    cookie is then cleared)."""
+    if seen is not None:
+        seen.append(seen_session(session, session.reason))
+    write = case.get("write", {})
+    if write.get("touch"):  # the vector reads the session (Go: Subject), nothing else
+        session.subject
+    if write.get("destroy"):
+        destroy()
+    if write.get("subject"):
+        session.subject = write["subject"]
+    for k, v in write.get("data", {}).items():
+        session[k] = v
+    if "remember_me" in write:
+        remember_me(write["remember_me"])
+    if "deadline_ms" in write:
+        set_deadline(vector_deadline(case))
+
+
 def normalized(lines):
     """Set-Cookie lines with each value written as <value:length>, as the vectors have them."""
     out = []

@@ -158,7 +158,7 @@ def test_agreeing_settings_are_accepted(example):
 
 # --- Go's vectors through request.session -----------------------------------
 
-from framework_helpers import SESSIONS, SET_COOKIE, normalized, seen_session, vector_deadline, vector_manager, want_session  # noqa: E402
+from framework_helpers import SESSIONS, SET_COOKIE, normalized, play_vector, vector_manager, want_session  # noqa: E402
 
 
 def run_vector(case, seen, cookie):
@@ -169,23 +169,13 @@ def run_vector(case, seen, cookie):
 
     def view(request):
         session = request.session
-        if seen is not None:  # reading touches the session, as in Go: a refused cookie is then cleared
-            seen.append(seen_session(session, session.reason))
-        write = case.get("write", {})
-        if write.get("touch"):  # the vector reads the session (Go: Subject), nothing else
-            session.subject
-        if write.get("destroy"):
-            session.flush()
-        if write.get("subject"):
-            session.subject = write["subject"]
-        for k, v in write.get("data", {}).items():
-            session[k] = v
-        if write.get("remember_me") is False:
-            session.set_expiry(0)
-        elif write.get("remember_me") is True:
-            session.remember_me = True
-        if "deadline_ms" in write:
-            session.set_expiry(vector_deadline(case))
+        def remember_me(on):
+            if on:
+                session.remember_me = True
+            else:
+                session.set_expiry(0)
+
+        play_vector(session, case, seen, destroy=session.flush, remember_me=remember_me, set_deadline=session.set_expiry)
         return HttpResponse()
 
     with override_settings(COOKIESEAL_MANAGER=vector_manager(case)):

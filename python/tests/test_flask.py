@@ -98,7 +98,7 @@ def test_permanent_is_remember_me(key_file, redis_url):  # noqa: F811
 
 # --- Go's vectors through flask.session ------------------------------------
 
-from framework_helpers import SESSIONS, SET_COOKIE, normalized, seen_session, vector_deadline, vector_manager, want_session  # noqa: E402
+from framework_helpers import SESSIONS, SET_COOKIE, normalized, play_vector, vector_manager, want_session  # noqa: E402
 
 
 def vector_app(case, seen):
@@ -112,21 +112,8 @@ def vector_app(case, seen):
     @app.route("/", methods=["GET", "POST"])
     def view():
         session = flask.session
-        if seen is not None:  # reading touches the session, as in Go: a refused cookie is then cleared
-            seen.append(seen_session(session, session.reason))
-        write = case.get("write", {})
-        if write.get("touch"):  # the vector reads the session (Go: Subject), nothing else
-            session.subject
-        if write.get("destroy"):
-            session.clear()
-        if write.get("subject"):
-            session.subject = write["subject"]
-        for k, v in write.get("data", {}).items():
-            session[k] = v
-        if "remember_me" in write:
-            session.permanent = write["remember_me"]
-        if "deadline_ms" in write:
-            session.set_deadline(vector_deadline(case))
+        play_vector(session, case, seen, destroy=session.clear,
+                    remember_me=lambda on: setattr(session, "permanent", on), set_deadline=session.set_deadline)
         return ""
 
     return app

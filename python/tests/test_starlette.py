@@ -121,7 +121,7 @@ def test_lifespan_passes_through(example):
 
 # --- Go's vectors through request.session -----------------------------------
 
-from framework_helpers import SESSIONS, SET_COOKIE, normalized, seen_session, vector_deadline, vector_manager, want_session  # noqa: E402
+from framework_helpers import SESSIONS, SET_COOKIE, normalized, play_vector, vector_manager, want_session  # noqa: E402
 
 
 def vector_app(case, seen):
@@ -134,21 +134,8 @@ def vector_app(case, seen):
 
     def view(request):  # sync: Starlette runs it in its thread pool, where the store calls may block
         session = request.session
-        if seen is not None:  # reading touches the session, as in Go: a refused cookie is then cleared
-            seen.append(seen_session(session, session.reason))
-        write = case.get("write", {})
-        if write.get("touch"):  # the vector reads the session (Go: Subject), nothing else
-            session.subject
-        if write.get("destroy"):
-            session.clear()
-        if write.get("subject"):
-            session.subject = write["subject"]
-        for k, v in write.get("data", {}).items():
-            session[k] = v
-        if "remember_me" in write:
-            session.remember_me = write["remember_me"]
-        if "deadline_ms" in write:
-            session.set_deadline(vector_deadline(case))
+        play_vector(session, case, seen, destroy=session.clear,
+                    remember_me=lambda on: setattr(session, "remember_me", on), set_deadline=session.set_deadline)
         return Response()
 
     return Starlette(routes=[Route("/", view, methods=["GET", "POST"])],
