@@ -48,6 +48,46 @@ func browserPath(t *testing.T) string {
 	return ""
 }
 
+// startBrowser starts a headless Chromium (execPath, from browserPath)
+// for one test with a profile of its own, and returns its context: it
+// ends with ctx or at stop, which the test defers. stop logs the last
+// 4 KB of the browser's output if the test failed. extra adds options
+// (window size, host resolver rules).
+func startBrowser(t *testing.T, ctx context.Context, execPath string, extra ...chromedp.ExecAllocatorOption) (bctx context.Context, stop func()) {
+	t.Helper()
+	out := new(syncBuffer)
+	opts := append([]chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(execPath),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.IgnoreCertErrors, // httptest's self-signed certificate
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.CombinedOutput(out),
+	}, extra...)
+	allocCtx, allocCancel := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, bcancel := chromedp.NewContext(allocCtx)
+	return bctx, func() {
+		bcancel()
+		allocCancel()
+		if t.Failed() {
+			s := out.String()
+			if len(s) > 4000 {
+				s = "…" + s[len(s)-4000:]
+			}
+			t.Logf("browser output:\n%s", s)
+		}
+	}
+}
+
 func TestBrowserLoginFlow(t *testing.T) {
 	execPath := browserPath(t)
 
@@ -79,37 +119,8 @@ func TestBrowserLoginFlow(t *testing.T) {
 	// Everything, the browser included, ends within a minute.
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	var browserOut syncBuffer
-	allocCtx, allocCancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(execPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.IgnoreCertErrors, // httptest's self-signed certificate
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.WindowSize(1000, 700),
-		chromedp.CombinedOutput(&browserOut),
-	)
-	defer allocCancel()
-	bctx, bcancel := chromedp.NewContext(allocCtx)
-	defer bcancel()
-	defer func() {
-		if t.Failed() {
-			out := browserOut.String()
-			if len(out) > 4000 {
-				out = "…" + out[len(out)-4000:]
-			}
-			t.Logf("browser output:\n%s", out)
-		}
-	}()
+	bctx, stop := startBrowser(t, ctx, execPath, chromedp.WindowSize(1000, 700))
+	defer stop()
 
 	must := func(what string, err error) {
 		t.Helper()
@@ -312,30 +323,8 @@ func TestBrowserDevelopmentMode(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	var browserOut syncBuffer
-	allocCtx, allocCancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(execPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.CombinedOutput(&browserOut),
-	)
-	defer allocCancel()
-	bctx, bcancel := chromedp.NewContext(allocCtx)
-	defer bcancel()
-	defer func() {
-		if t.Failed() {
-			t.Logf("browser output:\n%s", browserOut.String())
-		}
-	}()
+	bctx, stop := startBrowser(t, ctx, execPath)
+	defer stop()
 	must := func(what string, err error) {
 		t.Helper()
 		if err != nil {

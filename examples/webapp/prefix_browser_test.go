@@ -113,37 +113,8 @@ func TestBrowserCookiePrefixes(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
-	var browserOut syncBuffer
-	allocCtx, allocCancel := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(execPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.IgnoreCertErrors,
-		chromedp.Flag("host-resolver-rules", "MAP *.example.test 127.0.0.1"),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.CombinedOutput(&browserOut),
-	)
-	defer allocCancel()
-	bctx, bcancel := chromedp.NewContext(allocCtx)
-	defer bcancel()
-	defer func() {
-		if t.Failed() {
-			out := browserOut.String()
-			if len(out) > 4000 {
-				out = "…" + out[len(out)-4000:]
-			}
-			t.Logf("browser output:\n%s", out)
-		}
-	}()
+	bctx, stop := startBrowser(t, ctx, execPath, chromedp.Flag("host-resolver-rules", "MAP *.example.test 127.0.0.1"))
+	defer stop()
 
 	for i, p := range probes {
 		base := tlsBase
