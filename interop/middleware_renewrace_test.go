@@ -78,7 +78,7 @@ func newRedisRace(t *testing.T) *redisRace {
 		t.Fatal(err)
 	}
 	e := &redisRace{clk: clk, rv: &hookedRevoker{Revoker: d}, during: func() {}}
-	e.m = newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Revoker: e.rv, RevokeTimeout: 5 * time.Second})
+	e.m = newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Revoker: e.rv, RevokeCheckTimeout: 5 * time.Second})
 	mux := http.NewServeMux()
 	mux.Handle("/", userApp(e.m))
 	hold := func(others bool) http.HandlerFunc {

@@ -267,7 +267,7 @@ func TestPythonCoreRevocationAgreesWithGo(t *testing.T) {
 	t.Run("logout in Python sticks in Go, and the other way round", func(t *testing.T) {
 		ks, kr := coreKeyset(t, keyring.Lifetime{})
 		goM := func(at time.Time) *middleware.Manager {
-			m, err := middleware.New(kr, "__Host-session", middleware.Options{Revoker: d, Codec: cookie.Options{Now: func() time.Time { return at }}, RevokeTimeout: 5 * time.Second})
+			m, err := middleware.New(kr, "__Host-session", middleware.Options{Revoker: d, Codec: cookie.Options{Now: func() time.Time { return at }}, RevokeCheckTimeout: 5 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -275,7 +275,7 @@ func TestPythonCoreRevocationAgreesWithGo(t *testing.T) {
 		}
 		goLoad := func(at time.Time, h string) (string, string) {
 			var reason string
-			m, err := middleware.New(kr, "__Host-session", middleware.Options{Revoker: d, Codec: cookie.Options{Now: func() time.Time { return at }}, RevokeTimeout: 5 * time.Second,
+			m, err := middleware.New(kr, "__Host-session", middleware.Options{Revoker: d, Codec: cookie.Options{Now: func() time.Time { return at }}, RevokeCheckTimeout: 5 * time.Second,
 				Observer: middleware.ObserverFunc(func(e middleware.Event) {
 					if e.Kind == middleware.EventRejected {
 						reason = e.Reason.String()

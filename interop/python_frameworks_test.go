@@ -137,7 +137,7 @@ func startGoService(t *testing.T, keyFile string, format cookie.Format, rs *redi
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := middleware.New(h, frameworkCookie, middleware.Options{Codec: cookie.Options{Format: format}, Revoker: rv, RevokeTimeout: 5 * time.Second})
+	m, err := middleware.New(h, frameworkCookie, middleware.Options{Codec: cookie.Options{Format: format}, Revoker: rv, RevokeCheckTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func startGoApp(t *testing.T, kr *keyring.Keyring, rv revoke.Revoker) *goApp {
 	now := func() time.Time { return time.Now().Add(time.Duration(a.offset.Load())) }
 	m, err := middleware.New(kr, "session", middleware.Options{InsecureNoHostPrefix: true,
 		Codec: cookie.Options{Format: cookie.JWE, IdleTimeout: appIdle, AbsoluteTimeout: appAbsolute, Now: now}, MaxChunks: appMaxChunks, Revoker: rv,
-		RevokeTimeout: 5 * time.Second, // agreement, not latency, is under test
+		RevokeCheckTimeout: 5 * time.Second, // agreement, not latency, is under test
 	})
 	if err != nil {
 		t.Fatal(err)

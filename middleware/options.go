@@ -16,8 +16,9 @@ import (
 
 // Defaults for Options' zero values that are not the cookie package's.
 const (
-	// DefaultRevokeTimeout bounds one revocation check.
-	DefaultRevokeTimeout = 100 * time.Millisecond
+	// DefaultRevokeCheckTimeout is Options.RevokeCheckTimeout's default,
+	// the bound of one revocation check.
+	DefaultRevokeCheckTimeout = 100 * time.Millisecond
 	// DefaultMaxFlashes is Options.MaxFlashes' default.
 	DefaultMaxFlashes = 32
 	// FormerLimit caps Options.FormerDomains and Options.FormerPaths.
@@ -241,8 +242,17 @@ type Options struct {
 	// when it has a subject, and Renew the old id. Default nil: no
 	// revocation.
 	Revoker revoke.Revoker
-	// RevokeTimeout bounds each call to the Revoker. Default 100ms.
-	RevokeTimeout time.Duration
+	// RevokeCheckTimeout bounds each revocation check (Revoker.Check): on
+	// every request that carries a session, and in Renew and
+	// RevokeOthers. Default DefaultRevokeCheckTimeout (100ms). A check
+	// that takes longer is a fault (ErrRevokeFault, then the fail-closed
+	// or fail-open policy). Writes (Revoker.RevokeSession and
+	// RevokeSubject, from Destroy, Renew, RevokeOthers and
+	// Manager.RevokeSubject) are not bounded here but by the caller's
+	// context and the Revoker's own bound (revoke/redis:
+	// Options.WriteTimeout, 1s by default, which covers its WAIT for
+	// replicas): a logout may wait longer than a page view.
+	RevokeCheckTimeout time.Duration
 	// InsecureRevokeFailOpen accepts a session whose revocation check
 	// failed with a fault (not revoke.ErrRevoked): availability over
 	// forced logout while the store is down. The fault is still reported
@@ -435,8 +445,8 @@ func resolve(name string, o Options) (config, error) {
 	default:
 		c.budget = math.MaxInt // the per-line limits bound it
 	}
-	if c.RevokeTimeout == 0 {
-		c.RevokeTimeout = DefaultRevokeTimeout
+	if c.RevokeCheckTimeout == 0 {
+		c.RevokeCheckTimeout = DefaultRevokeCheckTimeout
 	}
 	if c.MaxFlashes == 0 {
 		c.MaxFlashes = DefaultMaxFlashes
@@ -452,7 +462,7 @@ func resolve(name string, o Options) (config, error) {
 		return c, fmt.Errorf("middleware: cookie %q: "+format, append([]any{name}, args...)...)
 	}
 	switch {
-	case c.IdleTimeout < 0 || c.AbsoluteTimeout < 0 || c.RefreshAfter < 0 || c.ClockSkew < 0 || c.RevokeTimeout < 0:
+	case c.IdleTimeout < 0 || c.AbsoluteTimeout < 0 || c.RefreshAfter < 0 || c.ClockSkew < 0 || c.RevokeCheckTimeout < 0:
 		return fail("negative duration")
 	case c.IdleTimeout > keyring.MaxTimeout || c.AbsoluteTimeout > keyring.MaxTimeout:
 		return fail("IdleTimeout %v and AbsoluteTimeout %v must be at most 400 days (browsers cap cookie lifetimes there)", c.IdleTimeout, c.AbsoluteTimeout)

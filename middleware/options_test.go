@@ -34,7 +34,7 @@ func TestNewRefusesUnsafeConfiguration(t *testing.T) {
 		{"partitioned insecure", "s", middleware.Options{Partitioned: true, InsecureAllowHTTP: true}, "Partitioned needs Secure"},
 		{"negative idle", "s", middleware.Options{Codec: cookie.Options{IdleTimeout: -time.Second}}, "negative"},
 		{"negative refresh", "s", middleware.Options{RefreshAfter: -time.Second}, "negative"},
-		{"negative revoke timeout", "s", middleware.Options{RevokeTimeout: -1}, "negative"},
+		{"negative revoke timeout", "s", middleware.Options{RevokeCheckTimeout: -1}, "negative"},
 		{"refresh after idle", "s", middleware.Options{Codec: cookie.Options{IdleTimeout: time.Hour}, RefreshAfter: 2 * time.Hour}, "RefreshAfter"},
 		{"refresh equal idle", "s", middleware.Options{Codec: cookie.Options{IdleTimeout: time.Hour}, RefreshAfter: time.Hour}, "RefreshAfter"},
 		{"absolute shorter than idle", "s", middleware.Options{Codec: cookie.Options{IdleTimeout: 48 * time.Hour, AbsoluteTimeout: time.Hour}}, "AbsoluteTimeout"},

@@ -14,9 +14,10 @@ import (
 // before before. A store fault matches ErrRevokeFault; the caller tells
 // the observer of it.
 func (m *Manager) revokeSubject(ctx context.Context, subject string, before time.Time) error {
-	cctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
-	defer cancel()
-	err := m.cfg.Revoker.RevokeSubject(cctx, subject, before, before.Add(m.revokeTTL()))
+	// No bound of ours: ctx's, and the Revoker's own (revoke/redis:
+	// Options.WriteTimeout, whose WAIT for replicas RevokeCheckTimeout
+	// would cut short).
+	err := m.cfg.Revoker.RevokeSubject(ctx, subject, before, before.Add(m.revokeTTL()))
 	switch {
 	case err == nil:
 		return nil
@@ -39,7 +40,7 @@ func (m *Manager) revokeTTL() time.Duration {
 // one matching ErrRevokeFault, for the caller's policy; both nil: accept.
 // Each carries its reason (cookie.ReasonOf).
 func (m *Manager) check(ctx context.Context, s revoke.SessionRef) (revoked, fault error) {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeCheckTimeout)
 	defer cancel()
 	err := m.cfg.Revoker.Check(ctx, s)
 	switch {
@@ -54,8 +55,7 @@ func (m *Manager) check(ctx context.Context, s revoke.SessionRef) (revoked, faul
 // revokeSession revokes one session until no copy of it can open on any
 // instance (revokeTTL after its issued-at).
 func (m *Manager) revokeSession(ctx context.Context, id, subject string, issuedAt time.Time) error {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.RevokeTimeout)
-	defer cancel()
+	// Bounded by ctx and the Revoker's own write bound, as revokeSubject.
 	until := issuedAt.Add(m.revokeTTL())
 	if err := m.cfg.Revoker.RevokeSession(ctx, id, subject, until); err != nil {
 		return withReason(cookie.ReasonRevokeFault, fmt.Errorf("%w: revoking session: %w", ErrRevokeFault, err))
@@ -230,8 +230,9 @@ func (st *state) current() (rs revoke.SessionRef, ok bool) {
 // its next request has none. The entry lasts until no such session can
 // open anywhere: AbsoluteTimeout plus twice ClockSkew plus a second.
 // Sessions issued after the call (a new login) are not affected. ctx
-// bounds the call, as does RevokeTimeout. The error matches ErrNoRevoker
-// when no Revoker is configured, revoke.ErrInvalidArgument for an empty
+// bounds the call, with the Revoker's own write bound (not
+// Options.RevokeCheckTimeout). The error matches ErrNoRevoker when no
+// Revoker is configured, revoke.ErrInvalidArgument for an empty
 // subject, and ErrRevokeFault when the store fails (then nothing is
 // revoked, and the Observer hears an EventRevokeFault without a Request).
 //

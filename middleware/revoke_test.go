@@ -183,7 +183,7 @@ func TestRevocationFaultPolicy(t *testing.T) {
 			rv := &faulty{block: tt.block}
 			rec := &recorder{}
 			m := newManager(t, kr, middleware.Options{Revoker: rv, InsecureRevokeFailOpen: tt.failOpen,
-				RevokeTimeout: 20 * time.Millisecond, Observer: rec})
+				RevokeCheckTimeout: 20 * time.Millisecond, Observer: rec})
 			w := do(t, m.Handler(revokeApp(t)), "GET", "/get?k=k", j.List()...)
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d", w.Code)

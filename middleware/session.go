@@ -471,7 +471,7 @@ func (s *Session) Renew() error {
 // (a new id, its data and subject kept, the old id revoked, the absolute
 // timeout restarted), issued at the call's instant so that the
 // revocation does not cover it. The response writes its cookie. ctx
-// bounds the calls to the Revoker, as does RevokeTimeout.
+// bounds the calls to the Revoker; RevokeCheckTimeout bounds its check.
 //
 // It first checks this session, as Renew does, so that it never erases
 // a revocation from elsewhere: a session already revoked (a "log out

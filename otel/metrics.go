@@ -117,7 +117,7 @@ var Names = []string{
 
 // revokeBuckets are the check latency histogram's bounds, in seconds: a
 // cached check answers in microseconds, a Redis round trip in a
-// millisecond or two, and DefaultRevokeTimeout is 100 ms.
+// millisecond or two, and DefaultRevokeCheckTimeout is 100 ms.
 var revokeBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25}
 
 // Metrics records cookieseal's metrics on one meter. It is a
