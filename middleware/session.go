@@ -179,9 +179,16 @@ func current[T any](s *Session, edited, opened func(*state) T) T {
 	return zero
 }
 
-// SetSubject sets the session's subject, the user it belongs to.
-// Revocation by subject (Manager.RevokeSubject) finds the session through
-// it. Call Renew first when the subject changes at login.
+// SetSubject sets the session's subject, the user it belongs to (any
+// string of bytes, compared exactly). Revocation by subject
+// (Manager.RevokeSubject, RevokeOthers) finds the session through it, and
+// Destroy revokes it only when it has one. Call Renew first when the
+// subject changes at login. An empty subject removes it: the session
+// stays, anonymous (Authenticated is false), with its values; to log out,
+// call Destroy. The error matches ErrResponseStarted when the response
+// has begun, ErrRevokeFault when the request's revocation check faulted
+// (fail closed: the change is dropped), ErrDone after the handler
+// returned.
 func (s *Session) SetSubject(subject string) error {
 	st, err := s.mutate()
 	if err != nil {

@@ -16,7 +16,7 @@
 //	cookieseal keys policy [show] (-file FILE | -env NAME) [-json]
 //	cookieseal keys policy set -file FILE [-idle-timeout D] [-absolute-timeout D] [-clock-skew D] [-rollout-delay D] [-allow-shorter] [-json]
 //	cookieseal keys export-jwks (-file FILE | -env NAME) -name COOKIE (-out FILE [-force] | -i-know-this-prints-secrets)
-//	cookieseal inspect (-file FILE | -env NAME) -name COOKIE < VALUE
+//	cookieseal inspect (-file FILE | -env NAME) [-name COOKIE] < VALUE
 //	cookieseal revoke subject -redis ADDR[,ADDR...] (-file FILE | -env NAME) -subject S [-at T]
 //	cookieseal revoke session -redis ADDR[,ADDR...] -id ID [-subject S] (-until T | -file FILE | -env NAME)
 //	cookieseal version [-json]

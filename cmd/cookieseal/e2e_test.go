@@ -16,6 +16,7 @@ import (
 
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/keyring"
+	"github.com/cookieseal/cookieseal/middleware"
 	"github.com/cookieseal/cookieseal/rotate"
 )
 
@@ -175,6 +176,28 @@ func TestBinaryEndToEnd(t *testing.T) {
 	}
 	if r := execBin(t, bin, v[:len(v)-2], "inspect", "-file", file, "-name", "sid"); r.code != 1 || !strings.Contains(r.stdout, `"status": "invalid"`) {
 		t.Fatalf("inspect of a truncated value: %+v", r)
+	}
+	// Without -name, inspect opens what middleware.New("") seals: a
+	// Cookie header with the default __Host-session name, and a bare value
+	// sealed for that purpose; the value of another purpose is invalid.
+	def, err := cookie.New(oldOnly, middleware.DefaultName, cookie.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dv, err := def.Seal([]byte(`{"user":"bea"}`), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{dv, "theme=dark; " + middleware.DefaultName + "=" + dv} {
+		if r := execBin(t, bin, in, "inspect", "-file", file); r.code != 0 || !strings.Contains(r.stdout, `"status": "valid"`) || !strings.Contains(r.stdout, "bea") {
+			t.Fatalf("inspect without -name of %.20q…: %+v", in, r)
+		}
+	}
+	if r := execBin(t, bin, v, "inspect", "-file", file); r.code != 1 || !strings.Contains(r.stdout, `"status": "invalid"`) {
+		t.Fatalf("inspect without -name of a value sealed for \"sid\": %+v", r)
+	}
+	if r := execBin(t, bin, dv, "inspect", "-file", file, "-name", ""); r.code != 2 || !strings.Contains(r.stderr, "-name is empty") {
+		t.Fatalf("inspect -name \"\": %+v", r)
 	}
 
 	if r := execBin(t, bin, "", "keys", "export-env", "-file", file); r.code != 2 || r.stdout != "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/cookieseal/cookieseal/cookie"
 	"github.com/cookieseal/cookieseal/cookie/chunk"
 	"github.com/cookieseal/cookieseal/keyring"
+	"github.com/cookieseal/cookieseal/middleware"
 )
 
 // maxInput bounds what inspect reads from standard input: a Cookie header
@@ -44,10 +45,10 @@ type inspected struct {
 }
 
 func (e *env) inspect(args []string) error {
-	fs := e.newFlags("inspect", "inspect (-file FILE | -env NAME) -name COOKIE < VALUE\n\nThe value may be in either format (native or JWE). The expiry rule is the one a\nsession manager with zero timeouts applies: the lifetime policy the key set\nrecords, else the defaults.")
+	fs := e.newFlags("inspect", "inspect (-file FILE | -env NAME) [-name COOKIE] < VALUE\n\nThe value may be in either format (native or JWE). The expiry rule is the one a\nsession manager with zero timeouts applies: the lifetime policy the key set\nrecords, else the defaults.")
 	var ks keySource
 	ks.add(fs, "the keys to open the value with")
-	name := fs.String("name", "", "the cookie's name, which is its purpose (required)")
+	name := fs.String("name", middleware.DefaultName, "the cookie's name, which is its purpose (the name given to middleware.New; its default, "+middleware.DefaultName+", when New was given \"\")")
 	value := fs.String("value", "", "the cookie value, refused without -insecure-value-in-argv; by default inspect reads from standard input a value or a Cookie header (chunk cookies NAME.0, NAME.1, … are joined)")
 	insecure := fs.Bool("insecure-value-in-argv", false, "accept -value, though every user of this host can read the command line in the process list, and the shell keeps it in its history: the value is a live session")
 	if err := e.parse(fs, args); err != nil {
@@ -57,7 +58,7 @@ func (e *env) inspect(args []string) error {
 		return err
 	}
 	if *name == "" {
-		return usagef("-name is required")
+		return usagef("-name is empty: give the cookie's name (middleware.New's default is %s)", middleware.DefaultName)
 	}
 	if *value != "" && !*insecure {
 		return usagef("-value puts a live session on the command line, where other users see it in the process list; write the value to standard input instead (or accept the risk with -insecure-value-in-argv)")
