@@ -244,9 +244,10 @@
 // shadow it. New refuses any other name unless
 // Options.InsecureNoHostPrefix acknowledges what it leaves open (see
 // "Copies of the cookie"). New refuses attributes that a browser would
-// reject or that break a prefix's rules, matching prefixes
-// case-insensitively as browsers do ("__host-session" is a "__Host-"
-// name): every prefix needs Secure, "__Http-" and "__Host-Http-" need
+// reject or that break a prefix's rules, and a prefix spelled in another
+// case ("__host-session"): current browsers match prefixes
+// case-insensitively, older ones take such a name as an ordinary cookie
+// that a sibling can plant. Every prefix needs Secure, "__Http-" and "__Host-Http-" need
 // HttpOnly, and "__Host-" and "__Host-Http-" need Path=/ and no Domain.
 // Anything that weakens the cookie is named Insecure…; InsecureAllowHTTP
 // is for plain-HTTP development on an address a browser does not treat

@@ -91,7 +91,7 @@ type Options struct {
 	// only: a cookie without Secure is sent over any plain-HTTP
 	// connection to the site, where anyone on the path can read it.
 	// Refused with SameSite=None, Partitioned, and every prefixed name
-	// ("__Secure-", "__Host-", "__Http-", "__Host-Http-", in any case),
+	// ("__Secure-", "__Host-", "__Http-", "__Host-Http-"),
 	// which browsers store only with Secure. It is not needed there:
 	// Chromium and Firefox store Secure cookies, prefixed ones included,
 	// from http://localhost, so a prefixed name works over plain-HTTP
@@ -99,11 +99,11 @@ type Options struct {
 	InsecureAllowHTTP bool
 	// InsecureNoHTTPOnly drops the HttpOnly attribute, letting page
 	// scripts (and any injected script) read the sealed cookie. Refused
-	// with an "__Http-" or "__Host-Http-" name (in any case), which
+	// with an "__Http-" or "__Host-Http-" name, which
 	// browsers store only with HttpOnly. Default false.
 	InsecureNoHTTPOnly bool
 	// InsecureNoHostPrefix lets New accept a cookie name without the
-	// "__Host-" prefix (in any case; "__Host-Http-" has it). Only that
+	// "__Host-" prefix ("__Host-Http-" has it). Only that
 	// prefix makes the browser refuse a cookie of the name from another
 	// host (a sibling subdomain, a user-content host) or for another
 	// Path. Under any other name ("__Secure-" too) a sibling can plant
@@ -489,6 +489,13 @@ func resolve(name string, o Options) (config, error) {
 	case c.Partitioned && !c.secure:
 		return fail("Partitioned needs Secure")
 	}
+	if p := namePrefix(name); p != "" && name[:len(p)] != p {
+		// Browsers since the 2024 change match prefixes case-insensitively
+		// and apply the prefix's rules; earlier ones, and other clients,
+		// take the name as an ordinary one that a sibling host can plant.
+		// A name means one thing everywhere: spelled as RFC 6265bis does.
+		return fail("spells the prefix %q as %q: current browsers match prefixes case-insensitively and apply its rules, older ones treat the name as an ordinary cookie that another host can plant; write %q", p, name[:len(p)], p+name[len(p):])
+	}
 	if err := prefixRules(name, c); err != nil {
 		return c, err
 	}
@@ -541,7 +548,8 @@ func resolve(name string, o Options) (config, error) {
 // name, in its canonical spelling: "__Host-Http-", "__Http-", "__Host-",
 // "__Secure-", or "" for none. Browsers match prefixes
 // case-insensitively (RFC 6265bis; httpwg/http-extensions#2231), so
-// "__host-session" is a "__Host-" name. The longest match wins:
+// "__host-session" has the "__Host-" prefix (which New refuses to see
+// spelled so). The longest match wins:
 // "__Host-Http-" carries every rule of "__Host-".
 func namePrefix(name string) string {
 	for _, p := range [...]string{"__Host-Http-", "__Http-", "__Host-", "__Secure-"} {
@@ -553,7 +561,7 @@ func namePrefix(name string) string {
 }
 
 // hostOnlyName reports whether a browser keeps name host-only on Path=/
-// (a "__Host-" or "__Host-Http-" prefix, in any case): no sibling host can
+// (a "__Host-" or "__Host-Http-" prefix): no sibling host can
 // plant it and no other Path can hold a copy.
 func hostOnlyName(name string) bool {
 	p := namePrefix(name)
@@ -561,24 +569,21 @@ func hostOnlyName(name string) bool {
 }
 
 // prefixRules refuses the settings a browser rejects for name's prefix
-// (RFC 6265bis as browsers ship it, prefixes matched case-insensitively):
+// (RFC 6265bis as browsers ship it; New has refused other spellings of
+// a prefix already):
 // every prefix needs Secure; "__Http-" and "__Host-Http-" need HttpOnly;
 // "__Host-" and "__Host-Http-" need Path=/ and no Domain (so they take
 // no FormerDomains or FormerPaths either). The chunk
 // cookies (name.0, name.1, …) share the name's prefix and attributes, so
-// the same rules cover them. The error names the prefix as written and
-// the setting to change.
+// the same rules cover them. The error names the prefix and the setting
+// to change.
 func prefixRules(name string, c config) error {
 	p := namePrefix(name)
 	if p == "" {
 		return nil
 	}
 	fail := func(what string) error {
-		how := ""
-		if name[:len(p)] != p {
-			how = fmt.Sprintf(" (browsers read %q as %q: prefixes match case-insensitively)", name[:len(p)], p)
-		}
-		return fmt.Errorf("middleware: cookie %q: a %s cookie%s %s", name, p, how, what)
+		return fmt.Errorf("middleware: cookie %q: a %s cookie %s", name, p, what)
 	}
 	switch {
 	case !c.secure:
