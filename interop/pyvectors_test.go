@@ -48,15 +48,16 @@ type pyOptions struct {
 	Partitioned     bool   `json:"partitioned,omitempty"`
 	IdleTimeout     int64  `json:"idle_timeout,omitempty"`
 	AbsoluteTimeout int64  `json:"absolute_timeout,omitempty"`
+	// InsecureNoHostPrefix for a name without the "__Host-" prefix: both
+	// sides refuse one without it.
+	InsecureNoHostPrefix bool `json:"insecure_no_host_prefix,omitempty"`
 }
 
 func (o pyOptions) toGo(now func() time.Time, obs middleware.Observer) middleware.Options {
 	opts := middleware.Options{
 		MaxChunks: o.MaxChunks, BrowserSession: o.BrowserSession, Domain: o.Domain, Path: o.Path,
 		Partitioned: o.Partitioned, Codec: cookie.Options{IdleTimeout: time.Duration(o.IdleTimeout) * time.Second, AbsoluteTimeout: time.Duration(o.AbsoluteTimeout) * time.Second, Now: now},
-		Observer: obs,
-		// The vectors name "__Host-session" and unprefixed cookies alike.
-		InsecureNoHostPrefix: true,
+		Observer: obs, InsecureNoHostPrefix: o.InsecureNoHostPrefix,
 	}
 	if o.Format == "jwe" {
 		opts.Codec.Format = cookie.JWE
@@ -605,7 +606,7 @@ func generatePyVectors(t *testing.T) pyVectors {
 		{Name: "browser session, remember me", Options: pyOptions{BrowserSession: true}, Write: pyWrite{Subject: "u", RememberMe: &yes}},
 		{Name: "remember me off", Write: pyWrite{Subject: "u", RememberMe: &no}},
 		{Name: "own deadline", Write: pyWrite{Subject: "u", DeadlineMS: t0.Add(90*time.Minute + 500*time.Millisecond).UnixMilli()}},
-		{Name: "attributes", CookieName: "sid", Options: pyOptions{Domain: "example.com", Path: "/app", SameSite: "Strict"}, Write: pyWrite{Subject: "u"}},
+		{Name: "attributes", CookieName: "sid", Options: pyOptions{Domain: "example.com", Path: "/app", SameSite: "Strict", InsecureNoHostPrefix: true}, Write: pyWrite{Subject: "u"}},
 		{Name: "partitioned none", CookieName: "__Host-embed", Options: pyOptions{SameSite: "None", Partitioned: true}, Write: pyWrite{Subject: "u"}},
 		{Name: "jwe", Options: pyOptions{Format: "jwe"}, Write: pyWrite{Subject: "u"}},
 		{Name: "chunked", Options: pyOptions{MaxChunks: 3}, Write: pyWrite{Subject: "u", Data: map[string]json.RawMessage{"big": raw(`"` + big + `"`)}}},

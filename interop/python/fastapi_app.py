@@ -2,7 +2,8 @@
 
 Configuration, from the environment (keys never on the command line):
   COOKIESEAL_JWKS              the Go side's InsecureExportJWKSet output
-  COOKIESEAL_COOKIE            the session cookie's name (default "session")
+  COOKIESEAL_COOKIE            the session cookie's name (default "__Host-session", Go's
+                               middleware.DefaultName)
   COOKIESEAL_WRITE_KEY_ID      the primary key's ID, to seal under (login)
   COOKIESEAL_KEYS              the Go fleet's key set, in either form it reads
                                (a key set file's text, or the compact form):
@@ -27,7 +28,7 @@ import revocation
 import with_jwcrypto
 
 JWKS = json.loads(os.environ["COOKIESEAL_JWKS"])
-NAME = os.environ.get("COOKIESEAL_COOKIE", "session")
+NAME = os.environ.get("COOKIESEAL_COOKIE", "__Host-session")
 EXPIRY = cs.lifetime_of(os.environ["COOKIESEAL_KEYS"]).expiry()
 MAX_CHUNKS = int(os.environ.get("COOKIESEAL_MAX_CHUNKS", cs.MAX_CHUNKS))
 V1_COMPAT = os.environ.get("COOKIESEAL_REVOKE_V1_COMPAT") == "1"

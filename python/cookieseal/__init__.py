@@ -33,12 +33,13 @@ from .errors import (
 )
 from .keys import Key, KeySet, Keys, Lifetime
 from .revoke import MemoryRevoker, Revoker
-from .session import Manager, Session
+from .session import DEFAULT_NAME, Manager, Session
 
 __all__ = [
     "__version__",
     "Codec",
     "CookiesealError",
+    "DEFAULT_NAME",
     "InvalidKeySet",
     "JWE",
     "Key",

@@ -659,6 +659,19 @@ class Manager:
     days and 30s. A name with a __Host- / __Secure- / __Http- prefix gets the
     browser's rules checked (ValueError), as Go's New does.
 
+    name: the cookie name, also the AEAD purpose; "" (or None) is
+    DEFAULT_NAME, "__Host-session". A name without the "__Host-" prefix
+    (in any case; "__Host-Http-" has it) is refused (ValueError) unless
+    insecure_no_host_prefix=True, Go's Options.InsecureNoHostPrefix: only
+    that prefix makes the browser refuse a cookie of the name from another
+    host (a sibling subdomain, a user-content host) or for another path.
+    Under any other name ("__Secure-" too) a sibling can plant its own valid
+    session, which a browser with no session cookie of its own (a new
+    visitor, a user just logged out) sends alone, and it opens: that user
+    is in the planter's session (login CSRF). Set it for a cookie that must
+    have a domain (shared by subdomains you trust), a path other than "/",
+    or secure=False.
+
     keys: a Keys (reloadable) or a KeySet. clock: Unix seconds, like time.time.
     revoker: None, a cookieseal.redis.Revoker, or any cookieseal.Revoker.
     max_response_cookie_bytes: the bound on the Set-Cookie lines save()
@@ -672,8 +685,10 @@ class Manager:
                  max_value_size=DEFAULT_MAX_VALUE_SIZE, max_response_cookie_bytes=None,
                  max_flashes=DEFAULT_MAX_FLASHES, browser_session=False, domain=None, path="/", secure=True,
                  http_only=True, same_site="Lax", partitioned=False, revoker=None, revoke_fail_open=False,
-                 clock=time.time):
+                 insecure_no_host_prefix=False, clock=time.time):
         keys = _as_keys(keys)
+        if name is None or name == "":
+            name = DEFAULT_NAME  # Go: New(keys, "", ...) is DefaultName
         if not isinstance(name, str) or not _TOKEN.fullmatch(name):
             raise ValueError("cookie name %r is not an RFC 6265 token" % (name,))
         ks = keys.current()
@@ -712,6 +727,11 @@ class Manager:
         if max_chunks > 1 and _CHUNK_SUFFIX.fullmatch(name):
             raise fail("a name ending in '.' and digits collides with another cookie's chunks")
         _prefix_rules(name, secure, http_only, domain, path)
+        if not _host_only_name(name) and not insecure_no_host_prefix:
+            raise fail('has no "__Host-" prefix, so another host (a sibling subdomain) can plant its own session '
+                       'under it for a visitor who has none (login CSRF): name it %r (the default for ""), or '
+                       'acknowledge the risk with insecure_no_host_prefix=True (needed for a domain, a path other '
+                       'than "/" or secure=False)' % DEFAULT_NAME)
         if max_response_cookie_bytes is not None and max_response_cookie_bytes < 0:
             raise fail("negative max_response_cookie_bytes")
         self.name = name
@@ -1160,10 +1180,20 @@ def _valid_domain(d):
 
 
 def _name_prefix(name):
+    """The cookie name prefix browsers enforce on name, in its canonical
+    spelling, or "": matched case-insensitively, the longest first (Go:
+    middleware's namePrefix)."""
     for p in ("__Host-Http-", "__Http-", "__Host-", "__Secure-"):
         if name[:len(p)].lower() == p.lower():
             return p
     return ""
+
+
+def _host_only_name(name):
+    """Whether a browser keeps name host-only on Path=/ (a "__Host-" or
+    "__Host-Http-" prefix, in any case): no sibling host can plant it (Go:
+    middleware's hostOnlyName)."""
+    return _name_prefix(name) in ("__Host-", "__Host-Http-")
 
 
 def _prefix_rules(name, secure, http_only, domain, path):

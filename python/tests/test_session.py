@@ -313,9 +313,70 @@ def test_prefix_rules(keys):
         cookieseal.Manager(keys, domain="example.com")
     with pytest.raises(ValueError, match="Path"):
         cookieseal.Manager(keys, "__host-x", path="/a")
-    cookieseal.Manager(keys, "sid", secure=False, domain="example.com", path="/a")
+    cookieseal.Manager(keys, "sid", secure=False, domain="example.com", path="/a", insecure_no_host_prefix=True)
     with pytest.raises(ValueError):
         cookieseal.Manager(keys, max_chunks=17)
+
+
+# Go's TestNewNamesTheHostPrefix (middleware/planted_test.go), the same names:
+# a name without the __Host- prefix (in any case) is refused unless
+# insecure_no_host_prefix=True acknowledges that a sibling host can plant a
+# session under it (login CSRF).
+@pytest.mark.parametrize("name,ok", [
+    ("__Host-session", True), ("__host-session", True), ("__Host-Http-session", True),
+    ("session", False), ("__Secure-session", False), ("__Http-session", False), ("sid", False),
+])
+def test_names_the_host_prefix(keys, name, ok):
+    if ok:
+        assert cookieseal.Manager(keys, name).name == name
+    else:
+        with pytest.raises(ValueError, match="insecure_no_host_prefix") as e:
+            cookieseal.Manager(keys, name)
+        assert "login CSRF" in str(e.value) and repr(name) in str(e.value)
+    assert cookieseal.Manager(keys, name, insecure_no_host_prefix=True).name == name
+
+
+@pytest.mark.parametrize("name", ["", None])
+def test_no_name_is_the_default(keys, name):
+    assert cookieseal.DEFAULT_NAME == "__Host-session"
+    assert cookieseal.Manager(keys, name).name == cookieseal.Manager(keys).name == "__Host-session"
+
+
+def _casings(p):
+    # Go's casings (middleware/prefix_test.go): as the RFC writes it, lower, upper, mixed.
+    mixed = "".join(c.upper() if i % 2 == 1 else c for i, c in enumerate(p.lower()))
+    return [p, p.lower(), p.upper(), mixed]
+
+
+# Go's TestNewRefusesWhatThePrefixForbids (middleware/prefix_test.go): every
+# setting a browser rejects for the name's prefix is refused, whatever the
+# prefix's case, and the error names the cookie, the prefix and the setting.
+_HTTP_ONLY = ("__Http-", "__Host-Http-")
+_HOST_ONLY = ("__Host-", "__Host-Http-")
+
+
+@pytest.mark.parametrize("prefix", ["__Host-Http-", "__Http-", "__Host-", "__Secure-"])
+@pytest.mark.parametrize("setting,kwargs,mention,refused", [
+    ("secure", {"secure": False}, "Secure", lambda p: True),
+    ("http_only", {"http_only": False}, "HttpOnly", lambda p: p in _HTTP_ONLY),
+    ("domain", {"domain": "example.com"}, "Domain", lambda p: p in _HOST_ONLY),
+    ("path", {"path": "/app"}, "Path", lambda p: p in _HOST_ONLY),
+])
+@pytest.mark.parametrize("chunks", [1, 4])
+def test_refuses_what_the_prefix_forbids(keys, prefix, setting, kwargs, mention, refused, chunks):
+    for spelled in _casings(prefix):
+        name = spelled + "session"
+        args = dict(kwargs, max_chunks=chunks, insecure_no_host_prefix=True)
+        if not refused(prefix):
+            cookieseal.Manager(keys, name, **args)
+            continue
+        with pytest.raises(ValueError) as e:
+            cookieseal.Manager(keys, name, **args)
+        msg = str(e.value)
+        for want in (repr(name), prefix, mention):
+            assert want in msg
+        if spelled != prefix:
+            assert "case-insensitive" in msg
 
 
 def test_cookie_header_forms(keys, clock):
