@@ -27,6 +27,13 @@ package readme
 //     `go build`, `go list` or `go tool`, or a script path (./x, .ci/x,
 //     x.sh), each optionally after VAR=value assignments.
 //     TestDocFiguresHaveCommands checks it.
+//
+//  3. Every go-redis client options literal of a ```go block
+//     (goredis.Options, FailoverOptions, ClusterOptions, UniversalOptions,
+//     RingOptions, under whatever name the block imports go-redis) sets
+//     ContextTimeoutEnabled: true: revoke/redis refuses a client without
+//     it when the program starts, which building cannot show.
+//     TestDocRedisClientsBoundCalls (redisclient_test.go) checks it.
 
 import (
 	"bufio"

@@ -17,7 +17,7 @@ import (
 // second; Count answers for the whole fleet. (Needs a Redis server: not
 // run as a test.)
 func Example() {
-	client := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})
+	client := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true}) // so ctx deadlines bound each call
 	tr, err := active.New(client, active.Options{OnError: func(err error) { log.Print(err) }})
 	if err != nil {
 		log.Fatal(err)
