@@ -48,6 +48,8 @@ def do_write(op):
     m = manager_of(op)
     s = m.load(op.get("cookie") or None)
     w = op.get("write", {})
+    if w.get("renew"):
+        s.renew()  # a login: renew first, then the subject (Go's order)
     if w.get("subject"):
         s.set_subject(w["subject"])
     for k, v in (w.get("data") or {}).items():  # JSON values (decoded by json.load: ints exact)
@@ -58,8 +60,6 @@ def do_write(op):
         s.remember_me = w["remember_me"]
     if w.get("deadline_ms"):
         s.set_deadline(decimal.Decimal(w["deadline_ms"]) / 1000)
-    if w.get("renew"):
-        s.renew()
     if w.get("destroy"):
         s.destroy()
     if w.get("touch"):

@@ -20,8 +20,8 @@ def make_manager(revoker=None):
 
 def login(manager, cookie_header, user_id):
     session = manager.load(cookie_header)  # never raises: a bad cookie is no session
-    session.set_subject(user_id)
     session.renew()  # a new id after authenticating: no session fixation
+    session.set_subject(user_id)  # then the user, Go's order (Renew, then SetSubject)
     session["theme"] = "dark"
     session.flash("Welcome back")
     return manager.save(session)  # the Set-Cookie header values

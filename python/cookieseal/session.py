@@ -295,7 +295,8 @@ class Session(MutableMapping):
         return self._sub
 
     def set_subject(self, subject):
-        """Sets the subject ("" removes it); call renew() right after a login (Go: SetSubject)."""
+        """Sets the subject ("" removes it) (Go: SetSubject). At login call renew() first, then
+        set_subject(), Go's order; the other order revokes the same old id, with one more write."""
         if not isinstance(subject, str):
             raise TypeError("subject must be a str")
         with self._lock:

@@ -3,6 +3,7 @@ import datetime
 import pytest
 
 import cookieseal
+from conftest import Clock
 from cookieseal import MemoryRevoker
 
 
@@ -445,3 +446,54 @@ def test_load_never_raises_on_hostile_input(keys, clock):
         m.save(r)  # touched: a clear, a refresh or nothing, never an exception
         if r.reason is None and not r.is_new:
             assert r.subject == "u"
+
+
+class _RecordingRevoker(MemoryRevoker):
+    def __init__(self, clock):
+        super().__init__(clock=lambda: clock.ms)
+        self.writes = []
+
+    def revoke_session(self, session_id, subject, until_ms):
+        self.writes.append((session_id, subject))
+        super().revoke_session(session_id, subject, until_ms)
+
+
+# docs/python.md, "Login order": renew() then set_subject() is Go's order; the
+# other order revokes the same old id and issues the renewed session at the
+# same instant, since renew() looks at what the cookie carried. It writes one
+# more entry when the subject changes: the old id under the new subject.
+@pytest.mark.parametrize("before", [None, "", "bob"], ids=["no session", "anonymous", "another subject"])
+def test_login_order(keys, before):
+    outcomes = {}
+    for order in ("renew first", "subject first"):
+        clock = Clock(1795600800000)
+        rv = _RecordingRevoker(clock)
+        m = cookieseal.Manager(keys, clock=clock, revoker=rv)
+        cookie, old_id = None, None
+        if before is not None:
+            s = m.load(None)
+            s["x"] = 1
+            s.set_subject(before)
+            cookie = value_of(m.save(s))
+            old_id = s.id
+            clock.advance(10)
+        s = m.load(cookie)
+        if order == "renew first":
+            s.renew()
+            s.set_subject("alice")
+        else:
+            s.set_subject("alice")
+            s.renew()
+        after = m.load(value_of(m.save(s)))
+        assert after.subject == "alice" and after.id not in ("", old_id)
+        if cookie is not None:
+            assert m.load(cookie).reason == "revoked"
+        writes = [("old id" if sid == old_id else sid, sub) for sid, sub in rv.writes]
+        outcomes[order] = (after.issued_at_ms, after.get("x"), writes)
+    (iat_r, x_r, writes_r), (iat_s, x_s, writes_s) = outcomes["renew first"], outcomes["subject first"]
+    assert (iat_r, x_r) == (iat_s, x_s)
+    if before is None:
+        assert writes_r == writes_s == []
+    else:
+        assert writes_r == [("old id", before)]  # under the subject its cookie carried
+        assert writes_s == [("old id", before), ("old id", "alice")]  # and under the new one
