@@ -159,7 +159,7 @@ class SessionStore(SessionBase):
         return self._cs.reason
 
     def flash(self, value):
-        """Queues a flash (any JSON value) in the envelope, where Go's Flashes finds it."""
+        """Queues a flash (any JSON value) in the envelope, where Go's PopFlashes finds it."""
         self._cs.flash(value)
         self.modified = True
 

@@ -21,7 +21,7 @@ and writes:
   cookie no longer opens in Python or in Go. To remove some data only,
   pop those keys.
 - session.subject, session.renew() (call it at login), session.flash(v) /
-  session.pop_flashes() (the flashes Go's AddFlash and Flashes use),
+  session.pop_flashes() (the flashes Go's AddFlash and PopFlashes use),
   session.remember_me, session.set_deadline(dt), session.revoke_others(),
   session.reason (why a cookie was refused).
 
@@ -31,7 +31,7 @@ chunking. Flask's SESSION_COOKIE_* settings, PERMANENT_SESSION_LIFETIME,
 SESSION_REFRESH_EACH_REQUEST and SECRET_KEY are not used by this
 interface; the Go and Python sides agree through the key set file and the
 Manager's arguments instead. flask.flash() and get_flashed_messages() use
-the session's flash queue, the one Go's AddFlash and Flashes use: a
+the session's flash queue, the one Go's AddFlash and PopFlashes use: a
 message flashed in Go is popped by Flask and the other way round.
 
 The Set-Cookie lines are the Manager's, verbatim (chunks, clears of unused
@@ -67,7 +67,7 @@ class Session(SessionProxy, flask.sessions.SessionMixin):
 
     The member "_flashes", through which flask.flash() and
     get_flashed_messages() queue messages, is the envelope's flash queue
-    (Go's AddFlash and Flashes): a message flashed with the default
+    (Go's AddFlash and PopFlashes): a message flashed with the default
     category is the bare message, another category is
     {"category": c, "message": m}; whichever side pops first gets them.
     """

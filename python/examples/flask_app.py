@@ -34,7 +34,7 @@ def login():
     session.subject = request.args["sub"]  # the user: Go's sess.Subject(), what a logout-everywhere names
     session["from"] = "flask"
     session["n"] = 9007199254740993  # 2**53 + 1: exact on both sides
-    flash("welcome from flask")  # Flask's flash(): the queue Go's AddFlash and Flashes use too
+    flash("welcome from flask")  # Flask's flash(): the queue Go's AddFlash and PopFlashes use too
     return "", 204
 
 

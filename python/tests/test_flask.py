@@ -169,7 +169,7 @@ def test_flask_flash_is_the_envelope_queue(key_file, redis_url):  # noqa: F811
     jar = Jar()
     call(app, "POST", "/login?sub=hal", jar)  # flash("welcome from flask"): default category
     call(app, "POST", "/flash-error", jar)
-    # What Go's Flashes() would pop: the bare message, then category and message.
+    # What Go's middleware.PopFlashes would pop: the bare message, then category and message.
     s = manager.load(jar.header())
     assert s.peek_flashes() == ["welcome from flask", {"category": "error", "message": "bad input"}]
     # A flash Go added (a bare value) reads as Flask's default category.
