@@ -27,7 +27,19 @@ var (
 	// ErrTooLarge reports a value over the size budget, on seal or before
 	// any decoding work on open.
 	ErrTooLarge = errors.New("cookie: value too large")
+	// ErrInvalidConfig is matched by every error New returns: options or
+	// a keyring it refuses. The message says which rule they break; an
+	// error from the keyring's recorded lifetime also matches
+	// keyring.ErrInvalidKeySet.
+	ErrInvalidConfig = errors.New("cookie: invalid configuration")
 )
+
+// configError is an error of New: it reads as err, and matches both
+// ErrInvalidConfig and what err matches.
+type configError struct{ err error }
+
+func (e configError) Error() string   { return e.err.Error() }
+func (e configError) Unwrap() []error { return []error{ErrInvalidConfig, e.err} }
 
 // b64 is the text encoding: unpadded base64url, strict so that no value
 // has a second spelling.
@@ -152,8 +164,17 @@ func (c *Codec) aead(kr *keyring.Keyring, id, epoch uint32, forSeal bool) (ciphe
 
 // New returns a codec for purpose (usually the cookie's name) keyed by the
 // keyring keys provides, sealing in opts.Format. Invalid options (an
-// unknown Format among them) are refused.
+// unknown Format among them) are refused: the error matches
+// ErrInvalidConfig.
 func New(keys keyring.Provider, purpose string, opts Options) (*Codec, error) {
+	c, err := buildCodec(keys, purpose, opts)
+	if err != nil {
+		return nil, configError{err}
+	}
+	return c, nil
+}
+
+func buildCodec(keys keyring.Provider, purpose string, opts Options) (*Codec, error) {
 	if keys == nil || keys.Keyring() == nil {
 		return nil, errors.New("cookie: no keyring")
 	}

@@ -188,8 +188,9 @@ type Provider interface {
 
 var _ Provider = (*Keyring)(nil)
 
-// New validates set and returns its read-only snapshot. The set's key
-// slice is copied.
+// New validates set (Set.Validate) and returns its read-only snapshot.
+// The set's key slice is copied. A set that breaks a rule gives an error
+// matching ErrInvalidKeySet that names the rule.
 func New(set Set) (*Keyring, error) {
 	if err := set.Validate(); err != nil {
 		return nil, err

@@ -78,7 +78,20 @@ var (
 	// until it expires. Harmless for a session that grants nothing (a
 	// cart), a bug for one that does.
 	ErrNoSubject = errors.New("middleware: the session has no subject")
+	// ErrInvalidConfig is matched by every error New returns: a name,
+	// options or a keyring it refuses. The message says which rule they
+	// break; an error from the codec also matches cookie.ErrInvalidConfig,
+	// and one from the key set's recorded lifetime
+	// keyring.ErrInvalidKeySet.
+	ErrInvalidConfig = errors.New("middleware: invalid configuration")
 )
+
+// configError is an error of New: it reads as err, and matches both
+// ErrInvalidConfig and what err matches.
+type configError struct{ err error }
+
+func (e configError) Error() string   { return e.err.Error() }
+func (e configError) Unwrap() []error { return []error{ErrInvalidConfig, e.err} }
 
 // errFrozen is the ErrRevokeFault that a change to the session answers
 // when the request's revocation check faulted (fail closed).

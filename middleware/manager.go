@@ -37,7 +37,7 @@ type Manager struct {
 // New returns a manager for the cookie name, sealed under the keyring that
 // keys provides (called on every request, so rotation can swap keys under
 // a running manager). Invalid options are refused with an error that says
-// which rule they break.
+// which rule they break and matches ErrInvalidConfig.
 //
 // An empty name is DefaultName, "__Host-session". A name without the
 // "__Host-" prefix is refused unless Options.InsecureNoHostPrefix
@@ -51,6 +51,14 @@ type Manager struct {
 // values: a key set reloaded later with another policy takes effect
 // when the manager is built again.
 func New(keys keyring.Provider, name string, opts Options) (*Manager, error) {
+	m, err := newManager(keys, name, opts)
+	if err != nil {
+		return nil, configError{err}
+	}
+	return m, nil
+}
+
+func newManager(keys keyring.Provider, name string, opts Options) (*Manager, error) {
 	if name == "" {
 		name = DefaultName
 	}

@@ -72,10 +72,18 @@ func TestNewRefusesUnsafeConfiguration(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), "middleware: ") {
 				t.Fatalf("error %q lacks the package prefix", err)
 			}
+			if !errors.Is(err, middleware.ErrInvalidConfig) {
+				t.Fatalf("error %q does not match ErrInvalidConfig", err)
+			}
 		})
 	}
-	if _, err := middleware.New(nil, "s", middleware.Options{InsecureNoHostPrefix: true}); err == nil {
-		t.Fatal("New accepted a nil keyring")
+	if _, err := middleware.New(nil, "s", middleware.Options{InsecureNoHostPrefix: true}); !errors.Is(err, middleware.ErrInvalidConfig) {
+		t.Fatalf("New with a nil keyring: %v, want ErrInvalidConfig", err)
+	}
+	// The codec's refusal matches both packages' sentinels.
+	_, err := middleware.New(kr, "s", middleware.Options{InsecureNoHostPrefix: true, Codec: cookie.Options{Format: cookie.Format(200)}})
+	if !errors.Is(err, middleware.ErrInvalidConfig) || !errors.Is(err, cookie.ErrInvalidConfig) {
+		t.Fatalf("unknown format: %v, want ErrInvalidConfig of middleware and cookie", err)
 	}
 }
 
