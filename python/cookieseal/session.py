@@ -727,6 +727,12 @@ class Manager:
             raise fail("revoke_fail_open without a revoker")
         if max_chunks > 1 and _CHUNK_SUFFIX.fullmatch(name):
             raise fail("a name ending in '.' and digits collides with another cookie's chunks")
+        p = _name_prefix(name)
+        if p and name[:len(p)] != p:
+            # Go: New refuses it too (TestNewRefusesAPrefixInAnotherCase).
+            raise fail("spells the prefix %r as %r: current browsers match prefixes case-insensitively and apply "
+                       "its rules, older ones treat the name as an ordinary cookie that another host can plant; "
+                       "write %r" % (p, name[:len(p)], p + name[len(p):]))
         _prefix_rules(name, secure, http_only, domain, path)
         if not _host_only_name(name) and not insecure_no_host_prefix:
             raise fail('has no "__Host-" prefix, so another host (a sibling subdomain) can plant its own session '
@@ -1192,8 +1198,8 @@ def _name_prefix(name):
 
 def _host_only_name(name):
     """Whether a browser keeps name host-only on Path=/ (a "__Host-" or
-    "__Host-Http-" prefix, in any case): no sibling host can plant it (Go:
-    middleware's hostOnlyName)."""
+    "__Host-Http-" prefix; the Manager refuses other spellings): no sibling
+    host can plant it (Go: middleware's hostOnlyName)."""
     return _name_prefix(name) in ("__Host-", "__Host-Http-")
 
 
@@ -1201,11 +1207,9 @@ def _prefix_rules(name, secure, http_only, domain, path):
     p = _name_prefix(name)
     if not p:
         return
-    how = "" if name[:len(p)] == p else " (browsers read %r as %r: prefixes match case-insensitively)" % (
-        name[:len(p)], p)
 
     def fail(what):
-        return ValueError("cookie %r: a %s cookie%s %s" % (name, p, how, what))
+        return ValueError("cookie %r: a %s cookie %s" % (name, p, what))
 
     if not secure:
         raise fail("must be Secure (browsers store Secure cookies from http://localhost too)")
