@@ -662,7 +662,7 @@ class Manager:
 
     name: the cookie name, also the AEAD purpose; "" (or None) is
     DEFAULT_NAME, "__Host-session". A name without the "__Host-" prefix
-    (in any case; "__Host-Http-" has it) is refused (ValueError) unless
+    ("__Host-Http-" has it; other spellings of a prefix are refused) is refused (ValueError) unless
     insecure_no_host_prefix=True, Go's Options.InsecureNoHostPrefix: only
     that prefix makes the browser refuse a cookie of the name from another
     host (a sibling subdomain, a user-content host) or for another path.
