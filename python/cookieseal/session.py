@@ -661,9 +661,11 @@ class Manager:
     browser's rules checked (ValueError), as Go's New does.
 
     name: the cookie name, also the AEAD purpose; "" (or None) is
-    DEFAULT_NAME, "__Host-session". A name without the "__Host-" prefix
-    ("__Host-Http-" has it; other spellings of a prefix are refused) is refused (ValueError) unless
-    insecure_no_host_prefix=True, Go's Options.InsecureNoHostPrefix: only
+    DEFAULT_NAME, "__Host-session". A prefix spelled in another case than
+    the RFC's ("__host-") is refused (ValueError) in any event. A name
+    without the "__Host-" prefix ("__Host-Http-" has it) is refused
+    (ValueError) unless insecure_no_host_prefix=True, Go's
+    Options.InsecureNoHostPrefix: only
     that prefix makes the browser refuse a cookie of the name from another
     host (a sibling subdomain, a user-content host) or for another path.
     Under any other name ("__Secure-" too) a sibling can plant its own valid
