@@ -1,8 +1,8 @@
 // Package middleware is cookieseal's net/http session manager: the whole
 // session lives in a sealed cookie, and the server keeps nothing.
 //
-// For most uses, build one Manager with New, wrap your handler with
-// Manager.Handler, and reach the session in handlers with From:
+// For most uses, build one [Manager] with [New], wrap your handler with
+// [Manager.Handler], and reach the session in handlers with [From]:
 //
 //	keys, err := keyring.ParseString(os.Getenv("COOKIESEAL_KEYS"))
 //	kr, err := keyring.New(keys)
@@ -19,25 +19,25 @@
 // # The session
 //
 // Values are stored as JSON (never gob: nothing to register) under string
-// keys. The typed path is Get[T] and Session.Set; the dynamic, map-like
-// path is Session.Get, Values, Keys, Delete and Clear. Integers are exact
-// (an int64 stored is the int64 read). AddFlash and PopFlashes give
-// one-time messages. Each session has a random 128-bit id (Session.ID) and
-// an optional subject, the user (Session.SetSubject), both used for
+// keys. The typed path is Get[T] and [Session.Set]; the dynamic, map-like
+// path is [Session.Get], Values, Keys, Delete and Clear. Integers are exact
+// (an int64 stored is the int64 read). AddFlash and [PopFlashes] give
+// one-time messages. Each session has a random 128-bit id ([Session.ID]) and
+// an optional subject, the user ([Session.SetSubject]), both used for
 // revocation.
 //
-// At login, and at every privilege change, call Session.Renew: it gives the
+// At login, and at every privilege change, call [Session.Renew]: it gives the
 // session a new id and issue time and keeps its data, so an id an attacker
 // planted or learned beforehand (session fixation) is worth nothing. At
-// logout, call Session.Destroy: the data goes and the cookie is cleared.
+// logout, call [Session.Destroy]: the data goes and the cookie is cleared.
 //
 // From always returns a session, anonymous or not (an anonymous one may
-// hold a cart or a flash). The logged-in check is Session.Authenticated:
-// the session has a subject. RequireSubject lets only such requests reach
+// hold a cart or a flash). The logged-in check is [Session.Authenticated]:
+// the session has a subject. [RequireSubject] lets only such requests reach
 // a handler and sends the others to a deny handler (default 401).
 //
-// A request without the middleware gets ErrNoMiddleware from From, never a
-// panic; a Session kept after its handler returned answers ErrDone.
+// A request without the middleware gets [ErrNoMiddleware] from From, never a
+// panic; a [Session] kept after its handler returned answers [ErrDone].
 //
 // # When the cookie is written
 //
@@ -49,7 +49,7 @@
 // sealed under a key or epoch that is no longer current (rotation), the
 // handler called Destroy, or a cookie that does not authenticate (or
 // copies of it) must be cleared. A change made after the response started
-// returns ErrResponseStarted. Every response whose handler touched the
+// returns [ErrResponseStarted]. Every response whose handler touched the
 // session carries Vary: Cookie; every one that writes a cookie also
 // Cache-Control: no-cache="Set-Cookie"; and every one that depends on a
 // real session (the request carried a session cookie, or the response
@@ -63,7 +63,7 @@
 // and get no-store, Edge-Control becomes no-store and X-Accel-Expires 0.
 // A handler that looked for a session and found none leaves its page
 // cacheable, its headers as written. The wrapper keeps
-// http.ResponseController (Flush, Hijack, deadlines) and io.ReaderFrom
+// http.ResponseController (Flush, Hijack, deadlines) and [io.ReaderFrom]
 // working. Hijack (a WebSocket upgrade) commits the session into
 // w.Header() before the hand-over, for the hijacker to send (with
 // gorilla/websocket, pass w.Header() to Upgrade); a session that cannot
@@ -94,17 +94,17 @@
 //
 // The timeouts and the clock skew are written once, in the key set's
 // lifetime policy (keyring.Lifetime, recorded by "cookieseal keygen"):
-// Options that leave them zero take the recorded values, and New refuses
+// [Options] that leave them zero take the recorded values, and New refuses
 // an AbsoluteTimeout or ClockSkew longer than the recorded one, since key
 // rotation removes a demoted key once those have passed.
 //
 // Each session may narrow this (a guest session, a "remember me" box):
-// Session.SetDeadline gives it its own absolute deadline, never later
-// than the manager's, and Session.SetRememberMe picks a persistent or a
+// [Session.SetDeadline] gives it its own absolute deadline, never later
+// than the manager's, and [Session.SetRememberMe] picks a persistent or a
 // browser-session cookie for it alone. Both are sealed in the envelope
 // (members "dl" and "p"), so the client cannot change them, and every
-// later write keeps them. Session.Deadline and Session.IdleDeadline say
-// when the session ends; Session.Status, what the response will do with
+// later write keeps them. [Session.Deadline] and [Session.IdleDeadline] say
+// when the session ends; [Session.Status], what the response will do with
 // its cookie.
 //
 // # Bad cookies and faults
@@ -112,7 +112,7 @@
 // A cookie that is tampered with, expired, sealed for another cookie or
 // under an unknown key, malformed, oversized, or split into an incomplete
 // set of chunks, or revoked, means "no session": the request goes on,
-// Options.Observer hears why (EventRejected). It is never a 500 and never
+// Options.Observer hears why ([EventRejected]). It is never a 500 and never
 // a panic. A cookie that does not authenticate (it may be a planted
 // piece) is cleared wherever it can be. One that authenticates but has
 // expired or was revoked is left as it is, unless the handler writes a
@@ -128,16 +128,16 @@
 //
 // Two hooks, no overlap. Options.ErrorHandler is the response to a
 // session that cannot be saved (default: 500). Options.Observer hears
-// every Event: rejections with their typed reason (cookie.ReasonOf:
+// every [Event]: rejections with their typed reason (cookie.ReasonOf:
 // tampered, unknown key, epoch out of window, idle or absolute expiry,
 // duplicate, revoked, …), opens, revocation checks with their latency,
 // revocation faults, refreshes, rotation re-seals, saves and failed
-// saves, renews, destroys. NewLogObserver logs them with log/slog at
+// saves, renews, destroys. [NewLogObserver] logs them with log/slog at
 // operator levels (never a cookie value, id or subject), the otel module
 // turns them into metrics, package active into active-session counts;
-// Observers combines several. With no Observer the request path builds
+// [Observers] combines several. With no [Observer] the request path builds
 // no event, and the faults no call returns (a failed revocation check,
-// ErrBypassed) and failed saves are logged to slog.Default.
+// [ErrBypassed]) and failed saves are logged to slog.Default.
 //
 // # Copies of the cookie
 //
@@ -148,7 +148,7 @@
 // decide, for every format (native, JWE, legacy) and for chunks:
 //
 //  1. The request's cookies are exactly those Request.Cookies returns.
-//  2. A copy is the plain cookie or the chunks name.0 … name.(k-1), k ≤ MaxChunks; the session is read only when the request carried one value (every copy of each name the same, byte for byte), and anything else is no session (ErrDuplicateCookie), never a pick.
+//  2. A copy is the plain cookie or the chunks name.0 … name.(k-1), k ≤ MaxChunks; the session is read only when the request carried one value (every copy of each name the same, byte for byte), and anything else is no session ([ErrDuplicateCookie]), never a pick.
 //  3. Unless the request carried one copy that opens (or one that authenticates but expired or was revoked, which is left as it is: see "Bad cookies and faults"), the response clears each name it carried (the session's, then chunk names past MaxChunks) at each place a copy can be: the configured Domain and Path, FormerDomains × FormerPaths, every Domain the host receives, at the configured Path and then at each prefix of the request's path, longest first, then host-only at those prefixes; at most 4 KB of clearing lines, after the session's own lines in the budget.
 //  4. With Partitioned, each clearing line goes out partitioned and unpartitioned (a browser keeps the two apart and sends both).
 //  5. A write or clear after a request that carried the cookie also clears it at FormerDomains × FormerPaths and, with Partitioned, unpartitioned at the configured place, so no older copy is left to disagree with the new one on the next request.
@@ -170,13 +170,13 @@
 // refused. With Options.Revoker (revoke.NewMemory for one instance,
 // revoke/redis for a fleet) every session is checked once it
 // authenticates; Destroy revokes the session's id and Renew the old id, so
-// a stolen copy of the cookie stops working. Manager.RevokeSubject logs a
+// a stolen copy of the cookie stops working. [Manager.RevokeSubject] logs a
 // user out everywhere, the caller's own session included;
-// Session.RevokeOthers logs the user out of every other session and keeps
+// [Session.RevokeOthers] logs the user out of every other session and keeps
 // this one (a password change, "log out my other devices"). When the
 // store fails, the policy is explicit: by default fail closed, or, with
 // InsecureRevokeFailOpen, accept the session. Either way the Observer
-// hears EventRevokeFault (with no Observer, the fault is logged to
+// hears [EventRevokeFault] (with no Observer, the fault is logged to
 // slog.Default).
 //
 // What holds across instances and during outages:
@@ -192,7 +192,7 @@
 //     writes refreshed-at = max(now, issued-at).
 //   - Fail closed keeps the cookie: the request has no session, and its
 //     response never writes over or clears the cookie; Set, AddFlash and
-//     every other change return an error matching ErrRevokeFault (the
+//     every other change return an error matching [ErrRevokeFault] (the
 //     change is dropped, never silently). The user is back when the store
 //     answers.
 //   - No false success: Destroy during a store fault clears the cookie in
@@ -226,7 +226,7 @@
 // own response writer must route that writer through the one Handler
 // passes on (examples/frameworks/ginsession): a response written around
 // it loses the cookie, and the loss is reported as ErrBypassed (an
-// EventSaveFailed; logged to slog.Default with no Observer). Beside chi, whose middleware package has the same
+// [EventSaveFailed]; logged to slog.Default with no Observer). Beside chi, whose middleware package has the same
 // name, alias one of the two (the recipes import chi's as chimw). SameSite=Lax, the default, stops most
 // cross-site requests from carrying the cookie, but it is not a complete
 // CSRF defence (same-site subdomains, top-level GET navigations). Pair the
@@ -238,7 +238,7 @@
 // # Cookie attributes
 //
 // The zero Options give a Secure, HttpOnly, SameSite=Lax, host-only cookie
-// on Path=/. Use a "__Host-" name (New's default for "" is DefaultName,
+// on Path=/. Use a "__Host-" name (New's default for "" is [DefaultName],
 // "__Host-session"): the browser then refuses the cookie unless it is
 // Secure, host-only and on Path=/, so a sibling subdomain cannot plant or
 // shadow it. New refuses any other name unless
@@ -284,7 +284,7 @@
 //
 // # Migrating from another library
 //
-// Options.Legacy takes a LegacyDecoder (see the cookie package's decoder
+// Options.Legacy takes a [LegacyDecoder] (see the cookie package's decoder
 // for gorilla/sessions): a cookie that does not open natively is handed to
 // it once, and its values become a native session on that response, so
 // nobody is logged out by the move. The legacy cookie passes the same door

@@ -113,8 +113,8 @@ func withReason(reason cookie.Reason, err error) error {
 	return cookie.Reject(reason, err)
 }
 
-// ErrBypassed reports, as an EventSaveFailed (logged to slog.Default with
-// no Observer), a response that was
+// ErrBypassed reports, as an [EventSaveFailed] (logged to [slog.Default] with
+// no [Observer]), a response that was
 // written around the session middleware: the handler wrote to the
 // ResponseWriter the middleware was given, not to the one it passed on,
 // so the Set-Cookie it had to add came too late and the session change
@@ -131,8 +131,8 @@ var ErrBypassed = errors.New("middleware: the response was written around the se
 // *http.Request (a raw AWS Lambda event, a wasm host's request type).
 // They drive the same state as Handler, so every rule is the same.
 
-// ErrHandlerSession is returned by Session.Commit on a session that
-// Manager.Handler manages: the handler's response writes its cookie.
+// ErrHandlerSession is returned by [Session.Commit] on a session that
+// [Manager.Handler] manages: the handler's response writes its cookie.
 var ErrHandlerSession = errors.New("middleware: Commit called on a session of Manager.Handler; its response writes the cookie")
 
 func logFault(r *http.Request, err error) {

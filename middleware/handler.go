@@ -6,7 +6,7 @@ import (
 )
 
 // Handler returns next wrapped with session handling: handlers reach the
-// session with From (or Manager.Session) and the cookie is written before
+// session with [From] (or [Manager.Session]) and the cookie is written before
 // the first byte of the response when the session changed, a refresh is
 // due, the key that sealed it is no longer primary, or Destroy cleared
 // it, or a cookie that does not authenticate must be cleared. An
@@ -28,9 +28,9 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// Session returns this manager's session of r: unlike From, it finds the
+// Session returns this manager's session of r: unlike [From], it finds the
 // right one when several managers (cookies) wrap the same handler. The
-// error matches ErrNoMiddleware when r did not pass through m.Handler.
+// error matches [ErrNoMiddleware] when r did not pass through m.Handler.
 func (m *Manager) Session(r *http.Request) (*Session, error) {
 	if s, ok := r.Context().Value(managerKey{m}).(*Session); ok {
 		return s, nil
@@ -38,15 +38,15 @@ func (m *Manager) Session(r *http.Request) (*Session, error) {
 	return nil, ErrNoMiddleware
 }
 
-// From returns the session of r. The error matches ErrNoMiddleware (never
-// a panic) when r did not pass through a Manager's Handler. With several
+// From returns the session of r. The error matches [ErrNoMiddleware] (never
+// a panic) when r did not pass through a [Manager]'s Handler. With several
 // managers in the chain, it returns the innermost one's; use
-// Manager.Session to pick one.
+// [Manager.Session] to pick one.
 func From(r *http.Request) (*Session, error) {
 	return FromContext(r.Context())
 }
 
-// FromContext is From for code that has the request's context rather than
+// FromContext is [From] for code that has the request's context rather than
 // the request.
 func FromContext(ctx context.Context) (*Session, error) {
 	if ctx != nil {

@@ -20,12 +20,12 @@ import (
 // first use; a tampered, expired or revoked cookie means no session (a
 // tampered one is cleared, an expired or revoked one left as it is); the refresh, key rotation, chunking, duplicate and response
 // budget rules apply at Commit. ctx bounds the Revoker's calls and is the
-// context of the Event.Request the Observer receives (a GET of "/"
-// carrying host and the Cookie lines, nothing else). From and
-// FromContext find the session in that request's context, not in ctx.
+// context of the Event.Request the [Observer] receives (a GET of "/"
+// carrying host and the Cookie lines, nothing else). [From] and
+// [FromContext] find the session in that request's context, not in ctx.
 //
-// Call Commit exactly once, when the response is ready; the Session
-// answers ErrDone after it. Using the session from several goroutines is
+// Call Commit exactly once, when the response is ready; the [Session]
+// answers [ErrDone] after it. Using the session from several goroutines is
 // safe, as with Handler. The error is non-nil only for a nil ctx.
 func (m *Manager) LoadHeader(ctx context.Context, host string, cookieHeaders ...string) (*Session, error) {
 	r, err := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
@@ -44,7 +44,7 @@ func (m *Manager) LoadHeader(ctx context.Context, host string, cookieHeaders ...
 	return &rc.sess, nil
 }
 
-// Commit ends a session from Manager.LoadHeader and returns the headers
+// Commit ends a session from [Manager.LoadHeader] and returns the headers
 // the response must carry: the Set-Cookie lines, in order (none when
 // nothing changed and no refresh is due), "Vary: Cookie" when the session
 // was read, and "Cache-Control: private" when the response depends on a
@@ -58,13 +58,13 @@ func (m *Manager) LoadHeader(ctx context.Context, host string, cookieHeaders ...
 //
 // On error the session is not saved and nothing must be sent: answer
 // with an error status, as Handler's ErrorHandler does (the error matches
-// cookie.ErrTooLarge when the session outgrew the cookie budget). The
-// session is done either way: Commit runs once, and every other call,
-// concurrent or later, answers ErrDone (as does every method of the
-// session after it). A panic of code the caller supplied (the clock, the
-// key provider, Options.Codec.Usage) reaches the caller of Commit, and the
-// session is done then too. A session of Manager.Handler answers
-// ErrHandlerSession and stays usable.
+// [github.com/cookieseal/cookieseal/cookie.ErrTooLarge] when the session
+// outgrew the cookie budget). The session is done either way: Commit runs once,
+// and every other call, concurrent or later, answers [ErrDone] (as does every
+// method of the session after it). A panic of code the caller supplied (the
+// clock, the key provider, Options.Codec.Usage) reaches the caller of Commit,
+// and the session is done then too. A session of [Manager.Handler] answers
+// [ErrHandlerSession] and stays usable.
 func (s *Session) Commit() (http.Header, error) {
 	if s == nil {
 		return nil, ErrNoMiddleware

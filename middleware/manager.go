@@ -12,7 +12,7 @@ import (
 )
 
 // Manager loads, checks and saves the sessions of one cookie. Build it
-// once with New and wrap handlers with Handler. It is safe for concurrent
+// once with [New] and wrap handlers with Handler. It is safe for concurrent
 // use.
 type Manager struct {
 	name   string
@@ -37,15 +37,15 @@ type Manager struct {
 // New returns a manager for the cookie name, sealed under the keyring that
 // keys provides (called on every request, so rotation can swap keys under
 // a running manager). Invalid options are refused with an error that says
-// which rule they break and matches ErrInvalidConfig.
+// which rule they break and matches [ErrInvalidConfig].
 //
-// An empty name is DefaultName, "__Host-session". A name without the
+// An empty name is [DefaultName], "__Host-session". A name without the
 // "__Host-" prefix is refused unless Options.InsecureNoHostPrefix
 // acknowledges what it leaves open (a sibling host can log a visitor
 // without a session into its own).
 //
 // The timeouts and clock skew that opts leaves zero are the lifetime
-// policy that the keyring in force at New records (keyring.Lifetime),
+// policy that the keyring in force at New records ([keyring.Lifetime]),
 // else the defaults; an AbsoluteTimeout or ClockSkew longer than the
 // recorded one is refused, naming both values. The manager keeps these
 // values: a key set reloaded later with another policy takes effect

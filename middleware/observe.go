@@ -85,7 +85,7 @@ func EventKinds() []EventKind {
 	return out
 }
 
-// Event is what a Manager tells its Observer. It is a value: observing
+// Event is what a [Manager] tells its [Observer]. It is a value: observing
 // costs the manager no allocation. Fields not listed for a kind are zero.
 type Event struct {
 	Kind EventKind
@@ -116,21 +116,21 @@ type Event struct {
 	SessionID, Subject string
 }
 
-// Observer is told of every Event of a Manager (Options.Observer). Observe
+// Observer is told of every [Event] of a [Manager] (Options.Observer). Observe
 // runs in the request's goroutine, after the session's lock is released
-// (never while it is held), so it may call the Session; keep it fast and
+// (never while it is held), so it may call the [Session]; keep it fast and
 // never block on I/O. It must be safe for concurrent use.
 type Observer interface {
 	Observe(Event)
 }
 
-// ObserverFunc adapts a function to Observer.
+// ObserverFunc adapts a function to [Observer].
 type ObserverFunc func(Event)
 
 // Observe calls f(e).
 func (f ObserverFunc) Observe(e Event) { f(e) }
 
-// Observers returns an Observer that tells each of obs in turn (nil ones
+// Observers returns an [Observer] that tells each of obs in turn (nil ones
 // skipped): one for metrics, one for active-session counting, ….
 func Observers(obs ...Observer) Observer {
 	var list multiObserver
@@ -159,7 +159,7 @@ func rejected(err error) Event {
 	return e
 }
 
-// NewLogObserver returns an Observer that logs to l (slog.Default when l
+// NewLogObserver returns an [Observer] that logs to l ([slog.Default] when l
 // is nil) one record per event worth an operator's attention, at these
 // levels:
 //
@@ -172,23 +172,23 @@ func rejected(err error) Event {
 //     removed a key too early, an instance without the new key, clocks
 //     apart) and "timestamps_invalid" (a clock ahead). The claimed key ID
 //     and epoch are logged. A destroy that revoked nothing because the
-//     session had no subject (ErrNoSubject, logged as "err"): an app
+//     session had no subject ([ErrNoSubject], logged as "err"): an app
 //     whose logged-in sessions lack a subject gets logouts that a copied
 //     cookie survives. A forger or an anonymous visitor can produce these
 //     too; nothing is rate-limited, so filter or sample in the handler if
 //     that matters.
 //   - Error: a revocation fault (store down or too slow) and a session
 //     that could not be saved (the ErrorHandler answered, by default a
-//     500; or, ErrBypassed, the change was lost).
+//     500; or, [ErrBypassed], the change was lost).
 //
 // Opens, revocation checks and saves happen on every request: they are
 // for metrics, and it never logs them. Never logged: cookie values, keys,
 // payloads, session ids, subjects. Every record has "cookie" (the name),
 // "event", and the request's "method" and "path" (none for
-// Manager.RevokeSubject's fault); rejections add "reason", faults and
+// [Manager.RevokeSubject]'s fault); rejections add "reason", faults and
 // failed saves "err" (whose text never holds a cookie value or key).
 //
-// Set it as Options.Observer, alone or beside others (Observers); it
+// Set it as Options.Observer, alone or beside others ([Observers]); it
 // then takes over the default logging of faults and failed saves, so
 // each is logged once, by it. It is safe for concurrent use.
 func NewLogObserver(l *slog.Logger) Observer {

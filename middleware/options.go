@@ -14,7 +14,7 @@ import (
 	"github.com/cookieseal/cookieseal/revoke"
 )
 
-// Defaults for Options' zero values that are not the cookie package's.
+// Defaults for [Options]' zero values that are not the cookie package's.
 const (
 	// DefaultRevokeCheckTimeout is Options.RevokeCheckTimeout's default,
 	// the bound of one revocation check.
@@ -61,10 +61,10 @@ type LegacyDecoder interface {
 	DecodeSession(name, value string) (cookie.LegacySession, error)
 }
 
-// Options configures a Manager. The zero value is the safe default: a
+// Options configures a [Manager]. The zero value is the safe default: a
 // Secure, HttpOnly, SameSite=Lax cookie on Path=/ with no Domain, expiring
 // after the key set's recorded lifetime (else 24h idle or 7 days in
-// all), in the native format. New validates and
+// all), in the native format. [New] validates and
 // copies the options; changing them afterwards has no effect.
 type Options struct {
 	// Path is the cookie's Path. Default "/". Must be "/" with a "__Host-"

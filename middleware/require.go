@@ -9,13 +9,13 @@ import "net/http"
 // redirects to the login form; for an API, nil.
 //
 // It has the shape of any net/http middleware, so chi's Use and With and
-// a wrapper around a http.ServeMux pattern take it as it is. It reads the
-// session as From does, so it goes inside Manager.Handler:
+// a wrapper around a [http.ServeMux] pattern take it as it is. It reads the
+// session as [From] does, so it goes inside [Manager.Handler]:
 //
 //	mux.Handle("GET /account", middleware.RequireSubject(nil)(account))
 //	handler := sessions.Handler(mux)
 //
-// A request that did not pass through a Manager's Handler has no session
+// A request that did not pass through a [Manager]'s Handler has no session
 // and goes to deny: it fails closed. The returned middleware is safe for
 // concurrent use.
 //

@@ -224,17 +224,17 @@ func (st *state) current() (rs revoke.SessionRef, ok bool) {
 // RevokeSubject logs subject out everywhere: every session of subject
 // issued before now is rejected from now on, on every instance that shares
 // the Revoker, the caller's own session included whatever ctx holds (to
-// keep the caller logged in, use Session.RevokeOthers). The request that
+// keep the caller logged in, use [Session.RevokeOthers]). The request that
 // calls it keeps its session until its handler returns (its check ran
-// when it opened the session; a Renew in it fails with revoke.ErrRevoked);
+// when it opened the session; a Renew in it fails with [revoke.ErrRevoked]);
 // its next request has none. The entry lasts until no such session can
 // open anywhere: AbsoluteTimeout plus twice ClockSkew plus a second.
 // Sessions issued after the call (a new login) are not affected. ctx
 // bounds the call, with the Revoker's own write bound (not
-// Options.RevokeCheckTimeout). The error matches ErrNoRevoker when no
-// Revoker is configured, revoke.ErrInvalidArgument for an empty
-// subject, and ErrRevokeFault when the store fails (then nothing is
-// revoked, and the Observer hears an EventRevokeFault without a Request).
+// Options.RevokeCheckTimeout). The error matches [ErrNoRevoker] when no
+// Revoker is configured, [revoke.ErrInvalidArgument] for an empty
+// subject, and [ErrRevokeFault] when the store fails (then nothing is
+// revoked, and the [Observer] hears an [EventRevokeFault] without a Request).
 //
 // "Now" is this instance's clock: revocation ordering across a fleet
 // assumes clocks synchronised to NTP precision (milliseconds), as

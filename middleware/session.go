@@ -149,12 +149,12 @@ func (s *Session) Subject() string {
 
 // Authenticated reports whether the session has a subject: SetSubject
 // was called with one, in this request or in an earlier one whose cookie
-// this request carried. It is the logged-in check. From always returns a
+// this request carried. It is the logged-in check. [From] always returns a
 // session, anonymous or not (an anonymous one may hold a cart or a
 // flash), so neither its error nor an ID or a stored value says who is
 // logged in; Authenticated does. False for a rejected, expired or revoked
 // cookie, after Destroy, when a revocation check faulted under fail
-// closed, and once the handler has returned. RequireSubject puts it in
+// closed, and once the handler has returned. [RequireSubject] puts it in
 // front of a handler.
 func (s *Session) Authenticated() bool {
 	return s.Subject() != ""
@@ -181,13 +181,13 @@ func current[T any](s *Session, edited, opened func(*state) T) T {
 
 // SetSubject sets the session's subject, the user it belongs to (any
 // string of bytes, compared exactly). Revocation by subject
-// (Manager.RevokeSubject, RevokeOthers) finds the session through it, and
+// ([Manager.RevokeSubject], RevokeOthers) finds the session through it, and
 // Destroy revokes it only when it has one. Call Renew first when the
 // subject changes at login. An empty subject removes it: the session
 // stays, anonymous (Authenticated is false), with its values; to log out,
-// call Destroy. The error matches ErrResponseStarted when the response
-// has begun, ErrRevokeFault when the request's revocation check faulted
-// (fail closed: the change is dropped), ErrDone after the handler
+// call Destroy. The error matches [ErrResponseStarted] when the response
+// has begun, [ErrRevokeFault] when the request's revocation check faulted
+// (fail closed: the change is dropped), [ErrDone] after the handler
 // returned.
 func (s *Session) SetSubject(subject string) error {
 	st, err := s.mutate()
@@ -211,8 +211,8 @@ func (s *Session) IssuedAt() time.Time {
 
 // Get returns the value stored under key, decoded into a T, and whether
 // the key is present. A value that does not decode into a T gives an error
-// matching ErrType. Numbers keep their exact value: an int64 stored is the
-// int64 read; numbers decoded into interface types are json.Number.
+// matching [ErrType]. Numbers keep their exact value: an int64 stored is the
+// int64 read; numbers decoded into interface types are [json.Number].
 //
 //	uid, ok, err := middleware.Get[int64](sess, "user_id")
 func Get[T any](s *Session, key string) (T, bool, error) {
@@ -233,13 +233,13 @@ func Get[T any](s *Session, key string) (T, bool, error) {
 }
 
 // Get is the dynamic form of the package's Get: the value under key as an
-// any (strings, bools, json.Number, []any, map[string]any or nil).
+// any (strings, bools, [json.Number], []any, map[string]any or nil).
 func (s *Session) Get(key string) (any, bool, error) {
 	return Get[any](s, key)
 }
 
-// Set stores v, encoded as JSON, under key. The error matches ErrValue
-// when v does not encode, ErrResponseStarted when the response has begun.
+// Set stores v, encoded as JSON, under key. The error matches [ErrValue]
+// when v does not encode, [ErrResponseStarted] when the response has begun.
 func (s *Session) Set(key string, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -303,7 +303,7 @@ func (s *Session) Keys() []string {
 }
 
 // Values returns a copy of every stored value, decoded as by
-// Session.Get.
+// [Session.Get].
 func (s *Session) Values() (map[string]any, error) {
 	st, err := s.lock()
 	if err != nil {
@@ -325,7 +325,7 @@ func (s *Session) Values() (map[string]any, error) {
 }
 
 // AddFlash queues a one-time message (any JSON-encodable value) for a
-// later request, which reads it with PopFlashes or Session.Flashes. At
+// later request, which reads it with [PopFlashes] or [Session.Flashes]. At
 // most Options.MaxFlashes are kept: past it, and whenever the flashes
 // would make the session too large for its cookie, the oldest are
 // dropped, so repetition by a client that never reads them cannot grow
@@ -351,7 +351,7 @@ func (s *Session) AddFlash(v any) error {
 
 // PopFlashes returns the queued flashes decoded into T and removes them:
 // each is seen once. If one does not decode, none is removed and the error
-// matches ErrType.
+// matches [ErrType].
 func PopFlashes[T any](s *Session) ([]T, error) {
 	st, err := s.lock()
 	if err != nil {
@@ -381,7 +381,7 @@ func PopFlashes[T any](s *Session) ([]T, error) {
 	return out, nil
 }
 
-// Flashes is the dynamic form of PopFlashes.
+// Flashes is the dynamic form of [PopFlashes].
 func (s *Session) Flashes() ([]any, error) {
 	return PopFlashes[any](s)
 }
@@ -400,14 +400,14 @@ func (s *Session) Flashes() ([]any, error) {
 // issue time is the instant that check started, so a revocation that
 // lands during or after the check still covers it: there is no gap
 // between check and renewal. A revoked session cannot be renewed: the
-// error matches revoke.ErrRevoked and the session becomes empty; its
-// cookie is left as it is, like every revoked cookie's (another tab may
-// hold a newer one). That holds for a Manager.RevokeSubject of the
-// session's own subject made earlier in the same request: it logs this
-// session out too (Session.RevokeOthers is the call that keeps it). When
-// the check faults, the fail policy applies: fail closed, the error
-// matches ErrRevokeFault, the request has no session and its cookie is
-// left as it is; with InsecureRevokeFailOpen, the session is renewed and
+// error matches [github.com/cookieseal/cookieseal/revoke.ErrRevoked] and the
+// session becomes empty; its cookie is left as it is, like every revoked
+// cookie's (another tab may hold a newer one). That holds for a
+// [Manager.RevokeSubject] of the session's own subject made earlier in the same
+// request: it logs this session out too ([Session.RevokeOthers] is the call
+// that keeps it). When the check faults, the fail policy applies: fail closed,
+// the error matches [ErrRevokeFault], the request has no session and its cookie
+// is left as it is; with InsecureRevokeFailOpen, the session is renewed and
 // the error matches ErrRevokeFault.
 //
 // Every Renew checks, a second one in the same request included: it
@@ -474,7 +474,7 @@ func (s *Session) Renew() error {
 // keeps this one: "log out my other devices", and the step after a
 // password change. Every session of the session's subject issued before
 // the call is revoked on every instance that shares the Revoker, as
-// Manager.RevokeSubject does, and this session is renewed as Renew does
+// [Manager.RevokeSubject] does, and this session is renewed as Renew does
 // (a new id, its data and subject kept, the old id revoked, the absolute
 // timeout restarted), issued at the call's instant so that the
 // revocation does not cover it. The response writes its cookie. ctx
@@ -484,11 +484,11 @@ func (s *Session) Renew() error {
 // a revocation from elsewhere: a session already revoked (a "log out
 // everywhere" or a Destroy of a copy of its cookie that landed earlier)
 // is not revived by its own RevokeOthers: the error matches
-// revoke.ErrRevoked and the session becomes empty, its cookie left as it
-// is. Nor is a Destroy of this session by another request that lands
-// while RevokeOthers runs (during its revocation of the subject, say):
-// the renewal checks for it last, as Renew does, and then this session
-// is not renewed, it becomes empty (no cookie written), and the error
+// [github.com/cookieseal/cookieseal/revoke.ErrRevoked] and the session becomes
+// empty, its cookie left as it is. Nor is a Destroy of this session by another
+// request that lands while RevokeOthers runs (during its revocation of the
+// subject, say): the renewal checks for it last, as Renew does, and then this
+// session is not renewed, it becomes empty (no cookie written), and the error
 // matches revoke.ErrRevoked, the other sessions revoked all the same. A
 // RevokeSubject that lands after the check is timed after the call, so it
 // covers the renewed session too (unless it falls in the call's very
@@ -496,15 +496,15 @@ func (s *Session) Renew() error {
 // revocation ordering assumes synchronised clocks, see
 // Manager.RevokeSubject).
 //
-// The error matches ErrNoRevoker without a Revoker, ErrNoSubject when
+// The error matches [ErrNoRevoker] without a Revoker, [ErrNoSubject] when
 // the session has no subject (it revokes nothing then), and
-// ErrRevokeFault when the store fails: a failed check follows the fail
+// [ErrRevokeFault] when the store fails: a failed check follows the fail
 // policy as in Renew (fail closed: the request has no session, its cookie
 // is kept; fail open: the session is kept as it is) and revokes nothing;
 // a failed revocation leaves everything as it was; a failed revocation of
 // the old id after the subject's revocation leaves the session renewed,
-// as in Renew. It also matches ErrResponseStarted, ErrDone or
-// ErrNoMiddleware as every change does.
+// as in Renew. It also matches [ErrResponseStarted], [ErrDone] or
+// [ErrNoMiddleware] as every change does.
 func (s *Session) RevokeOthers(ctx context.Context) error {
 	st, err := s.mutate()
 	if err != nil {
@@ -546,8 +546,9 @@ func (s *Session) RevokeOthers(ctx context.Context) error {
 // cookie (every chunk included). Storing something afterwards starts a new
 // session with a new id. When the clearing lines cannot fit the response
 // beside the Set-Cookie lines the handler already added
-// (Options.MaxResponseCookieBytes), the error matches cookie.ErrTooLarge:
-// the cookie would not be cleared, and the response fails.
+// (Options.MaxResponseCookieBytes), the error matches
+// [github.com/cookieseal/cookieseal/cookie.ErrTooLarge]: the cookie would not
+// be cleared, and the response fails.
 //
 // Destroy always clears the cookie. It also clears it when the request's
 // cookie was found revoked or expired (that request has no session, and
@@ -562,7 +563,7 @@ func (s *Session) RevokeOthers(ctx context.Context) error {
 // request at the same time does not erase this logout with a renewed id
 // (see Renew). A cookie found already revoked gets its tombstone too. If
 // a write fails (the store is down), the cookie is cleared anyway and the
-// error matches ErrRevokeFault: the revocation did not happen, and a copy
+// error matches [ErrRevokeFault]: the revocation did not happen, and a copy
 // of the cookie opens again once the store is back. This holds too when
 // the request's own revocation check faulted.
 //
@@ -570,9 +571,9 @@ func (s *Session) RevokeOthers(ctx context.Context) error {
 // anonymous, and anyone can get one, so revoking it would let
 // unauthenticated clients grow the revocation list without bound. With a
 // Revoker, Destroy of such a session (one its cookie carried, not one
-// made in this request) says so: the error matches ErrNoSubject, and
+// made in this request) says so: the error matches [ErrNoSubject], and
 // means the cookie is cleared but a copy of it stays valid until it
-// expires; the EventDestroyed carries the same error. That is harmless
+// expires; the [EventDestroyed] carries the same error. That is harmless
 // for a session that grants nothing (a cart) and a bug for one that
 // does: an app that keeps its user as a value (Set("user_id", …))
 // without SetSubject gets logouts that a copied cookie survives. Give
@@ -623,7 +624,7 @@ func (s *Session) Destroy() error {
 // Status reports what the response will do with the cookie, as things
 // stand: it follows the same rule as the write before the first byte of
 // the response. After the response has started, it is what was done.
-// Unmodified when the handler has returned.
+// [Unmodified] when the handler has returned.
 func (s *Session) Status() SaveStatus {
 	st, err := s.lock()
 	if err != nil {
@@ -678,7 +679,7 @@ func (s *Session) IdleDeadline() time.Time {
 // (issued-at plus AbsoluteTimeout) is lowered to it; the zero time removes
 // the session's own deadline. t is kept to the millisecond; the session
 // ends when now is past t plus ClockSkew. A t not after now is refused
-// with an error matching ErrValue (use Destroy to end a session now).
+// with an error matching [ErrValue] (use Destroy to end a session now).
 // Renew keeps the deadline. Like Set, it starts a session when the
 // request has none.
 func (s *Session) SetDeadline(t time.Time) error {

@@ -271,10 +271,10 @@ func (st *state) queue(e Event) {
 	}
 }
 
-// Session is one request's session. Reach it with From (or
-// Manager.Session) inside a handler wrapped by Manager.Handler. It is safe
+// Session is one request's session. Reach it with [From] (or
+// [Manager.Session]) inside a handler wrapped by [Manager.Handler]. It is safe
 // for use by several goroutines of the same request; after the handler
-// returns, every method answers ErrDone (or a zero value).
+// returns, every method answers [ErrDone] (or a zero value).
 //
 // A request without a valid session cookie has an empty session: ID is
 // empty and Get finds nothing. It comes into existence, with a new random
