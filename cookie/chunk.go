@@ -41,9 +41,9 @@ import (
 // over unless configured otherwise, the one default for every reader and
 // writer: the session manager's Options.MaxChunks and the Python peer's
 // max_chunks. 1 means no chunking: a value that outgrows one cookie fails
-// to seal (ErrTooLarge) instead of being written in pieces that a
+// to seal ([ErrTooLarge]) instead of being written in pieces that a
 // default reader refuses. Raise it on every writer and reader alike, up
-// to ChunkLimit.
+// to [ChunkLimit].
 //
 // Browsers keep at least 50 cookies of 4096 bytes per domain (RFC 6265
 // §6.1), so the browser is not the limit: the proxies in between are, in
@@ -69,7 +69,7 @@ const DefaultMaxChunks = 1
 const ChunkLimit = 16
 
 // ErrNoChunks reports that the request carries no chunk of the cookie
-// (from chunk.Join). It does not match ErrInvalid.
+// (from chunk.Join). It does not match [ErrInvalid].
 var ErrNoChunks = errors.New("cookie: no chunks")
 
 // ChunkName returns the name of chunk i of the cookie name: name + "." +
@@ -81,7 +81,7 @@ func ChunkName(name string, i int) string {
 // Split cuts a sealed value into pieces of at most size bytes for the
 // cookies ChunkName(name, 0..n-1). A value that fits in one piece (the
 // empty value included) is returned as one piece. More than maxChunks
-// pieces → ErrTooLarge. size < 1 or maxChunks < 1 is a caller bug and
+// pieces → [ErrTooLarge]. size < 1 or maxChunks < 1 is a caller bug and
 // returns an error that matches no sentinel.
 //
 // The pieces share the value's memory; the value is cut at byte offsets,

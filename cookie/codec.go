@@ -57,15 +57,15 @@ const (
 
 // DefaultMaxValueSize is Options.MaxValueSize's default: a Set-Cookie
 // line of 4096 bytes less room for the name and attributes. The lifetime's
-// defaults and bounds are keyring's (keyring.DefaultIdleTimeout,
-// keyring.MaxTimeout, …), the same for every reader of the policy.
+// defaults and bounds are keyring's ([keyring.DefaultIdleTimeout],
+// [keyring.MaxTimeout], …), the same for every reader of the policy.
 const DefaultMaxValueSize = 3800
 
-// Options configures a Codec. The zero value is the safe default.
+// Options configures a [Codec]. The zero value is the safe default.
 //
 // IdleTimeout, AbsoluteTimeout and ClockSkew are the key set's lifetime
-// policy (keyring.Lifetime): left zero, each takes the value the keyring
-// in force at New records, else its default. New refuses an
+// policy ([keyring.Lifetime]): left zero, each takes the value the keyring
+// in force at [New] records, else its default. New refuses an
 // AbsoluteTimeout or ClockSkew longer than the recorded one, which key
 // rotation counts on before it removes a key.
 type Options struct {
@@ -120,7 +120,7 @@ type Meta struct {
 
 // Codec seals payloads into cookie values for one purpose and opens them:
 // it seals in the format of Options.Format and opens both formats, native
-// and JWE, telling them apart by the value's first bytes, so values from
+// and [JWE], telling them apart by the value's first bytes, so values from
 // an instance configured with the other format open too. It is safe for
 // concurrent use.
 type Codec struct {
@@ -164,8 +164,8 @@ func (c *Codec) aead(kr *keyring.Keyring, id, epoch uint32, forSeal bool) (ciphe
 
 // New returns a codec for purpose (usually the cookie's name) keyed by the
 // keyring keys provides, sealing in opts.Format. Invalid options (an
-// unknown Format among them) are refused: the error matches
-// ErrInvalidConfig.
+// unknown [Format] among them) are refused: the error matches
+// [ErrInvalidConfig].
 func New(keys keyring.Provider, purpose string, opts Options) (*Codec, error) {
 	c, err := buildCodec(keys, purpose, opts)
 	if err != nil {
@@ -333,9 +333,9 @@ func (c *Codec) aad(dst, header []byte) []byte {
 }
 
 // Open authenticates value, in either format whatever the codec seals
-// in, and returns its payload and header. Errors match ErrTooLarge,
-// ErrInvalid or ErrExpired, and carry a Reason (see ReasonOf): malformed,
-// bad version, unknown key, epoch out of window, tampered, invalid
+// in, and returns its payload and header. Errors match [ErrTooLarge],
+// [ErrInvalid] or [ErrExpired], and carry a [Reason] (see [ReasonOf]):
+// malformed, bad version, unknown key, epoch out of window, tampered, invalid
 // timestamps, idle or absolute expiry, too large.
 func (c *Codec) Open(value string) ([]byte, Meta, error) {
 	return c.AppendOpen(nil, value)

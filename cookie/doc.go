@@ -1,18 +1,18 @@
 // Package cookie seals byte payloads into cookie values and opens them.
 //
-// For most uses, build one Codec per cookie with New and call Seal and
+// For most uses, build one [Codec] per cookie with [New] and call Seal and
 // Open; the middleware package does this for you.
 //
 // # Formats
 //
 // A Codec seals in one of two formats, chosen by Options.Format: the
-// native format (the default) or JWE compact, which other languages'
+// native format (the default) or [JWE] compact, which other languages'
 // JOSE libraries read. It opens both, whatever it seals in: the first
 // bytes of a value tell them apart (a native v1 value starts with 'A' and
 // never holds a '.'; a JWE compact value holds four), so instances that
 // seal in different formats share sessions, and switching the format
 // logs nobody out. Both formats pass the same checks in the same order,
-// under the same Options, expiry rule and errors.
+// under the same [Options], expiry rule and errors.
 //
 // # Wire format (version 1)
 //
@@ -51,7 +51,7 @@
 //     second and otherwise with one to three decimals and no trailing
 //     zero ("1795428000", "1795428000.5", "1795428000.503"). Open reads
 //     an integer or a number with a fraction; digits past the third
-//     decimal are truncated (toward the earlier millisecond), so Meta's
+//     decimal are truncated (toward the earlier millisecond), so [Meta]'s
 //     times are whole milliseconds. Values written before millisecond
 //     precision carry whole seconds and read as before.
 //
@@ -67,7 +67,7 @@
 // number (a string, a sign, an exponent, NaN or Infinity, more than 12
 // integer digits or 32 decimals), a non-empty encrypted key, an IV or tag
 // of another size, or a value longer than MaxValueSize is refused
-// (ErrInvalid, or ErrTooLarge for the length, which is checked first)
+// ([ErrInvalid], or [ErrTooLarge] for the length, which is checked first)
 // before any key is derived or anything is decrypted. Members may come in
 // any order, with any JSON white space. The order of checks is the
 // native format's: length, encoding, header, epoch window, key, AEAD,
@@ -84,7 +84,7 @@
 // that many values.
 //
 // To read the session in another language, hand the derived key to the
-// other service through your secret store: Codec.InsecureExportJWKSet
+// other service through your secret store: [Codec.InsecureExportJWKSet]
 // gives it as a JSON Web Key Set of "oct" keys whose "kid" match the
 // values' kid; Keyring.InsecureExportDerivedKey with keyring.A256GCM, the
 // purpose, key ID and epoch gives the raw 32 bytes. Either is as secret
@@ -113,7 +113,7 @@
 // session, re-sealed it, or rotated its key. ClockSkew is at most
 // keyring.MaxClockSkew (one minute); IdleTimeout and AbsoluteTimeout are at most
 // keyring.MaxTimeout (400 days, browsers' cap on a cookie's lifetime, RFC 6265bis),
-// which also keeps every deadline far from the largest time.Duration.
+// which also keeps every deadline far from the largest [time.Duration].
 //
 // With epoch keys, Open accepts the epochs from that of now −
 // AbsoluteTimeout − 2×ClockSkew (a sealing clock may trail the issued-at
@@ -127,7 +127,7 @@
 //
 // # JSON payloads
 //
-// SealJSON and OpenJSON seal and open a typed value as JSON: exactly what
+// [SealJSON] and [OpenJSON] seal and open a typed value as JSON: exactly what
 // encoding/json writes and reads, with integers exact (numbers in
 // interface values become json.Number). Flat structs of strings,
 // booleans and integers (json.Number fields excepted: encoding/json
@@ -144,8 +144,8 @@
 // longer value is refused before any decoding when opened.
 //
 // A larger session can be spread over several cookies: raise MaxValueSize
-// to the chunk size times the chunk cap, cut the sealed value with Split
-// into name.0, name.1, … (at most ChunkLimit; DefaultMaxChunks, 1, is the
+// to the chunk size times the chunk cap, cut the sealed value with [Split]
+// into name.0, name.1, … (at most [ChunkLimit]; [DefaultMaxChunks], 1, is the
 // default of every reader and writer: no chunking), and
 // reassemble it with chunk.Join (package cookie/chunk, which takes
 // net/http's cookies), which refuses gaps, duplicates, too many chunks
@@ -163,7 +163,7 @@
 //
 // # Errors
 //
-// ErrTooLarge, ErrInvalid and ErrExpired are the sentinels to test with
-// errors.Is. Each of them means "no session" to a server. ErrNoChunks,
+// ErrTooLarge, ErrInvalid and [ErrExpired] are the sentinels to test with
+// [errors.Is]. Each of them means "no session" to a server. [ErrNoChunks],
 // from chunk.Join, only means "read the plain cookie instead".
 package cookie

@@ -6,7 +6,7 @@ import (
 )
 
 // Format names a wire format. The zero value is the native v1 format.
-// A Codec seals in the format of its Options.Format and opens every
+// A [Codec] seals in the format of its Options.Format and opens every
 // format, telling them apart by the value's first bytes (see isJWE), so
 // switching Options.Format, either way, logs nobody out.
 type Format uint8

@@ -14,7 +14,7 @@ import (
 // issuedAt is as for Seal.
 //
 // The JSON is exactly what encoding/json.Marshal writes. For flat structs
-// of strings, booleans and integers (see OpenJSON) it is written without
+// of strings, booleans and integers (see [OpenJSON]) it is written without
 // encoding/json's reflection.
 func SealJSON[T any](c *Codec, v T, issuedAt time.Time) (string, error) {
 	if pl := c.typeInfo(reflect.TypeFor[T]()).plan; pl != nil {
@@ -35,15 +35,15 @@ func SealJSON[T any](c *Codec, v T, issuedAt time.Time) (string, error) {
 
 // OpenJSON opens value (in either format) with c and decodes its JSON
 // payload into a T. Numbers decoded into interface values (any,
-// map[string]any, …) keep their exact text as json.Number, so 64-bit
+// map[string]any, …) keep their exact text as [json.Number], so 64-bit
 // integers survive a round trip; typed integer fields are exact as
-// always. A payload that is not valid JSON for T matches ErrInvalid.
+// always. A payload that is not valid JSON for T matches [ErrInvalid].
 //
 // The result is what encoding/json.Unmarshal gives for the payload, and
 // an error exactly when it gives one. When T is a flat struct of strings,
 // booleans and integers (no embedded fields, no ",string" or "omitzero"
 // options, no custom (un)marshalers, no json.Number fields, ASCII names),
-// a payload written the way SealJSON writes it (known keys, once each, no
+// a payload written the way [SealJSON] writes it (known keys, once each, no
 // escapes, no null) is decoded without encoding/json, and all the string
 // fields share one allocation; anything else falls back to encoding/json.
 func OpenJSON[T any](c *Codec, value string) (T, Meta, error) {

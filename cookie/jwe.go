@@ -15,7 +15,7 @@ import (
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
-// The JWE format's fixed parameters. A value's protected header holds
+// The [JWE] format's fixed parameters. A value's protected header holds
 // exactly the members alg, enc, kid, iat and rat, in that order when we
 // write it:
 //
@@ -460,7 +460,7 @@ func parseCanonicalUint32(s []byte) (uint32, bool) {
 }
 
 // InsecureExportJWKSet returns the derived keys that open this codec's
-// JWE values now, whatever its Options.Format (a codec that seals
+// [JWE] values now, whatever its Options.Format (a codec that seals
 // natively opens JWE values too), as a JSON Web Key Set (RFC 7517) of
 // "oct" keys: one per enabled keyring key (and, with epoch keys, per
 // epoch in the accepted window), each with the "kid" that values sealed

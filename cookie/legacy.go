@@ -8,7 +8,7 @@ import (
 // ErrLegacyType reports an authentic legacy cookie (package cookie/gorilla
 // reads them) holding a value that cannot be converted to a JSON session value: a struct, a
 // pointer, a complex number, a map with non-string keys, or a type not
-// registered with encoding/gob in this process. It matches ErrInvalid too.
+// registered with encoding/gob in this process. It matches [ErrInvalid] too.
 var ErrLegacyType = fmt.Errorf("%w: gorilla session value of an unsupported type", ErrInvalid)
 
 // LegacySession is a session decoded from a legacy cookie.

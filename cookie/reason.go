@@ -9,12 +9,12 @@ import (
 
 // Reason says why a cookie value was rejected, for a program to switch on
 // (metrics, logs, alerts) without parsing error text. Get it from any
-// error with ReasonOf. The zero value, ReasonNone, means "not a
+// error with [ReasonOf]. The zero value, [ReasonNone], means "not a
 // rejection". Values are stable names in String(); new ones may be added.
 type Reason uint8
 
 // Reasons a value is rejected. The codec (this package) reports the
-// first group; the middleware the second, with RejectError too.
+// first group; the middleware the second, with [RejectError] too.
 const (
 	// ReasonNone: no rejection (a nil error, or one that is not about a
 	// cookie value).
@@ -98,7 +98,7 @@ func (r Reason) String() string {
 	return fmt.Sprintf("reason(%d)", uint8(r))
 }
 
-// Reasons lists every defined reason, ReasonNone first: for a dashboard
+// Reasons lists every defined reason, [ReasonNone] first: for a dashboard
 // or a test that must cover them all.
 func Reasons() []Reason {
 	out := make([]Reason, numReasons)
@@ -109,10 +109,10 @@ func Reasons() []Reason {
 }
 
 // RejectError is a rejected value's error with its reason. It wraps the
-// sentinel (ErrInvalid, ErrExpired, ErrTooLarge, or the middleware's), so
-// errors.Is keeps working; reach it with errors.As or ReasonOf. KeyID and
-// Epoch are what the value's header claimed, set for ReasonUnknownKey and
-// ReasonEpochOutOfWindow (attacker-controlled numbers: fine to log, not
+// sentinel ([ErrInvalid], [ErrExpired], [ErrTooLarge], or the middleware's), so
+// [errors.Is] keeps working; reach it with [errors.As] or [ReasonOf]. KeyID and
+// Epoch are what the value's header claimed, set for [ReasonUnknownKey] and
+// [ReasonEpochOutOfWindow] (attacker-controlled numbers: fine to log, not
 // to trust). It holds no part of the value.
 type RejectError struct {
 	Reason Reason
@@ -134,9 +134,10 @@ func Reject(reason Reason, err error) error {
 }
 
 // ReasonOf returns why err rejected a value: the reason of the outermost
-// RejectError in err's tree, else one inferred from the sentinel it
-// matches (ErrTooLarge → ReasonTooLarge, ErrExpired → ReasonExpired,
-// ErrInvalid → ReasonInvalid), else ReasonNone (nil included).
+// [RejectError] in err's tree, else one inferred from the sentinel it
+// matches ([ErrTooLarge] → [ReasonTooLarge], [ErrExpired] →
+// [ReasonExpired], [ErrInvalid] → [ReasonInvalid]), else [ReasonNone] (nil
+// included).
 func ReasonOf(err error) Reason {
 	if err == nil {
 		return ReasonNone
@@ -155,8 +156,8 @@ func ReasonOf(err error) Reason {
 	return ReasonNone
 }
 
-// RejectOf returns the outermost RejectError in err's tree (depth first,
-// as errors.As walks it), or nil. Unlike errors.As it allocates nothing,
+// RejectOf returns the outermost [RejectError] in err's tree (depth first,
+// as [errors.As] walks it), or nil. Unlike errors.As it allocates nothing,
 // so observers may call it on every rejection.
 func RejectOf(err error) *RejectError {
 	for err != nil {

@@ -20,11 +20,11 @@ import (
 
 // Join reassembles a chunked value from the request's cookies: it looks
 // for name.0 … name.(n-1), contiguous from 0, and returns the joined value
-// and n. No name.0 → ("", 0, cookie.ErrNoChunks); chunks of name without name.0
-// are left to Stale. A duplicated chunk name, a gap (name.0 and
+// and n. No name.0 → ("", 0, [cookie.ErrNoChunks]); chunks of name without
+// name.0 are left to [Stale]. A duplicated chunk name, a gap (name.0 and
 // name.2 without name.1) or more than maxChunks chunks gives an error
-// matching cookie.ErrInvalid, and a joined value longer than maxLen one matching
-// cookie.ErrTooLarge; all are checked before any concatenation work. On error the
+// matching [cookie.ErrInvalid], and a joined value longer than maxLen one matching
+// [cookie.ErrTooLarge]; all are checked before any concatenation work. On error the
 // value is "" and n is still the number of chunk cookies seen (duplicates
 // included); Stale(cookies, name, 0) names them for clearing.
 //
