@@ -18,7 +18,7 @@ import (
 // that holds the set: 1 when the set records no lifetime, so that readers
 // from before version 2 keep reading every file that needs nothing newer,
 // and 2 when it records one, so that those readers refuse it by its
-// version ("unsupported version 2") rather than misread it. ParseKeyFile
+// version ("unsupported version 2") rather than misread it. [ParseKeyFile]
 // reads both, and refuses a "lifetime" section in a version-1 file.
 const FileVersion = 2
 
@@ -120,7 +120,7 @@ type fileKey struct {
 //
 // The "lifetime" section holds the fields of s.Lifetime that are
 // recorded (nonzero); a set that records none is written as version 1,
-// without the section (see FileVersion).
+// without the section (see [FileVersion]).
 //
 // The output is as secret as the keys themselves: write it only to a
 // secret store or a file readable by the service alone. The set is
@@ -150,10 +150,10 @@ func (s Set) MarshalKeyFile() ([]byte, error) {
 }
 
 // ParseKeyFile decodes and validates a key set file of version 1 or 2
-// (see FileVersion): exactly one JSON object, followed by nothing but
+// (see [FileVersion]): exactly one JSON object, followed by nothing but
 // white space. Trailing data, unknown fields, an unknown version, a
 // "lifetime" section in a version-1 file, a malformed secret or duration,
-// or any broken rule is refused with an error matching ErrInvalidKeySet.
+// or any broken rule is refused with an error matching [ErrInvalidKeySet].
 // A file without a "lifetime" section records none: Set.Lifetime is zero
 // and every reader uses the defaults. Errors never quote the file's
 // contents.
@@ -254,7 +254,7 @@ const emptyKeySet = "no keys: the string is empty (is the environment variable u
 //     secret is 32 bytes of unpadded base64url, optionally with one entry
 //     "epoch=<duration>" and the lifetime's entries, at most one each,
 //     "idle_timeout=", "absolute_timeout=", "clock_skew=" and
-//     "rollout_delay=" with a duration (see Lifetime), e.g.
+//     "rollout_delay=" with a duration (see [Lifetime]), e.g.
 //     "7:primary:<43 chars>,3:decrypt-only:<43 chars>,epoch=24h,absolute_timeout=720h".
 //
 // The compact form carries the lifetime so that a fleet whose keys live
@@ -264,11 +264,11 @@ const emptyKeySet = "no keys: the string is empty (is the environment variable u
 // An empty string (an unset environment variable) is refused with an
 // error that says so and names the command that makes a key set.
 // Surrounding white space is ignored (around the string and around each
-// entry); anything else after a value is refused, as ParseKeyFile
+// entry); anything else after a value is refused, as [ParseKeyFile]
 // refuses data after the key set: an empty entry (a trailing comma), a
 // fourth ":" field, characters after the secret's 43 (or a secret whose
 // last character has unused bits set), a line break inside a secret.
-// Errors match ErrInvalidKeySet and never quote a secret.
+// Errors match [ErrInvalidKeySet] and never quote a secret.
 func ParseString(s string) (Set, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -330,7 +330,7 @@ func ParseString(s string) (Set, error) {
 	return set, nil
 }
 
-// MarshalString encodes the set in ParseString's compact form, secrets
+// MarshalString encodes the set in [ParseString]'s compact form, secrets
 // included, with its epoch period and recorded lifetime. Lifecycle
 // timestamps are not kept; use MarshalKeyFile for a file an operator
 // edits over time.

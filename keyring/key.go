@@ -11,7 +11,7 @@ import (
 // SecretSize is the size in bytes of a master secret.
 const SecretSize = 32
 
-// Status is a key's place in its lifecycle. The zero value, StatusUnknown,
+// Status is a key's place in its lifecycle. The zero value, [StatusUnknown],
 // is invalid: a key must always say what it may be used for.
 type Status uint8
 
@@ -44,7 +44,7 @@ func (s Status) String() string {
 	return fmt.Sprintf("Status(%d)", uint8(s))
 }
 
-// MarshalText encodes the status by name. StatusUnknown is refused.
+// MarshalText encodes the status by name. [StatusUnknown] is refused.
 func (s Status) MarshalText() ([]byte, error) {
 	if s == StatusUnknown || int(s) >= len(statusNames) {
 		return nil, fmt.Errorf("%w: status %v", ErrInvalidKeySet, s)
@@ -107,7 +107,7 @@ func GenerateKey(status Status, now time.Time) (Key, error) {
 
 // NewKey returns a key with the given ID, status and secret. The secret is
 // copied; the caller may wipe its slice afterwards. It is for tests and for
-// importing keys made elsewhere; most callers want GenerateKey.
+// importing keys made elsewhere; most callers want [GenerateKey].
 func NewKey(id uint32, status Status, secret []byte) (Key, error) {
 	if len(secret) != SecretSize {
 		return Key{}, fmt.Errorf("%w: secret must be %d bytes, got %d", ErrInvalidKeySet, SecretSize, len(secret))
@@ -169,7 +169,7 @@ type redactedKey struct {
 }
 
 // MarshalJSON encodes the key's ID, status and timestamps, never its
-// secret. Key set files are written with Set.MarshalKeyFile.
+// secret. Key set files are written with [Set.MarshalKeyFile].
 func (k Key) MarshalJSON() ([]byte, error) {
 	return json.Marshal(redactedKey{k.ID, k.Status, k.Added, k.Promoted, k.Demoted})
 }

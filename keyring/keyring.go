@@ -91,14 +91,14 @@ func cacheBound(n int) int {
 	return min(max(2*MaxEpochWindow*n, minCached), maxCached)
 }
 
-// MaxEpochPeriod and MinEpochPeriod bound Set.EpochPeriod.
+// MaxEpochPeriod and [MinEpochPeriod] bound Set.EpochPeriod.
 const (
 	MinEpochPeriod = time.Minute
 	MaxEpochPeriod = 365 * 24 * time.Hour
 )
 
 // Set is the editable form of a keyring: the keys and settings an operator
-// keeps in a secret store. Build the read-only *Keyring from it with New.
+// keeps in a secret store. Build the read-only *[Keyring] from it with [New].
 type Set struct {
 	// Keys holds the master keys. Exactly one is primary.
 	Keys []Key
@@ -117,7 +117,7 @@ type Set struct {
 // Validate checks every rule a key set must follow, in one place: at
 // least one key, exactly one primary, nonzero unique IDs, known statuses,
 // present non-zero secrets, a sane epoch period, and a lifetime within
-// its bounds (see Lifetime).
+// its bounds (see [Lifetime]).
 func (s Set) Validate() error {
 	if len(s.Keys) == 0 {
 		return fmt.Errorf("%w: no keys", ErrInvalidKeySet)
@@ -155,7 +155,7 @@ func (s Set) Clone() Set {
 // concurrent use. Derived keys are computed once per (algorithm, purpose,
 // key, epoch) and cached on the snapshot.
 //
-// A *Keyring is a Provider of itself, so a fixed keyring can be passed
+// A *Keyring is a [Provider] of itself, so a fixed keyring can be passed
 // wherever a Provider is wanted; rotate.Holder provides one that changes.
 type Keyring struct {
 	keys        []Key // sorted by ID
@@ -188,9 +188,9 @@ type Provider interface {
 
 var _ Provider = (*Keyring)(nil)
 
-// New validates set (Set.Validate) and returns its read-only snapshot.
+// New validates set ([Set.Validate]) and returns its read-only snapshot.
 // The set's key slice is copied. A set that breaks a rule gives an error
-// matching ErrInvalidKeySet that names the rule.
+// matching [ErrInvalidKeySet] that names the rule.
 func New(set Set) (*Keyring, error) {
 	if err := set.Validate(); err != nil {
 		return nil, err
@@ -222,9 +222,9 @@ func int64cmp(a, b int64) int {
 }
 
 // Generate returns a throwaway keyring of one new primary key, added
-// now (time.Now): for tests, examples and programs whose sessions need
+// now ([time.Now]): for tests, examples and programs whose sessions need
 // not outlive the process. A fleet shares a key set from a file or the
-// environment instead (see ParseString); GenerateKey makes a key for one
+// environment instead (see [ParseString]); [GenerateKey] makes a key for one
 // at a time of your choosing.
 func Generate() (*Keyring, error) {
 	k, err := GenerateKey(StatusPrimary, time.Now())
@@ -234,7 +234,7 @@ func Generate() (*Keyring, error) {
 	return New(Set{Keys: []Key{k}})
 }
 
-// Keyring returns kr itself, making *Keyring a Provider.
+// Keyring returns kr itself, making *Keyring a [Provider].
 func (kr *Keyring) Keyring() *Keyring { return kr }
 
 // Set returns an editable copy of the key set behind kr.
@@ -258,7 +258,7 @@ func (kr *Keyring) Lookup(id uint32) (Key, bool) {
 }
 
 // Lifetime returns the lifetime policy the key set records: a zero field
-// is not recorded (Lifetime.WithDefaults gives the values in force).
+// is not recorded ([Lifetime.WithDefaults] gives the values in force).
 func (kr *Keyring) Lifetime() Lifetime { return kr.lifetime }
 
 // EpochPeriod returns the epoch period, or 0 when epochs are off.
@@ -290,7 +290,7 @@ func (kr *Keyring) GoString() string { return kr.String() }
 func (kr *Keyring) Format(f fmt.State, verb rune) { fmt.Fprint(f, kr.String()) }
 
 // AEAD returns the cached AEAD for alg, derived from key id for purpose and
-// epoch. It fails with ErrUnknownKey when id is absent or disabled.
+// epoch. It fails with [ErrUnknownKey] when id is absent or disabled.
 //
 // The AEAD key is HKDF-SHA256(master, salt = nil, info = label ‖ 0x00 ‖
 // epoch (4 bytes, big-endian) ‖ purpose), where label is a versioned

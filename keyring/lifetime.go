@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Defaults of a Lifetime's fields that a key set does not record. They
+// Defaults of a [Lifetime]'s fields that a key set does not record. They
 // are the one set of defaults of every reader of the policy: cookie.Options
 // (IdleTimeout, AbsoluteTimeout, ClockSkew, which a session manager takes
 // in middleware.Options.Codec), rotate.Policy's Lifetime, the cookieseal
@@ -17,7 +17,7 @@ const (
 	DefaultRolloutDelay    = time.Hour
 )
 
-// Bounds of a Lifetime, recorded or set in cookie.Options.
+// Bounds of a [Lifetime], recorded or set in cookie.Options.
 const (
 	// MaxTimeout bounds IdleTimeout, AbsoluteTimeout and RolloutDelay:
 	// browsers cap a cookie's lifetime at 400 days (RFC 6265bis §5.5,
@@ -44,8 +44,8 @@ const (
 //     the Python peer reads its expiry rule from it.
 //
 // A zero field is not recorded, and every reader uses its default
-// (DefaultIdleTimeout, DefaultAbsoluteTimeout, DefaultClockSkew,
-// DefaultRolloutDelay). A key set from before the lifetime section
+// ([DefaultIdleTimeout], [DefaultAbsoluteTimeout], [DefaultClockSkew],
+// [DefaultRolloutDelay]). A key set from before the lifetime section
 // records nothing and keeps working with those defaults. Recorded values
 // are whole seconds; IdleTimeout and AbsoluteTimeout are at most 400 days
 // (the browsers' cap on a cookie), ClockSkew at most one minute,
