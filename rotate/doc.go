@@ -1,6 +1,6 @@
 // Package rotate changes the keys of a running fleet without logging
-// anyone out: a Holder hands the keyring in force to codecs, a Reloader
-// swaps in new key sets from a Source, and pure functions step keys
+// anyone out: a [Holder] hands the keyring in force to codecs, a [Reloader]
+// swaps in new key sets from a [Source], and pure functions step keys
 // through their lifecycle under guards.
 //
 // For most uses, load the key set file into a Holder, give the Holder to
@@ -14,8 +14,8 @@
 //	go r.Run(ctx) // polls every 10s; returns when ctx is done
 //	codec, err := cookie.New(h, "session", cookie.Options{})
 //
-// The operator edits the file with the cookieseal command (or with Add,
-// Promote, Remove and UpdateKeyFile), and every instance picks the change
+// The operator edits the file with the cookieseal command (or with [Add],
+// [Promote], [Remove] and [UpdateKeyFile]), and every instance picks the change
 // up within the reload interval.
 //
 // # Key lifecycle
@@ -28,16 +28,16 @@
 //	           keeps opening the values it sealed while they drain
 //	Remove   → gone, once no value sealed under it can still be valid
 //
-// Demote is the same step seen from the old primary: it promotes the
-// one key that is rolling out. Disable takes a key out of use but keeps
-// it (Enable brings it back); EmergencyReplace removes a leaked key and,
+// [Demote] is the same step seen from the old primary: it promotes the
+// one key that is rolling out. [Disable] takes a key out of use but keeps
+// it ([Enable] brings it back); [EmergencyReplace] removes a leaked key and,
 // if it was the primary, puts a new one in its place in one step.
 //
 // Two guards keep every valid session working. Promote refuses a key
-// added or enabled less than the rollout delay ago (ErrTooSoon): an
+// added or enabled less than the rollout delay ago ([ErrTooSoon]): an
 // instance that has not loaded it yet, or still holds it disabled, would
 // reject the values it seals. Remove and Disable refuse a key demoted
-// less than rollout delay + absolute timeout + clock skew ago (ErrInUse):
+// less than rollout delay + absolute timeout + clock skew ago ([ErrInUse]):
 // a value it sealed may still be valid. Each guard has an override named
 // for what it is for, Policy.EmergencySkipRolloutDelay and
 // Policy.EmergencyRemove: a leaked key.
@@ -45,7 +45,7 @@
 // The guards' durations are the key set's lifetime policy
 // (keyring.Lifetime), recorded once in the key set file at "cookieseal
 // keygen" and read by every part: the steps take them from the set they
-// are given (Policy.Resolve), so a Policy leaves them zero; the session
+// are given ([Policy.Resolve]), so a [Policy] leaves them zero; the session
 // manager refuses a longer AbsoluteTimeout than the one the removal
 // guard counts; the cookieseal command prints every promotable and
 // removable time from the same resolved Policy. A key set that records
@@ -58,10 +58,10 @@
 // # Key set files
 //
 // This package is where key set files on disk are read and written
-// (package keyring only turns a key set into text and back): ReadKeyFile
-// and FileSource read one (a key set file, or the compact one-line form
-// of $COOKIESEAL_KEYS in a file), CreateKeyFile makes a new one,
-// WriteKeyFile replaces one whatever it holds, and UpdateKeyFile edits one
+// (package keyring only turns a key set into text and back): [ReadKeyFile]
+// and [FileSource] read one (a key set file, or the compact one-line form
+// of $COOKIESEAL_KEYS in a file), [CreateKeyFile] makes a new one,
+// [WriteKeyFile] replaces one whatever it holds, and UpdateKeyFile edits one
 // under a lock. WriteKeyFile and UpdateKeyFile replace a key set file atomically
 // (temporary file, sync, rename). UpdateKeyFile holds an advisory lock
 // (flock on "<file>.lock") across its read, edit and write, so concurrent
@@ -79,11 +79,11 @@
 // reload. A value from an earlier epoch opens while it is within its
 // lifetime; one from an epoch beyond the clock-skew allowance is refused.
 // Changing the period (or turning epochs on or off) ends every session
-// sealed before the change; a Reloader reports it as ErrEpochChange.
+// sealed before the change; a Reloader reports it as [ErrEpochChange].
 //
 // # Draining
 //
-// A Usage counts seals and opens per key and epoch. Passed as
+// A [Usage] counts seals and opens per key and epoch. Passed as
 // cookie.Options.Usage, it shows when a demoted key has drained: the
 // session manager re-seals a valid cookie under the primary, so opens
 // under an old key fall to zero as clients come back.
@@ -96,9 +96,9 @@
 // promoted early, a new epoch period) is applied, since the file is the
 // operator's word and may be an emergency, and reported in
 // Change.Warnings and to OnError. So is a new lifetime policy
-// (ErrLifetimeChange): the guards use it at once, while session managers
+// ([ErrLifetimeChange]): the guards use it at once, while session managers
 // keep the values they were built with until they restart.
 //
-// Nothing here starts a goroutine except Reloader.Run, which the caller
+// Nothing here starts a goroutine except [Reloader.Run], which the caller
 // starts.
 package rotate

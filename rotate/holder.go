@@ -12,15 +12,15 @@ import (
 // Keyring method is one atomic load, with no lock, so codecs call it on
 // every request. It is safe for concurrent use.
 //
-// A Holder is a keyring.Provider: pass it to cookie.New or the session
-// manager in place of a fixed *keyring.Keyring.
+// A Holder is a [keyring.Provider]: pass it to cookie.New or the session
+// manager in place of a fixed *[keyring.Keyring].
 type Holder struct {
 	kr atomic.Pointer[keyring.Keyring]
 }
 
 var _ keyring.Provider = (*Holder)(nil)
 
-// NewHolder returns a Holder of kr. kr must not be nil; a nil keyring is a
+// NewHolder returns a [Holder] of kr. kr must not be nil; a nil keyring is a
 // setup error and panics.
 func NewHolder(kr *keyring.Keyring) *Holder {
 	if kr == nil {
@@ -31,8 +31,8 @@ func NewHolder(kr *keyring.Keyring) *Holder {
 	return h
 }
 
-// LoadHolder loads a key set from src and returns a Holder of it: the
-// usual start-up step before NewReloader.
+// LoadHolder loads a key set from src and returns a [Holder] of it: the
+// usual start-up step before [NewReloader].
 func LoadHolder(ctx context.Context, src Source) (*Holder, error) {
 	set, err := src.Load(ctx)
 	if err != nil {

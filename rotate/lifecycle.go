@@ -41,13 +41,13 @@ const stampPrecision = time.Second
 // default. The two Emergency fields turn a guard off and exist for a
 // leaked key only.
 //
-// Its durations are the key set's lifetime policy (keyring.Lifetime),
+// Its durations are the key set's lifetime policy ([keyring.Lifetime]),
 // which the key set records once for every reader: each step takes them
 // from the set it is given (see Resolve), and a Policy leaves Lifetime
 // zero. A nonzero field of Lifetime is used only for a key set that
 // records none for it (a key file from before the lifetime section, a
 // compact form without it); one that disagrees with the recorded value is
-// refused with ErrInvalidConfig. With neither, keyring's default applies.
+// refused with [ErrInvalidConfig]. With neither, keyring's default applies.
 type Policy struct {
 	// Lifetime holds the durations the guards use, where the key set
 	// records none:
@@ -99,10 +99,10 @@ func (p Policy) withDefaults() (Policy, error) {
 // set's keys: the cookieseal command prints them from there.
 //
 // A duration that p sets and set records differently is refused with an
-// error matching ErrInvalidConfig that names both values: the key set is
+// error matching [ErrInvalidConfig] that names both values: the key set is
 // the one place the policy is written (change it there, or leave p's
 // field zero). So is a negative one, or a ClockSkew over one minute.
-// Resolving a resolved Policy again for the same set changes nothing.
+// Resolving a resolved [Policy] again for the same set changes nothing.
 func (p Policy) Resolve(set keyring.Set) (Policy, error) {
 	out, conflict := p.resolve(set.Lifetime)
 	if conflict != nil {
@@ -142,14 +142,14 @@ func (p Policy) resolve(l keyring.Lifetime) (out Policy, conflict error) {
 }
 
 // Validate reports whether p is usable: no negative duration, ClockSkew at
-// most one minute. Errors match ErrInvalidConfig.
+// most one minute. Errors match [ErrInvalidConfig].
 func (p Policy) Validate() error {
 	_, err := p.withDefaults()
 	return err
 }
 
 // UsableSince returns when k last became usable, the time from which
-// every roll-out guard counts: when it was added, or when Enable last
+// every roll-out guard counts: when it was added, or when [Enable] last
 // brought it back from disabled (the later of k.Added and k.Enabled): a
 // disabled key opens nothing, so for the guards enabling it is adding it
 // again, while Added keeps the day the key entered the set. It is zero
@@ -165,8 +165,8 @@ func UsableSince(k keyring.Key) time.Time {
 // PromotableAt returns the earliest time k may be promoted without the
 // emergency override: RolloutDelay after UsableSince(k), the step that
 // made it usable (add or enable). ok is false when that time is not
-// recorded, so no wait can be proven enough. For the time Promote
-// enforces on a key set, call it on the Policy that Resolve returns for
+// recorded, so no wait can be proven enough. For the time [Promote]
+// enforces on a key set, call it on the [Policy] that Resolve returns for
 // that set; on any other Policy it uses p's durations or the defaults.
 func (p Policy) PromotableAt(k keyring.Key) (t time.Time, ok bool) {
 	p, err := p.withDefaults()
@@ -179,7 +179,7 @@ func (p Policy) PromotableAt(k keyring.Key) (t time.Time, ok bool) {
 
 // RemovableAt returns the earliest time k may be removed or disabled
 // without the emergency override. As for PromotableAt, call it on the
-// Policy that Resolve returns for k's key set.
+// [Policy] that Resolve returns for k's key set.
 //
 //   - A decrypt-only key that was demoted: RolloutDelay + AbsoluteTimeout +
 //     ClockSkew after Demoted. Instances may seal under it until the
@@ -237,7 +237,7 @@ func checked(set keyring.Set) (keyring.Set, error) {
 
 // Add returns a copy of set with a new decrypt-only key, added at now, and
 // that key. The new key opens values at once but seals none until it is
-// promoted, which Promote allows RolloutDelay later, once every instance
+// promoted, which [Promote] allows RolloutDelay later, once every instance
 // has loaded it.
 func Add(set keyring.Set, now time.Time) (keyring.Set, keyring.Key, error) {
 	if err := set.Validate(); err != nil {
@@ -263,7 +263,7 @@ func Add(set keyring.Set, now time.Time) (keyring.Set, keyring.Key, error) {
 // at now, and the old primary is decrypt-only, demoted at now. The key
 // must be decrypt-only and, unless p.EmergencySkipRolloutDelay, added or
 // enabled at least the rollout delay ago (PromotableAt of p resolved for
-// set, see Policy.Resolve); otherwise the error matches ErrTooSoon.
+// set, see [Policy.Resolve]); otherwise the error matches [ErrTooSoon].
 func Promote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
 	return promote(set, id, now, p, 0)
 }
@@ -312,9 +312,9 @@ func promote(set keyring.Set, id uint32, now time.Time, p Policy, demoted uint32
 
 // Demote returns a copy of set in which the primary key id is
 // decrypt-only and its successor is the primary. The successor is the one
-// decrypt-only key with a recorded UsableSince time that has never been
+// decrypt-only key with a recorded [UsableSince] time that has never been
 // primary (a key added for this rotation); with none or several, it fails with
-// ErrState, and Promote picks one by ID. The roll-out guard is Promote's.
+// [ErrState], and [Promote] picks one by ID. The roll-out guard is Promote's.
 func Demote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
 	out, i, err := find(set, id)
 	if err != nil {
@@ -340,7 +340,7 @@ func Demote(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, e
 
 // Disable returns a copy of set in which key id is disabled: kept, but
 // used for nothing, so values sealed under it no longer open. Its guard is
-// Remove's.
+// [Remove]'s.
 func Disable(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
 	out, i, err := retire(set, id, now, p, "disable")
 	if err != nil {
@@ -355,8 +355,8 @@ func Disable(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, 
 
 // Enable returns a copy of set in which the disabled key id is
 // decrypt-only again, enabled at now: values sealed under it open again.
-// Enable records now as the key's Added time (see UsableSince), so that
-// Promote waits RolloutDelay from now, as after Add: instances that still
+// Enable records now as the key's Added time (see [UsableSince]), so that
+// [Promote] waits RolloutDelay from now, as after [Add]: instances that still
 // hold the key disabled would reject every value it sealed.
 func Enable(set keyring.Set, id uint32, now time.Time) (keyring.Set, error) {
 	out, i, err := find(set, id)
@@ -372,10 +372,10 @@ func Enable(set keyring.Set, id uint32, now time.Time) (keyring.Set, error) {
 }
 
 // Remove returns a copy of set without key id. The primary is never
-// removed (ErrState). A decrypt-only key is removed only once no value
+// removed ([ErrState]). A decrypt-only key is removed only once no value
 // sealed under it can still be valid, as RemovableAt of p resolved for
-// set computes (see Policy.Resolve), unless p.EmergencyRemove; otherwise
-// the error matches ErrInUse.
+// set computes (see [Policy.Resolve]), unless p.EmergencyRemove; otherwise
+// the error matches [ErrInUse].
 func Remove(set keyring.Set, id uint32, now time.Time, p Policy) (keyring.Set, error) {
 	out, i, err := retire(set, id, now, p, "remove")
 	if err != nil {

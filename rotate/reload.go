@@ -19,7 +19,7 @@ import (
 var ErrEpochChange = errors.New("rotate: epoch period changed")
 
 // ErrLifetimeChange reports a reload whose key set records another
-// lifetime policy (keyring.Lifetime) than the keyring in force. The
+// lifetime policy ([keyring.Lifetime]) than the keyring in force. The
 // guards judge the change, and later ones, by the new policy at once,
 // but a session manager or codec reads the policy when it is built:
 // those built before keep their timeouts and skew until the process
@@ -27,13 +27,13 @@ var ErrEpochChange = errors.New("rotate: epoch period changed")
 // while cookies they sealed under the old one may be valid.
 var ErrLifetimeChange = errors.New("rotate: lifetime policy changed")
 
-// Defaults and bounds for ReloaderOptions.
+// Defaults and bounds for [ReloaderOptions].
 const (
 	DefaultInterval = 10 * time.Second
 	MinInterval     = 100 * time.Millisecond
 )
 
-// ReloaderOptions configures a Reloader. The zero value is the default.
+// ReloaderOptions configures a [Reloader]. The zero value is the default.
 type ReloaderOptions struct {
 	// Interval is how often Run polls the source. Default 10s; at least
 	// 100ms.
@@ -84,7 +84,7 @@ type Change struct {
 	Warnings []error
 }
 
-// ReloadStatus is a Reloader's last outcome, for health checks.
+// ReloadStatus is a [Reloader]'s last outcome, for health checks.
 type ReloadStatus struct {
 	// LastAttempt and LastSuccess are when a reload last ran and last
 	// succeeded (including reloads that found nothing new).
@@ -93,14 +93,14 @@ type ReloadStatus struct {
 	LastError error
 }
 
-// Reloader loads key sets from a Source into a Holder: on demand with
+// Reloader loads key sets from a [Source] into a [Holder]: on demand with
 // Reload, and every Interval in Run. A key set that fails to load or to
 // validate never replaces the keyring in force: the error goes to OnError
 // and the old keyring stays. A set equal to the one in force is not
 // swapped in, so derived keys cached on the snapshot are kept.
 //
 // Reloads also refuse a key set that gives a key ID in force a different
-// secret (ErrState): no lifecycle step does that, so it is a mistake, and
+// secret ([ErrState]): no lifecycle step does that, so it is a mistake, and
 // it would make every value sealed under that ID fail.
 //
 // A Reloader is safe for concurrent use. Reloads run one at a time.
@@ -114,10 +114,10 @@ type Reloader struct {
 	status  atomic.Pointer[ReloadStatus]
 }
 
-// NewReloader returns a Reloader that loads src into h. It starts nothing:
-// call Run. Invalid options, and a Policy whose durations disagree with
-// the lifetime policy that h's keyring records (see Policy.Resolve), are
-// refused with an error matching ErrInvalidConfig.
+// NewReloader returns a [Reloader] that loads src into h. It starts nothing:
+// call Run. Invalid options, and a [Policy] whose durations disagree with
+// the lifetime policy that h's keyring records (see [Policy.Resolve]), are
+// refused with an error matching [ErrInvalidConfig].
 func NewReloader(h *Holder, src Source, opts ReloaderOptions) (*Reloader, error) {
 	if h == nil || src == nil {
 		return nil, fmt.Errorf("%w: nil holder or source", ErrInvalidConfig)
@@ -142,7 +142,7 @@ func NewReloader(h *Holder, src Source, opts ReloaderOptions) (*Reloader, error)
 	return r, nil
 }
 
-// Reload loads the source now, even if a FileSource's stat says the file
+// Reload loads the source now, even if a [FileSource]'s stat says the file
 // is unchanged, and swaps in the new keyring if it differs. It returns the
 // error that OnError is also told of.
 func (r *Reloader) Reload(ctx context.Context) error {

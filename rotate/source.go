@@ -40,23 +40,23 @@ var (
 
 // Source loads a key set. Load returns a set that passes Set.Validate or
 // an error, and never a partly valid set. Implementations used with a
-// Reloader are called from one goroutine at a time.
+// [Reloader] are called from one goroutine at a time.
 type Source interface {
 	Load(ctx context.Context) (keyring.Set, error)
 }
 
 // SourceFunc adapts a function, such as a call to a secrets manager, to a
-// Source. The function should parse what it fetches with
-// keyring.ParseString or keyring.ParseKeyFile.
+// [Source]. The function should parse what it fetches with
+// [keyring.ParseString] or [keyring.ParseKeyFile].
 type SourceFunc func(ctx context.Context) (keyring.Set, error)
 
 // Load calls f.
 func (f SourceFunc) Load(ctx context.Context) (keyring.Set, error) { return f(ctx) }
 
 // EnvSource loads a key set from an environment variable, in either form
-// keyring.ParseString accepts. A process's environment does not change
+// [keyring.ParseString] accepts. A process's environment does not change
 // after it starts, so with EnvSource a key set change reaches an instance
-// when it restarts: count a deploy in the key set's rollout_delay (keyring.Lifetime).
+// when it restarts: count a deploy in the key set's rollout_delay ([keyring.Lifetime]).
 type EnvSource struct {
 	// Name is the variable's name, e.g. "COOKIESEAL_KEYS".
 	Name string
@@ -66,7 +66,7 @@ type EnvSource struct {
 
 var _ Source = EnvSource{}
 
-// Load parses the variable. An unset or empty variable matches ErrSource,
+// Load parses the variable. An unset or empty variable matches [ErrSource],
 // with an error that names the variable and the command that makes a key
 // set.
 func (e EnvSource) Load(context.Context) (keyring.Set, error) {
@@ -86,7 +86,7 @@ func (e EnvSource) Load(context.Context) (keyring.Set, error) {
 	return set, nil
 }
 
-// FileSource loads a key set file (either form, as ReadKeyFile). It remembers what it last read, so that
+// FileSource loads a key set file (either form, as [ReadKeyFile]). It remembers what it last read, so that
 // polling it is cheap: Load compares the file's size, modification time and
 // inode with the last read, and re-reads only when one of them changed or
 // when the last read happened so soon after the last modification that a
@@ -130,8 +130,8 @@ func NewFileSource(path string) *FileSource { return &FileSource{path: path} }
 func (f *FileSource) Path() string { return f.path }
 
 // Load returns the key set in the file. A missing or unreadable file
-// matches ErrSource; a malformed one keyring.ErrInvalidKeySet; a file it
-// refuses to open (see ErrUnsafeFile and WriteKeyFile) ErrUnsafeFile.
+// matches [ErrSource]; a malformed one [keyring.ErrInvalidKeySet]; a file it
+// refuses to open (see [ErrUnsafeFile] and [WriteKeyFile]) ErrUnsafeFile.
 func (f *FileSource) Load(ctx context.Context) (keyring.Set, error) {
 	if err := ctx.Err(); err != nil {
 		return keyring.Set{}, err
@@ -215,11 +215,11 @@ func parseEither(data []byte) (keyring.Set, error) {
 }
 
 // ReadKeyFile reads and parses the key set file at path, opened as
-// FileSource opens it (see WriteKeyFile for the rules on links). The file
+// [FileSource] opens it (see [WriteKeyFile] for the rules on links). The file
 // holds a key set file, as MarshalKeyFile writes it, or the compact
-// one-line form of $COOKIESEAL_KEYS (keyring.ParseString), for a secret
+// one-line form of $COOKIESEAL_KEYS ([keyring.ParseString]), for a secret
 // mounted as a file; only a key set file keeps the lifecycle dates that
-// UpdateKeyFile's edits need.
+// [UpdateKeyFile]'s edits need.
 func ReadKeyFile(path string) (keyring.Set, error) {
 	return NewFileSource(path).Load(context.Background())
 }
@@ -233,13 +233,13 @@ func ReadKeyFile(path string) (keyring.Set, error) {
 // When path is a symbolic link, the file it points to is replaced and the
 // link kept: the temporary file is made in the target's directory, so
 // every reader of the link or of the target sees the new keys. A link to
-// a missing file is refused (ErrSource). The write holds the same lock
-// as UpdateKeyFile.
+// a missing file is refused ([ErrSource]). The write holds the same lock
+// as [UpdateKeyFile].
 //
 // Whoever can write the key set file's directory must not be able to
 // make a writer (the cookieseal command run by root, say) touch another
 // file, so every reader and writer in this package follows these rules,
-// and a path that breaks one matches ErrUnsafeFile with nothing changed:
+// and a path that breaks one matches [ErrUnsafeFile] with nothing changed:
 //
 //   - A symbolic link in path, the file's own name or a directory on the
 //     way, is followed only when no other user can have planted or
@@ -257,15 +257,15 @@ func ReadKeyFile(path string) (keyring.Set, error) {
 //     followed, and only a file this process has just created is given an
 //     owner or a mode.
 //   - A writer reaches everything beside the key set file through its
-//     directory, opened once (os.Root) and checked again under the lock,
+//     directory, opened once ([os.Root]) and checked again under the lock,
 //     so it needs read permission on that directory; the rename replaces
 //     the directory entry, never a file that a link there points to.
 func WriteKeyFile(path string, set keyring.Set) error {
 	return writeKeyFile(path, set, true)
 }
 
-// CreateKeyFile is WriteKeyFile for a new file: it fails, matching
-// fs.ErrExist, when path exists, even if it appeared during the write.
+// CreateKeyFile is [WriteKeyFile] for a new file: it fails, matching
+// [fs.ErrExist], when path exists, even if it appeared during the write.
 func CreateKeyFile(path string, set keyring.Set) error {
 	return writeKeyFile(path, set, false)
 }
@@ -352,8 +352,8 @@ func writeTarget(path string, d *keyDir, data []byte, replace bool, prev fs.File
 }
 
 // UpdateKeyFile applies edit to the key set in the file at path and
-// writes the result atomically as WriteKeyFile does, symbolic links
-// included, under the same rules against planted files (ErrUnsafeFile).
+// writes the result atomically as [WriteKeyFile] does, symbolic links
+// included, under the same rules against planted files ([ErrUnsafeFile]).
 //
 // The read, the edit and the write happen under an advisory lock, an
 // exclusive flock(2) on the file "<target>.lock" beside the key set file
@@ -366,7 +366,7 @@ func writeTarget(path string, d *keyDir, data []byte, replace bool, prev fs.File
 //
 // A writer that ignores the lock (an editor, another tool) is caught by a
 // check instead: if the file changed between the read and the write,
-// nothing is written and the error matches ErrConflict. Errors from edit
+// nothing is written and the error matches [ErrConflict]. Errors from edit
 // are returned as they are. edit must not write the file itself: it would
 // wait for the lock that its caller holds, forever.
 func UpdateKeyFile(path string, edit func(keyring.Set) (keyring.Set, error)) error {

@@ -12,13 +12,13 @@ import (
 	"github.com/cookieseal/cookieseal/keyring"
 )
 
-// Defaults and bounds for UsageOptions.
+// Defaults and bounds for [UsageOptions].
 const (
 	DefaultMaxPairs = 1024
 	PairLimit       = 1 << 16
 )
 
-// UsageOptions configures a Usage. The zero value is the default.
+// UsageOptions configures a [Usage]. The zero value is the default.
 type UsageOptions struct {
 	// MaxPairs bounds how many (key ID, epoch) pairs are counted. When a
 	// new pair arrives at the bound, the pair seen least recently is
@@ -28,7 +28,7 @@ type UsageOptions struct {
 	Now func() time.Time
 }
 
-// UsageCount is what a Usage counted for one key and epoch.
+// UsageCount is what a [Usage] counted for one key and epoch.
 type UsageCount struct {
 	KeyID uint32 `json:"key_id"`
 	Epoch uint32 `json:"epoch"`
@@ -40,7 +40,7 @@ type UsageCount struct {
 }
 
 // Usage counts seals and opens per key ID and epoch. Pass it as
-// cookie.Options.Usage (it is a keyring.UsageRecorder) and read it with
+// cookie.Options.Usage (it is a [keyring.UsageRecorder]) and read it with
 // Snapshot: once a demoted key's opens stop growing, no client still
 // presents a cookie sealed under it.
 //
@@ -63,8 +63,8 @@ type usageEntry struct {
 
 var _ keyring.UsageRecorder = (*Usage)(nil)
 
-// NewUsage returns an empty Usage. Options out of range are refused with
-// an error matching ErrInvalidConfig.
+// NewUsage returns an empty [Usage]. Options out of range are refused with
+// an error matching [ErrInvalidConfig].
 func NewUsage(opts UsageOptions) (*Usage, error) {
 	if opts.MaxPairs == 0 {
 		opts.MaxPairs = DefaultMaxPairs
