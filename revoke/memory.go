@@ -15,14 +15,14 @@ import (
 // that are not yet forgotten already have no effect on Check.
 const pruneBatch = 32
 
-// DefaultMaxEntries is the cap of a Memory whose MemoryOptions.MaxEntries
+// DefaultMaxEntries is the cap of a [Memory] whose MemoryOptions.MaxEntries
 // is zero: a million entries, about 200 MB with 22-byte ids. A single
 // instance with 100k logouts a day and a 7-day absolute timeout holds about
 // 700k; one that needs more sets MaxEntries, or is a fleet and uses
 // revoke/redis.
 const DefaultMaxEntries = 1_000_000
 
-// MemoryOptions configures a Memory. The zero value is ready to use.
+// MemoryOptions configures a [Memory]. The zero value is ready to use.
 type MemoryOptions struct {
 	// Now returns the current time. Nil means time.Now. Tests inject a clock
 	// here instead of sleeping.
@@ -47,13 +47,13 @@ type MemoryOptions struct {
 	MaxEntries int
 }
 
-// Memory is an in-process revocation list, the default Revoker for a single
+// Memory is an in-process revocation list, the default [Revoker] for a single
 // instance. It starts no goroutine: entries whose until has passed are
 // forgotten a few at a time during later calls, so every call does bounded
-// work. The zero value is not usable; call NewMemory.
+// work. The zero value is not usable; call [NewMemory].
 //
-// Memory holds at most MemoryOptions.MaxEntries entries (DefaultMaxEntries
-// by default); a revocation that would exceed the cap fails with ErrFull
+// Memory holds at most MemoryOptions.MaxEntries entries ([DefaultMaxEntries]
+// by default); a revocation that would exceed the cap fails with [ErrFull]
 // rather than forget a live one. Stats reports the size.
 //
 // Memory is safe for concurrent use. Its entries are lost when the process
@@ -82,7 +82,7 @@ type subjectEntry struct {
 	until    int64 // Unix nanoseconds
 }
 
-// NewMemory returns an empty Memory.
+// NewMemory returns an empty [Memory].
 func NewMemory(opts MemoryOptions) *Memory {
 	m := &Memory{
 		now:      opts.Now,
@@ -116,10 +116,10 @@ func (m *Memory) roomLocked(now int64) error {
 	return fmt.Errorf("%w: %d live entries, MaxEntries %d", ErrFull, len(m.sessions)+len(m.subjects), m.max)
 }
 
-// Check returns ErrRevoked if s was revoked by id (with its subject) or if
+// Check returns [ErrRevoked] if s was revoked by id (with its subject) or if
 // its subject was revoked for sessions issued before s.IssuedAt, and nil
 // otherwise. An entry whose until has passed no longer counts. Check never
-// fails for any other reason than an empty s.ID (ErrInvalidArgument).
+// fails for any other reason than an empty s.ID ([ErrInvalidArgument]).
 func (m *Memory) Check(_ context.Context, s SessionRef) error {
 	if err := validateCheck(s); err != nil {
 		return err
@@ -173,7 +173,7 @@ func (m *Memory) RevokeSession(_ context.Context, id, subject string, until time
 }
 
 // RevokeSubject revokes every session of subject issued strictly before
-// before, at millisecond precision (see IssuedBefore), until until. An until
+// before, at millisecond precision (see [IssuedBefore]), until until. An until
 // that has already passed is a no-op. An existing entry is never weakened:
 // the entry keeps the later before and the later until.
 func (m *Memory) RevokeSubject(_ context.Context, subject string, before, until time.Time) error {
@@ -225,7 +225,7 @@ type MemoryStats struct {
 // CacheStats is a snapshot of a revocation cache: a list held in memory
 // and kept in step with a shared store, such as revoke/redis's Cached
 // (Cached.Stats), for metrics and health checks. It lives here, beside
-// MemoryStats, so that a metrics package can read it without importing
+// [MemoryStats], so that a metrics package can read it without importing
 // the store's client (the otel module does not depend on go-redis).
 // Suggested metric names (OpenTelemetry style) are given with each field.
 type CacheStats struct {

@@ -12,13 +12,13 @@ var ErrRevoked = errors.New("revoke: session revoked")
 // ErrFull is returned (wrapped) by RevokeSession and RevokeSubject when the
 // list is at its cap (MemoryOptions.MaxEntries) and holds no expired entry
 // to forget: the revocation did not happen, and the caller must treat it as
-// a failed logout, not a done one. errors.Is(err, ErrRevoked) is false.
+// a failed logout, not a done one. errors.Is(err, [ErrRevoked]) is false.
 var ErrFull = errors.New("revoke: revocation list full")
 
 // ErrInvalidArgument is returned (wrapped, with the offending argument named)
-// when a Revoker method is called with an argument it cannot accept, such as an
-// empty session id or subject, or a zero time. It is a caller bug, not a
-// revocation: errors.Is(err, ErrRevoked) is false.
+// when a [Revoker] method is called with an argument it cannot accept, such as
+// an empty session id or subject, or a zero time. It is a caller bug, not a
+// revocation: errors.Is(err, [ErrRevoked]) is false.
 var ErrInvalidArgument = errors.New("revoke: invalid argument")
 
 // SessionRef is what a check needs to know about a session: its id,
@@ -38,12 +38,12 @@ type SessionRef struct {
 // it at the start of until's millisecond), judged when Check runs; an
 // until that has already passed is a no-op that returns nil. Invalid
 // arguments (an empty id or subject, a zero time) return an error matching
-// ErrInvalidArgument and change nothing.
+// [ErrInvalidArgument] and change nothing.
 //
 // An implementation that waits (on a network, a disk) honours ctx: when
 // ctx is done, a call returns an error matching ctx.Err() or completes in
 // full; one that never waits may ignore ctx. No call reports a revocation
-// it did not make, and no fault matches ErrRevoked. Package
+// it did not make, and no fault matches [ErrRevoked]. Package
 // github.com/cookieseal/cookieseal/revoke/revoketest checks all of this
 // against an implementation.
 type Revoker interface {
@@ -77,7 +77,8 @@ type Revoker interface {
 // millisecond as a subject revocation is therefore not revoked, so a caller
 // that revokes a subject and then issues a fresh session at once keeps it.
 //
-// Every Revoker in this module uses this rule; a new implementation should too.
+// Every [Revoker] in this module uses this rule; a new implementation
+// should too.
 func IssuedBefore(issuedAt, before time.Time) bool {
 	return issuedAt.UnixMilli() < before.UnixMilli()
 }

@@ -1,6 +1,6 @@
-// Package revoketest checks that a revoke.Revoker keeps the contract that
+// Package revoketest checks that a [revoke.Revoker] keeps the contract that
 // package revoke documents, so that the session manager can rely on it.
-// Run it from a test of your own store:
+// [Run] it from a test of your own store:
 //
 //	func TestRevoker(t *testing.T) {
 //		revoketest.Run(t, func(t *testing.T, now func() time.Time) revoke.Revoker {
@@ -15,7 +15,7 @@
 //     sessions, not another subject's, not a session without subject;
 //   - RevokeSubject cuts at the millisecond: a session issued in an
 //     earlier millisecond than before is revoked, one issued in the same
-//     millisecond or later is not (revoke.IssuedBefore), whatever the
+//     millisecond or later is not ([revoke.IssuedBefore]), whatever the
 //     store's own clock says (the writer's clock may be ahead of or
 //     behind the store's);
 //   - an entry counts until its until and not after, by the injected
@@ -25,7 +25,7 @@
 //   - ids and subjects are opaque: any bytes, compared exactly, with no
 //     two sessions or subjects confused however a store joins or escapes
 //     them;
-//   - invalid arguments fail with revoke.ErrInvalidArgument and write
+//   - invalid arguments fail with [revoke.ErrInvalidArgument] and write
 //     nothing;
 //   - a context that is done is honoured: a call returns an error
 //     matching ctx.Err() or does its work in full (a store that never
@@ -33,7 +33,7 @@
 //   - concurrent use is safe and loses no revocation (run with -race).
 //
 // Faults (a store that is down) are the store's own to test: the contract
-// only says that a fault is an error that does not match revoke.ErrRevoked.
+// only says that a fault is an error that does not match [revoke.ErrRevoked].
 package revoketest
 
 import (
