@@ -57,7 +57,7 @@ const never = math.MinInt64
 // list, applies each revocation that any instance publishes, confirms the
 // subscription with heartbeats, and reloads periodically. When the memory
 // cannot be vouched for within CachedOptions.StalenessBound, Check returns an
-// error matching ErrStale instead of guessing. Create it with NewCached and
+// error matching [ErrStale] instead of guessing. Create it with [NewCached] and
 // start Run yourself.
 //
 // Memory holds each entry under a 128-bit seeded hash of its field
@@ -106,11 +106,11 @@ type hkey struct{ a, b uint64 }
 // entry is what memory holds for a field: a session entry has beforeMS 0.
 type entry struct{ beforeMS, untilMS int64 }
 
-// NewCached returns a Cached on client, with the same requirements on client
-// as NewDirect. It makes no Redis call and starts no goroutine: until Run has
-// completed its first load, Check returns an error matching ErrStale (or
-// ErrEvictionPolicy, once a load has found a server that may evict).
-// Invalid options or client return an error matching ErrInvalidConfig.
+// NewCached returns a [Cached] on client, with the same requirements on client
+// as [NewDirect]. It makes no Redis call and starts no goroutine: until Run has
+// completed its first load, Check returns an error matching [ErrStale] (or
+// [ErrEvictionPolicy], once a load has found a server that may evict).
+// Invalid options or client return an error matching [ErrInvalidConfig].
 func NewCached(client goredis.UniversalClient, opts CachedOptions) (*Cached, error) {
 	opts, err := opts.normalize()
 	if err != nil {
@@ -157,9 +157,9 @@ func (c *Cached) hashParts(kind, esub string, withID bool, id string) hkey {
 }
 
 // Check reports whether s is revoked, from memory. It returns nil,
-// revoke.ErrRevoked, an error matching ErrStale (and ErrUnavailable) when
+// [revoke.ErrRevoked], an error matching [ErrStale] (and [ErrUnavailable]) when
 // Run has not loaded the list yet or has not confirmed it within
-// StalenessBound, or one matching ErrEvictionPolicy (and ErrUnavailable)
+// StalenessBound, or one matching [ErrEvictionPolicy] (and ErrUnavailable)
 // while the last reading of the servers' maxmemory-policy (at the start of
 // each load) found one that may drop entries. It makes no Redis call, and does not allocate unless the
 // subject holds '%' or ':'. An entry
@@ -214,8 +214,8 @@ func (c *Cached) lookup(k hkey, revokes func(entry) bool) error {
 	return nil
 }
 
-// RevokeSession is Direct.RevokeSession; the entry also takes effect in
-// this Cached's memory as soon as Redis has it.
+// RevokeSession is [Direct.RevokeSession]; the entry also takes effect in
+// this [Cached]'s memory as soon as Redis has it.
 func (c *Cached) RevokeSession(ctx context.Context, id, subject string, until time.Time) error {
 	field, value, done, err := c.s.revokeSession(ctx, id, subject, until)
 	if done {
@@ -224,8 +224,8 @@ func (c *Cached) RevokeSession(ctx context.Context, id, subject string, until ti
 	return err
 }
 
-// RevokeSubject is Direct.RevokeSubject; the entry also takes effect in
-// this Cached's memory as soon as Redis has it.
+// RevokeSubject is [Direct.RevokeSubject]; the entry also takes effect in
+// this [Cached]'s memory as soon as Redis has it.
 func (c *Cached) RevokeSubject(ctx context.Context, subject string, before, until time.Time) error {
 	field, value, done, err := c.s.revokeSubject(ctx, subject, before, until)
 	if done {
@@ -292,7 +292,7 @@ func (c *Cached) Stats() revoke.CacheStats {
 // Each load first reads every server's maxmemory-policy (CONFIG GET): a
 // policy that may drop entries, or a server that refuses CONFIG GET without
 // Options.MaxmemoryPolicy, fails the load with an error matching
-// ErrEvictionPolicy, reported to OnError and retried like any failed load
+// [ErrEvictionPolicy], reported to OnError and retried like any failed load
 // (50ms doubling to 1s), and Check returns it until a load finds every
 // server at noeviction. So a policy changed at runtime is found by the next
 // periodic reload (ResyncInterval), and a new master's by the load that

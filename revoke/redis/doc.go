@@ -2,14 +2,14 @@
 // share one revocation list. It works on any go-redis v9 UniversalClient:
 // a standalone server, Sentinel (failover) or Cluster.
 //
-// For most uses, create one client, then NewCached, and start its Run in a
-// goroutine of your own; hand the Cached to the middleware. Use NewDirect
+// For most uses, create one client, then [NewCached], and start its Run in a
+// goroutine of your own; hand the [Cached] to the middleware. Use [NewDirect]
 // where a background loop does not fit (a CLI, a short-lived function), or
 // where every check must see Redis as it is this instant.
 //
 // # What a check costs
 //
-//   - Direct: one round trip per check, bounded by Options.CheckTimeout
+//   - [Direct]: one round trip per check, bounded by Options.CheckTimeout
 //     (100ms by default): one HMGET of two fields of one key (a session with
 //     a subject: the session's entry and the subject's entry) or one HGET (a
 //     session without subject). See the key layout below.
@@ -88,7 +88,7 @@
 // (SyncTimeout), retried on its own; an attempt that still fails leaves its
 // progress, and the next attempt resumes there. A bucket that is not a
 // hash and a field of a kind this version does not know (a newer
-// version's) are skipped and counted in Cached.Stats (revoke.CacheStats), never a failed load.
+// version's) are skipped and counted in [Cached.Stats] (revoke.CacheStats), never a failed load.
 //
 // Why hashes in fixed buckets: one key per check keeps Direct at one round
 // trip on every deployment; a load walks a known set of keys, so unrelated
@@ -118,7 +118,7 @@
 //     Cached subscribes to both channels and copies the v1 entries into v2
 //     before each full load (a SCAN over the keyspace: the v1 cost, only
 //     during the window);
-//  2. once no v1 instance is left, run MigrateV1 once (it copies every v1
+//  2. once no v1 instance is left, run [MigrateV1] once (it copies every v1
 //     entry into v2, keeping the later times; safe to repeat or run
 //     concurrently), then turn V1Compat off. The v1 keys expire by their TTL.
 //
@@ -128,8 +128,8 @@
 // and a heartbeat PING on the subscription every HeartbeatInterval, whose
 // reply proves that every entry published before it has been applied. If
 // neither has happened within CachedOptions.StalenessBound
-// (DefaultStalenessBound, 1m, by default), Check returns an error matching
-// ErrStale (and ErrUnavailable) instead of answering from memory that may
+// ([DefaultStalenessBound], 1m, by default), Check returns an error matching
+// [ErrStale] (and [ErrUnavailable]) instead of answering from memory that may
 // miss revocations; so does a Cached whose Run has not completed its
 // first load. Put plainly: a Check that returns nil at time T reflects
 // every revocation that Redis acknowledged before T − StalenessBound. In
@@ -179,7 +179,7 @@
 //
 // Check returns nil, revoke.ErrRevoked (or an error matching it, for a
 // malformed entry), or a fault: an error matching ErrUnavailable (Redis
-// unreachable or slow), ErrStale (Cached only), ErrEvictionPolicy (a server
+// unreachable or slow), ErrStale (Cached only), [ErrEvictionPolicy] (a server
 // whose maxmemory-policy can drop entries, or that refuses CONFIG GET
 // without Options.MaxmemoryPolicy; it matches ErrUnavailable too), or
 // revoke.ErrInvalidArgument. This package never decides what a fault

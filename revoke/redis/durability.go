@@ -12,10 +12,10 @@ import (
 // ErrNotReplicated is matched by the error of RevokeSession and
 // RevokeSubject when Options.WaitReplicas replicas did not acknowledge the
 // revocation within the wait (Redis WAIT returned fewer). The entry is on
-// the master, and the Cached instances that saw it published apply it, but
+// the master, and the [Cached] instances that saw it published apply it, but
 // a failover may lose it: call again (a later entry never weakens an
 // earlier one), or treat the logout as not done. Such an error also
-// matches ErrUnavailable. It is never revoke.ErrRevoked.
+// matches [ErrUnavailable]. It is never revoke.ErrRevoked.
 var ErrNotReplicated = errors.New("revoke/redis: revocation not acknowledged by enough replicas")
 
 // notReplicated is an ErrNotReplicated (and ErrUnavailable) with the WAIT

@@ -12,10 +12,10 @@ import (
 // It is never ErrRevoked: the caller's failure policy decides.
 var ErrUnavailable = errors.New("revoke/redis: store unavailable")
 
-// ErrStale is matched by the error of a Cached's Check when the cache cannot
+// ErrStale is matched by the error of a [Cached]'s Check when the cache cannot
 // vouch for its content: Run has not finished its first load, or nothing has
 // confirmed the cache fresh within CachedOptions.StalenessBound. Such an
-// error also matches ErrUnavailable. It is never ErrRevoked: the caller's
+// error also matches [ErrUnavailable]. It is never ErrRevoked: the caller's
 // failure policy decides.
 var ErrStale = errors.New("revoke/redis: revocation cache is stale")
 

@@ -44,11 +44,11 @@ import (
 //     server that answers CONFIG GET is always believed over the option.
 
 // ErrEvictionPolicy is matched by the errors of Check, RevokeSession,
-// RevokeSubject and Cached's Run (through CachedOptions.OnError) when a
+// RevokeSubject and [Cached]'s Run (through CachedOptions.OnError) when a
 // server holding the list has a maxmemory-policy other than noeviction, or
 // refuses CONFIG GET maxmemory-policy while Options.MaxmemoryPolicy does not
 // vouch for it: such a server can drop revocations silently. Such an error
-// also matches ErrUnavailable, so the caller's failure policy applies, and
+// also matches [ErrUnavailable], so the caller's failure policy applies, and
 // names the server and its policy. It is never revoke.ErrRevoked.
 var ErrEvictionPolicy = errors.New("revoke/redis: maxmemory-policy can drop revocations")
 

@@ -10,7 +10,7 @@ package redis
 // 2.2–2.5s with down-after-milliseconds 1000, at 30.6–31.4s with
 // Sentinel's default 30000. What requests see meanwhile:
 //
-//   - Cached: nothing. It answers from memory while its last confirmation
+//   - [Cached]: nothing. It answers from memory while its last confirmation
 //     is younger than StalenessBound, then reloads from the new master. The
 //     default bound (1m, heartbeats every 20s) covers a promotion that
 //     takes up to 40s minus the list's load time; no valid session was
@@ -18,7 +18,7 @@ package redis
 //     20s before the kill. The former default, 30s, refused every valid
 //     session at the 30000 setting: for 1.1–1.8s when confirmed at the
 //     kill, for 11.5s when confirmed 10s before it.
-//   - Direct: a fault on every check from the kill until the client reaches
+//   - [Direct]: a fault on every check from the kill until the client reaches
 //     the new master: measured 2.1–4.0s after the kill at
 //     down-after-milliseconds 1000, 31.5–32.7s at 30000. Under fail
 //     closed every request in that window has no session (its cookie is
@@ -41,9 +41,9 @@ package redis
 //     used to wait for every other caller's reading (checks of up to 2s
 //     with CheckTimeout 500ms and four callers); it now reads it in its
 //     own round trip.
-//   - RevokeSession and RevokeSubject: ErrUnavailable for about as long as
+//   - RevokeSession and RevokeSubject: [ErrUnavailable] for about as long as
 //     the promotion; a logout in that window must be retried. With
-//     WaitReplicas and a single replica, then ErrNotReplicated until the
+//     WaitReplicas and a single replica, then [ErrNotReplicated] until the
 //     old master is back as a replica (measured: 12.3s after the kill when
 //     restarted at the promotion, Sentinel noticing it on its 10s INFO
 //     round); with two replicas, writes were acknowledged again at the

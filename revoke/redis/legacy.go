@@ -208,7 +208,7 @@ func (s *store) checkV1(ctx context.Context, cl goredis.Cmdable, sess revoke.Ses
 // migrateScanCount is the COUNT hint of one SCAN call of MigrateV1.
 const migrateScanCount = 1000
 
-// MigrateResult counts what MigrateV1 did.
+// MigrateResult counts what [MigrateV1] did.
 type MigrateResult struct {
 	Copied    int // v1 entries written into layout v2 (merged, keeping the later times)
 	Malformed int // v1 entries whose value did not parse, copied as revoked until their TTL
@@ -223,7 +223,7 @@ type MigrateResult struct {
 // keyspace (on a Cluster, every master), which costs time in proportion to
 // the database; each call is bounded by opts.WriteTimeout. It is safe to
 // run again and concurrently with live traffic; the v1 keys are left to
-// expire. Errors match ErrUnavailable or ErrInvalidConfig.
+// expire. Errors match [ErrUnavailable] or [ErrInvalidConfig].
 func MigrateV1(ctx context.Context, client goredis.UniversalClient, opts Options) (MigrateResult, error) {
 	s, err := newStore(client, opts)
 	if err != nil {

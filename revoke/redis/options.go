@@ -9,7 +9,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// Defaults for the zero values of Options and CachedOptions.
+// Defaults for the zero values of [Options] and [CachedOptions].
 const (
 	DefaultPrefix         = "cookieseal:revoke:"
 	DefaultCheckTimeout   = 100 * time.Millisecond
@@ -19,8 +19,8 @@ const (
 	DefaultSyncTimeout    = 5 * time.Second
 )
 
-// Options configures a Direct, and the Redis side of a Cached. The zero value
-// is the documented default for every field.
+// Options configures a [Direct], and the Redis side of a [Cached]. The zero
+// value is the documented default for every field.
 type Options struct {
 	// Prefix is put in front of every key and of the pub/sub channel name.
 	// Default DefaultPrefix. It must not contain '{' or '}', which would
@@ -73,7 +73,7 @@ type Options struct {
 	V1Compat bool
 }
 
-// CachedOptions configures a Cached. The zero value is the documented
+// CachedOptions configures a [Cached]. The zero value is the documented
 // default for every field.
 type CachedOptions struct {
 	Options
@@ -111,7 +111,7 @@ type CachedOptions struct {
 	OnError func(error)
 }
 
-// ErrInvalidConfig is wrapped by the errors NewDirect and NewCached return for an
+// ErrInvalidConfig is wrapped by the errors [NewDirect] and [NewCached] return for an
 // invalid client or options.
 var ErrInvalidConfig = errors.New("revoke/redis: invalid configuration")
 

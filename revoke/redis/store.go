@@ -115,7 +115,7 @@ func checkSession(s revoke.SessionRef) error {
 
 // Direct is a Revoker that asks Redis on every Check: one HGET, or one HMGET
 // of two fields of one key when the session has a subject. It holds no state
-// of its own and starts no goroutine. Create it with NewDirect.
+// of its own and starts no goroutine. Create it with [NewDirect].
 //
 // Direct is safe for concurrent use.
 type Direct struct {
@@ -124,14 +124,14 @@ type Direct struct {
 
 var _ revoke.Revoker = (*Direct)(nil)
 
-// NewDirect returns a Direct on client, which may be any go-redis v9
+// NewDirect returns a [Direct] on client, which may be any go-redis v9
 // UniversalClient: standalone, Sentinel (failover) or Cluster. A *Client,
 // *ClusterClient or *Ring must have ContextTimeoutEnabled set, so that
 // Options.CheckTimeout and WriteTimeout bound every call; other
 // implementations cannot be inspected and are trusted to honor context
 // deadlines. NewDirect makes no Redis call: the servers' maxmemory-policy
-// is read by the first Check or write (see ErrEvictionPolicy). Invalid options or client return
-// an error matching ErrInvalidConfig.
+// is read by the first Check or write (see [ErrEvictionPolicy]). Invalid options or client return
+// an error matching [ErrInvalidConfig].
 func NewDirect(client goredis.UniversalClient, opts Options) (*Direct, error) {
 	s, err := newStore(client, opts)
 	if err != nil {
@@ -141,9 +141,9 @@ func NewDirect(client goredis.UniversalClient, opts Options) (*Direct, error) {
 }
 
 // Check reports whether s is revoked, in one round trip bounded by
-// Options.CheckTimeout. It returns nil, revoke.ErrRevoked, or an error
-// matching ErrUnavailable for a store fault, which is ErrEvictionPolicy when
-// a server holding the list may evict it. Its first call, the first after
+// Options.CheckTimeout. It returns nil, [revoke.ErrRevoked], or an error
+// matching [ErrUnavailable] for a store fault, which is [ErrEvictionPolicy]
+// when a server holding the list may evict it. Its first call, the first after
 // a fault and then one at least once a minute (by Options.Now) also read
 // the servers' maxmemory-policy (CONFIG GET), which adds a CheckTimeout to
 // their bound: on a standalone or Sentinel client in the same round trip
@@ -186,13 +186,13 @@ func (d *Direct) Check(ctx context.Context, s revoke.SessionRef) error {
 
 // RevokeSession revokes the session (subject, id) until until, in one round
 // trip bounded by Options.WriteTimeout that also publishes the entry to
-// every Cached on the same prefix. An until that has passed is a no-op.
+// every [Cached] on the same prefix. An until that has passed is a no-op.
 // Pass the subject the session carries: the entry is stored next to the
 // subject's (same hash slot) and found only by checks with that subject.
 // With Options.WaitReplicas (on by default on a Sentinel client), it
 // returns nil only once that many replicas hold the entry, else an error
-// matching ErrNotReplicated. On a server that may evict the entry it writes
-// it and returns an error matching ErrEvictionPolicy: the logout may not
+// matching [ErrNotReplicated]. On a server that may evict the entry it writes
+// it and returns an error matching [ErrEvictionPolicy]: the logout may not
 // stick.
 func (d *Direct) RevokeSession(ctx context.Context, id, subject string, until time.Time) error {
 	_, _, _, err := d.s.revokeSession(ctx, id, subject, until)
@@ -200,14 +200,14 @@ func (d *Direct) RevokeSession(ctx context.Context, id, subject string, until ti
 }
 
 // RevokeSubject revokes every session of subject issued strictly before
-// before (at millisecond precision, see revoke.IssuedBefore) until until, in
+// before (at millisecond precision, see [revoke.IssuedBefore]) until until, in
 // one round trip bounded by Options.WriteTimeout that keeps the later before
 // and until of an existing entry atomically and publishes the result to
-// every Cached on the same prefix. An until that has passed is a no-op.
+// every [Cached] on the same prefix. An until that has passed is a no-op.
 // With Options.WaitReplicas, it returns nil only once that many replicas
-// hold the entry, else an error matching ErrNotReplicated. On a server that
+// hold the entry, else an error matching [ErrNotReplicated]. On a server that
 // may evict the entry it writes it and returns an error matching
-// ErrEvictionPolicy.
+// [ErrEvictionPolicy].
 func (d *Direct) RevokeSubject(ctx context.Context, subject string, before, until time.Time) error {
 	_, _, _, err := d.s.revokeSubject(ctx, subject, before, until)
 	return err

@@ -2,8 +2,8 @@
 // active across a fleet over the last minutes, hour or day, with Redis
 // HyperLogLog (PFADD, PFCOUNT; standard error 0.81%).
 //
-// The request path never waits on Redis: Tracker.Add (or Observe, as the
-// manager's Observer) only buffers the id in memory. Tracker.Run, which
+// The request path never waits on Redis: [Tracker.Add] (or Observe, as the
+// manager's Observer) only buffers the id in memory. [Tracker.Run], which
 // the caller starts, sends the buffer every FlushInterval (default and minimum
 // one second) in one pipelined round trip, whatever the request rate.
 //
@@ -31,7 +31,7 @@ import (
 	"github.com/cookieseal/cookieseal/middleware"
 )
 
-// Defaults of Options.
+// Defaults of [Options].
 const (
 	DefaultPrefix        = "cookieseal:active"
 	DefaultFlushInterval = time.Second
@@ -40,7 +40,7 @@ const (
 	batch = 1000
 )
 
-// Options configures a Tracker. The zero value is the default.
+// Options configures a [Tracker]. The zero value is the default.
 type Options struct {
 	// Prefix starts every key, inside a hash tag: "{Prefix}:s:m:<minute>".
 	// Default DefaultPrefix.
@@ -73,7 +73,7 @@ type Tracker struct {
 	dropped  atomic.Uint64
 }
 
-// New returns a Tracker on client. It makes no Redis call and starts no
+// New returns a [Tracker] on client. It makes no Redis call and starts no
 // goroutine: call Run.
 func New(client goredis.UniversalClient, opts Options) (*Tracker, error) {
 	if client == nil {
@@ -125,8 +125,8 @@ func (t *Tracker) put(m map[string]struct{}, s string) {
 	m[s] = struct{}{}
 }
 
-// Observe buffers the session of each middleware.EventOpened, so a
-// Tracker can be the manager's Observer (or one of middleware.Observers).
+// Observe buffers the session of each [middleware.EventOpened], so a
+// [Tracker] can be the manager's Observer (or one of [middleware.Observers]).
 func (t *Tracker) Observe(e middleware.Event) {
 	if e.Kind == middleware.EventOpened {
 		t.Add(e.SessionID, e.Subject)
