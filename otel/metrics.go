@@ -3,7 +3,7 @@
 // (go.opentelemetry.io/otel/metric). It lives in its own module so that
 // the core library does not depend on OpenTelemetry.
 //
-// Wire one Metrics as the manager's Observer and as its key usage
+// Wire one [Metrics] as the manager's Observer and as its key usage
 // recorder, then register the gauges you have. The package is named otel,
 // as OpenTelemetry's own package is: import it under another name, as
 // every example here does:
@@ -19,7 +19,7 @@
 // Metric names follow OpenTelemetry's conventions (dotted, unit in the
 // instrument, not the name); the Prometheus exporter turns
 // cookieseal.session.rejected into cookieseal_session_rejected_total. The
-// names are listed in Names; docs/observability.md says which to
+// names are listed in [Names]; docs/observability.md says which to
 // alert on, and dashboard.json draws them.
 package otel
 
@@ -121,7 +121,7 @@ var Names = []string{
 var revokeBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25}
 
 // Metrics records cookieseal's metrics on one meter. It is a
-// middleware.Observer and a keyring.UsageRecorder. Recording an event
+// [middleware.Observer] and a keyring.UsageRecorder. Recording an event
 // allocates nothing: attribute sets are built once. It is safe for
 // concurrent use.
 type Metrics struct {
@@ -143,7 +143,7 @@ type keyUse struct {
 	seal      bool
 }
 
-// New returns Metrics on the meter named ScopeName of mp.
+// New returns [Metrics] on the meter named [ScopeName] of mp.
 func New(mp metric.MeterProvider) (*Metrics, error) {
 	if mp == nil {
 		return nil, errors.New("otel: nil MeterProvider")
@@ -183,7 +183,7 @@ func New(mp metric.MeterProvider) (*Metrics, error) {
 	return m, nil
 }
 
-// Observe records one session event (middleware.Observer).
+// Observe records one session event ([middleware.Observer]).
 func (m *Metrics) Observe(e middleware.Event) {
 	ctx := context.Background()
 	switch e.Kind {
@@ -240,10 +240,10 @@ func (m *Metrics) recordKey(k keyUse) {
 }
 
 // ObserveRevokeList registers gauges for an in-memory revocation list
-// (revoke.Memory's Stats): entries, limit, and revocations refused because
+// ([revoke.Memory]'s Stats): entries, limit, and revocations refused because
 // it was full. Unregister with the returned Registration. Register one
-// list source per Metrics: ObserveRevokeList or ObserveRevokeCache (both
-// report NameRevokeEntries).
+// list source per [Metrics]: ObserveRevokeList or ObserveRevokeCache (both
+// report [NameRevokeEntries]).
 func (m *Metrics) ObserveRevokeList(stats func() revoke.MemoryStats) (metric.Registration, error) {
 	entries, e1 := m.meter.Int64ObservableGauge(NameRevokeEntries, metric.WithDescription("Revocation entries held."), metric.WithUnit("{entry}"))
 	limit, e2 := m.meter.Int64ObservableGauge(NameRevokeLimit, metric.WithDescription("Cap on revocation entries; 0 means none."), metric.WithUnit("{entry}"))
@@ -264,7 +264,7 @@ func (m *Metrics) ObserveRevokeList(stats func() revoke.MemoryStats) (metric.Reg
 // revoke/redis's Cached (pass cached.Stats): entries, malformed entries,
 // staleness (the age of the last confirmation, the number to alert on),
 // loads, load failures, last load's duration and resubscriptions. It
-// takes a revoke.CacheStats, so this module does not import revoke/redis
+// takes a [revoke.CacheStats], so this module does not import revoke/redis
 // and brings no Redis client to a program that uses none.
 func (m *Metrics) ObserveRevokeCache(stats func() revoke.CacheStats) (metric.Registration, error) {
 	entries, e1 := m.meter.Int64ObservableGauge(NameRevokeEntries, metric.WithDescription("Revocation entries held."), metric.WithUnit("{entry}"))
@@ -302,10 +302,10 @@ var Windows = []struct {
 
 // ActiveSource returns the estimated distinct sessions and subjects over
 // a window ending now. The Redis Tracker's Count (revoke/redis/active) is
-// one; CounterSource adapts one instance's active.Counter.
+// one; [CounterSource] adapts one instance's [active.Counter].
 type ActiveSource func(ctx context.Context, window time.Duration) (active.Counts, error)
 
-// CounterSource is the ActiveSource of one instance's active.Counter.
+// CounterSource is the [ActiveSource] of one instance's [active.Counter].
 func CounterSource(c *active.Counter) ActiveSource {
 	return func(_ context.Context, w time.Duration) (active.Counts, error) {
 		return c.Count(w)
