@@ -85,7 +85,7 @@ const (
 // the salt, which is the cookie name.
 const keyInfo = "Auth.js Generated Encryption Key (%s)"
 
-// Options configures a Reader. The zero value is the default.
+// Options configures a [Reader]. The zero value is the default.
 type Options struct {
 	// CookieName is the name of the session cookie, which Auth.js also
 	// uses as the key derivation's salt. Default: both SecureCookieName
@@ -152,9 +152,9 @@ type Reader struct {
 	now       func() time.Time
 }
 
-// New returns a Reader for tokens sealed under any of secrets, Auth.js's
+// New returns a [Reader] for tokens sealed under any of secrets, Auth.js's
 // AUTH_SECRET values, newest first as Auth.js takes them. Every key is
-// derived here, once. Secrets shorter than MinSecretSize and invalid
+// derived here, once. Secrets shorter than [MinSecretSize] and invalid
 // options are refused.
 func New(secrets []string, opts Options) (*Reader, error) {
 	if len(secrets) == 0 {
@@ -237,19 +237,19 @@ func (r Reader) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
 
 // Open authenticates a session token (the joined cookie value) against
 // every configured cookie name and secret and returns its claims. Errors
-// match cookie.ErrInvalid or cookie.ErrExpired.
+// match [cookie.ErrInvalid] or [cookie.ErrExpired].
 func (r *Reader) Open(token string) (Claims, error) {
 	return r.open(token, "")
 }
 
 // OpenRequest finds the session token in r's cookies, joining the chunks
-// <name>.0, <name>.1, … that Auth.js writes for a token over ChunkSize,
+// <name>.0, <name>.1, … that Auth.js writes for a token over [ChunkSize],
 // and opens it with the keys for that cookie name. As Auth.js's getToken,
 // a request with no session cookie may carry the token in an
 // "Authorization: Bearer" header instead (URL-encoded). It returns
-// ErrNoToken when the request carries neither, and ErrDuplicate (which
-// matches cookie.ErrInvalid) when it carries the session more than once; other
-// errors match cookie.ErrInvalid or cookie.ErrExpired.
+// [ErrNoToken] when the request carries neither, and [ErrDuplicate] (which
+// matches [cookie.ErrInvalid]) when it carries the session more than once;
+// other errors match cookie.ErrInvalid or [cookie.ErrExpired].
 func (r *Reader) OpenRequest(req *http.Request) (Claims, error) {
 	cookies := req.Cookies()
 	var token, tokenName string

@@ -30,7 +30,7 @@ const DefaultMaxAge = 30 * 24 * time.Hour
 // gorillaMaxLength is securecookie's default limit on an encoded value.
 const gorillaMaxLength = 4096
 
-// Options configures a Decoder. The zero value is the
+// Options configures a [Decoder]. The zero value is the
 // default.
 type Options struct {
 	// MaxAge is how old, since it was last written, a legacy cookie may
@@ -60,7 +60,7 @@ type Options struct {
 	Anonymous bool
 }
 
-// ErrNoSubjectKey is returned by New when Options names neither a
+// ErrNoSubjectKey is returned by [New] when [Options] names neither a
 // SubjectKey nor Anonymous: migrated sessions would have no subject, so
 // a logout could not revoke them, and the choice must be made.
 var ErrNoSubjectKey = errors.New("gorilla: Options.SubjectKey is empty: name the session value that holds the user, or set Options.Anonymous")
@@ -82,16 +82,16 @@ var ErrNoSubjectKey = errors.New("gorilla: Options.SubjectKey is empty: name the
 //   - other slices and arrays become []any, maps with string keys become
 //     map[string]any, converted recursively; gorilla's flashes (key
 //     "_flash") arrive as []any;
-//   - time.Time becomes an RFC 3339 string with nanoseconds, in UTC;
+//   - [time.Time] becomes an RFC 3339 string with nanoseconds, in UTC;
 //   - anything else (a struct, a pointer, a complex number, a map with
-//     other keys) fails with an error matching cookie.ErrLegacyType that names
-//     the session key and the Go type, never the value.
+//     other keys) fails with an error matching [cookie.ErrLegacyType] that
+//     names the session key and the Go type, never the value.
 //
 // encoding/gob decodes an interface value only when its type is
 // registered in this process, as it was in the app that wrote the cookie.
 // The basic types above are registered by encoding/gob itself; []any
 // (gorilla's flashes) is registered by importing github.com/gorilla/sessions,
-// and time.Time and map[string]any need gob.Register in your main, as the
+// and time.Time and map[string]any need [gob.Register] in your main, as the
 // old app had. A cookie holding an unregistered type fails with
 // cookie.ErrLegacyType.
 type Decoder struct {
@@ -105,8 +105,8 @@ type Decoder struct {
 // New returns a decoder for cookies written with the given hash key
 // (at least 32 bytes) and block key (16, 24 or 32 bytes for AES, or nil
 // when the old app only authenticated its cookies). The keys are copied.
-// Options must name a SubjectKey or set Anonymous; with neither the
-// error matches ErrNoSubjectKey.
+// [Options] must name a SubjectKey or set Anonymous; with neither the
+// error matches [ErrNoSubjectKey].
 func New(hashKey, blockKey []byte, opts Options) (*Decoder, error) {
 	if len(hashKey) < 32 {
 		return nil, errors.New("gorilla: gorilla hash key shorter than 32 bytes")
@@ -159,19 +159,21 @@ func New(hashKey, blockKey []byte, opts Options) (*Decoder, error) {
 }
 
 // DecodeLegacy authenticates and decodes the value of the legacy cookie
-// called name and returns its session values. Errors match cookie.ErrTooLarge,
-// cookie.ErrInvalid (not a valid legacy cookie of this name under these keys),
-// cookie.ErrExpired (older than MaxAge) or cookie.ErrLegacyType (authentic, but holding
-// a value that cannot be converted; it matches cookie.ErrInvalid too).
+// called name and returns its session values. Errors match
+// [cookie.ErrTooLarge], [cookie.ErrInvalid] (not a valid legacy cookie of
+// this name under these keys), [cookie.ErrExpired] (older than MaxAge) or
+// [cookie.ErrLegacyType] (authentic, but holding a value that cannot be
+// converted; it matches cookie.ErrInvalid too).
 func (g *Decoder) DecodeLegacy(name, value string) (map[string]any, error) {
 	s, err := g.DecodeSession(name, value)
 	return s.Values, err
 }
 
 // DecodeSession is DecodeLegacy returning the session's timestamp and
-// subject too (see cookie.LegacySession); it is what middleware.Options.Legacy
-// calls. Errors are DecodeLegacy's; a SubjectKey value of another type
-// than a string or an integer fails with cookie.ErrLegacyType.
+// subject too (see [cookie.LegacySession]); it is what
+// middleware.Options.Legacy calls. Errors are DecodeLegacy's; a SubjectKey
+// value of another type than a string or an integer fails with
+// [cookie.ErrLegacyType].
 func (g *Decoder) DecodeSession(name, value string) (cookie.LegacySession, error) {
 	values, ts, err := g.decode(name, value)
 	if err != nil {
