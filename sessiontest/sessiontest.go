@@ -1,5 +1,5 @@
 // Package sessiontest helps test handlers that run behind a cookieseal
-// session manager (middleware.Manager), the way net/http/httptest helps
+// session manager ([middleware.Manager]), the way net/http/httptest helps
 // test handlers: a manager on a fresh key, a request that carries a
 // logged-in session, a clock that a test moves by hand, and a revocation
 // store that is down.
@@ -38,13 +38,13 @@ import (
 // Clock is a clock that a test moves by hand: pass its Now as
 // middleware.Options.Now (or any other Now option in cookieseal) and call
 // Advance instead of sleeping. It is safe for concurrent use. Create it
-// with NewClock.
+// with [NewClock].
 type Clock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-// NewClock returns a Clock at 2026-11-25 10:00:00 UTC, a fixed instant so
+// NewClock returns a [Clock] at 2026-11-25 10:00:00 UTC, a fixed instant so
 // that what a test prints does not depend on the day it runs.
 func NewClock() *Clock { return &Clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)} }
 
@@ -74,7 +74,7 @@ func (c *Clock) Set(t time.Time) {
 // keyring of one freshly generated key that no other manager shares. It
 // sets opts.InsecureNoHostPrefix (a handler test has no sibling host to
 // fear, and its cookie keeps the short name). It fails t if
-// middleware.New refuses opts. A test that needs two managers on the
+// [middleware.New] refuses opts. A test that needs two managers on the
 // same keys (a fleet, a key rotation) calls middleware.New itself.
 func NewManager(t testing.TB, opts middleware.Options) *middleware.Manager {
 	t.Helper()
@@ -131,7 +131,7 @@ func LoginCookies(t testing.TB, m *middleware.Manager, subject string, values ma
 }
 
 // NewRequest returns httptest.NewRequest(method, target, nil) carrying
-// the cookies of a new session of m logged in as subject (LoginCookies
+// the cookies of a new session of m logged in as subject ([LoginCookies]
 // with no values), ready for m.Handler. An empty subject gives a request
 // with no session cookie, so that a table of cases can hold anonymous
 // requests beside logged-in ones.
@@ -146,11 +146,11 @@ func NewRequest(t testing.TB, m *middleware.Manager, method, target, subject str
 	return r
 }
 
-// ErrStoreDown is the fault every method of FailingRevoker returns.
+// ErrStoreDown is the fault every method of [FailingRevoker] returns.
 var ErrStoreDown = errors.New("sessiontest: revocation store down")
 
-// FailingRevoker is a revoke.Revoker whose every call fails with
-// ErrStoreDown, as a revocation store that is unreachable does: pass it as
+// FailingRevoker is a [revoke.Revoker] whose every call fails with
+// [ErrStoreDown], as a revocation store that is unreachable does: pass it as
 // middleware.Options.Revoker to test what a handler does when the store
 // fails, fail closed (the default: the session is refused, the cookie
 // kept) or fail open (Options.InsecureRevokeFailOpen). The zero value is
@@ -159,15 +159,15 @@ type FailingRevoker struct{}
 
 var _ revoke.Revoker = FailingRevoker{}
 
-// Check returns ErrStoreDown.
+// Check returns [ErrStoreDown].
 func (FailingRevoker) Check(context.Context, revoke.SessionRef) error { return ErrStoreDown }
 
-// RevokeSession returns ErrStoreDown.
+// RevokeSession returns [ErrStoreDown].
 func (FailingRevoker) RevokeSession(context.Context, string, string, time.Time) error {
 	return ErrStoreDown
 }
 
-// RevokeSubject returns ErrStoreDown.
+// RevokeSubject returns [ErrStoreDown].
 func (FailingRevoker) RevokeSubject(context.Context, string, time.Time, time.Time) error {
 	return ErrStoreDown
 }
