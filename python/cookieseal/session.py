@@ -45,6 +45,9 @@ _STALE_REASONS = frozenset((_e.IDLE_EXPIRED, _e.ABSOLUTE_EXPIRED, _e.EXPIRED, _e
 _SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CHUNK_SUFFIX = re.compile(r".*\.[0-9]+")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() takes '\u0661' too
+_MAX_INT = 2**63 - 1  # Go's math.MaxInt (64-bit), where chunkname.Index saturates
+_MAX_INT_DIGITS = str(_MAX_INT)
 
 
 def new_id():
@@ -1224,11 +1227,19 @@ def _prefix_rules(name, secure, http_only, domain, path):
 
 
 def _chunk_index(cookie_name, name):
-    """The index of a chunk name of name (name + "." + a decimal index without
-    leading zeros), or None: as Go's middleware parses it."""
-    if not cookie_name.startswith(name + "."):
+    """The index of a chunk name of name, or None: as Go's internal/chunkname.Index parses it.
+
+    name + "." + a strict decimal index (ASCII digits only, no sign, no
+    white space, no leading zero but for "0" itself); an index past Go's
+    math.MaxInt is saturated to it (a chunk beyond any cap), so no name,
+    however long, makes load raise (CPython refuses int() of > 4300 digits)."""
+    if len(cookie_name) < len(name) + 2 or cookie_name[len(name)] != "." or not cookie_name.startswith(name):
         return None
     digits = cookie_name[len(name) + 1:]
-    if not digits or not digits.isascii() or not digits.isdigit() or (digits[0] == "0" and len(digits) > 1):
+    if digits[0] == "0":
+        return 0 if len(digits) == 1 else None
+    if not _DIGITS.fullmatch(digits):
         return None
-    return int(digits)
+    if len(digits) > len(_MAX_INT_DIGITS):
+        return _MAX_INT
+    return min(int(digits), _MAX_INT)

@@ -194,3 +194,33 @@ def seen_session(session, reason):
 def want_session(case):
     w = case["want"]
     return {"reason": w["reason"], "id": w["id"], "subject": w["subject"], "data": w["data"]}
+
+
+# --- hostile Cookie headers ----------------------------------------------
+
+# Cookie headers (bytes, as a server receives them) that must give no
+# exception in Manager.load and no 500 in any adapter: chunk indexes as
+# Go's internal/chunkname.Index refuses or saturates them, and bytes and
+# names net/http drops.
+HOSTILE_COOKIE_HEADERS = [
+    b"%s.%s=x" % (NAME.encode(), b"1" * 5000),  # over CPython's 4300-digit int() limit
+    b"%s.%s=x" % (NAME.encode(), b"9" * 4301),
+    b"%s.99999999999999999999999=x" % NAME.encode(),  # past Go's math.MaxInt: saturated
+    b"%s.9223372036854775807=x; %s.9223372036854775808=y" % (NAME.encode(), NAME.encode()),
+    b"%s.-1=x" % NAME.encode(),
+    b"%s.+1=x" % NAME.encode(),
+    b"%s. 1=x" % NAME.encode(),
+    b"%s.1 =x" % NAME.encode(),
+    b"%s.1\xc2\xa0=x" % NAME.encode(),  # a trailing U+00A0 (UTF-8), no ASCII space
+    b"%s.\xd9\xa1=x" % NAME.encode(),  # ARABIC-INDIC DIGIT ONE, which str.isdigit() takes
+    b"%s.\xb2=x" % NAME.encode(),  # latin-1 SUPERSCRIPT TWO, which str.isdigit() takes
+    b"%s.01=x; %s.00=y; %s.=z" % (NAME.encode(), NAME.encode(), NAME.encode()),
+    b"%s.0=a; %s.1=b; %s.0=c" % (NAME.encode(), NAME.encode(), NAME.encode()),
+    b"\xa0%s=x" % NAME.encode(),
+    b"%s=\"; %s=\"\"; %s==" % (NAME.encode(), NAME.encode(), NAME.encode()),
+    b"%s=caf\xe9; %s=\xe2\x98\x83; %s=a\\b; %s=a\x7fb" % (NAME.encode(), NAME.encode(), NAME.encode(), NAME.encode()),
+    b"%s=%s" % (NAME.encode(), b"A" * 20000),
+    b";;; = ;=;%s" % NAME.encode(),
+    b"; ".join([b"a=b"] * 3001) + b"; %s=x" % NAME.encode(),  # past net/http's 3000 cookies
+    b"; ".join(b"%s.%d=x" % (NAME.encode(), i) for i in range(200)),
+]

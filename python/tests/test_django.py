@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from framework_helpers import BIG, NAME, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
+from framework_helpers import BIG, HOSTILE_COOKIE_HEADERS, NAME, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
 
 need("django", "python3-django")
 need("redis", "python3-redis")
@@ -222,3 +222,10 @@ def test_too_large_is_a_500_with_no_cookie(example):
     with override_settings(COOKIESEAL_MANAGER=cookieseal.Manager(cookieseal.Keys.generate())):
         with pytest.raises(cookieseal.SessionTooLarge):  # Django's handler turns it into a 500
             SessionMiddleware(big)(RequestFactory().post("/", secure=True, HTTP_HOST="localhost"))
+
+
+def test_hostile_cookie_header_is_no_500(example):
+    # Rule: load never raises on any Cookie header.
+    for header in HOSTILE_COOKIE_HEADERS:
+        resp = call("GET", "/me", None, cookies=header.decode("latin-1"))
+        assert resp.status_code == 401, (header[:80], resp.status_code)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from framework_helpers import BIG, NAME, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
+from framework_helpers import BIG, HOSTILE_COOKIE_HEADERS, NAME, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
 
 need("flask", "python3-flask")
 need("redis", "python3-redis")
@@ -197,3 +197,16 @@ def test_too_large_is_a_500_with_no_cookie():
 
     resp = app.test_client(use_cookies=False).post("/", base_url="https://localhost")
     assert resp.status_code == 500 and resp.headers.getlist("Set-Cookie") == []
+
+
+def test_hostile_cookie_header_is_no_500(example):
+    # Rule: load never raises on any Cookie header. Raw WSGI: the test client
+    # would rebuild the header from its own jar.
+    from werkzeug.test import EnvironBuilder
+
+    for header in HOSTILE_COOKIE_HEADERS:
+        environ = EnvironBuilder(path="/me", base_url="https://localhost").get_environ()
+        environ["HTTP_COOKIE"] = header.decode("latin-1")  # PEP 3333: latin-1 str
+        status = []
+        example.app.wsgi_app(environ, lambda st, headers, exc_info=None: status.append(st))
+        assert status[0].startswith("401"), (header[:80], status)

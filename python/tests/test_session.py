@@ -512,3 +512,52 @@ def test_login_order(keys, before):
     else:
         assert writes_r == [("old id", before)]  # under the subject its cookie carried
         assert writes_s == [("old id", before), ("old id", "alice")]  # and under the new one
+
+
+# --- Rule: load never raises on any Cookie header; a chunk index is Go's chunkname.Index ---
+
+@pytest.mark.parametrize("cookie_name, want", [
+    ("s.0", 0), ("s.1", 1), ("s.15", 15),
+    ("s.99999999999999999999999", 2**63 - 1), ("s." + "1" * 5000, 2**63 - 1),  # saturated at Go's MaxInt
+    ("s.9223372036854775807", 2**63 - 1), ("s.9223372036854775808", 2**63 - 1),
+    ("s", None), ("s.", None), ("s.00", None), ("s.01", None), ("s.-1", None), ("s.+1", None),
+    ("s.1a", None), ("t.1", None), ("sx1", None), ("ss.1", None), ("s. 1", None), ("s.1 ", None),
+    ("s.\u0661", None), ("s.\u00b2", None), ("s.1\u00a0", None),
+], ids=lambda v: "%s...(%d chars)" % (v[:12], len(v)) if isinstance(v, str) and len(v) > 30 else None)
+def test_chunk_index_is_gos_chunkname_index(cookie_name, want):
+    # internal/chunkname's TestIndex, plus what str.isdigit() would take.
+    from cookieseal.session import _chunk_index
+
+    assert _chunk_index(cookie_name, "s") == want
+
+
+def test_load_never_raises_on_a_hostile_cookie_header(keys, clock):
+    from framework_helpers import HOSTILE_COOKIE_HEADERS
+
+    for max_chunks in (1, 4):
+        m = cookieseal.Manager(keys, clock=clock, max_chunks=max_chunks)
+        for header in HOSTILE_COOKIE_HEADERS:
+            for form in (header, header.decode("latin-1"), header.decode("utf-8", "replace")):
+                s = m.load(form)
+                assert s.is_new, (max_chunks, form[:80])
+                s["k"] = "v"
+                m.save(s)  # and the response that follows writes a session
+
+
+def test_a_long_chunk_index_is_a_chunk_beyond_the_cap(keys, clock):
+    # Saturated as in Go: a chunk past max_chunks, never a copy; the response clears it
+    # (its name fits the sweep's 4 KB) or gives way (it does not).
+    m = cookieseal.Manager(keys, clock=clock, max_chunks=4)
+    v = value_of(m.save(_with_subject(m, "alice")))
+    for digits in ("9" * 30, "1" * 5000):
+        s = m.load("%s; __Host-session.%s=x" % (v, digits))
+        assert s.subject == "alice" and s.reason is None
+        lines = m.save(s)
+        swept = [l for l in lines if l.startswith("__Host-session.%s=;" % digits)]
+        assert swept if len(digits) < 100 else not swept, lines
+
+
+def _with_subject(m, sub):
+    s = m.load(None)
+    s.set_subject(sub)
+    return s

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from framework_helpers import BIG, NAME, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
+from framework_helpers import BIG, HOSTILE_COOKIE_HEADERS, NAME, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
 
 need("starlette", "python3-starlette")
 need("redis", "python3-redis")
@@ -41,7 +41,8 @@ def asgi(app, method, path, cookie_headers=(), scope_type="http"):
     scope = {
         "type": scope_type, "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "https",
         "path": target, "raw_path": target.encode(), "query_string": query.encode(), "root_path": "",
-        "headers": [(b"host", b"localhost")] + [(b"cookie", c.encode("latin-1")) for c in cookie_headers],
+        "headers": [(b"host", b"localhost")] + [(b"cookie", c if isinstance(c, bytes) else c.encode("latin-1"))
+                                                 for c in cookie_headers],
         "client": ("127.0.0.1", 1234), "server": ("localhost", 443),
     }
     sent = []
@@ -215,3 +216,11 @@ def test_too_large_sends_nothing():
     starts = [m for m in sent if m["type"] == "http.response.start"]
     assert [m["status"] for m in starts] == [500]
     assert not [v for k, v in starts[0]["headers"] if k.lower() == b"set-cookie"]
+
+
+def test_hostile_cookie_header_is_no_500(example):
+    # Rule: load never raises on any Cookie header (one field or several).
+    for header in HOSTILE_COOKIE_HEADERS:
+        for fields in ([header], [b"a=b", header], header.split(b"; ")):
+            resp = asgi(example.app, "GET", "/me", fields)
+            assert resp.status == 401, (header[:80], resp.status)

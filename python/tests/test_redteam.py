@@ -1,0 +1,298 @@
+"""Red-team reproducers: divergences of the Python package from Go's rules.
+
+Run: cd python && /usr/bin/python3 -m pytest -q tests/test_redteam.py
+Each test asserts the behaviour Go has (or the rule states) and fails today.
+"""
+
+import asyncio
+
+import pytest
+
+import cookieseal
+
+NAME = "__Host-session"
+
+
+@pytest.fixture
+def keys():
+    return cookieseal.Keys.generate()
+
+
+def _value(m, lines):
+    for l in lines:
+        head = l.split(";", 1)[0]
+        n, _, v = head.partition("=")
+        if n == m.name and v and "Max-Age=0" not in l:
+            return v
+    raise AssertionError(lines)
+
+
+def _login(m, sub):
+    s = m.load(None)
+    s.set_subject(sub)
+    return _value(m, m.save(s))
+
+
+def test_unprefixed_name_is_refused_without_acknowledgement(keys):
+    # Go: middleware.New(kr, "session", Options{}) fails ("has no __Host- prefix
+    # ... acknowledge the risk with InsecureNoHostPrefix"). Python builds it silently.
+    with pytest.raises(ValueError):
+        cookieseal.Manager(keys, "session")
+
+
+def test_copy_with_a_byte_net_http_drops_is_no_copy(keys, clock):
+    # Rule 1: the request's cookies are exactly those Request.Cookies returns.
+    # net/http drops a cookie whose value holds '"' inside, '\\', a control byte or
+    # a byte >= 0x7f, so Go opens the session below (TestRequestViewIsNetHTTPs).
+    # Python counts it as a second, different copy: "duplicate", and the
+    # response clears the user's real cookie (a logout).
+    m = cookieseal.Manager(keys, clock=clock)
+    v = _login(m, "alice")
+    for junk in ['a\\b', 'x"y', 'caf\xe9', 'a\x7fb']:
+        s = m.load("%s=%s; %s=%s" % (NAME, v, NAME, junk))
+        s.get("x")
+        lines = m.save(s)
+        assert s.reason is None and s.subject == "alice", (junk, s.reason, lines)
+
+
+def test_flask_session_modified_idiom_is_not_a_500(keys, clock):
+    # Flask's documented idiom after changing a mutable value in place.
+    flask = pytest.importorskip("flask")
+    import cookieseal.flask as csf
+
+    app = flask.Flask(__name__)
+    app.session_interface = csf.SessionInterface(cookieseal.Manager(keys, clock=clock))
+
+    @app.route("/cart")
+    def cart():
+        flask.session.setdefault("cart", []).append(1)
+        flask.session.modified = True
+        return "ok"
+
+    assert app.test_client().get("/cart").status_code == 200
+
+
+def test_starlette_websocket_logout_is_not_silently_lost(keys, clock):
+    # Go: Hijack commits the session into w.Header() (Set-Cookie on the 101), or
+    # fails. Python's Starlette adapter drops every change made in a websocket
+    # scope: no Set-Cookie on websocket.accept, and session.clear() (logout)
+    # returns success while the cookie stays valid (no revoker configured).
+    pytest.importorskip("starlette")
+    from cookieseal.starlette import SessionMiddleware
+
+    m = cookieseal.Manager(keys, clock=clock)
+    v = _login(m, "alice")
+
+    async def app(scope, receive, send):
+        await receive()
+        scope["session"].clear()  # logout over the socket: no exception
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close"})
+
+    sent = []
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    async def send(msg):
+        sent.append(msg)
+
+    scope = {"type": "websocket", "path": "/ws", "headers": [(b"cookie", ("%s=%s" % (NAME, v)).encode())]}
+    asyncio.run(SessionMiddleware(app, manager=m)(scope, receive, send))
+    accept = next(x for x in sent if x["type"] == "websocket.accept")
+    set_cookies = [v for k, v in accept.get("headers", []) if k.lower() == b"set-cookie"]
+    still_valid = m.load("%s=%s" % (NAME, v)).subject == "alice"
+    assert set_cookies or not still_valid, "logout reported success, no clear sent, the cookie still opens"
+
+
+def test_django_sessionstore_from_request_cookies_picks_a_copy(keys, clock):
+    # cookieseal.django.SessionStore(session_key) is documented for "Django's test
+    # client and other tools" (e.g. Channels' SessionMiddleware), which take the key
+    # from Django's parse_cookie: the LAST copy of a name wins, and names are
+    # stripped of Unicode white space (str.strip). Two copies that disagree then
+    # open as one of them (a pick, against rule 2), here the planter's.
+    pytest.importorskip("django")
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(SESSION_ENGINE="cookieseal.django")
+    from django.http.cookie import parse_cookie
+
+    import cookieseal.django as csd
+
+    m = cookieseal.Manager(keys, "sid", clock=clock, secure=False)
+    victim, planted = _login(m, "alice"), _login(m, "mallory")
+    header = "sid=%s; sid=%s" % (victim, planted)
+    direct = m.load(header)
+    assert direct.reason == "duplicate"  # the adapter's own path: no session
+    store = csd.SessionStore(parse_cookie(header)["sid"], manager=m)
+    assert store.subject != "mallory", "SessionStore(session_key) opened the planted copy"
+    # A name with a leading U+00A0 (latin-1 byte 0xA0) is no prefixed name to a browser,
+    # but Django's parse_cookie strips it into the real name.
+    assert "__Host-session" not in parse_cookie("\xa0__Host-session=x"), "parse_cookie normalises the name"
+
+
+def test_memory_revoker_forgets_expired_entries(keys, clock):
+    # Go's revoke.Memory prunes entries past their until and caps the list
+    # (MaxEntries, ErrFull): "Strangers cost little". Python's MemoryRevoker keeps
+    # every entry forever: each login (the old anonymous id) and each logout (the
+    # tombstone and the id) of any account adds entries that never leave, so a
+    # single-instance deployment's memory grows without bound.
+    rv = cookieseal.MemoryRevoker(clock=lambda: clock.ms)
+    m = cookieseal.Manager(keys, clock=clock, revoker=rv)
+    for i in range(50):
+        s = m.load(None)
+        s["cart"] = [i]
+        anon = _value(m, m.save(s))
+        s = m.load("%s=%s" % (NAME, anon))
+        s.set_subject("mallory")
+        s.renew()  # login: the anonymous id is revoked
+        v = _value(m, m.save(s))
+        m.load("%s=%s" % (NAME, v)).destroy()  # logout: tombstone + id
+    before = len(rv._sessions)
+    clock.advance(m.absolute_timeout + 2 * m.clock_skew + 10)  # every entry is past its until
+    m.load(None).get("x")
+    rv.check("x" * 22, "", clock.ms)
+    assert len(rv._sessions) < before, "%d expired entries still held" % len(rv._sessions)
+
+
+class _DownForWrites(cookieseal.MemoryRevoker):
+    """Checks answer; writes fail, as a Redis primary that stopped accepting writes."""
+
+    def revoke_session(self, *a):
+        raise cookieseal.RevocationUnavailable("store down")
+
+
+def test_starlette_faulted_logout_still_clears_the_cookie(keys, clock):
+    # Go: "Destroy during a store fault clears the cookie in this browser and
+    # returns ErrRevokeFault"; Python's destroy() docstring says the same, and the
+    # Flask and Django adapters send the clear with their 500. Under Starlette the
+    # exception reaches ServerErrorMiddleware, outside cookieseal's middleware, whose
+    # 500 goes out through the raw send: no clear. The browser keeps a cookie that
+    # was not revoked either.
+    pytest.importorskip("starlette")
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from cookieseal.starlette import SessionMiddleware
+
+    m = cookieseal.Manager(keys, clock=clock, revoker=_DownForWrites(clock=lambda: clock.ms))
+    v = _login(m, "alice")
+
+    def logout(request):
+        request.session.clear()  # as python/examples/starlette_app.py does
+        return Response(status_code=204)
+
+    app = Starlette(routes=[Route("/logout", logout, methods=["POST"])],
+                    middleware=[Middleware(SessionMiddleware, manager=m)])
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(msg):
+        sent.append(msg)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "https",
+             "path": "/logout", "raw_path": b"/logout", "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"localhost"), (b"cookie", ("%s=%s" % (NAME, v)).encode())],
+             "client": ("127.0.0.1", 1), "server": ("localhost", 443)}
+    try:
+        asyncio.run(app(scope, receive, send))
+    except cookieseal.RevocationUnavailable:
+        pass
+    start = next(x for x in sent if x["type"] == "http.response.start")
+    clears = [h for k, h in start.get("headers", []) if k == b"set-cookie" and b"Max-Age=0" in h]
+    assert start["status"] == 500
+    assert clears, "the 500 of a faulted logout carries no clear; the unrevoked cookie stays in the browser"
+
+
+def test_django_asgi_split_cookie_headers(keys, clock):
+    # HTTP/2 clients send Cookie as several header fields (RFC 9113 8.2.3: join
+    # with "; "). Go reads each line; the Starlette adapter joins with "; ". Django's
+    # ASGIRequest joins repeated headers with "," into META["HTTP_COOKIE"], which
+    # cookieseal.django reads and splits on ';' only: the session cookie that starts
+    # a later field is glued into the previous cookie's value and never seen.
+    pytest.importorskip("django")
+    from django.conf import settings
+
+    m = cookieseal.Manager(keys, clock=clock)
+    if not settings.configured:
+        settings.configure(SESSION_ENGINE="cookieseal.django")
+    import django
+
+    django.setup()
+    from django.core.handlers.asgi import ASGIRequest
+
+    import cookieseal.django as csd
+
+    v = _login(m, "alice")
+    scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"", "root_path": "",
+             "headers": [(b"cookie", b"theme=dark"), (b"cookie", ("%s=%s" % (NAME, v)).encode())]}
+    import io
+
+    req = ASGIRequest(scope, io.BytesIO(b""))
+    store = csd.SessionStore(cookies=req.META.get("HTTP_COOKIE", ""), manager=m)  # what process_request does
+    assert store.subject == "alice", "META['HTTP_COOKIE'] = %r" % req.META.get("HTTP_COOKIE")
+
+
+def test_stray_chunk_clear_gives_way(keys, clock):
+    # Go's TestCarriedChunkClearsGiveWay: a stray chunk cookie the request carried
+    # (name.3 with max_chunks 4, past what a write within the budget reaches) never
+    # makes a write fail; its clearing line gives way. Python adds it to the write's
+    # own lines and fails the largest session with SessionTooLarge (a 500 in every
+    # adapter), on every request while the stray is there.
+    m = cookieseal.Manager(keys, clock=clock, max_chunks=4, max_response_cookie_bytes=10000)
+    lo, hi = 1, 16000
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        s = m.load(None)
+        s["k"] = "v" * mid
+        try:
+            m.save(s)
+            lo = mid
+        except cookieseal.SessionTooLarge:
+            hi = mid - 1
+    s = m.load("%s.3=x" % NAME)
+    s["k"] = "v" * lo
+    m.save(s)  # raises SessionTooLarge today
+
+
+def test_flask_budget_counts_the_whole_response(keys, clock):
+    # DESIGN "Whole responses, not lines": Go's budget (3072 bytes by default)
+    # counts every Set-Cookie line of the response, the handler's included
+    # (checkBudget over w.Header()), and refuses the commit before a proxy's 4 KB
+    # header buffer turns it into a 502. The adapters count only cookieseal's own
+    # lines: here 1.5 KB of the app's cookie plus a 2.7 KB session go out.
+    flask = pytest.importorskip("flask")
+    import cookieseal.flask as csf
+
+    app = flask.Flask(__name__)
+    app.session_interface = csf.SessionInterface(cookieseal.Manager(keys, clock=clock))
+
+    @app.route("/")
+    def index():
+        flask.session["k"] = "v" * 1900
+        resp = flask.make_response("ok")
+        resp.set_cookie("prefs", "p" * 1500)
+        return resp
+
+    r = app.test_client().get("/")
+    total = sum(len("Set-Cookie: \r\n") + len(v) for v in r.headers.getlist("Set-Cookie"))
+    assert r.status_code != 200 or total <= cookieseal.session.DEFAULT_MAX_RESPONSE_COOKIE_BYTES, total
+
+
+def test_redis_revoker_refuses_a_client_without_timeout():
+    # Go bounds every revocation call (RevokeTimeout, CheckTimeout 100 ms): a hung
+    # store becomes a fault and the fail policy applies. Python leaves the bound to the
+    # redis client, whose default is no socket_timeout: a Redis that stops answering
+    # (no RST: a partition, a paused primary) hangs every request that opens a session,
+    # which is neither fail closed nor fail open. The module doc asks for a timeout;
+    # nothing enforces it.
+    redis = pytest.importorskip("redis")
+    import cookieseal.redis as csr
+
+    with pytest.raises(ValueError):
+        csr.Revoker(redis.Redis(host="127.0.0.1", port=1))  # socket_timeout=None
