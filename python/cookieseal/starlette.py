@@ -63,7 +63,10 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def send_with_session(message):
+            nonlocal started
             if message["type"] == "http.response.start":
                 lines = await run_in_threadpool(self.manager.save, cs)  # SessionTooLarge: nothing sent yet
                 message.setdefault("headers", [])
@@ -74,6 +77,22 @@ class SessionMiddleware:
                     headers["Cache-Control"] = private_cache_control(headers.get("Cache-Control"))
                 for line in lines:
                     headers.append("Set-Cookie", line)
+                started = True
             await send(message)
 
-        await self.app(scope, receive, send_with_session)
+        try:
+            await self.app(scope, receive, send_with_session)
+        except Exception:
+            # A logout clears the cookie in this browser even when it failed
+            # (the revocation store did not answer): Go's ErrorHandler, Flask
+            # and Django send the clear with their 500. Starlette's own 500
+            # comes from ServerErrorMiddleware, outside this middleware,
+            # without it; so the 500 of an unhandled error after a logout is
+            # sent here, with the clearing lines, and the error re-raised (the
+            # server logs it; ServerErrorMiddleware sees the response started).
+            if not started and cs.status == "cleared":
+                await send_with_session({"type": "http.response.start", "status": 500,
+                                         "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                                     (b"content-length", b"21")]})
+                await send({"type": "http.response.body", "body": b"Internal Server Error"})
+            raise

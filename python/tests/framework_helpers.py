@@ -224,3 +224,30 @@ HOSTILE_COOKIE_HEADERS = [
     b"; ".join([b"a=b"] * 3001) + b"; %s=x" % NAME.encode(),  # past net/http's 3000 cookies
     b"; ".join(b"%s.%d=x" % (NAME.encode(), i) for i in range(200)),
 ]
+
+
+def down_for_writes(clock=None):
+    """A revoker whose checks answer and whose writes fail, as a Redis primary
+    that stopped accepting writes: a logout's revocation faults."""
+    import cookieseal
+
+    class DownForWrites(cookieseal.MemoryRevoker):
+        def revoke_session(self, *a):
+            raise cookieseal.RevocationUnavailable("store down")
+
+        def revoke_subject(self, *a):
+            raise cookieseal.RevocationUnavailable("store down")
+
+    return DownForWrites(clock=clock)
+
+
+def login_value(manager, subject):
+    """The cookie value of a new session of subject."""
+    s = manager.load(None)
+    s.set_subject(subject)
+    for line in manager.save(s):
+        head = line.split(";", 1)[0]
+        n, _, v = head.partition("=")
+        if n == manager.name and v and "Max-Age=0" not in line:
+            return v
+    raise AssertionError("no session line")

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from framework_helpers import BIG, HOSTILE_COOKIE_HEADERS, NAME, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
+from framework_helpers import BIG, HOSTILE_COOKIE_HEADERS, NAME, down_for_writes, login_value, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
 
 need("django", "python3-django")
 need("redis", "python3-redis")
@@ -229,3 +229,37 @@ def test_hostile_cookie_header_is_no_500(example):
     for header in HOSTILE_COOKIE_HEADERS:
         resp = call("GET", "/me", None, cookies=header.decode("latin-1"))
         assert resp.status_code == 401, (header[:80], resp.status_code)
+
+
+def adapter_with(manager, view):
+    """cookieseal.django.SessionMiddleware of manager around view, as Django's handler wraps it."""
+    from django.core.handlers.exception import convert_exception_to_response
+
+    import cookieseal.django as csd
+
+    mw = csd.SessionMiddleware(convert_exception_to_response(view))
+    mw.manager = manager
+    return convert_exception_to_response(mw)
+
+
+@pytest.mark.parametrize("verb", ["flush", "delete"])
+def test_faulted_logout_still_clears_the_cookie(example, verb):
+    # Rule: a logout clears the cookie in this browser even when the revocation
+    # fails, and reports the failure (a 500).
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    import cookieseal
+
+    m = cookieseal.Manager(cookieseal.Keys.generate(), revoker=down_for_writes())
+    v = login_value(m, "alice")
+
+    def logout(request):
+        getattr(request.session, verb)()  # django.contrib.auth.logout() calls flush()
+        return HttpResponse(status=204)
+
+    req = RequestFactory().post("/logout", HTTP_COOKIE="%s=%s" % (NAME, v), secure=True)
+    resp = adapter_with(m, logout)(req)
+    assert resp.status_code == 500
+    clears = [l for l in set_cookie_lines(resp) if l.startswith(NAME + "=;") and "Max-Age=0" in l]
+    assert len(clears) == 1, set_cookie_lines(resp)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from framework_helpers import BIG, HOSTILE_COOKIE_HEADERS, NAME, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
+from framework_helpers import BIG, HOSTILE_COOKIE_HEADERS, NAME, down_for_writes, login_value, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
 
 need("flask", "python3-flask")
 need("redis", "python3-redis")
@@ -210,3 +210,30 @@ def test_hostile_cookie_header_is_no_500(example):
         status = []
         example.app.wsgi_app(environ, lambda st, headers, exc_info=None: status.append(st))
         assert status[0].startswith("401"), (header[:80], status)
+
+
+@pytest.mark.parametrize("verb", ["clear", "destroy"])
+def test_faulted_logout_still_clears_the_cookie(verb):
+    # Rule: a logout clears the cookie in this browser even when the revocation
+    # fails, and reports the failure (a 500: Flask saves the session of its
+    # error response).
+    import flask
+
+    import cookieseal
+    import cookieseal.flask as csf
+
+    m = cookieseal.Manager(cookieseal.Keys.generate(), revoker=down_for_writes())
+    v = login_value(m, "alice")
+    app = flask.Flask(__name__)
+    app.session_interface = csf.SessionInterface(m)
+
+    @app.post("/logout")
+    def logout():
+        getattr(flask.session, verb)()
+        return "", 204
+
+    resp = app.test_client(use_cookies=False).post("/logout", base_url="https://localhost",
+                                                   headers={"Cookie": "%s=%s" % (NAME, v)})
+    assert resp.status_code == 500
+    clears = [l for l in resp.headers.getlist("Set-Cookie") if l.startswith(NAME + "=;") and "Max-Age=0" in l]
+    assert len(clears) == 1, resp.headers

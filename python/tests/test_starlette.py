@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from framework_helpers import BIG, HOSTILE_COOKIE_HEADERS, NAME, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
+from framework_helpers import BIG, HOSTILE_COOKIE_HEADERS, NAME, down_for_writes, login_value, Jar, check_session_line, import_example, key_file, need, redis_url  # noqa: F401
 
 need("starlette", "python3-starlette")
 need("redis", "python3-redis")
@@ -53,11 +53,16 @@ def asgi(app, method, path, cookie_headers=(), scope_type="http"):
     async def send(message):
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in start.get("headers", [])]
-    return Response(start["status"], headers, body)
+    try:
+        asyncio.run(app(scope, receive, send))
+    finally:
+        asgi.last = None
+        start = next((m for m in sent if m["type"] == "http.response.start"), None)
+        if start is not None:
+            body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+            headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in start.get("headers", [])]
+            asgi.last = Response(start["status"], headers, body)
+    return asgi.last
 
 
 def call(app, method, path, jar, cookies=None):
@@ -224,3 +229,62 @@ def test_hostile_cookie_header_is_no_500(example):
         for fields in ([header], [b"a=b", header], header.split(b"; ")):
             resp = asgi(example.app, "GET", "/me", fields)
             assert resp.status == 401, (header[:80], resp.status)
+
+
+@pytest.mark.parametrize("handled", [False, True])
+@pytest.mark.parametrize("verb", ["clear", "destroy"])
+def test_faulted_logout_still_clears_the_cookie(verb, handled):
+    # Rule: a logout clears the cookie in this browser even when the revocation
+    # fails, and reports the failure (Go: Destroy clears and returns
+    # ErrRevokeFault; the Flask and Django adapters send the clear with their
+    # 500). Unhandled, the error passes cookieseal's middleware before
+    # Starlette's ServerErrorMiddleware answers: the middleware sends the 500
+    # with the clear, and re-raises. Handled by the app, its response carries it.
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+
+    import cookieseal
+    from cookieseal.starlette import SessionMiddleware
+
+    m = cookieseal.Manager(cookieseal.Keys.generate(), revoker=down_for_writes())
+    v = login_value(m, "alice")
+
+    def logout(request):
+        getattr(request.session, verb)()  # python/examples/starlette_app.py: clear()
+        return Response(status_code=204)
+
+    handlers = {cookieseal.RevocationUnavailable: lambda r, e: PlainTextResponse("retry", 503)} if handled else {}
+    app = Starlette(routes=[Route("/logout", logout, methods=["POST"])],
+                    middleware=[Middleware(SessionMiddleware, manager=m)], exception_handlers=handlers)
+    if handled:
+        resp = asgi(app, "POST", "/logout", ["%s=%s" % (NAME, v)])
+    else:
+        with pytest.raises(cookieseal.RevocationUnavailable):
+            asgi(app, "POST", "/logout", ["%s=%s" % (NAME, v)])
+        resp = asgi.last
+    assert resp.status == (503 if handled else 500)
+    clears = [l for l in resp.all("set-cookie") if l.startswith(NAME + "=;") and "Max-Age=0" in l]
+    assert len(clears) == 1, resp.headers
+    assert m.load("%s=%s" % (NAME, v)).subject == "alice"  # not revoked: the error said so
+
+
+def test_an_error_without_logout_sends_no_cookie():
+    # Only a logout's clear goes with the 500: other changes are dropped (Django's rule).
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.routing import Route
+
+    import cookieseal
+    from cookieseal.starlette import SessionMiddleware
+
+    def boom(request):
+        request.session["k"] = "v"
+        raise RuntimeError("boom")
+
+    app = Starlette(routes=[Route("/", boom)],
+                    middleware=[Middleware(SessionMiddleware, manager=cookieseal.Manager(cookieseal.Keys.generate()))])
+    with pytest.raises(RuntimeError):
+        asgi(app, "GET", "/")
+    assert asgi.last.status == 500 and not asgi.last.all("set-cookie")
