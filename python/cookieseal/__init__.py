@@ -28,6 +28,7 @@ from .errors import (
     InvalidKeySet,
     NoSubject,
     Rejected,
+    ResponseStarted,
     RevocationUnavailable,
     SessionTooLarge,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "NATIVE",
     "NoSubject",
     "Rejected",
+    "ResponseStarted",
     "RevocationUnavailable",
     "Revoker",
     "Session",

@@ -379,8 +379,10 @@ class SessionMiddleware(DjangoSessionMiddleware):
         # Django does not save on a 500 (refs #3881); a logout still clears
         # the cookie, whose session is already revoked.
         if response.status_code == 500 and cs.status != "cleared":
+            cs.commit("the response was answered with a 500")
             return response
         lines = self.manager.save(cs)  # SessionTooLarge: a 500, nothing written
+        cs.commit("the response was saved")  # later changes raise ResponseStarted instead of being lost
         if cs.private:
             response["Cache-Control"] = private_cache_control(response.get("Cache-Control"))
         for line in lines:

@@ -67,3 +67,13 @@ class NoSubject(CookiesealError, ValueError):
 
 class RevocationUnavailable(CookiesealError):
     """The revocation store did not answer (Go: middleware.ErrRevokeFault)."""
+
+
+class ResponseStarted(CookiesealError):
+    """A change to a session whose response already went out (Go: middleware.ErrResponseStarted).
+
+    An adapter marks the session committed once its Set-Cookie lines are on
+    their way (the response's start, a WebSocket's accept): the cookie can no
+    longer carry a change, so the change is refused rather than silently
+    lost. The session may still be read.
+    """

@@ -139,3 +139,4 @@ class SessionInterface(flask.sessions.SessionInterface):
             response.headers["Cache-Control"] = private_cache_control(response.headers.get("Cache-Control"))
         for line in lines:
             response.headers.add("Set-Cookie", line)
+        cs.commit("the response was saved")  # later changes raise ResponseStarted instead of being lost

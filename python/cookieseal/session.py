@@ -17,7 +17,7 @@ from collections.abc import Mapping, MutableMapping
 from . import envelope as _env
 from . import errors as _e
 from .codec import DEFAULT_MAX_VALUE_SIZE, JWE, NATIVE, Codec, _as_keys, clock_ns, encoded_len, resolve_lifetime
-from .errors import NoSubject, Rejected, RevocationUnavailable, SessionTooLarge
+from .errors import NoSubject, Rejected, ResponseStarted, RevocationUnavailable, SessionTooLarge
 from .keys import MAX_TIMEOUT
 
 DEFAULT_NAME = "__Host-session"
@@ -154,6 +154,7 @@ class Session(MutableMapping):
         self._beyond = []  # chunk names past max_chunks the request carried
         self._chunked = False
         self._dup = False
+        self._committed = None  # what went out (an adapter's commit): changes raise ResponseStarted
 
     def __repr__(self):
         return "<cookieseal.Session id=%s subject=%r keys=%d status=%s>" % (
@@ -161,8 +162,29 @@ class Session(MutableMapping):
 
     # --- internal -------------------------------------------------------
 
+    def _started(self):
+        if self._committed is not None:
+            raise ResponseStarted("the session was committed (%s): the cookie can no longer carry a change, "
+                                  "so it is refused; change the session before that" % self._committed)
+
+    def commit(self, what="the response started"):
+        """Marks the session as sent: later changes raise ResponseStarted (reads go on).
+
+        The adapters call it once the session's Set-Cookie lines are on their
+        way (a response's start, a WebSocket's accept), as Go's middleware
+        refuses a change after the response's headers or a Hijack."""
+        with self._lock:
+            if self._committed is None:
+                self._committed = what
+
+    @property
+    def committed(self):
+        """True once commit() was called: changes raise ResponseStarted."""
+        return self._committed is not None
+
     def _mutate(self):
         self._accessed = True
+        self._started()
         if self._frozen:
             raise RevocationUnavailable("the revocation check failed (fail closed): the change is dropped and the "
                                         "cookie kept: %s" % (self._fault,))
@@ -414,6 +436,7 @@ class Session(MutableMapping):
             self._accessed = True
             if not self._flashes:
                 return []
+            self._started()
             out = [_env.loads(f) for f in self._flashes]
             self._flashes = []
             self._dirty = True
@@ -479,6 +502,7 @@ class Session(MutableMapping):
         """
         with self._lock:
             self._accessed = True
+            self._started()
             m = self._m
             no_subject = (m.revoker is not None and (self._valid or self._frozen) and not self._retired
                           and bool(self._open_id) and not self._open_sub)

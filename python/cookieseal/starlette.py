@@ -26,12 +26,22 @@ runs them in Starlette's thread pool, so the event loop never waits on
 Redis. session.renew(), session.clear() and session.revoke_others() call
 the store too; in an async endpoint, run them with
 starlette.concurrency.run_in_threadpool (see python/examples/starlette_app.py).
+
+The session is committed when the response starts: an HTTP response's
+start, a WebSocket's accept (the Set-Cookie lines go on the accept's
+headers, as Go's Hijack puts them on the 101) or its denial response.
+A change after that raises cookieseal.ResponseStarted, as in Go, instead
+of being lost; so does closing a WebSocket before its accept when the
+session changed (the server's 403 carries no cookie). A logout whose
+revocation failed still clears the cookie: an unhandled error after it
+is answered here with a 500 that carries the clearing lines.
 """
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 
 from ._adapters import SessionProxy, private_cache_control
+from .errors import ResponseStarted
 
 
 class Session(SessionProxy):
@@ -59,25 +69,36 @@ class SessionMiddleware:
             return
         cs = await run_in_threadpool(self.manager.load, _cookie_header(scope))
         scope["session"] = Session(cs)
-        if scope["type"] == "websocket":  # no response header to write to
-            await self.app(scope, receive, send)
-            return
-
         started = False
 
         async def send_with_session(message):
             nonlocal started
-            if message["type"] == "http.response.start":
-                lines = await run_in_threadpool(self.manager.save, cs)  # SessionTooLarge: nothing sent yet
+            kind = message["type"]
+            if kind in ("http.response.start", "websocket.accept", "websocket.http.response.start"):
+                # The session is committed into the headers that start the
+                # response: an HTTP response, a WebSocket's accept (Go: Hijack
+                # puts the Set-Cookie lines into the 101's header) or its denial
+                # response. SessionTooLarge: nothing sent yet.
+                lines = await run_in_threadpool(self.manager.save, cs)
                 message.setdefault("headers", [])
                 headers = MutableHeaders(scope=message)
-                if cs.accessed:
-                    headers.add_vary_header("Cookie")
-                if cs.private:
-                    headers["Cache-Control"] = private_cache_control(headers.get("Cache-Control"))
+                if kind != "websocket.accept":
+                    if cs.accessed:
+                        headers.add_vary_header("Cookie")
+                    if cs.private:
+                        headers["Cache-Control"] = private_cache_control(headers.get("Cache-Control"))
                 for line in lines:
                     headers.append("Set-Cookie", line)
+                cs.commit("%s sent" % kind)  # later changes raise ResponseStarted, as after Go's Hijack
                 started = True
+            elif kind == "websocket.close" and not started:
+                # Closed before accept: the server answers 403 with no header of
+                # ours, so a change the cookie had to carry would be lost.
+                cs.commit("the WebSocket closed before its accept")
+                if cs.modified or (cs._destroyed and cs.status == "cleared"):
+                    raise ResponseStarted("cookieseal.starlette: the WebSocket was closed before its accept, and "
+                                          "the session's change cannot be sent: accept first, or send a denial "
+                                          "response (websocket.http.response.start)")
             await send(message)
 
         try:
@@ -90,7 +111,7 @@ class SessionMiddleware:
             # without it; so the 500 of an unhandled error after a logout is
             # sent here, with the clearing lines, and the error re-raised (the
             # server logs it; ServerErrorMiddleware sees the response started).
-            if not started and cs.status == "cleared":
+            if not started and scope["type"] == "http" and cs.status == "cleared":
                 await send_with_session({"type": "http.response.start", "status": 500,
                                          "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                                                      (b"content-length", b"21")]})

@@ -263,3 +263,29 @@ def test_faulted_logout_still_clears_the_cookie(example, verb):
     assert resp.status_code == 500
     clears = [l for l in set_cookie_lines(resp) if l.startswith(NAME + "=;") and "Max-Age=0" in l]
     assert len(clears) == 1, set_cookie_lines(resp)
+
+
+def test_change_after_the_response_was_saved_raises(example):
+    # Rule: nothing is lost silently (Go: ErrResponseStarted). A streamed body
+    # runs after process_response wrote the cookie.
+    from django.http import StreamingHttpResponse
+    from django.test import RequestFactory
+
+    import cookieseal
+
+    caught = []
+
+    def view(request):
+        request.session["a"] = 1
+
+        def body():
+            yield b"x"
+            try:
+                request.session["b"] = 2
+            except cookieseal.ResponseStarted:
+                caught.append(True)
+
+        return StreamingHttpResponse(body())
+
+    resp = adapter_with(cookieseal.Manager(cookieseal.Keys.generate()), view)(RequestFactory().get("/", secure=True))
+    assert b"".join(resp.streaming_content) == b"x" and caught and len(set_cookie_lines(resp)) == 1

@@ -237,3 +237,33 @@ def test_faulted_logout_still_clears_the_cookie(verb):
     assert resp.status_code == 500
     clears = [l for l in resp.headers.getlist("Set-Cookie") if l.startswith(NAME + "=;") and "Max-Age=0" in l]
     assert len(clears) == 1, resp.headers
+
+
+def test_change_after_the_response_was_saved_raises():
+    # Rule: nothing is lost silently (Go: ErrResponseStarted). A streamed body
+    # runs after save_session wrote the cookie.
+    import flask
+
+    import cookieseal
+    import cookieseal.flask as csf
+
+    app = flask.Flask(__name__)
+    app.session_interface = csf.SessionInterface(cookieseal.Manager(cookieseal.Keys.generate()))
+    caught = []
+
+    @app.get("/stream")
+    def stream():
+        flask.session["a"] = 1
+
+        def body():
+            yield "x"
+            try:
+                flask.session["b"] = 2
+            except cookieseal.ResponseStarted:
+                caught.append(True)
+            yield "y"
+
+        return flask.Response(flask.stream_with_context(body()))
+
+    resp = app.test_client(use_cookies=False).get("/stream", base_url="https://localhost")
+    assert resp.get_data() == b"xy" and caught and len(resp.headers.getlist("Set-Cookie")) == 1

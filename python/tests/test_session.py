@@ -561,3 +561,20 @@ def _with_subject(m, sub):
     s = m.load(None)
     s.set_subject(sub)
     return s
+
+
+def test_a_committed_session_refuses_changes_and_reads_on(keys, clock):
+    # Go's ErrResponseStarted: what the adapters mark once the cookie went out.
+    m = cookieseal.Manager(keys, clock=clock, revoker=MemoryRevoker(clock=lambda: clock.ms))
+    v = value_of(m.save(_with_subject(m, "alice")))
+    s = m.load(v)
+    s["cart"] = [1]
+    s.flash("hi")
+    s.commit()
+    assert s.committed and s.subject == "alice" and s["cart"] == [1] and s.peek_flashes() == ["hi"]
+    for change in (lambda: s.__setitem__("k", 1), lambda: s.__delitem__("cart"), s.clear, s.destroy, s.renew,
+                   s.revoke_others, s.pop_flashes, lambda: s.set_subject("bob"), lambda: s.flash("x"),
+                   lambda: setattr(s, "remember_me", False), lambda: s.set_deadline(None)):
+        with pytest.raises(cookieseal.ResponseStarted):
+            change()
+    assert m.load(v).subject == "alice"  # nothing was revoked

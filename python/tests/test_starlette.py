@@ -288,3 +288,142 @@ def test_an_error_without_logout_sends_no_cookie():
     with pytest.raises(RuntimeError):
         asgi(app, "GET", "/")
     assert asgi.last.status == 500 and not asgi.last.all("set-cookie")
+
+
+# --- Rule: nothing is lost silently: the session is committed with the response's start ---
+
+def ws(manager, handler, cookie=None):
+    """Runs handler(session, send) as the ASGI app of a WebSocket scope under the middleware;
+    returns the messages sent."""
+    from cookieseal.starlette import SessionMiddleware
+
+    async def app(scope, receive, send):
+        await receive()
+        await handler(scope["session"], send)
+
+    sent = []
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    async def send(msg):
+        sent.append(msg)
+
+    headers = [(b"cookie", ("%s=%s" % (NAME, cookie)).encode())] if cookie else []
+    scope = {"type": "websocket", "path": "/ws", "headers": headers}
+    asyncio.run(SessionMiddleware(app, manager=manager)(scope, receive, send))
+    return sent
+
+
+def ws_set_cookies(sent, kind="websocket.accept"):
+    msg = next(x for x in sent if x["type"] == kind)
+    return [v.decode() for k, v in msg.get("headers", []) if k.lower() == b"set-cookie"]
+
+
+@pytest.mark.parametrize("verb", ["clear", "destroy"])
+def test_websocket_logout_before_accept_clears_on_the_accept(verb):
+    # Go: Hijack commits the session into w.Header(), sent on the 101.
+    import cookieseal
+
+    m = cookieseal.Manager(cookieseal.Keys.generate())
+    v = login_value(m, "alice")
+
+    async def handler(session, send):
+        getattr(session, verb)()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close"})
+
+    lines = ws_set_cookies(ws(m, handler, v))
+    assert len(lines) == 1 and lines[0].startswith(NAME + "=;") and "Max-Age=0" in lines[0], lines
+
+
+def test_websocket_login_before_accept_sets_the_cookie_on_the_accept():
+    import cookieseal
+
+    m = cookieseal.Manager(cookieseal.Keys.generate())
+
+    async def handler(session, send):
+        session.subject = "bob"
+        session.renew()
+        await send({"type": "websocket.accept", "headers": [(b"x-a", b"1")]})
+
+    lines = ws_set_cookies(ws(m, handler))
+    assert len(lines) == 1 and m.load(lines[0].split(";")[0]).subject == "bob", lines
+
+
+def test_websocket_change_after_accept_raises():
+    # Go: after Hijack the session is frozen (ErrResponseStarted) and may still be read.
+    import cookieseal
+
+    m = cookieseal.Manager(cookieseal.Keys.generate())
+    v = login_value(m, "alice")
+    errors = []
+
+    async def handler(session, send):
+        await send({"type": "websocket.accept"})
+        assert session.subject == "alice"
+        for change in (lambda: session.__setitem__("k", 1), session.clear, session.destroy, session.renew,
+                       lambda: setattr(session, "subject", "mallory"), lambda: session.flash("x")):
+            with pytest.raises(cookieseal.ResponseStarted):
+                change()
+            errors.append(change)
+        await send({"type": "websocket.close"})
+
+    sent = ws(m, handler, v)
+    assert len(errors) == 6 and not ws_set_cookies(sent)
+    assert m.load("%s=%s" % (NAME, v)).subject == "alice"
+
+
+def test_websocket_close_before_accept_with_a_change_raises():
+    import cookieseal
+
+    m = cookieseal.Manager(cookieseal.Keys.generate())
+
+    async def changed(session, send):
+        session["k"] = 1
+        await send({"type": "websocket.close", "code": 1008})
+
+    with pytest.raises(cookieseal.ResponseStarted):
+        ws(m, changed)
+
+    async def read_only(session, send):  # a refusal that only read the session loses nothing
+        assert not session.authenticated
+        await send({"type": "websocket.close", "code": 1008})
+
+    assert [x["type"] for x in ws(m, read_only)] == ["websocket.close"]
+
+
+def test_websocket_denial_response_carries_the_session_lines():
+    import cookieseal
+
+    m = cookieseal.Manager(cookieseal.Keys.generate())
+    v = login_value(m, "alice")
+
+    async def handler(session, send):
+        session.clear()
+        await send({"type": "websocket.http.response.start", "status": 403, "headers": []})
+        await send({"type": "websocket.http.response.body", "body": b""})
+
+    lines = ws_set_cookies(ws(m, handler, v), "websocket.http.response.start")
+    assert len(lines) == 1 and "Max-Age=0" in lines[0], lines
+
+
+def test_http_change_after_the_response_started_raises():
+    # Go: a change after the first Write returns ErrResponseStarted.
+    import cookieseal
+    from cookieseal.starlette import SessionMiddleware
+
+    m = cookieseal.Manager(cookieseal.Keys.generate())
+    caught = []
+
+    async def app(scope, receive, send):
+        scope["session"]["a"] = 1
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        try:
+            scope["session"]["b"] = 2
+        except cookieseal.ResponseStarted:
+            caught.append(True)
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    resp = asgi(SessionMiddleware(app, manager=m), "GET", "/")
+    assert caught and m.load(resp.all("set-cookie")[0].split(";")[0])["a"] == 1
