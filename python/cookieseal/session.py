@@ -45,6 +45,11 @@ _STALE_REASONS = frozenset((_e.IDLE_EXPIRED, _e.ABSOLUTE_EXPIRED, _e.EXPIRED, _e
 _SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CHUNK_SUFFIX = re.compile(r".*\.[0-9]+")
+# A cookie value as net/http reads one (validCookieValueByte): 0x20 to 0x7e but '"', ';' and '\\'.
+_COOKIE_VALUE = re.compile(r'[\x20\x21\x23-\x3a\x3c-\x5b\x5d-\x7e]*')
+# net/http's Request.Cookies returns no cookie at all past this many (defaultCookieMaxNum,
+# GODEBUG httpcookiemaxnum), counted as ';'-separated parts of every Cookie line.
+MAX_REQUEST_COOKIES = 3000
 _DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() takes '\u0661' too
 _MAX_INT = 2**63 - 1  # Go's math.MaxInt (64-bit), where chunkname.Index saturates
 _MAX_INT_DIGITS = str(_MAX_INT)
@@ -73,13 +78,17 @@ def cookie_pairs(cookies):
     """(name, value) pairs in request order from a Cookie header, pairs or a mapping.
 
     A header is split as Go's middleware reads it: on ';', each part
-    trimmed, a value in double quotes unquoted.
+    trimmed, a value in double quotes unquoted; more than
+    MAX_REQUEST_COOKIES cookies are none, as net/http's Request.Cookies
+    returns none. (Manager.load then drops the values net/http drops.)
     """
     if cookies is None:
         return []
     if isinstance(cookies, (bytes, bytearray)):
         cookies = cookies.decode("latin-1")
     if isinstance(cookies, str):
+        if cookies.count(";") + 1 > MAX_REQUEST_COOKIES:
+            return []  # net/http's Request.Cookies returns none (Go's middleware reads through it past 180)
         # As Go's middleware scans the header: split on ';', trim ASCII white space (textproto),
         # a part without '=' is a cookie with an empty value, a value in double quotes unquoted.
         out = []
@@ -94,8 +103,10 @@ def cookie_pairs(cookies):
             out.append((n, v))
         return out
     if isinstance(cookies, Mapping):
-        return [(str(k), str(v)) for k, v in cookies.items()]
-    return [(str(k), str(v)) for k, v in cookies]
+        pairs = [(str(k), str(v)) for k, v in cookies.items()]
+    else:
+        pairs = [(str(k), str(v)) for k, v in cookies]
+    return pairs if len(pairs) <= MAX_REQUEST_COOKIES else []
 
 
 def _strict_equal(a, b):
@@ -966,6 +977,11 @@ class Manager:
         plain, nplain, chunks = None, 0, {}
         more = differ = False
         for n, v in pairs:
+            if not _COOKIE_VALUE.fullmatch(v):
+                # A value net/http drops (a '"' inside, '\\', a control byte, a byte >= 0x7f):
+                # no copy, as Request.Cookies never returns it (rule 1). Names need no check:
+                # only the session's own names (tokens) are looked at.
+                continue
             if n == name:
                 if nplain == 0:
                     plain = v

@@ -578,3 +578,60 @@ def test_a_committed_session_refuses_changes_and_reads_on(keys, clock):
         with pytest.raises(cookieseal.ResponseStarted):
             change()
     assert m.load(v).subject == "alice"  # nothing was revoked
+
+
+# --- Rule 1: the request's cookies are exactly those net/http's Request.Cookies returns ---
+
+JUNK_VALUES = ['a\\b', 'x"y', '"', 'caf\xe9', 'a\x7fb', 'a\x00b', 'tab\there', '\u2603']
+
+
+@pytest.mark.parametrize("junk", JUNK_VALUES)
+def test_a_value_net_http_drops_is_no_copy(keys, clock, junk):
+    # Go opens the session below (TestRequestViewIsNetHTTPs): net/http drops the
+    # junk copy, so it neither disagrees with the real one nor gets cleared.
+    m = cookieseal.Manager(keys, clock=clock)
+    v = value_of(m.save(_with_subject(m, "alice")))
+    for header in ("%s; __Host-session=%s" % (v, junk), "__Host-session=%s; %s" % (junk, v),
+                   "a=1; __Host-session=%s; %s; __Host-session=%s" % (junk, v, junk)):
+        for form in (header, header.encode("utf-8"), cookieseal.session.cookie_pairs(header)):
+            s = m.load(form)
+            assert s.reason is None and s.subject == "alice", (header, s.reason)
+            assert m.save(s) == [], header  # nothing to sweep: no copy disagreed
+    s = m.load("__Host-session=%s" % junk)  # alone: no cookie at all (Go: no reason, nothing cleared)
+    assert s.is_new and s.reason is None and m.save(s) == []
+
+
+def test_a_chunk_value_net_http_drops_is_no_copy(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock, max_chunks=3)
+    s = _with_subject(m, "alice")
+    s["big"] = "x" * 5000
+    chunks = [l.split(";")[0] for l in m.save(s) if "Max-Age=0" not in l]
+    assert len(chunks) == 2
+    for junk in JUNK_VALUES:
+        header = "; ".join([chunks[0], "__Host-session.1=" + junk, chunks[1], "__Host-session.0=" + junk])
+        s = m.load(header)
+        assert s.reason is None and s.subject == "alice", junk
+
+
+def test_a_quoted_copy_is_the_same_copy(keys, clock):
+    # net/http unquotes a value in double quotes: the two copies agree.
+    m = cookieseal.Manager(keys, clock=clock)
+    v = value_of(m.save(_with_subject(m, "alice"))).split("=", 1)[1]
+    s = m.load('__Host-session="%s"; __Host-session=%s' % (v, v))
+    assert s.reason is None and s.subject == "alice"
+
+
+def test_more_cookies_than_net_http_reads_are_none(keys, clock):
+    # Go's middleware reads past 180 cookies through Request.Cookies, which
+    # returns none past 3000 (httpcookiemaxnum), counted as ';'-parts per line.
+    m = cookieseal.Manager(keys, clock=clock)
+    v = value_of(m.save(_with_subject(m, "alice")))
+    limit = cookieseal.session.MAX_REQUEST_COOKIES
+    assert limit == 3000
+    at = "; ".join(["a=b"] * (limit - 1) + [v])
+    assert m.load(at).subject == "alice"
+    assert m.load([tuple(p.split("=", 1)) for p in at.split("; ")]).subject == "alice"  # pairs
+    for over in (at + "; c=d", at + ";", ";" + at):
+        s = m.load(over)
+        assert s.is_new and s.reason is None and m.save(s) == [], over[-20:]
+    assert m.load([tuple(p.split("=", 1)) for p in (at + "; c=d").split("; ")]).is_new

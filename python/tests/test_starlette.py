@@ -427,3 +427,21 @@ def test_http_change_after_the_response_started_raises():
 
     resp = asgi(SessionMiddleware(app, manager=m), "GET", "/")
     assert caught and m.load(resp.all("set-cookie")[0].split(";")[0])["a"] == 1
+
+
+def test_a_value_net_http_drops_in_another_field_is_no_copy():
+    # Rule 1 across Cookie fields: the junk copy is dropped as net/http drops it.
+    from starlette.responses import PlainTextResponse
+
+    import cookieseal
+    from cookieseal.starlette import SessionMiddleware
+
+    m = cookieseal.Manager(cookieseal.Keys.generate())
+    v = login_value(m, "alice")
+
+    async def app(scope, receive, send):
+        await PlainTextResponse(scope["session"].subject)(scope, receive, send)
+
+    resp = asgi(SessionMiddleware(app, manager=m), "GET", "/", [b"%s=%s" % (NAME.encode(), v.encode()),
+                                                               b"%s=caf\xe9" % NAME.encode()])
+    assert resp.body == b"alice" and not resp.all("set-cookie")
