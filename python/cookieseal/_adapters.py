@@ -59,6 +59,15 @@ class SessionProxy(MutableMapping):
     def __len__(self):
         return len(self.cookieseal)
 
+    def setdefault(self, key, default=None):
+        """self[key], set to default first when missing; the session's own
+        object is returned, so setdefault("cart", []).append(x) is saved."""
+        try:
+            return self[key]
+        except KeyError:
+            self[key] = default
+            return self[key]
+
     def __repr__(self):
         return "<%s id=%r subject=%r keys=%r>" % (type(self).__name__, self.id, self.subject, list(self))
 

@@ -186,6 +186,13 @@ class SessionStore(SessionBase):
         if key == AUTH_USER_KEY:
             self._cs.set_subject("")
 
+    def setdefault(self, key, value=None):
+        # The session's own object, so that an in-place change afterwards is saved.
+        if key in self._cs:
+            return self[key]
+        self[key] = value
+        return self._cs[key]
+
     def pop(self, key, *default):
         v = super().pop(key, *default)
         if key == AUTH_USER_KEY:

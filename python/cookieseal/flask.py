@@ -111,6 +111,14 @@ class Session(SessionProxy, flask.sessions.SessionMixin):
     def modified(self):
         return self.cookieseal.modified
 
+    @modified.setter
+    def modified(self, value):
+        # Flask's idiom after changing a mutable value in place
+        # (session.modified = True): the session is written. In-place
+        # changes are noticed anyway; False cannot undo a change and is ignored.
+        if value:
+            self.cookieseal.mark_modified()
+
     @property
     def accessed(self):
         return self.cookieseal.accessed

@@ -577,6 +577,19 @@ class Session(MutableMapping):
         self._sync_handed()
         return self._dirty
 
+    def mark_modified(self):
+        """Makes save() write the session (re-sealed) although nothing changed.
+
+        In-place changes to a list or dict read from the session are noticed
+        without it; a request with no session (none, or a refused cookie) has
+        nothing to write, and nothing happens. Raises like every change when
+        the session is frozen or committed."""
+        with self._lock:
+            self._mutate()
+            self._sync_handed()
+            if self._id:
+                self._dirty = True
+
     @property
     def status(self):
         """What save() will do: "unmodified", "refreshed", "modified" or "cleared" (Go: Status)."""
@@ -680,6 +693,16 @@ class Session(MutableMapping):
     def __contains__(self, key):
         self._accessed = True
         return key in self._data
+
+    def setdefault(self, key, default=None):
+        """self[key], set to default first when missing; the value returned is the
+        session's own, so a list or dict changed in place afterwards is saved
+        (session.setdefault("cart", []).append(x))."""
+        try:
+            return self[key]
+        except KeyError:
+            self[key] = default
+            return self[key]
 
     def raw(self, key):
         """The JSON text of a value as stored (exactly as Go wrote it when unchanged)."""

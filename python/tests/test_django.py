@@ -353,3 +353,19 @@ def test_asgi_chunks_in_separate_fields_open(example):
 
     adapter_with(m, view)(ASGIRequest(scope, io.BytesIO(b"")))
     assert seen == ["alice"]
+
+
+def test_setdefault_then_append_is_saved(example):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    import cookieseal
+
+    m = cookieseal.Manager(cookieseal.Keys.generate())
+
+    def view(request):
+        request.session.setdefault("cart", []).append(1)
+        return HttpResponse("ok")
+
+    resp = adapter_with(m, view)(RequestFactory().get("/", secure=True))
+    assert m.load(set_cookie_lines(resp)[0].split(";")[0])["cart"] == [1]

@@ -267,3 +267,44 @@ def test_change_after_the_response_was_saved_raises():
 
     resp = app.test_client(use_cookies=False).get("/stream", base_url="https://localhost")
     assert resp.get_data() == b"xy" and caught and len(resp.headers.getlist("Set-Cookie")) == 1
+
+
+def test_session_modified_idiom_writes_the_session():
+    # Rule: Flask's documented idiom after changing a mutable value in place
+    # (session.modified = True) marks the session dirty; it was an AttributeError (a 500).
+    import flask
+
+    import cookieseal
+    import cookieseal.flask as csf
+
+    m = cookieseal.Manager(cookieseal.Keys.generate())
+    app = flask.Flask(__name__)
+    app.session_interface = csf.SessionInterface(m)
+
+    @app.get("/cart")
+    def cart():
+        flask.session.setdefault("cart", []).append(1)
+        flask.session.modified = True
+        return "ok"
+
+    @app.get("/touch")
+    def touch():
+        flask.session.modified = True  # nothing changed: the session is re-sealed all the same
+        flask.session.modified = False  # cannot undo
+        return str(flask.session.modified)
+
+    @app.get("/anonymous")
+    def anonymous():
+        flask.session.modified = True  # no session: nothing to write
+        return "ok"
+
+    client = app.test_client(use_cookies=False)
+    resp = client.get("/cart", base_url="https://localhost")
+    assert resp.status_code == 200
+    line = resp.headers.getlist("Set-Cookie")[0].split(";")[0]
+    assert m.load(line)["cart"] == [1]
+    resp = client.get("/touch", base_url="https://localhost", headers={"Cookie": line})
+    assert resp.get_data() == b"True" and len(resp.headers.getlist("Set-Cookie")) == 1
+    assert m.load(resp.headers.getlist("Set-Cookie")[0].split(";")[0])["cart"] == [1]
+    resp = client.get("/anonymous", base_url="https://localhost")
+    assert resp.status_code == 200 and not resp.headers.getlist("Set-Cookie")

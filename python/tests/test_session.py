@@ -635,3 +635,25 @@ def test_more_cookies_than_net_http_reads_are_none(keys, clock):
         s = m.load(over)
         assert s.is_new and s.reason is None and m.save(s) == [], over[-20:]
     assert m.load([tuple(p.split("=", 1)) for p in (at + "; c=d").split("; ")]).is_new
+
+
+def test_mark_modified_rewrites_an_existing_session_only(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock)
+    s = m.load(None)
+    s.mark_modified()
+    assert m.save(s) == []  # no session: nothing to write
+    v = value_of(m.save(_with_subject(m, "alice")))
+    s = m.load(v)
+    assert s.status == "unmodified"
+    s.mark_modified()
+    assert s.status == "modified" and m.load(value_of(m.save(s))).subject == "alice"
+
+
+def test_setdefault_returns_the_sessions_own_value(keys, clock):
+    # A list set by setdefault and changed in place is saved (MutableMapping's
+    # setdefault returned the default object, which the session never saw).
+    m = cookieseal.Manager(keys, clock=clock)
+    s = m.load(None)
+    s.setdefault("cart", []).append(1)
+    s.setdefault("cart", []).append(2)
+    assert m.load(value_of(m.save(s)))["cart"] == [1, 2]

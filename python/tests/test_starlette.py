@@ -445,3 +445,18 @@ def test_a_value_net_http_drops_in_another_field_is_no_copy():
     resp = asgi(SessionMiddleware(app, manager=m), "GET", "/", [b"%s=%s" % (NAME.encode(), v.encode()),
                                                                b"%s=caf\xe9" % NAME.encode()])
     assert resp.body == b"alice" and not resp.all("set-cookie")
+
+
+def test_setdefault_then_append_is_saved():
+    import cookieseal
+    from cookieseal.starlette import SessionMiddleware
+    from starlette.responses import PlainTextResponse
+
+    m = cookieseal.Manager(cookieseal.Keys.generate())
+
+    async def app(scope, receive, send):
+        scope["session"].setdefault("cart", []).append(1)
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    resp = asgi(SessionMiddleware(app, manager=m), "GET", "/")
+    assert m.load(resp.all("set-cookie")[0].split(";")[0])["cart"] == [1]
