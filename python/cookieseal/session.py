@@ -1162,16 +1162,34 @@ class Manager:
                     try:
                         return self._write(s, payload, s._iat)
                     except SessionTooLarge:
+                        if self._drop_carried_beyond_reach(s):
+                            continue
                         if not s._flashes:
                             raise
                         s._flashes = s._flashes[1:]  # the oldest flash goes (max_flashes)
             if s._valid:
                 if s.status == REFRESHED:
-                    return self._write(s, s._payload, s._meta.issued_at_ms)
+                    while True:
+                        try:
+                            return self._write(s, s._payload, s._meta.issued_at_ms)
+                        except SessionTooLarge:
+                            if not self._drop_carried_beyond_reach(s):
+                                raise
                 return []
             if s._clear:
                 return self._clear_lines(s)
             return []
+
+    def _drop_carried_beyond_reach(self, s):
+        """Forgets the carried chunk names no write within the budget reaches, whose
+        clearing lines made a write too large; True when there were some (Go: the
+        commit drops them and writes again: lines a stranger can cause never cost
+        the session its write)."""
+        beyond = [n for n in s._carried if self._chunk_names.index(n) >= self._reach]
+        if not beyond:
+            return False
+        s._carried = [n for n in s._carried if n not in beyond]
+        return True
 
     def _clear_lines(self, s):
         if s._destroyed and self.max_chunks > 1:

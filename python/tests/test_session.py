@@ -657,3 +657,52 @@ def test_setdefault_returns_the_sessions_own_value(keys, clock):
     s.setdefault("cart", []).append(1)
     s.setdefault("cart", []).append(2)
     assert m.load(value_of(m.save(s)))["cart"] == [1, 2]
+
+
+# --- Rule: lines a stranger can cause never cost the session its write (Go: TestCarriedChunkClearsGiveWay) ---
+
+def _largest(m, flashes=0):
+    lo, hi = 1, 16000
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        s = m.load(None)
+        s["k"] = "v" * mid
+        for i in range(flashes):
+            s.flash(i)
+        try:
+            m.save(s)
+            ok = len(s._flashes) == flashes  # save drops flashes to fit: not the largest with them
+        except cookieseal.SessionTooLarge:
+            ok = False
+        lo, hi = (mid, hi) if ok else (lo, mid - 1)
+    return lo
+
+
+def _chunk_lines(lines):
+    return [l for l in lines if "Max-Age=0" not in l]
+
+
+@pytest.mark.parametrize("stray", ["__Host-session.3", "__Host-session.9"])
+def test_a_stray_chunk_clear_gives_way_to_the_largest_write(keys, clock, stray):
+    m = cookieseal.Manager(keys, clock=clock, max_chunks=4, max_response_cookie_bytes=10000)
+    assert m._reach < 4  # the last index is cleared only when carried
+    n = _largest(m)
+    s = m.load(None)
+    s["k"] = "v" * n
+    assert len(_chunk_lines(m.save(s))) >= 2
+    s = m.load("%s=x" % stray)
+    s["k"] = "v" * n
+    lines = m.save(s)
+    assert len(_chunk_lines(lines)) >= 2 and m.load("; ".join(l.split(";")[0] for l in _chunk_lines(lines)))["k"]
+
+
+def test_a_stray_chunk_clear_gives_way_before_a_flash(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock, max_chunks=4, max_response_cookie_bytes=10000)
+    n = _largest(m, flashes=2)
+    s = m.load("__Host-session.3=x")
+    s["k"] = "v" * n
+    s.flash(0)
+    s.flash(1)
+    lines = _chunk_lines(m.save(s))
+    assert m.load("; ".join(l.split(";")[0] for l in lines)).peek_flashes() == [0, 1]
+
