@@ -29,17 +29,19 @@ from .errors import (
     NoSubject,
     Rejected,
     ResponseStarted,
+    RevocationListFull,
     RevocationUnavailable,
     SessionTooLarge,
 )
 from .keys import Key, KeySet, Keys, Lifetime
-from .revoke import MemoryRevoker, Revoker
+from .revoke import DEFAULT_MAX_ENTRIES, MemoryRevoker, MemoryStats, Revoker
 from .session import DEFAULT_NAME, Manager, Session
 
 __all__ = [
     "__version__",
     "Codec",
     "CookiesealError",
+    "DEFAULT_MAX_ENTRIES",
     "DEFAULT_NAME",
     "InvalidKeySet",
     "JWE",
@@ -49,11 +51,13 @@ __all__ = [
     "Lifetime",
     "Manager",
     "MemoryRevoker",
+    "MemoryStats",
     "Meta",
     "NATIVE",
     "NoSubject",
     "Rejected",
     "ResponseStarted",
+    "RevocationListFull",
     "RevocationUnavailable",
     "Revoker",
     "Session",

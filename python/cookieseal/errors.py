@@ -77,3 +77,11 @@ class ResponseStarted(CookiesealError):
     longer carry a change, so the change is refused rather than silently
     lost. The session may still be read.
     """
+
+
+class RevocationListFull(RevocationUnavailable):
+    """A MemoryRevoker at its cap with no expired entry to forget (Go: revoke.ErrFull).
+
+    The revocation did not happen: a failed logout, not a done one (the
+    Manager reports it as the RevocationUnavailable it is).
+    """
