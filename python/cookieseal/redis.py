@@ -16,8 +16,10 @@ must have maxmemory-policy noeviction: a server that reports another policy
 (or refuses CONFIG GET, unless maxmemory_policy="noeviction" vouches for
 it) fails every check and write with EvictionPolicyError.
 
-Needs redis-py (Debian python3-redis). Give the client a short
-socket_timeout: it bounds each call (Go: CheckTimeout 100ms, WriteTimeout 1s).
+Needs redis-py (Debian python3-redis). The client must have a short
+socket_timeout: it bounds each call (Go: CheckTimeout 100ms, WriteTimeout
+1s); Revoker refuses a client without one (ValueError), as Go refuses a
+client without ContextTimeoutEnabled.
 """
 
 import re
@@ -121,6 +123,17 @@ def _b(v):
     return v.encode() if isinstance(v, str) else v
 
 
+def _socket_timeout(client):
+    """The socket_timeout the client's connections get, or None when unset or unknown."""
+    try:
+        kwargs = client.connection_pool.connection_kwargs
+    except AttributeError:
+        get = getattr(client, "get_connection_kwargs", None)
+        kwargs = get() if callable(get) else {}
+    t = kwargs.get("socket_timeout") if isinstance(kwargs, dict) else None
+    return t if isinstance(t, (int, float)) and not isinstance(t, bool) else None
+
+
 class Revoker:
     """A cookieseal.Revoker on redis-py (redis.Redis, or a Sentinel master_for client).
 
@@ -128,7 +141,8 @@ class Revoker:
     connection) until that many replicas acknowledged it within
     wait_timeout seconds, else raise NotReplicated (Go: Options.WaitReplicas,
     WaitTimeout). Every Redis error raises RevocationUnavailable; a malformed
-    entry revokes what it names (fail closed), as in Go.
+    entry revokes what it names (fail closed), as in Go. A client without a
+    socket_timeout is refused (ValueError).
     """
 
     def __init__(self, client, prefix=DEFAULT_PREFIX, *, wait_replicas=0, wait_timeout=0.5,
@@ -137,6 +151,14 @@ class Revoker:
             raise ValueError("revoke/redis: prefix must not contain '{' or '}'")
         if wait_replicas < 0 or wait_timeout <= 0:
             raise ValueError("revoke/redis: wait_replicas must be >= 0 and wait_timeout > 0")
+        timeout = _socket_timeout(client)
+        if not timeout or timeout <= 0:
+            # Go refuses a client without ContextTimeoutEnabled: a Redis that
+            # stops answering (a partition, a paused primary) would hang every
+            # request that opens a session, neither failing closed nor open.
+            raise ValueError("revoke/redis: the redis client has no socket_timeout (%r): a Redis that stops "
+                             "answering would hang every request; give it one, e.g. redis.Redis(..., "
+                             "socket_timeout=0.5) or ?socket_timeout=0.5 in the URL" % (timeout,))
         self.client = client
         self.prefix = prefix
         self.wait_replicas = int(wait_replicas)

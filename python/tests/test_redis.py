@@ -192,3 +192,26 @@ def test_manager_fails_closed():
         s["x"] = 1
     opened = cookieseal.Manager(keys, revoker=down, revoke_fail_open=True, clock=clock)
     assert opened.load(cookie).subject == "alice"
+
+
+@pytest.mark.parametrize("make", [
+    lambda: redis.Redis(host="127.0.0.1", port=1),  # socket_timeout=None
+    lambda: redis.Redis.from_url("redis://127.0.0.1:1/0"),
+    lambda: redis.Redis(host="127.0.0.1", port=1, socket_timeout=0),
+    lambda: redis.sentinel.Sentinel([("127.0.0.1", 1)]).master_for("m"),
+])
+def test_a_client_without_socket_timeout_is_refused(make):
+    # Go refuses a client without ContextTimeoutEnabled: a Redis that stops
+    # answering (no RST: a partition, a paused primary) would hang every
+    # request that opens a session, neither failing closed nor open.
+    with pytest.raises(ValueError, match="socket_timeout"):
+        csredis.Revoker(make())
+
+
+@pytest.mark.parametrize("make", [
+    lambda: redis.Redis(host="127.0.0.1", port=1, socket_timeout=0.5),
+    lambda: redis.Redis.from_url("redis://127.0.0.1:1/0?socket_timeout=0.5"),
+    lambda: redis.sentinel.Sentinel([("127.0.0.1", 1)], socket_timeout=0.1).master_for("m"),
+])
+def test_a_client_with_socket_timeout_is_accepted(make):
+    csredis.Revoker(make())
