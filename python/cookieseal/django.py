@@ -400,7 +400,8 @@ class SessionMiddleware(DjangoSessionMiddleware):
         if response.status_code == 500 and cs.status != "cleared":
             cs.commit("the response was answered with a 500")
             return response
-        lines = self.manager.save(cs)  # SessionTooLarge: a 500, nothing written
+        # The budget counts the whole response (the app's own cookies too), as Go's does.
+        lines = self.manager.save(cs, [m.OutputString() for m in response.cookies.values()])  # SessionTooLarge: a 500
         cs.commit("the response was saved")  # later changes raise ResponseStarted instead of being lost
         if cs.private:
             response["Cache-Control"] = private_cache_control(response.get("Cache-Control"))

@@ -140,7 +140,16 @@ class SessionInterface(flask.sessions.SessionInterface):
 
     def save_session(self, app, session, response):
         cs = session.cookieseal
-        lines = self.manager.save(cs)  # raises SessionTooLarge before anything is written
+        if cs.committed:
+            # Saved already, or its save failed: Flask saves the session again on
+            # the 500 it answers a failed save with, which must not carry it.
+            return
+        try:
+            # The budget counts the whole response (the app's own cookies too), as Go's does.
+            lines = self.manager.save(cs, response.headers.getlist("Set-Cookie"))
+        except Exception:
+            cs.commit("its save failed")  # SessionTooLarge: nothing written, now or on the 500
+            raise
         if cs.accessed:
             response.vary.add("Cookie")
         if cs.private:

@@ -1072,7 +1072,7 @@ class Manager:
 
     # --- save -----------------------------------------------------------
 
-    def save(self, session):
+    def save(self, session, response_cookies=()):
         """The Set-Cookie header values for the response (Go: the commit before the first byte).
 
         The session sealed (or its chunks, with clearing lines for the
@@ -1084,13 +1084,19 @@ class Manager:
         large drops its oldest flashes until it fits. Raises SessionTooLarge
         when the session does not fit max_value_size x max_chunks, a
         4096-byte line or the response budget (nothing is written then).
+
+        response_cookies: the Set-Cookie values the response carries
+        already (the application's own cookies): the budget counts the
+        whole response, as Go's counts every Set-Cookie line of w.Header(),
+        so that a proxy's header buffer never turns it into a 502.
         """
-        own = self._save_own(session)
+        other = sum(_SET_COOKIE_OVERHEAD + len(l) for l in response_cookies or ())
+        own = self._save_own(session, other)
         if session._frozen or not session._accessed:
             return own
-        return self._sweep(session, own) + own
+        return self._sweep(session, own, other) + own
 
-    def _sweep(self, s, own):
+    def _sweep(self, s, own, other=0):
         """Go's state.sweep, at the configured place only (a "__Host-" name has no other;
         other names' copies at parent domains and other paths are not reached: Python is
         not told the request's host and path)."""
@@ -1103,7 +1109,7 @@ class Manager:
         cleared = sum(_SET_COOKIE_OVERHEAD + len(l) for l in own if "; Max-Age=0" in l)
         room = _SWEEP_BUDGET - cleared
         if self.budget is not None:
-            room = min(room, self.budget - sum(_SET_COOKIE_OVERHEAD + len(l) for l in own))
+            room = min(room, self.budget - other - sum(_SET_COOKIE_OVERHEAD + len(l) for l in own))
         names = s._present() if own and (s._dup or not full) else []
         session = len(names)
         names += sorted(s._beyond, key=lambda n: (len(n), n))
@@ -1138,7 +1144,7 @@ class Manager:
             line += "; Partitioned"
         return line
 
-    def _save_own(self, session):
+    def _save_own(self, session, other=0):
         """The Set-Cookie header values for the response (Go: the commit before the first byte).
 
         The session sealed (or its chunks, with clearing lines for the
@@ -1160,7 +1166,7 @@ class Manager:
                 while True:
                     payload = _env.encode(_env.Envelope(s._id, s._sub, s._data, s._flashes, s._dl, s._p))
                     try:
-                        return self._write(s, payload, s._iat)
+                        return self._write(s, payload, s._iat, other)
                     except SessionTooLarge:
                         if self._drop_carried_beyond_reach(s):
                             continue
@@ -1171,7 +1177,7 @@ class Manager:
                 if s.status == REFRESHED:
                     while True:
                         try:
-                            return self._write(s, s._payload, s._meta.issued_at_ms)
+                            return self._write(s, s._payload, s._meta.issued_at_ms, other)
                         except SessionTooLarge:
                             if not self._drop_carried_beyond_reach(s):
                                 raise
@@ -1204,7 +1210,7 @@ class Manager:
                 out.append(self._clear_line(n))
         return out
 
-    def _write(self, s, payload, issued_at_ms):
+    def _write(self, s, payload, issued_at_ms, other=0):
         try:
             sealed = self._codec.seal(payload, issued_at_ms)
         except SessionTooLarge:
@@ -1240,10 +1246,11 @@ class Manager:
             lines.append(self._clear_plain)
             lines += self._clear_unused(s, n)
         if self.budget is not None:
-            total = sum(_SET_COOKIE_OVERHEAD + len(x) for x in lines)
+            total = other + sum(_SET_COOKIE_OVERHEAD + len(x) for x in lines)
             if total > self.budget:
-                raise SessionTooLarge("saving session %r: %d Set-Cookie lines take %d bytes, over "
-                                      "max_response_cookie_bytes %d" % (self.name, len(lines), total, self.budget))
+                raise SessionTooLarge("saving session %r: %d Set-Cookie lines take %d bytes (%d of them the "
+                                      "response's other cookies), over max_response_cookie_bytes %d"
+                                      % (self.name, len(lines), total, other, self.budget))
         return lines
 
     # --- revocation -----------------------------------------------------

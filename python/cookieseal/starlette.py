@@ -79,9 +79,10 @@ class SessionMiddleware:
                 # response: an HTTP response, a WebSocket's accept (Go: Hijack
                 # puts the Set-Cookie lines into the 101's header) or its denial
                 # response. SessionTooLarge: nothing sent yet.
-                lines = await run_in_threadpool(self.manager.save, cs)
                 message.setdefault("headers", [])
                 headers = MutableHeaders(scope=message)
+                # The budget counts the whole response (the app's own cookies too), as Go's does.
+                lines = await run_in_threadpool(self.manager.save, cs, headers.getlist("set-cookie"))  # SessionTooLarge: nothing sent yet
                 if kind != "websocket.accept":
                     if cs.accessed:
                         headers.add_vary_header("Cookie")

@@ -369,3 +369,23 @@ def test_setdefault_then_append_is_saved(example):
 
     resp = adapter_with(m, view)(RequestFactory().get("/", secure=True))
     assert m.load(set_cookie_lines(resp)[0].split(";")[0])["cart"] == [1]
+
+
+def test_the_budget_counts_the_whole_response(example):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    import cookieseal
+
+    m = cookieseal.Manager(cookieseal.Keys.generate())
+
+    def view(request):
+        request.session["k"] = "v" * int(request.GET["n"])
+        resp = HttpResponse("ok")
+        resp.set_cookie("prefs", "p" * 1500)
+        return resp
+
+    resp = adapter_with(m, view)(RequestFactory().get("/?n=1900", secure=True))  # SessionTooLarge: a 500
+    assert resp.status_code == 500 and not set_cookie_lines(resp)
+    resp = adapter_with(m, view)(RequestFactory().get("/?n=500", secure=True))
+    assert resp.status_code == 200 and len(set_cookie_lines(resp)) == 2

@@ -308,3 +308,31 @@ def test_session_modified_idiom_writes_the_session():
     assert m.load(resp.headers.getlist("Set-Cookie")[0].split(";")[0])["cart"] == [1]
     resp = client.get("/anonymous", base_url="https://localhost")
     assert resp.status_code == 200 and not resp.headers.getlist("Set-Cookie")
+
+
+def test_the_budget_counts_the_whole_response():
+    # DESIGN "Whole responses, not lines": Go's budget (3072 bytes by default)
+    # counts every Set-Cookie line of the response, the handler's included, and
+    # refuses the commit (a 500 with no session line) before a proxy's 4 KB
+    # header buffer turns it into a 502.
+    import flask
+
+    import cookieseal
+    import cookieseal.flask as csf
+
+    app = flask.Flask(__name__)
+    app.session_interface = csf.SessionInterface(cookieseal.Manager(cookieseal.Keys.generate()))
+
+    @app.get("/")
+    def index():
+        flask.session["k"] = "v" * int(flask.request.args["n"])
+        resp = flask.make_response("ok")
+        resp.set_cookie("prefs", "p" * 1500)
+        return resp
+
+    client = app.test_client(use_cookies=False)
+    r = client.get("/?n=1900", base_url="https://localhost")
+    assert r.status_code == 500 and not r.headers.getlist("Set-Cookie"), r.headers
+    r = client.get("/?n=500", base_url="https://localhost")
+    total = sum(len("Set-Cookie: \r\n") + len(v) for v in r.headers.getlist("Set-Cookie"))
+    assert r.status_code == 200 and len(r.headers.getlist("Set-Cookie")) == 2 and total <= 3072

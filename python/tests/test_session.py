@@ -706,3 +706,34 @@ def test_a_stray_chunk_clear_gives_way_before_a_flash(keys, clock):
     lines = _chunk_lines(m.save(s))
     assert m.load("; ".join(l.split(";")[0] for l in lines)).peek_flashes() == [0, 1]
 
+
+
+# --- Rule: the budget counts the whole response's Set-Cookie lines (Go: checkBudget over w.Header()) ---
+
+def test_the_budget_counts_the_responses_other_cookies(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock)
+    s = m.load(None)
+    s["k"] = "v" * 1900
+    own = sum(len("Set-Cookie: \r\n") + len(l) for l in m.save(s))
+    room = m.budget - own
+    fits = ["prefs=" + "p" * (room - len("Set-Cookie: \r\n") - len("prefs="))]
+    s = m.load(None)
+    s["k"] = "v" * 1900
+    assert len(m.save(s, fits)) == 1
+    s = m.load(None)
+    s["k"] = "v" * 1900
+    with pytest.raises(cookieseal.SessionTooLarge, match="other cookies"):
+        m.save(s, [fits[0] + "p"])
+    s = m.load(None)
+    s["k"] = "v" * 1900
+    s.flash("dropped first")  # as a session too large by itself: the oldest flashes go first
+    assert len(m.save(s, fits)) == 1 and s.peek_flashes() == []
+
+
+def test_a_clear_is_never_refused_for_the_responses_other_cookies(keys, clock):
+    # Go: a commit that adds only a clear is not checked against the budget.
+    m = cookieseal.Manager(keys, clock=clock)
+    v = value_of(m.save(_with_subject(m, "alice")))
+    s = m.load(v)
+    s.destroy()
+    assert m.save(s, ["big=" + "b" * 4000])[0].startswith("__Host-session=;")

@@ -460,3 +460,27 @@ def test_setdefault_then_append_is_saved():
 
     resp = asgi(SessionMiddleware(app, manager=m), "GET", "/")
     assert m.load(resp.all("set-cookie")[0].split(";")[0])["cart"] == [1]
+
+
+def test_the_budget_counts_the_whole_response():
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    import cookieseal
+    from cookieseal.starlette import SessionMiddleware
+
+    def index(request):
+        request.session["k"] = "v" * int(request.query_params["n"])
+        resp = Response("ok")
+        resp.set_cookie("prefs", "p" * 1500)
+        return resp
+
+    app = Starlette(routes=[Route("/", index)],
+                    middleware=[Middleware(SessionMiddleware, manager=cookieseal.Manager(cookieseal.Keys.generate()))])
+    with pytest.raises(cookieseal.SessionTooLarge):
+        asgi(app, "GET", "/?n=1900")
+    assert asgi.last.status == 500 and not asgi.last.all("set-cookie")
+    resp = asgi(app, "GET", "/?n=500")
+    assert resp.status == 200 and len(resp.all("set-cookie")) == 2
