@@ -109,6 +109,12 @@ class SessionStore(SessionBase):
     other tools do) reads session_key as the value of the session cookie,
     as signed_cookies does; after save(), session_key is the sealed cookie
     value when it fits one cookie. The session id is request.session.id.
+
+    A key taken from request.COOKIES or parse_cookie is the last copy of
+    the name: two copies that disagree open as one of them, where the
+    middleware and Go see no session. Tools that read the session of a
+    request pass the raw header, SessionStore(cookies=header), so the
+    copy rules apply (docs/python.md, "Other tools reading the session").
     """
 
     def __init__(self, session_key=None, *, cookies=None, manager=None):

@@ -82,7 +82,7 @@ class SessionMiddleware:
                 message.setdefault("headers", [])
                 headers = MutableHeaders(scope=message)
                 # The budget counts the whole response (the app's own cookies too), as Go's does.
-                lines = await run_in_threadpool(self.manager.save, cs, headers.getlist("set-cookie"))  # SessionTooLarge: nothing sent yet
+                lines = await run_in_threadpool(self.manager.save, cs, headers.getlist("set-cookie"))
                 if kind != "websocket.accept":
                     if cs.accessed:
                         headers.add_vary_header("Cookie")

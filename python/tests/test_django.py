@@ -389,3 +389,21 @@ def test_the_budget_counts_the_whole_response(example):
     assert resp.status_code == 500 and not set_cookie_lines(resp)
     resp = adapter_with(m, view)(RequestFactory().get("/?n=500", secure=True))
     assert resp.status_code == 200 and len(set_cookie_lines(resp)) == 2
+
+
+def test_sessionstore_from_the_raw_header_applies_the_copy_rules(example):
+    # SessionStore(session_key) with a key from parse_cookie opens the last copy
+    # (documented: tools pass the raw header); SessionStore(cookies=header) sees
+    # two copies that disagree as no session, as the middleware and Go do.
+    from django.http.cookie import parse_cookie
+
+    import cookieseal
+    import cookieseal.django as csd
+
+    m = cookieseal.Manager(cookieseal.Keys.generate())
+    victim, planted = login_value(m, "alice"), login_value(m, "mallory")
+    for header in ("%s=%s; %s=%s" % (NAME, victim, NAME, planted), "%s=%s; %s=%s" % (NAME, planted, NAME, victim)):
+        store = csd.SessionStore(cookies=header, manager=m)
+        assert store.subject == "" and store.reason == "duplicate"
+        last = csd.SessionStore(parse_cookie(header)[NAME], manager=m)  # the documented pitfall
+        assert last.subject in ("alice", "mallory")
