@@ -149,20 +149,27 @@
 //
 //  1. The request's cookies are exactly those Request.Cookies returns.
 //  2. A copy is the plain cookie or the chunks name.0 … name.(k-1), k ≤ MaxChunks; the session is read only when the request carried one value (every copy of each name the same, byte for byte), and anything else is no session ([ErrDuplicateCookie]), never a pick.
-//  3. Unless the request carried one copy that opens (or one that authenticates but expired or was revoked, which is left as it is: see "Bad cookies and faults"), the response clears each name it carried (the session's, then chunk names past MaxChunks) at each place a copy can be: the configured Domain and Path, FormerDomains × FormerPaths, every Domain the host receives, at the configured Path and then at each prefix of the request's path, longest first, then host-only at those prefixes; at most 4 KB of clearing lines, after the session's own lines in the budget.
+//  3. Unless the request carried one copy that opens (or one that authenticates but expired or was revoked, which is left as it is: see "Bad cookies and faults"), the response clears each name it carried (the session's, then chunk names past MaxChunks) at each place a copy can be: the configured Domain and Path, FormerDomains × FormerPaths, every Domain the host receives, at the configured Path and then at each prefix of the request's path, longest first, then host-only at those prefixes; at most 4 KB of clearing lines, after the session's own lines in the budget. One exception: when the copies were split (two values, the plain cookie beside chunks, a gap, or a chunk set that does not open) and one of them opens on its own (a plain value, or chunks 0 … j-1 of one value each), and the response writes no session and no Destroy clears it, the session's names are left as they are at the configured place, and at every place a jar that keys cookies as RFC 6265 does (no host-only flag, no partition) takes for it; that copy may be the user's own. When all the lines do not fit, the first places in this order take half of the room and places from a random point on the rest, so a later response reaches what this one did not.
 //  4. With Partitioned, each clearing line goes out partitioned and unpartitioned (a browser keeps the two apart and sends both).
 //  5. A write or clear after a request that carried the cookie also clears it at FormerDomains × FormerPaths and, with Partitioned, unpartitioned at the configured place, so no older copy is left to disagree with the new one on the next request.
 //
 // So a planted copy never swaps a user who has a session into another
-// one (the copies disagree), and it logs the user out at most once: the
-// response that finds it clears it, the planted copy with it. Copies of
-// one value read as one (and are written back where they belong). What
-// the rules cannot see: a browser with no copy of its own (a new visitor,
-// a user just logged out) sends a planted copy alone, and it opens, so
-// that user is in the planter's session (login CSRF). Only a "__Host-"
-// name rules that out. An app that moves its cookie to another Domain or
-// Path names the old ones in FormerDomains and FormerPaths, or its users
-// are logged out once.
+// one, however far it is from the responses' reach: the user's copy is
+// kept (rule 3), and it goes with every request that carries a planted
+// copy, at any place, visited yet or not; the copies disagree, and that
+// request has no session. Each response clears up to 4 KB of the planted
+// copies; once the requests of a page carry none, the user's own session
+// opens there again, with no new login. A login meanwhile writes the new
+// session at the configured place, kept in the same way. Copies of one
+// value read as one (and are written back where they belong). What the
+// rules cannot see: a browser with no copy of its own (a new visitor, a
+// user just logged out: Destroy clears the user's copy, planted copies
+// or not) sends a planted copy alone, and it opens, so that user is in
+// the planter's session (login CSRF). Only a "__Host-" name rules that
+// out. An app that moves its cookie to another Domain or Path names the
+// old ones in FormerDomains and FormerPaths, or its users have no
+// session on the request that carries both (the new copy is kept, the
+// old one cleared).
 //
 // # Revocation
 //

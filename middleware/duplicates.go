@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,15 +28,30 @@ const sweepBudget = 4096
 // under a longer prefix of the request's path.
 const maxCookiePath = 1024
 
-// maxPlaces bounds the places (Domain and Path pairs) sweep reaches for
-// one name: no more clearing lines than this fit in sweepBudget.
-const maxPlaces = sweepBudget / 64
+// maxSweepPaths bounds the Paths sweep considers for one request (the
+// configured one, FormerPaths and the prefixes of the request's path).
+const maxSweepPaths = 512
+
+// sweepVisits bounds the places (a name at a Domain and Path) sweep looks
+// at for one response, whether or not their lines fit.
+const sweepVisits = 4096
 
 // carriedBeyondReach reports whether the request carried a chunk name of
 // this manager that no write within the budget reaches (write clears
 // those only because the request carried them).
 func (st *state) carriedBeyondReach() bool {
 	return st.carried.seen>>st.m.reach != 0
+}
+
+// keepsOwn reports whether the response leaves the session's names at
+// the configured place as they are, though the request's cookie did not
+// open: its copies were split (carried.split), so one of them may be the
+// user's own, and the commit writes nothing there (no write, no Destroy).
+// That copy then goes with every later request that carries a planted
+// one, so no planted copy is ever sent alone while the user's is gone
+// (rule 3 of the package doc).
+func (st *state) keepsOwn() bool {
+	return st.carried.split && st.edit.clear && !st.edit.dirty && !st.edit.destroyed
 }
 
 // addClear adds the lines that clear the session's cookies at the
@@ -116,12 +132,16 @@ type place struct{ domain, path string }
 //   - after a request marked dup (more than one copy of a name, copies
 //     that disagree, chunk names past MaxChunks), every name it carried,
 //     the session's own names first (the plain one, then chunk indices),
-//     then names past MaxChunks, each at every place in order: the
-//     configured Domain and Path (names past MaxChunks only: the session's
-//     are the commit's own), FormerDomains and FormerPaths, then each
-//     parent domain of the request's host (the host first) and the host
-//     only, at the configured Path, then at each prefix of the request's
-//     path, longest first; a "__Host-" name has no place but the first;
+//     then names past MaxChunks, each at every place in order (placeSet):
+//     the configured Domain and Path (names past MaxChunks only: the
+//     session's are the commit's own), FormerDomains and FormerPaths,
+//     then each Domain the host receives at the configured Path and then
+//     at each prefix of the request's path, longest first, then host-only
+//     at those prefixes; a "__Host-" name has no place but the first.
+//     When the commit keeps the user's copy (keepsOwn), the session's
+//     names are cleared everywhere but at the configured place and the
+//     places a jar that keys cookies as RFC 6265 does (no host-only flag,
+//     no partition) takes for it;
 //   - after any other request that carried the session's cookie, when the
 //     commit wrote or cleared it: the carried names at FormerDomains and
 //     FormerPaths, so that no copy at an old place is left beside the new
@@ -132,10 +152,12 @@ type place struct{ domain, path string }
 //     unpartitioned cookie apart and sends both).
 //
 // The lines take at most sweepBudget bytes and what the response's budget
-// (MaxResponseCookieBytes) leaves beside every other line; the first
-// line that does not fit ends the sweep. Names go one after the other, so
-// the names a response clears completely are gone from the next request,
-// and the next response reaches further.
+// (MaxResponseCookieBytes) leaves beside every other line. When they all
+// fit, all are added, in order. Otherwise the first places in order take
+// half of that room, and the other half goes to places from a random
+// point on (a line that does not fit is skipped): a planted copy that one
+// response does not reach, a later one does, and no copy is ever beyond
+// every response's reach (within maxSweepPaths and sweepVisits).
 func (st *state) sweep(h http.Header, before int) {
 	m := st.m
 	full := st.carried.dup || len(st.carried.beyond) > 0
@@ -143,6 +165,7 @@ func (st *state) sweep(h http.Header, before int) {
 		return // the request path's case: nothing to sweep
 	}
 	own := h["Set-Cookie"][before:]
+	keep := st.keepsOwn()
 	if !full && len(own) == 0 {
 		return
 	}
@@ -150,50 +173,103 @@ func (st *state) sweep(h http.Header, before int) {
 	if room <= 0 {
 		return
 	}
-	domains, hosts := st.places(full)
-	var lines []string
-	emit := func(name string, p place, partitioned bool) bool {
-		l := m.sweepLine(name, p, partitioned)
-		if room -= setCookieOverhead + len(l); room < 0 {
-			return false
-		}
-		lines = append(lines, l)
-		return true
-	}
+	ps := st.placeSet(full)
 	// Without a write or clear of its own (a dup whose session opens is
-	// written back: see load), the session's names are left alone.
+	// written back: see load), the session's names are left alone, unless
+	// the user's copy is kept: then they are cleared everywhere else.
 	var names []string
-	if len(own) > 0 && (st.carried.dup || !full) {
+	if (len(own) > 0 || keep) && (st.carried.dup || !full) {
 		names = st.present()
 	}
 	session := len(names)
 	names = append(names, st.beyondNames()...)
-	// Places with a Domain first (where another host can plant), then
-	// host-only ones at other paths (only this host sets those); in each,
-	// one name after the other.
-	for tier, places := range [2][]place{domains, hosts} {
-		for i, n := range names {
-			for j, p := range places {
-				switch {
-				case tier > 0 || j > 0:
-				case i >= session: // a name past MaxChunks at the configured place
-				case m.cfg.Partitioned:
-					// The commit's own line is partitioned: the
-					// unpartitioned form is left to clear.
-					if !emit(n, p, false) {
-						goto done
-					}
-					continue
-				default:
-					continue // the commit's own lines reach it
-				}
-				if !emit(n, p, m.cfg.Partitioned) || (m.cfg.Partitioned && !emit(n, p, false)) {
-					goto done
-				}
+	if len(names) == 0 {
+		return
+	}
+	base := len(m.sweepLine("x", place{}, false)) - len("x")
+	// item appends the lines of item idx (a name at a place, tier-major:
+	// places with a Domain first, where another host can plant, then
+	// host-only ones at other paths, which only this host sets; in each
+	// tier, one name after the other) to lines when they all fit in
+	// room, and reports whether they did.
+	var lines []string
+	np0, np1 := ps.count(0), ps.count(1)
+	total := len(names) * (np0 + np1)
+	item := func(idx int) bool {
+		tier, per := 0, np0
+		if idx >= len(names)*np0 {
+			tier, per, idx = 1, np1, idx-len(names)*np0
+		}
+		i, j := idx/per, idx%per
+		p, ok := ps.at(tier, j)
+		if !ok {
+			return true // a duplicate of a first place
+		}
+		n := names[i]
+		var forms [2]bool // partitioned, unpartitioned
+		switch {
+		case i < session && keep && (tier == 0 && j == 0 || st.aliasesOwn(p)):
+			return true // the user's copy stays (keepsOwn)
+		case tier > 0 || j > 0:
+		case i >= session: // a name past MaxChunks at the configured place
+		case m.cfg.Partitioned:
+			// The commit's own line is partitioned: the unpartitioned
+			// form is left to clear.
+			forms[1] = true
+		default:
+			return true // the commit's own lines reach it
+		}
+		if !forms[1] {
+			forms = [2]bool{m.cfg.Partitioned, true}
+		}
+		need := 0
+		for f, on := range forms {
+			if on {
+				need += setCookieOverhead + base + len(n) + placeLen(p) + (1-f)*len("; Partitioned")
 			}
 		}
+		if need > room {
+			return false
+		}
+		for f, on := range forms {
+			if on {
+				l := m.sweepLine(n, p, f == 0)
+				room -= setCookieOverhead + len(l)
+				lines = append(lines, l)
+			}
+		}
+		return true
 	}
-done:
+	// The first places in order: all of them when they fit, else half of
+	// the room.
+	rest := room
+	room /= 2
+	first := 0
+	for first < total && first < sweepVisits && item(first) {
+		first++
+	}
+	room += rest - rest/2
+	if first < total && first < sweepVisits {
+		// The rest in order, when it all fits (the same lines, in the
+		// same order, from every response to the same request).
+		kept, keptRoom, next := len(lines), room, first
+		for next < total && next < sweepVisits && item(next) {
+			next++
+		}
+		if next == total {
+			first = total
+		} else {
+			lines, room = lines[:kept], keptRoom
+		}
+	}
+	if first < total && first < sweepVisits {
+		// Else from a random place on, over those the first pass left.
+		left := total - first
+		from := rand.IntN(left)
+		for k := 0; k < min(left, sweepVisits) && room >= setCookieOverhead+base+len(m.name); k++ {
+			item(first + (from+k)%left)
+		}
+	}
 	if len(lines) == 0 {
 		return
 	}
@@ -230,52 +306,142 @@ func (st *state) beyondNames() []string {
 	return names
 }
 
-// places lists where a copy of the session's cookies can be, in sweep's
-// order, each list at most maxPlaces long: domains, the configured place
-// first, then FormerDomains × FormerPaths, and, with full, every Domain a
-// browser sends to the request's host (the host and its parents, nearest
-// first, and the configured Domain) at the configured Path, then at each
-// prefix of the request's path, longest first; hosts, with full, the
-// host-only places at those prefixes. A "__Host-" name has only the
-// configured place.
-func (st *state) places(full bool) (domains, hosts []place) {
-	m := st.m
-	domains = []place{{normDomain(m.cfg.Domain), m.cfg.Path}}
-	add := func(list *[]place, d, p string) bool {
-		pl := place{normDomain(d), p}
-		if !slices.Contains(domains, pl) && !slices.Contains(hosts, pl) {
-			*list = append(*list, pl)
-		}
-		return len(*list) < maxPlaces
+// placeLen is the length that p's Domain and Path add to a clearing
+// line, as http.Cookie.String writes them.
+func placeLen(p place) int {
+	n := 0
+	if p.path != "" {
+		n += len("; Path=") + len(p.path)
 	}
-	for _, d := range append([]string{m.cfg.Domain}, m.cfg.FormerDomains...) {
-		for _, p := range append([]string{m.cfg.Path}, m.cfg.FormerPaths...) {
-			add(&domains, d, p)
+	if p.domain != "" {
+		n += len("; Domain=") + len(p.domain)
+	}
+	return n
+}
+
+// aliasesOwn reports whether clearing at p would delete the cookie at the
+// configured place in a jar that keys cookies as RFC 6265 does, without
+// the host-only flag (net/http/cookiejar): the same Path, and the same
+// domain once a host-only place is taken as the request's host. Without
+// a host (LoadHeader with host ""), every place at the configured Path
+// may be one.
+func (st *state) aliasesOwn(p place) bool {
+	m := st.m
+	if p.path != m.cfg.Path {
+		return false
+	}
+	host := requestHost(st.r.Host)
+	if host == "" {
+		return true
+	}
+	d, own := p.domain, normDomain(m.cfg.Domain)
+	if d == "" {
+		d = host
+	}
+	if own == "" {
+		own = host
+	}
+	return d == own
+}
+
+// requestHost is the host of hostport, in lower case, without a port or
+// a trailing dot.
+func requestHost(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// placeSet is every place a copy of the session's cookies can be for one
+// request, in sweep's order, without building each place: tier 0 (places
+// with a Domain, and the first places) is the first places (the
+// configured place, then FormerDomains × FormerPaths, each with the
+// configured Domain and Path), then, with full, every Domain a browser
+// sends to the request's host (the host and its parents, nearest first,
+// and the configured Domain) at each of paths (the configured Path, then
+// each prefix of the request's path, longest first); tier 1 is, with
+// full, the host-only places at each of paths. A "__Host-" name has only
+// the configured place. A place of the grid that is one of the first is
+// left out (at reports it).
+type placeSet struct {
+	first          []place
+	domains, paths []string
+	// firstDomains and firstPaths: the Domains and Paths the first
+	// places combine.
+	firstDomains, firstPaths []string
+}
+
+// placeSet returns the places of the request (see placeSet), all of them
+// with full.
+func (st *state) placeSet(full bool) placeSet {
+	m := st.m
+	var ps placeSet
+	add := func(list []string, v string) []string {
+		if !slices.Contains(list, v) {
+			list = append(list, v)
+		}
+		return list
+	}
+	ps.firstDomains = add(nil, normDomain(m.cfg.Domain))
+	for _, d := range m.cfg.FormerDomains {
+		ps.firstDomains = add(ps.firstDomains, normDomain(d))
+	}
+	ps.firstPaths = add(nil, m.cfg.Path)
+	for _, p := range m.cfg.FormerPaths {
+		ps.firstPaths = add(ps.firstPaths, p)
+	}
+	for _, d := range ps.firstDomains {
+		for _, p := range ps.firstPaths {
+			ps.first = append(ps.first, place{d, p})
 		}
 	}
 	if !full || hostOnlyName(m.name) {
-		return domains, nil
+		return ps
 	}
-	ds := parentDomains(st.r.Host)
+	for _, d := range parentDomains(st.r.Host) {
+		ps.domains = add(ps.domains, normDomain(d))
+	}
 	if m.cfg.Domain != "" {
-		ds = append(ds, m.cfg.Domain)
+		ps.domains = add(ps.domains, normDomain(m.cfg.Domain))
 	}
-	paths := []string{m.cfg.Path}
+	ps.paths = []string{m.cfg.Path}
 	pathPlaces(requestPath(st.r), func(p string) bool {
-		paths = append(paths, p)
-		return len(paths) < maxPlaces
+		if p != m.cfg.Path {
+			ps.paths = append(ps.paths, p)
+		}
+		return len(ps.paths) < maxSweepPaths
 	})
-	for _, p := range paths {
-		for _, d := range ds {
-			if !add(&domains, d, p) {
-				break
-			}
-		}
-		if !add(&hosts, "", p) {
-			break
-		}
+	return ps
+}
+
+// count is the number of places of tier t (0 or 1), those at reports as
+// duplicates included.
+func (ps *placeSet) count(t int) int {
+	if t == 0 {
+		return len(ps.first) + len(ps.paths)*len(ps.domains)
 	}
-	return domains, hosts
+	return len(ps.paths)
+}
+
+// at returns place j of tier t, and false when it is one of the first
+// places (already in tier 0).
+func (ps *placeSet) at(t, j int) (place, bool) {
+	var p place
+	switch {
+	case t == 0 && j < len(ps.first):
+		return ps.first[j], true
+	case t == 0:
+		j -= len(ps.first)
+		p = place{ps.domains[j%len(ps.domains)], ps.paths[j/len(ps.domains)]}
+	default:
+		p = place{"", ps.paths[j]}
+	}
+	if slices.Contains(ps.firstDomains, p.domain) && slices.Contains(ps.firstPaths, p.path) {
+		return place{}, false
+	}
+	return p, true
 }
 
 // sweepLine is the Set-Cookie line that clears name at p: only the
@@ -359,13 +525,11 @@ func pathPlaces(path string, f func(string) bool) {
 	}
 }
 
-// maxParents bounds the parent domains sweep reaches.
-const maxParents = 4
-
 // parentDomains lists the host of hostport itself and its parent domains
 // with at least two labels, nearest first (a.b.example.com:
-// a.b.example.com, b.example.com, example.com), at most maxParents; none
-// for an IP address, a one-label host or a malformed one.
+// a.b.example.com, b.example.com, example.com), every one of them (a
+// valid host has at most 127 labels); none for an IP address, a
+// one-label host or a malformed one.
 func parentDomains(hostport string) []string {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
@@ -376,7 +540,7 @@ func parentDomains(hostport string) []string {
 		return nil
 	}
 	var out []string
-	for d := host; strings.Contains(d, ".") && len(out) < maxParents; {
+	for d := host; strings.Contains(d, "."); {
 		out = append(out, d)
 		_, d, _ = strings.Cut(d, ".")
 	}

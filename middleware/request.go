@@ -181,16 +181,23 @@ func (st *state) load() {
 	case c.nplain == 0 && k == 0 && ok:
 		return // no session cookie: a new, empty session
 	case !ok:
+		st.carried.split = st.mayHoldSession()
 		st.invalid(errDifferentCopies)
 		return
 	}
 	value := st.value(&c, k)
 	if k > 0 && len(value) > st.m.cfg.maxLen {
+		st.carried.split = k > 1 && st.mayHoldSession()
 		st.invalid(fmt.Errorf("%w: %d-byte chunked value", cookie.ErrTooLarge, len(value)))
 		return
 	}
 	var f found
 	if err := st.open(&f, st.scratch.buf[:0], st.opened.env.Fields, value, k == 0); err != nil {
+		// A chunk set that does not open may be the user's chunks
+		// followed by a planted one (name.k past the user's set).
+		if k > 1 && !errors.Is(err, cookie.ErrExpired) {
+			st.carried.split = st.mayHoldSession()
+		}
 		st.invalid(err)
 		return
 	}
@@ -200,6 +207,109 @@ func (st *state) load() {
 	// 6265 does, without the host-only flag, drops the host-only copy
 	// when the same name is cleared with Domain set to the host).
 	st.opened.reseal = st.carried.dup && st.opened.valid
+}
+
+// maxHoldTries bounds the values mayHoldSession opens: distinct plain
+// values, and sets of chunks (one value of each chunk name) to try; past
+// it, some value is taken to be a session.
+const maxHoldTries = 16
+
+// mayHoldSession reports, for a request whose cookie did not open because
+// its copies were split (carried.split), whether some value it carried
+// for the session opens on its own: a plain copy, or chunks 0 … j-1 made
+// of one value of each of those names (the chunks of one write: all of
+// the first one's length but the last, which is not longer). Such a value
+// may be the user's session, and the response keeps the configured place
+// as it is (keepsOwn). The work is bounded (maxHoldTries values, four
+// times the longest value a session can have); past it, the answer is
+// yes. Only this path pays it: a request with one copy of the session
+// never comes here.
+func (st *state) mayHoldSession() bool {
+	m := st.m
+	limit := min(m.cfg.MaxChunks, cookie.ChunkLimit)
+	var plains []string
+	var vals [cookie.ChunkLimit][]string // distinct values of each chunk name
+	over := false
+	scanCookies(st.r, m.name, true, func(i int, _, v string) {
+		switch {
+		case over:
+		case i < 0:
+			if !slices.Contains(plains, v) {
+				over = len(plains) == maxHoldTries
+				plains = append(plains, v)
+			}
+		case i < limit:
+			if !slices.Contains(vals[i], v) {
+				over = len(vals[i]) == maxHoldTries
+				vals[i] = append(vals[i], v)
+			}
+		}
+	})
+	if over {
+		return true
+	}
+	budget := 4 * m.cfg.maxLen
+	var buf []byte
+	opens := func(v string, plain bool) bool {
+		budget -= len(v)
+		var err error
+		buf, _, err = m.codec.AppendOpen(buf[:0], v)
+		if err != nil && plain && m.cfg.Legacy != nil && !errors.Is(err, cookie.ErrExpired) {
+			_, err = m.cfg.Legacy.DecodeSession(m.name, v)
+		}
+		return err == nil
+	}
+	for _, v := range plains {
+		if budget < len(v) {
+			return true
+		}
+		if (len(v) <= m.cfg.MaxValueSize || m.cfg.Legacy != nil) && opens(v, true) {
+			return true
+		}
+	}
+	// Every set of chunks: one value of each name 0 … run-1, as a mixed
+	// radix counter over choice.
+	run, sets := 0, 1
+	for run < limit && len(vals[run]) > 0 {
+		if sets *= len(vals[run]); sets > maxHoldTries {
+			return true
+		}
+		run++
+	}
+	if run < 2 {
+		return false // a write sets two chunks or more
+	}
+	var choice [cookie.ChunkLimit]int
+	var joined []byte
+	for range sets {
+		joined = joined[:0]
+		first := len(vals[0][choice[0]])
+		for j := 1; j <= run; j++ {
+			v := vals[j-1][choice[j-1]]
+			if len(v) > first {
+				break // not the chunks of one write
+			}
+			joined = append(joined, v...)
+			if j > 1 && len(joined) <= m.cfg.maxLen {
+				if budget < len(joined) {
+					return true
+				}
+				if opens(string(joined), false) {
+					return true
+				}
+			}
+			if len(v) < first {
+				break // the last chunk of a write: no longer set is one
+			}
+		}
+		for i := 0; i < run; i++ {
+			if choice[i]++; choice[i] < len(vals[i]) {
+				break
+			}
+			choice[i] = 0
+		}
+	}
+	return false
 }
 
 // found is a cookie value that authenticated and passed the expiry rule:
@@ -478,7 +588,8 @@ func (st *state) value(c *copies, k int) string {
 // invalid records a rejected cookie: no session, and tells the observer.
 // A cookie that does not authenticate, or copies that disagree, may be a
 // planted piece (a chunk index past the user's set): it is cleared
-// wherever it can be (sweep). An authentic cookie refused because it
+// wherever it can be (sweep), but at the configured place when one of
+// the copies opens on its own (carried.split: keepsOwn). An authentic cookie refused because it
 // expired or was revoked is left as it is (unless the handler writes a
 // session, or Destroys): it may be the old cookie of a browser whose
 // newer cookie, written by a Renew or a login in another tab, lands
@@ -487,7 +598,8 @@ func (st *state) value(c *copies, k int) string {
 // costs its holder a rejection per request until it expires.
 func (st *state) invalid(err error) {
 	// The sweep of what came at other places stays: without a clear of
-	// its own, it reaches only names past MaxChunks, never the session's.
+	// its own, it reaches only names past MaxChunks, and the session's
+	// when the user's copy is kept (keepsOwn): everywhere but there.
 	st.carried.dup = true
 	if !errors.Is(err, cookie.ErrExpired) && !errors.Is(err, revoke.ErrRevoked) {
 		st.edit.clear = true

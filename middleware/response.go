@@ -108,7 +108,7 @@ func (st *state) commitOwn(h http.Header, lines int) error {
 			}
 			st.commitEvent(st.opened.meta, kind)
 		}
-	case st.edit.clear:
+	case st.edit.clear && !st.keepsOwn():
 		st.addClear(h)
 	}
 	return nil
@@ -199,7 +199,7 @@ func (st *state) status() SaveStatus {
 		if st.opened.reseal || now.Sub(st.opened.meta.RefreshedAt) >= m.cfg.RefreshAfter || m.outdated(st.opened.meta, kr, now) {
 			return Refreshed
 		}
-	case st.edit.clear && st.edit.destroyed && m.cfg.MaxChunks > 1, st.edit.clear && len(st.present()) > 0:
+	case st.edit.clear && st.edit.destroyed && m.cfg.MaxChunks > 1, st.edit.clear && !st.keepsOwn() && len(st.present()) > 0:
 		return Cleared
 	}
 	return Unmodified

@@ -59,6 +59,13 @@ type carriedCookies struct {
 	// session's names at every place a copy can be (sweep), as it clears
 	// the names past MaxChunks the request carried (beyond).
 	dup bool
+	// split: the request carried more than one value for the session
+	// (copies that disagree, the plain cookie beside chunks, a gap), or a
+	// chunk set that does not open (the user's chunks may be followed by
+	// a planted one): one of them may be the user's own copy, so a
+	// response without a write of its own leaves the configured place as
+	// it is (see keepsOwn).
+	split bool
 }
 
 // openedSession is the session the request's cookie opened, valid when
@@ -298,7 +305,9 @@ const (
 	Modified
 	// Cleared: the response clears the cookie (Destroy, or a cookie
 	// that does not authenticate, or copies that disagree). An authentic
-	// cookie that expired or was revoked is not cleared: Unmodified.
+	// cookie that expired or was revoked is not cleared: Unmodified; nor
+	// are copies that disagree when one of them opens on its own (it may
+	// be the user's: see the package doc's rule 3): Unmodified.
 	Cleared
 )
 
