@@ -29,6 +29,7 @@ MAX_COOKIE_LINE = 4096  # middleware's maxCookieLine
 REVOKE_MARGIN_MS = 1000  # middleware's revokeMargin
 _SET_COOKIE_OVERHEAD = len("Set-Cookie: \r\n")
 _MAX_BEYOND = 32  # middleware's maxBeyond
+_MAX_HOLD_TRIES = 16  # middleware's maxHoldTries
 _SWEEP_BUDGET = 4096  # middleware's sweepBudget
 TOMBSTONE_PREFIX = "destroyed/"  # middleware's tombstonePrefix: '/' is outside every session id's alphabet
 
@@ -165,6 +166,7 @@ class Session(MutableMapping):
         self._beyond = []  # chunk names past max_chunks the request carried
         self._chunked = False
         self._dup = False
+        self._keep = False  # copies split, one opens on its own: the configured place is left (Go: carried.split)
         self._committed = None  # what went out (an adapter's commit): changes raise ResponseStarted
 
     def __repr__(self):
@@ -968,7 +970,11 @@ class Manager:
             # express-session#923). Anything else (it does not authenticate,
             # copies disagree) may be a planted piece, and is cleared.
             s._empty()
-            s._clear = e.reason not in _STALE_REASONS
+            # Copies split, and one of them opens on its own: it may be the
+            # user's, left as it is at the configured place, to go with
+            # every planted copy (no session, never another one) until
+            # those are cleared (Go: rule 3's exception, state.keepsOwn).
+            s._clear = e.reason not in _STALE_REASONS and not s._keep
             s._reason = e.reason
         return s
 
@@ -998,6 +1004,7 @@ class Manager:
         name = self.name
         limit = min(self.max_chunks, CHUNK_LIMIT)
         plain, nplain, chunks = None, 0, {}
+        plains, vals = [], {}  # distinct values, for _may_hold (at most _MAX_HOLD_TRIES + 1 each)
         more = differ = False
         for n, v in pairs:
             if not _COOKIE_VALUE.fullmatch(v):
@@ -1006,6 +1013,8 @@ class Manager:
                 # only the session's own names (tokens) are looked at.
                 continue
             if n == name:
+                if v not in plains and len(plains) <= _MAX_HOLD_TRIES:
+                    plains.append(v)
                 if nplain == 0:
                     plain = v
                 else:
@@ -1021,6 +1030,9 @@ class Manager:
                 if n not in s._beyond and len(s._beyond) < _MAX_BEYOND:
                     s._beyond.append(n)
                 continue
+            seen = vals.setdefault(i, [])
+            if v not in seen and len(seen) <= _MAX_HOLD_TRIES:
+                seen.append(v)
             if i in chunks:
                 more, differ = True, differ or v != chunks[i]
             else:
@@ -1036,16 +1048,84 @@ class Manager:
         if nplain == 0 and not chunks:
             return  # no cookie: a new, empty session
         if not agree:
+            s._keep = self._may_hold(plains, vals)
             raise Rejected(_e.DUPLICATE, "middleware: session cookie sent more than once: copies that disagree")
         if nplain:
             found = self._open(plain, True)
         else:
             value = "".join(chunks[j] for j in range(k))
             if len(value) > self.max_value_size * self.max_chunks:
+                s._keep = k > 1 and self._may_hold(plains, vals)
                 raise Rejected(_e.TOO_LARGE, "cookie: chunked value too large")
-            found = self._open(value, False)
+            try:
+                found = self._open(value, False)
+            except Rejected as e:
+                # A chunk set that does not open may be the user's chunks
+                # followed by a planted one (name.k past the user's set).
+                if k > 1 and e.reason not in _STALE_REASONS:
+                    s._keep = self._may_hold(plains, vals)
+                raise
         self._admit(s, found)
         s._reseal = s._dup and s._valid
+
+    def _may_hold(self, plains, vals):
+        """Whether some value the request carried for the session opens on its
+        own, when its copies were split: a plain copy, or chunks 0 ... j-1 of
+        one value each (the chunks of one write: all of the first one's
+        length but the last, which is not longer). Such a value may be the
+        user's session, which the response then leaves at the configured
+        place. Bounded as Go's state.mayHoldSession: at most _MAX_HOLD_TRIES
+        values of a name and sets of chunks, four times the longest value a
+        session can have; past that, yes."""
+        limit = min(self.max_chunks, CHUNK_LIMIT)
+        if len(plains) > _MAX_HOLD_TRIES or any(len(v) > _MAX_HOLD_TRIES for i, v in vals.items() if i < limit):
+            return True
+        max_len = self.max_value_size * self.max_chunks
+        budget = [4 * max_len]
+
+        def opens(v):
+            budget[0] -= len(v)
+            try:
+                self._codec.open(v)
+            except Exception:
+                return False
+            return True
+
+        for v in plains:
+            if budget[0] < len(v):
+                return True
+            if len(v) <= self.max_value_size and opens(v):
+                return True
+        run, sets = 0, 1
+        while run < limit and vals.get(run):
+            sets *= len(vals[run])
+            if sets > _MAX_HOLD_TRIES:
+                return True
+            run += 1
+        if run < 2:
+            return False  # a write sets two chunks or more
+        choice = [0] * run
+        for _ in range(sets):
+            joined = ""
+            first = len(vals[0][choice[0]])
+            for j in range(1, run + 1):
+                v = vals[j - 1][choice[j - 1]]
+                if len(v) > first:
+                    break  # not the chunks of one write
+                joined += v
+                if j > 1 and len(joined) <= max_len:
+                    if budget[0] < len(joined):
+                        return True
+                    if opens(joined):
+                        return True
+                if len(v) < first:
+                    break  # the last chunk of a write: no longer set is one
+            for i in range(run):
+                choice[i] += 1
+                if choice[i] < len(vals[i]):
+                    break
+                choice[i] = 0
+        return False
 
     def _admit(self, s, found):
         payload, meta, env = found

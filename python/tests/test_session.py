@@ -737,3 +737,36 @@ def test_a_clear_is_never_refused_for_the_responses_other_cookies(keys, clock):
     s = m.load(v)
     s.destroy()
     assert m.save(s, ["big=" + "b" * 4000])[0].startswith("__Host-session=;")
+
+
+# Go's rule 3 exception (middleware/doc.go; TestIncompleteSweepKeepsTheUsersCopy):
+# copies that disagree are no session; when one of them opens on its own and
+# the response writes nothing, the configured place is left as it is (it may
+# be the user's own copy, which then goes with every planted one); when none
+# opens, every copy is cleared, as before.
+def test_split_copies_keep_the_one_that_opens(keys, clock):
+    m = cookieseal.Manager(keys, clock=clock)
+    s = m.load(None)
+    s["x"] = 1
+    good = value_of(m.save(s)).split("=", 1)[1]
+    other = m.load(None)
+    other["x"] = 2
+    good2 = value_of(m.save(other)).split("=", 1)[1]
+    bad = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+    for header, kept in [
+        ("__Host-session=%s; __Host-session=%s" % (bad, good), True),
+        ("__Host-session=%s; __Host-session=%s" % (good, good2), True),
+        ("__Host-session=%s; __Host-session=%s" % (bad, "x" + bad), False),
+    ]:
+        s = m.load(header)
+        assert s.is_new and s.reason == "duplicate"
+        s.subject  # touched, as a handler reading it
+        lines = m.save(s)
+        if kept:
+            assert lines == [], header
+        else:
+            assert [l.split(";")[0] for l in lines] == ["__Host-session="], header
+        # A write still replaces every copy with the new session.
+        s = m.load(header)
+        s["y"] = 3
+        assert value_of(m.save(s)).startswith("__Host-session=")
