@@ -75,6 +75,28 @@ func docs(t *testing.T, root string) []string {
 	return out
 }
 
+// goBlocks returns the go blocks of every document docs lists.
+func goBlocks(t *testing.T, root string) []block {
+	t.Helper()
+	var out []block
+	for _, doc := range docs(t, root) {
+		text, err := os.ReadFile(filepath.Join(root, doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks, err := fences(doc, string(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range blocks {
+			if b.lang == "go" {
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
 // fences parses the fenced code blocks of a document (``` fences, also
 // indented inside a list item).
 func fences(doc, text string) ([]block, error) {
@@ -171,43 +193,30 @@ func TestDocSnippetsCompile(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var n, tests int
-	for _, doc := range docs(t, root) {
-		text, err := os.ReadFile(filepath.Join(root, doc))
-		if err != nil {
+	for _, b := range goBlocks(t, root) {
+		n++
+		if !regexp.MustCompile(`(?m)^package \w+$`).MatchString(b.code) {
+			t.Errorf("%s:%d: a go block is a complete file: it has no package clause", b.doc, b.line)
+			continue
+		}
+		if !strings.Contains(b.code, "\nimport ") {
+			t.Errorf("%s:%d: a go block is a complete file: it has no import block", b.doc, b.line)
+		}
+		if f, err := format.Source([]byte(b.code)); err == nil && string(f) != b.code {
+			t.Errorf("%s:%d: the block is not gofmt'd; gofmt gives:\n%s", b.doc, b.line, f)
+		}
+		d := filepath.Join(dir, snippetDir(b))
+		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		blocks, err := fences(doc, string(text))
-		if err != nil {
-			t.Fatal(err)
+		// The line after the directive is the block's first line.
+		src := fmt.Sprintf("//line %s:%d\n%s", filepath.Join(root, b.doc), b.line+1, b.code)
+		file := "snippet.go"
+		if isTest.MatchString(b.code) {
+			file, tests = "snippet_test.go", tests+1
 		}
-		for _, b := range blocks {
-			if b.lang != "go" {
-				continue
-			}
-			n++
-			if !regexp.MustCompile(`(?m)^package \w+$`).MatchString(b.code) {
-				t.Errorf("%s:%d: a go block is a complete file: it has no package clause", b.doc, b.line)
-				continue
-			}
-			if !strings.Contains(b.code, "\nimport ") {
-				t.Errorf("%s:%d: a go block is a complete file: it has no import block", b.doc, b.line)
-			}
-			if f, err := format.Source([]byte(b.code)); err == nil && string(f) != b.code {
-				t.Errorf("%s:%d: the block is not gofmt'd; gofmt gives:\n%s", b.doc, b.line, f)
-			}
-			d := filepath.Join(dir, snippetDir(b))
-			if err := os.Mkdir(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			// The line after the directive is the block's first line.
-			src := fmt.Sprintf("//line %s:%d\n%s", filepath.Join(root, b.doc), b.line+1, b.code)
-			file := "snippet.go"
-			if isTest.MatchString(b.code) {
-				file, tests = "snippet_test.go", tests+1
-			}
-			if err := os.WriteFile(filepath.Join(d, file), []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
+		if err := os.WriteFile(filepath.Join(d, file), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if n == 0 {

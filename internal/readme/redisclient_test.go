@@ -4,7 +4,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -35,23 +34,10 @@ func TestDocRedisClientsBoundCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	var literals int
-	for _, doc := range docs(t, root) {
-		text, err := os.ReadFile(filepath.Join(root, doc))
-		if err != nil {
-			t.Fatal(err)
-		}
-		blocks, err := fences(doc, string(text))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, b := range blocks {
-			if b.lang != "go" {
-				continue
-			}
-			for _, bad := range unboundedRedisOptions(t, b, &literals) {
-				t.Errorf("%s:%d: %s literal without ContextTimeoutEnabled: true (revoke/redis refuses the client at startup; go-redis would ignore context deadlines)",
-					b.doc, b.line+bad.line, bad.typ)
-			}
+	for _, b := range goBlocks(t, root) {
+		for _, bad := range unboundedRedisOptions(t, b, &literals) {
+			t.Errorf("%s:%d: %s literal without ContextTimeoutEnabled: true (revoke/redis refuses the client at startup; go-redis would ignore context deadlines)",
+				b.doc, b.line+bad.line, bad.typ)
 		}
 	}
 	if literals == 0 {
