@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cookieseal/cookieseal/cookie"
 	fixtures "github.com/cookieseal/cookieseal/internal/sessiontest"
 	"github.com/cookieseal/cookieseal/middleware"
 	rredis "github.com/cookieseal/cookieseal/revoke/redis"
@@ -29,7 +30,12 @@ func TestRevocationWritesWaitForTheReplica(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newManager(t, testKeyring(t), middleware.Options{Revoker: d})
+	// A test clock from the real time (Redis expires entries by its own
+	// clock): each case moves it a second past the login, since
+	// RevokeSubject revokes sessions issued strictly before its call, to
+	// the millisecond, and a fast machine logs in and revokes within one.
+	clk := clockAt(time.Now())
+	m := newManager(t, testKeyring(t), middleware.Options{Codec: cookie.Options{Now: clk.Now}, Revoker: d})
 	h := m.Handler(userApp(m))
 	revokeSubject := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := m.RevokeSubject(r.Context(), "alice"); err != nil {
@@ -57,6 +63,7 @@ func TestRevocationWritesWaitForTheReplica(t *testing.T) {
 			if w := stolen.Do(t, h, "/whoami"); w.Body.String() != "alice/alice" {
 				t.Fatalf("the copied cookie before: %q", w.Body.String())
 			}
+			clk.Advance(time.Second)
 
 			link.Hold()
 			release := time.AfterFunc(300*time.Millisecond, link.Release)
