@@ -172,21 +172,30 @@ func drive(t *testing.T, c *http.Client, base string, keys *swapKeys) {
 	get("/me", 401)
 }
 
-// TestScrapeOverHTTP starts the example on a real HTTPS server, drives
-// requests through it, scrapes /metrics over HTTP and checks the series
-// each event must have produced.
-func TestScrapeOverHTTP(t *testing.T) {
+// startExample serves the example app over HTTPS on a one-key key set
+// until the test ends, and returns a client with a cookie jar that
+// trusts it, the server's URL and the keys (to rotate).
+func startExample(t *testing.T) (*http.Client, string, *swapKeys) {
+	t.Helper()
 	keys := &swapKeys{kr: ring(t, key(t, 1, keyring.StatusPrimary))}
 	a, err := newApp(keys, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewTLSServer(a.handler)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	c := srv.Client()
 	c.Jar, _ = cookiejar.New(nil)
-	drive(t, c, srv.URL, keys)
-	ss := scrape(t, c, srv.URL)
+	return c, srv.URL, keys
+}
+
+// TestScrapeOverHTTP starts the example on a real HTTPS server, drives
+// requests through it, scrapes /metrics over HTTP and checks the series
+// each event must have produced.
+func TestScrapeOverHTTP(t *testing.T) {
+	c, base, keys := startExample(t)
+	drive(t, c, base, keys)
+	ss := scrape(t, c, base)
 	for _, tc := range []struct {
 		name   string
 		labels map[string]string
@@ -235,17 +244,9 @@ func TestScrapeOverHTTP(t *testing.T) {
 // made, and the renewal counter shows it (the first login's Renew found
 // no session and counts nothing).
 func TestRenewCounted(t *testing.T) {
-	keys := &swapKeys{kr: ring(t, key(t, 1, keyring.StatusPrimary))}
-	a, err := newApp(keys, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewTLSServer(a.handler)
-	defer srv.Close()
-	c := srv.Client()
-	c.Jar, _ = cookiejar.New(nil)
+	c, base, _ := startExample(t)
 	for i := 0; i < 2; i++ {
-		resp, err := c.Get(srv.URL + "/login?u=alice")
+		resp, err := c.Get(base + "/login?u=alice")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,7 +256,7 @@ func TestRenewCounted(t *testing.T) {
 			t.Fatalf("login %d: %s", i, resp.Status)
 		}
 	}
-	if got, ok := value(scrape(t, c, srv.URL), "cookieseal_session_renewed_total", nil); !ok || got != 1 {
+	if got, ok := value(scrape(t, c, base), "cookieseal_session_renewed_total", nil); !ok || got != 1 {
 		t.Fatalf("cookieseal_session_renewed_total = %v (found %v), want 1", got, ok)
 	}
 }
